@@ -1,0 +1,109 @@
+# Build for core-api, ingest-worker and their shared library.
+#
+#   make                 release build into build/
+#   make SAN=1           ASan+UBSan build into build-san/
+#   make WERROR=1        warnings are errors (CI)
+#   make unit            build and run the C unit tests (cmocka)
+#   make test            unit tests + integration tests (needs scripts/install-deps.sh once)
+#   make fuzz            libFuzzer targets (clang) into build-fuzz/
+#   make compile_commands.json
+#
+# Sources are found by folder, so a new module is a new .c/.h pair and nothing else.
+
+CC      ?= cc
+PKGS    := libmicrohttpd jansson libpq libcurl openssl libargon2 libxml-2.0 libzip uuid
+WARN    := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wformat=2 -Wvla -Wwrite-strings -fno-common
+DEFS    := -D_GNU_SOURCE
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lpthread -lm
+
+ifeq ($(SAN),1)
+  BUILD   ?= build-san
+  OPT     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+  LDSAN   := -fsanitize=address,undefined
+else
+  BUILD   ?= build
+  OPT     := -O2 -g -D_FORTIFY_SOURCE=2 -fstack-protector-strong
+  LDSAN   :=
+endif
+ifeq ($(WERROR),1)
+  WARN += -Werror
+endif
+
+CFLAGS_ALL  = $(WARN) $(DEFS) $(OPT) -Isrc $(PKG_CFLAGS) $(CFLAGS)
+LDFLAGS_ALL = $(LDSAN) $(LDFLAGS)
+
+COMMON_SRC := $(wildcard src/common/*.c)
+API_SRC    := $(wildcard src/api/*.c)
+WORKER_SRC := $(wildcard src/worker/*.c src/worker/extract/*.c src/worker/embed/*.c)
+
+COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
+API_OBJ    := $(API_SRC:%.c=$(BUILD)/%.o)
+WORKER_OBJ := $(WORKER_SRC:%.c=$(BUILD)/%.o)
+# Everything but main.o, so unit tests can link a program's modules.
+API_LIB_OBJ    := $(filter-out $(BUILD)/src/api/main.o,$(API_OBJ))
+WORKER_LIB_OBJ := $(filter-out $(BUILD)/src/worker/main.o,$(WORKER_OBJ))
+
+UNIT_COMMON := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/unit/common/test_*.c))
+UNIT_API    := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/unit/api/test_*.c))
+UNIT_WORKER := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/unit/worker/test_*.c))
+UNIT_BINS   := $(UNIT_COMMON) $(UNIT_API) $(UNIT_WORKER)
+# C programs driven by the node integration tests (they need PostgreSQL or the queue).
+INTEG_BINS  := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/integration/c/test_*.c))
+
+# INTEG_BINS need the worker objects, so they are built after them.
+.PHONY: all unit test integration e2e fuzz clean
+all: $(BUILD)/core-api $(BUILD)/ingest-worker $(INTEG_BINS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(BUILD)/libcommon.a: $(COMMON_OBJ)
+	ar rcs $@ $^
+
+$(BUILD)/core-api: $(API_OBJ) $(BUILD)/libcommon.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/ingest-worker: $(WORKER_OBJ) $(BUILD)/libcommon.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+
+$(UNIT_COMMON): $(BUILD)/tests/%: tests/%.c $(BUILD)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(BUILD)/libcommon.a $(PKG_LIBS) -lcmocka
+$(UNIT_API): $(BUILD)/tests/%: tests/%.c $(API_LIB_OBJ) $(BUILD)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(API_LIB_OBJ) $(BUILD)/libcommon.a $(PKG_LIBS) -lcmocka
+$(UNIT_WORKER): $(BUILD)/tests/%: tests/%.c $(WORKER_LIB_OBJ) $(BUILD)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(WORKER_LIB_OBJ) $(BUILD)/libcommon.a $(PKG_LIBS) -lcmocka
+
+$(INTEG_BINS): $(BUILD)/tests/%: tests/%.c $(WORKER_LIB_OBJ) $(BUILD)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(WORKER_LIB_OBJ) $(BUILD)/libcommon.a $(PKG_LIBS) -lcmocka
+
+# Each test binary runs in its own process; scripts/run-unit.sh prints one summary line.
+unit: all $(UNIT_BINS)
+	@scripts/run-unit.sh $(UNIT_BINS)
+
+# The one command that runs everything (README): unit tests, then integration and
+# browser tests against a throwaway PostgreSQL and SQS emulator.
+test: unit
+	@scripts/run-tests.sh $(BUILD)
+
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
+build-fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(API_SRC) $(WORKER_SRC)
+	@mkdir -p build-fuzz
+	clang $(WARN) $(DEFS) -g -O1 -fsanitize=fuzzer,address,undefined -Isrc $(PKG_CFLAGS) -DFUZZING \
+	  -o $@ $< $(COMMON_SRC) $(filter-out src/worker/main.c,$(WORKER_SRC)) $(PKG_LIBS)
+fuzz: $(FUZZ_BIN)
+
+compile_commands.json:
+	bear -- $(MAKE) -B all
+
+clean:
+	rm -rf build build-san build-fuzz
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

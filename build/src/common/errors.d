@@ -1,0 +1,2 @@
+build/src/common/errors.o: src/common/errors.c src/common/errors.h
+src/common/errors.h:

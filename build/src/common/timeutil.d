@@ -1,0 +1,2 @@
+build/src/common/timeutil.o: src/common/timeutil.c src/common/timeutil.h
+src/common/timeutil.h:

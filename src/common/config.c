@@ -1,0 +1,289 @@
+#include "common/config.h"
+#include "common/timeutil.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+enum cfg_type { CFG_STR, CFG_INT, CFG_BOOL, CFG_DURATION, CFG_BYTES, CFG_ENUM };
+
+struct cfg_entry {
+    const char *env;
+    enum cfg_type type;
+    size_t offset;
+    unsigned programs;
+    const char *def;      /* NULL: required */
+    int64_t min, max;     /* numbers: bounds (durations in ms); strings: min length */
+    const char *choices;  /* CFG_ENUM: "a|b|c" */
+    const char *help;
+};
+
+#define API    CONFIG_API
+#define WORKER CONFIG_WORKER
+#define BOTH   (CONFIG_API | CONFIG_WORKER)
+#define F(field) offsetof(struct config, field)
+#define SEC(n) ((int64_t)(n) * 1000)
+#define MIB(n) ((int64_t)(n) << 20)
+
+static const struct cfg_entry cfg_table[] = {
+    /* shared */
+    {"DATABASE_URL", CFG_STR, F(database_url), BOTH, NULL, 1, 0, NULL,
+     "libpq connection string or URI (API_DATABASE_URL / WORKER_DATABASE_URL override it per program)"},
+    {"LOG_LEVEL", CFG_ENUM, F(log_level), BOTH, "info", 0, 0, "debug|info|warn|error",
+     "lowest level written to the JSON log on stderr"},
+    {"UPLOAD_DIR", CFG_STR, F(upload_dir), BOTH, "/data/uploads", 1, 0, NULL,
+     "shared volume for raw uploads (<tenant>/<run>/<file>)"},
+    {"ARTIFACTS_DIR", CFG_STR, F(artifacts_dir), BOTH, "/data/artifacts", 1, 0, NULL,
+     "worker scratch and artifacts (extracted text)"},
+    {"SQS_INGEST_QUEUE_URL", CFG_STR, F(sqs_queue_url), BOTH, NULL, 1, 0, NULL,
+     "QueueUrl of the ingest queue"},
+    {"SQS_INGEST_DLQ_URL", CFG_STR, F(sqs_dlq_url), BOTH, "", 0, 0, NULL,
+     "QueueUrl of the dead-letter queue (readiness and operations)"},
+    {"AWS_REGION", CFG_STR, F(aws_region), BOTH, "us-east-1", 1, 0, NULL, "SigV4 region"},
+    {"AWS_ENDPOINT_URL", CFG_STR, F(aws_endpoint_url), BOTH, "", 0, 0, NULL,
+     "SQS endpoint; empty: https://sqs.<region>.amazonaws.com"},
+    {"AWS_ACCESS_KEY_ID", CFG_STR, F(aws_access_key_id), BOTH, NULL, 1, 0, NULL, "SigV4 key id"},
+    {"AWS_SECRET_ACCESS_KEY", CFG_STR, F(aws_secret_access_key), BOTH, NULL, 1, 0, NULL,
+     "SigV4 secret"},
+    {"INGEST_MODE", CFG_ENUM, F(ingest_mode), BOTH, "orchestrated", 0, 0, "orchestrated",
+     "orchestrated (queue + worker); the spec's legacy proxy mode is not built"},
+    {"MAX_UPLOAD_BYTES", CFG_BYTES, F(max_upload_bytes), BOTH, "100M", 1, (int64_t)1 << 40, NULL,
+     "largest accepted upload (bytes, or with K/M/G suffix)"},
+    {"MAX_RECEIVE_COUNT", CFG_INT, F(max_receive_count), BOTH, "3", 1, 1000, NULL,
+     "the queue's RedrivePolicy maxReceiveCount: the worker's last attempt marks the run failed"},
+
+    /* core-api */
+    {"HTTP_ADDR", CFG_STR, F(http_addr), API, "0.0.0.0:8000", 3, 0, NULL, "listen address host:port"},
+    {"JWT_SECRET", CFG_STR, F(jwt_secret), API, "", 0, 0, NULL,
+     "HS256 key, at least 32 bytes (required when AUTH_ENABLED=true)"},
+    {"AUTH_ENABLED", CFG_BOOL, F(auth_enabled), API, "true", 0, 0, NULL,
+     "false only for local development: every request acts as a fixed dev admin"},
+    {"COOKIE_SECURE", CFG_BOOL, F(cookie_secure), API, "false", 0, 0, NULL,
+     "add Secure to the session cookie (set true behind HTTPS)"},
+    {"WEB_DIR", CFG_STR, F(web_dir), API, "web/out", 1, 0, NULL, "static web UI files"},
+    {"HTTP_THREADS", CFG_INT, F(http_threads), API, "8", 1, 256, NULL, "HTTP worker threads"},
+    {"DB_POOL_SIZE", CFG_INT, F(db_pool_size), API, "8", 1, 256, NULL, "PostgreSQL connections"},
+    {"SESSION_TTL", CFG_DURATION, F(session_ttl_ms), API, "12h", SEC(60), SEC(30 * 86400), NULL,
+     "session token lifetime"},
+    {"LOGIN_MAX_FAILURES", CFG_INT, F(login_max_failures), API, "5", 1, 1000, NULL,
+     "failed logins per client address or account inside LOGIN_WINDOW before 429"},
+    {"LOGIN_WINDOW", CFG_DURATION, F(login_window_ms), API, "15m", SEC(1), SEC(86400), NULL,
+     "window of the failed-login throttle"},
+    {"QUEUED_TTL", CFG_DURATION, F(queued_ttl_ms), API, "15m", SEC(1), SEC(7 * 86400), NULL,
+     "a run queued longer than this is re-published by the crash guard"},
+    {"RUNNING_TTL", CFG_DURATION, F(running_ttl_ms), API, "10m", SEC(1), SEC(7 * 86400), NULL,
+     "a running run whose heartbeat is older than this fails stale_running"},
+    {"CRASH_GUARD_INTERVAL", CFG_DURATION, F(crash_guard_interval_ms), API, "60s", 100, SEC(86400), NULL,
+     "period of the crash guard scan (also runs at start-up)"},
+    {"QUEUED_MAX_REPUBLISH", CFG_INT, F(queued_max_republish), API, "3", 0, 1000, NULL,
+     "re-publications of a stale queued run before it fails stale_queued"},
+    {"UPLOAD_ORPHAN_GRACE", CFG_DURATION, F(orphan_grace_ms), API, "1h", SEC(1), SEC(30 * 86400), NULL,
+     "upload folders with no run older than this are removed"},
+
+    /* ingest-worker */
+    {"WORKER_CONCURRENCY", CFG_INT, F(worker_concurrency), WORKER, "2", 1, 64, NULL,
+     "jobs processed at once"},
+    {"MAX_INFLIGHT", CFG_INT, F(max_inflight), WORKER, "4", 1, 256, NULL,
+     "messages held at once (received, not yet deleted)"},
+    {"HEARTBEAT_INTERVAL", CFG_DURATION, F(heartbeat_interval_ms), WORKER, "10s", 100, SEC(3600), NULL,
+     "running jobs touch updated_at at least this often"},
+    {"VISIBILITY_TIMEOUT", CFG_DURATION, F(visibility_timeout_ms), WORKER, "60s", SEC(1), SEC(43200), NULL,
+     "visibility of a received message, extended while its job runs"},
+    {"TAKEOVER_AFTER", CFG_DURATION, F(takeover_after_ms), WORKER, "60s", SEC(1), SEC(86400), NULL,
+     "a redelivered running run whose heartbeat is older than this is taken over"},
+    {"SHUTDOWN_GRACE", CFG_DURATION, F(shutdown_grace_ms), WORKER, "30s", 0, SEC(3600), NULL,
+     "on SIGTERM, how long in-flight jobs may finish before their messages are released"},
+    {"EMBED_PROVIDER", CFG_ENUM, F(embed_provider), BOTH, "hash", 0, 0, "hash|openai",
+     "hash: feature hashing, no model; openai: an OpenAI-compatible /v1/embeddings"},
+    {"EMBED_URL", CFG_STR, F(embed_url), BOTH, "", 0, 0, NULL,
+     "base URL of the embeddings API (openai provider), e.g. http://127.0.0.1:8080"},
+    {"EMBED_MODEL", CFG_STR, F(embed_model), BOTH, "hash-v1", 1, 0, NULL, "embedding model name"},
+    {"EMBED_API_KEY", CFG_STR, F(embed_api_key), BOTH, "", 0, 0, NULL, "bearer key of the embeddings API"},
+    {"EMBED_DIM", CFG_INT, F(embed_dim), BOTH, "256", 8, 8192, NULL, "embedding dimension"},
+    {"EMBED_BATCH", CFG_INT, F(embed_batch), WORKER, "32", 1, 2048, NULL, "texts per embeddings request"},
+    {"EMBED_TIMEOUT", CFG_DURATION, F(embed_timeout_ms), BOTH, "30s", 100, SEC(600), NULL,
+     "timeout of one embeddings request"},
+    {"EXTRACT_TIMEOUT", CFG_DURATION, F(extract_timeout_ms), WORKER, "120s", 100, SEC(3600), NULL,
+     "wall-clock limit of the extraction child"},
+    {"EXTRACT_MEMORY_MB", CFG_INT, F(extract_memory_mb), WORKER, "1024", 32, 65536, NULL,
+     "address-space limit of the extraction child (MiB)"},
+    {"EXTRACT_MAX_CHARS", CFG_INT, F(extract_max_chars), WORKER, "50000000", 1000, (int64_t)1 << 34, NULL,
+     "extracted text larger than this fails the run too_large"},
+    {"CHUNK_SIZE", CFG_INT, F(chunk_size), WORKER, "1200", 100, 100000, NULL, "target chunk size (bytes)"},
+    {"CHUNK_OVERLAP", CFG_INT, F(chunk_overlap), WORKER, "200", 0, 50000, NULL,
+     "bytes of the previous chunk repeated at the start of the next"},
+    {"UPLOAD_RETENTION", CFG_ENUM, F(upload_retention), WORKER, "keep", 0, 0, "keep|delete",
+     "delete: remove the raw upload after its run succeeds"},
+    {"WORKER_HEALTH_ADDR", CFG_STR, F(worker_health_addr), WORKER, "", 0, 0, NULL,
+     "optional 127.0.0.1:PORT for the worker's /healthz and /metrics"},
+};
+
+static const char *const type_names[] = {"string", "integer", "boolean", "duration", "bytes", "enum"};
+
+static int parse_bytes(const char *s, int64_t *out)
+{
+    char *end;
+    long long v;
+    int shift = 0;
+
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (errno || end == s || v < 0)
+        return -1;
+    if (*end == 'K' || *end == 'k')
+        shift = 10;
+    else if (*end == 'M' || *end == 'm')
+        shift = 20;
+    else if (*end == 'G' || *end == 'g')
+        shift = 30;
+    else if (*end == 'T' || *end == 't')
+        shift = 40;
+    else if (*end != '\0')
+        return -1;
+    if (shift && end[1] != '\0' && strcasecmp(end + 1, "ib") != 0 && strcasecmp(end + 1, "b") != 0)
+        return -1;
+    if (v > (INT64_MAX >> shift))
+        return -1;
+    *out = (int64_t)v << shift;
+    return 0;
+}
+
+static int choice_ok(const char *choices, const char *v)
+{
+    size_t n = strlen(v);
+    const char *p = choices;
+
+    while (*p) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+
+        if (len == n && strncmp(p, v, n) == 0)
+            return 1;
+        if (!bar)
+            break;
+        p = bar + 1;
+    }
+    return 0;
+}
+
+static int load_entry(const struct cfg_entry *e, struct config *cfg, const char *v,
+                      char *err, size_t errlen)
+{
+    char *base = (char *)cfg + e->offset;
+    int64_t n;
+    char *end;
+
+    switch (e->type) {
+    case CFG_STR:
+        if ((int64_t)strlen(v) < e->min) {
+            snprintf(err, errlen, "%s: %s (must be set)", e->env, e->help);
+            return -1;
+        }
+        *(const char **)base = v;
+        return 0;
+    case CFG_ENUM:
+        if (!choice_ok(e->choices, v)) {
+            snprintf(err, errlen, "%s: invalid value \"%s\" (accepted: %s)", e->env, v, e->choices);
+            return -1;
+        }
+        *(const char **)base = v;
+        return 0;
+    case CFG_BOOL:
+        if (strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcasecmp(v, "yes") == 0)
+            *(int *)base = 1;
+        else if (strcasecmp(v, "false") == 0 || strcmp(v, "0") == 0 || strcasecmp(v, "no") == 0)
+            *(int *)base = 0;
+        else {
+            snprintf(err, errlen, "%s: invalid value \"%s\" (accepted: true|false)", e->env, v);
+            return -1;
+        }
+        return 0;
+    case CFG_INT:
+        errno = 0;
+        n = strtoll(v, &end, 10);
+        if (errno || end == v || *end != '\0' || n < e->min || n > e->max) {
+            snprintf(err, errlen, "%s: invalid value \"%s\" (an integer from %lld to %lld)", e->env, v,
+                     (long long)e->min, (long long)e->max);
+            return -1;
+        }
+        *(int64_t *)base = n;
+        return 0;
+    case CFG_DURATION:
+        if (time_parse_duration_ms(v, &n) < 0 || n < e->min || n > e->max) {
+            snprintf(err, errlen,
+                     "%s: invalid value \"%s\" (a duration from %lldms to %llds: seconds or 500ms, 90s, 15m, 2h)",
+                     e->env, v, (long long)e->min, (long long)(e->max / 1000));
+            return -1;
+        }
+        *(int64_t *)base = n;
+        return 0;
+    case CFG_BYTES:
+        if (parse_bytes(v, &n) < 0 || n < e->min || n > e->max) {
+            snprintf(err, errlen, "%s: invalid value \"%s\" (bytes from %lld to %lld, suffix K, M, G allowed)",
+                     e->env, v, (long long)e->min, (long long)e->max);
+            return -1;
+        }
+        *(int64_t *)base = n;
+        return 0;
+    }
+    return -1;
+}
+
+int config_load(struct config *cfg, unsigned program, char *err, size_t errlen)
+{
+    const char *override = program == CONFIG_API ? "API_DATABASE_URL" : "WORKER_DATABASE_URL";
+
+    memset(cfg, 0, sizeof(*cfg));
+    for (size_t i = 0; i < sizeof(cfg_table) / sizeof(cfg_table[0]); i++) {
+        const struct cfg_entry *e = &cfg_table[i];
+        const char *v;
+
+        if (!(e->programs & program))
+            continue;
+        v = getenv(e->env);
+        if (e->offset == offsetof(struct config, database_url) && getenv(override) && *getenv(override))
+            v = getenv(override);
+        if (!v || (!*v && e->def && *e->def))
+            v = e->def;
+        if (!v) {
+            snprintf(err, errlen, "%s is required: %s", e->env, e->help);
+            return -1;
+        }
+        if (load_entry(e, cfg, v, err, errlen) < 0)
+            return -1;
+    }
+    if ((program & CONFIG_API) && cfg->auth_enabled && strlen(cfg->jwt_secret) < 32) {
+        snprintf(err, errlen, "JWT_SECRET: must be at least 32 bytes when AUTH_ENABLED=true");
+        return -1;
+    }
+    if ((program & CONFIG_WORKER) && cfg->chunk_overlap >= cfg->chunk_size) {
+        snprintf(err, errlen, "CHUNK_OVERLAP: must be smaller than CHUNK_SIZE (%lld)",
+                 (long long)cfg->chunk_size);
+        return -1;
+    }
+    if ((program & CONFIG_WORKER) && cfg->max_inflight < cfg->worker_concurrency) {
+        snprintf(err, errlen, "MAX_INFLIGHT: must be at least WORKER_CONCURRENCY (%lld)",
+                 (long long)cfg->worker_concurrency);
+        return -1;
+    }
+    if (strcmp(cfg->embed_provider, "openai") == 0 && !*cfg->embed_url) {
+        snprintf(err, errlen, "EMBED_URL: required when EMBED_PROVIDER=openai");
+        return -1;
+    }
+    return 0;
+}
+
+void config_print_table(unsigned program)
+{
+    for (size_t i = 0; i < sizeof(cfg_table) / sizeof(cfg_table[0]); i++) {
+        const struct cfg_entry *e = &cfg_table[i];
+
+        if (!(e->programs & program))
+            continue;
+        printf("%-24s %-8s default=%-16s %s\n", e->env, type_names[e->type],
+               e->def ? (*e->def ? e->def : "\"\"") : "(required)", e->help);
+    }
+}

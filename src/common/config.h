@@ -1,0 +1,87 @@
+/*
+ * config.h - every setting of both programs, from one declarative table.
+ *
+ * config.c holds the table: name, environment variable, type, bounds, default,
+ * and which program reads it. config_load() validates all of it at start-up; a
+ * missing or malformed value gives one line naming the variable and what it
+ * accepts, and the program exits 2. docs/configuration.md mirrors the table
+ * (`core-api config` / `ingest-worker config` print it).
+ */
+#ifndef COMMON_CONFIG_H
+#define COMMON_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum config_program {
+    CONFIG_API    = 1 << 0,
+    CONFIG_WORKER = 1 << 1,
+};
+
+struct config {
+    /* shared */
+    const char *database_url;
+    const char *log_level;
+    const char *upload_dir;
+    const char *artifacts_dir;
+    const char *sqs_queue_url;
+    const char *sqs_dlq_url;
+    const char *aws_region;
+    const char *aws_endpoint_url;
+    const char *aws_access_key_id;
+    const char *aws_secret_access_key;
+    const char *ingest_mode;
+    int64_t max_upload_bytes;
+    int64_t max_receive_count;
+
+    /* core-api */
+    const char *http_addr;
+    const char *jwt_secret;
+    int auth_enabled;
+    int cookie_secure;
+    const char *web_dir;
+    int64_t http_threads;
+    int64_t db_pool_size;
+    int64_t session_ttl_ms;
+    int64_t login_max_failures;
+    int64_t login_window_ms;
+    int64_t queued_ttl_ms;
+    int64_t running_ttl_ms;
+    int64_t crash_guard_interval_ms;
+    int64_t queued_max_republish;
+    int64_t orphan_grace_ms;
+
+    /* ingest-worker */
+    int64_t worker_concurrency;
+    int64_t max_inflight;
+    int64_t heartbeat_interval_ms;
+    int64_t visibility_timeout_ms;
+    int64_t takeover_after_ms;
+    int64_t shutdown_grace_ms;
+    const char *embed_provider;
+    const char *embed_url;
+    const char *embed_model;
+    const char *embed_api_key;
+    int64_t embed_dim;
+    int64_t embed_batch;
+    int64_t embed_timeout_ms;
+    int64_t extract_timeout_ms;
+    int64_t extract_memory_mb;
+    int64_t extract_max_chars;
+    int64_t chunk_size;
+    int64_t chunk_overlap;
+    const char *upload_retention;
+    const char *worker_health_addr;
+};
+
+/*
+ * Fill cfg for program (one of enum config_program) from the environment
+ * (getenv). Returns 0, or -1 with a one-line message in err naming the variable.
+ * String values point into the environment or static defaults: do not free them.
+ */
+int config_load(struct config *cfg, unsigned program, char *err, size_t errlen);
+
+/* Print the table (name, type, default, bounds, description) for program. */
+void config_print_table(unsigned program);
+
+#endif

@@ -1,0 +1,242 @@
+#include "common/db.h"
+#include "common/log.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static _Thread_local char last_sqlstate[6];
+
+const char *db_last_sqlstate(void)
+{
+    return last_sqlstate;
+}
+
+int db_last_was_connection_error(void)
+{
+    return strncmp(last_sqlstate, "08", 2) == 0 || strncmp(last_sqlstate, "57P", 3) == 0;
+}
+
+static void set_sqlstate(const char *s)
+{
+    snprintf(last_sqlstate, sizeof(last_sqlstate), "%s", s ? s : "");
+}
+
+PGconn *db_connect(const char *url, const char *role, char *err, size_t errlen)
+{
+    PGconn *c = PQconnectdb(url);
+    PGresult *res;
+    char *ident;
+    char sql[128];
+
+    if (PQstatus(c) != CONNECTION_OK) {
+        snprintf(err, errlen, "database connection failed: %s", PQerrorMessage(c));
+        /* libpq messages end in a newline; keep the log line on one line */
+        err[strcspn(err, "\n")] = '\0';
+        PQfinish(c);
+        return NULL;
+    }
+    if (role) {
+        /* An identifier cannot be a $1 parameter; quote it with libpq instead. */
+        ident = PQescapeIdentifier(c, role, strlen(role));
+        if (!ident) {
+            snprintf(err, errlen, "cannot quote role name");
+            PQfinish(c);
+            return NULL;
+        }
+        snprintf(sql, sizeof(sql), "SET ROLE %s", ident);
+        PQfreemem(ident);
+        res = PQexec(c, sql);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            snprintf(err, errlen, "SET ROLE %s failed: %s", role, PQresultErrorMessage(res));
+            err[strcspn(err, "\n")] = '\0';
+            PQclear(res);
+            PQfinish(c);
+            return NULL;
+        }
+        PQclear(res);
+    }
+    return c;
+}
+
+void db_close(PGconn **c)
+{
+    if (c && *c) {
+        PQfinish(*c);
+        *c = NULL;
+    }
+}
+
+int db_ensure(PGconn **c, const char *url, const char *role)
+{
+    char err[512];
+
+    if (*c && PQstatus(*c) == CONNECTION_OK)
+        return 0;
+    db_close(c);
+    *c = db_connect(url, role, err, sizeof(err));
+    if (!*c) {
+        log_event(LOG_WARN, "database unreachable", json_pack("{s:s}", "error", err));
+        return -1;
+    }
+    return 0;
+}
+
+PGresult *db_query(PGconn *c, const char *sql, int n, const char *const *params)
+{
+    PGresult *res;
+    ExecStatusType st;
+
+    set_sqlstate("");
+    res = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
+    st = PQresultStatus(res);
+    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
+        return res;
+    {
+        const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+        const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(c);
+        char first[96];
+
+        if (PQstatus(c) != CONNECTION_OK)
+            state = "08006";
+        set_sqlstate(state ? state : "08006");
+        snprintf(first, sizeof(first), "%s", sql);
+        first[strcspn(first, "\n")] = '\0';
+        /* Unique violations are expected flow (get-or-create, 409s): debug only. */
+        log_event(strcmp(last_sqlstate, DB_UNIQUE_VIOLATION) == 0 ? LOG_DEBUG : LOG_WARN, "query failed",
+                  json_pack("{s:s,s:s,s:s}", "sqlstate", last_sqlstate, "error", msg ? msg : "",
+                            "sql", first));
+    }
+    PQclear(res);
+    return NULL;
+}
+
+int db_exec(PGconn *c, const char *sql, int n, const char *const *params)
+{
+    PGresult *res = db_query(c, sql, n, params);
+
+    if (!res)
+        return -1;
+    PQclear(res);
+    return 0;
+}
+
+int db_tx_begin(PGconn *c)
+{
+    return db_exec(c, "BEGIN", 0, NULL);
+}
+
+int db_tx_commit(PGconn *c)
+{
+    PGresult *res = db_query(c, "COMMIT", 0, NULL);
+    int ok;
+
+    if (!res)
+        return -1;
+    /* COMMIT of a failed transaction answers ROLLBACK: nothing was written. */
+    ok = strcmp(PQcmdStatus(res), "COMMIT") == 0;
+    PQclear(res);
+    if (!ok)
+        set_sqlstate("25P02");
+    return ok ? 0 : -1;
+}
+
+void db_tx_rollback(PGconn *c)
+{
+    if (c && PQstatus(c) == CONNECTION_OK && PQtransactionStatus(c) != PQTRANS_IDLE) {
+        PGresult *res = PQexec(c, "ROLLBACK");
+
+        PQclear(res);
+    }
+}
+
+const char *db_val(const PGresult *res, int r, int col)
+{
+    if (PQgetisnull(res, r, col))
+        return NULL;
+    return PQgetvalue(res, r, col);
+}
+
+struct db_pool {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    char *url;
+    char *role;
+    int size;
+    int nfree;
+    PGconn **free;    /* connections ready to lend (may be NULL: connect lazily) */
+};
+
+struct db_pool *db_pool_new(const char *url, const char *role, int size)
+{
+    struct db_pool *p = calloc(1, sizeof(*p));
+
+    if (!p)
+        return NULL;
+    p->free = calloc((size_t)size, sizeof(PGconn *));
+    p->url = strdup(url);
+    p->role = role ? strdup(role) : NULL;
+    if (!p->free || !p->url || (role && !p->role)) {
+        db_pool_free(&p);
+        return NULL;
+    }
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    p->size = size;
+    p->nfree = size;
+    return p;
+}
+
+PGconn *db_pool_acquire(struct db_pool *p)
+{
+    PGconn *c;
+
+    pthread_mutex_lock(&p->mu);
+    while (p->nfree == 0)
+        pthread_cond_wait(&p->cv, &p->mu);
+    c = p->free[--p->nfree];
+    p->free[p->nfree] = NULL;
+    pthread_mutex_unlock(&p->mu);
+    /* Connect outside the lock: a down database must not stall other threads. */
+    if (db_ensure(&c, p->url, p->role) < 0) {
+        pthread_mutex_lock(&p->mu);
+        p->free[p->nfree++] = NULL;
+        pthread_cond_signal(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+        return NULL;
+    }
+    return c;
+}
+
+void db_pool_release(struct db_pool *p, PGconn *c)
+{
+    if (c && PQstatus(c) != CONNECTION_OK)
+        db_close(&c);
+    else if (c)
+        db_tx_rollback(c);
+    pthread_mutex_lock(&p->mu);
+    p->free[p->nfree++] = c;
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+void db_pool_free(struct db_pool **pp)
+{
+    struct db_pool *p;
+
+    if (!pp || !*pp)
+        return;
+    p = *pp;
+    if (p->size) {
+        for (int i = 0; i < p->nfree; i++)
+            db_close(&p->free[i]);
+        pthread_mutex_destroy(&p->mu);
+        pthread_cond_destroy(&p->cv);
+    }
+    free(p->free);
+    free(p->url);
+    free(p->role);
+    free(p);
+    *pp = NULL;
+}

@@ -1,0 +1,68 @@
+/*
+ * db.h - PostgreSQL access: connections that assume a role, a small pool,
+ * parameterized queries only, transactions.
+ *
+ * Every query goes through db_query() with $n parameters; SQL text is never
+ * built from input. A failed query is logged here (with its SQLSTATE and the
+ * server's message) and the caller gets NULL plus db_last_sqlstate(), so no SQL
+ * error text ever needs to travel further up.
+ *
+ * Roles (DESIGN invariant 5): each program runs SET ROLE right after connecting,
+ * so the write split holds whatever login DATABASE_URL names.
+ */
+#ifndef COMMON_DB_H
+#define COMMON_DB_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+
+#define DB_ROLE_API    "core_api"
+#define DB_ROLE_WORKER "ingest_worker"
+
+/* SQLSTATEs callers branch on. */
+#define DB_UNIQUE_VIOLATION "23505"
+#define DB_INSUFFICIENT_PRIVILEGE "42501"
+
+/*
+ * Connect and SET ROLE role (NULL: stay the login user). Returns NULL and a
+ * message in err (no password in it) on failure.
+ */
+PGconn *db_connect(const char *url, const char *role, char *err, size_t errlen);
+/* Close; accepts NULL and sets *c to NULL. */
+void db_close(PGconn **c);
+/*
+ * Make sure *c is usable: reconnect (and re-assume the role) if the server went
+ * away. Returns 0, or -1 if the database is still unreachable.
+ */
+int db_ensure(PGconn **c, const char *url, const char *role);
+
+/*
+ * Run sql with n text parameters (NULL entries are SQL NULL). Returns the
+ * result (PGRES_TUPLES_OK or PGRES_COMMAND_OK) for the caller to PQclear, or
+ * NULL on any failure, logged, with the SQLSTATE in db_last_sqlstate().
+ */
+PGresult *db_query(PGconn *c, const char *sql, int n, const char *const *params);
+/* Like db_query for statements whose result is not needed: 0 or -1. */
+int db_exec(PGconn *c, const char *sql, int n, const char *const *params);
+/* SQLSTATE of this thread's last failed db_query ("" if none, "08006" if the connection broke). */
+const char *db_last_sqlstate(void);
+/* 1 if the last failure of this thread was a lost or refused connection. */
+int db_last_was_connection_error(void);
+
+int db_tx_begin(PGconn *c);
+int db_tx_commit(PGconn *c);   /* -1 if the commit failed: nothing was written */
+void db_tx_rollback(PGconn *c);
+
+/* Value of row r, column col, or NULL if SQL NULL. */
+const char *db_val(const PGresult *res, int r, int col);
+
+/* A fixed-size pool of connections shared by threads (core-api). */
+struct db_pool;
+struct db_pool *db_pool_new(const char *url, const char *role, int size);
+/* Blocks until a connection is free; NULL if the database cannot be reached. */
+PGconn *db_pool_acquire(struct db_pool *p);
+/* Return a connection; an open transaction is rolled back first. */
+void db_pool_release(struct db_pool *p, PGconn *c);
+void db_pool_free(struct db_pool **p);
+
+#endif

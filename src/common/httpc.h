@@ -1,0 +1,48 @@
+/*
+ * httpc.h - a small HTTP client over libcurl for JSON APIs (SQS, embeddings).
+ *
+ * One struct httpc per thread: it keeps a curl easy handle so connections are
+ * reused. Responses are read into a bounded buffer (struct buf), so a peer can
+ * never make the process grow past max_response.
+ */
+#ifndef COMMON_HTTPC_H
+#define COMMON_HTTPC_H
+
+#include "common/buf.h"
+
+#include <stddef.h>
+
+struct httpc {
+    void *curl;    /* CURL * */
+};
+
+struct httpc_request {
+    const char *url;
+    const char *body;              /* POST body (NULL: GET) */
+    size_t body_len;
+    const char *const *headers;    /* "Name: value" strings, NULL-terminated; may be NULL */
+    long timeout_ms;               /* whole request; 0: 30 s */
+    const char *aws_sigv4;         /* e.g. "aws:amz:us-east-1:sqs" (CURLOPT_AWS_SIGV4), or NULL */
+    const char *userpwd;           /* "key:secret" for SigV4, or NULL */
+    size_t max_response;           /* 0: 8 MiB */
+};
+
+struct httpc_response {
+    long status;                   /* HTTP status, 0 if none */
+    struct buf body;               /* NUL-terminated; release with httpc_response_release */
+    long retry_after_s;            /* Retry-After header in seconds, -1 if absent */
+};
+
+int httpc_init(struct httpc *h);
+void httpc_release(struct httpc *h);
+
+/*
+ * Perform the request. Returns 0 when a response arrived (any status; check
+ * resp->status), -1 on a transport failure (connect, timeout, oversized
+ * response) with a message in err. resp is initialized either way.
+ */
+int httpc_do(struct httpc *h, const struct httpc_request *req, struct httpc_response *resp,
+             char *err, size_t errlen);
+void httpc_response_release(struct httpc_response *resp);
+
+#endif

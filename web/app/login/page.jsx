@@ -1,0 +1,113 @@
+'use client';
+import { Suspense, useState } from 'react';
+import { useRouter, useSearchParams } from 'next/navigation';
+import { api, resetRedirectGuard } from '../../lib/api';
+import { useSession } from '../../components/Session';
+import ErrorMessage from '../../components/ErrorMessage';
+
+function safeNext(n) {
+  // only same-site paths, never "//host" or a scheme
+  if (typeof n !== 'string' || !n.startsWith('/') || n.startsWith('//') || n.startsWith('/\\')) {
+    return '/upload/';
+  }
+  if (/^\/login(\/|\?|$)/.test(n)) return '/upload/';
+  return n;
+}
+
+function LoginForm() {
+  const params = useSearchParams();
+  const router = useRouter();
+  const { setUser } = useSession();
+  const expired = params.get('expired') === '1';
+  const next = safeNext(params.get('next'));
+  const [tenant, setTenant] = useState('');
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+
+  async function onSubmit(ev) {
+    ev.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const data = await api('/v1/auth/login', {
+        method: 'POST',
+        body: { tenant: tenant.trim(), email: email.trim(), password },
+        on401: 'throw',
+      });
+      const u = data && typeof data === 'object' ? data.user : null;
+      resetRedirectGuard();
+      setUser(u && typeof u === 'object' ? u : null);
+      if (!u) {
+        window.location.assign(next);
+        return;
+      }
+      router.replace(next);
+    } catch (e) {
+      setError(
+        e && e.status === 401
+          ? { message: (e.message && e.message !== 'You are not signed in.' ? e.message : 'Invalid tenant, email or password.'), code: e.code }
+          : e,
+      );
+      setBusy(false);
+    }
+  }
+
+  return (
+    <section className="narrow">
+      <h1>Sign in</h1>
+      {expired && !error ? (
+        <p className="notice" role="status" data-testid="session-expired">
+          Your session has ended. Please sign in again.
+        </p>
+      ) : null}
+      <form onSubmit={onSubmit} className="form" data-testid="login-form" aria-label="Sign in">
+        <label htmlFor="login-tenant">Tenant</label>
+        <input
+          id="login-tenant"
+          name="tenant"
+          autoComplete="organization"
+          required
+          value={tenant}
+          onChange={(e) => setTenant(e.target.value)}
+          data-testid="login-tenant"
+        />
+        <label htmlFor="login-email">Email</label>
+        <input
+          id="login-email"
+          name="email"
+          type="email"
+          autoComplete="username"
+          required
+          value={email}
+          onChange={(e) => setEmail(e.target.value)}
+          data-testid="login-email"
+        />
+        <label htmlFor="login-password">Password</label>
+        <input
+          id="login-password"
+          name="password"
+          type="password"
+          autoComplete="current-password"
+          required
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+          data-testid="login-password"
+        />
+        <ErrorMessage error={error} />
+        <button type="submit" disabled={busy} data-testid="login-submit">
+          {busy ? 'Signing in…' : 'Sign in'}
+        </button>
+      </form>
+    </section>
+  );
+}
+
+export default function LoginPage() {
+  return (
+    <Suspense fallback={<p className="muted">Loading…</p>}>
+      <LoginForm />
+    </Suspense>
+  );
+}

@@ -1,0 +1,198 @@
+'use client';
+import Link from 'next/link';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { api, STATUSES } from '../../lib/api';
+import { fmtBytes, fmtTime, isNum, isPlainObject, shortId } from '../../lib/format';
+import StatusBadge from '../../components/StatusBadge';
+import ErrorMessage from '../../components/ErrorMessage';
+import RunsChart from '../../components/RunsChart';
+import Pager from '../../components/Pager';
+
+const REFRESH_MS = 4000;
+
+export default function RunsPage() {
+  const [status, setStatus] = useState('');
+  const [limit, setLimit] = useState(20);
+  const [offset, setOffset] = useState(0);
+  const [auto, setAuto] = useState(true);
+  const [data, setData] = useState(null);
+  const [error, setError] = useState(null);
+  const [loading, setLoading] = useState(false);
+  const [updatedAt, setUpdatedAt] = useState(null);
+  const inflight = useRef(false);
+
+  const load = useCallback(async () => {
+    if (inflight.current) return;
+    inflight.current = true;
+    setLoading(true);
+    try {
+      const q = new URLSearchParams({ limit: String(limit), offset: String(offset) });
+      if (status) q.set('status', status);
+      const d = await api(`/v1/ingestion-runs?${q}`);
+      setData(isPlainObject(d) ? d : {});
+      setError(null);
+      setUpdatedAt(new Date());
+    } catch (e) {
+      setError(e);
+    } finally {
+      inflight.current = false;
+      setLoading(false);
+    }
+  }, [limit, offset, status]);
+
+  useEffect(() => {
+    load();
+  }, [load]);
+
+  useEffect(() => {
+    if (!auto) return undefined;
+    const id = setInterval(() => {
+      if (!document.hidden) load();
+    }, REFRESH_MS);
+    return () => clearInterval(id);
+  }, [auto, load]);
+
+  const runs = data && Array.isArray(data.runs) ? data.runs.filter((r) => r && typeof r === 'object') : [];
+  const total = data && isNum(data.total) ? data.total : null;
+  const counts = data && isPlainObject(data.counts) ? data.counts : null;
+  const countKeys = counts
+    ? [...STATUSES, ...Object.keys(counts).filter((k) => !STATUSES.includes(k))]
+    : [];
+
+  return (
+    <section>
+      <h1>Ingestion runs</h1>
+
+      {counts ? (
+        <div className="counts" data-testid="run-counts" aria-label="Runs by status (whole tenant)">
+          {countKeys.map((k) => (
+            <button
+              type="button"
+              key={k}
+              className={`count count-${k}${status === k ? ' selected' : ''}`}
+              onClick={() => {
+                setStatus(status === k ? '' : k);
+                setOffset(0);
+              }}
+              aria-pressed={status === k}
+              data-testid={`count-${k}`}
+              title={`Show only ${k} runs`}
+            >
+              <span className="count-n">{isNum(counts[k]) ? counts[k] : '—'}</span> {k}
+            </button>
+          ))}
+        </div>
+      ) : null}
+
+      <div className="toolbar">
+        <div className="field-inline">
+          <label htmlFor="runs-status">Status</label>
+          <select
+            id="runs-status"
+            value={status}
+            data-testid="runs-status-filter"
+            onChange={(e) => {
+              setStatus(e.target.value);
+              setOffset(0);
+            }}
+          >
+            <option value="">all</option>
+            {STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {s}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="field-inline">
+          <label htmlFor="runs-limit">Per page</label>
+          <select
+            id="runs-limit"
+            value={limit}
+            onChange={(e) => {
+              setLimit(Number(e.target.value));
+              setOffset(0);
+            }}
+          >
+            {[10, 20, 50, 100].map((n) => (
+              <option key={n} value={n}>
+                {n}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="field-inline">
+          <input
+            id="runs-auto"
+            type="checkbox"
+            checked={auto}
+            onChange={(e) => setAuto(e.target.checked)}
+          />
+          <label htmlFor="runs-auto">Auto-refresh</label>
+        </div>
+        <button type="button" className="secondary" onClick={load} disabled={loading}>
+          Refresh
+        </button>
+        <span className="muted" aria-live="polite">
+          {loading ? 'loading…' : updatedAt ? `updated ${updatedAt.toLocaleTimeString()}` : ''}
+        </span>
+      </div>
+
+      <ErrorMessage error={error} />
+
+      <RunsChart runs={runs} />
+
+      {data ? (
+        runs.length ? (
+          <div className="tablewrap">
+            <table data-testid="runs-table">
+              <thead>
+                <tr>
+                  <th scope="col">Run</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">File / title</th>
+                  <th scope="col">Size</th>
+                  <th scope="col">Created</th>
+                  <th scope="col">Error</th>
+                </tr>
+              </thead>
+              <tbody>
+                {runs.map((r, i) => {
+                  const cfg = isPlainObject(r.config) ? r.config : {};
+                  const name = [cfg.title, cfg.original_filename].find((x) => typeof x === 'string' && x) || '—';
+                  const id = typeof r.run_id === 'string' ? r.run_id : null;
+                  return (
+                    <tr key={id || i} data-testid="run-row" data-run-id={id || ''} data-status={String(r.status)}>
+                      <td>
+                        {id ? (
+                          <Link href={`/runs/detail/?id=${encodeURIComponent(id)}`} prefetch={false} className="mono">
+                            {shortId(id)}
+                          </Link>
+                        ) : (
+                          '—'
+                        )}
+                      </td>
+                      <td>
+                        <StatusBadge status={r.status} />
+                      </td>
+                      <td className="wrap">{String(name)}</td>
+                      <td>{fmtBytes(cfg.size_bytes) || '—'}</td>
+                      <td>{fmtTime(r.created_at)}</td>
+                      <td className="wrap">{r.error == null ? '' : String(r.error)}</td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+          </div>
+        ) : (
+          <p className="muted" data-testid="runs-empty">
+            No runs{status ? ` with status ${status}` : ''}.
+          </p>
+        )
+      ) : null}
+
+      <Pager limit={limit} offset={offset} total={total} count={runs.length} onOffset={setOffset} />
+    </section>
+  );
+}
