@@ -138,6 +138,9 @@ json_t *req_body_json(struct req *r);
 /* A connection from the pool, held until the request ends; NULL (after answering 503) if down. */
 PGconn *req_db(struct req *r);
 
+/* This thread's SQS client (created on first use from the config); NULL if memory is out. */
+struct sqs_client *req_sqs(struct req *r);
+
 /* --- provided by auth.c (called by the server for non-public routes) --- */
 /*
  * Fill r->principal from the cookie or bearer token, enforce CSRF for cookie

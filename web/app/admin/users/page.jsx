@@ -1,0 +1,203 @@
+'use client';
+import { useCallback, useEffect, useState } from 'react';
+import { api } from '../../../lib/api';
+import { fmtTime, isPlainObject } from '../../../lib/format';
+import { isAdmin, useSession } from '../../../components/Session';
+import ErrorMessage from '../../../components/ErrorMessage';
+import StatusBadge from '../../../components/StatusBadge';
+
+export default function UsersPage() {
+  const { user } = useSession();
+  if (!isAdmin(user)) return <AdminsOnly />;
+  return <UsersAdmin me={user} />;
+}
+
+function AdminsOnly() {
+  return (
+    <section>
+      <h1>Users</h1>
+      <p className="notice" role="alert" data-testid="admins-only">
+        Admins only: you need the admin role to manage users.
+      </p>
+    </section>
+  );
+}
+
+function UsersAdmin({ me }) {
+  const [users, setUsers] = useState(null);
+  const [error, setError] = useState(null);
+  const [forbidden, setForbidden] = useState(false);
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const [role, setRole] = useState('user');
+  const [creating, setCreating] = useState(false);
+  const [createError, setCreateError] = useState(null);
+  const [notice, setNotice] = useState(null);
+  const [rowBusy, setRowBusy] = useState({});
+  const [rowError, setRowError] = useState({});
+
+  const load = useCallback(async () => {
+    try {
+      const d = await api('/v1/users');
+      const list = isPlainObject(d) && Array.isArray(d.users) ? d.users.filter((u) => u && typeof u === 'object') : [];
+      setUsers(list);
+      setError(null);
+    } catch (e) {
+      if (e.status === 403) setForbidden(true);
+      setError(e);
+    }
+  }, []);
+
+  useEffect(() => {
+    load();
+  }, [load]);
+
+  if (forbidden) return <AdminsOnly />;
+
+  async function onCreate(ev) {
+    ev.preventDefault();
+    setCreating(true);
+    setCreateError(null);
+    setNotice(null);
+    try {
+      const d = await api('/v1/users', { method: 'POST', body: { email: email.trim(), password, role } });
+      const u = isPlainObject(d) && isPlainObject(d.user) ? d.user : null;
+      setNotice(`Created ${u && u.email ? u.email : email.trim()} (${u && u.role ? u.role : role}).`);
+      setEmail('');
+      setPassword('');
+      setRole('user');
+      await load();
+    } catch (e) {
+      setCreateError(e);
+    } finally {
+      setCreating(false);
+    }
+  }
+
+  async function patchUser(u, body, label) {
+    const id = u.user_id;
+    setRowBusy((b) => ({ ...b, [id]: true }));
+    setRowError((m) => ({ ...m, [id]: null }));
+    setNotice(null);
+    try {
+      const d = await api(`/v1/users/${encodeURIComponent(id)}`, { method: 'PATCH', body });
+      const nu = isPlainObject(d) && isPlainObject(d.user) ? d.user : null;
+      if (nu) setUsers((list) => (list || []).map((x) => (x.user_id === id ? { ...x, ...nu } : x)));
+      else await load();
+      setNotice(`${u.email}: ${label}.`);
+    } catch (e) {
+      setRowError((m) => ({ ...m, [id]: e }));
+    } finally {
+      setRowBusy((b) => ({ ...b, [id]: false }));
+    }
+  }
+
+  return (
+    <section>
+      <h1>Users</h1>
+
+      <h2>Create a user</h2>
+      <form onSubmit={onCreate} className="form inline-form" aria-label="Create a user" data-testid="user-create-form">
+        <div className="field">
+          <label htmlFor="new-email">Email</label>
+          <input id="new-email" type="email" required value={email} onChange={(e) => setEmail(e.target.value)} autoComplete="off" data-testid="new-user-email" />
+        </div>
+        <div className="field">
+          <label htmlFor="new-password">Password</label>
+          <input id="new-password" type="password" required value={password} onChange={(e) => setPassword(e.target.value)} autoComplete="new-password" data-testid="new-user-password" />
+        </div>
+        <div className="field">
+          <label htmlFor="new-role">Role</label>
+          <select id="new-role" value={role} onChange={(e) => setRole(e.target.value)} data-testid="new-user-role">
+            <option value="user">user</option>
+            <option value="admin">admin</option>
+          </select>
+        </div>
+        <button type="submit" disabled={creating} data-testid="new-user-submit">
+          {creating ? 'Creating…' : 'Create user'}
+        </button>
+      </form>
+      <ErrorMessage error={createError} prefix="Could not create the user" />
+      {notice ? (
+        <p className="notice" role="status" data-testid="users-notice">
+          {notice}
+        </p>
+      ) : null}
+
+      <h2>All users</h2>
+      <ErrorMessage error={error} />
+      {users ? (
+        users.length ? (
+          <div className="tablewrap">
+            <table data-testid="users-table">
+              <thead>
+                <tr>
+                  <th scope="col">Email</th>
+                  <th scope="col">Role</th>
+                  <th scope="col">State</th>
+                  <th scope="col">Created</th>
+                  <th scope="col">Actions</th>
+                </tr>
+              </thead>
+              <tbody>
+                {users.map((u, i) => {
+                  const id = typeof u.user_id === 'string' ? u.user_id : `row${i}`;
+                  const self = me && u.user_id === me.user_id;
+                  const activeNow = u.is_active !== false;
+                  const busy = !!rowBusy[id];
+                  const em = String(u.email ?? '');
+                  return (
+                    <tr key={id} data-testid="user-row" data-email={em}>
+                      <td>
+                        {em}
+                        {self ? <span className="muted"> (you)</span> : null}
+                        <ErrorMessage error={rowError[id]} />
+                      </td>
+                      <td>
+                        <label className="sr-only" htmlFor={`role-${id}`}>
+                          Role of {em}
+                        </label>
+                        <select
+                          id={`role-${id}`}
+                          value={u.role === 'admin' ? 'admin' : 'user'}
+                          disabled={busy}
+                          data-testid="user-role"
+                          onChange={(e) => patchUser(u, { role: e.target.value }, `role set to ${e.target.value}`)}
+                        >
+                          <option value="user">user</option>
+                          <option value="admin">admin</option>
+                        </select>
+                      </td>
+                      <td>
+                        <StatusBadge status={activeNow ? 'active' : 'inactive'} testid="user-state" />
+                      </td>
+                      <td>{fmtTime(u.created_at)}</td>
+                      <td>
+                        <button
+                          type="button"
+                          className={activeNow ? 'danger' : 'secondary'}
+                          disabled={busy}
+                          data-testid={activeNow ? 'user-deactivate' : 'user-reactivate'}
+                          aria-label={`${activeNow ? 'Deactivate' : 'Reactivate'} ${em}`}
+                          onClick={() =>
+                            patchUser(u, { is_active: !activeNow }, activeNow ? 'deactivated' : 'reactivated')
+                          }
+                        >
+                          {activeNow ? 'Deactivate' : 'Reactivate'}
+                        </button>
+                      </td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+          </div>
+        ) : (
+          <p className="muted">No users.</p>
+        )
+      ) : !error ? (
+        <p className="muted">Loading…</p>
+      ) : null}
+    </section>
+  );
+}
