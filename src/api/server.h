@@ -75,6 +75,11 @@ struct req {
     int answered;
 
     PGconn *db;                                /* lazily acquired by req_db() */
+
+    /* Added after the first interface; the server fills them before any callback. */
+    int64_t content_length;                    /* Content-Length of the body, -1 if absent (chunked) */
+    int resp_fd;                               /* req_file(): file to send, -1 if none */
+    uint64_t resp_fd_size;
 };
 
 struct req_header;
@@ -121,6 +126,11 @@ void req_error_extra(struct req *r, enum api_err e, const char *message, json_t 
 void req_raw(struct req *r, unsigned status, const char *content_type, const void *p, size_t n);
 /* Answer 204 with no body. */
 void req_no_content(struct req *r);
+/*
+ * Answer with size bytes of the open file fd (ownership passes to the request,
+ * which closes it), sent without buffering the file (static files).
+ */
+void req_file(struct req *r, unsigned status, const char *content_type, int fd, uint64_t size);
 /* Add a response header (both strings copied). */
 void req_set_header(struct req *r, const char *name, const char *value);
 
@@ -140,6 +150,22 @@ PGconn *req_db(struct req *r);
 
 /* This thread's SQS client (created on first use from the config); NULL if memory is out. */
 struct sqs_client *req_sqs(struct req *r);
+
+/* --- routing (routes.c; pure, for tests) --- */
+/*
+ * Match path against pattern ("/v1/ingestion-runs/:id"). A trailing slash on
+ * the path is ignored; a ":name" segment matches one non-empty segment, whose
+ * text is copied into the arena and stored in params (in order). 1 on a match.
+ */
+int route_match(const char *pattern, const char *path, struct arena *a, const char **params);
+/*
+ * The route of table for method and path (HEAD matches GET routes), or NULL.
+ * When NULL, *path_known is 1 if the path matched a route of another method
+ * (405) and allow (may be NULL) receives "GET, POST" style text.
+ */
+const struct route *route_find(const struct route *table, size_t n, const char *method, const char *path,
+                               struct arena *a, const char **params, int *path_known, char *allow,
+                               size_t allowlen);
 
 /* --- provided by auth.c (called by the server for non-public routes) --- */
 /*

@@ -64,7 +64,7 @@ export default function RunsPage() {
       <h1>Ingestion runs</h1>
 
       {counts ? (
-        <div className="counts" data-testid="run-counts" aria-label="Runs by status (whole tenant)">
+        <div className="counts" role="group" data-testid="run-counts" aria-label="Runs by status (whole tenant)">
           {countKeys.map((k) => (
             <button
               type="button"

@@ -149,7 +149,7 @@ function UploadItem({ item }) {
   const skipped = runStatus === 'skipped';
 
   return (
-    <li className="upload-item" data-testid="upload-item" data-state={state} data-run-id={item.runId || ''}>
+    <li className="upload-item" data-testid="upload-item" data-state={state} data-run-id={item.runId || ''} data-doc-id={item.docId || ''}>
       <div className="upload-head">
         <span className="fname">{item.file.name}</span>
         <span className="muted">{fmtBytes(item.file.size) || ''}</span>

@@ -1,0 +1,234 @@
+#include "common/httpc.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define HTTPC_DEFAULT_TIMEOUT_MS   30000L
+#define HTTPC_MAX_CONNECT_MS       10000L
+#define HTTPC_DEFAULT_MAX_RESPONSE (8u * 1024u * 1024u)
+
+/*
+ * curl_global_init is not thread-safe and must run once before any easy
+ * handle exists; both programs create clients from several threads.
+ */
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static CURLcode global_rc = CURLE_FAILED_INIT;
+
+static void global_init(void)
+{
+    global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+struct xfer {
+    struct httpc_response *resp;
+    int overflow;        /* the body went past max_response */
+};
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
+{
+    struct xfer *x = userdata;
+    size_t n = size * nmemb;
+
+    if (buf_add(&x->resp->body, data, n) < 0) {
+        x->overflow = 1;
+        return 0;    /* makes curl fail the transfer with CURLE_WRITE_ERROR */
+    }
+    return n;
+}
+
+/* Retry-After is delta-seconds or an HTTP-date (RFC 9110 10.2.3). */
+static long parse_retry_after(const char *v, size_t len)
+{
+    char tmp[128];
+    char *end;
+    long secs;
+    time_t when, now;
+
+    while (len > 0 && (*v == ' ' || *v == '\t')) {
+        v++;
+        len--;
+    }
+    while (len > 0 && (v[len - 1] == '\r' || v[len - 1] == '\n' || v[len - 1] == ' '
+                       || v[len - 1] == '\t'))
+        len--;
+    if (len == 0 || len >= sizeof(tmp))
+        return -1;
+    memcpy(tmp, v, len);
+    tmp[len] = '\0';
+
+    if (tmp[0] >= '0' && tmp[0] <= '9') {
+        secs = strtol(tmp, &end, 10);
+        if (*end != '\0' || secs < 0)
+            return -1;
+        return secs;
+    }
+    when = curl_getdate(tmp, NULL);
+    if (when == (time_t)-1)
+        return -1;
+    now = time(NULL);
+    return when > now ? (long)(when - now) : 0;
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
+{
+    struct xfer *x = userdata;
+    size_t n = size * nmemb;
+    static const char name[] = "retry-after:";
+    const size_t name_len = sizeof(name) - 1;
+
+    /* A new status line (after a 1xx) starts a new header block. */
+    if (n >= 5 && memcmp(data, "HTTP/", 5) == 0)
+        x->resp->retry_after_s = -1;
+    else if (n > name_len && strncasecmp(data, name, name_len) == 0)
+        x->resp->retry_after_s = parse_retry_after(data + name_len, n - name_len);
+    return n;
+}
+
+int httpc_init(struct httpc *h)
+{
+    h->curl = NULL;
+    if (pthread_once(&global_once, global_init) != 0 || global_rc != CURLE_OK)
+        return -1;
+    h->curl = curl_easy_init();
+    return h->curl ? 0 : -1;
+}
+
+void httpc_release(struct httpc *h)
+{
+    if (!h)
+        return;
+    if (h->curl)
+        curl_easy_cleanup(h->curl);
+    h->curl = NULL;
+}
+
+void httpc_response_release(struct httpc_response *resp)
+{
+    if (!resp)
+        return;
+    buf_release(&resp->body);
+    resp->status = 0;
+    resp->retry_after_s = -1;
+}
+
+static void set_err(char *err, size_t errlen, const char *what, const char *detail)
+{
+    if (!err || errlen == 0)
+        return;
+    if (detail && detail[0])
+        snprintf(err, errlen, "%s: %s", what, detail);
+    else
+        snprintf(err, errlen, "%s", what);
+}
+
+int httpc_do(struct httpc *h, const struct httpc_request *req, struct httpc_response *resp,
+             char *err, size_t errlen)
+{
+    CURL *curl = h ? h->curl : NULL;
+    struct curl_slist *hdrs = NULL, *tmp;
+    char errbuf[CURL_ERROR_SIZE];
+    struct xfer x;
+    long timeout_ms, connect_ms;
+    size_t max;
+    CURLcode rc;
+    int ret = -1;
+
+    max = req->max_response ? req->max_response : HTTPC_DEFAULT_MAX_RESPONSE;
+    resp->status = 0;
+    resp->retry_after_s = -1;
+    buf_init(&resp->body, max);
+    if (err && errlen)
+        err[0] = '\0';
+    if (!curl || !req->url) {
+        set_err(err, errlen, "httpc: not initialized or no url", NULL);
+        return -1;
+    }
+
+    x.resp = resp;
+    x.overflow = 0;
+    errbuf[0] = '\0';
+    timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : HTTPC_DEFAULT_TIMEOUT_MS;
+    connect_ms = timeout_ms < HTTPC_MAX_CONNECT_MS ? timeout_ms : HTTPC_MAX_CONNECT_MS;
+
+    /* Reset drops the previous request's options but keeps live connections. */
+    curl_easy_reset(curl);
+
+    if (req->headers) {
+        for (const char *const *p = req->headers; *p; p++) {
+            tmp = curl_slist_append(hdrs, *p);
+            if (!tmp) {
+                set_err(err, errlen, "httpc: out of memory", NULL);
+                goto out;
+            }
+            hdrs = tmp;
+        }
+    }
+    /* No "Expect: 100-continue" round trip on large bodies. */
+    tmp = curl_slist_append(hdrs, "Expect:");
+    if (!tmp) {
+        set_err(err, errlen, "httpc: out of memory", NULL);
+        goto out;
+    }
+    hdrs = tmp;
+
+    /* Signals cannot be used for timeouts in a multithreaded program. */
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_URL, req->url);
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+    curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(curl, CURLOPT_USERAGENT, "ingest-system/1 (libcurl)");
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &x);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &x);
+    if (req->body) {
+        curl_easy_setopt(curl, CURLOPT_POST, 1L);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req->body);
+    } else {
+        curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+    }
+    if (req->aws_sigv4) {
+        curl_easy_setopt(curl, CURLOPT_AWS_SIGV4, req->aws_sigv4);
+        if (req->userpwd)
+            curl_easy_setopt(curl, CURLOPT_USERPWD, req->userpwd);
+    }
+
+    rc = curl_easy_perform(curl);
+    if (rc != CURLE_OK) {
+        if (x.overflow) {
+            char lim[64];
+
+            snprintf(lim, sizeof(lim), "more than %zu bytes", max);
+            set_err(err, errlen, "response too large", lim);
+        } else {
+            set_err(err, errlen, curl_easy_strerror(rc), errbuf);
+        }
+        buf_release(&resp->body);
+        resp->retry_after_s = -1;
+        goto out;
+    }
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &resp->status);
+    /* An empty body still reads as "" rather than NULL. */
+    if (!resp->body.ptr && buf_add(&resp->body, "", 0) < 0) {
+        set_err(err, errlen, "httpc: out of memory", NULL);
+        resp->status = 0;
+        goto out;
+    }
+    ret = 0;
+out:
+    /* The handle must not keep pointers to this call's header list or error buffer. */
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, NULL);
+    curl_slist_free_all(hdrs);
+    return ret;
+}

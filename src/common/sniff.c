@@ -1,0 +1,199 @@
+#include "common/sniff.h"
+
+#include <stdint.h>
+#include <string.h>
+#include <strings.h>
+
+static int name_ends(const char *name, const char *suffix)
+{
+    size_t n, s;
+
+    if (!name)
+        return 0;
+    n = strlen(name);
+    s = strlen(suffix);
+    return n >= s && strcasecmp(name + n - s, suffix) == 0;
+}
+
+static int has_prefix(const unsigned char *p, size_t n, const void *magic, size_t m)
+{
+    return n >= m && memcmp(p, magic, m) == 0;
+}
+
+static int starts_ci(const unsigned char *p, size_t n, const char *word)
+{
+    size_t m = strlen(word);
+
+    return n >= m && strncasecmp((const char *)p, word, m) == 0;
+}
+
+/*
+ * Length of the UTF-8 sequence at p (strict: no overlongs, no surrogates,
+ * nothing past U+10FFFF); 0 when invalid, -1 when valid so far but cut off by
+ * the end of the buffer.
+ */
+static int utf8_seq(const unsigned char *p, size_t n)
+{
+    unsigned char c = p[0];
+    int len, i;
+    unsigned char lo = 0x80, hi = 0xBF;
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF)
+        len = 2;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        if (c == 0xE0)
+            lo = 0xA0;
+        else if (c == 0xED)
+            hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        if (c == 0xF0)
+            lo = 0x90;
+        else if (c == 0xF4)
+            hi = 0x8F;
+    } else
+        return 0;
+    for (i = 1; i < len; i++) {
+        if ((size_t)i >= n)
+            return -1;
+        if (p[i] < (i == 1 ? lo : 0x80) || p[i] > (i == 1 ? hi : 0xBF))
+            return 0;
+    }
+    return len;
+}
+
+/* 1 when p[0..n) is text: valid UTF-8, no NUL, few control bytes. */
+static int is_text(const unsigned char *p, size_t n)
+{
+    size_t i = 0, controls = 0;
+    int l;
+
+    while (i < n) {
+        if (p[i] == 0)
+            return 0;
+        if (p[i] < 0x20 && p[i] != '\t' && p[i] != '\n' && p[i] != '\r' && p[i] != '\f' &&
+            p[i] != '\v' && p[i] != 0x1b)
+            controls++;
+        if (p[i] == 0x7f)
+            controls++;
+        l = utf8_seq(p + i, n - i);
+        if (l == 0)
+            return 0;
+        if (l < 0)
+            break;   /* cut by the end of the head: fine */
+        i += (size_t)l;
+    }
+    return controls * 32 <= n;
+}
+
+static uint32_t le16(const unsigned char *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8; }
+static uint32_t le32(const unsigned char *p)
+{
+    return le16(p) | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Walk the zip's local file headers visible in head; 1 when one names word/... */
+static int zip_names_word(const unsigned char *p, size_t n)
+{
+    size_t off = 0;
+    int guard;
+
+    for (guard = 0; guard < 64 && off + 30 <= n; guard++) {
+        uint32_t csize, nlen, elen;
+
+        if (memcmp(p + off, "PK\x03\x04", 4) != 0)
+            break;
+        csize = le32(p + off + 18);
+        nlen = le16(p + off + 26);
+        elen = le16(p + off + 28);
+        if (nlen >= 5 && off + 30 + 5 <= n && memcmp(p + off + 30, "word/", 5) == 0)
+            return 1;
+        /* bit 3: sizes follow the data, so the next header cannot be found */
+        if (le16(p + off + 6) & 0x08)
+            break;
+        off += 30 + (size_t)nlen + elen + csize;
+    }
+    /* fall back to a plain search: names are stored uncompressed */
+    return memmem(p, n, "word/document.xml", 17) != NULL;
+}
+
+static const unsigned char *skip_blank(const unsigned char *p, const unsigned char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n' || *p == '\f'))
+        p++;
+    return p;
+}
+
+static int looks_html(const unsigned char *p, size_t n)
+{
+    const unsigned char *end = p + n, *q;
+    int guard;
+
+    if (has_prefix(p, n, "\xEF\xBB\xBF", 3))
+        p += 3;
+    for (guard = 0; guard < 16; guard++) {
+        p = skip_blank(p, end);
+        if (p >= end || *p != '<')
+            return 0;
+        if (starts_ci(p, (size_t)(end - p), "<!--")) {
+            q = memmem(p + 4, (size_t)(end - p - 4), "-->", 3);
+            if (!q)
+                return 0;
+            p = q + 3;
+            continue;
+        }
+        if (starts_ci(p, (size_t)(end - p), "<?xml")) {
+            q = memmem(p, (size_t)(end - p), "?>", 2);
+            if (!q)
+                return 0;
+            p = q + 2;
+            continue;
+        }
+        break;
+    }
+    n = (size_t)(end - p);
+    return starts_ci(p, n, "<!doctype html") || starts_ci(p, n, "<html") ||
+           starts_ci(p, n, "<head") || starts_ci(p, n, "<body");
+}
+
+const char *sniff_mime(const unsigned char *head, size_t n, const char *filename)
+{
+    size_t i;
+
+    if (!head)
+        n = 0;
+    if (n > SNIFF_HEAD_MAX)
+        n = SNIFF_HEAD_MAX;
+
+    for (i = 0; i + 5 <= n && i < 1024; i++)
+        if (head[i] == '%' && memcmp(head + i, "%PDF-", 5) == 0)
+            return SNIFF_MIME_PDF;
+
+    if (has_prefix(head, n, "PK\x03\x04", 4)) {
+        if (zip_names_word(head, n) || name_ends(filename, ".docx"))
+            return SNIFF_MIME_DOCX;
+        return NULL;
+    }
+    /* empty zip, spanned zip, other binary magic: never text */
+    if (has_prefix(head, n, "PK\x05\x06", 4) || has_prefix(head, n, "PK\x07\x08", 4) ||
+        has_prefix(head, n, "\x89PNG", 4) || has_prefix(head, n, "GIF8", 4) ||
+        has_prefix(head, n, "\xFF\xD8\xFF", 3) || has_prefix(head, n, "\x7F" "ELF", 4) ||
+        has_prefix(head, n, "\x1F\x8B", 2) || has_prefix(head, n, "BZh", 3) ||
+        has_prefix(head, n, "\xFD" "7zXZ", 5) || has_prefix(head, n, "7z\xBC\xAF", 4) ||
+        has_prefix(head, n, "Rar!", 4) || has_prefix(head, n, "\xD0\xCF\x11\xE0", 4) ||
+        has_prefix(head, n, "\xFF\xFE", 2) || has_prefix(head, n, "\xFE\xFF", 2) ||
+        has_prefix(head, n, "\x28\xB5\x2F\xFD", 4) || has_prefix(head, n, "{\\rtf", 5))
+        return NULL;
+
+    if (!is_text(head, n))
+        return NULL;
+    if (looks_html(head, n) || name_ends(filename, ".html") || name_ends(filename, ".htm") ||
+        name_ends(filename, ".xhtml"))
+        return SNIFF_MIME_HTML;
+    if (name_ends(filename, ".md") || name_ends(filename, ".markdown"))
+        return SNIFF_MIME_MARKDOWN;
+    return SNIFF_MIME_TEXT;
+}

@@ -1,0 +1,40 @@
+/*
+ * sniff.h - decide an upload's type from its first bytes (and, second, its name).
+ *
+ * core-api calls it before storing an upload to answer 415 early; the worker
+ * calls it again before extraction. The bytes decide first: a PDF is a PDF
+ * whatever it is called, and an executable renamed notes.txt is refused.
+ */
+#ifndef COMMON_SNIFF_H
+#define COMMON_SNIFF_H
+
+#include <stddef.h>
+
+#define SNIFF_MIME_PDF      "application/pdf"
+#define SNIFF_MIME_DOCX     "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+#define SNIFF_MIME_HTML     "text/html"
+#define SNIFF_MIME_MARKDOWN "text/markdown"
+#define SNIFF_MIME_TEXT     "text/plain"
+
+/* How many leading bytes sniff_mime() looks at; pass at most this many. */
+#define SNIFF_HEAD_MAX 8192
+
+/*
+ * head: the first n bytes of the file (n <= SNIFF_HEAD_MAX is enough; more is
+ * ignored). filename: the client's name for it, or NULL.
+ * Returns one of the SNIFF_MIME_* strings (static), or NULL when unsupported:
+ *   - "%PDF-" within the first 1024 bytes                    -> PDF
+ *   - a zip whose local headers (visible in head) name word/... -> DOCX;
+ *     any zip when filename ends in .docx                      -> DOCX
+ *   - UTF-8 text starting (after BOM, blanks, comments) with <!doctype html,
+ *     <html, <head or <body                                    -> HTML;
+ *     text named *.html / *.htm                                -> HTML
+ *   - other valid UTF-8 without NULs: *.md / *.markdown        -> markdown,
+ *     else                                                     -> plain text
+ *   - anything else (NULs, invalid UTF-8, many control bytes, other magic
+ *     numbers such as PNG, JPEG, ELF, gzip, OLE .doc)          -> NULL
+ * A UTF-8 sequence cut by the end of head is not counted as invalid.
+ */
+const char *sniff_mime(const unsigned char *head, size_t n, const char *filename);
+
+#endif

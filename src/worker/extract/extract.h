@@ -1,0 +1,58 @@
+/*
+ * extract.h - turn an upload into plain UTF-8 text with page offsets.
+ *
+ * Every format runs in a sandboxed child (sandbox.h): a hostile or corrupt file
+ * can fail its run but never crash, hang or bloat the worker. See README.md.
+ * The text handed back is always valid UTF-8 (invalid sequences become U+FFFD),
+ * has no NULs, and uses LF line ends; paragraphs are separated by a blank line.
+ */
+#ifndef WORKER_EXTRACT_EXTRACT_H
+#define WORKER_EXTRACT_EXTRACT_H
+
+#include "common/buf.h"
+
+#include <stddef.h>
+
+struct extract_limits {
+    long timeout_ms;              /* wall clock of the child; <= 0: 120 s */
+    long memory_mb;               /* RLIMIT_AS of the child; <= 0: 1024 */
+    long max_chars;               /* max bytes of extracted UTF-8 text; over it: TOO_LARGE */
+    long max_uncompressed_bytes;  /* DOCX: max inflated size of the archive; <= 0: 512 MiB */
+};
+
+struct extract_result {
+    char *text;                   /* NUL-terminated, len bytes */
+    size_t len;
+    int pages;                    /* >= 1 */
+    size_t *page_starts;          /* pages entries: byte offset where page i+1 starts;
+                                     pages = 1, page_starts[0] = 0 for non-PDF */
+};
+
+/*
+ * Extract path (of type mime, a SNIFF_MIME_* string) in a sandboxed child
+ * (fork; RLIMIT_AS/CPU/FSIZE/NOFILE; killed at the wall-clock limit; the result
+ * comes back over a pipe, bounded by max_chars).
+ * Returns RUN_FAIL__COUNT on success (out filled; release it with
+ * extract_result_release) or a enum run_fail code - EXTRACT_FAILED,
+ * UNSUPPORTED_TYPE, TOO_LARGE, TIMEOUT, INTERNAL - with a short detail such as
+ * "pdftotext exit 1" or "docx uncompressed size over limit" (out zeroed).
+ */
+int extract_file(const char *path, const char *mime, const struct extract_limits *lim,
+                 struct extract_result *out, char *detail, size_t detail_len);
+void extract_result_release(struct extract_result *r);
+
+/*
+ * The in-process steps, exposed for the fuzzers and unit tests. They run
+ * without a sandbox: call them only inside one or on trusted bytes.
+ *
+ * Append the cleaned form of raw extractor output p[0..n) to out: invalid
+ * UTF-8 -> U+FFFD, NULs and other control bytes dropped, CRLF/CR -> LF.
+ * With pages != NULL, a form feed ends a page (pdftotext's separator): it is
+ * replaced by a paragraph break and the offset where each page starts is
+ * recorded in *page_starts (malloc'ed, *pages entries, at least 1).
+ * Without, a form feed is a line break. Returns RUN_FAIL__COUNT, or TOO_LARGE
+ * when out's max is reached, or INTERNAL when memory is out.
+ */
+int extract_normalize(const char *p, size_t n, struct buf *out, size_t **page_starts, int *pages);
+
+#endif

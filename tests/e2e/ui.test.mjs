@@ -1,0 +1,311 @@
+// Browser test of the web UI against the real stack (tests/lib/stack.mjs):
+// PostgreSQL + SQS emulator + core-api + ingest-worker, core-api serving web/out.
+// Drives Debian's Chromium through playwright-core; see README.md.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const OUT_DIR = path.join(HERE, 'output');
+const WEB_OUT = path.resolve(HERE, '../../web/out/index.html');
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+// E2E_STUB=1 swaps in the in-memory stand-in (dev-stub.mjs) for UI work without the C stack.
+const STACK_MODULE = process.env.E2E_STUB ? './dev-stub.mjs' : '../lib/stack.mjs';
+
+const INGEST_TIMEOUT = 180_000; // a run goes through the queue and a worker
+const UI_TIMEOUT = 20_000;
+
+const TENANT = { tenant: 'acme', name: 'Acme', email: 'admin@acme.test', password: 'pw-123456789' };
+const READER = { email: 'reader@acme.test', password: 'pw-reader-123456' };
+
+const POLICY_TXT = [
+  'Zephyrine refund policy',
+  '',
+  'Customers may return any zephyrine widget within thirty days for a full refund.',
+  'Refunds are paid back to the original card within five business days.',
+  '',
+  'Escaped characters stay text: 3 < 4 & 5 > 2.',
+].join('\n');
+const SHIPPING_TXT = [
+  'Shipping handbook',
+  '',
+  'Orders ship from the Lisbon warehouse every weekday morning.',
+  'Parcels heavier than twenty kilograms travel by freight.',
+].join('\n');
+
+let stack;
+let context;
+let page;
+let userDataDir;
+const pageErrors = [];
+const state = {};
+
+async function shot(name) {
+  await page.screenshot({ path: path.join(OUT_DIR, `${name}.png`), fullPage: true });
+}
+
+function url(p) {
+  return new URL(p, stack.baseUrl).toString();
+}
+
+async function login(email, password, tenant = TENANT.tenant) {
+  await page.getByLabel('Tenant').fill(tenant);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByTestId('login-submit').click();
+  await page.waitForURL(/\/upload\/?$/, { timeout: UI_TIMEOUT });
+  await page.getByTestId('whoami').filter({ hasText: email }).waitFor({ timeout: UI_TIMEOUT });
+}
+
+async function logout() {
+  await page.getByTestId('logout').click();
+  await page.waitForURL(/\/login\/?/, { timeout: UI_TIMEOUT });
+  await page.getByTestId('login-form').waitFor({ timeout: UI_TIMEOUT });
+}
+
+/** Wait until the upload item for `fileName` (newest first) reaches one of `states`. */
+async function waitUpload(fileName, states, timeout = INGEST_TIMEOUT) {
+  const sel = states.map((s) => `[data-testid="upload-item"][data-state="${s}"]`).join(', ');
+  const item = page.locator(sel).filter({ hasText: fileName }).first();
+  await item.waitFor({ timeout });
+  return item;
+}
+
+describe('web UI against the real stack', { timeout: 15 * 60_000 }, () => {
+  before(async () => {
+    assert.ok(
+      fs.existsSync(WEB_OUT),
+      `web/out/index.html is missing: run "npm ci && npm run build" in web/ first`,
+    );
+    fs.mkdirSync(OUT_DIR, { recursive: true });
+    const { startStack } = await import(new URL(STACK_MODULE, import.meta.url));
+    stack = await startStack({ worker: true });
+    await stack.bootstrap(TENANT);
+    // a fresh profile every run (Playwright takes the user-data-dir this way)
+    userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-chromium-'));
+    context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+      viewport: { width: 1280, height: 900 },
+    });
+    context.setDefaultTimeout(UI_TIMEOUT);
+    page = context.pages()[0] || (await context.newPage());
+    page.on('pageerror', (e) => pageErrors.push(String(e && e.stack ? e.stack : e)));
+  });
+
+  after(async () => {
+    if (context) await context.close().catch(() => {});
+    if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
+    if (stack) await stack.stop();
+  });
+
+  test('an anonymous visit goes to the login page; the admin signs in', async () => {
+    await page.goto(url('/'));
+    await page.waitForURL(/\/login\/?/);
+    await page.getByTestId('login-form').waitFor();
+    // a wrong password shows the server's message and stays on the page
+    await page.getByLabel('Tenant').fill(TENANT.tenant);
+    await page.getByLabel('Email').fill(TENANT.email);
+    await page.getByLabel('Password').fill('not-the-password');
+    await page.getByTestId('login-submit').click();
+    await page.getByTestId('error').waitFor();
+    await shot('01-login-error');
+    await login(TENANT.email, TENANT.password);
+    await page.getByTestId('nav-users').waitFor(); // admins see the Users page in the nav
+    await shot('02-upload-empty');
+  });
+
+  test('uploads two files at once; each run is followed to a terminal state', { timeout: 2 * INGEST_TIMEOUT }, async () => {
+    await page.getByTestId('file-input').setInputFiles([
+      { name: 'zephyrine-policy.txt', mimeType: 'text/plain', buffer: Buffer.from(POLICY_TXT) },
+      { name: 'shipping-handbook.txt', mimeType: 'text/plain', buffer: Buffer.from(SHIPPING_TXT) },
+    ]);
+    await page.getByTestId('pending-list').getByText('zephyrine-policy.txt').waitFor();
+    await page.getByTestId('upload-submit').click();
+    await page.locator('[data-testid="upload-item"]').nth(1).waitFor();
+    const terminal = ['succeeded', 'failed', 'error', 'skipped'];
+    const a = await waitUpload('zephyrine-policy.txt', terminal);
+    const b = await waitUpload('shipping-handbook.txt', terminal);
+    await shot('03-upload-done');
+    // each file had its own byte progress bar, now full
+    for (const item of [a, b]) {
+      assert.equal(await item.getByTestId('upload-progress').getAttribute('value'), '100');
+    }
+    assert.equal(await a.getAttribute('data-state'), 'succeeded', `policy run: ${await a.innerText()}`);
+    assert.equal(await b.getAttribute('data-state'), 'succeeded', `shipping run: ${await b.innerText()}`);
+    state.runId = await a.getAttribute('data-run-id');
+    state.docId = await a.getAttribute('data-doc-id');
+    assert.ok(state.runId, 'the upload item knows its run id');
+    assert.ok(state.docId, 'the upload item knows its document id');
+  });
+
+  test('the same file again (dropped on the drop zone) is skipped as a duplicate', { timeout: INGEST_TIMEOUT }, async () => {
+    const dt = await page.evaluateHandle((text) => {
+      const d = new DataTransfer();
+      d.items.add(new File([text], 'zephyrine-policy-copy.txt', { type: 'text/plain' }));
+      return d;
+    }, POLICY_TXT);
+    await page.getByTestId('dropzone').dispatchEvent('dragenter', { dataTransfer: dt });
+    await page.getByTestId('dropzone').dispatchEvent('drop', { dataTransfer: dt });
+    await page.getByTestId('pending-list').getByText('zephyrine-policy-copy.txt').waitFor();
+    await page.getByTestId('upload-submit').click();
+    const item = await waitUpload('zephyrine-policy-copy.txt', ['skipped', 'succeeded', 'failed', 'error']);
+    await shot('04-upload-duplicate');
+    assert.equal(await item.getAttribute('data-state'), 'skipped', await item.innerText());
+    await item.getByText('skipped: duplicate content').waitFor();
+    const href = await item.getByTestId('upload-doc-link').getAttribute('href');
+    assert.ok(href.includes(encodeURIComponent(state.docId)), `duplicate links to the first document (${href})`);
+  });
+
+  test('an unsupported file shows a readable error', { timeout: INGEST_TIMEOUT }, async () => {
+    const bytes = Buffer.alloc(2048);
+    for (let i = 0; i < bytes.length; i += 1) bytes[i] = (i * 37 + 11) % 256;
+    bytes.write('\x7fELF', 0, 'latin1');
+    await page.getByTestId('file-input').setInputFiles([
+      { name: 'program.bin', mimeType: 'application/octet-stream', buffer: bytes },
+    ]);
+    await page.getByTestId('upload-submit').click();
+    // either core-api refuses it (415) or the worker fails the run (unsupported_type)
+    const item = await waitUpload('program.bin', ['error', 'failed', 'succeeded', 'skipped']);
+    const st = await item.getAttribute('data-state');
+    assert.ok(['error', 'failed'].includes(st), `unsupported upload ended ${st}: ${await item.innerText()}`);
+    const msg = (await item.getByTestId('error').first().innerText()).trim();
+    assert.ok(msg.length > 10, `an error message is shown: "${msg}"`);
+    await shot('05-upload-unsupported');
+  });
+
+  test('runs list shows counts, a chart and the runs; run detail shows config, stats, timings', async () => {
+    await page.getByTestId('nav-runs').click();
+    await page.waitForURL(/\/runs\/?$/);
+    await page.getByTestId('runs-table').waitFor();
+    await page.getByTestId('run-counts').waitFor();
+    await page.getByTestId('runs-chart').waitFor();
+    const rows = await page.getByTestId('run-row').count();
+    assert.ok(rows >= 3, `at least 3 runs listed, saw ${rows}`);
+    const succeeded = Number((await page.getByTestId('count-succeeded').locator('.count-n').innerText()).trim());
+    assert.ok(succeeded >= 2, `succeeded count >= 2, saw ${succeeded}`);
+    // the status filter narrows the list
+    await page.getByLabel('Status', { exact: true }).selectOption('skipped');
+    await page.locator('[data-testid="run-row"][data-status="skipped"]').first().waitFor();
+    await page.waitForFunction(
+      () => [...document.querySelectorAll('[data-testid="run-row"]')].every((r) => r.dataset.status === 'skipped'),
+    );
+    await page.getByLabel('Status', { exact: true }).selectOption('');
+    await page.locator(`[data-testid="run-row"][data-run-id="${state.runId}"]`).waitFor();
+    await shot('06-runs');
+
+    await page.locator(`[data-testid="run-row"][data-run-id="${state.runId}"] a`).first().click();
+    await page.waitForURL(/\/runs\/detail\/\?id=/);
+    await page.locator('[data-testid="run-status"][data-status="succeeded"]').waitFor();
+    await page.getByTestId('run-config').getByText('zephyrine-policy.txt').first().waitFor();
+    await page.getByTestId('run-stats').waitFor();
+    await page.getByTestId('run-durations').waitFor();
+    await shot('07-run-detail');
+  });
+
+  test('the document is listed and its detail shows the active version', async () => {
+    await page.getByTestId('nav-documents').click();
+    await page.waitForURL(/\/documents\/?$/);
+    const row = page.locator(`[data-testid="doc-row"][data-doc-id="${state.docId}"]`);
+    await row.waitFor();
+    const title = (await row.locator('td').first().innerText()).trim();
+    state.title = title;
+    await page.getByTestId('docs-title-filter').fill(title.slice(0, Math.min(8, title.length)));
+    await row.waitFor();
+    await page.getByTestId('docs-show-all').check(); // admin-only toggle
+    await row.waitFor();
+    await shot('08-documents');
+    await row.getByRole('link').first().click();
+    await page.waitForURL(/\/documents\/detail\/\?id=/);
+    await page.getByTestId('doc-title').waitFor();
+    await page.locator('[data-testid="version-row"][data-active="true"]').first().waitFor();
+    await page.getByTestId('doc-delete').waitFor(); // admins get a Delete button
+    await shot('09-document-detail');
+  });
+
+  test('search finds the phrase with a highlighted snippet; nonsense abstains', async () => {
+    await page.getByTestId('nav-search').click();
+    await page.waitForURL(/\/search\/?$/);
+    await page.getByLabel('Question or keywords').fill('zephyrine widget refund');
+    await page.getByTestId('search-submit').click();
+    const cite = page
+      .getByTestId('citation')
+      .filter({ has: page.locator(`a[href*="${encodeURIComponent(state.docId)}"]`) })
+      .first();
+    await cite.waitFor();
+    const marks = await cite.locator('[data-testid="snippet"] mark').allInnerTexts();
+    assert.ok(marks.length >= 1, 'the snippet highlights at least one match');
+    assert.ok(
+      marks.some((m) => /zephyrine|widget|refund/i.test(m)),
+      `a highlighted term is from the query: ${JSON.stringify(marks)}`,
+    );
+    await cite.getByTestId('citation-score').waitFor();
+    const snippetText = await cite.getByTestId('snippet').innerText();
+    assert.ok(!/<\/?mark>|&lt;|&gt;|&amp;/.test(snippetText), `snippet rendered as text: ${snippetText}`);
+    await shot('10-search-results');
+
+    await page.getByLabel('Question or keywords').fill('qzxvw plorktangle vromblesnitz');
+    await page.getByTestId('search-submit').click();
+    await page.getByTestId('search-abstained').getByText('No evidence found').waitFor();
+    await shot('11-search-abstained');
+  });
+
+  test('the admin creates a user with role "user"', async () => {
+    await page.getByTestId('nav-users').click();
+    await page.waitForURL(/\/admin\/users\/?$/);
+    await page.getByTestId('users-table').waitFor();
+    await page.getByTestId('new-user-email').fill(READER.email);
+    await page.getByTestId('new-user-password').fill(READER.password);
+    await page.getByTestId('new-user-role').selectOption('user');
+    await page.getByTestId('new-user-submit').click();
+    const row = page.locator(`[data-testid="user-row"][data-email="${READER.email}"]`);
+    await row.waitFor();
+    assert.equal(await row.getByTestId('user-role').inputValue(), 'user');
+    // the same email again is refused with the server's message
+    await page.getByTestId('new-user-email').fill(READER.email);
+    await page.getByTestId('new-user-password').fill(READER.password);
+    await page.getByTestId('new-user-submit').click();
+    await page.getByTestId('error').first().waitFor();
+    await shot('12-users');
+  });
+
+  test('a plain user cannot reach the Users page', async () => {
+    await logout();
+    await login(READER.email, READER.password);
+    assert.equal(await page.getByTestId('nav-users').count(), 0, 'no Users link for a plain user');
+    await page.getByTestId('nav-runs').waitFor();
+    await page.goto(url('/admin/users/'));
+    await page.getByTestId('admins-only').waitFor();
+    assert.equal(await page.getByTestId('users-table').count(), 0);
+    await shot('13-admins-only');
+    await logout();
+    await shot('14-logged-out');
+  });
+
+  test('an expired session sends the user back to the login page', async () => {
+    await login(READER.email, READER.password);
+    await context.clearCookies();
+    await page.getByTestId('nav-runs').click();
+    await page.waitForURL(/\/login\/\?/);
+    await page.getByTestId('session-expired').waitFor();
+    await shot('15-session-expired');
+  });
+
+  test('no uncaught errors in the page', () => {
+    assert.deepEqual(pageErrors, []);
+  });
+});
