@@ -242,6 +242,7 @@ describe('web UI against the real stack', { timeout: 15 * 60_000 }, () => {
     await page.waitForURL(/\/search\/?$/);
     await page.getByLabel('Question or keywords').fill('zephyrine widget refund');
     await page.getByTestId('search-submit').click();
+    await page.locator('[data-testid="search-results"][data-query="zephyrine widget refund"]').waitFor();
     const cite = page
       .getByTestId('citation')
       .filter({ has: page.locator(`a[href*="${encodeURIComponent(state.docId)}"]`) })
@@ -258,9 +259,21 @@ describe('web UI against the real stack', { timeout: 15 * 60_000 }, () => {
     assert.ok(!/<\/?mark>|&lt;|&gt;|&amp;/.test(snippetText), `snippet rendered as text: ${snippetText}`);
     await shot('10-search-results');
 
+    // a passage with < & > in it: they come back escaped and must show as plain characters
+    await page.getByLabel('Question or keywords').fill('escaped characters stay text');
+    await page.getByTestId('search-submit').click();
+    const q2 = '[data-query="escaped characters stay text"]';
+    await page.locator(`[data-testid="search-results"]${q2}, [data-testid="search-abstained"]${q2}`).first().waitFor();
+    for (const t of await page.locator(`[data-testid="search-results"]${q2} [data-testid="snippet"]`).allInnerTexts()) {
+      assert.ok(!/&lt;|&gt;|&amp;|<\/?mark>/.test(t), `snippet rendered as text: ${t}`);
+    }
+
     await page.getByLabel('Question or keywords').fill('qzxvw plorktangle vromblesnitz');
     await page.getByTestId('search-submit').click();
-    await page.getByTestId('search-abstained').getByText('No evidence found').waitFor();
+    await page
+      .locator('[data-testid="search-abstained"][data-query="qzxvw plorktangle vromblesnitz"]')
+      .getByText('No evidence found')
+      .waitFor();
     await shot('11-search-abstained');
   });
 

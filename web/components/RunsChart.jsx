@@ -38,7 +38,8 @@ export function bucketRuns(runs) {
   const start = floor(min);
   const end = floor(max);
   // cap the number of bars: at most 60 (older empty ones are dropped)
-  const first = floor(Math.max(start, end - 59 * step));
+  // at least 12 bars so that a single busy hour still reads as a bar chart
+  const first = floor(Math.max(Math.min(start, end - 11 * step), end - 59 * step));
   const map = new Map();
   for (let t = first; t <= end; t = floor(t + step + (unit === 'day' ? 2 * HOUR : 0))) {
     map.set(t, { t, total: 0, by: {} });
@@ -88,8 +89,8 @@ export default function RunsChart({ runs }) {
         </text>
         {buckets.map((b, i) => {
           let y = H - padB;
-          const x = padL + i * bw + Math.max(1, bw * 0.1);
-          const w = Math.max(1, bw * 0.8);
+          const w = Math.max(1, Math.min(48, bw * 0.8));
+          const x = padL + i * bw + (bw - w) / 2;
           return (
             <g key={b.t}>
               <title>{`${label(b.t, unit)}: ${b.total} run${b.total === 1 ? '' : 's'}${ORDER.filter((s) => b.by[s])

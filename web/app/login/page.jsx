@@ -1,5 +1,5 @@
 'use client';
-import { Suspense, useState } from 'react';
+import { Suspense, useEffect, useState } from 'react';
 import { useRouter, useSearchParams } from 'next/navigation';
 import { api, resetRedirectGuard } from '../../lib/api';
 import { useSession } from '../../components/Session';
@@ -26,6 +26,16 @@ function LoginForm() {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState(null);
 
+  // the tenant is not secret: remember the last one used on this browser
+  useEffect(() => {
+    try {
+      const t = window.localStorage.getItem('lastTenant');
+      if (t) setTenant((cur) => cur || t);
+    } catch {
+      // storage may be unavailable
+    }
+  }, []);
+
   async function onSubmit(ev) {
     ev.preventDefault();
     setBusy(true);
@@ -38,6 +48,11 @@ function LoginForm() {
       });
       const u = data && typeof data === 'object' ? data.user : null;
       resetRedirectGuard();
+      try {
+        window.localStorage.setItem('lastTenant', tenant.trim());
+      } catch {
+        // ignore
+      }
       setUser(u && typeof u === 'object' ? u : null);
       if (!u) {
         window.location.assign(next);
@@ -45,11 +60,8 @@ function LoginForm() {
       }
       router.replace(next);
     } catch (e) {
-      setError(
-        e && e.status === 401
-          ? { message: (e.message && e.message !== 'You are not signed in.' ? e.message : 'Invalid tenant, email or password.'), code: e.code }
-          : e,
-      );
+      // a 401 here is a failed login, not an expired session
+      setError(e && e.status === 401 && e.code === 'http_401' ? 'Invalid tenant, email or password.' : e);
       setBusy(false);
     }
   }

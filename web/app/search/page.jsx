@@ -75,7 +75,7 @@ export default function SearchPage() {
       <ErrorMessage error={error} />
 
       {result && abstained ? (
-        <div className="abstain" role="status" data-testid="search-abstained">
+        <div className="abstain" role="status" data-testid="search-abstained" data-query={asked}>
           <h2>No evidence found</h2>
           <p>
             Nothing in the active documents supports an answer to “{asked}”. No citation is given rather than a
@@ -89,7 +89,7 @@ export default function SearchPage() {
           <p className="muted" role="status">
             {results.length} citation{results.length === 1 ? '' : 's'} for “{asked}”
           </p>
-          <ol className="results" data-testid="search-results">
+          <ol className="results" data-testid="search-results" data-query={asked}>
             {results.map((c, i) => {
               const title = typeof c.title === 'string' && c.title ? c.title : '(untitled)';
               const pages = pageRange(c.page_start, c.page_end);

@@ -160,7 +160,8 @@ function UsersAdmin({ me }) {
                         <select
                           id={`role-${id}`}
                           value={u.role === 'admin' ? 'admin' : 'user'}
-                          disabled={busy}
+                          disabled={busy || self}
+                          title={self ? 'You cannot change your own role' : undefined}
                           data-testid="user-role"
                           onChange={(e) => patchUser(u, { role: e.target.value }, `role set to ${e.target.value}`)}
                         >
@@ -176,7 +177,8 @@ function UsersAdmin({ me }) {
                         <button
                           type="button"
                           className={activeNow ? 'danger' : 'secondary'}
-                          disabled={busy}
+                          disabled={busy || self}
+                          title={self ? 'You cannot deactivate yourself' : undefined}
                           data-testid={activeNow ? 'user-deactivate' : 'user-reactivate'}
                           aria-label={`${activeNow ? 'Deactivate' : 'Reactivate'} ${em}`}
                           onClick={() =>

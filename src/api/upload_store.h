@@ -1,0 +1,111 @@
+/*
+ * upload_store.h - stream one upload to disk while hashing it (spec 4.1).
+ *
+ * Layout: UPLOAD_DIR/<tenant_id>/<run_id>/<sanitized original name>.
+ * The bytes go to a temporary file ".upload.part" (O_CREAT|O_EXCL, 0640) in a
+ * fresh run folder (0750); upload_store_commit() fsyncs it, renames it to the
+ * sanitized name and fsyncs the folders, so a committed file is complete and
+ * durable. upload_store_abort() removes whatever exists (temporary or final
+ * file, and the run folder), so a rejected or failed upload leaves nothing.
+ * Memory use is constant: nothing but the hash state and a few paths is kept.
+ *
+ * upload_uri is "file://" + the absolute path, not percent-encoded. That is
+ * safe because sanitized names never contain '%' (nor '?', '#'), so a reader
+ * that percent-decodes the URI and one that merely strips "file://" get the
+ * same path (assuming UPLOAD_DIR itself has no '%').
+ *
+ * Typical use:
+ *     struct upload_store s;
+ *     upload_store_init(&s);
+ *     if (upload_store_begin(&s, cfg->upload_dir, tenant, run, name, max) < 0) ...
+ *     while (more) if (upload_store_write(&s, p, n) == UPLOAD_STORE_TOO_LARGE) ...
+ *     upload_store_commit(&s);          // s.path, s.uri, s.sha256, s.size
+ *     ... on any later failure: upload_store_abort(&s);
+ *     upload_store_release(&s);         // frees memory, never deletes files
+ */
+#ifndef API_UPLOAD_STORE_H
+#define API_UPLOAD_STORE_H
+
+#include "common/hash.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Longest sanitized file name in bytes (without the NUL). */
+#define UPLOAD_NAME_MAX 200
+
+enum upload_store_result {
+    UPLOAD_STORE_OK = 0,
+    UPLOAD_STORE_ERROR = -1,       /* I/O or memory trouble (details logged) */
+    UPLOAD_STORE_TOO_LARGE = -2,   /* max_bytes would be exceeded; nothing of this write stored */
+};
+
+enum upload_store_state {
+    UPLOAD_STORE_IDLE = 0,         /* nothing on disk */
+    UPLOAD_STORE_WRITING,          /* temporary file open */
+    UPLOAD_STORE_COMMITTED,        /* final file in place */
+};
+
+struct upload_store {
+    enum upload_store_state state;
+    int fd;
+    int hash_live;
+    struct sha256 hash;
+    uint64_t max_bytes;
+    char *dir;                     /* UPLOAD_DIR/<tenant>/<run> (absolute) */
+    char *tmp_path;
+    char name[UPLOAD_NAME_MAX + 1];   /* sanitized final name */
+
+    /* results, valid after a successful commit */
+    uint64_t size;                 /* bytes written so far (also while writing) */
+    char *path;                    /* absolute final path */
+    char *uri;                     /* "file://" + path */
+    char sha256[HASH_SHA256_HEX_LEN + 1];
+};
+
+void upload_store_init(struct upload_store *s);
+
+/*
+ * Create root/<tenant_id>/<run_id>/ (the run folder must not exist yet) and the
+ * temporary file. tenant_id and run_id must be UUIDs (they become path parts).
+ * original_name is sanitized (upload_store_sanitize_name). Returns 0 or -1;
+ * on -1 nothing is left on disk.
+ */
+int upload_store_begin(struct upload_store *s, const char *root, const char *tenant_id,
+                       const char *run_id, const char *original_name, size_t original_len,
+                       uint64_t max_bytes);
+
+/* Append n bytes and hash them. Returns an enum upload_store_result. */
+int upload_store_write(struct upload_store *s, const void *p, size_t n);
+
+/* fsync, rename to the final name, fsync the folders; fills path, uri, sha256. 0 or -1. */
+int upload_store_commit(struct upload_store *s);
+
+/* Remove the temporary or final file and the run folder. Safe in any state, idempotent. */
+void upload_store_abort(struct upload_store *s);
+
+/* Close and free; never deletes anything (call abort first to discard). Accepts NULL. */
+void upload_store_release(struct upload_store *s);
+
+/*
+ * Turn a client-supplied file name (n bytes, may contain NUL) into a safe one
+ * component name, written NUL-terminated into out (outsz > UPLOAD_NAME_MAX).
+ * Rules:
+ *  - only the last path component counts (split on '/' and '\\');
+ *  - control bytes (0x00-0x1F, 0x7F) are dropped;
+ *  - kept: ASCII letters, digits, space, '.', '_', '-', '(', ')', and any
+ *    well-formed UTF-8 multibyte character except C1 controls, bidirectional
+ *    overrides/isolates, zero-width characters, line/paragraph separators and
+ *    BOM (those are dropped); every other byte becomes '_' (so never '%', '/',
+ *    '\\', quotes, '?', '#', ...); malformed UTF-8 bytes become '_';
+ *  - leading dots and spaces are removed, trailing spaces and dots too, so the
+ *    name is never "..", "." or hidden; a name that was only an extension
+ *    (".pdf") becomes "upload.pdf";
+ *  - at most UPLOAD_NAME_MAX bytes: the stem is cut on a UTF-8 boundary and
+ *    the extension (last '.' and up to 16 bytes after it) is kept;
+ *  - an empty result becomes "upload".
+ * Returns the length of out.
+ */
+size_t upload_store_sanitize_name(const char *in, size_t n, char *out, size_t outsz);
+
+#endif

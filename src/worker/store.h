@@ -1,0 +1,63 @@
+/*
+ * store.h - the content write of a job, in ONE transaction: version, chunks
+ * (COPY), embeddings (COPY), activation (DESIGN invariant 7), run succeeded.
+ *
+ * Per-document serialization: pg_advisory_xact_lock(hashtextextended(doc_id, 0))
+ * (the worker role may not lock the documents row FOR UPDATE), so two runs of
+ * one document decide activation one after the other and the partial unique
+ * index document_versions_one_active is never the tie-breaker.
+ *
+ * Activation: this version becomes active only if no active version of the
+ * document has a newer upload time (the run's created_at; ties broken by
+ * run_id) and the document was not deleted after this run was created. So the
+ * newest upload wins, whatever order the runs finish in.
+ */
+#ifndef WORKER_STORE_H
+#define WORKER_STORE_H
+
+#include "common/buf.h"
+#include "worker/chunk.h"
+#include "worker/job.h"
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stddef.h>
+
+struct store_input {
+    const struct job_run *run;
+    const char *content_hash;     /* sha256 hex of the upload */
+    long long byte_size;
+    const char *mime;
+    int pages;
+    const char *text;             /* the extracted text; chunks index into it */
+    size_t chars;                 /* bytes of text */
+    const struct chunk *chunks;
+    size_t nchunks;
+    const float *vectors;         /* nchunks * dim */
+    int dim;
+    const char *model;
+    json_t *stats;                /* merged into the run's stats (borrowed) */
+};
+
+enum store_result {
+    STORE_OK = 0,        /* committed: the run is succeeded */
+    STORE_LOST = 1,      /* the run is no longer ours: rolled back, nothing written */
+    STORE_DB = -1,       /* database error (connection or statement): rolled back */
+};
+
+/*
+ * Write everything and set the run succeeded. On STORE_OK, *activated and
+ * version_id (37 bytes) tell what happened; stats gains version_id and activated.
+ */
+enum store_result store_write(PGconn *c, const struct store_input *in, int *activated, char *version_id);
+
+/*
+ * COPY text-format field escaping: backslash, tab, newline and carriage
+ * return are escaped; NUL bytes (impossible in a PostgreSQL text) are dropped.
+ * Returns 0 or -1 (the buffer's max was reached; it is then released).
+ */
+int store_copy_escape(struct buf *b, const char *s, size_t n);
+/* A real[] literal "{0.1,-2.5e-05}" (non-finite values written as 0). */
+int store_vector_literal(struct buf *b, const float *v, int dim);
+
+#endif
