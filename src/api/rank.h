@@ -24,7 +24,7 @@
  */
 #define RANK_MIN_COVERAGE 0.5
 #define RANK_MATCH_CAP 3
-#define RANK_MIN_COSINE 0.35
+#define RANK_MIN_COSINE 0.25
 
 /* Markers ts_headline() is asked to put around matches; rank_snippet() turns them into <mark>. */
 #define RANK_MARK_OPEN '\x01'

@@ -125,7 +125,9 @@ const struct route *route_find(const struct route *table, size_t n, const char *
         if (path_known)
             *path_known = 1;
         if (allow && allowlen > used) {
-            int w = snprintf(allow + used, allowlen - used, "%s%s", used ? ", " : "", table[i].method);
+            int get = strcmp(table[i].method, "GET") == 0;
+            int w = snprintf(allow + used, allowlen - used, "%s%s%s", used ? ", " : "", table[i].method,
+                             get ? ", HEAD" : "");
 
             if (w > 0)
                 used += (size_t)w < allowlen - used ? (size_t)w : allowlen - used - 1;

@@ -114,6 +114,9 @@ extern const size_t api_routes_count;
 
 /* Start the daemon on cfg->http_addr; serve until *stop becomes nonzero. Returns 0 or -1. */
 int server_run(struct api_app *app, volatile int *stop);
+/* Parse "host:port" (IPv4 address or name; empty host: any) into out. 0, or -1 with a message. */
+struct sockaddr_in;
+int server_parse_addr(const char *addr, struct sockaddr_in *out, char *err, size_t errlen);
 
 /* --- responses --- */
 /* Answer with a JSON body (reference stolen). */

@@ -34,6 +34,7 @@ void arena_release(struct arena *a)
 
         a->cleanups = c->next;
         c->fn(c->p);
+        free(c);
     }
     while (a->blocks) {
         struct arena_block *b = a->blocks;

@@ -64,7 +64,6 @@ static const struct cfg_entry cfg_table[] = {
     {"COOKIE_SECURE", CFG_BOOL, F(cookie_secure), API, "false", 0, 0, NULL,
      "add Secure to the session cookie (set true behind HTTPS)"},
     {"WEB_DIR", CFG_STR, F(web_dir), API, "web/out", 1, 0, NULL, "static web UI files"},
-    {"HTTP_THREADS", CFG_INT, F(http_threads), API, "8", 1, 256, NULL, "HTTP worker threads"},
     {"DB_POOL_SIZE", CFG_INT, F(db_pool_size), API, "8", 1, 256, NULL, "PostgreSQL connections"},
     {"SESSION_TTL", CFG_DURATION, F(session_ttl_ms), API, "12h", SEC(60), SEC(30 * 86400), NULL,
      "session token lifetime"},

@@ -40,7 +40,6 @@ struct config {
     int auth_enabled;
     int cookie_secure;
     const char *web_dir;
-    int64_t http_threads;
     int64_t db_pool_size;
     int64_t session_ttl_ms;
     int64_t login_max_failures;

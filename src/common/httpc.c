@@ -168,13 +168,19 @@ int httpc_do(struct httpc *h, const struct httpc_request *req, struct httpc_resp
             hdrs = tmp;
         }
     }
-    /* No "Expect: 100-continue" round trip on large bodies. */
-    tmp = curl_slist_append(hdrs, "Expect:");
-    if (!tmp) {
-        set_err(err, errlen, "httpc: out of memory", NULL);
-        goto out;
+    /*
+     * No "Expect: 100-continue" round trip on large bodies. Not when signing:
+     * libcurl 7.88 lists the blanked header in SignedHeaders without sending
+     * it, which breaks the signature.
+     */
+    if (!req->aws_sigv4) {
+        tmp = curl_slist_append(hdrs, "Expect:");
+        if (!tmp) {
+            set_err(err, errlen, "httpc: out of memory", NULL);
+            goto out;
+        }
+        hdrs = tmp;
     }
-    hdrs = tmp;
 
     /* Signals cannot be used for timeouts in a multithreaded program. */
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);

@@ -4,6 +4,12 @@
  * One struct httpc per thread: it keeps a curl easy handle so connections are
  * reused. Responses are read into a bounded buffer (struct buf), so a peer can
  * never make the process grow past max_response.
+ *
+ * Safe in threaded programs: curl_global_init runs once (pthread_once) on the
+ * first httpc_init, and timeouts use no signals (CURLOPT_NOSIGNAL). Only http
+ * and https URLs are allowed; redirects are not followed. Each httpc_do sets
+ * every option afresh, so nothing (headers, body, credentials) leaks from one
+ * request into the next.
  */
 #ifndef COMMON_HTTPC_H
 #define COMMON_HTTPC_H
@@ -30,7 +36,8 @@ struct httpc_request {
 struct httpc_response {
     long status;                   /* HTTP status, 0 if none */
     struct buf body;               /* NUL-terminated; release with httpc_response_release */
-    long retry_after_s;            /* Retry-After header in seconds, -1 if absent */
+    long retry_after_s;            /* Retry-After in seconds (delta-seconds or an HTTP-date,
+                                      0 if that date is past), -1 if absent or unparsable */
 };
 
 int httpc_init(struct httpc *h);
@@ -39,7 +46,8 @@ void httpc_release(struct httpc *h);
 /*
  * Perform the request. Returns 0 when a response arrived (any status; check
  * resp->status), -1 on a transport failure (connect, timeout, oversized
- * response) with a message in err. resp is initialized either way.
+ * response) with a message in err. resp is initialized either way: on 0 the
+ * body is a NUL-terminated string ("" when empty), on -1 it is released.
  */
 int httpc_do(struct httpc *h, const struct httpc_request *req, struct httpc_response *resp,
              char *err, size_t errlen);

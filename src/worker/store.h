@@ -36,7 +36,9 @@ struct store_input {
     const float *vectors;         /* nchunks * dim */
     int dim;
     const char *model;
-    json_t *stats;                /* merged into the run's stats (borrowed) */
+    json_t *stats;                /* merged into the run's stats (borrowed); its durations_ms
+                                     object gains write and total */
+    long long started_mono;       /* time_mono_ms() when the job started (for durations_ms.total) */
 };
 
 enum store_result {

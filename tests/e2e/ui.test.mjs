@@ -84,7 +84,11 @@ describe('web UI against the real stack', { timeout: 15 * 60_000 }, () => {
     fs.mkdirSync(OUT_DIR, { recursive: true });
     const { startStack } = await import(new URL(STACK_MODULE, import.meta.url));
     stack = await startStack({ worker: true });
-    await stack.bootstrap(TENANT);
+    const boot = await stack.bootstrap(TENANT);
+    // the harness answers the bootstrap subcommand's {code, stdout, stderr}
+    if (boot && typeof boot.code === 'number' && boot.code !== 0) {
+      throw new Error(`bootstrap failed (${boot.code}): ${boot.stderr || boot.stdout}`);
+    }
     // a fresh profile every run (Playwright takes the user-data-dir this way)
     userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-chromium-'));
     context = await chromium.launchPersistentContext(userDataDir, {

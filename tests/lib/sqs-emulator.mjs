@@ -25,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 
 const SELF = fileURLToPath(import.meta.url);
 const HOST = '127.0.0.1';
-const START_TIMEOUT_MS = 15000;
+const START_TIMEOUT_MS = 30000;   // generous: CI machines are small and busy
 
 // --- child side --------------------------------------------------------------
 
@@ -86,6 +86,7 @@ function spawnChild(port) {
   const child = fork(SELF, ['--sqs-emulator-child'], {
     env: { ...process.env, SQS_EMULATOR_PORT: String(port) },
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    execArgv: [],   // not the runner's flags (--inspect, --test-*, coverage)
     serialization: 'json',
   });
   let stderr = '';

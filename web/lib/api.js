@@ -133,8 +133,21 @@ export function uploadFile(file, { title, docId, onProgress } = {}) {
       if (xhr.status === 401) sessionExpired(true);
       reject(err);
     };
+    let sent = 0;
+    xhr.upload.addEventListener('progress', (ev) => {
+      sent = ev.loaded;
+    });
     xhr.onerror = () =>
-      reject(new ApiError(0, 'network', 'Network error: the upload could not be sent.', null));
+      reject(
+        new ApiError(
+          0,
+          'network',
+          sent < file.size
+            ? 'The connection closed before the whole file was sent (the server may have refused it, for example because it is over the size limit).'
+            : 'Network error: no answer from the server for this upload.',
+          null,
+        ),
+      );
     xhr.onabort = () => reject(new ApiError(0, 'aborted', 'Upload cancelled.', null));
     xhr.ontimeout = () => reject(new ApiError(0, 'timeout', 'The upload timed out.', null));
     xhr.send(form);

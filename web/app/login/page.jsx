@@ -10,7 +10,7 @@ function safeNext(n) {
   if (typeof n !== 'string' || !n.startsWith('/') || n.startsWith('//') || n.startsWith('/\\')) {
     return '/upload/';
   }
-  if (/^\/login(\/|\?|$)/.test(n)) return '/upload/';
+  if (n === '/' || /^\/login(\/|\?|$)/.test(n)) return '/upload/';
   return n;
 }
 

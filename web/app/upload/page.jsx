@@ -155,6 +155,7 @@ function UploadItem({ item }) {
         <span className="muted">{fmtBytes(item.file.size) || ''}</span>
         {runStatus ? <StatusBadge status={runStatus} testid="upload-status" /> : null}
         {item.phase === 'waiting' ? <span className="muted">waiting…</span> : null}
+        {item.phase === 'uploading' ? <span className="muted">uploading…</span> : null}
         {item.phase === 'error' ? <StatusBadge status="failed" testid="upload-status" /> : null}
       </div>
 

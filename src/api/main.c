@@ -1,0 +1,232 @@
+/*
+ * core-api [serve|migrate|bootstrap ...|crash-guard ...|config|--help]
+ *
+ * Exit codes (DESIGN 11): 0 clean stop, 2 bad configuration or usage, 1 anything else.
+ */
+#include "api/bootstrap.h"
+#include "api/crash_guard.h"
+#include "api/migrate.h"
+#include "api/server.h"
+#include "common/config.h"
+#include "common/db.h"
+#include "common/log.h"
+#include "common/timeutil.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static void usage(FILE *f)
+{
+    fputs("usage: core-api [command]\n"
+          "\n"
+          "commands:\n"
+          "  serve                 run the HTTP API (default)\n"
+          "  migrate               apply db/migrations/*.sql (MIGRATIONS_DIR) to MIGRATE_DATABASE_URL or DATABASE_URL\n"
+          "  bootstrap --tenant SLUG --name NAME --email EMAIL\n"
+          "                        create a tenant and its first admin (password on stdin or BOOTSTRAP_PASSWORD)\n"
+          "  crash-guard [--now TIME]\n"
+          "                        run one crash guard scan and exit\n"
+          "  config                print every setting, its default and bounds\n"
+          "  --help                this text\n",
+          f);
+}
+
+static int env_true(const char *name)
+{
+    const char *v = getenv(name);
+
+    return v && (strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcasecmp(v, "yes") == 0);
+}
+
+static void init_log_from_env(void)
+{
+    const char *lv = getenv("LOG_LEVEL");
+    int level = lv && *lv ? log_level_parse(lv) : LOG_INFO;
+
+    log_init("core-api", level < 0 ? LOG_INFO : (enum log_level)level);
+}
+
+/* The owner login that runs DDL: MIGRATE_DATABASE_URL, else DATABASE_URL. */
+static const char *migrate_url(void)
+{
+    const char *u = getenv("MIGRATE_DATABASE_URL");
+
+    if (u && *u)
+        return u;
+    u = getenv("DATABASE_URL");
+    return u && *u ? u : NULL;
+}
+
+static int cmd_migrate(void)
+{
+    const char *url = migrate_url();
+    char err[512];
+
+    init_log_from_env();
+    if (!url) {
+        fprintf(stderr, "core-api: DATABASE_URL is required: libpq connection string or URI "
+                        "(MIGRATE_DATABASE_URL overrides it for migrate)\n");
+        return 2;
+    }
+    if (migrate_run(url, migrate_default_dir(), err, sizeof(err)) < 0) {
+        log_event(LOG_ERROR, "migration failed", json_pack("{s:s}", "error", err));
+        fprintf(stderr, "core-api migrate: %s\n", err);
+        return 1;
+    }
+    return 0;
+}
+
+static int cmd_bootstrap(int argc, char **argv)
+{
+    struct config cfg;
+    char err[512];
+
+    /*
+     * bootstrap only needs the database: with the full API environment use it,
+     * otherwise (no JWT_SECRET or queue settings on an operator's shell) fall
+     * back to DATABASE_URL alone.
+     */
+    if (config_load(&cfg, CONFIG_API, err, sizeof(err)) < 0) {
+        const char *url = getenv("API_DATABASE_URL");
+
+        if (!url || !*url)
+            url = getenv("DATABASE_URL");
+        if (!url || !*url) {
+            fprintf(stderr, "core-api: DATABASE_URL is required: libpq connection string or URI\n");
+            return 2;
+        }
+        memset(&cfg, 0, sizeof(cfg));
+        cfg.database_url = url;
+        cfg.log_level = "info";
+    }
+    init_log_from_env();
+    return bootstrap_main(&cfg, argc, argv);
+}
+
+static int cmd_crash_guard(int argc, char **argv)
+{
+    struct config cfg;
+    char err[512];
+    int level;
+
+    if (config_load(&cfg, CONFIG_API, err, sizeof(err)) < 0) {
+        fprintf(stderr, "core-api: %s\n", err);
+        return 2;
+    }
+    level = log_level_parse(cfg.log_level);
+    log_init("core-api", level < 0 ? LOG_INFO : (enum log_level)level);
+    return crash_guard_main(&cfg, argc, argv);
+}
+
+static int cmd_serve(void)
+{
+    struct config cfg;
+    struct api_app app;
+    struct sigaction sa;
+    char err[512];
+    int level;
+    int rc = 1;
+    int guard = 0;
+
+    if (config_load(&cfg, CONFIG_API, err, sizeof(err)) < 0) {
+        fprintf(stderr, "core-api: %s\n", err);
+        return 2;
+    }
+    level = log_level_parse(cfg.log_level);
+    log_init("core-api", level < 0 ? LOG_INFO : (enum log_level)level);
+
+    if (!cfg.auth_enabled) {
+        for (int i = 0; i < 3; i++)
+            log_event(LOG_WARN, "!!! AUTH_ENABLED=false: AUTHENTICATION IS OFF, every request acts as a dev admin. "
+                                "Development only - never expose this instance !!!",
+                      json_pack("{s:b}", "auth_enabled", 0));
+    }
+
+    if (env_true("MIGRATE_ON_START")) {
+        const char *url = migrate_url();
+
+        if (!url)
+            url = cfg.database_url;
+        if (migrate_run(url, migrate_default_dir(), err, sizeof(err)) < 0) {
+            log_event(LOG_ERROR, "migration at start failed", json_pack("{s:s}", "error", err));
+            return 1;
+        }
+    }
+
+    memset(&app, 0, sizeof(app));
+    app.cfg = &cfg;
+    app.started_ms = time_now_ms();
+    app.db = db_pool_new(cfg.database_url, DB_ROLE_API, (int)cfg.db_pool_size);
+    if (!app.db) {
+        log_event(LOG_ERROR, "out of memory creating the database pool", NULL);
+        return 1;
+    }
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (crash_guard_start(&app) < 0) {
+        log_event(LOG_ERROR, "cannot start the crash guard", NULL);
+        goto out;
+    }
+    guard = 1;
+    log_event(LOG_INFO, "core-api starting",
+              json_pack("{s:s,s:b,s:s,s:I}", "http_addr", cfg.http_addr, "auth_enabled", cfg.auth_enabled,
+                        "web_dir", cfg.web_dir, "db_pool_size", (json_int_t)cfg.db_pool_size));
+    if (server_run(&app, (volatile int *)&stop_requested) < 0) {
+        fprintf(stderr, "core-api: cannot serve on %s (see the log above)\n", cfg.http_addr);
+        goto out;
+    }
+    rc = 0;
+out:
+    if (guard)
+        crash_guard_stop();
+    db_pool_free(&app.db);
+    log_event(LOG_INFO, "core-api stopped", json_pack("{s:i}", "exit_code", rc));
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    const char *cmd = argc > 1 ? argv[1] : "serve";
+
+    if (strcmp(cmd, "serve") == 0) {
+        if (argc > 2) {
+            usage(stderr);
+            return 2;
+        }
+        return cmd_serve();
+    }
+    if (strcmp(cmd, "migrate") == 0)
+        return argc > 2 ? (usage(stderr), 2) : cmd_migrate();
+    if (strcmp(cmd, "bootstrap") == 0)
+        return cmd_bootstrap(argc - 2, argv + 2);
+    if (strcmp(cmd, "crash-guard") == 0)
+        return cmd_crash_guard(argc - 2, argv + 2);
+    if (strcmp(cmd, "config") == 0) {
+        config_print_table(CONFIG_API);
+        return 0;
+    }
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "core-api: unknown command \"%s\"\n", cmd);
+    usage(stderr);
+    return 2;
+}

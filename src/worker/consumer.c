@@ -1,0 +1,709 @@
+#include "worker/consumer.h"
+
+#include "common/arena.h"
+#include "common/db.h"
+#include "common/embed.h"
+#include "common/ids.h"
+#include "common/log.h"
+#include "common/sqs.h"
+#include "common/timeutil.h"
+#include "worker/job.h"
+#include "worker/pipeline.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define RECEIVE_WAIT_S 20
+#define KEEPER_TICK_MS 200
+#define DB_PROBE_MS 2000
+
+enum slot_state { SLOT_FREE, SLOT_WAITING, SLOT_RUNNING };
+
+struct slot {
+    enum slot_state state;
+    char *receipt;
+    char *body;
+    char *message_id;
+    int receive_count;
+    int64_t extend_at;        /* mono ms: next ChangeMessageVisibility */
+    int finishing;            /* the job thread is acting on the message: keeper hands off */
+    int extending;            /* the keeper is in a call for this slot */
+    /* heartbeat, set by the job's progress hook */
+    int hb_active;
+    char run_id[ID_UUID_LEN + 1];
+    char tenant_id[ID_UUID_LEN + 1];
+    int attempt;
+    char stage[24];
+    long done, total;
+    int64_t last_hb;
+    int lost;
+};
+
+struct consumer {
+    const struct config *cfg;
+    volatile sig_atomic_t *stop;
+    struct sqs_config sqs_cfg;
+    int max_receive_count;
+    int vis_s;
+
+    pthread_mutex_t mu;
+    pthread_cond_t work_cv;       /* job threads: a slot is waiting, or stopping */
+    pthread_cond_t space_cv;      /* receiver and drain: a slot was freed */
+    pthread_cond_t keeper_cv;     /* a keeper call for a slot ended */
+    struct slot *slots;
+    int nslots;
+    int held;
+    int running;
+    int stopping;                 /* no more receives, job threads exit when idle */
+    int deadline_passed;          /* SHUTDOWN_GRACE over: running jobs should stop */
+    int keeper_stop;
+    int receiver_done;
+    int db_ok;
+};
+
+static struct {
+    pthread_mutex_t mu;
+    struct consumer_stats s;
+} g_stats = {PTHREAD_MUTEX_INITIALIZER, {0}};
+
+static void stat_add(long long *field, long long n)
+{
+    pthread_mutex_lock(&g_stats.mu);
+    *field += n;
+    pthread_mutex_unlock(&g_stats.mu);
+}
+
+void consumer_stats_get(struct consumer_stats *out)
+{
+    pthread_mutex_lock(&g_stats.mu);
+    *out = g_stats.s;
+    pthread_mutex_unlock(&g_stats.mu);
+}
+
+static void cond_wait_ms(pthread_cond_t *cv, pthread_mutex_t *mu, long ms)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(cv, mu, &ts);
+}
+
+static void slot_clear(struct slot *s)
+{
+    free(s->receipt);
+    free(s->body);
+    free(s->message_id);
+    memset(s, 0, sizeof(*s));
+}
+
+static void log_sqs_error(const char *what, const struct sqs_error *e)
+{
+    log_event(LOG_WARN, what, json_pack("{s:s,s:s,s:I}", "code", e->code, "error", e->message,
+                                        "http_status", (json_int_t)e->http_status));
+}
+
+/* ---- hooks handed to the pipeline ---- */
+
+struct job_thread {
+    struct consumer *c;
+    int index;
+    struct slot *slot;            /* the slot being processed */
+};
+
+static void hook_progress(void *hook, const char *run_id, const char *tenant_id, int attempt, const char *stage,
+                          long done, long total)
+{
+    struct job_thread *t = hook;
+    struct slot *s = t->slot;
+
+    pthread_mutex_lock(&t->c->mu);
+    s->hb_active = 1;
+    snprintf(s->run_id, sizeof(s->run_id), "%s", run_id);
+    snprintf(s->tenant_id, sizeof(s->tenant_id), "%s", tenant_id);
+    s->attempt = attempt;
+    snprintf(s->stage, sizeof(s->stage), "%s", stage);
+    s->done = done;
+    s->total = total;
+    s->last_hb = time_mono_ms();   /* the job writes this milestone itself */
+    pthread_mutex_unlock(&t->c->mu);
+}
+
+static int hook_should_stop(void *hook)
+{
+    struct job_thread *t = hook;
+    int r;
+
+    pthread_mutex_lock(&t->c->mu);
+    r = t->slot->lost || t->c->deadline_passed;
+    pthread_mutex_unlock(&t->c->mu);
+    return r;
+}
+
+/* Tell the keeper to leave the slot alone and wait for any call it is in. */
+static void slot_begin_finish(struct consumer *c, struct slot *s)
+{
+    pthread_mutex_lock(&c->mu);
+    s->finishing = 1;
+    while (s->extending)
+        pthread_cond_wait(&c->keeper_cv, &c->mu);
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void slot_free(struct consumer *c, struct slot *s)
+{
+    pthread_mutex_lock(&c->mu);
+    if (s->state == SLOT_RUNNING)
+        c->running--;
+    slot_clear(s);
+    c->held--;
+    pthread_cond_broadcast(&c->space_cv);
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void act(struct consumer *c, struct sqs_client *q, struct slot *s, const struct pipeline_result *r)
+{
+    struct sqs_error e;
+
+    switch (r->action) {
+    case PIPE_ACT_DELETE:
+        if (sqs_delete(q, c->cfg->sqs_queue_url, s->receipt, &e) != 0)
+            log_sqs_error("delete failed (the message will come back and be dropped)", &e);
+        break;
+    case PIPE_ACT_DLQ:
+        if (!c->cfg->sqs_dlq_url[0]) {
+            if (sqs_delete(q, c->cfg->sqs_queue_url, s->receipt, &e) != 0)
+                log_sqs_error("delete failed", &e);
+            break;
+        }
+        /* Copy first, delete second: at worst a duplicate in the DLQ, never a loss. */
+        if (sqs_send(q, c->cfg->sqs_dlq_url, s->body, 0, NULL, 0, &e) != 0) {
+            log_sqs_error("send to DLQ failed; message left for redelivery", &e);
+            (void)sqs_change_visibility(q, c->cfg->sqs_queue_url, s->receipt, 5, NULL);
+            break;
+        }
+        stat_add(&g_stats.s.dlq, 1);
+        if (sqs_delete(q, c->cfg->sqs_queue_url, s->receipt, &e) != 0)
+            log_sqs_error("delete failed after the DLQ copy", &e);
+        break;
+    case PIPE_ACT_RELEASE:
+        stat_add(&g_stats.s.released, 1);
+        if (sqs_change_visibility(q, c->cfg->sqs_queue_url, s->receipt, r->visibility_s, &e) != 0)
+            log_sqs_error("visibility change failed", &e);
+        break;
+    case PIPE_ACT_DROP:
+        break;
+    }
+}
+
+static void *job_main(void *arg)
+{
+    struct job_thread *t = arg;
+    struct consumer *c = t->c;
+    const struct config *cfg = c->cfg;
+    struct sqs_client *q = sqs_new(&c->sqs_cfg);
+    struct embed_config ec;
+    struct embedder *emb;
+    PGconn *conn = NULL;
+    char err[256];
+    struct arena a;
+
+    memset(&ec, 0, sizeof(ec));
+    ec.provider = cfg->embed_provider;
+    ec.url = cfg->embed_url;
+    ec.model = cfg->embed_model;
+    ec.api_key = cfg->embed_api_key;
+    ec.dim = (int)cfg->embed_dim;
+    ec.batch = (int)cfg->embed_batch;
+    ec.timeout_ms = (long)cfg->embed_timeout_ms;
+    emb = embed_new(&ec, err, sizeof(err));
+    if (!q || !emb) {
+        log_event(LOG_ERROR, "job thread cannot start", json_pack("{s:s}", "error", emb ? "sqs client" : err));
+        sqs_free(&q);
+        embed_free(&emb);
+        return NULL;
+    }
+    arena_init(&a);
+    for (;;) {
+        struct slot *s = NULL;
+        struct pipeline_env env;
+        struct pipeline_result r;
+
+        pthread_mutex_lock(&c->mu);
+        for (;;) {
+            if (c->stopping)
+                break;
+            for (int i = 0; i < c->nslots; i++) {
+                if (c->slots[i].state == SLOT_WAITING) {
+                    s = &c->slots[i];
+                    break;
+                }
+            }
+            if (s)
+                break;
+            pthread_cond_wait(&c->work_cv, &c->mu);
+        }
+        if (!s) {
+            pthread_mutex_unlock(&c->mu);
+            break;
+        }
+        s->state = SLOT_RUNNING;
+        c->running++;
+        pthread_mutex_unlock(&c->mu);
+
+        t->slot = s;
+        memset(&env, 0, sizeof(env));
+        env.cfg = cfg;
+        env.conn = &conn;
+        env.embedder = emb;
+        env.max_receive_count = c->max_receive_count;
+        env.hooks.progress = hook_progress;
+        env.hooks.should_stop = hook_should_stop;
+        env.hooks.hook = t;
+        pipeline_process(&env, &a, s->body, strlen(s->body), s->receive_count, &r);
+        arena_release(&a);
+
+        slot_begin_finish(c, s);
+        act(c, q, s, &r);
+        log_event(LOG_INFO, "message done",
+                  json_pack("{s:s,s:s,s:s,s:i}", "message_id", s->message_id ? s->message_id : "", "run_id",
+                            r.run_id, "outcome", r.outcome ? r.outcome : "", "receive_count", s->receive_count));
+        if (r.outcome && strcmp(r.outcome, "succeeded") == 0)
+            stat_add(&g_stats.s.succeeded, 1);
+        else if (r.outcome && strcmp(r.outcome, "failed") == 0)
+            stat_add(&g_stats.s.failed, 1);
+        else if (r.outcome && strcmp(r.outcome, "requeued") == 0)
+            stat_add(&g_stats.s.requeued, 1);
+        t->slot = NULL;
+        slot_free(c, s);
+    }
+    db_close(&conn);
+    embed_free(&emb);
+    sqs_free(&q);
+    return NULL;
+}
+
+static void *receiver_main(void *arg)
+{
+    struct consumer *c = arg;
+    struct sqs_client *q = sqs_new(&c->sqs_cfg);
+    int backoff_ms = 500;
+
+    if (!q) {
+        log_event(LOG_ERROR, "receiver cannot start", NULL);
+        goto out;
+    }
+    for (;;) {
+        struct sqs_message *msgs = NULL;
+        struct sqs_error e;
+        int n = 0, room, db_ok;
+
+        pthread_mutex_lock(&c->mu);
+        while (!c->stopping && c->held >= c->nslots)
+            cond_wait_ms(&c->space_cv, &c->mu, 1000);
+        room = c->nslots - c->held;
+        db_ok = c->db_ok;
+        if (c->stopping) {
+            pthread_mutex_unlock(&c->mu);
+            break;
+        }
+        pthread_mutex_unlock(&c->mu);
+        if (!db_ok) {
+            /* Without the database no job can progress; every receive would only
+             * burn one of the message's maxReceiveCount deliveries. */
+            time_sleep_ms(500);
+            continue;
+        }
+        if (room > 10)
+            room = 10;
+        if (sqs_receive(q, c->cfg->sqs_queue_url, room, RECEIVE_WAIT_S, c->vis_s, &msgs, &n, &e) != 0) {
+            log_sqs_error("receive failed", &e);
+            time_sleep_ms(backoff_ms);
+            backoff_ms = backoff_ms < 8000 ? backoff_ms * 2 : 8000;
+            continue;
+        }
+        backoff_ms = 500;
+        for (int i = 0; i < n; i++) {
+            struct slot *s = NULL;
+
+            pthread_mutex_lock(&c->mu);
+            if (!c->stopping) {
+                for (int k = 0; k < c->nslots; k++) {
+                    if (c->slots[k].state == SLOT_FREE) {
+                        s = &c->slots[k];
+                        break;
+                    }
+                }
+            }
+            if (s) {
+                s->receipt = strdup(msgs[i].receipt_handle);
+                s->body = strdup(msgs[i].body);
+                s->message_id = strdup(msgs[i].message_id);
+                if (!s->receipt || !s->body || !s->message_id) {
+                    slot_clear(s);
+                    s = NULL;
+                } else {
+                    s->receive_count = msgs[i].receive_count > 0 ? msgs[i].receive_count : 1;
+                    s->extend_at = time_mono_ms() + (int64_t)c->vis_s * 500;
+                    s->state = SLOT_WAITING;
+                    c->held++;
+                    pthread_cond_signal(&c->work_cv);
+                }
+            }
+            pthread_mutex_unlock(&c->mu);
+            if (!s) {
+                /* Stopping (or out of memory): give it back at once. */
+                (void)sqs_change_visibility(q, c->cfg->sqs_queue_url, msgs[i].receipt_handle, 0, NULL);
+                continue;
+            }
+            stat_add(&g_stats.s.received, 1);
+        }
+        sqs_messages_free(msgs, n);
+    }
+out:
+    sqs_free(&q);
+    pthread_mutex_lock(&c->mu);
+    c->receiver_done = 1;
+    pthread_cond_broadcast(&c->space_cv);
+    pthread_mutex_unlock(&c->mu);
+    return NULL;
+}
+
+struct keeper_task {
+    int slot;
+    char *receipt;               /* extend visibility (NULL: no) */
+    int heartbeat;
+    struct job_run run;
+    char stage[24];
+    long done, total;
+};
+
+static void *keeper_main(void *arg)
+{
+    struct consumer *c = arg;
+    struct sqs_client *q = sqs_new(&c->sqs_cfg);
+    PGconn *conn = NULL;
+    struct keeper_task *tasks = calloc((size_t)c->nslots, sizeof(*tasks));
+    int64_t next_probe = 0;
+
+    if (!q || !tasks) {
+        log_event(LOG_ERROR, "keeper cannot start", NULL);
+        goto out;
+    }
+    for (;;) {
+        int nt = 0;
+        int64_t now = time_mono_ms();
+
+        pthread_mutex_lock(&c->mu);
+        if (c->keeper_stop) {
+            pthread_mutex_unlock(&c->mu);
+            break;
+        }
+        for (int i = 0; i < c->nslots; i++) {
+            struct slot *s = &c->slots[i];
+            struct keeper_task *t = &tasks[nt];
+
+            if (s->state == SLOT_FREE || s->finishing)
+                continue;
+            memset(t, 0, sizeof(*t));
+            t->slot = i;
+            if (now >= s->extend_at)
+                t->receipt = strdup(s->receipt);
+            if (s->state == SLOT_RUNNING && s->hb_active && !s->lost && strcmp(s->stage, "write") != 0 &&
+                now - s->last_hb >= c->cfg->heartbeat_interval_ms) {
+                t->heartbeat = 1;
+                snprintf(t->run.run_id, sizeof(t->run.run_id), "%s", s->run_id);
+                snprintf(t->run.tenant_id, sizeof(t->run.tenant_id), "%s", s->tenant_id);
+                t->run.attempt = s->attempt;
+                snprintf(t->stage, sizeof(t->stage), "%s", s->stage);
+                t->done = s->done;
+                t->total = s->total;
+            }
+            if (t->receipt || t->heartbeat) {
+                s->extending = 1;
+                nt++;
+            }
+        }
+        pthread_mutex_unlock(&c->mu);
+
+        for (int k = 0; k < nt; k++) {
+            struct keeper_task *t = &tasks[k];
+            struct sqs_error e;
+            int ok = 1;
+            enum job_write w = JOB_WRITE_OK;
+
+            if (t->receipt && sqs_change_visibility(q, c->cfg->sqs_queue_url, t->receipt, c->vis_s, &e) != 0) {
+                log_sqs_error("visibility extension failed", &e);
+                ok = 0;
+            }
+            if (t->heartbeat) {
+                if (db_ensure(&conn, c->cfg->database_url, DB_ROLE_WORKER) == 0)
+                    w = job_heartbeat(conn, &t->run, t->stage, t->done, t->total);
+                else
+                    w = JOB_WRITE_DB;
+            }
+            pthread_mutex_lock(&c->mu);
+            {
+                struct slot *s = &c->slots[t->slot];
+
+                if (t->receipt)
+                    s->extend_at = time_mono_ms() + (ok ? (int64_t)c->vis_s * 500 : 1000);
+                if (t->heartbeat && w != JOB_WRITE_DB)
+                    s->last_hb = time_mono_ms();
+                if (w == JOB_WRITE_LOST) {
+                    s->lost = 1;
+                    log_event(LOG_WARN, "heartbeat matched no row: the run is no longer ours",
+                              json_pack("{s:s,s:i}", "run_id", t->run.run_id, "attempt", t->run.attempt));
+                }
+                s->extending = 0;
+            }
+            pthread_cond_broadcast(&c->keeper_cv);
+            pthread_mutex_unlock(&c->mu);
+            free(t->receipt);
+            t->receipt = NULL;
+        }
+
+        if (now >= next_probe) {
+            int ok = db_ensure(&conn, c->cfg->database_url, DB_ROLE_WORKER) == 0 &&
+                     db_exec(conn, "SELECT 1", 0, NULL) == 0;
+
+            pthread_mutex_lock(&c->mu);
+            if (ok != c->db_ok)
+                log_event(ok ? LOG_INFO : LOG_WARN, ok ? "database reachable" : "database unreachable: receiving paused",
+                          NULL);
+            c->db_ok = ok;
+            pthread_mutex_unlock(&c->mu);
+            pthread_mutex_lock(&g_stats.mu);
+            g_stats.s.db_ok = ok;
+            pthread_mutex_unlock(&g_stats.mu);
+            next_probe = time_mono_ms() + DB_PROBE_MS;
+        }
+        pthread_mutex_lock(&g_stats.mu);
+        pthread_mutex_lock(&c->mu);
+        g_stats.s.held = c->held;
+        g_stats.s.running = c->running;
+        pthread_mutex_unlock(&c->mu);
+        pthread_mutex_unlock(&g_stats.mu);
+        time_sleep_ms(KEEPER_TICK_MS);
+    }
+out:
+    db_close(&conn);
+    sqs_free(&q);
+    free(tasks);
+    return NULL;
+}
+
+/*
+ * The worker's last attempt relies on the queue's redrive to move the message
+ * to the DLQ, so it must know the queue's real maxReceiveCount.
+ */
+static int redrive_max_receive(const struct config *cfg, const struct sqs_config *sc)
+{
+    static const char *const names[] = {"RedrivePolicy", NULL};
+    struct sqs_client *q = sqs_new(sc);
+    json_t *attrs = NULL, *policy = NULL;
+    struct sqs_error e;
+    int n = (int)cfg->max_receive_count;
+
+    if (!q)
+        return n;
+    if (sqs_get_attributes(q, cfg->sqs_queue_url, names, &attrs, &e) != 0) {
+        log_sqs_error("cannot read the queue's RedrivePolicy; using MAX_RECEIVE_COUNT", &e);
+        goto out;
+    }
+    if (json_is_string(json_object_get(attrs, "RedrivePolicy")))
+        policy = json_loads(json_string_value(json_object_get(attrs, "RedrivePolicy")), 0, NULL);
+    if (!policy) {
+        log_event(LOG_WARN, "the queue has no RedrivePolicy: failed jobs' messages will not reach a DLQ by redrive",
+                  NULL);
+        goto out;
+    }
+    {
+        json_t *m = json_object_get(policy, "maxReceiveCount");
+        long v = json_is_integer(m) ? (long)json_integer_value(m)
+                 : json_is_string(m) ? strtol(json_string_value(m), NULL, 10) : 0;
+
+        if (v > 0 && v != n) {
+            log_event(LOG_WARN, "MAX_RECEIVE_COUNT differs from the queue's RedrivePolicy; using the queue's",
+                      json_pack("{s:I,s:I}", "configured", (json_int_t)n, "queue", (json_int_t)v));
+            n = (int)v;
+        }
+    }
+out:
+    json_decref(policy);
+    json_decref(attrs);
+    sqs_free(&q);
+    return n;
+}
+
+/* Requeue a run whose job did not finish by the deadline, so its redelivery can claim it at once. */
+static void requeue_unfinished(struct consumer *c, struct sqs_client *q)
+{
+    PGconn *conn = NULL;
+    char err[256];
+
+    for (int i = 0; i < c->nslots; i++) {
+        struct slot *s = &c->slots[i];
+        struct job_run run;
+
+        if (s->state != SLOT_RUNNING || s->finishing)
+            continue;
+        if (s->hb_active) {
+            memset(&run, 0, sizeof(run));
+            snprintf(run.run_id, sizeof(run.run_id), "%s", s->run_id);
+            snprintf(run.tenant_id, sizeof(run.tenant_id), "%s", s->tenant_id);
+            run.attempt = s->attempt;
+            if (!conn)
+                conn = db_connect(c->cfg->database_url, DB_ROLE_WORKER, err, sizeof(err));
+            if (conn)
+                (void)job_requeue(conn, &run, RUN_FAIL_INTERNAL, "worker shut down before the job finished");
+        }
+        (void)sqs_change_visibility(q, c->cfg->sqs_queue_url, s->receipt, 0, NULL);
+        log_event(LOG_WARN, "shutdown deadline: job abandoned and its message released",
+                  json_pack("{s:s}", "run_id", s->run_id));
+    }
+    db_close(&conn);
+}
+
+int consumer_run(const struct config *cfg, volatile sig_atomic_t *stop, int *threads_left)
+{
+    struct consumer c;
+    struct job_thread *jt = NULL;
+    pthread_t *jobs = NULL, keeper, receiver;
+    struct sqs_client *q = NULL;
+    int njobs = (int)cfg->worker_concurrency, started = 0, keeper_up = 0, receiver_up = 0, rc = 1;
+    int64_t deadline;
+
+    *threads_left = 0;
+    memset(&c, 0, sizeof(c));
+    c.cfg = cfg;
+    c.stop = stop;
+    c.sqs_cfg.endpoint = cfg->aws_endpoint_url;
+    c.sqs_cfg.region = cfg->aws_region;
+    c.sqs_cfg.access_key_id = cfg->aws_access_key_id;
+    c.sqs_cfg.secret_access_key = cfg->aws_secret_access_key;
+    c.sqs_cfg.timeout_ms = 15000;
+    c.vis_s = (int)(cfg->visibility_timeout_ms / 1000);
+    if (c.vis_s < 1)
+        c.vis_s = 1;
+    c.nslots = (int)cfg->max_inflight;
+    if (c.nslots < njobs)
+        log_event(LOG_WARN, "MAX_INFLIGHT is below WORKER_CONCURRENCY: some job threads will idle", NULL);
+    c.db_ok = 1;
+    pthread_mutex_init(&c.mu, NULL);
+    pthread_cond_init(&c.work_cv, NULL);
+    pthread_cond_init(&c.space_cv, NULL);
+    pthread_cond_init(&c.keeper_cv, NULL);
+    c.slots = calloc((size_t)c.nslots, sizeof(*c.slots));
+    jobs = calloc((size_t)njobs, sizeof(*jobs));
+    jt = calloc((size_t)njobs, sizeof(*jt));
+    q = sqs_new(&c.sqs_cfg);
+    if (!c.slots || !jobs || !jt || !q) {
+        log_event(LOG_ERROR, "out of memory at start-up", NULL);
+        goto out;
+    }
+    c.max_receive_count = redrive_max_receive(cfg, &c.sqs_cfg);
+
+    if (pthread_create(&keeper, NULL, keeper_main, &c) != 0)
+        goto out;
+    keeper_up = 1;
+    for (; started < njobs; started++) {
+        jt[started].c = &c;
+        jt[started].index = started;
+        if (pthread_create(&jobs[started], NULL, job_main, &jt[started]) != 0)
+            goto out;
+    }
+    if (pthread_create(&receiver, NULL, receiver_main, &c) != 0)
+        goto out;
+    receiver_up = 1;
+    log_event(LOG_INFO, "consumer started",
+              json_pack("{s:i,s:i,s:i,s:i,s:s}", "concurrency", njobs, "max_inflight", c.nslots, "visibility_s",
+                        c.vis_s, "max_receive_count", c.max_receive_count, "queue", cfg->sqs_queue_url));
+
+    while (!*stop)
+        time_sleep_ms(100);
+    rc = 0;
+
+out:
+    /* Drain: stop receiving, give back what was not started, let running jobs finish. */
+    log_event(LOG_INFO, "shutting down: draining in-flight jobs",
+              json_pack("{s:I}", "grace_ms", (json_int_t)cfg->shutdown_grace_ms));
+    pthread_mutex_lock(&c.mu);
+    c.stopping = 1;
+    pthread_cond_broadcast(&c.work_cv);
+    pthread_cond_broadcast(&c.space_cv);
+    pthread_mutex_unlock(&c.mu);
+
+    if (c.slots && q) {
+        for (int i = 0; i < c.nslots; i++) {
+            struct slot *s = &c.slots[i];
+            int waiting;
+
+            pthread_mutex_lock(&c.mu);
+            waiting = s->state == SLOT_WAITING;
+            if (waiting) {
+                s->finishing = 1;
+                while (s->extending)
+                    pthread_cond_wait(&c.keeper_cv, &c.mu);
+            }
+            pthread_mutex_unlock(&c.mu);
+            if (waiting) {
+                (void)sqs_change_visibility(q, cfg->sqs_queue_url, s->receipt, 0, NULL);
+                pthread_mutex_lock(&c.mu);
+                slot_clear(s);
+                c.held--;
+                pthread_mutex_unlock(&c.mu);
+            }
+        }
+    }
+    deadline = time_mono_ms() + cfg->shutdown_grace_ms;
+    pthread_mutex_lock(&c.mu);
+    while (c.running > 0 && time_mono_ms() < deadline)
+        cond_wait_ms(&c.space_cv, &c.mu, 200);
+    if (c.running > 0) {
+        c.deadline_passed = 1;
+        *threads_left = 1;
+    }
+    c.keeper_stop = 1;
+    pthread_mutex_unlock(&c.mu);
+    if (keeper_up)
+        pthread_join(keeper, NULL);
+    if (*threads_left && q)
+        requeue_unfinished(&c, q);
+
+    if (!*threads_left) {
+        for (int i = 0; i < started; i++)
+            pthread_join(jobs[i], NULL);
+    }
+    if (receiver_up) {
+        /* A long poll cannot be interrupted; wait briefly, then leave it (see README). */
+        int64_t until = time_mono_ms() + 1500;
+
+        pthread_mutex_lock(&c.mu);
+        while (!c.receiver_done && time_mono_ms() < until)
+            cond_wait_ms(&c.space_cv, &c.mu, 100);
+        if (!c.receiver_done)
+            *threads_left = 1;
+        pthread_mutex_unlock(&c.mu);
+        if (c.receiver_done)
+            pthread_join(receiver, NULL);
+    }
+    log_event(LOG_INFO, "consumer stopped", json_pack("{s:b}", "clean", !*threads_left));
+    sqs_free(&q);
+    if (!*threads_left) {
+        free(c.slots);
+        free(jobs);
+        free(jt);
+    }
+    return rc;
+}

@@ -1,0 +1,221 @@
+#include "worker/extract/html.h"
+#include "common/errors.h"
+
+#include <libxml/HTMLparser.h>
+#include <libxml/tree.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+enum brk { BRK_NONE, BRK_SPACE, BRK_LINE, BRK_PARA };
+
+struct html_out {
+    struct buf *out;
+    int pending;    /* enum brk owed before the next text */
+    int pre;        /* depth of <pre>/<textarea> */
+    int rc;         /* RUN_FAIL__COUNT while fine */
+};
+
+static const char *const skip_tags[] = {
+    "script", "style", "noscript", "template", "iframe", "object", "embed", "svg", "math",
+    "canvas", "select", NULL,
+};
+static const char *const para_tags[] = {
+    "address", "article", "aside", "blockquote", "body", "caption", "center", "details",
+    "dialog", "dir", "div", "dl", "fieldset", "figcaption", "figure", "footer", "form", "h1",
+    "h2", "h3", "h4", "h5", "h6", "header", "hgroup", "hr", "html", "main", "menu", "nav", "ol",
+    "p", "pre", "section", "summary", "table", "tbody", "thead", "tfoot", "title", "ul",
+    "legend", "textarea", NULL,
+};
+static const char *const line_tags[] = { "br", "li", "tr", "dt", "dd", "option", NULL };
+static const char *const cell_tags[] = { "td", "th", NULL };
+
+static int in_list(const xmlChar *name, const char *const *list)
+{
+    size_t i;
+
+    for (i = 0; list[i]; i++)
+        if (strcasecmp((const char *)name, list[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static void put(struct html_out *h, const char *p, size_t n)
+{
+    if (h->rc != RUN_FAIL__COUNT || !n)
+        return;
+    if (n > h->out->max - h->out->len) {
+        buf_release(h->out);
+        h->rc = RUN_FAIL_TOO_LARGE;
+        return;
+    }
+    if (buf_add(h->out, p, n) < 0)
+        h->rc = RUN_FAIL_INTERNAL;
+}
+
+static void flush_break(struct html_out *h)
+{
+    if (h->out->len) {
+        if (h->pending == BRK_SPACE)
+            put(h, " ", 1);
+        else if (h->pending == BRK_LINE)
+            put(h, "\n", 1);
+        else if (h->pending == BRK_PARA)
+            put(h, "\n\n", 2);
+    }
+    h->pending = BRK_NONE;
+}
+
+static void want(struct html_out *h, int brk)
+{
+    if (brk > h->pending)
+        h->pending = brk;
+}
+
+static void text(struct html_out *h, const unsigned char *s)
+{
+    size_t i = 0, run;
+
+    while (s[i] && h->rc == RUN_FAIL__COUNT) {
+        if (h->pre) {
+            if (s[i] == '\n') {
+                want(h, BRK_LINE);
+                flush_break(h);
+                i++;
+                continue;
+            }
+        } else if (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r' || s[i] == '\f') {
+            want(h, BRK_SPACE);
+            i++;
+            continue;
+        } else if (s[i] == 0xC2 && s[i + 1] == 0xA0) {   /* no-break space */
+            want(h, BRK_SPACE);
+            i += 2;
+            continue;
+        }
+        run = i;
+        while (s[run] && s[run] != ' ' && s[run] != '\t' && s[run] != '\n' && s[run] != '\r' &&
+               s[run] != '\f' && !(s[run] == 0xC2 && s[run + 1] == 0xA0))
+            run++;
+        if (run == i)
+            run = i + 1;   /* a blank inside <pre>: kept as is */
+        flush_break(h);
+        put(h, (const char *)s + i, run - i);
+        i = run;
+    }
+}
+
+static void open_el(struct html_out *h, xmlNode *n)
+{
+    if (in_list(n->name, para_tags))
+        want(h, BRK_PARA);
+    else if (in_list(n->name, line_tags))
+        want(h, BRK_LINE);
+    else if (in_list(n->name, cell_tags))
+        want(h, BRK_SPACE);
+    if (strcasecmp((const char *)n->name, "pre") == 0 ||
+        strcasecmp((const char *)n->name, "textarea") == 0)
+        h->pre++;
+}
+
+static void close_el(struct html_out *h, xmlNode *n)
+{
+    if (in_list(n->name, para_tags))
+        want(h, BRK_PARA);
+    else if (in_list(n->name, line_tags))
+        want(h, BRK_LINE);
+    else if (in_list(n->name, cell_tags))
+        want(h, BRK_SPACE);
+    if ((strcasecmp((const char *)n->name, "pre") == 0 ||
+         strcasecmp((const char *)n->name, "textarea") == 0) && h->pre > 0)
+        h->pre--;
+}
+
+static int skipped(xmlNode *n)
+{
+    return n->type == XML_ELEMENT_NODE && n->name && in_list(n->name, skip_tags);
+}
+
+static int all_utf8(const char *p, size_t n)
+{
+    size_t i = 0;
+
+    while (i < n) {
+        int len = (int)(n - i > 4 ? 4 : n - i);
+
+        if ((unsigned char)p[i] < 0x80) {
+            if (!p[i])
+                return 0;
+            i++;
+            continue;
+        }
+        if (xmlGetUTF8Char((const unsigned char *)p + i, &len) < 0 || len <= 0)
+            return 0;
+        i += (size_t)len;
+    }
+    return 1;
+}
+
+int extract_html_buffer(const char *p, size_t n, struct buf *out, char *detail, size_t detail_len)
+{
+    struct html_out h;
+    htmlDocPtr doc;
+    xmlNode *cur;
+    int opts = HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_RECOVER;
+
+    if (n > INT_MAX) {
+        snprintf(detail, detail_len, "html over 2 GiB");
+        return RUN_FAIL_TOO_LARGE;
+    }
+    /* libxml2 defaults to Latin-1 without a declared charset; bytes that
+     * are valid UTF-8 are almost surely UTF-8 */
+    doc = htmlReadMemory(p, (int)n, NULL, all_utf8(p, n) ? "UTF-8" : NULL, opts);
+    if (!doc) {
+        if (n == 0)
+            return RUN_FAIL__COUNT;
+        snprintf(detail, detail_len, "html could not be parsed");
+        return RUN_FAIL_EXTRACT_FAILED;
+    }
+    memset(&h, 0, sizeof(h));
+    h.out = out;
+    h.rc = RUN_FAIL__COUNT;
+
+    /* iterative walk: deep nesting must not exhaust the stack */
+    cur = doc->children;
+    while (cur && h.rc == RUN_FAIL__COUNT) {
+        int descend = 0;
+
+        if (cur->type == XML_ELEMENT_NODE && !skipped(cur)) {
+            open_el(&h, cur);
+            if (cur->children)
+                descend = 1;
+            else
+                close_el(&h, cur);
+        } else if ((cur->type == XML_TEXT_NODE || cur->type == XML_CDATA_SECTION_NODE) &&
+                   cur->content) {
+            text(&h, cur->content);
+        }
+        if (descend) {
+            cur = cur->children;
+            continue;
+        }
+        while (cur && !cur->next) {
+            cur = cur->parent;
+            if (!cur || cur->type == XML_HTML_DOCUMENT_NODE || cur->type == XML_DOCUMENT_NODE) {
+                cur = NULL;
+                break;
+            }
+            if (cur->type == XML_ELEMENT_NODE)
+                close_el(&h, cur);
+        }
+        if (cur)
+            cur = cur->next;
+    }
+    xmlFreeDoc(doc);
+    if (h.rc == RUN_FAIL_TOO_LARGE)
+        snprintf(detail, detail_len, "html text over the limit");
+    else if (h.rc == RUN_FAIL_INTERNAL)
+        snprintf(detail, detail_len, "out of memory");
+    return h.rc;
+}

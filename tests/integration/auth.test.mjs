@@ -1,0 +1,510 @@
+// Authentication, RBAC, tenants and users (issue 3): login and its throttle, session
+// tokens and everything they must refuse, CSRF on cookie writes, admin endpoints
+// confined to the caller's tenant, bootstrap idempotence, AUTH_ENABLED=false.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { startStack } from '../lib/stack.mjs';
+
+const PW = 'correct horse battery';
+const UNAUTHORIZED_LOGIN = '{"error":{"code":"unauthorized","message":"invalid credentials"}}';
+
+let stack;
+let A; // {token, cookie, user, ...} admin of tenant acme
+let B; // admin of tenant beta
+
+before(async () => {
+  stack = await startStack({ worker: false, apiEnv: { LOGIN_MAX_FAILURES: '3' } });
+  A = await stack.tenant('acme');
+  B = await stack.tenant('beta');
+});
+after(async () => { await stack?.stop(); });
+
+const clearFailures = () => stack.sql('DELETE FROM login_failures');
+const sameOrigin = () => ({ origin: stack.baseUrl });
+
+async function createUser(admin, email, role = 'user', password = PW) {
+  const r = await stack.api('POST', '/v1/users', { token: admin.token, body: { email, password, role } });
+  assert.equal(r.status, 201, r.text);
+  return r.json.user;
+}
+
+// ---- tokens crafted like an attacker would, with node:crypto ----
+const b64u = (s) => Buffer.from(s).toString('base64url');
+function forge(header, payload, { secret = stack.env.JWT_SECRET, hash = 'sha256' } = {}) {
+  const hp = `${b64u(JSON.stringify(header))}.${b64u(JSON.stringify(payload))}`;
+  return `${hp}.${crypto.createHmac(hash, secret).update(hp).digest('base64url')}`;
+}
+function claims(who, over = {}) {
+  const now = Math.floor(Date.now() / 1000);
+  return { sub: who.user.user_id, tid: who.user.tenant_id, role: who.user.role, iat: now, nbf: now,
+    exp: now + 3600, jti: crypto.randomUUID(), ...over };
+}
+const HS256 = { alg: 'HS256', typ: 'JWT' };
+
+// ---------------------------------------------------------------- bootstrap
+
+test('bootstrap twice with the same arguments: one tenant, one admin', async () => {
+  const args = { tenant: 'boot', name: 'Boot Inc', email: 'Root@Boot.test', password: PW };
+  const first = await stack.bootstrap(args);
+  assert.equal(first.code, 0, first.stderr);
+  const second = await stack.bootstrap(args);
+  assert.equal(second.code, 0, second.stderr);
+  // differently cased email and another password: still the same user, password unchanged
+  const third = await stack.bootstrap({ ...args, email: 'root@boot.test', password: 'another password 2' });
+  assert.equal(third.code, 0, third.stderr);
+  const tenants = await stack.sql("SELECT count(*)::int AS n FROM tenants WHERE slug = 'boot'");
+  assert.equal(tenants[0].n, 1);
+  const users = await stack.sql(`SELECT u.role, u.is_active FROM users u JOIN tenants t USING (tenant_id)
+    WHERE t.slug = 'boot'`);
+  assert.deepEqual(users, [{ role: 'admin', is_active: true }]);
+  assert.equal((await stack.login({ tenant: 'boot', email: 'root@boot.test', password: PW })).status, 200);
+  assert.equal((await stack.login({ tenant: 'boot', email: 'root@boot.test', password: 'another password 2' })).status, 401);
+  await clearFailures();
+  // the hash is Argon2id, the password is nowhere in clear
+  const [h] = await stack.sql("SELECT password_hash FROM users WHERE lower(email) = 'root@boot.test'");
+  assert.match(h.password_hash, /^\$argon2id\$v=19\$m=\d+,t=\d+,p=\d+\$/);
+});
+
+test('bootstrap --reset-password sets a new password on the existing admin', async () => {
+  const r = await stack.runApi(['bootstrap', '--tenant', 'boot', '--name', 'Boot Inc', '--email', 'root@boot.test',
+    '--reset-password'], { BOOTSTRAP_PASSWORD: 'reset password 3' });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((await stack.login({ tenant: 'boot', email: 'root@boot.test', password: 'reset password 3' })).status, 200);
+  const users = await stack.sql("SELECT count(*)::int AS n FROM users u JOIN tenants t USING (tenant_id) WHERE t.slug = 'boot'");
+  assert.equal(users[0].n, 1);
+});
+
+test('bootstrap: usage errors exit 2, password from stdin works', async () => {
+  const missing = await stack.runApi(['bootstrap', '--tenant', 'x1'], { BOOTSTRAP_PASSWORD: PW });
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /required/);
+  const badSlug = await stack.runApi(['bootstrap', '--tenant', 'Bad Slug', '--name', 'n', '--email', 'a@b.test'],
+    { BOOTSTRAP_PASSWORD: PW });
+  assert.equal(badSlug.code, 2);
+  const short = await stack.runApi(['bootstrap', '--tenant', 'x2', '--name', 'n', '--email', 'a@b.test'],
+    { BOOTSTRAP_PASSWORD: 'short' });
+  assert.equal(short.code, 2);
+  assert.match(short.stderr, /at least 8/);
+  const none = await stack.runApi(['bootstrap', '--tenant', 'x3', '--name', 'n', '--email', 'a@b.test'], {}, '');
+  assert.equal(none.code, 2);
+  const unknown = await stack.runApi(['bootstrap', '--tenant', 'x4', '--name', 'n', '--email', 'a@b.test', '--bogus'],
+    { BOOTSTRAP_PASSWORD: PW });
+  assert.equal(unknown.code, 2);
+  const stdin = await stack.runApi(['bootstrap', '--tenant', 'viastdin', '--name', 'S', '--email', 'a@stdin.test'],
+    {}, `${PW}\n`);
+  assert.equal(stdin.code, 0, stdin.stderr);
+  assert.equal((await stack.login({ tenant: 'viastdin', email: 'a@stdin.test', password: PW })).status, 200);
+  const x = await stack.sql("SELECT count(*)::int AS n FROM tenants WHERE slug LIKE 'x_'");
+  assert.equal(x[0].n, 0, 'failed bootstraps created nothing');
+});
+
+test('bootstrap: unreachable database exits 1', async () => {
+  const r = await stack.runApi(['bootstrap', '--tenant', 'nodb', '--name', 'n', '--email', 'a@b.test'],
+    { BOOTSTRAP_PASSWORD: PW, DATABASE_URL: 'postgresql://nobody@127.0.0.1:1/none?connect_timeout=2'
+  });
+  assert.equal(r.code, 1, r.stderr);
+});
+
+// ---------------------------------------------------------------- login
+
+test('login: success sets an HttpOnly SameSite=Strict session cookie and returns the user', async () => {
+  const r = await stack.login({ tenant: 'acme', email: 'ADMIN@acme.test', password: PW });
+  assert.equal(r.status, 200);
+  const sc = r.setCookie;
+  assert.match(sc, /^session=[\w-]+\.[\w-]+\.[\w-]+;/);
+  assert.match(sc, /;\s*HttpOnly/i);
+  assert.match(sc, /;\s*SameSite=Strict/i);
+  assert.match(sc, /;\s*Path=\//);
+  assert.match(sc, /;\s*Max-Age=43200/);     // SESSION_TTL default 12h
+  assert.doesNotMatch(sc, /Secure/);          // COOKIE_SECURE defaults to false
+  assert.equal(sc.split(';')[0].slice('session='.length), r.json.token);
+  const u = r.json.user;
+  assert.deepEqual(Object.keys(u).sort(),
+    ['created_at', 'email', 'is_active', 'role', 'tenant_id', 'tenant_slug', 'updated_at', 'user_id']);
+  assert.equal(u.tenant_slug, 'acme');
+  assert.equal(u.role, 'admin');
+  assert.equal(u.is_active, true);
+  assert.match(u.created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  assert.ok(!r.json.user.password_hash && !JSON.stringify(r.json).includes('argon2'));
+  const exp = Date.parse(r.json.expires_at);
+  assert.ok(Math.abs(exp - (Date.now() + 12 * 3600e3)) < 60e3, r.json.expires_at);
+  // the token's claims
+  const payload = JSON.parse(Buffer.from(r.json.token.split('.')[1], 'base64url'));
+  assert.equal(payload.sub, u.user_id);
+  assert.equal(payload.tid, u.tenant_id);
+  assert.equal(payload.role, 'admin');
+  assert.equal(payload.exp - payload.iat, 43200);
+  assert.match(payload.jti, /^[0-9a-f-]{36}$/);
+  const header = JSON.parse(Buffer.from(r.json.token.split('.')[0], 'base64url'));
+  assert.equal(header.alg, 'HS256');
+
+  // both ways of presenting the session work
+  const viaCookie = await stack.api('GET', '/v1/auth/me', { cookie: r.cookie });
+  assert.equal(viaCookie.status, 200, viaCookie.text);
+  assert.equal(viaCookie.json.user.user_id, u.user_id);
+  assert.equal(viaCookie.json.user.tenant_slug, 'acme');
+  const viaBearer = await stack.api('GET', '/v1/auth/me', { token: r.json.token });
+  assert.equal(viaBearer.status, 200);
+  assert.ok(!viaBearer.text.includes('password'));
+});
+
+test('login: wrong password, unknown email, unknown tenant, inactive user: identical 401 bodies', async () => {
+  const inactive = await createUser(A, 'gone@acme.test');
+  const off = await stack.api('PATCH', `/v1/users/${inactive.user_id}`, { token: A.token, body: { is_active: false } });
+  assert.equal(off.status, 200, off.text);
+
+  const attempts = {
+    'wrong password': { tenant: 'acme', email: 'admin@acme.test', password: 'wrong password' },
+    'unknown email': { tenant: 'acme', email: 'nobody@acme.test', password: PW },
+    'unknown tenant': { tenant: 'nosuchtenant', email: 'admin@acme.test', password: PW },
+    'inactive user': { tenant: 'acme', email: 'gone@acme.test', password: PW },
+    'other tenant\'s user': { tenant: 'beta', email: 'admin@acme.test', password: PW },
+  };
+  const seen = {};
+  for (const [why, body] of Object.entries(attempts)) {
+    await clearFailures();
+    const t0 = performance.now();
+    const r = await stack.api('POST', '/v1/auth/login', { body });
+    seen[why] = { ms: performance.now() - t0 };
+    assert.equal(r.status, 401, `${why}: ${r.text}`);
+    assert.equal(r.text, UNAUTHORIZED_LOGIN, why);
+    assert.equal(r.headers.get('set-cookie'), null, why);
+    assert.equal(r.headers.get('content-type'), 'application/json', why);
+  }
+  await clearFailures();
+  // All causes do Argon2 work (a dummy verify when there is no usable account): no fast path.
+  const times = Object.values(seen).map((s) => s.ms);
+  assert.ok(Math.min(...times) > Math.max(...times) / 10, JSON.stringify(seen));
+});
+
+test('login: malformed requests are 400, not 401', async () => {
+  for (const body of [{}, { tenant: 'acme', email: 'admin@acme.test' }, { tenant: 1, email: 'a', password: 'b' }]) {
+    const r = await stack.api('POST', '/v1/auth/login', { body });
+    assert.equal(r.status, 400, JSON.stringify(body));
+    assert.equal(r.json.error.code, 'bad_request');
+  }
+  const notJson = await stack.api('POST', '/v1/auth/login', { body: '{"tenant":' });
+  assert.equal(notJson.status, 400);
+});
+
+// ---------------------------------------------------------------- throttle
+
+test('throttle: the N+1th failed login for an account is 429 with Retry-After, even with the right password', async () => {
+  await clearFailures();
+  for (let i = 0; i < 3; i++) {
+    const r = await stack.login({ tenant: 'acme', email: 'admin@acme.test', password: `wrong ${i}` });
+    assert.equal(r.status, 401, `attempt ${i + 1}`);
+  }
+  const r = await stack.api('POST', '/v1/auth/login', { body: { tenant: 'acme', email: 'Admin@Acme.test', password: PW } });
+  assert.equal(r.status, 429, r.text);
+  assert.equal(r.json.error.code, 'rate_limited');
+  const ra = r.headers.get('retry-after');
+  assert.match(ra, /^\d+$/);
+  assert.ok(Number(ra) >= 1 && Number(ra) <= 900, ra);   // LOGIN_WINDOW default 15m
+  // the account bucket alone keeps it throttled (the address bucket removed)
+  const deleted = await stack.sql("DELETE FROM login_failures WHERE bucket LIKE 'ip:%' RETURNING bucket");
+  assert.equal(deleted.length, 3);
+  assert.equal((await stack.login({ tenant: 'acme', email: 'admin@acme.test', password: PW })).status, 429);
+  // another account from the same address is not affected
+  assert.equal((await stack.login({ tenant: 'beta', email: 'admin@beta.test', password: PW })).status, 200);
+  // once the failures leave the window, the account logs in again
+  await stack.sql("UPDATE login_failures SET failed_at = now() - interval '16 minutes'");
+  assert.equal((await stack.login({ tenant: 'acme', email: 'admin@acme.test', password: PW })).status, 200);
+  await clearFailures();
+});
+
+test('throttle: per client address, across accounts', async () => {
+  await clearFailures();
+  for (let i = 0; i < 3; i++) {
+    const r = await stack.login({ tenant: 'acme', email: `probe${i}@acme.test`, password: 'x' });
+    assert.equal(r.status, 401);
+  }
+  const beta = { body: { tenant: 'beta', email: 'admin@beta.test', password: PW } };
+  const r = await stack.api('POST', '/v1/auth/login', beta);
+  assert.equal(r.status, 429);
+  assert.match(r.headers.get('retry-after') ?? '', /^\d+$/);
+  // Retry-After counts down from the oldest counted failure
+  await stack.sql("UPDATE login_failures SET failed_at = now() - interval '14 minutes' WHERE bucket LIKE 'ip:%'");
+  const later = await stack.api('POST', '/v1/auth/login', beta);
+  assert.equal(later.status, 429);
+  assert.ok(Number(later.headers.get('retry-after')) <= 60, later.headers.get('retry-after'));
+  await clearFailures();
+});
+
+test('throttle: a success clears the account bucket, not the address bucket', async () => {
+  await clearFailures();
+  for (let i = 0; i < 2; i++) assert.equal((await stack.login({ tenant: 'acme', email: 'admin@acme.test', password: 'no' })).status, 401);
+  assert.equal((await stack.login({ tenant: 'acme', email: 'admin@acme.test', password: PW })).status, 200);
+  const rows = await stack.sql(`SELECT split_part(bucket, ':', 1) AS kind, count(*)::int AS n
+    FROM login_failures GROUP BY 1 ORDER BY 1`);
+  assert.deepEqual(rows, [{ kind: 'ip', n: 2 }]);
+  await clearFailures();
+});
+
+// ---------------------------------------------------------------- tokens
+
+test('tokens: a correctly forged HS256 token is accepted (control for the cases below)', async () => {
+  const r = await stack.api('GET', '/v1/auth/me', { token: forge(HS256, claims(A)) });
+  assert.equal(r.status, 200, r.text);
+});
+
+test('tokens: tampered, alg none, HS512 with the same secret, expired, not yet valid, malformed: 401', async () => {
+  const good = forge(HS256, claims(A));
+  const [h, p, s] = good.split('.');
+  const now = Math.floor(Date.now() / 1000);
+  const elevated = b64u(JSON.stringify({ ...claims(A), role: 'admin', tid: B.user.tenant_id }));
+  const bad = {
+    'tampered signature': `${h}.${p}.${s.slice(0, -2)}${s.endsWith('AA') ? 'BA' : 'AA'}`,
+    'tampered payload': `${h}.${elevated}.${s}`,
+    'other secret': forge(HS256, claims(A), { secret: 'x'.repeat(64) }),
+    'alg none, no signature': `${b64u(JSON.stringify({ alg: 'none', typ: 'JWT' }))}.${p}.`,
+    'alg none, with signature': forge({ alg: 'none', typ: 'JWT' }, claims(A)),
+    'HS512 with the same secret': forge({ alg: 'HS512', typ: 'JWT' }, claims(A), { hash: 'sha512' }),
+    'HS512 header, HS256 signature': forge({ alg: 'HS512', typ: 'JWT' }, claims(A)),
+    'missing alg': forge({ typ: 'JWT' }, claims(A)),
+    'typ not JWT': forge({ alg: 'HS256', typ: 'at+jwt' }, claims(A)),
+    expired: forge(HS256, claims(A, { iat: now - 7200, nbf: now - 7200, exp: now - 3600 })),
+    'not yet valid': forge(HS256, claims(A, { nbf: now + 3600, exp: now + 7200 })),
+    'two parts': `${h}.${p}`,
+    'four parts': `${good}.${s}`,
+    'bad base64': `${h}.${p}!!.${s}`,
+    'non-JSON payload': (() => { const hp = `${h}.${b64u('not json')}`; return `${hp}.${crypto.createHmac('sha256', stack.env.JWT_SECRET).update(hp).digest('base64url')}`; })(),
+    'exp as string': forge(HS256, claims(A, { exp: String(now + 3600) })),
+    'tid not a UUID': forge(HS256, claims(A, { tid: 'acme' })),
+    'role unknown': forge(HS256, claims(A, { role: 'root' })),
+    'missing sub': forge(HS256, (({ sub, ...c }) => c)(claims(A))),
+    'user of another tenant': forge(HS256, claims(A, { tid: B.user.tenant_id })),
+    'unknown user': forge(HS256, claims(A, { sub: crypto.randomUUID() })),
+    empty: '',
+    garbage: 'not-a-token',
+  };
+  let firstBody;
+  for (const [why, token] of Object.entries(bad)) {
+    for (const how of ['bearer', 'cookie']) {
+      const opts = how === 'bearer' ? { headers: { authorization: `Bearer ${token}` } } : { cookie: `session=${token}` };
+      const r = await stack.api('GET', '/v1/auth/me', opts);
+      assert.equal(r.status, 401, `${why} (${how}): ${r.status} ${r.text}`);
+      firstBody = firstBody ?? r.text;
+      assert.equal(r.text, firstBody, `${why}: one body for every cause`);
+    }
+  }
+  assert.equal((await stack.api('GET', '/v1/auth/me')).status, 401, 'no token at all');
+});
+
+test('tokens: a deactivated user is refused at once, a role change applies at once', async () => {
+  const u = await createUser(A, 'soon-gone@acme.test');
+  const l = await stack.login({ tenant: 'acme', email: 'soon-gone@acme.test', password: PW });
+  assert.equal(l.status, 200);
+  assert.equal((await stack.api('GET', '/v1/auth/me', { token: l.token })).status, 200);
+  const off = await stack.api('PATCH', `/v1/users/${u.user_id}`, { token: A.token, body: { is_active: false } });
+  assert.equal(off.status, 200);
+  assert.equal(off.json.user.is_active, false);
+  assert.equal((await stack.api('GET', '/v1/auth/me', { token: l.token })).status, 401);
+  assert.equal((await stack.api('GET', '/v1/auth/me', { cookie: l.cookie })).status, 401);
+
+  const boss = await createUser(A, 'boss@acme.test', 'admin');
+  const bl = await stack.login({ tenant: 'acme', email: 'boss@acme.test', password: PW });
+  assert.equal((await stack.api('GET', '/v1/users', { token: bl.token })).status, 200);
+  const demote = await stack.api('PATCH', `/v1/users/${boss.user_id}`, { token: A.token, body: { role: 'user' } });
+  assert.equal(demote.status, 200);
+  assert.equal((await stack.api('GET', '/v1/users', { token: bl.token })).status, 403, 'old admin token, new role');
+});
+
+// ---------------------------------------------------------------- RBAC and tenants
+
+test('RBAC: a user calling admin endpoints gets 403', async () => {
+  const u = await createUser(A, 'plain@acme.test');
+  const l = await stack.login({ tenant: 'acme', email: 'plain@acme.test', password: PW });
+  assert.equal(l.user.role, 'user');
+  const calls = [
+    ['GET', '/v1/users', undefined],
+    ['POST', '/v1/users', { email: 'x@acme.test', password: PW, role: 'admin' }],
+    ['PATCH', `/v1/users/${u.user_id}`, { role: 'admin' }],
+    ['PATCH', `/v1/users/${A.user.user_id}`, { is_active: false }],
+  ];
+  for (const [m, p, body] of calls) {
+    const r = await stack.api(m, p, { token: l.token, body });
+    assert.equal(r.status, 403, `${m} ${p}: ${r.text}`);
+    assert.equal(r.json.error.code, 'forbidden');
+  }
+  const [row] = await stack.sql('SELECT role FROM users WHERE user_id = $1', [u.user_id]);
+  assert.equal(row.role, 'user');
+  assert.equal((await stack.api('GET', '/v1/auth/me', { token: l.token })).status, 200);
+});
+
+test('tenants: an admin of A patching a user of B gets 404, exactly as for a missing user', async () => {
+  const victim = await createUser(B, 'victim@beta.test');
+  const missing = await stack.api('PATCH', `/v1/users/${crypto.randomUUID()}`, { token: A.token, body: { role: 'admin' } });
+  assert.equal(missing.status, 404);
+  const notUuid = await stack.api('PATCH', '/v1/users/not-a-uuid', { token: A.token, body: { role: 'admin' } });
+  const cross = await stack.api('PATCH', `/v1/users/${victim.user_id}`, { token: A.token, body: { role: 'admin', is_active: false, password: 'hijacked password' } });
+  assert.equal(cross.status, 404);
+  assert.equal(cross.text, missing.text);
+  assert.equal(notUuid.status, 404);
+  assert.equal(notUuid.text, missing.text);
+  const empty = await stack.api('PATCH', `/v1/users/${victim.user_id}`, { token: A.token, body: {} });
+  assert.equal(empty.text, missing.text);
+  const [row] = await stack.sql('SELECT role, is_active FROM users WHERE user_id = $1', [victim.user_id]);
+  assert.deepEqual(row, { role: 'user', is_active: true });
+  assert.equal((await stack.login({ tenant: 'beta', email: 'victim@beta.test', password: PW })).status, 200);
+  // reading: A's list never shows B's users
+  const list = await stack.api('GET', '/v1/users', { token: A.token });
+  assert.equal(list.status, 200);
+  assert.ok(list.json.users.length > 0);
+  assert.ok(list.json.users.every((u) => u.tenant_id === A.user.tenant_id && u.tenant_slug === 'acme'));
+  assert.ok(!list.json.users.some((u) => u.user_id === victim.user_id));
+  assert.ok(!list.text.includes('password_hash') && !list.text.includes('argon2'));
+});
+
+test('tenants: tenant_id in a JSON body or the query string changes nothing', async () => {
+  const bt = B.user.tenant_id;
+  const r = await stack.api('POST', `/v1/users?tenant_id=${bt}`, { token: A.token,
+    body: { email: 'planted@acme.test', password: PW, role: 'user', tenant_id: bt, tenant: 'beta' } });
+  assert.equal(r.status, 201, r.text);
+  assert.equal(r.json.user.tenant_id, A.user.tenant_id);
+  const rows = await stack.sql("SELECT tenant_id FROM users WHERE email = 'planted@acme.test'");
+  assert.deepEqual(rows, [{ tenant_id: A.user.tenant_id }]);
+
+  const list = await stack.api('GET', `/v1/users?tenant_id=${bt}`, { token: A.token });
+  assert.equal(list.status, 200);
+  assert.ok(list.json.users.every((u) => u.tenant_id === A.user.tenant_id));
+  assert.ok(list.json.users.some((u) => u.email === 'planted@acme.test'));
+
+  const me = await stack.api('GET', `/v1/auth/me?tenant_id=${bt}`, { token: A.token });
+  assert.equal(me.json.user.tenant_id, A.user.tenant_id);
+
+  const patch = await stack.api('PATCH', `/v1/users/${r.json.user.user_id}?tenant_id=${bt}`,
+    { token: A.token, body: { tenant_id: bt, role: 'admin' } });
+  assert.equal(patch.status, 200);
+  assert.equal(patch.json.user.tenant_id, A.user.tenant_id);
+});
+
+test('tenants: tenant_id as a multipart form field of an upload changes nothing', async (t) => {
+  const form = new FormData();
+  form.append('tenant_id', B.user.tenant_id);
+  form.append('title', 'planted');
+  form.append('file', new Blob(['tenant isolation check\n']), 'planted.txt');
+  const r = await fetch(`${stack.baseUrl}/v1/ingest?tenant_id=${B.user.tenant_id}`,
+    { method: 'POST', headers: { authorization: `Bearer ${A.token}` }, body: form });
+  const body = await r.text();
+  if (r.status === 501) { t.skip('POST /v1/ingest not built yet'); return; }
+  assert.ok(r.status === 202 || r.status === 200 || r.status === 503, `${r.status} ${body}`);
+  const rows = await stack.sql("SELECT tenant_id FROM documents WHERE title = 'planted'");
+  assert.ok(rows.length >= 1, body);
+  assert.ok(rows.every((x) => x.tenant_id === A.user.tenant_id));
+});
+
+// ---------------------------------------------------------------- users
+
+test('users: create validates input and refuses a duplicate email case-insensitively', async () => {
+  const ok = await stack.api('POST', '/v1/users', { token: A.token, body: { email: 'Dup@Acme.test', password: PW } });
+  assert.equal(ok.status, 201, ok.text);
+  assert.equal(ok.json.user.role, 'user');
+  const dup = await stack.api('POST', '/v1/users', { token: A.token, body: { email: 'dup@acme.TEST', password: PW, role: 'user' } });
+  assert.equal(dup.status, 409);
+  assert.equal(dup.json.error.code, 'conflict');
+  // the same email in another tenant is fine
+  assert.equal((await stack.api('POST', '/v1/users', { token: B.token, body: { email: 'dup@acme.test', password: PW } })).status, 201);
+  for (const body of [
+    { email: 'no-at-sign', password: PW },
+    { email: 'a b@acme.test', password: PW },
+    { email: 'x@acme.test', password: 'short' },
+    { email: 'x@acme.test', password: 'p'.repeat(1025) },
+    { email: 'x@acme.test', password: PW, role: 'root' },
+    { email: 'x@acme.test', password: 12345678 },
+    { password: PW },
+  ]) {
+    const r = await stack.api('POST', '/v1/users', { token: A.token, body });
+    assert.equal(r.status, 400, `${JSON.stringify(body).slice(0, 80)}: ${r.text}`);
+  }
+  const pwReset = await stack.api('PATCH', `/v1/users/${ok.json.user.user_id}`, { token: A.token, body: { password: 'brand new password' } });
+  assert.equal(pwReset.status, 200);
+  assert.equal((await stack.login({ tenant: 'acme', email: 'dup@acme.test', password: 'brand new password' })).status, 200);
+  const badPatch = await stack.api('PATCH', `/v1/users/${ok.json.user.user_id}`, { token: A.token, body: { is_active: 'no' } });
+  assert.equal(badPatch.status, 400);
+});
+
+test('users: the last active admin cannot be demoted or deactivated (409)', async () => {
+  const solo = await stack.tenant('solo');
+  const self = solo.user.user_id;
+  for (const body of [{ role: 'user' }, { is_active: false }]) {
+    const r = await stack.api('PATCH', `/v1/users/${self}`, { token: solo.token, body });
+    assert.equal(r.status, 409, `${JSON.stringify(body)}: ${r.text}`);
+    assert.equal(r.json.error.code, 'conflict');
+  }
+  // with a second admin, the first may step down
+  const second = await createUser(solo, 'second@solo.test', 'admin');
+  const down = await stack.api('PATCH', `/v1/users/${self}`, { token: solo.token, body: { role: 'user' } });
+  assert.equal(down.status, 200, down.text);
+  const sl = await stack.login({ tenant: 'solo', email: 'second@solo.test', password: PW });
+  const r = await stack.api('PATCH', `/v1/users/${second.user_id}`, { token: sl.token, body: { is_active: false } });
+  assert.equal(r.status, 409);
+});
+
+// ---------------------------------------------------------------- CSRF
+
+test('CSRF: cross-origin cookie POST is 403, the same call with Bearer works', async () => {
+  const mk = (n) => ({ email: `csrf${n}@acme.test`, password: PW, role: 'user' });
+  const evil = await stack.api('POST', '/v1/users', { cookie: A.cookie, body: mk(1), headers: { origin: 'http://evil.test' } });
+  assert.equal(evil.status, 403, evil.text);
+  assert.equal(evil.json.error.code, 'forbidden');
+  const nullOrigin = await stack.api('POST', '/v1/users', { cookie: A.cookie, body: mk(1), headers: { origin: 'null' } });
+  assert.equal(nullOrigin.status, 403);
+  const otherPort = await stack.api('POST', '/v1/users', { cookie: A.cookie, body: mk(1),
+    headers: { origin: stack.baseUrl.replace(/:\d+$/, ':1') } });
+  assert.equal(otherPort.status, 403);
+  const noOrigin = await stack.api('POST', '/v1/users', { cookie: A.cookie, body: mk(1) });
+  assert.equal(noOrigin.status, 403, 'no Origin and no Sec-Fetch-Site');
+  const crossSite = await stack.api('POST', '/v1/users', { cookie: A.cookie, body: mk(1), headers: { 'sec-fetch-site': 'cross-site' } });
+  assert.equal(crossSite.status, 403);
+  const patchEvil = await stack.api('PATCH', `/v1/users/${A.user.user_id}`, { cookie: A.cookie, body: { role: 'user' },
+    headers: { origin: 'http://evil.test' } });
+  assert.equal(patchEvil.status, 403);
+  assert.equal((await stack.sql("SELECT count(*)::int AS n FROM users WHERE email = 'csrf1@acme.test'"))[0].n, 0);
+
+  const bearer = await stack.api('POST', '/v1/users', { token: A.token, body: mk(1), headers: { origin: 'http://evil.test' } });
+  assert.equal(bearer.status, 201, bearer.text);
+  const same = await stack.api('POST', '/v1/users', { cookie: A.cookie, body: mk(2), headers: sameOrigin() });
+  assert.equal(same.status, 201, same.text);
+  const fetchSite = await stack.api('POST', '/v1/users', { cookie: A.cookie, body: mk(3), headers: { 'sec-fetch-site': 'same-origin' } });
+  assert.equal(fetchSite.status, 201, fetchSite.text);
+  // reads with the cookie need no Origin
+  assert.equal((await stack.api('GET', '/v1/users', { cookie: A.cookie, headers: { origin: 'http://evil.test' } })).status, 200);
+});
+
+test('logout: 204 and the cookie cleared', async () => {
+  const l = await stack.login({ tenant: 'acme', email: 'admin@acme.test', password: PW });
+  const r = await stack.api('POST', '/v1/auth/logout', { cookie: l.cookie, headers: sameOrigin() });
+  assert.equal(r.status, 204);
+  const sc = r.headers.get('set-cookie');
+  assert.match(sc, /^session=;/);
+  assert.match(sc, /Max-Age=0/);
+  assert.match(sc, /HttpOnly/);
+  assert.match(sc, /SameSite=Strict/);
+});
+
+// ---------------------------------------------------------------- AUTH_ENABLED=false (last: restarts core-api)
+
+test('AUTH_ENABLED=false: the dev admin principal, with a warning; refused until tenant "dev" exists', async () => {
+  await stack.stopApi();
+  await stack.startApi({ AUTH_ENABLED: 'false', JWT_SECRET: '' });
+  try {
+    const before_ = await stack.api('GET', '/v1/auth/me');
+    assert.equal(before_.status, 401);
+    assert.match(before_.json.error.message, /bootstrap --tenant dev/);
+    const b = await stack.bootstrap({ tenant: 'dev', name: 'Dev', email: 'dev@dev.test', password: PW });
+    assert.equal(b.code, 0, b.stderr);
+    const me = await stack.api('GET', '/v1/auth/me');
+    assert.equal(me.status, 200, me.text);
+    assert.equal(me.json.user.tenant_slug, 'dev');
+    assert.equal(me.json.user.role, 'admin');
+    // a token of another tenant does not switch tenants in this mode
+    const list = await stack.api('GET', '/v1/users', { token: A.token });
+    assert.ok(list.json.users.every((u) => u.tenant_slug === 'dev'));
+    assert.match(stack.apiLog(), /AUTH_ENABLED=false/);
+  } finally {
+    await stack.stopApi();
+    await stack.startApi();
+  }
+});

@@ -1,0 +1,387 @@
+// ingest-worker against the real stack (issue 4, "Must show"): PostgreSQL, the SQS
+// emulator, and real ingest-worker processes. Jobs are queued the way core-api does it
+// (document + run rows, the file under UPLOAD_DIR/<tenant>/<run>/, the spec 4.5 message),
+// written here directly so these tests depend on the worker alone.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { startStack, waitFor } from '../lib/stack.mjs';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// WORKER_SUITE=<words of a describe name> runs only that suite (each suite starts its own stack).
+const only = process.env.WORKER_SUITE;
+const suite = (name, fn) => describe(name, { skip: only && !name.includes(only) ? 'WORKER_SUITE' : false }, fn);
+
+async function newTenant(stack) {
+  const slug = `t${crypto.randomBytes(5).toString('hex')}`;
+  const [t] = await stack.sql('INSERT INTO tenants (slug, name) VALUES ($1, $1) RETURNING tenant_id', [slug]);
+  return t.tenant_id;
+}
+
+// Queue one upload job as core-api would. content: Buffer/string, or fixture: file name.
+async function queueJob(stack, { tenantId, docId, filename, content, fixture, createdAt, send = true, copies = 1 }) {
+  const bytes = fixture ? fs.readFileSync(path.join(stack.fixtures, fixture)) : Buffer.from(content);
+  const name = filename ?? fixture;
+  const hash = crypto.createHash('sha256').update(bytes).digest('hex');
+  if (!docId) {
+    const [d] = await stack.sql(`INSERT INTO documents (tenant_id, source_type, source_uri, title)
+      VALUES ($1, 'upload', $2, $3)
+      ON CONFLICT (tenant_id, source_uri) DO UPDATE SET updated_at = now() RETURNING doc_id`, [tenantId, `upload://sha256:${hash}`, name]);
+    docId = d.doc_id;
+  }
+  const runId = crypto.randomUUID();
+  await stack.sql(`INSERT INTO ingestion_runs (run_id, tenant_id, doc_id, status, content_hash, config, created_at)
+    VALUES ($1, $2, $3, 'queued', $4, $5, COALESCE($6::timestamptz, now()))`,
+  [runId, tenantId, docId, hash, JSON.stringify({ original_filename: name, source_type: 'upload' }), createdAt ?? null]);
+  const dir = path.join(stack.uploadDir, tenantId, runId);
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, bytes);
+  const msg = {
+    job_type: 'upload_ingest', run_id: runId, tenant_id: tenantId, user_id: crypto.randomUUID(), doc_id: docId,
+    source_uri: `upload://sha256:${hash}`, upload_uri: `file://${file}`, title: name,
+    received_at: new Date().toISOString(),
+  };
+  if (send) for (let i = 0; i < copies; i++) await stack.sendMessage(msg);
+  return { runId, docId, msg, file };
+}
+
+async function versions(stack, docId) {
+  return stack.sql(`SELECT v.*, r.created_at AS run_created FROM document_versions v
+    JOIN ingestion_runs r ON r.run_id = v.run_id WHERE v.doc_id = $1 ORDER BY r.created_at`, [docId]);
+}
+
+async function waitQueueEmpty(stack, what = 'main queue empty') {
+  return waitFor(async () => {
+    const d = await stack.queueDepth();
+    return d.visible === 0 && d.inflight === 0;
+  }, { timeoutMs: 30000, what });
+}
+
+function logLines(w) {
+  return w.log().split('\n').filter(Boolean).map((l) => { try { return JSON.parse(l); } catch { return null; } })
+    .filter(Boolean);
+}
+
+// An OpenAI-compatible /v1/embeddings stand-in with a fixed latency per request, to make jobs slow.
+function startSlowEmbeddings({ latencyMs, dim }) {
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => { body += d; });
+    req.on('end', () => {
+      const { input, model } = JSON.parse(body);
+      const data = input.map((text, index) => {
+        const h = crypto.createHash('sha256').update(text).digest();
+        const v = Array.from({ length: dim }, (_, i) => (h[i % 32] - 128) / 128);
+        return { object: 'embedding', index, embedding: v };
+      });
+      setTimeout(() => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ object: 'list', data, model }));
+      }, latencyMs);
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+// Paragraphs of distinct sentences: many chunks, so embedding in small batches takes a while.
+function longText(paragraphs) {
+  const out = [];
+  for (let i = 0; i < paragraphs; i++) {
+    out.push(`Paragraph ${i} talks about topic ${crypto.randomBytes(4).toString('hex')}. ` +
+      'It has a few sentences of filler text so that the chunker has something to split. '.repeat(6));
+  }
+  return out.join('\n\n');
+}
+
+suite('pipeline end to end', () => {
+  let stack;
+  let tenantId;
+  before(async () => {
+    stack = await startStack({ api: false, worker: true, maxReceiveCount: 3 });
+    tenantId = await newTenant(stack);
+  });
+  after(async () => { await stack?.stop(); });
+
+  for (const fixture of ['sample.txt', 'sample.md', 'sample.html', 'sample.docx', 'sample.pdf']) {
+    test(`${fixture} ends succeeded with chunks, embeddings and one active version`, async () => {
+      const { runId, docId } = await queueJob(stack, { tenantId, fixture });
+      const run = await stack.waitRun(runId, { timeoutMs: 30000 });
+      assert.equal(run.status, 'succeeded', `error: ${run.error}`);
+      assert.equal(run.error, null);
+      assert.ok(run.finished_at && run.started_at);
+      const s = run.stats;
+      assert.ok(s.chunks > 0, JSON.stringify(s));
+      assert.ok(s.chars > 0);
+      assert.ok(s.pages >= 1);
+      assert.equal(s.activated, true);
+      assert.equal(s.attempt, 1);
+      assert.equal(s.progress.stage, 'done');
+      assert.equal(typeof s.embedding_model, 'string');
+      assert.ok(s.embedding_dim > 0);
+      for (const k of ['extract', 'chunk', 'embed', 'write', 'total']) assert.equal(typeof s.durations_ms[k], 'number', k);
+      const v = await versions(stack, docId);
+      assert.equal(v.length, 1);
+      assert.equal(v[0].is_active, true);
+      assert.equal(v[0].version_id, s.version_id);
+      assert.equal(String(v[0].uploaded_at), String(v[0].run_created));
+      const [c] = await stack.sql(`SELECT count(*)::int AS n, count(e.chunk_id)::int AS e, min(e.dim) AS dim
+        FROM chunks c LEFT JOIN chunk_embeddings e ON e.chunk_id = c.chunk_id WHERE c.version_id = $1`, [s.version_id]);
+      assert.equal(c.n, s.chunks);
+      assert.equal(c.e, s.chunks, 'every chunk has its embedding');
+      assert.equal(c.dim, s.embedding_dim);
+    });
+  }
+
+  test('a phrase only on page 2 of the PDF is found by full-text search in a chunk spanning page 2', async () => {
+    const { runId, docId } = await queueJob(stack, { tenantId: await newTenant(stack), fixture: 'sample.pdf' });
+    const run = await stack.waitRun(runId, { timeoutMs: 30000 });
+    assert.equal(run.status, 'succeeded', run.error);
+    assert.ok(run.stats.pages >= 3, `pages ${run.stats.pages}`);
+    const rows = await stack.sql(`SELECT c.page_start, c.page_end, c.text FROM chunks c
+      JOIN document_versions v ON v.version_id = c.version_id
+      WHERE v.doc_id = $1 AND v.is_active AND c.tsv @@ plainto_tsquery('english', $2)`, [docId, 'zebra quantum lighthouse']);
+    assert.ok(rows.length >= 1, 'phrase found');
+    for (const r of rows) {
+      assert.ok(r.page_start <= 2 && r.page_end >= 2, `chunk pages ${r.page_start}-${r.page_end}`);
+      assert.match(r.text.toLowerCase(), /zebra/);
+    }
+  });
+
+  test('an unsupported file fails at once with unsupported_type and its message goes to the DLQ', async () => {
+    const before_ = await stack.dlqDepth();
+    const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), crypto.randomBytes(64)]);
+    const { runId } = await queueJob(stack, { tenantId, filename: 'image.png', content: png });
+    const run = await stack.waitRun(runId, { timeoutMs: 20000 });
+    assert.equal(run.status, 'failed');
+    assert.match(run.error, /^unsupported_type: /);
+    assert.equal(run.attempt, 1, 'not retried');
+    await waitFor(async () => (await stack.dlqDepth()).visible === before_.visible + 1, { what: 'DLQ copy' });
+    await waitQueueEmpty(stack);
+  });
+
+  test('an upload_uri outside the tenant folder fails invalid_message; garbage goes to the DLQ', async () => {
+    const { runId, msg } = await queueJob(stack, { tenantId: await newTenant(stack), fixture: 'sample.txt',
+      send: false });
+    await stack.sendMessage({ ...msg, upload_uri: 'file:///etc/passwd' });
+    const run = await stack.waitRun(runId, { timeoutMs: 20000 });
+    assert.equal(run.status, 'failed');
+    assert.match(run.error, /^invalid_message: /);
+    const before_ = await stack.dlqDepth();
+    await stack.sqsCall('SendMessage', { QueueUrl: stack.sqs.queueUrl, MessageBody: 'not json at all' });
+    await waitFor(async () => (await stack.dlqDepth()).visible === before_.visible + 1, { what: 'garbage in DLQ' });
+    await waitQueueEmpty(stack);
+    assert.ok(stack.workers[0].alive);
+  });
+
+  test('a duplicate message of a finished run is ACKed and dropped', async () => {
+    const { runId, msg } = await queueJob(stack, { tenantId: await newTenant(stack), fixture: 'sample.md' });
+    await stack.waitRun(runId);
+    await stack.sendMessage(msg);
+    await waitQueueEmpty(stack);
+    const [r] = await stack.sql('SELECT status, attempt FROM ingestion_runs WHERE run_id = $1', [runId]);
+    assert.equal(r.status, 'succeeded');
+    assert.equal(r.attempt, 1);
+  });
+});
+
+suite('concurrency and activation', () => {
+  let stack;
+  let tenantId;
+  before(async () => {
+    stack = await startStack({ api: false, worker: true, maxReceiveCount: 3 });
+    await stack.startWorker();
+    tenantId = await newTenant(stack);
+  });
+  after(async () => { await stack?.stop(); });
+
+  test('two workers race for one queued run: exactly one processes it', async () => {
+    // Every job is delivered twice at once; both workers long-poll the queue.
+    const jobs = [];
+    for (let i = 0; i < 6; i++) {
+      jobs.push(await queueJob(stack, { tenantId, filename: `race${i}.txt`, content: longText(3 + i), copies: 2 }));
+    }
+    for (const j of jobs) {
+      const run = await stack.waitRun(j.runId, { timeoutMs: 30000 });
+      assert.equal(run.status, 'succeeded', run.error);
+      assert.equal(run.attempt, 1, 'claimed exactly once');
+      const v = await versions(stack, j.docId);
+      assert.equal(v.length, 1, 'one version');
+    }
+    await waitQueueEmpty(stack);
+    const claims = stack.workers.flatMap(logLines).filter((l) => l.msg === 'job stage' && l.stage === 'claimed');
+    for (const j of jobs) {
+      assert.equal(claims.filter((l) => l.run_id === j.runId).length, 1, `one claim of ${j.runId}`);
+    }
+    const byWorker = stack.workers.map((w) => logLines(w).filter((l) => l.msg === 'message done').length);
+    assert.ok(byWorker.every((n) => n > 0), `both workers received messages: ${byWorker}`);
+  });
+
+  async function twoVersions(order) {
+    const docs = await queueJob(stack, { tenantId, filename: 'v1.txt', content: `old ${crypto.randomUUID()}`,
+      createdAt: new Date(Date.now() - 60000).toISOString(), send: false });
+    const older = docs;
+    const newer = await queueJob(stack, { tenantId, docId: docs.docId, filename: 'v2.txt',
+      content: `new ${crypto.randomUUID()}`, send: false });
+    const first = order === 'newer-first' ? newer : older;
+    const second = order === 'newer-first' ? older : newer;
+    await stack.sendMessage(first.msg);
+    const r1 = await stack.waitRun(first.runId);
+    assert.equal(r1.status, 'succeeded', r1.error);
+    await stack.sendMessage(second.msg);
+    const r2 = await stack.waitRun(second.runId);
+    assert.equal(r2.status, 'succeeded', r2.error);
+    const v = await versions(stack, docs.docId);
+    assert.equal(v.length, 2);
+    assert.equal(v.filter((x) => x.is_active).length, 1, 'never two active');
+    const active = v.find((x) => x.is_active);
+    assert.equal(active.run_id, newer.runId, 'the newer upload is active');
+    const [ro] = await stack.sql('SELECT stats FROM ingestion_runs WHERE run_id = $1', [older.runId]);
+    const [rn] = await stack.sql('SELECT stats FROM ingestion_runs WHERE run_id = $1', [newer.runId]);
+    assert.equal(rn.stats.activated, true);
+    assert.equal(ro.stats.activated, order === 'older-first', 'older run activated only when it finished first');
+  }
+
+  test('two versions finishing newer-first: the newer upload stays active', () => twoVersions('newer-first'));
+  test('two versions finishing older-first: the newer upload replaces it', () => twoVersions('older-first'));
+
+  test('two versions finishing at the same time on two workers: one active, the newer', async () => {
+    for (let i = 0; i < 4; i++) {
+      const a = await queueJob(stack, { tenantId, filename: 'a.txt', content: longText(2) + crypto.randomUUID(),
+        createdAt: new Date(Date.now() - 1000).toISOString(), send: false });
+      const b = await queueJob(stack, { tenantId, docId: a.docId, filename: 'b.txt',
+        content: longText(2) + crypto.randomUUID(), send: false });
+      await Promise.all([stack.sendMessage(a.msg), stack.sendMessage(b.msg)]);
+      await stack.waitRun(a.runId);
+      await stack.waitRun(b.runId);
+      const v = await versions(stack, a.docId);
+      assert.equal(v.filter((x) => x.is_active).length, 1);
+      assert.equal(v.find((x) => x.is_active).run_id, b.runId);
+    }
+  });
+});
+
+suite('failures and retries', () => {
+  let stack;
+  let tenantId;
+  before(async () => {
+    stack = await startStack({ api: false, worker: true, maxReceiveCount: 3,
+      workerEnv: { VISIBILITY_TIMEOUT: '10s', HEARTBEAT_INTERVAL: '1s' } });
+    tenantId = await newTenant(stack);
+  });
+  after(async () => { await stack?.stop(); });
+
+  test('corrupt PDF: failed extract_failed after maxReceiveCount attempts, message in the DLQ, queue empty, next job runs', async () => {
+    const dlq0 = (await stack.dlqDepth()).visible;
+    const { runId } = await queueJob(stack, { tenantId, fixture: 'corrupt.pdf' });
+    const run = await stack.waitRun(runId, { timeoutMs: 60000 });
+    assert.equal(run.status, 'failed');
+    assert.match(run.error, /^extract_failed: /);
+    assert.equal(run.attempt, 3, 'one attempt per delivery up to maxReceiveCount');
+    assert.ok(run.finished_at);
+    await waitFor(async () => (await stack.dlqDepth()).visible === dlq0 + 1, { timeoutMs: 20000, what: 'message in DLQ' });
+    await waitQueueEmpty(stack);
+    const [m] = await stack.receiveMessages(stack.sqs.dlqUrl, { visibility: 0 });
+    assert.equal(JSON.parse(m.Body).run_id, runId);
+    // The worker goes on with the next job.
+    const next = await queueJob(stack, { tenantId, fixture: 'sample.txt', filename: 'after-corrupt.txt' });
+    assert.equal((await stack.waitRun(next.runId)).status, 'succeeded');
+    assert.ok(stack.workers[0].alive);
+  });
+
+  test('DOCX decompression bomb: run failed, worker alive', async () => {
+    const { runId } = await queueJob(stack, { tenantId, fixture: 'bomb.docx' });
+    const run = await stack.waitRun(runId, { timeoutMs: 60000 });
+    assert.equal(run.status, 'failed');
+    assert.match(run.error, /^(too_large|extract_failed): /);
+    const next = await queueJob(stack, { tenantId, fixture: 'sample.docx', filename: 'after-bomb.docx' });
+    assert.equal((await stack.waitRun(next.runId)).status, 'succeeded');
+    assert.ok(stack.workers[0].alive);
+  });
+
+  test('an extraction past EXTRACT_TIMEOUT: run failed, worker alive', async () => {
+    // A second worker with a tiny time limit takes the big job; the first one is stopped meanwhile.
+    await stack.killWorker(stack.workers[0], 'SIGTERM');
+    const w = await stack.startWorker({ EXTRACT_TIMEOUT: '100ms' });
+    const big = '<html><body>' + '<p>lorem ipsum <b>dolor</b> sit amet</p>\n'.repeat(1500000) + '</body></html>';
+    const { runId } = await queueJob(stack, { tenantId, filename: 'big.html', content: big });
+    const run = await stack.waitRun(runId, { timeoutMs: 90000 });
+    assert.equal(run.status, 'failed');
+    assert.match(run.error, /^(timeout|extract_failed|too_large): /);
+    assert.ok(w.alive, 'worker alive');
+    const r = await w.stop('SIGTERM');
+    assert.equal(r.code, 0, 'clean drain and exit 0');
+    const w2 = await stack.startWorker();
+    const next = await queueJob(stack, { tenantId, fixture: 'sample.txt', filename: 'after-timeout.txt' });
+    assert.equal((await stack.waitRun(next.runId)).status, 'succeeded');
+    assert.ok(w2.alive);
+  });
+});
+
+suite('crashes and outages', () => {
+  let stack;
+  let tenantId;
+  let embeddings;
+  before(async () => {
+    embeddings = await startSlowEmbeddings({ latencyMs: 250, dim: 64 });
+    const port = embeddings.address().port;
+    stack = await startStack({ api: false, worker: false, maxReceiveCount: 5,
+      workerEnv: { VISIBILITY_TIMEOUT: '3s', TAKEOVER_AFTER: '3s', HEARTBEAT_INTERVAL: '500ms',
+        EMBED_PROVIDER: 'openai', EMBED_URL: `http://127.0.0.1:${port}`, EMBED_MODEL: 'slow-test', EMBED_DIM: '64',
+        EMBED_BATCH: '2', CHUNK_SIZE: '400', CHUNK_OVERLAP: '50' } });
+    tenantId = await newTenant(stack);
+  });
+  after(async () => {
+    await stack?.stop();
+    embeddings?.close();
+  });
+
+  async function waitStage(runId, stage) {
+    return waitFor(async () => {
+      const [r] = await stack.sql('SELECT status, stats FROM ingestion_runs WHERE run_id = $1', [runId]);
+      return r && r.status === 'running' && r.stats?.progress?.stage === stage;
+    }, { timeoutMs: 30000, intervalMs: 50, what: `stage ${stage}` });
+  }
+
+  test('kill -9 mid job: redelivered, taken over, finishes with exactly one active version', async () => {
+    const w1 = await stack.startWorker();
+    const { runId, docId } = await queueJob(stack, { tenantId, filename: 'long.txt', content: longText(40) });
+    await waitStage(runId, 'embed');
+    await stack.killWorker(w1, 'SIGKILL');
+    const w2 = await stack.startWorker();
+    const run = await stack.waitRun(runId, { timeoutMs: 90000 });
+    assert.equal(run.status, 'succeeded', run.error);
+    assert.ok(run.attempt >= 2, `taken over (attempt ${run.attempt})`);
+    const v = await versions(stack, docId);
+    assert.equal(v.length, 1);
+    assert.equal(v[0].is_active, true);
+    await waitQueueEmpty(stack);
+    assert.equal((await stack.dlqDepth()).visible, 0);
+    await w2.stop('SIGTERM');
+  });
+
+  test('PostgreSQL stopped at commit time: message not ACKed; after PostgreSQL is back the run succeeds', async () => {
+    const w = await stack.startWorker();
+    const { runId, docId } = await queueJob(stack, { tenantId, filename: 'pgdown.txt', content: longText(20) });
+    await waitStage(runId, 'embed');
+    await stack.stopPg();
+    // Embedding finishes while the database is down; the write cannot commit.
+    await sleep(8000);
+    const d = await stack.queueDepth();
+    assert.equal(d.visible + d.inflight, 1, 'the message is still in the queue (not ACKed)');
+    assert.ok(w.alive);
+    await stack.startPg();
+    const run = await stack.waitRun(runId, { timeoutMs: 60000 });
+    assert.equal(run.status, 'succeeded', run.error);
+    const v = await versions(stack, docId);
+    assert.equal(v.length, 1);
+    assert.equal(v[0].is_active, true);
+    await waitQueueEmpty(stack);
+    assert.equal((await stack.dlqDepth()).visible, 0);
+    const r = await w.stop('SIGTERM');
+    assert.equal(r.code, 0);
+  });
+});

@@ -1,0 +1,118 @@
+/* Unit tests of common/sniff. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "common/sniff.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define S(lit) (const unsigned char *)(lit), sizeof(lit) - 1
+
+static void expect(const char *got, const char *want)
+{
+    if (!want) {
+        if (got)
+            fail_msg("expected NULL, got %s", got);
+        return;
+    }
+    if (!got)
+        fail_msg("expected %s, got NULL", want);
+    assert_string_equal(got, want);
+}
+
+static void test_pdf(void **state)
+{
+    (void)state;
+    expect(sniff_mime(S("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj"), "a.pdf"), SNIFF_MIME_PDF);
+    expect(sniff_mime(S("%PDF-1.4\n"), "notes.txt"), SNIFF_MIME_PDF);   /* bytes win */
+    expect(sniff_mime(S("\r\n%PDF-1.4\n"), NULL), SNIFF_MIME_PDF);
+}
+
+static void test_zip(void **state)
+{
+    /* a local header naming word/document.xml, sizes 0, stored */
+    static const unsigned char docx[] =
+        "PK\x03\x04\x14\x00\x00\x00\x00\x00\x00\x00\x21\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+        "\x00\x00\x00\x00\x11\x00\x00\x00word/document.xml";
+    static const unsigned char other[] =
+        "PK\x03\x04\x14\x00\x00\x00\x00\x00\x00\x00\x21\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+        "\x00\x00\x00\x00\x0b\x00\x00\x00xl/book.xml";
+
+    (void)state;
+    expect(sniff_mime(docx, sizeof(docx) - 1, "x.bin"), SNIFF_MIME_DOCX);
+    expect(sniff_mime(other, sizeof(other) - 1, "a.zip"), NULL);
+    expect(sniff_mime(other, sizeof(other) - 1, "Report.DOCX"), SNIFF_MIME_DOCX);
+    expect(sniff_mime(S("PK\x05\x06\0\0\0\0"), "a.docx"), NULL);
+}
+
+static void test_html(void **state)
+{
+    (void)state;
+    expect(sniff_mime(S("<!DOCTYPE html><html><body>x</body></html>"), "a.txt"), SNIFF_MIME_HTML);
+    expect(sniff_mime(S("\xEF\xBB\xBF  \n<html lang=en>"), NULL), SNIFF_MIME_HTML);
+    expect(sniff_mime(S("<!-- saved page --><!doctype HTML>"), NULL), SNIFF_MIME_HTML);
+    expect(sniff_mime(S("<?xml version=\"1.0\"?><html xmlns=\"x\">"), NULL), SNIFF_MIME_HTML);
+    expect(sniff_mime(S("<HEAD><title>t</title>"), NULL), SNIFF_MIME_HTML);
+    expect(sniff_mime(S("<p>fragment</p>"), "page.htm"), SNIFF_MIME_HTML);
+    expect(sniff_mime(S("# Title\n\nsee <html> tags"), "a.md"), SNIFF_MIME_MARKDOWN);
+}
+
+static void test_text(void **state)
+{
+    (void)state;
+    expect(sniff_mime(S("# Title\n\nBody"), "README.md"), SNIFF_MIME_MARKDOWN);
+    expect(sniff_mime(S("# Title\n\nBody"), "notes.markdown"), SNIFF_MIME_MARKDOWN);
+    expect(sniff_mime(S("plain words\r\n"), "a.txt"), SNIFF_MIME_TEXT);
+    expect(sniff_mime(S("plain words"), NULL), SNIFF_MIME_TEXT);
+    expect(sniff_mime(S("caf\xC3\xA9 \xE6\x97\xA5\xE6\x9C\xAC \xF0\x9F\x98\x80"), "x"), SNIFF_MIME_TEXT);
+    expect(sniff_mime(S(""), "empty.txt"), SNIFF_MIME_TEXT);
+}
+
+static void test_cut_sequence(void **state)
+{
+    unsigned char head[SNIFF_HEAD_MAX];
+
+    (void)state;
+    /* the head ends in the middle of a 3-byte character: still text */
+    memset(head, 'a', sizeof(head));
+    memcpy(head + sizeof(head) - 2, "\xE6\x97", 2);
+    expect(sniff_mime(head, sizeof(head), "a.txt"), SNIFF_MIME_TEXT);
+    memcpy(head + sizeof(head) - 3, "\xF0\x9F\x98", 3);
+    expect(sniff_mime(head, sizeof(head), "a.txt"), SNIFF_MIME_TEXT);
+    /* but an invalid byte there is not */
+    head[sizeof(head) - 1] = 0xFF;
+    expect(sniff_mime(head, sizeof(head), "a.txt"), NULL);
+}
+
+static void test_binary(void **state)
+{
+    (void)state;
+    expect(sniff_mime(S("\x89PNG\r\n\x1a\n\0\0\0\rIHDR"), "a.txt"), NULL);
+    expect(sniff_mime(S("\x7f" "ELF\x02\x01\x01"), "a.md"), NULL);
+    expect(sniff_mime(S("\x1f\x8b\x08\x00"), "a.txt"), NULL);
+    expect(sniff_mime(S("GIF89a"), "a.txt"), NULL);
+    expect(sniff_mime(S("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1"), "old.doc"), NULL);
+    expect(sniff_mime(S("\xFF\xFEh\0i\0"), "utf16.txt"), NULL);
+    expect(sniff_mime(S("text with a NUL\0 inside"), "a.txt"), NULL);
+    expect(sniff_mime(S("latin1 caf\xe9 text"), "a.txt"), NULL);
+    expect(sniff_mime(S("overlong \xC0\xAF"), "a.txt"), NULL);
+    expect(sniff_mime(S("surrogate \xED\xA0\x80"), "a.txt"), NULL);
+    expect(sniff_mime(S("\x01\x02\x03\x04\x05\x06 mostly control"), "a.txt"), NULL);
+    expect(sniff_mime(S("{\\rtf1\\ansi hello}"), "a.rtf"), NULL);
+    expect(sniff_mime(NULL, 10, "a.txt"), SNIFF_MIME_TEXT);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pdf),  cmocka_unit_test(test_zip),
+        cmocka_unit_test(test_html), cmocka_unit_test(test_text),
+        cmocka_unit_test(test_cut_sequence), cmocka_unit_test(test_binary),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
