@@ -13,8 +13,7 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const OUT_DIR = path.join(HERE, 'output');
 const WEB_OUT = path.resolve(HERE, '../../web/out/index.html');
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-// E2E_STUB=1 swaps in the in-memory stand-in (dev-stub.mjs) for UI work without the C stack.
-const STACK_MODULE = process.env.E2E_STUB ? './dev-stub.mjs' : '../lib/stack.mjs';
+const STACK_MODULE = '../lib/stack.mjs';
 
 const INGEST_TIMEOUT = 180_000; // a run goes through the queue and a worker
 const UI_TIMEOUT = 20_000;
