@@ -1,2 +1,0 @@
-build/src/common/errors.o: src/common/errors.c src/common/errors.h
-src/common/errors.h:

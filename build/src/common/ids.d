@@ -1,2 +1,0 @@
-build/src/common/ids.o: src/common/ids.c src/common/ids.h
-src/common/ids.h:
