@@ -662,10 +662,17 @@ static void ingest_finish(struct ingest *st)
         {
             const char *params[5] = {st->run_id, tenant, doc_id, st->store.sha256, config_text};
 
-            if (db_exec(db,
-                        "INSERT INTO ingestion_runs (run_id, tenant_id, doc_id, status, content_hash, config)"
-                        " VALUES ($1, $2, $3, 'queued', $4, $5::jsonb)",
-                        5, params) < 0) {
+            /* received_at is the run's created_at, so a re-published message (crash guard) is the same. */
+            res = arena_pg(&r->arena,
+                           db_query(db,
+                                    "INSERT INTO ingestion_runs (run_id, tenant_id, doc_id, status, content_hash, config)"
+                                    " VALUES ($1, $2, $3, 'queued', $4, $5::jsonb)"
+                                    " RETURNING to_char(created_at AT TIME ZONE 'UTC',"
+                                    " 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')",
+                                    5, params));
+            if (res) {
+                snprintf(st->received_at, sizeof(st->received_at), "%s", PQgetvalue(res, 0, 0));
+            } else {
                 dup = strcmp(db_last_sqlstate(), DB_UNIQUE_VIOLATION) == 0;
                 db_tx_rollback(db);
                 if (!dup) {

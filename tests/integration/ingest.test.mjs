@@ -69,7 +69,13 @@ function rawRequest(baseUrl, { method = 'POST', path: p = '/v1/ingest', headers 
         }
         for await (const chunk of body) {
           if (settled || req.destroyed) return;
-          if (!req.write(chunk)) await new Promise((r) => { req.once('drain', r); req.once('close', r); });
+          if (!req.write(chunk)) {
+            await new Promise((r) => {
+              const done = () => { req.off('drain', done); req.off('close', done); r(); };
+              req.on('drain', done);
+              req.on('close', done);
+            });
+          }
         }
         if (destroy) { await new Promise((r) => setTimeout(r, 200)); req.destroy(); finish({ status: 0, destroyed: true }); return; }
         req.end();
