@@ -192,7 +192,8 @@ suite('concurrency and activation', () => {
   let stack;
   let tenantId;
   before(async () => {
-    stack = await startStack({ api: false, worker: true, maxReceiveCount: 3 });
+    // A duplicate that finds its run running is left alone for TAKEOVER_AFTER + 1 s.
+    stack = await startStack({ api: false, worker: true, maxReceiveCount: 3, workerEnv: { TAKEOVER_AFTER: '4s' } });
     await stack.startWorker();
     tenantId = await newTenant(stack);
   });
