@@ -117,11 +117,20 @@ int password_verify(const char *encoded, const char *pw)
     size_t n;
     int rc;
 
-    if (!encoded || !pw || strncmp(encoded, "$argon2id$", 10) != 0)
+    /*
+     * Refusals that need no hashing still spend one verify's time: otherwise an
+     * over-long password or a placeholder hash would answer measurably faster for
+     * an existing account than the dummy verify does for a missing one.
+     */
+    if (!encoded || !pw || strncmp(encoded, "$argon2id$", 10) != 0) {
+        password_verify_dummy(pw ? pw : "");
         return 0;
+    }
     n = strnlen(pw, PASSWORD_MAX_BYTES + 1);
-    if (n > PASSWORD_MAX_BYTES)
+    if (n > PASSWORD_MAX_BYTES) {
+        password_verify_dummy(pw);
         return 0;
+    }
     /* argon2_verify recomputes the hash and compares in constant time */
     rc = argon2id_verify(encoded, pw, n);
     if (rc == ARGON2_OK)

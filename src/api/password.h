@@ -40,7 +40,9 @@ int password_hash(const char *pw, char *out, size_t outlen);
 /*
  * 1 if pw matches the PHC string encoded, 0 if it does not or encoded is not
  * an Argon2id hash (e.g. a disabled account's placeholder), -1 on an internal
- * error (out of memory). Only argon2id hashes are accepted.
+ * error (out of memory). Only argon2id hashes are accepted; every refusal,
+ * even one that needs no hashing (over-long password, placeholder hash),
+ * takes about one verify's time.
  */
 int password_verify(const char *encoded, const char *pw);
 

@@ -1,0 +1,197 @@
+// Small helpers shared by bench/upload_bench.mjs and bench/worker_bench.mjs:
+// a keep-alive HTTP load generator, percentiles, a /proc memory sampler, and
+// output formatting. Node built-ins only.
+import fs from 'node:fs';
+import http from 'node:http';
+
+export const MiB = 1024 * 1024;
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+export const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
+
+export function envNum(name, dflt) {
+  const v = process.env[name];
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) {
+    console.error(`${name}: expected a positive number, got ${JSON.stringify(v)}`);
+    process.exit(2);
+  }
+  return n;
+}
+
+export function pct(sorted, p) {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+export const f1 = (x) => (Number.isFinite(x) ? x.toFixed(1) : String(x));
+export const f2 = (x) => (Number.isFinite(x) ? x.toFixed(2) : String(x));
+export const f3 = (x) => (Number.isFinite(x) ? x.toFixed(3) : String(x));
+
+// One aligned table row per figure: name, value, unit, then free text.
+export function row(name, value, unit = '', note = '') {
+  console.log(`  ${name.padEnd(34)} ${String(value).padStart(12)} ${unit.padEnd(8)} ${note}`.trimEnd());
+}
+
+// Memory of a process from /proc/<pid>/status, in KiB.
+export function procMem(pid) {
+  try {
+    const s = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const get = (k) => Number((s.match(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm')) ?? [])[1] ?? NaN);
+    return { rss: get('VmRSS'), hwm: get('VmHWM') };
+  } catch {
+    return { rss: NaN, hwm: NaN };
+  }
+}
+
+// Sample VmRSS every intervalMs until stop(); returns {maxRss, samples, hwm} in KiB.
+export function memSampler(pid, intervalMs = 20) {
+  let maxRss = 0;
+  let samples = 0;
+  const tick = () => {
+    const m = procMem(pid);
+    if (Number.isFinite(m.rss)) { maxRss = Math.max(maxRss, m.rss); samples++; }
+  };
+  tick();
+  const t = setInterval(tick, intervalMs);
+  return {
+    stop() {
+      clearInterval(t);
+      tick();
+      return { maxRss, samples, hwm: procMem(pid).hwm };
+    },
+  };
+}
+
+// Closed-loop load: `connections` clients, each sending the next request as soon as
+// the previous answer is read, over keep-alive sockets, for `seconds` (after a
+// `warmupSeconds` warm-up whose requests are not counted).
+export async function load({ url, headers = {}, connections = 32, seconds = 10, warmupSeconds = 1 }) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: connections, maxFreeSockets: connections });
+  const u = new URL(url);
+  const once = () => new Promise((resolve) => {
+    const t0 = process.hrtime.bigint();
+    const req = http.request({ host: u.hostname, port: u.port, path: u.pathname + u.search, method: 'GET', headers, agent },
+      (res) => {
+        res.on('data', () => {});
+        res.on('end', () => resolve({ status: res.statusCode, ms: Number(process.hrtime.bigint() - t0) / 1e6 }));
+        res.on('error', () => resolve({ status: 0, ms: 0 }));
+      });
+    req.on('error', () => resolve({ status: 0, ms: 0 }));
+    req.end();
+  });
+
+  let phase = 'warmup';
+  const lat = [];
+  let ok = 0;
+  let bad = 0;
+  const statuses = {};
+  const client = async () => {
+    while (phase !== 'done') {
+      const r = await once();
+      if (phase !== 'measure') continue;
+      statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+      if (r.status === 200) { ok++; lat.push(r.ms); } else bad++;
+    }
+  };
+  const clients = Array.from({ length: connections }, client);
+  await sleep(warmupSeconds * 1000);
+  phase = 'measure';
+  const t0 = nowMs();
+  await sleep(seconds * 1000);
+  phase = 'done';
+  const elapsed = (nowMs() - t0) / 1000;
+  await Promise.all(clients);
+  agent.destroy();
+  lat.sort((a, b) => a - b);
+  return { rps: ok / elapsed, ok, bad, statuses, elapsed, p50: pct(lat, 50), p99: pct(lat, 99), max: lat[lat.length - 1] };
+}
+
+// The head and tail of a one-file multipart/form-data body, so the file itself can
+// be streamed between them.
+export function multipartParts({ filename, type = 'text/plain', fields = {} }) {
+  const boundary = `----bench${Math.random().toString(16).slice(2)}${Date.now()}`;
+  let head = '';
+  for (const [k, v] of Object.entries(fields)) {
+    head += `--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`;
+  }
+  head += `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${filename}"\r\n` +
+    `Content-Type: ${type}\r\n\r\n`;
+  const tail = `\r\n--${boundary}--\r\n`;
+  return { boundary, head: Buffer.from(head), tail: Buffer.from(tail) };
+}
+
+// Upload a file from disk to POST /v1/ingest as a streamed multipart request:
+// head, then the file piped from a read stream, then the tail. Nothing is buffered
+// beyond the stream's own chunks. Resolves {status, json, text, ms}.
+export function streamUpload({ baseUrl, token, file, filename, type, fields, highWaterMark = MiB }) {
+  const size = fs.statSync(file).size;
+  const { boundary, head, tail } = multipartParts({ filename, type, fields });
+  const u = new URL('/v1/ingest', baseUrl);
+  return new Promise((resolve, reject) => {
+    const t0 = nowMs();
+    const req = http.request({
+      host: u.hostname, port: u.port, path: u.pathname, method: 'POST',
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': `multipart/form-data; boundary=${boundary}`,
+        'content-length': String(head.length + size + tail.length),
+      },
+    }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { text += d; });
+      res.on('end', () => {
+        let json;
+        try { json = JSON.parse(text); } catch {}
+        resolve({ status: res.statusCode, json, text, ms: nowMs() - t0, bytes: size });
+      });
+    });
+    req.on('error', reject);
+    req.write(head);
+    const rs = fs.createReadStream(file, { highWaterMark });
+    rs.on('error', (e) => { req.destroy(e); reject(e); });
+    rs.on('end', () => req.end(tail));
+    rs.pipe(req, { end: false });
+  });
+}
+
+// Deterministic English-like prose (a small LCG over a fixed word list).
+const WORDS = ('the of and to in is that for it as with was on be by this are from at or an which ' +
+  'document ingestion pipeline queue worker version tenant search citation chunk retrieval index ' +
+  'upload storage quarterly report policy refund customer contract invoice schedule manager team ' +
+  'analysis summary decision review process system request answer evidence source latest active ' +
+  'delivery security network database backup recovery incident response training budget forecast ' +
+  'market product release feature support account payment shipping warehouse inventory supplier ' +
+  'quality standard procedure compliance audit risk control owner approval deadline milestone').split(' ');
+
+export function prose(seed) {
+  let s = (seed >>> 0) || 1;
+  const rnd = () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s; };
+  return {
+    sentence() {
+      const n = 6 + (rnd() % 14);
+      const w = [];
+      for (let i = 0; i < n; i++) w.push(WORDS[rnd() % WORDS.length]);
+      w[0] = w[0][0].toUpperCase() + w[0].slice(1);
+      return w.join(' ') + '.';
+    },
+    paragraph() {
+      const n = 3 + (rnd() % 5);
+      const out = [];
+      for (let i = 0; i < n; i++) out.push(this.sentence());
+      return out.join(' ');
+    },
+    // Paragraphs separated by blank lines until at least `bytes` long.
+    text(bytes) {
+      const parts = [];
+      let len = 0;
+      while (len < bytes) {
+        const p = this.paragraph();
+        parts.push(p);
+        len += p.length + 2;
+      }
+      return parts.join('\n\n') + '\n';
+    },
+  };
+}
