@@ -30,7 +30,7 @@ export const f3 = (x) => (Number.isFinite(x) ? x.toFixed(3) : String(x));
 
 // One aligned table row per figure: name, value, unit, then free text.
 export function row(name, value, unit = '', note = '') {
-  console.log(`  ${name.padEnd(34)} ${String(value).padStart(12)} ${unit.padEnd(8)} ${note}`.trimEnd());
+  console.log(`  ${name.padEnd(38)} ${String(value).padStart(15)} ${unit.padEnd(8)} ${note}`.trimEnd());
 }
 
 // Memory of a process from /proc/<pid>/status, in KiB.

@@ -139,7 +139,7 @@ static void throttle_maybe_prune(PGconn *db)
                       LOGIN_PRUNE_AFTER "'", 0, NULL);
 }
 
-/* "acct:" + sha256(lower(tenant) NUL lower(email)): fixed size whatever the input. */
+/* "acct:" + sha256(lower(tenant) LF lower(email)): fixed size whatever the input. */
 static char *account_bucket(struct arena *a, const char *tenant, const char *email)
 {
     size_t tl = strlen(tenant), el = strlen(email);

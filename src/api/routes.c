@@ -18,7 +18,8 @@
 
 const struct route api_routes[] = {
     {"POST", "/v1/auth/login", ROUTE_PUBLIC, auth_login, NULL},
-    {"POST", "/v1/auth/logout", 0, auth_logout, NULL},
+    /* Public so an expired or revoked cookie can still be cleared. */
+    {"POST", "/v1/auth/logout", ROUTE_PUBLIC, auth_logout, NULL},
     {"GET", "/v1/auth/me", 0, auth_me, NULL},
 
     {"POST", "/v1/ingest", ROUTE_STREAM, NULL, &ingest_stream_ops},

@@ -146,7 +146,7 @@ int chunk_text(const char *text, size_t len, const size_t *page_starts, int page
 {
     const unsigned char *t = (const unsigned char *)text;
     struct chunk *v = NULL;
-    size_t cnt = 0, cap = 0, pos = 0;
+    size_t cnt = 0, cap = 0, pos = 0, last_end = 0;
     int rc = -1;
 
     if (out)
@@ -166,7 +166,9 @@ int chunk_text(const char *text, size_t len, const size_t *page_starts, int page
         e = end;
         while (e > pos && is_ws(t[e - 1]))
             e--;
-        if (e > pos) {
+        /* e <= last_end: an overlap start followed only by blanks; the
+         * previous chunk already holds all of it */
+        if (e > pos && e > last_end) {
             if (cnt == cap) {
                 size_t ncap = cap ? cap * 2 : 16;
                 struct chunk *nv = realloc(v, ncap * sizeof(*v));
@@ -181,6 +183,7 @@ int chunk_text(const char *text, size_t len, const size_t *page_starts, int page
             v[cnt].page_start = page_of(page_starts, pages, pos);
             v[cnt].page_end = page_of(page_starts, pages, e - 1);
             cnt++;
+            last_end = e;
         }
         if (end >= len)
             break;

@@ -686,8 +686,11 @@ out:
             pthread_join(jobs[i], NULL);
     }
     if (receiver_up) {
-        /* A long poll cannot be interrupted; wait briefly, then leave it (see README). */
-        int64_t until = time_mono_ms() + 1500;
+        /* A long poll cannot be interrupted, and a message the queue hands to a poll
+         * nobody reads any more stays invisible for a whole visibility timeout (and
+         * uses up one of its receives): wait for the poll to end, within the grace
+         * period (at least a moment), so the receiver can give such messages back. */
+        int64_t until = deadline > time_mono_ms() + 1000 ? deadline : time_mono_ms() + 1000;
 
         pthread_mutex_lock(&c.mu);
         while (!c.receiver_done && time_mono_ms() < until)

@@ -1,0 +1,239 @@
+#!/usr/bin/env node
+// End-to-end ingestion throughput through the real pipeline, for a text corpus and a
+// PDF corpus.
+//
+//   make -j2 && node bench/worker_bench.mjs
+//   BENCH_DOCS=50 node bench/worker_bench.mjs                (scaled down)
+//   BUILD_DIR=/tmp/bench-build node bench/worker_bench.mjs    (other build dir)
+//
+// Env: BENCH_DOCS (documents per corpus, default 200), BENCH_PDF_DOCS (PDF corpus
+// size, default BENCH_DOCS), BENCH_DOC_KB (text per document, default 20),
+// BENCH_UPLOAD_CONCURRENCY (uploads in flight, default 4), BENCH_TIMEOUT_S (default 1800).
+//
+// Starts its own throwaway stack (tests/lib/stack.mjs: PostgreSQL, SQS emulator,
+// core-api, and one ingest-worker with its default WORKER_CONCURRENCY), then for each
+// corpus, in its own tenant:
+//   - writes the corpus to a temp folder: N plain-text files of ~BENCH_DOC_KB KiB of
+//     generated prose, or N multi-page PDFs carrying the same kind of prose (written
+//     object by object like tests/fixtures/make-fixtures.mjs writes sample.pdf);
+//   - uploads every file through POST /v1/ingest (BENCH_UPLOAD_CONCURRENCY at a time)
+//     while the worker consumes, and measures wall time from the first upload to the
+//     moment the last run is terminal (polled every 50 ms); every run must succeed;
+//   - prints documents/s and MB/s (input bytes), the per-stage worker times summed
+//     from the runs' stats.durations_ms, and baselines measured in the same run:
+//       text: read + SHA-256 of every file in node, sequentially;
+//       PDF:  `pdftotext -q -enc UTF-8 -eol unix FILE -` (the worker's own command
+//             line) over every PDF, sequentially;
+//     with the ratio pipeline time / baseline time.
+// MB here means MiB (2^20 bytes). Nothing fails on speed.
+import { execFile } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startStack } from '../tests/lib/stack.mjs';
+import { MiB, envNum, f1, f2, nowMs, prose, row, sleep } from './lib.mjs';
+
+const DOCS = envNum('BENCH_DOCS', 200);
+const PDF_DOCS = envNum('BENCH_PDF_DOCS', DOCS);
+const DOC_KB = envNum('BENCH_DOC_KB', 20);
+const UPLOAD_CONC = envNum('BENCH_UPLOAD_CONCURRENCY', 4);
+const TIMEOUT_S = envNum('BENCH_TIMEOUT_S', 1800);
+
+// ---- corpus ----------------------------------------------------------------
+function textDoc(i, seed) {
+  const p = prose(seed + i);
+  return `Bench document ${i} (${seed})\n\n` + p.text(DOC_KB * 1024);
+}
+
+// Wrap prose into PDF lines of at most `width` characters.
+function wrap(text, width = 90) {
+  const lines = [];
+  for (const para of text.split('\n')) {
+    if (para === '') { lines.push(''); continue; }
+    let cur = '';
+    for (const w of para.split(' ')) {
+      if (cur && cur.length + 1 + w.length > width) { lines.push(cur); cur = w; } else cur = cur ? `${cur} ${w}` : w;
+    }
+    if (cur) lines.push(cur);
+  }
+  return lines;
+}
+
+// A PDF with one Helvetica text object per page (the structure of make-fixtures.mjs's pdf()).
+function pdf(pages) {
+  const objs = [];
+  const n = pages.length;
+  objs[1] = '<< /Type /Catalog /Pages 2 0 R >>';
+  objs[2] = `<< /Type /Pages /Kids [${pages.map((_, i) => `${4 + 2 * i} 0 R`).join(' ')}] /Count ${n} >>`;
+  objs[3] = '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>';
+  const esc = (s) => s.replace(/[\\()]/g, (c) => '\\' + c);
+  pages.forEach((lines, i) => {
+    let stream = 'BT /F1 11 Tf 54 750 Td 14 TL\n';
+    for (const l of lines) stream += `(${esc(l)}) Tj T*\n`;
+    stream += 'ET\n';
+    objs[4 + 2 * i] = `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> /Contents ${5 + 2 * i} 0 R >>`;
+    objs[5 + 2 * i] = `<< /Length ${Buffer.byteLength(stream, 'latin1')} >>\nstream\n${stream}endstream`;
+  });
+  let body = '%PDF-1.4\n%\xe2\xe3\xcf\xd3\n';
+  const offsets = [];
+  for (let i = 1; i < objs.length; i++) {
+    offsets[i] = Buffer.byteLength(body, 'latin1');
+    body += `${i} 0 obj\n${objs[i]}\nendobj\n`;
+  }
+  const xref = Buffer.byteLength(body, 'latin1');
+  body += `xref\n0 ${objs.length}\n0000000000 65535 f \n`;
+  for (let i = 1; i < objs.length; i++) body += `${String(offsets[i]).padStart(10, '0')} 00000 n \n`;
+  body += `trailer\n<< /Size ${objs.length} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+  return Buffer.from(body, 'latin1');
+}
+
+function pdfDoc(i, seed) {
+  const lines = wrap(textDoc(i, seed));
+  const pages = [];
+  for (let k = 0; k < lines.length; k += 50) pages.push(lines.slice(k, k + 50));
+  return { data: pdf(pages), pages: pages.length };
+}
+
+function writeCorpus(dir, kind, n) {
+  fs.mkdirSync(dir, { recursive: true });
+  const seed = (Date.now() % 1e6) * 1000 + (kind === 'pdf' ? 500 : 0);
+  const files = [];
+  let bytes = 0;
+  let pages = 0;
+  for (let i = 0; i < n; i++) {
+    const name = `doc-${String(i).padStart(5, '0')}.${kind === 'pdf' ? 'pdf' : 'txt'}`;
+    const file = path.join(dir, name);
+    let data;
+    if (kind === 'pdf') {
+      const d = pdfDoc(i, seed);
+      data = d.data;
+      pages += d.pages;
+    } else data = Buffer.from(textDoc(i, seed), 'latin1');
+    fs.writeFileSync(file, data);
+    bytes += data.length;
+    files.push({ file, name });
+  }
+  return { files, bytes, pages };
+}
+
+// ---- pipeline run ----------------------------------------------------------
+async function ingestCorpus(stack, slug, corpus, type) {
+  const t = await stack.tenant(slug);
+  const tenantId = t.user.tenant_id;
+  const n = corpus.files.length;
+  const t0 = nowMs();
+  let next = 0;
+  const uploader = async () => {
+    while (next < n) {
+      const f = corpus.files[next++];
+      const up = await stack.upload({ token: t.token, filename: f.name, content: fs.readFileSync(f.file), type });
+      if (up.status !== 202) throw new Error(`upload ${f.name}: ${up.status} ${up.text}`);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(UPLOAD_CONC, n) }, uploader));
+  const uploadMs = nowMs() - t0;
+  const deadline = Date.now() + TIMEOUT_S * 1000;
+  let last;
+  for (;;) {
+    [last] = await stack.sql(
+      `SELECT count(*)::int AS total,
+              count(*) FILTER (WHERE status IN ('succeeded','failed','skipped'))::int AS done,
+              count(*) FILTER (WHERE status = 'succeeded')::int AS ok
+         FROM ingestion_runs WHERE tenant_id = $1`, [tenantId]);
+    if (last.total === n && last.done === n) break;
+    if (Date.now() > deadline) throw new Error(`timeout: ${JSON.stringify(last)}`);
+    await sleep(50);
+  }
+  const wallMs = nowMs() - t0;
+  const [agg] = await stack.sql(
+    `SELECT sum((stats->'durations_ms'->>'extract')::bigint)::float8 AS extract,
+            sum((stats->'durations_ms'->>'chunk')::bigint)::float8 AS chunk,
+            sum((stats->'durations_ms'->>'embed')::bigint)::float8 AS embed,
+            sum((stats->>'chunks')::bigint)::float8 AS chunks,
+            sum((stats->>'pages')::bigint)::float8 AS pages,
+            extract(epoch FROM max(finished_at) - min(created_at)) * 1000 AS db_wall_ms
+       FROM ingestion_runs WHERE tenant_id = $1 AND status = 'succeeded'`, [tenantId]);
+  if (last.ok !== n) {
+    const bad = await stack.sql(`SELECT status, error, count(*)::int AS n FROM ingestion_runs
+      WHERE tenant_id = $1 AND status <> 'succeeded' GROUP BY 1, 2`, [tenantId]);
+    console.log(`  WARNING: ${n - last.ok} of ${n} runs did not succeed: ${JSON.stringify(bad)}`);
+  }
+  return { uploadMs, wallMs, ok: last.ok, agg };
+}
+
+// ---- baselines -------------------------------------------------------------
+async function hashBaseline(files) {
+  const t0 = nowMs();
+  for (const f of files) {
+    const data = await fs.promises.readFile(f.file);
+    crypto.createHash('sha256').update(data).digest('hex');
+  }
+  return nowMs() - t0;
+}
+
+function pdftotext(file) {
+  return new Promise((resolve, reject) => {
+    execFile('pdftotext', ['-q', '-enc', 'UTF-8', '-eol', 'unix', file, '-'], { maxBuffer: 256 * MiB, encoding: 'buffer' },
+      (err, stdout) => (err ? reject(err) : resolve(stdout.length)));
+  });
+}
+
+async function pdftotextBaseline(files) {
+  const t0 = nowMs();
+  let chars = 0;
+  for (const f of files) chars += await pdftotext(f.file);
+  return { ms: nowMs() - t0, chars };
+}
+
+// ---- report ----------------------------------------------------------------
+function report(label, corpus, r, baseName, baseMs) {
+  const n = corpus.files.length;
+  const mb = corpus.bytes / MiB;
+  const s = r.wallMs / 1000;
+  const a = r.agg;
+  console.log('');
+  console.log(`${label}: ${n} files, ${f2(mb)} MiB${corpus.pages ? `, ${corpus.pages} pages` : ''}; ` +
+    `${r.ok}/${n} runs succeeded, ${a.chunks ?? 0} chunks`);
+  row('wall, 1st upload -> last run done', f2(s), 's', `uploads done after ${f2(r.uploadMs / 1000)} s; DB clock ${f2(a.db_wall_ms / 1000)} s`);
+  row('documents/s', f1(n / s), 'docs/s');
+  row('throughput', f2(mb / s), 'MB/s');
+  row('worker stage time summed over runs', '', '',
+    `extract ${f2(a.extract / 1000)} s, chunk ${f2(a.chunk / 1000)} s, embed ${f2(a.embed / 1000)} s`);
+  row(`baseline: ${baseName}`, f2(baseMs / 1000), 's', `${f1(n / (baseMs / 1000))} docs/s, ${f2(mb / (baseMs / 1000))} MB/s`);
+  row('ratio pipeline / baseline (time)', f1(r.wallMs / baseMs), 'x');
+}
+
+async function main() {
+  console.log(`worker_bench  ${new Date().toISOString()}  ${os.cpus().length} cpus  node ${process.version}  loadavg ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}`);
+  console.log(`  BENCH_DOCS=${DOCS} BENCH_PDF_DOCS=${PDF_DOCS} BENCH_DOC_KB=${DOC_KB} BENCH_UPLOAD_CONCURRENCY=${UPLOAD_CONC}`);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'worker-bench-'));
+  const stack = await startStack({ worker: true, env: { LOG_LEVEL: 'warn' } });
+  try {
+    const text = writeCorpus(path.join(tmp, 'text'), 'text', DOCS);
+    const pdfs = writeCorpus(path.join(tmp, 'pdf'), 'pdf', PDF_DOCS);
+    console.log(`  worker: 1 process, default WORKER_CONCURRENCY (${stack.env.WORKER_CONCURRENCY ?? '2'}), hash embeddings`);
+
+    // Baselines first (this also warms the page cache for both corpora equally);
+    // one unmeasured warm-up pass each (JIT and crypto init; pdftotext's shared libraries).
+    await hashBaseline(text.files);
+    const hashMs = await hashBaseline(text.files);
+    await pdftotextBaseline(pdfs.files.slice(0, 3));
+    const ptt = await pdftotextBaseline(pdfs.files);
+
+    const rt = await ingestCorpus(stack, 'benchtext', text, 'text/plain');
+    report('text corpus', text, rt, 'read + sha256 in node', hashMs);
+    const rp = await ingestCorpus(stack, 'benchpdf', pdfs, 'application/pdf');
+    report('pdf corpus', pdfs, rp, 'pdftotext alone, sequential', ptt.ms);
+    console.log('');
+    console.log('  (client, PostgreSQL, SQS emulator, core-api and worker share the same 2 cores)');
+  } finally {
+    await stack.stop();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  console.error(e?.stack ?? e);
+  process.exit(1);
+});
