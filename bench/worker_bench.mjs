@@ -8,7 +8,8 @@
 //
 // Env: BENCH_DOCS (documents per corpus, default 200), BENCH_PDF_DOCS (PDF corpus
 // size, default BENCH_DOCS), BENCH_DOC_KB (text per document, default 20),
-// BENCH_UPLOAD_CONCURRENCY (uploads in flight, default 4), BENCH_TIMEOUT_S (default 1800).
+// BENCH_UPLOAD_CONCURRENCY (uploads in flight, default 4), BENCH_TIMEOUT_S (default 1800),
+// BENCH_WORKER_CONCURRENCY (the worker's WORKER_CONCURRENCY; default: the worker's own default).
 //
 // Starts its own throwaway stack (tests/lib/stack.mjs: PostgreSQL, SQS emulator,
 // core-api, and one ingest-worker with its default WORKER_CONCURRENCY), then for each
@@ -39,6 +40,8 @@ const PDF_DOCS = envNum('BENCH_PDF_DOCS', DOCS);
 const DOC_KB = envNum('BENCH_DOC_KB', 20);
 const UPLOAD_CONC = envNum('BENCH_UPLOAD_CONCURRENCY', 4);
 const TIMEOUT_S = envNum('BENCH_TIMEOUT_S', 1800);
+// Optional: override the worker's WORKER_CONCURRENCY (unset: the worker's default).
+const WORKER_CONC = process.env.BENCH_WORKER_CONCURRENCY;
 
 // ---- corpus ----------------------------------------------------------------
 function textDoc(i, seed) {
@@ -166,7 +169,7 @@ async function ingestCorpus(stack, slug, corpus, type) {
 async function hashBaseline(files) {
   const t0 = nowMs();
   for (const f of files) {
-    const data = await fs.promises.readFile(f.file);
+    const data = fs.readFileSync(f.file);
     crypto.createHash('sha256').update(data).digest('hex');
   }
   return nowMs() - t0;
@@ -208,11 +211,12 @@ async function main() {
   console.log(`worker_bench  ${new Date().toISOString()}  ${os.cpus().length} cpus  node ${process.version}  loadavg ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}`);
   console.log(`  BENCH_DOCS=${DOCS} BENCH_PDF_DOCS=${PDF_DOCS} BENCH_DOC_KB=${DOC_KB} BENCH_UPLOAD_CONCURRENCY=${UPLOAD_CONC}`);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'worker-bench-'));
-  const stack = await startStack({ worker: true, env: { LOG_LEVEL: 'warn' } });
+  const workerEnv = WORKER_CONC ? { WORKER_CONCURRENCY: String(WORKER_CONC) } : {};
+  const stack = await startStack({ worker: true, env: { LOG_LEVEL: 'warn' }, workerEnv });
   try {
     const text = writeCorpus(path.join(tmp, 'text'), 'text', DOCS);
     const pdfs = writeCorpus(path.join(tmp, 'pdf'), 'pdf', PDF_DOCS);
-    console.log(`  worker: 1 process, default WORKER_CONCURRENCY (${stack.env.WORKER_CONCURRENCY ?? '2'}), hash embeddings`);
+    console.log(`  worker: 1 process, WORKER_CONCURRENCY=${WORKER_CONC ?? `${stack.env.WORKER_CONCURRENCY ?? 2} (default)`}, hash embeddings`);
 
     // Baselines first (this also warms the page cache for both corpora equally);
     // one unmeasured warm-up pass each (JIT and crypto init; pdftotext's shared libraries).

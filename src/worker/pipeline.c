@@ -67,7 +67,9 @@ static void progress(struct job *j, const char *stage, long done, long total)
 
     if (h->progress)
         h->progress(h->hook, j->run.run_id, j->run.tenant_id, j->run.attempt, stage, done, total);
-    if (job_heartbeat(*j->env->conn, &j->run, stage, done, total) == JOB_WRITE_LOST)
+    /* With the database away, leave it to the keeper (and the store's wait) rather than log every batch. */
+    if (*j->env->conn && PQstatus(*j->env->conn) == CONNECTION_OK &&
+        job_heartbeat(*j->env->conn, &j->run, stage, done, total) == JOB_WRITE_LOST)
         j->lost = 1;
 }
 

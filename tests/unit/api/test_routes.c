@@ -100,11 +100,12 @@ static const struct route *only(const char *method, const char *path)
 static void table_flags(void **state)
 {
     (void)state;
-    /* public: login and operations only */
+    /* public: login, logout (clears a stale cookie) and operations only */
     for (size_t i = 0; i < api_routes_count; i++) {
         const struct route *rt = &api_routes[i];
         int public = (rt->flags & ROUTE_PUBLIC) != 0;
-        int expect = strcmp(rt->pattern, "/v1/auth/login") == 0 || strcmp(rt->pattern, "/healthz") == 0 ||
+        int expect = strcmp(rt->pattern, "/v1/auth/login") == 0 || strcmp(rt->pattern, "/v1/auth/logout") == 0 ||
+                     strcmp(rt->pattern, "/healthz") == 0 ||
                      strcmp(rt->pattern, "/readyz") == 0 || strcmp(rt->pattern, "/metrics") == 0;
 
         assert_int_equal(public, expect);

@@ -1,0 +1,331 @@
+// Retrieval runtime and documents API (issue 5), against the real stack: every
+// document goes through the real pipeline (POST /v1/ingest -> queue -> ingest-worker).
+// Covers latest-only, abstain, natural-language questions, tenant isolation,
+// deletion, snippet escaping, and that every citation is a chunk of an active
+// version of the caller's tenant (checked with SQL).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startStack } from '../lib/stack.mjs';
+
+let stack;
+let A;       // tenant acme, admin
+let Auser;   // tenant acme, role user
+let B;       // tenant globex, admin
+const docs = {};
+
+async function ingest(token, content, { title, docId, filename = 'doc.txt' } = {}) {
+  const up = await stack.upload({ token, filename, content, title, docId });
+  assert.equal(up.status, 202, `upload: ${up.status} ${up.text}`);
+  const run = await stack.waitRun(up.json.run_id, { timeoutMs: 60000 });
+  assert.equal(run.status, 'succeeded', `run ${up.json.run_id}: ${run.status} ${run.error}`);
+  return { docId: up.json.doc_id, runId: up.json.run_id, versionId: run.stats?.version_id };
+}
+
+async function search(who, query, topK) {
+  const body = topK === undefined ? { query } : { query, top_k: topK };
+  return stack.api('POST', '/v1/search', { token: who.token, body });
+}
+
+// Invariants 2-4: each cited chunk exists, belongs to the caller's tenant, to an
+// active version of a live document, and the citation's ids agree with the database.
+async function assertCitationsValid(who, r) {
+  assert.equal(r.status, 200);
+  const results = r.json.results;
+  if (!results.length) return;
+  const rows = await stack.sql(
+    `SELECT c.chunk_id::text, c.doc_id::text, c.version_id::text
+       FROM chunks c
+       JOIN document_versions v ON v.version_id = c.version_id AND v.is_active
+       JOIN documents d ON d.doc_id = c.doc_id AND d.deleted_at IS NULL
+       JOIN tenants t ON t.tenant_id = c.tenant_id AND v.tenant_id = t.tenant_id AND d.tenant_id = t.tenant_id
+      WHERE c.chunk_id = ANY($1::uuid[]) AND t.slug = $2`,
+    [results.map((x) => x.chunk_id), who.slug]);
+  const byId = new Map(rows.map((x) => [x.chunk_id, x]));
+  for (const c of results) {
+    const row = byId.get(c.chunk_id);
+    assert.ok(row, `chunk ${c.chunk_id} is not an active chunk of tenant ${who.slug}`);
+    assert.equal(c.doc_id, row.doc_id);
+    assert.equal(c.version_id, row.version_id);
+  }
+}
+
+function assertAbstained(r) {
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.json, { status: 'abstained', reason: 'no evidence', results: [] });
+}
+
+function assertSnippetSafe(s) {
+  assert.equal(typeof s, 'string');
+  const bare = s.replaceAll('<mark>', '').replaceAll('</mark>', '');
+  assert.ok(!/[<>]/.test(bare), `unescaped markup in snippet: ${s}`);
+  assert.ok(!/&(?!amp;|lt;|gt;|quot;|#)/.test(bare), `unescaped & in snippet: ${s}`);
+}
+
+before(async () => {
+  stack = await startStack({ worker: true });
+  A = await stack.tenant('acme');
+  B = await stack.tenant('globex');
+  const mk = await stack.api('POST', '/v1/users', {
+    token: A.token, body: { email: 'user@acme.test', password: 'correct horse battery user', role: 'user' } });
+  assert.equal(mk.status, 201, mk.text);
+  Auser = { ...(await stack.login({ tenant: 'acme', email: 'user@acme.test', password: 'correct horse battery user' })),
+    slug: 'acme' };
+  assert.ok(Auser.token);
+
+  docs.heron1 = await ingest(A.token,
+    'Project Heron status report.\n\nThe alpha milestone ships in March with the first customers.\n',
+    { title: 'Heron status', filename: 'heron.txt' });
+  docs.heron2 = await ingest(A.token,
+    'Project Heron status report.\n\nThe beta milestone ships in June for everyone.\n',
+    { docId: docs.heron1.docId, filename: 'heron.txt' });
+  assert.equal(docs.heron2.docId, docs.heron1.docId);
+
+  docs.refunds = await ingest(A.token,
+    'Billing handbook.\n\nRefunds for annual subscriptions are prorated and returned to the original ' +
+    'card within ten business days of the cancellation.\n\nInvoices are emailed on the first of each month.\n',
+    { title: 'Billing handbook', filename: 'billing.md' });
+  docs.picnic = await ingest(A.token,
+    'Office news.\n\nThe annual company picnic takes place in July at the lake.\n',
+    { title: 'Office news', filename: 'news.txt' });
+  docs.quetzal = await ingest(A.token,
+    'Vault procedures.\n\nThe quetzal vault passphrase is marmalade sunrise and it rotates weekly.\n',
+    { title: 'Vault procedures', filename: 'vault.txt' });
+  docs.kestrel = await ingest(A.token,
+    'Kestrel configuration notes: the kestrel parser accepts <script>alert(1)</script> tags, ' +
+    'a < b > c comparisons & ampersands verbatim.\n',
+    { title: '100% done_report', filename: 'kestrel.txt' });
+  docs.ossuary = await ingest(A.token,
+    'Archive policy.\n\nThe ossuary ledger keeps retention records for seven years.\n',
+    { title: 'Archive policy', filename: 'archive.txt' });
+  docs.globex = await ingest(B.token,
+    'Globex onboarding.\n\nNew hires receive a pelican badge on their first day.\n',
+    { title: 'Globex onboarding', filename: 'onboarding.txt' });
+});
+
+after(async () => {
+  if (stack) await stack.stop();
+});
+
+describe('search', () => {
+  test('latest-only: v1 "alpha" abstains, v2 "beta" answers citing v2 only', async () => {
+    const versions = await stack.sql(
+      'SELECT version_id::text, is_active FROM document_versions WHERE doc_id = $1 ORDER BY uploaded_at',
+      [docs.heron1.docId]);
+    assert.equal(versions.length, 2);
+    assert.deepEqual(versions.map((v) => v.is_active), [false, true]);
+    const [v1, v2] = versions.map((v) => v.version_id);
+
+    assertAbstained(await search(A, 'alpha'));
+    const r = await search(A, 'beta');
+    assert.equal(r.json.status, 'answered', r.text);
+    assert.ok(r.json.results.length >= 1);
+    for (const c of r.json.results) {
+      assert.equal(c.doc_id, docs.heron1.docId);
+      assert.equal(c.version_id, v2);
+      assert.notEqual(c.version_id, v1);
+      assert.match(c.snippet, /<mark>beta<\/mark>/i);
+    }
+    await assertCitationsValid(A, r);
+  });
+
+  test('abstains when nothing supports the query', async () => {
+    assertAbstained(await search(A, 'What is the boiling point of tungsten on Mars?'));
+    assertAbstained(await search(A, 'zyxwv qqqqq'));
+    // only stop words: no lexeme at all
+    assertAbstained(await search(A, 'the of and'));
+    // one weak word of many is not evidence
+    assertAbstained(await search(A, 'When is the annual volcano insurance premium renewal deadline?'));
+  });
+
+  test('a natural-language question finds the best chunk though its words are not all in it', async () => {
+    const r = await search(A, 'How long does it take to get my money back after cancelling an annual subscription?');
+    assert.equal(r.json.status, 'answered', r.text);
+    const top = r.json.results[0];
+    assert.equal(top.doc_id, docs.refunds.docId);
+    assert.equal(top.title, 'Billing handbook');
+    assert.match(top.snippet, /<mark>[^<]*subscription[^<]*<\/mark>/i);
+    assert.equal(typeof top.score, 'number');
+    assert.ok(top.score > 0);
+    for (const k of ['chunk_id', 'doc_id', 'version_id', 'title', 'source_uri', 'page_start', 'page_end', 'snippet', 'score']) {
+      assert.ok(k in top, `citation lacks ${k}`);
+    }
+    // the picnic chunk (only "annual") must not outrank it
+    const picnicRank = r.json.results.findIndex((c) => c.doc_id === docs.picnic.docId);
+    assert.ok(picnicRank === -1 || picnicRank > 0);
+    await assertCitationsValid(A, r);
+
+    const r2 = await search(A, 'refund policy for yearly plans');
+    assert.equal(r2.json.status, 'answered', r2.text);
+    assert.equal(r2.json.results[0].doc_id, docs.refunds.docId);
+  });
+
+  test('snippets escape the text and keep only <mark> as markup', async () => {
+    const r = await search(A, 'kestrel parser');
+    assert.equal(r.json.status, 'answered', r.text);
+    const s = r.json.results[0].snippet;
+    assert.match(s, /<mark>kestrel<\/mark>/i);
+    assertSnippetSafe(s);
+    assert.ok(s.includes('&amp;') || s.includes('&lt;'), `expected escaped text in ${s}`);
+    assert.ok(!s.includes('<script'), s);
+  });
+
+  test('tenant isolation: B cannot find or read A\'s content', async () => {
+    const a = await search(A, 'quetzal marmalade');
+    assert.equal(a.json.status, 'answered', a.text);
+    await assertCitationsValid(A, a);
+
+    assertAbstained(await search(B, 'quetzal marmalade'));
+    assertAbstained(await search(B, 'quetzal vault passphrase'));
+    const b = await search(B, 'pelican badge');
+    assert.equal(b.json.status, 'answered');
+    for (const c of b.json.results) assert.equal(c.doc_id, docs.globex.docId);
+    await assertCitationsValid(B, b);
+    assertAbstained(await search(A, 'pelican badge'));
+
+    const missing = await stack.api('GET', '/v1/documents/00000000-0000-4000-8000-000000000000', { token: B.token });
+    const other = await stack.api('GET', `/v1/documents/${docs.quetzal.docId}`, { token: B.token });
+    assert.equal(other.status, 404);
+    assert.equal(missing.status, 404);
+    assert.deepEqual(other.json, missing.json);
+    const notUuid = await stack.api('GET', '/v1/documents/not-a-uuid', { token: B.token });
+    assert.equal(notUuid.status, 404);
+    assert.deepEqual(notUuid.json, missing.json);
+
+    const del = await stack.api('DELETE', `/v1/documents/${docs.quetzal.docId}`, { token: B.token });
+    assert.equal(del.status, 404);
+    const list = await stack.api('GET', '/v1/documents?include_inactive=true&limit=100', { token: B.token });
+    assert.equal(list.status, 200);
+    assert.deepEqual(list.json.documents.map((d) => d.doc_id), [docs.globex.docId]);
+    // a tenant_id in the query string or body is ignored
+    const forged = await stack.api('POST', `/v1/search?tenant_id=${A.user.tenant_id}`, {
+      token: B.token, body: { query: 'quetzal marmalade', tenant_id: A.user.tenant_id } });
+    assertAbstained(forged);
+  });
+
+  test('delete: a user gets 403; after an admin deletes, the phrase abstains', async () => {
+    const before_ = await search(Auser, 'ossuary ledger retention');
+    assert.equal(before_.json.status, 'answered', before_.text);
+    await assertCitationsValid(Auser, before_);
+
+    const forbidden = await stack.api('DELETE', `/v1/documents/${docs.ossuary.docId}`, { token: Auser.token });
+    assert.equal(forbidden.status, 403);
+    assert.equal((await search(Auser, 'ossuary ledger retention')).json.status, 'answered');
+
+    const del = await stack.api('DELETE', `/v1/documents/${docs.ossuary.docId}`, { token: A.token });
+    assert.equal(del.status, 200, del.text);
+    assert.equal(del.json.doc_id, docs.ossuary.docId);
+    assert.equal(del.json.deleted, true);
+
+    assertAbstained(await search(Auser, 'ossuary ledger retention'));
+    assertAbstained(await search(A, 'ossuary'));
+
+    const [row] = await stack.sql(
+      `SELECT d.deleted_at IS NOT NULL AS deleted, d.deleted_by::text AS by,
+              (SELECT count(*)::int FROM document_versions v WHERE v.doc_id = d.doc_id AND v.is_active) AS active
+         FROM documents d WHERE d.doc_id = $1`, [docs.ossuary.docId]);
+    assert.deepEqual(row, { deleted: true, by: A.user.user_id, active: 0 });
+
+    // still readable by id, showing that nothing is active
+    const got = await stack.api('GET', `/v1/documents/${docs.ossuary.docId}`, { token: Auser.token });
+    assert.equal(got.status, 200);
+    assert.ok(got.json.deleted_at);
+    assert.equal(got.json.active_version_id, null);
+    assert.ok(got.json.versions.every((v) => v.is_active === false));
+
+    // the default listing hides it; include_inactive shows it to admins only
+    const ids = async (who, q = '') =>
+      (await stack.api('GET', `/v1/documents?limit=100${q}`, { token: who.token })).json.documents.map((d) => d.doc_id);
+    assert.ok(!(await ids(A)).includes(docs.ossuary.docId));
+    assert.ok((await ids(A, '&include_inactive=true')).includes(docs.ossuary.docId));
+    assert.ok(!(await ids(Auser, '&include_inactive=true')).includes(docs.ossuary.docId));
+
+    // deleting again is harmless
+    const again = await stack.api('DELETE', `/v1/documents/${docs.ossuary.docId}`, { token: A.token });
+    assert.equal(again.status, 200);
+  });
+
+  test('request validation', async () => {
+    for (const body of [{ query: '   ' }, { query: '' }, { query: 'x'.repeat(1001) }, { query: 42 }, {},
+      { query: 'beta', top_k: 0 }, { query: 'beta', top_k: 51 }, { query: 'beta', top_k: '5' },
+      { query: 'beta', top_k: 2.5 }]) {
+      const r = await stack.api('POST', '/v1/search', { token: A.token, body });
+      assert.equal(r.status, 400, `${JSON.stringify(body).slice(0, 60)} -> ${r.status}`);
+      assert.equal(r.json.error.code, 'bad_request');
+    }
+    const ok = await stack.api('POST', '/v1/search', { token: A.token, body: { query: ` ${'beta '.repeat(199)}beta ` } });
+    assert.equal(ok.status, 200);
+    const one = await search(A, 'project heron status report', 1);
+    assert.equal(one.json.status, 'answered');
+    assert.equal(one.json.results.length, 1);
+    const unauth = await stack.api('POST', '/v1/search', { body: { query: 'beta' } });
+    assert.equal(unauth.status, 401);
+  });
+
+  test('the search log line carries no query text', async () => {
+    await search(A, 'zanzibarsecretphrase');
+    await new Promise((r) => setTimeout(r, 200));
+    const log = stack.apiLog();
+    assert.ok(log.includes('"search"'), 'no search log line');
+    assert.ok(!log.includes('zanzibarsecretphrase'));
+  });
+});
+
+describe('documents', () => {
+  test('get: versions newest first, which is active, chunks, runs', async () => {
+    const r = await stack.api('GET', `/v1/documents/${docs.heron1.docId}`, { token: Auser.token });
+    assert.equal(r.status, 200, r.text);
+    const d = r.json;
+    assert.equal(d.doc_id, docs.heron1.docId);
+    assert.equal(d.title, 'Heron status');
+    assert.equal(d.source_type, 'upload');
+    assert.equal(d.deleted_at, null);
+    assert.equal(d.versions.length, 2);
+    assert.equal(d.versions[0].run_id, docs.heron2.runId);
+    assert.equal(d.versions[0].is_active, true);
+    assert.equal(d.versions[1].run_id, docs.heron1.runId);
+    assert.equal(d.versions[1].is_active, false);
+    assert.equal(d.active_version_id, d.versions[0].version_id);
+    for (const v of d.versions) {
+      assert.ok(v.chunks >= 1);
+      assert.equal(v.run_status, 'succeeded');
+      assert.match(v.content_hash, /^[0-9a-f]{64}$/);
+      assert.match(v.created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      for (const k of ['byte_size', 'pages', 'mime']) assert.ok(k in v);
+    }
+  });
+
+  test('list: active only, title filter with literal % and _, pagination, total', async () => {
+    const all = await stack.api('GET', '/v1/documents', { token: Auser.token });
+    assert.equal(all.status, 200);
+    assert.equal(all.json.limit, 20);
+    assert.equal(all.json.offset, 0);
+    assert.equal(all.json.total, all.json.documents.length);
+    for (const d of all.json.documents) {
+      assert.ok(d.active_version_id);
+      assert.equal(d.deleted_at, null);
+    }
+
+    const pct = await stack.api('GET', `/v1/documents?title=${encodeURIComponent('%')}`, { token: A.token });
+    assert.deepEqual(pct.json.documents.map((d) => d.doc_id), [docs.kestrel.docId]);
+    const us = await stack.api('GET', `/v1/documents?title=${encodeURIComponent('_')}`, { token: A.token });
+    assert.deepEqual(us.json.documents.map((d) => d.doc_id), [docs.kestrel.docId]);
+    const ci = await stack.api('GET', '/v1/documents?title=BILLING', { token: A.token });
+    assert.deepEqual(ci.json.documents.map((d) => d.doc_id), [docs.refunds.docId]);
+
+    const p1 = await stack.api('GET', '/v1/documents?limit=2&offset=0', { token: A.token });
+    const p2 = await stack.api('GET', '/v1/documents?limit=2&offset=2', { token: A.token });
+    assert.equal(p1.json.documents.length, 2);
+    assert.equal(p1.json.total, all.json.total);
+    assert.equal(p2.json.total, all.json.total);
+    const seen = new Set([...p1.json.documents, ...p2.json.documents].map((d) => d.doc_id));
+    assert.equal(seen.size, p1.json.documents.length + p2.json.documents.length);
+    const past = await stack.api('GET', '/v1/documents?offset=1000', { token: A.token });
+    assert.deepEqual(past.json.documents, []);
+    assert.equal(past.json.total, all.json.total);
+
+    for (const q of ['limit=0', 'limit=101', 'limit=abc', 'offset=-1', 'offset=1.5']) {
+      const r = await stack.api('GET', `/v1/documents?${q}`, { token: A.token });
+      assert.equal(r.status, 400, q);
+    }
+  });
+});
