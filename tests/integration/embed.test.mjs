@@ -21,10 +21,7 @@ function run(cmd, env) {
 }
 
 test('openai embeddings client: batching, retries, timeouts', { timeout: 120_000 }, async (t) => {
-  if (!existsSync(bin)) {
-    t.skip(`${bin} not built (make)`);
-    return;
-  }
+  assert.ok(existsSync(bin), `${bin} not built (run make)`);
   const fake = await startFakeEmbeddings({ dim: 64 });
   try {
     const { code, out } = await run(bin, { TEST_EMBED_URL: fake.url });
