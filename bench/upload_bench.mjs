@@ -99,8 +99,10 @@ async function main() {
     row('ratio upload / copy', f3(upRate / copyRate), 'x');
     row('core-api RSS before upload', f1(idle.rss / 1024), 'MiB');
     row('core-api peak RSS during upload', f1(mem.maxRss / 1024), 'MiB', `max of ${mem.samples} samples every 20 ms`);
-    row('core-api VmHWM after upload', f1(mem.hwm / 1024), 'MiB', 'peak since process start');
-    row('peak RSS growth / upload size', f3((mem.maxRss - idle.rss) / 1024 / mb), 'x', `${f1((mem.maxRss - idle.rss) / 1024)} MiB growth`);
+    row('core-api VmHWM after upload', f1(mem.hwm / 1024), 'MiB',
+      `peak since process start (was ${f1(idle.hwm / 1024)} MiB before the upload: login's Argon2id)`);
+    const growth = (mem.maxRss - idle.rss) / 1024;
+    row('peak RSS growth during upload', f1(growth), 'MiB', `${f3((100 * growth) / mb)} % of the upload size`);
     fs.rmSync(file);
 
     // ---- 2. GET /v1/ingestion-runs/:id vs. GET /healthz ----

@@ -38,21 +38,45 @@
  * Lexemes are quoted for the tsquery parser (\ and ' escaped) and cast, not
  * re-normalized, so they stay exactly as to_tsvector() made them.
  */
+#define SEARCH_QUOTE_LEXEME "'''' || replace(replace(lexeme, '\\', '\\\\'), '''', '''''') || ''''"
 #define SEARCH_TSQUERY_SQL                                                                 \
-    "(SELECT string_agg('''' || replace(replace(lexeme, '\\', '\\\\'), '''', '''''') || '''', ' | ')" \
-    "::tsquery FROM unnest(to_tsvector('english', $2)))"
+    "(SELECT string_agg(" SEARCH_QUOTE_LEXEME ", ' | ')::tsquery FROM unnest(to_tsvector('english', $2)))"
 
+/*
+ * Candidates. Ranking every chunk that contains any query word does not scale:
+ * a common word ("work", "use") matches a large share of 100k chunks, and
+ * ts_rank_cd must read each one's tsvector (docs/retrieval.md has the figures).
+ * So candidates are the chunks matching the query's rarest lexemes, taken in
+ * order of their frequency in the planner's statistics (pg_stats, filled by
+ * ANALYZE for tsvector columns) while their summed frequency stays within
+ * $6 (a fraction of all chunks), and at least the rarest one. They are still
+ * ranked with the whole query. A lexeme the statistics do not list counts as
+ * rare (frequency 0). With $6 = 1 every lexeme is used (the fallback when the
+ * narrow set is too small).
+ */
 static const char candidates_sql[] =
-    "WITH q AS ("
-    "  SELECT " SEARCH_TSQUERY_SQL " AS tq,"
-    "         ARRAY(SELECT lexeme FROM unnest(to_tsvector('english', $2))) AS lex"
+    "WITH lex AS ("
+    "  SELECT t.lexeme,"
+    "         coalesce((SELECT s.most_common_elem_freqs[array_position(s.most_common_elems::text::text[], t.lexeme)]"
+    "                     FROM pg_stats s"
+    "                    WHERE s.schemaname = 'public' AND s.tablename = 'chunks' AND s.attname = 'tsv'"
+    "                    LIMIT 1), 0) AS freq"
+    "    FROM unnest(to_tsvector('english', $2)) t"
+    "), sel AS ("
+    "  SELECT lexeme, row_number() OVER w AS rn, sum(freq) OVER w AS cum"
+    "    FROM lex WINDOW w AS (ORDER BY freq, lexeme)"
+    "), q AS ("
+    "  SELECT (SELECT string_agg(" SEARCH_QUOTE_LEXEME ", ' | ')::tsquery FROM lex) AS tq,"
+    "         (SELECT string_agg(" SEARCH_QUOTE_LEXEME ", ' | ')::tsquery FROM sel"
+    "           WHERE rn = 1 OR cum <= $6::float8) AS tq_cand,"
+    "         ARRAY(SELECT lexeme FROM lex) AS lex"
     "), cand AS ("
     "  SELECT c.chunk_id, c.doc_id, c.version_id, c.page_start, c.page_end, c.tsv,"
     "         ts_rank_cd(c.tsv, (SELECT tq FROM q)) AS fts"
     "    FROM chunks c"
     "    JOIN document_versions v ON v.version_id = c.version_id AND v.is_active AND v.tenant_id = $1"
     "    JOIN documents d ON d.doc_id = c.doc_id AND d.tenant_id = $1 AND d.deleted_at IS NULL"
-    "   WHERE c.tenant_id = $1 AND c.tsv @@ (SELECT tq FROM q)"
+    "   WHERE c.tenant_id = $1 AND c.tsv @@ (SELECT tq_cand FROM q)"
     "   ORDER BY fts DESC, c.chunk_id"
     "   LIMIT $3"
     ")"
@@ -64,6 +88,9 @@ static const char candidates_sql[] =
     "  FROM cand CROSS JOIN q"
     "  JOIN documents d ON d.doc_id = cand.doc_id"
     "  LEFT JOIN chunk_embeddings e ON e.chunk_id = cand.chunk_id";
+
+/* Share of all chunks the candidate lexemes may cover together (see above). */
+#define SEARCH_RARE_BUDGET "0.02"
 
 enum { C_CHUNK, C_DOC, C_VERSION, C_TITLE, C_URI, C_PSTART, C_PEND, C_FTS, C_MATCHED, C_NLEX, C_VECTOR };
 
@@ -168,10 +195,11 @@ static void abstain(struct req *r)
 }
 
 static void log_search(struct req *r, int top_k, int candidates, const char *status, int results,
-                       int vectors, int64_t t0)
+                       int vectors, int widened, int64_t t0)
 {
-    log_info("search", json_pack("{s:s,s:i,s:i,s:i,s:s,s:i,s:I}", "tenant_id", r->principal.tenant_id,
+    log_info("search", json_pack("{s:s,s:i,s:i,s:i,s:b,s:s,s:i,s:I}", "tenant_id", r->principal.tenant_id,
                                  "top_k", top_k, "candidates", candidates, "with_vectors", vectors,
+                                 "widened", widened,
                                  "status", status, "results", results,
                                  "duration_ms", (json_int_t)(time_mono_ms() - t0)));
 }
@@ -301,7 +329,8 @@ void search_handle(struct req *r)
     PGresult *res, *snip;
     struct rank_cand *cands, *sel;
     char limit[16], dimtxt[16];
-    const char *params[5];
+    const char *params[6];
+    int widened = 0;
     json_t *results;
 
     if (parse_request(r, &query, &top_k) < 0)
@@ -320,7 +349,14 @@ void search_handle(struct req *r)
     params[2] = limit;
     params[3] = qvec ? embed_model(emb) : NULL;
     params[4] = dimtxt;
-    res = arena_pg(&r->arena, db_query(db, candidates_sql, 5, params));
+    params[5] = SEARCH_RARE_BUDGET;
+    res = arena_pg(&r->arena, db_query(db, candidates_sql, 6, params));
+    /* Too few from the rare lexemes (e.g. a misspelt rare word): widen to all of them. */
+    if (res && PQntuples(res) < top_k) {
+        params[5] = "1";
+        res = arena_pg(&r->arena, db_query(db, candidates_sql, 6, params));
+        widened = 1;
+    }
     if (!res) {
         req_error(r, db_last_was_connection_error() ? API_ERR_UNAVAILABLE : API_ERR_INTERNAL,
                   "search failed");
@@ -328,7 +364,7 @@ void search_handle(struct req *r)
     }
     nrows = PQntuples(res);
     if (nrows == 0) {
-        log_search(r, top_k, 0, "abstained", 0, 0, t0);
+        log_search(r, top_k, 0, "abstained", 0, 0, widened, t0);
         abstain(r);
         return;
     }
@@ -364,7 +400,7 @@ void search_handle(struct req *r)
         if (rank_is_evidence(&cands[i]))
             sel[nsel++] = cands[i];
     if (nsel == 0) {
-        log_search(r, top_k, nrows, "abstained", 0, nvec, t0);
+        log_search(r, top_k, nrows, "abstained", 0, nvec, widened, t0);
         abstain(r);
         return;
     }
@@ -411,6 +447,6 @@ void search_handle(struct req *r)
             return;
         }
     }
-    log_search(r, top_k, nrows, "answered", nsel, nvec, t0);
+    log_search(r, top_k, nrows, "answered", nsel, nvec, widened, t0);
     req_json(r, 200, json_pack("{s:s,s:O}", "status", "answered", "results", results));
 }

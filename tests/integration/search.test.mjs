@@ -154,7 +154,7 @@ describe('search', () => {
     assert.ok(picnicRank === -1 || picnicRank > 0);
     await assertCitationsValid(A, r);
 
-    const r2 = await search(A, 'refund policy for yearly plans');
+    const r2 = await search(A, 'When will my refund arrive on the original card?');
     assert.equal(r2.json.status, 'answered', r2.text);
     assert.equal(r2.json.results[0].doc_id, docs.refunds.docId);
   });

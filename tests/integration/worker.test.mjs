@@ -306,7 +306,8 @@ suite('failures and retries', () => {
   test('an extraction past EXTRACT_TIMEOUT: run failed, worker alive', async () => {
     // A second worker with a tiny time limit takes the big job; the first one is stopped meanwhile.
     await stack.killWorker(stack.workers[0], 'SIGTERM');
-    const w = await stack.startWorker({ EXTRACT_TIMEOUT: '100ms' });
+    // SHUTDOWN_GRACE bounds the wait for the receiver's 20 s long poll at exit (the harness kills after 15 s).
+    const w = await stack.startWorker({ EXTRACT_TIMEOUT: '100ms', SHUTDOWN_GRACE: '10s' });
     const big = '<html><body>' + '<p>lorem ipsum <b>dolor</b> sit amet</p>\n'.repeat(1500000) + '</body></html>';
     const { runId } = await queueJob(stack, { tenantId, filename: 'big.html', content: big });
     const run = await stack.waitRun(runId, { timeoutMs: 90000 });
@@ -332,7 +333,7 @@ suite('crashes and outages', () => {
     stack = await startStack({ api: false, worker: false, maxReceiveCount: 5,
       workerEnv: { VISIBILITY_TIMEOUT: '3s', TAKEOVER_AFTER: '3s', HEARTBEAT_INTERVAL: '500ms',
         EMBED_PROVIDER: 'openai', EMBED_URL: `http://127.0.0.1:${port}`, EMBED_MODEL: 'slow-test', EMBED_DIM: '64',
-        EMBED_BATCH: '2', CHUNK_SIZE: '400', CHUNK_OVERLAP: '50' } });
+        EMBED_BATCH: '2', CHUNK_SIZE: '400', CHUNK_OVERLAP: '50', SHUTDOWN_GRACE: '10s' } });
     tenantId = await newTenant(stack);
   });
   after(async () => {
@@ -362,6 +363,18 @@ suite('crashes and outages', () => {
     await waitQueueEmpty(stack);
     assert.equal((await stack.dlqDepth()).visible, 0);
     await w2.stop('SIGTERM');
+  });
+
+  test('SIGTERM mid job: no new receives, the running job finishes, exit 0', async () => {
+    const w = await stack.startWorker();
+    const { runId } = await queueJob(stack, { tenantId, filename: 'drain.txt', content: longText(16) });
+    await waitStage(runId, 'embed');
+    const r = await w.stop('SIGTERM');
+    assert.equal(r.code, 0, 'exit 0 after a clean drain');
+    const [run] = await stack.sql('SELECT status, attempt FROM ingestion_runs WHERE run_id = $1', [runId]);
+    assert.equal(run.status, 'succeeded', 'the in-flight job was finished before exit');
+    assert.equal(run.attempt, 1);
+    await waitQueueEmpty(stack);
   });
 
   test('PostgreSQL stopped at commit time: message not ACKed; after PostgreSQL is back the run succeeds', async () => {
