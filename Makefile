@@ -30,6 +30,14 @@ endif
 ifeq ($(WERROR),1)
   WARN += -Werror
 endif
+# Quiet by default: one short line per step; V=1 shows the commands.
+ifeq ($(V),1)
+  Q :=
+  say = @true
+else
+  Q := @
+  say = @printf '  %-6s %s\n' $(1) $(2)
+endif
 
 CFLAGS_ALL  = $(WARN) $(DEFS) $(OPT) -Isrc $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL = $(LDSAN) $(LDFLAGS)
@@ -52,36 +60,43 @@ UNIT_BINS   := $(UNIT_COMMON) $(UNIT_API) $(UNIT_WORKER)
 # C programs driven by the node integration tests (they need PostgreSQL or the queue).
 INTEG_BINS  := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/integration/c/test_*.c))
 
-# INTEG_BINS need the worker objects, so they are built after them.
 .PHONY: all unit test integration e2e fuzz clean
 all: $(BUILD)/core-api $(BUILD)/ingest-worker $(INTEG_BINS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+	$(call say,CC,$<)
+	$(Q)$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
 $(BUILD)/libcommon.a: $(COMMON_OBJ)
-	ar rcs $@ $^
+	$(call say,AR,$@)
+	$(Q)ar rcs $@ $^
 
 $(BUILD)/core-api: $(API_OBJ) $(BUILD)/libcommon.a
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/ingest-worker: $(WORKER_OBJ) $(BUILD)/libcommon.a
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
 $(UNIT_COMMON): $(BUILD)/tests/%: tests/%.c $(BUILD)/libcommon.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(BUILD)/libcommon.a $(PKG_LIBS) -lcmocka
+	$(call say,TEST,$@)
+	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(BUILD)/libcommon.a $(PKG_LIBS) -lcmocka
 $(UNIT_API): $(BUILD)/tests/%: tests/%.c $(API_LIB_OBJ) $(BUILD)/libcommon.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(API_LIB_OBJ) $(BUILD)/libcommon.a $(PKG_LIBS) -lcmocka
+	$(call say,TEST,$@)
+	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(API_LIB_OBJ) $(BUILD)/libcommon.a $(PKG_LIBS) -lcmocka
 $(UNIT_WORKER): $(BUILD)/tests/%: tests/%.c $(WORKER_LIB_OBJ) $(BUILD)/libcommon.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(WORKER_LIB_OBJ) $(BUILD)/libcommon.a $(PKG_LIBS) -lcmocka
+	$(call say,TEST,$@)
+	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(WORKER_LIB_OBJ) $(BUILD)/libcommon.a $(PKG_LIBS) -lcmocka
 
 $(INTEG_BINS): $(BUILD)/tests/%: tests/%.c $(WORKER_LIB_OBJ) $(BUILD)/libcommon.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(WORKER_LIB_OBJ) $(BUILD)/libcommon.a $(PKG_LIBS) -lcmocka
+	$(call say,TEST,$@)
+	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(WORKER_LIB_OBJ) $(BUILD)/libcommon.a $(PKG_LIBS) -lcmocka
 
 # Each test binary runs in its own process; scripts/run-unit.sh prints one summary line.
 unit: all $(UNIT_BINS)

@@ -39,9 +39,12 @@ unsigned api_err_status(enum api_err e);
  * Run failure codes: ingestion_runs.error is "<code>: <detail>".
  * The flag says whether retrying the same message can help (transient) or not;
  * a permanent failure fails the run at once instead of waiting for maxReceiveCount.
+ * extract_failed counts as transient: a crashed or killed extraction child (out
+ * of memory, a limit hit under load) looks the same as a corrupt file, so it gets
+ * maxReceiveCount tries before the run fails (src/worker/README.md).
  */
 #define RUN_FAIL_MAP(X)                                 \
-    X(EXTRACT_FAILED,   "extract_failed",   0)         \
+    X(EXTRACT_FAILED,   "extract_failed",   1)         \
     X(UNSUPPORTED_TYPE, "unsupported_type", 0)         \
     X(TOO_LARGE,        "too_large",        0)         \
     X(TIMEOUT,          "timeout",          1)         \

@@ -400,8 +400,3 @@ enum job_write job_requeue(PGconn *c, const struct job_run *r, enum run_fail cod
     p[3] = text;
     return conditional(c, sql, 4, p);
 }
-
-int job_fail_retryable(enum run_fail code)
-{
-    return code == RUN_FAIL_EXTRACT_FAILED || run_fail_transient(code);
-}

@@ -91,14 +91,6 @@ enum job_write job_fail(PGconn *c, const struct job_run *r, enum run_fail code, 
 /* Back to queued for the redelivery (transient failure), with stats.last_error. */
 enum job_write job_requeue(PGconn *c, const struct job_run *r, enum run_fail code, const char *detail);
 
-/*
- * Retry policy: 1 if the failure is worth another delivery. run_fail_transient()
- * plus extract_failed: a crashed or killed extraction child (OOM, a limit hit
- * under load) looks the same as a corrupt file, so it gets maxReceiveCount
- * tries too; see README.md.
- */
-int job_fail_retryable(enum run_fail code);
-
 /* "<code>: <detail>" clipped to a sane length, into out. */
 void job_error_text(enum run_fail code, const char *detail, char *out, size_t outlen);
 

@@ -143,7 +143,7 @@ static void after_lost(const struct pipeline_env *env, const struct job *j, stru
 static void finish_failure(struct job *j, enum run_fail code, const char *detail, struct pipeline_result *out)
 {
     const struct pipeline_env *env = j->env;
-    int retryable = job_fail_retryable(code);
+    int retryable = run_fail_transient(code);
     int retry = retryable && j->receive_count < env->max_receive_count;
     char text[512];
     enum job_write w;

@@ -42,7 +42,8 @@ class Proc {
     return this.code === undefined && this.signal === undefined;
   }
 
-  async stop(signal = 'SIGTERM', timeoutMs = 15000) {
+  // The worker may wait out a 20 s long poll before it exits (src/worker/README.md).
+  async stop(signal = 'SIGTERM', timeoutMs = 30000) {
     if (!this.alive) return this.exited;
     this.child.kill(signal);
     const t = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);

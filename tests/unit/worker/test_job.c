@@ -282,13 +282,13 @@ static void test_retry_policy(void **state)
     char text[64];
 
     (void)state;
-    assert_true(job_fail_retryable(RUN_FAIL_EXTRACT_FAILED));
-    assert_true(job_fail_retryable(RUN_FAIL_TIMEOUT));
-    assert_true(job_fail_retryable(RUN_FAIL_EMBED_FAILED));
-    assert_false(job_fail_retryable(RUN_FAIL_UNSUPPORTED_TYPE));
-    assert_false(job_fail_retryable(RUN_FAIL_TOO_LARGE));
-    assert_false(job_fail_retryable(RUN_FAIL_UPLOAD_MISSING));
-    assert_false(job_fail_retryable(RUN_FAIL_INVALID_MESSAGE));
+    assert_true(run_fail_transient(RUN_FAIL_EXTRACT_FAILED));
+    assert_true(run_fail_transient(RUN_FAIL_TIMEOUT));
+    assert_true(run_fail_transient(RUN_FAIL_EMBED_FAILED));
+    assert_false(run_fail_transient(RUN_FAIL_UNSUPPORTED_TYPE));
+    assert_false(run_fail_transient(RUN_FAIL_TOO_LARGE));
+    assert_false(run_fail_transient(RUN_FAIL_UPLOAD_MISSING));
+    assert_false(run_fail_transient(RUN_FAIL_INVALID_MESSAGE));
     assert_int_equal(pipeline_backoff_s(1, 60000), 2);
     assert_int_equal(pipeline_backoff_s(2, 60000), 4);
     assert_int_equal(pipeline_backoff_s(9, 60000), 60);
