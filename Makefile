@@ -109,10 +109,14 @@ test: unit
 
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
+# Every module but the two main.c (they define only main), so a target may call
+# api parsers (multipart, jwt) as well as worker ones; no symbol is defined twice.
 build-fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(API_SRC) $(WORKER_SRC)
 	@mkdir -p build-fuzz
-	clang $(WARN) $(DEFS) -g -O1 -fsanitize=fuzzer,address,undefined -Isrc $(PKG_CFLAGS) -DFUZZING \
-	  -o $@ $< $(COMMON_SRC) $(filter-out src/worker/main.c,$(WORKER_SRC)) $(PKG_LIBS)
+	$(call say,FUZZ,$@)
+	$(Q)clang $(WARN) $(DEFS) -g -O1 -fsanitize=fuzzer,address,undefined -Isrc $(PKG_CFLAGS) -DFUZZING \
+	  -o $@ $< $(COMMON_SRC) $(filter-out src/api/main.c,$(API_SRC)) \
+	  $(filter-out src/worker/main.c,$(WORKER_SRC)) $(PKG_LIBS)
 fuzz: $(FUZZ_BIN)
 
 compile_commands.json:

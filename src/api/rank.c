@@ -126,13 +126,13 @@ int rank_required_matches(int nlex)
     return need;
 }
 
-int rank_is_evidence(const struct rank_cand *c)
+int rank_is_evidence(const struct rank_cand *c, double min_cosine)
 {
     if (c->matched < 1)
         return 0;
     if (c->matched >= rank_required_matches(c->nlex))
         return 1;
-    return c->has_vec && c->cosine >= RANK_MIN_COSINE;
+    return c->has_vec && c->cosine >= min_cosine;
 }
 
 int rank_snippet(const char *in, size_t len, struct buf *out)

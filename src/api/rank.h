@@ -20,7 +20,8 @@
  * it matched at least one query lexeme in full-text search AND either
  *  - it matched at least min(RANK_MATCH_CAP, ceil(RANK_MIN_COVERAGE * nlex))
  *    of the query's nlex distinct lexemes, or
- *  - its embedding's cosine similarity with the query is >= RANK_MIN_COSINE.
+ *  - its embedding's cosine similarity with the query is >= min_cosine
+ *    (SEARCH_MIN_COSINE, default RANK_MIN_COSINE: calibrated for the hash embedder).
  */
 #define RANK_MIN_COVERAGE 0.5
 #define RANK_MATCH_CAP 3
@@ -66,7 +67,7 @@ void rank_fuse(struct rank_cand *c, size_t n, int k);
 int rank_required_matches(int nlex);
 
 /* 1 if the candidate is evidence by the threshold above, else 0. */
-int rank_is_evidence(const struct rank_cand *c);
+int rank_is_evidence(const struct rank_cand *c, double min_cosine);
 
 /*
  * Turn ts_headline() output made with RANK_MARK_OPEN/RANK_MARK_CLOSE as

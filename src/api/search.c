@@ -397,7 +397,7 @@ void search_handle(struct req *r)
         return;
     }
     for (i = 0; i < nrows && nsel < top_k; i++)
-        if (rank_is_evidence(&cands[i]))
+        if (rank_is_evidence(&cands[i], r->app->cfg->search_min_cosine))
             sel[nsel++] = cands[i];
     if (nsel == 0) {
         log_search(r, top_k, nrows, "abstained", 0, nvec, widened, t0);

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-enum cfg_type { CFG_STR, CFG_INT, CFG_BOOL, CFG_DURATION, CFG_BYTES, CFG_ENUM };
+enum cfg_type { CFG_STR, CFG_INT, CFG_BOOL, CFG_DURATION, CFG_BYTES, CFG_ENUM, CFG_REAL };
 
 struct cfg_entry {
     const char *env;
@@ -16,7 +16,7 @@ struct cfg_entry {
     size_t offset;
     unsigned programs;
     const char *def;      /* NULL: required */
-    int64_t min, max;     /* numbers: bounds (durations in ms); strings: min length */
+    int64_t min, max;     /* numbers: bounds (durations in ms, CFG_REAL in thousandths); strings: min length */
     const char *choices;  /* CFG_ENUM: "a|b|c" */
     const char *help;
 };
@@ -103,6 +103,8 @@ static const struct cfg_entry cfg_table[] = {
     {"EMBED_API_KEY", CFG_STR, F(embed_api_key), BOTH, "", 0, 0, NULL, "bearer key of the embeddings API"},
     {"EMBED_DIM", CFG_INT, F(embed_dim), BOTH, "256", 8, 8192, NULL, "embedding dimension"},
     {"EMBED_BATCH", CFG_INT, F(embed_batch), WORKER, "32", 1, 2048, NULL, "texts per embeddings request"},
+    {"SEARCH_MIN_COSINE", CFG_REAL, F(search_min_cosine), API, "0.25", -1000, 1000, NULL,
+     "cosine similarity that makes a chunk evidence on its own (calibrated for the hash embedder; recalibrate for another model)"},
     {"EMBED_TIMEOUT", CFG_DURATION, F(embed_timeout_ms), BOTH, "30s", 100, SEC(600), NULL,
      "timeout of one embeddings request"},
     {"EXTRACT_TIMEOUT", CFG_DURATION, F(extract_timeout_ms), WORKER, "120s", 100, SEC(3600), NULL,
@@ -120,7 +122,7 @@ static const struct cfg_entry cfg_table[] = {
      "optional 127.0.0.1:PORT for the worker's /healthz and /metrics"},
 };
 
-static const char *const type_names[] = {"string", "integer", "boolean", "duration", "bytes", "enum"};
+static const char *const type_names[] = {"string", "integer", "boolean", "duration", "bytes", "enum", "number"};
 
 static int parse_bytes(const char *s, int64_t *out)
 {
@@ -219,6 +221,19 @@ static int load_entry(const struct cfg_entry *e, struct config *cfg, const char 
         }
         *(int64_t *)base = n;
         return 0;
+    case CFG_REAL: {
+        double d;
+
+        errno = 0;
+        d = strtod(v, &end);
+        if (errno || end == v || *end != '\0' || d * 1000 < (double)e->min || d * 1000 > (double)e->max) {
+            snprintf(err, errlen, "%s: invalid value \"%s\" (a number from %g to %g)", e->env, v,
+                     (double)e->min / 1000, (double)e->max / 1000);
+            return -1;
+        }
+        *(double *)base = d;
+        return 0;
+    }
     case CFG_BYTES:
         if (parse_bytes(v, &n) < 0 || n < e->min || n > e->max) {
             snprintf(err, errlen, "%s: invalid value \"%s\" (bytes from %lld to %lld, suffix K, M, G allowed)",

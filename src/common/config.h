@@ -49,6 +49,7 @@ struct config {
     int64_t crash_guard_interval_ms;
     int64_t queued_max_republish;
     int64_t orphan_grace_ms;
+    double search_min_cosine;
 
     /* ingest-worker */
     int64_t worker_concurrency;

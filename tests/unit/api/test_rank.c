@@ -126,22 +126,22 @@ static void test_threshold(void **state)
     memset(&c, 0, sizeof(c));
     /* no lexeme matched: never evidence, whatever the vector says */
     c.nlex = 3; c.matched = 0; c.has_vec = 1; c.cosine = 0.99;
-    assert_int_equal(rank_is_evidence(&c), 0);
+    assert_int_equal(rank_is_evidence(&c, RANK_MIN_COSINE), 0);
     /* one of one */
     c.nlex = 1; c.matched = 1; c.has_vec = 0;
-    assert_int_equal(rank_is_evidence(&c), 1);
+    assert_int_equal(rank_is_evidence(&c, RANK_MIN_COSINE), 1);
     /* one of five: only with a close vector */
     c.nlex = 5; c.matched = 1; c.has_vec = 1; c.cosine = RANK_MIN_COSINE - 0.01;
-    assert_int_equal(rank_is_evidence(&c), 0);
+    assert_int_equal(rank_is_evidence(&c, RANK_MIN_COSINE), 0);
     c.cosine = RANK_MIN_COSINE;
-    assert_int_equal(rank_is_evidence(&c), 1);
+    assert_int_equal(rank_is_evidence(&c, RANK_MIN_COSINE), 1);
     c.has_vec = 0;   /* a cosine without a comparable vector does not count */
-    assert_int_equal(rank_is_evidence(&c), 0);
+    assert_int_equal(rank_is_evidence(&c, RANK_MIN_COSINE), 0);
     /* three of twelve: coverage capped */
     c.nlex = 12; c.matched = 3;
-    assert_int_equal(rank_is_evidence(&c), 1);
+    assert_int_equal(rank_is_evidence(&c, RANK_MIN_COSINE), 1);
     c.matched = 2;
-    assert_int_equal(rank_is_evidence(&c), 0);
+    assert_int_equal(rank_is_evidence(&c, RANK_MIN_COSINE), 0);
 }
 
 static void snippet_is(const char *in, size_t len, const char *want)

@@ -24,7 +24,7 @@ static int reset(void **state)
     static const char *const vars[] = {"DATABASE_URL", "API_DATABASE_URL", "SQS_INGEST_QUEUE_URL",
         "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "JWT_SECRET", "AUTH_ENABLED", "QUEUED_TTL",
         "WORKER_CONCURRENCY", "MAX_INFLIGHT", "MAX_UPLOAD_BYTES", "LOG_LEVEL", "EMBED_PROVIDER",
-        "CHUNK_SIZE", "CHUNK_OVERLAP"};
+        "CHUNK_SIZE", "CHUNK_OVERLAP", "SEARCH_MIN_COSINE"};
 
     (void)state;
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
@@ -139,6 +139,25 @@ static void test_enums_and_cross_checks(void **state)
     assert_non_null(strstr(err, "CHUNK_OVERLAP"));
 }
 
+static void test_real_numbers(void **state)
+{
+    struct config c;
+    char err[256] = "";
+
+    (void)state;
+    assert_int_equal(config_load(&c, CONFIG_API, err, sizeof(err)), 0);
+    assert_true(c.search_min_cosine > 0.2499 && c.search_min_cosine < 0.2501);
+    setenv("SEARCH_MIN_COSINE", "0.4", 1);
+    assert_int_equal(config_load(&c, CONFIG_API, err, sizeof(err)), 0);
+    assert_true(c.search_min_cosine > 0.3999 && c.search_min_cosine < 0.4001);
+    setenv("SEARCH_MIN_COSINE", "1.5", 1);
+    assert_int_equal(config_load(&c, CONFIG_API, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "SEARCH_MIN_COSINE"));
+    assert_non_null(strstr(err, "-1 to 1"));
+    setenv("SEARCH_MIN_COSINE", "0.3x", 1);
+    assert_int_equal(config_load(&c, CONFIG_API, err, sizeof(err)), -1);
+}
+
 static void test_role_specific_url_wins(void **state)
 {
     struct config c;
@@ -161,6 +180,7 @@ int main(void)
         cmocka_unit_test_setup(test_durations_and_bytes, reset),
         cmocka_unit_test_setup(test_jwt_secret_required_with_auth, reset),
         cmocka_unit_test_setup(test_enums_and_cross_checks, reset),
+        cmocka_unit_test_setup(test_real_numbers, reset),
         cmocka_unit_test_setup(test_role_specific_url_wins, reset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
