@@ -337,15 +337,30 @@ export class Stack {
     return { upload: up, run };
   }
 
+  // Sanitizer reports (ASan, LSan, UBSan) in any program's log since the stack started.
+  sanitizerReports() {
+    const found = [];
+    for (const f of fs.readdirSync(this.dir).filter((n) => n.endsWith('.log') && n !== 'postgres.log')) {
+      const text = fs.readFileSync(path.join(this.dir, f), 'utf8');
+      const m = text.match(/(ERROR: (Address|Leak)Sanitizer.*|runtime error: .*)/);
+      if (m) found.push(`${f}: ${m[0]}`);
+    }
+    return found;
+  }
+
   // ---- teardown ----
+  // Stops everything; throws if a program reported a sanitizer error, so the
+  // ASan+UBSan runs of the suites fail on memory errors, leaks and undefined behaviour.
   async stop() {
     live.delete(this);
     for (const w of this.workers) await w.stop('SIGTERM');
     if (this.api_) await this.api_.stop('SIGTERM');
     await this.stopSqs();
     if (this.pg) this.pg.stop('immediate');
-    if (!process.env.KEEP_STACK) fs.rmSync(this.dir, { recursive: true, force: true });
+    const reports = this.sanitizerReports();
+    if (!process.env.KEEP_STACK && reports.length === 0) fs.rmSync(this.dir, { recursive: true, force: true });
     else console.error(`stack kept in ${this.dir}`);
+    if (reports.length) throw new Error(`sanitizer reports:\n${reports.join('\n')}`);
   }
 
   // Last resort at process exit: nothing may be left running.
