@@ -284,6 +284,16 @@ static int delete_tx(PGconn *db, const char *const *params, long *deactivated)
 
     if (db_tx_begin(db) < 0)
         return -1;
+    /*
+     * The worker's activation lock (store.c), taken first: without it a run committing
+     * while this transaction runs can activate a version this deactivation cannot see
+     * (inserted by an uncommitted transaction), leaving a deleted document with an
+     * active version. With it, either the run commits first (and its version is
+     * deactivated below) or it waits and then sees deleted_at, and stays inactive.
+     * ::uuid::text: the same key as the worker's (lower case) whatever the URL's case.
+     */
+    if (db_exec(db, "SELECT pg_advisory_xact_lock(hashtextextended($1::uuid::text, 0))", 1, params) < 0)
+        goto out;
     res = db_query(db, delete_sql, 3, params);
     if (!res)
         goto out;

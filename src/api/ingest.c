@@ -10,7 +10,7 @@
  *   data:  body over MAX_UPLOAD_BYTES + overhead or file over MAX_UPLOAD_BYTES
  *          (413, partial file removed), malformed multipart (400), type
  *          sniffed from the first bytes (415);
- *   end:   truncated body (400), no file part (400), doc_id not the tenant's
+ *   end:   truncated body (400), no file part or an empty file (400), doc_id not the tenant's
  *          (404), then dedup against active versions (200 skipped), then one
  *          transaction (document get-or-create + queued run; a concurrent
  *          upload of the same content answers 200 with that run), then the
@@ -263,6 +263,9 @@ static int on_part_end(void *ud)
 {
     struct ingest *st = ud;
 
+    /* Before the type: an empty file sniffs as text, and would make a run with nothing to index. */
+    if (st->kind == PART_FILE && st->store.size == 0)
+        return stop_with(st, API_ERR_BAD_REQUEST, "empty file");
     if (st->kind == PART_FILE && !st->sniffed && sniff_now(st))
         return 1;
     st->kind = PART_IGNORE;
@@ -509,17 +512,29 @@ static void finish_skipped(struct ingest *st, PGconn *db, const char *doc_id, co
                         "run_id", st->run_id));
 }
 
-/* Mark the run failed because the message could not be published (only if still queued). */
-static void fail_enqueue(struct ingest *st, PGconn *db, const struct sqs_error *err)
+/*
+ * Mark the run failed because the message could not be published (only if still
+ * queued). 1 when this failed it: the run is terminal and nothing will ever read
+ * its upload. 0 otherwise (the database is away too): the run stays queued, the
+ * crash guard re-publishes it, and the file must stay.
+ */
+static int fail_enqueue(struct ingest *st, PGconn *db, const struct sqs_error *err)
 {
     char *error = arena_printf(&st->r->arena, "%s: %s", run_fail_code(RUN_FAIL_ENQUEUE_FAILED),
                                err->code[0] ? err->code : "unknown");
-    const char *params[2] = {st->run_id, error};
+    const char *params[3] = {st->run_id, st->r->principal.tenant_id, error};
+    PGresult *res;
+    int failed;
 
-    db_exec(db,
-            "UPDATE ingestion_runs SET status = 'failed', error = $2, finished_at = now(), updated_at = now()"
-            " WHERE run_id = $1 AND status = 'queued'",
-            2, params);
+    if (!error)
+        return 0;
+    res = db_query(db,
+                   "UPDATE ingestion_runs SET status = 'failed', error = $3, finished_at = now(), updated_at = now()"
+                   " WHERE run_id = $1 AND tenant_id = $2 AND status = 'queued'",
+                   3, params);
+    failed = res && strcmp(PQcmdTuples(res), "1") == 0;
+    PQclear(res);
+    return failed;
 }
 
 static void internal_or_unavailable(struct ingest *st)
@@ -730,7 +745,11 @@ static void ingest_finish(struct ingest *st)
         if (!qerr.code[0])
             snprintf(qerr.code, sizeof(qerr.code), "%s", !msg_text || !sqs ? "nomem" : "transport");
         free(msg_text);
-        fail_enqueue(st, db, &qerr);
+        if (fail_enqueue(st, db, &qerr)) {
+            /* The run is terminal: its upload would stay on disk forever. */
+            upload_store_abort(&st->store);
+            st->keep_file = 0;
+        }
         log_event(LOG_ERROR, "enqueue failed",
                   json_pack("{s:s,s:s,s:s,s:I}", "run_id", st->run_id, "code", qerr.code, "message", qerr.message,
                             "http_status", (json_int_t)qerr.http_status));
@@ -754,6 +773,10 @@ static void ingest_end(struct req *r)
     }
     if (!st->have_file) {
         reject(st, API_ERR_BAD_REQUEST, "missing file part");
+        return;
+    }
+    if (st->store.size == 0) {
+        reject(st, API_ERR_BAD_REQUEST, "empty file");
         return;
     }
     if (!st->sniffed && sniff_now(st)) {

@@ -69,7 +69,8 @@ static const char candidates_sql[] =
     "  SELECT (SELECT string_agg(" SEARCH_QUOTE_LEXEME ", ' | ')::tsquery FROM lex) AS tq,"
     "         (SELECT string_agg(" SEARCH_QUOTE_LEXEME ", ' | ')::tsquery FROM sel"
     "           WHERE rn = 1 OR cum <= $6::float8) AS tq_cand,"
-    "         ARRAY(SELECT lexeme FROM lex) AS lex"
+    "         ARRAY(SELECT lexeme FROM lex"
+    "                WHERE lexeme <> ALL (tsvector_to_array(to_tsvector('english', $7)))) AS lex"
     "), cand AS ("
     "  SELECT c.chunk_id, c.doc_id, c.version_id, c.page_start, c.page_end, c.tsv,"
     "         ts_rank_cd(c.tsv, (SELECT tq FROM q)) AS fts"
@@ -91,6 +92,19 @@ static const char candidates_sql[] =
 
 /* Share of all chunks the candidate lexemes may cover together (see above). */
 #define SEARCH_RARE_BUDGET "0.02"
+
+/*
+ * Words of how people ask rather than of what they ask about ("how long does
+ * a refund take?"). They still rank candidates, but they do not count among the
+ * lexemes a chunk must match to be evidence (matched / nlex): a passage about
+ * refunds answers that question even though it never says "long" or "take".
+ * PostgreSQL's English stop words are dropped already; these are the common
+ * verbs and adverbs its list keeps. Stemmed by to_tsvector like the query.
+ */
+#define SEARCH_QUESTION_WORDS                                                      \
+    "long take takes took much many get gets make need needs use work works way " \
+    "mean means go goes come want know tell find happen possible often ever "     \
+    "also still would could should please thing something anything"
 
 enum { C_CHUNK, C_DOC, C_VERSION, C_TITLE, C_URI, C_PSTART, C_PEND, C_FTS, C_MATCHED, C_NLEX, C_VECTOR };
 
@@ -329,7 +343,7 @@ void search_handle(struct req *r)
     PGresult *res, *snip;
     struct rank_cand *cands, *sel;
     char limit[16], dimtxt[16];
-    const char *params[6];
+    const char *params[7];
     int widened = 0;
     json_t *results;
 
@@ -350,11 +364,12 @@ void search_handle(struct req *r)
     params[3] = qvec ? embed_model(emb) : NULL;
     params[4] = dimtxt;
     params[5] = SEARCH_RARE_BUDGET;
-    res = arena_pg(&r->arena, db_query(db, candidates_sql, 6, params));
+    params[6] = SEARCH_QUESTION_WORDS;
+    res = arena_pg(&r->arena, db_query(db, candidates_sql, 7, params));
     /* Too few from the rare lexemes (e.g. a misspelt rare word): widen to all of them. */
     if (res && PQntuples(res) < top_k) {
         params[5] = "1";
-        res = arena_pg(&r->arena, db_query(db, candidates_sql, 6, params));
+        res = arena_pg(&r->arena, db_query(db, candidates_sql, 7, params));
         widened = 1;
     }
     if (!res) {

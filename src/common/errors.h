@@ -42,9 +42,15 @@ unsigned api_err_status(enum api_err e);
  * extract_failed counts as transient: a crashed or killed extraction child (out
  * of memory, a limit hit under load) looks the same as a corrupt file, so it gets
  * maxReceiveCount tries before the run fails (src/worker/README.md).
+ * NO_TEXT is the one row whose string is shared: extraction worked but found
+ * no text (a scanned PDF without a text layer, a blank or whitespace-only
+ * file). Users see the same "extract_failed" prefix ("extract_failed: no text
+ * found"), but a retry reads the same bytes and finds nothing again, so it is
+ * permanent: the run fails at once and the message goes to the DLQ.
  */
 #define RUN_FAIL_MAP(X)                                 \
     X(EXTRACT_FAILED,   "extract_failed",   1)         \
+    X(NO_TEXT,          "extract_failed",   0)         \
     X(UNSUPPORTED_TYPE, "unsupported_type", 0)         \
     X(TOO_LARGE,        "too_large",        0)         \
     X(TIMEOUT,          "timeout",          1)         \

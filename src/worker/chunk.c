@@ -199,3 +199,47 @@ out:
     free(v);
     return rc;
 }
+
+/* Code point of the valid UTF-8 sequence at t (its length in *l). */
+static unsigned long decode_utf8(const unsigned char *t, size_t len, size_t *l)
+{
+    unsigned long cp;
+    size_t k, i;
+
+    if (t[0] < 0x80) {
+        *l = 1;
+        return t[0];
+    }
+    k = t[0] >= 0xF0 ? 4 : t[0] >= 0xE0 ? 3 : 2;
+    if (k > len) {
+        *l = len;
+        return 0xFFFD;
+    }
+    cp = t[0] & (0x3F >> (k - 1));
+    for (i = 1; i < k; i++)
+        cp = (cp << 6) | (t[i] & 0x3F);
+    *l = k;
+    return cp;
+}
+
+static int blank_codepoint(unsigned long cp)
+{
+    return cp <= 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0xA0) || cp == 0xAD || cp == 0x1680 ||
+           (cp >= 0x2000 && cp <= 0x200F) || (cp >= 0x2028 && cp <= 0x202F) || (cp >= 0x205F && cp <= 0x2064) ||
+           cp == 0x3000 || cp == 0xFEFF || cp == 0xFFFD;
+}
+
+int chunk_has_text(const char *text, size_t len)
+{
+    const unsigned char *t = (const unsigned char *)text;
+    size_t i = 0, l;
+
+    if (!text)
+        return 0;
+    while (i < len) {
+        if (!blank_codepoint(decode_utf8(t + i, len - i, &l)))
+            return 1;
+        i += l ? l : 1;
+    }
+    return 0;
+}

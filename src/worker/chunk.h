@@ -34,4 +34,13 @@ struct chunk {
 int chunk_text(const char *text, size_t len, const size_t *page_starts, int pages, size_t target,
                size_t overlap, struct chunk **out, size_t *n);
 
+/*
+ * 1 when text[0..len) (valid UTF-8) holds something to index: a character
+ * that is neither whitespace (ASCII, NBSP, the U+2000 spaces, line/paragraph
+ * separators, ideographic space), an invisible format character (zero-width
+ * ones, BOM) nor U+FFFD alone. 0 for an empty, blank or whitespace-only text,
+ * the result of a scanned PDF without a text layer: nothing to chunk or search.
+ */
+int chunk_has_text(const char *text, size_t len);
+
 #endif

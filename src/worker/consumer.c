@@ -546,7 +546,11 @@ out:
     return n;
 }
 
-/* Requeue a run whose job did not finish by the deadline, so its redelivery can claim it at once. */
+/*
+ * Requeue a run whose job did not finish by the deadline, so its redelivery can claim it at once.
+ * The job threads still run: a slot is read under the lock and copied, because a job that
+ * finishes meanwhile frees its receipt (slot_free) while we would be using it.
+ */
 static void requeue_unfinished(struct consumer *c, struct sqs_client *q)
 {
     PGconn *conn = NULL;
@@ -555,29 +559,41 @@ static void requeue_unfinished(struct consumer *c, struct sqs_client *q)
     for (int i = 0; i < c->nslots; i++) {
         struct slot *s = &c->slots[i];
         struct job_run run;
+        char *receipt = NULL;
+        int hb;
 
-        if (s->state != SLOT_RUNNING || s->finishing)
+        pthread_mutex_lock(&c->mu);
+        if (s->state != SLOT_RUNNING || s->finishing) {
+            pthread_mutex_unlock(&c->mu);
             continue;
-        if (s->hb_active) {
-            memset(&run, 0, sizeof(run));
-            snprintf(run.run_id, sizeof(run.run_id), "%s", s->run_id);
-            snprintf(run.tenant_id, sizeof(run.tenant_id), "%s", s->tenant_id);
-            run.attempt = s->attempt;
+        }
+        hb = s->hb_active;
+        memset(&run, 0, sizeof(run));
+        snprintf(run.run_id, sizeof(run.run_id), "%s", s->run_id);
+        snprintf(run.tenant_id, sizeof(run.tenant_id), "%s", s->tenant_id);
+        run.attempt = s->attempt;
+        receipt = s->receipt ? strdup(s->receipt) : NULL;
+        pthread_mutex_unlock(&c->mu);
+        if (hb) {
             if (!conn)
                 conn = db_connect(c->cfg->database_url, DB_ROLE_WORKER, err, sizeof(err));
             if (conn)
                 (void)job_requeue(conn, &run, RUN_FAIL_INTERNAL, "worker shut down before the job finished");
         }
-        (void)sqs_change_visibility(q, c->cfg->sqs_queue_url, s->receipt, 0, NULL);
+        if (receipt)
+            (void)sqs_change_visibility(q, c->cfg->sqs_queue_url, receipt, 0, NULL);
+        free(receipt);
         log_event(LOG_WARN, "shutdown deadline: job abandoned and its message released",
-                  json_pack("{s:s}", "run_id", s->run_id));
+                  json_pack("{s:s}", "run_id", run.run_id));
     }
     db_close(&conn);
 }
 
 int consumer_run(const struct config *cfg, volatile sig_atomic_t *stop, int *threads_left)
 {
-    struct consumer c;
+    /* Not on this stack: with jobs left past the deadline this function returns while
+     * their threads still use the consumer (mutex, slots), until the process _exits. */
+    struct consumer *c = calloc(1, sizeof(*c));
     struct job_thread *jt = NULL;
     pthread_t *jobs = NULL, keeper, receiver;
     struct sqs_client *q = NULL;
@@ -585,50 +601,53 @@ int consumer_run(const struct config *cfg, volatile sig_atomic_t *stop, int *thr
     int64_t deadline;
 
     *threads_left = 0;
-    memset(&c, 0, sizeof(c));
-    c.cfg = cfg;
-    c.stop = stop;
-    c.sqs_cfg.endpoint = cfg->aws_endpoint_url;
-    c.sqs_cfg.region = cfg->aws_region;
-    c.sqs_cfg.access_key_id = cfg->aws_access_key_id;
-    c.sqs_cfg.secret_access_key = cfg->aws_secret_access_key;
-    c.sqs_cfg.timeout_ms = 15000;
-    c.vis_s = (int)(cfg->visibility_timeout_ms / 1000);
-    if (c.vis_s < 1)
-        c.vis_s = 1;
-    c.nslots = (int)cfg->max_inflight;
-    if (c.nslots < njobs)
+    if (!c) {
+        log_event(LOG_ERROR, "out of memory at start-up", NULL);
+        return 1;
+    }
+    c->cfg = cfg;
+    c->stop = stop;
+    c->sqs_cfg.endpoint = cfg->aws_endpoint_url;
+    c->sqs_cfg.region = cfg->aws_region;
+    c->sqs_cfg.access_key_id = cfg->aws_access_key_id;
+    c->sqs_cfg.secret_access_key = cfg->aws_secret_access_key;
+    c->sqs_cfg.timeout_ms = 15000;
+    c->vis_s = (int)(cfg->visibility_timeout_ms / 1000);
+    if (c->vis_s < 1)
+        c->vis_s = 1;
+    c->nslots = (int)cfg->max_inflight;
+    if (c->nslots < njobs)
         log_event(LOG_WARN, "MAX_INFLIGHT is below WORKER_CONCURRENCY: some job threads will idle", NULL);
-    c.db_ok = 1;
-    pthread_mutex_init(&c.mu, NULL);
-    pthread_cond_init(&c.work_cv, NULL);
-    pthread_cond_init(&c.space_cv, NULL);
-    pthread_cond_init(&c.keeper_cv, NULL);
-    c.slots = calloc((size_t)c.nslots, sizeof(*c.slots));
+    c->db_ok = 1;
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->work_cv, NULL);
+    pthread_cond_init(&c->space_cv, NULL);
+    pthread_cond_init(&c->keeper_cv, NULL);
+    c->slots = calloc((size_t)c->nslots, sizeof(*c->slots));
     jobs = calloc((size_t)njobs, sizeof(*jobs));
     jt = calloc((size_t)njobs, sizeof(*jt));
-    q = sqs_new(&c.sqs_cfg);
-    if (!c.slots || !jobs || !jt || !q) {
+    q = sqs_new(&c->sqs_cfg);
+    if (!c->slots || !jobs || !jt || !q) {
         log_event(LOG_ERROR, "out of memory at start-up", NULL);
         goto out;
     }
-    c.max_receive_count = redrive_max_receive(cfg, &c.sqs_cfg);
+    c->max_receive_count = redrive_max_receive(cfg, &c->sqs_cfg);
 
-    if (pthread_create(&keeper, NULL, keeper_main, &c) != 0)
+    if (pthread_create(&keeper, NULL, keeper_main, c) != 0)
         goto out;
     keeper_up = 1;
     for (; started < njobs; started++) {
-        jt[started].c = &c;
+        jt[started].c = c;
         jt[started].index = started;
         if (pthread_create(&jobs[started], NULL, job_main, &jt[started]) != 0)
             goto out;
     }
-    if (pthread_create(&receiver, NULL, receiver_main, &c) != 0)
+    if (pthread_create(&receiver, NULL, receiver_main, c) != 0)
         goto out;
     receiver_up = 1;
     log_event(LOG_INFO, "consumer started",
-              json_pack("{s:i,s:i,s:i,s:i,s:s}", "concurrency", njobs, "max_inflight", c.nslots, "visibility_s",
-                        c.vis_s, "max_receive_count", c.max_receive_count, "queue", cfg->sqs_queue_url));
+              json_pack("{s:i,s:i,s:i,s:i,s:s}", "concurrency", njobs, "max_inflight", c->nslots, "visibility_s",
+                        c->vis_s, "max_receive_count", c->max_receive_count, "queue", cfg->sqs_queue_url));
 
     while (!*stop)
         time_sleep_ms(100);
@@ -638,48 +657,48 @@ out:
     /* Drain: stop receiving, give back what was not started, let running jobs finish. */
     log_event(LOG_INFO, "shutting down: draining in-flight jobs",
               json_pack("{s:I}", "grace_ms", (json_int_t)cfg->shutdown_grace_ms));
-    pthread_mutex_lock(&c.mu);
-    c.stopping = 1;
-    pthread_cond_broadcast(&c.work_cv);
-    pthread_cond_broadcast(&c.space_cv);
-    pthread_mutex_unlock(&c.mu);
+    pthread_mutex_lock(&c->mu);
+    c->stopping = 1;
+    pthread_cond_broadcast(&c->work_cv);
+    pthread_cond_broadcast(&c->space_cv);
+    pthread_mutex_unlock(&c->mu);
 
-    if (c.slots && q) {
-        for (int i = 0; i < c.nslots; i++) {
-            struct slot *s = &c.slots[i];
+    if (c->slots && q) {
+        for (int i = 0; i < c->nslots; i++) {
+            struct slot *s = &c->slots[i];
             int waiting;
 
-            pthread_mutex_lock(&c.mu);
+            pthread_mutex_lock(&c->mu);
             waiting = s->state == SLOT_WAITING;
             if (waiting) {
                 s->finishing = 1;
                 while (s->extending)
-                    pthread_cond_wait(&c.keeper_cv, &c.mu);
+                    pthread_cond_wait(&c->keeper_cv, &c->mu);
             }
-            pthread_mutex_unlock(&c.mu);
+            pthread_mutex_unlock(&c->mu);
             if (waiting) {
                 (void)sqs_change_visibility(q, cfg->sqs_queue_url, s->receipt, 0, NULL);
-                pthread_mutex_lock(&c.mu);
+                pthread_mutex_lock(&c->mu);
                 slot_clear(s);
-                c.held--;
-                pthread_mutex_unlock(&c.mu);
+                c->held--;
+                pthread_mutex_unlock(&c->mu);
             }
         }
     }
     deadline = time_mono_ms() + cfg->shutdown_grace_ms;
-    pthread_mutex_lock(&c.mu);
-    while (c.running > 0 && time_mono_ms() < deadline)
-        cond_wait_ms(&c.space_cv, &c.mu, 200);
-    if (c.running > 0) {
-        c.deadline_passed = 1;
+    pthread_mutex_lock(&c->mu);
+    while (c->running > 0 && time_mono_ms() < deadline)
+        cond_wait_ms(&c->space_cv, &c->mu, 200);
+    if (c->running > 0) {
+        c->deadline_passed = 1;
         *threads_left = 1;
     }
-    c.keeper_stop = 1;
-    pthread_mutex_unlock(&c.mu);
+    c->keeper_stop = 1;
+    pthread_mutex_unlock(&c->mu);
     if (keeper_up)
         pthread_join(keeper, NULL);
     if (*threads_left && q)
-        requeue_unfinished(&c, q);
+        requeue_unfinished(c, q);
 
     if (!*threads_left) {
         for (int i = 0; i < started; i++)
@@ -692,21 +711,22 @@ out:
          * period (at least a moment), so the receiver can give such messages back. */
         int64_t until = deadline > time_mono_ms() + 1000 ? deadline : time_mono_ms() + 1000;
 
-        pthread_mutex_lock(&c.mu);
-        while (!c.receiver_done && time_mono_ms() < until)
-            cond_wait_ms(&c.space_cv, &c.mu, 100);
-        if (!c.receiver_done)
+        pthread_mutex_lock(&c->mu);
+        while (!c->receiver_done && time_mono_ms() < until)
+            cond_wait_ms(&c->space_cv, &c->mu, 100);
+        if (!c->receiver_done)
             *threads_left = 1;
-        pthread_mutex_unlock(&c.mu);
-        if (c.receiver_done)
+        pthread_mutex_unlock(&c->mu);
+        if (c->receiver_done)
             pthread_join(receiver, NULL);
     }
     log_event(LOG_INFO, "consumer stopped", json_pack("{s:b}", "clean", !*threads_left));
     sqs_free(&q);
     if (!*threads_left) {
-        free(c.slots);
+        free(c->slots);
         free(jobs);
         free(jt);
+        free(c);
     }
     return rc;
 }

@@ -323,6 +323,14 @@ static void run_job(struct job *j, struct pipeline_result *out)
     log_stage(j, "extract", NULL, d_extract, -1, NULL);
     if (should_stop(j))
         goto lost;
+    /* A scanned PDF without a text layer, a blank file: succeeding with 0 chunks would
+     * activate an empty version (hiding the document's earlier content) and tell the
+     * user all is well. The same bytes give the same nothing: fail at once (permanent). */
+    if (!chunk_has_text(ex.text, ex.len)) {
+        code = RUN_FAIL_NO_TEXT;
+        snprintf(detail, sizeof(detail), "no text found");
+        goto fail;
+    }
 
     progress(j, "chunk", 0, 0);
     t = time_mono_ms();

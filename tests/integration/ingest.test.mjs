@@ -315,6 +315,26 @@ test('truncated multipart (no closing boundary) -> 400, no file, no run; a clien
   assert.equal((await runsOf(A)).length, before);
 });
 
+test('empty (0-byte) file -> 400 "empty file", nothing stored, recorded or queued', async () => {
+  await drainQueue(stack);
+  const before = (await runsOf(A)).length;
+  const folders = uploadsOf(stack, tid(A));
+  for (const filename of ['empty.txt', 'empty.pdf', 'noname']) {
+    const up = await stack.upload({ token: A.token, filename, content: Buffer.alloc(0) });
+    assert.equal(up.status, 400, `${filename}: ${up.text}`);
+    assert.equal(up.json.error.code, 'bad_request');
+    assert.equal(up.json.error.message, 'empty file');
+  }
+  // also with a title and doc_id after the file part, and with an Idempotency-Key
+  const mp = multipart([{ name: 'file', filename: 'e.md', content: '' }, { name: 'title', content: 'Empty' }]);
+  const r = await postMultipart(stack, { token: A.token, mp, headers: { 'idempotency-key': crypto.randomUUID() } });
+  assert.equal(r.status, 400, r.text);
+  assert.equal(r.json.error.message, 'empty file');
+  assert.equal((await runsOf(A)).length, before, 'no run recorded');
+  assert.deepEqual(uploadsOf(stack, tid(A)), folders, 'no upload folder left behind');
+  assert.equal((await drainQueue(stack)).length, 0, 'nothing queued');
+});
+
 test('no file part -> 400; not multipart -> 415; bad boundary -> 400', async () => {
   const before = (await runsOf(A)).length;
   const r = await postMultipart(stack, { token: A.token, parts: [{ name: 'title', content: 'only a title' }] });
@@ -474,6 +494,41 @@ test('get-or-create statement: N parallel transactions of one source_uri -> one 
   }
 });
 
+// ---------------------------------------------------------------- deletion vs. activation
+
+test('DELETE /v1/documents while a worker commits an activation: no active version is left behind', async () => {
+  await drainQueue(stack);
+  const up1 = await stack.upload({ token: A.token, filename: 'race.txt', content: uniq('race v1') });
+  assert.equal(up1.status, 202, up1.text);
+  await finishAsWorker(up1.json.run_id);
+  const docId = up1.json.doc_id;
+  const up2 = await stack.upload({ token: A.token, filename: 'race2.txt', content: uniq('race v2'), docId });
+  assert.equal(up2.status, 202, up2.text);
+  const run2 = await runById(up2.json.run_id);
+  // The worker's write transaction (store.c), held open at its activation step.
+  const w = new pg.Client({ connectionString: stack.appUrl });
+  await w.connect();
+  try {
+    await w.query('SET ROLE ingest_worker');
+    await w.query('BEGIN');
+    await w.query('SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))', [docId]);
+    await w.query('UPDATE document_versions SET is_active = false WHERE doc_id = $1 AND is_active', [docId]);
+    await w.query(`INSERT INTO document_versions (tenant_id, doc_id, run_id, content_hash, is_active, byte_size, mime,
+      uploaded_at) VALUES ($1, $2, $3, $4, true, 1, 'text/plain', $5)`,
+    [tid(A), docId, run2.run_id, run2.content_hash, run2.created_at]);
+    const del = stack.api('DELETE', `/v1/documents/${docId.toUpperCase()}`, { token: A.token });
+    await new Promise((r) => setTimeout(r, 700));
+    await w.query('COMMIT');
+    const d = await del;
+    assert.equal(d.status, 200, d.text);
+  } finally {
+    await w.end();
+  }
+  const active = await stack.sql('SELECT version_id FROM document_versions WHERE doc_id = $1 AND is_active', [docId]);
+  assert.deepEqual(active, [], 'a deleted document keeps no active version');
+  await drainQueue(stack);
+});
+
 // ---------------------------------------------------------------- doc_id
 
 test('doc_id: new content becomes a second run of the same document; another tenant\'s doc_id -> 404', async () => {
@@ -576,6 +631,8 @@ test('queue unreachable -> 503 with the run_id, run failed enqueue_failed', asyn
     const r = await stack.api('GET', `/v1/ingestion-runs/${up.json.run_id}`, { token: A.token });
     assert.equal(r.json.status, 'failed');
     assert.match(r.json.error, /^enqueue_failed: /);
+    // The run is terminal and nothing will read its upload: it must not stay on disk forever.
+    assert.equal(fs.existsSync(path.join(stack.uploadDir, tid(A), up.json.run_id)), false, 'upload folder removed');
   } finally {
     await stack.startSqs();
   }

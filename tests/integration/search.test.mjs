@@ -159,6 +159,17 @@ describe('search', () => {
     assert.equal(r2.json.results[0].doc_id, docs.refunds.docId);
   });
 
+  test('question words ("how long", "take") are not required: the topic word is the evidence', async () => {
+    const r = await search(A, 'how long do refunds take?');
+    assert.equal(r.json.status, 'answered', r.text);
+    assert.equal(r.json.results[0].doc_id, docs.refunds.docId);
+    // the picnic chunk shares only "takes", a question word: never a citation
+    assert.ok(r.json.results.every((c) => c.doc_id !== docs.picnic.docId), r.text);
+    await assertCitationsValid(A, r);
+    // a question made only of such words has no topic: abstain
+    assertAbstained(await search(A, 'how long does it take?'));
+  });
+
   test('snippets escape the text and keep only <mark> as markup', async () => {
     const r = await search(A, 'kestrel parser');
     assert.equal(r.json.status, 'answered', r.text);

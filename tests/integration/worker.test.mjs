@@ -97,6 +97,25 @@ function longText(paragraphs) {
   return out.join('\n\n');
 }
 
+// A one-page PDF whose page is only a filled rectangle: no text layer, like a scan.
+function scannedPdf() {
+  const stream = '0 0 1 rg 72 72 468 648 re f\n';
+  const objs = [
+    '<< /Type /Catalog /Pages 2 0 R >>',
+    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << >> >>',
+    `<< /Length ${stream.length} >>\nstream\n${stream}endstream`,
+  ];
+  let out = '%PDF-1.4\n';
+  const offs = [];
+  objs.forEach((o, i) => { offs.push(out.length); out += `${i + 1} 0 obj\n${o}\nendobj\n`; });
+  const xref = out.length;
+  out += `xref\n0 ${objs.length + 1}\n0000000000 65535 f \n`;
+  for (const o of offs) out += `${String(o).padStart(10, '0')} 00000 n \n`;
+  out += `trailer\n<< /Size ${objs.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+  return Buffer.from(out, 'latin1');
+}
+
 suite('pipeline end to end', () => {
   let stack;
   let tenantId;
@@ -292,6 +311,29 @@ suite('failures and retries', () => {
     assert.equal((await stack.waitRun(next.runId)).status, 'succeeded');
     assert.ok(stack.workers[0].alive);
   });
+
+  // Extraction worked but found nothing: permanent, so one attempt, then the DLQ (README rule 3).
+  // Before: such runs succeeded with 0 chunks and an active, empty version.
+  for (const [label, filename, content] of [
+    ['scanned PDF without a text layer', 'scan.pdf', scannedPdf()],
+    ['whitespace-only text file', 'blank.txt', ' \n\t\n\u00a0\u3000 \r\n\n   \n'],
+    ['HTML without text', 'empty.html', '<html><head><title></title></head><body><p> </p><img src="x.png"></body></html>'],
+  ]) {
+    test(`${label}: failed "extract_failed: no text found" at once, message in the DLQ, no version`, async () => {
+      const dlq0 = (await stack.dlqDepth()).visible;
+      const { runId, docId } = await queueJob(stack, { tenantId, filename, content });
+      const run = await stack.waitRun(runId, { timeoutMs: 30000 });
+      assert.equal(run.status, 'failed', JSON.stringify(run.stats));
+      assert.equal(run.error, 'extract_failed: no text found');
+      assert.equal(run.attempt, 1, 'permanent: not retried');
+      assert.ok(run.finished_at);
+      assert.equal((await versions(stack, docId)).length, 0, 'no version stored');
+      await waitFor(async () => (await stack.dlqDepth()).visible === dlq0 + 1, { timeoutMs: 20000, what: 'message in DLQ' });
+      await waitQueueEmpty(stack);
+      const msgs = await stack.receiveMessages(stack.sqs.dlqUrl, { max: 10, visibility: 0 });
+      assert.ok(msgs.some((m) => JSON.parse(m.Body).run_id === runId), 'this run\'s message is in the DLQ');
+    });
+  }
 
   test('DOCX decompression bomb: run failed, worker alive', async () => {
     const { runId } = await queueJob(stack, { tenantId, fixture: 'bomb.docx' });

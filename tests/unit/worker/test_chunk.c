@@ -245,6 +245,22 @@ static void test_long_sentence_slack(void **state)
     free(c);
 }
 
+static void test_has_text(void **state)
+{
+    (void)state;
+    assert_int_equal(chunk_has_text(NULL, 0), 0);
+    assert_int_equal(chunk_has_text("", 0), 0);
+    assert_int_equal(chunk_has_text(" \t\n\n\r\f\v ", 9), 0);
+    /* NBSP, em space, zero-width space, BOM, ideographic space, U+FFFD: still nothing */
+    assert_int_equal(chunk_has_text("\xC2\xA0\xE2\x80\x83\xE2\x80\x8B\xEF\xBB\xBF\xE3\x80\x80\xEF\xBF\xBD\n", 18), 0);
+    assert_int_equal(chunk_has_text("  x  ", 5), 1);
+    assert_int_equal(chunk_has_text("\n\n.\n", 4), 1);
+    assert_int_equal(chunk_has_text("\xC2\xA0\xC3\xA9", 4), 1);          /* e-acute */
+    assert_int_equal(chunk_has_text("\xE3\x80\x80\xE6\x97\xA5", 6), 1);  /* CJK */
+    /* a cut sequence at the end is not text */
+    assert_int_equal(chunk_has_text(" \xE6\x97", 3), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -252,7 +268,7 @@ int main(void)
         cmocka_unit_test(test_paragraph_boundaries), cmocka_unit_test(test_sentence_boundaries),
         cmocka_unit_test(test_no_boundaries),     cmocka_unit_test(test_overlap),
         cmocka_unit_test(test_utf8_safety),       cmocka_unit_test(test_cjk_sentences),
-        cmocka_unit_test(test_pages),             cmocka_unit_test(test_long_sentence_slack),
+        cmocka_unit_test(test_pages),             cmocka_unit_test(test_long_sentence_slack), cmocka_unit_test(test_has_text),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
