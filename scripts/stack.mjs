@@ -18,7 +18,7 @@ import { PgCluster } from '../tests/lib/pg-cluster.mjs';
 import { startSqs } from '../tests/lib/sqs-emulator.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const VAR = path.join(ROOT, 'var');
+const VAR = path.resolve(ROOT, process.env.DEV_VAR_DIR ?? 'var');
 const BUILD = path.resolve(ROOT, process.env.BUILD_DIR ?? 'build');
 const API_PORT = Number(process.env.DEV_API_PORT ?? 8000);
 const PG_PORT = Number(process.env.DEV_PG_PORT ?? 55432);
@@ -107,7 +107,7 @@ async function up() {
     }
     cluster = await PgCluster.create(path.join(VAR, 'pg'), { port: PG_PORT });
     cluster.start();
-    log(`PostgreSQL on 127.0.0.1:${PG_PORT} (data in var/pg)`);
+    log(`PostgreSQL on 127.0.0.1:${PG_PORT} (data in ${path.relative(ROOT, VAR) || '.'}/pg)`);
     const admin = new pg.Client({ connectionString: cluster.superUrl });
     await admin.connect();
     const db = await admin.query("SELECT 1 FROM pg_database WHERE datname = 'ingest'");
