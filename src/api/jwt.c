@@ -317,7 +317,7 @@ enum jwt_err jwt_verify(const char *token, const void *key, size_t keylen,
     rc = claims_parse(payload, &c);
     if (rc != JWT_OK)
         goto out;
-    if (now_s >= c.exp + JWT_LEEWAY_S) {
+    if (now_s - JWT_LEEWAY_S >= c.exp) {   /* not c.exp + leeway: exp may be INT64_MAX */
         rc = JWT_EXPIRED;
         goto out;
     }
