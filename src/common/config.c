@@ -113,6 +113,8 @@ static const struct cfg_entry cfg_table[] = {
      "address-space limit of the extraction child (MiB)"},
     {"EXTRACT_MAX_CHARS", CFG_INT, F(extract_max_chars), WORKER, "50000000", 1000, (int64_t)1 << 34, NULL,
      "extracted text larger than this fails the run too_large"},
+    {"EXTRACT_MAX_UNCOMPRESSED", CFG_BYTES, F(extract_max_uncompressed), WORKER, "256M", 1 << 20,
+     (int64_t)1 << 40, NULL, "DOCX: most bytes its parts may inflate to (zip bombs fail the run too_large)"},
     {"CHUNK_SIZE", CFG_INT, F(chunk_size), WORKER, "1200", 100, 100000, NULL, "target chunk size (bytes)"},
     {"CHUNK_OVERLAP", CFG_INT, F(chunk_overlap), WORKER, "200", 0, 50000, NULL,
      "bytes of the previous chunk repeated at the start of the next"},

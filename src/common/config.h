@@ -68,6 +68,7 @@ struct config {
     int64_t extract_timeout_ms;
     int64_t extract_memory_mb;
     int64_t extract_max_chars;
+    int64_t extract_max_uncompressed;
     int64_t chunk_size;
     int64_t chunk_overlap;
     const char *upload_retention;

@@ -20,7 +20,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MAX_UNCOMPRESSED_BYTES (256L << 20)
 #define DB_WAIT_MAX_MS (15LL * 60 * 1000)   /* hold a message at most this long while the database is away */
 #define DB_ERROR_RELEASE_S 5
 
@@ -312,7 +311,7 @@ static void run_job(struct job *j, struct pipeline_result *out)
     lim.timeout_ms = (long)cfg->extract_timeout_ms;
     lim.memory_mb = (long)cfg->extract_memory_mb;
     lim.max_chars = (long)cfg->extract_max_chars;
-    lim.max_uncompressed_bytes = MAX_UNCOMPRESSED_BYTES;
+    lim.max_uncompressed_bytes = (long)cfg->extract_max_uncompressed;
     t = time_mono_ms();
     code = (enum run_fail)extract_file(path, mime, &lim, &ex, detail, sizeof(detail));
     d_extract = time_mono_ms() - t;
