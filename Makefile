@@ -44,7 +44,7 @@ LDFLAGS_ALL = $(LDSAN) $(LDFLAGS)
 
 COMMON_SRC := $(wildcard src/common/*.c)
 API_SRC    := $(wildcard src/api/*.c)
-WORKER_SRC := $(wildcard src/worker/*.c src/worker/extract/*.c src/worker/embed/*.c)
+WORKER_SRC := $(wildcard src/worker/*.c src/worker/extract/*.c)
 
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
 API_OBJ    := $(API_SRC:%.c=$(BUILD)/%.o)
