@@ -9,8 +9,9 @@
  *
  * One request, as MHD drives it (con_cls holds our struct req_ctx):
  *  1. headers complete: route, authenticate, admin check, size check, and for
- *     streaming routes stream->begin(). An answer here is sent at once and MHD
- *     discards the body and closes the connection.
+ *     streaming routes stream->begin(). An answer here waits until the body
+ *     (at most SERVER_DISCARD_MAX bytes) has been read and dropped; a larger
+ *     declared body is answered at once and MHD closes the connection.
  *  2. each piece of body: appended (plain routes, bounded) or stream->data().
  *     MHD 0.9.75 refuses MHD_queue_response while body data is being delivered,
  *     so an answer made here (413 mid-upload of a chunked body, a bad multipart
@@ -532,9 +533,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (!ctx)
             return MHD_NO;
         *con_cls = ctx;
-        /* Answers made from the headers alone go out now; MHD drops any body and closes. */
-        if (ctx->kind == CTX_ANSWERED)
+        /*
+         * An answer made from the headers alone (401, 403, 413 by Content-Length...):
+         * if the body is small enough to read, read and drop it and answer at its
+         * end. Answering now makes MHD close the connection while the client is
+         * still sending, and the client may then see a reset instead of the answer.
+         * Only a body too large to drain is refused at once.
+         */
+        if (ctx->kind == CTX_ANSWERED) {
+            if (ctx->r.content_length <= (int64_t)SERVER_DISCARD_MAX) {
+                ctx->discarding = 1;
+                return MHD_YES;
+            }
             return queue_answer(ctx);
+        }
         return MHD_YES;
     }
     if (*upload_data_size) {
