@@ -147,14 +147,15 @@ static int corpus(const char *tenant, long first, long ndocs, int dim, const cha
         id_uuid_new(doc);
         id_uuid_new(run);
         id_uuid_new(ver);
-        printf("INSERT INTO documents (doc_id, tenant_id, source_type, source_uri, title) VALUES "
-               "('%s', '%s', 'upload', 'upload://sha256:bench%ld', 'Bench document %ld');\n",
-               doc, tenant, d, d);
-        printf("INSERT INTO ingestion_runs (run_id, tenant_id, doc_id, status, content_hash) VALUES "
-               "('%s', '%s', '%s', 'succeeded', 'bench%ld');\n", run, tenant, doc, d);
-        printf("INSERT INTO document_versions (version_id, tenant_id, doc_id, run_id, content_hash, is_active,"
-               " byte_size, mime, uploaded_at) VALUES ('%s', '%s', '%s', '%s', 'bench%ld', true, %d, "
-               "'text/plain', now());\n", ver, tenant, doc, run, d, CHUNKS_PER_DOC * CHUNK_BYTES);
+        /* Generated rows (uuids, numbers), loaded with COPY like the chunks below. */
+        printf("COPY documents (doc_id, tenant_id, source_type, source_uri, title) FROM stdin;\n"
+               "%s\t%s\tupload\tupload://sha256:bench%ld\tBench document %ld\n\\.\n", doc, tenant, d, d);
+        printf("COPY ingestion_runs (run_id, tenant_id, doc_id, status, content_hash) FROM stdin;\n"
+               "%s\t%s\t%s\tsucceeded\tbench%ld\n\\.\n", run, tenant, doc, d);
+        printf("COPY document_versions (version_id, tenant_id, doc_id, run_id, content_hash, is_active,"
+               " byte_size, mime, uploaded_at) FROM stdin;\n"
+               "%s\t%s\t%s\t%s\tbench%ld\tt\t%d\ttext/plain\t2026-01-01 00:00:00+00\n\\.\n",
+               ver, tenant, doc, run, d, CHUNKS_PER_DOC * CHUNK_BYTES);
         for (i = 0; i < CHUNKS_PER_DOC; i++) {
             lens[i] = make_text(texts[i], MAX_TEXT);
             ptrs[i] = texts[i];

@@ -20,8 +20,8 @@ import pg from 'pg';
 import { startStack, ROOT } from '../tests/lib/stack.mjs';
 
 const N = Number(process.env.BENCH_QUERIES ?? 200);
-const DOCS_SMALL = 200;      // 50 chunks each: 10k chunks
-const DOCS_LARGE = 2000;     // 100k chunks
+const DOCS_SMALL = Number(process.env.BENCH_DOCS_SMALL ?? 200);    // 50 chunks each: 10k chunks
+const DOCS_LARGE = Number(process.env.BENCH_DOCS_LARGE ?? 2000);   // 100k chunks
 const TOP_K = 8;
 
 function buildGen(buildDir) {
@@ -127,12 +127,12 @@ async function main() {
     let t = Date.now();
     await load(gen, stack.superUrl, tenantId, 0, DOCS_SMALL);
     console.error(`loaded ${DOCS_SMALL * 50} chunks in ${Date.now() - t} ms`);
-    rows.push(await measure(stack, admin.token, tenantId, queries, '10k'));
+    rows.push(await measure(stack, admin.token, tenantId, queries, `${DOCS_SMALL * 50 / 1000}k`));
 
     t = Date.now();
     await load(gen, stack.superUrl, tenantId, DOCS_SMALL, DOCS_LARGE - DOCS_SMALL);
     console.error(`loaded ${DOCS_LARGE * 50} chunks in ${Date.now() - t} ms`);
-    rows.push(await measure(stack, admin.token, tenantId, queries, '100k'));
+    rows.push(await measure(stack, admin.token, tenantId, queries, `${DOCS_LARGE * 50 / 1000}k`));
 
     console.log('\nsize  queries answered  search p50/p95 ms  healthz p50  fts-all-lexemes p50/p95  x healthz  x fts-all  cands  all-vectors fetch');
     for (const r of rows) {

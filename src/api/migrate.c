@@ -142,16 +142,19 @@ int migrate_run(const char *url, const char *dir, char *err, size_t errlen)
     int applied = 0;
     int rc = -1;
     int locked = 0;
-    char lock_sql[96];
+    char lock_key[24];
+    const char *lock_params[1] = {lock_key};
 
     err[0] = '\0';
     c = db_connect(url, NULL, err, errlen);
     if (!c)
         goto out;
     PQsetNoticeProcessor(c, on_notice, NULL);
-    snprintf(lock_sql, sizeof(lock_sql), "SELECT pg_advisory_lock(%lld)", (long long)MIGRATE_LOCK_KEY);
-    if (exec_plain(c, lock_sql, "advisory lock", err, errlen) < 0)
+    snprintf(lock_key, sizeof(lock_key), "%lld", (long long)MIGRATE_LOCK_KEY);
+    if (db_exec(c, "SELECT pg_advisory_lock($1::bigint)", 1, lock_params) < 0) {
+        snprintf(err, errlen, "advisory lock: %s", PQerrorMessage(c));
         goto out;
+    }
     locked = 1;
     if (exec_plain(c,
                    "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -176,11 +179,7 @@ int migrate_run(const char *url, const char *dir, char *err, size_t errlen)
     rc = 0;
 out:
     if (locked && c && PQstatus(c) == CONNECTION_OK) {
-        char unlock_sql[96];
-        char ignore[8];
-
-        snprintf(unlock_sql, sizeof(unlock_sql), "SELECT pg_advisory_unlock(%lld)", (long long)MIGRATE_LOCK_KEY);
-        exec_plain(c, unlock_sql, "advisory unlock", ignore, sizeof(ignore));
+        db_exec(c, "SELECT pg_advisory_unlock($1::bigint)", 1, lock_params);
     }
     for (int i = 0; i < count; i++)
         free(names[i]);
