@@ -364,12 +364,10 @@ void job_error_text(enum run_fail code, const char *detail, char *out, size_t ou
             out[n] = ' ';
 }
 
-enum job_write job_fail(PGconn *c, const struct job_run *r, enum run_fail code, const char *detail)
+/* An UPDATE of a run this attempt owns ($1 run, $2 tenant, $3 attempt) with $4 = "<code>: <detail>". */
+static enum job_write owned_update(PGconn *c, const char *sql, const struct job_run *r, enum run_fail code,
+                                   const char *detail)
 {
-    static const char sql[] =
-        "UPDATE ingestion_runs SET status = 'failed', finished_at = now(), updated_at = now(), error = $4,"
-        " stats = stats || jsonb_build_object('progress', jsonb_build_object('stage', 'failed'))"
-        " WHERE run_id = $1 AND tenant_id = $2 AND status = 'running' AND attempt = $3::int";
     char attempt[16], text[512];
     const char *p[4];
 
@@ -382,21 +380,21 @@ enum job_write job_fail(PGconn *c, const struct job_run *r, enum run_fail code, 
     return conditional(c, sql, 4, p);
 }
 
+enum job_write job_fail(PGconn *c, const struct job_run *r, enum run_fail code, const char *detail)
+{
+    return owned_update(c,
+        "UPDATE ingestion_runs SET status = 'failed', finished_at = now(), updated_at = now(), error = $4,"
+        " stats = stats || jsonb_build_object('progress', jsonb_build_object('stage', 'failed'))"
+        " WHERE run_id = $1 AND tenant_id = $2 AND status = 'running' AND attempt = $3::int",
+        r, code, detail);
+}
+
 enum job_write job_requeue(PGconn *c, const struct job_run *r, enum run_fail code, const char *detail)
 {
-    static const char sql[] =
+    return owned_update(c,
         "UPDATE ingestion_runs SET status = 'queued', updated_at = now(),"
         " stats = stats || jsonb_build_object('last_error', $4::text,"
         "   'progress', jsonb_build_object('stage', 'retry_wait'))"
-        " WHERE run_id = $1 AND tenant_id = $2 AND status = 'running' AND attempt = $3::int";
-    char attempt[16], text[512];
-    const char *p[4];
-
-    snprintf(attempt, sizeof(attempt), "%d", r->attempt);
-    job_error_text(code, detail, text, sizeof(text));
-    p[0] = r->run_id;
-    p[1] = r->tenant_id;
-    p[2] = attempt;
-    p[3] = text;
-    return conditional(c, sql, 4, p);
+        " WHERE run_id = $1 AND tenant_id = $2 AND status = 'running' AND attempt = $3::int",
+        r, code, detail);
 }
