@@ -10,6 +10,7 @@
 
 #include <ctype.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,8 +25,16 @@
 #define LOGIN_PRUNE_AFTER "1 day"
 /* One login in this many also prunes old login_failures rows. */
 #define LOGIN_PRUNE_EVERY 32
+/* One logout in this many also prunes revoked_sessions rows of expired tokens. */
+#define REVOKED_PRUNE_EVERY 32
+/* A revoked token's row is kept this long past its exp: jwt_verify accepts a token
+ * up to JWT_LEEWAY_S after exp, and instances' clocks may differ from the database's. */
+#define REVOKED_PRUNE_MARGIN "5 minutes"
+/* 9999-12-31T23:59:59Z: a later exp (INT64_MAX verifies) would overflow to_timestamp. */
+#define EPOCH_MAX_S INT64_C(253402300799)
 
 static atomic_uint login_counter;
+static atomic_uint logout_counter;
 static atomic_flag dev_warned = ATOMIC_FLAG_INIT;
 
 int auth_role_valid(const char *s)
@@ -160,6 +169,8 @@ static char *account_bucket(struct arena *a, const char *tenant, const char *ema
 
 /* ---- login / logout / me ---- */
 
+static const char *bearer_token(const char *authz);
+
 static const char *json_str(json_t *o, const char *key)
 {
     json_t *v = json_object_get(o, key);
@@ -170,7 +181,7 @@ static const char *json_str(json_t *o, const char *key)
 void auth_login(struct req *r)
 {
     const struct config *cfg = r->app->cfg;
-    const char *tenant, *email, *password, *addr, *hash = NULL, *active;
+    const char *tenant, *email, *password, *addr, *hash = NULL, *active, *cutoff;
     char *ip_bucket, *acct_bucket, *token = NULL;
     const char *params[2];
     struct jwt_claims claims;
@@ -178,7 +189,7 @@ void auth_login(struct req *r)
     PGresult *res = NULL;
     json_t *body, *user, *out;
     PGconn *db;
-    int64_t wait_s, now_ms, ttl_s;
+    int64_t wait_s, now_ms, ttl_s, valid_from_s = 0;
     int found = 0, ok = 0;
 
     body = req_body_json(r);
@@ -222,7 +233,8 @@ void auth_login(struct req *r)
         params[0] = tenant;
         params[1] = email;
         res = arena_pg(&r->arena, db_query(db,
-            "SELECT " AUTH_USER_COLS ", u.password_hash"
+            "SELECT " AUTH_USER_COLS ", u.password_hash,"
+            "       ceil(extract(epoch FROM u.sessions_valid_after))::bigint"
             "  FROM users u JOIN tenants t ON t.tenant_id = u.tenant_id"
             " WHERE t.slug = $1 AND lower(u.email) = lower($2)",
             2, params));
@@ -234,6 +246,9 @@ void auth_login(struct req *r)
             active = db_val(res, 0, 5);
             found = active && active[0] == 't';
             hash = db_val(res, 0, AUTH_USER_NCOLS);
+            cutoff = db_val(res, 0, AUTH_USER_NCOLS + 1);
+            if (cutoff)
+                valid_from_s = strtoll(cutoff, NULL, 10);
         }
     }
     /* Same work whether or not the account exists or is active: comparable timing. */
@@ -265,8 +280,17 @@ void auth_login(struct req *r)
     snprintf(claims.tid, sizeof(claims.tid), "%s", db_val(res, 0, 1));
     snprintf(claims.role, sizeof(claims.role), "%s", db_val(res, 0, 4));
     id_uuid_new(claims.jti);
-    claims.iat = now_ms / 1000;
-    claims.nbf = claims.iat;
+    /*
+     * iat has whole seconds; sessions_valid_after (a password change, a
+     * deactivation) has microseconds, and a token counts only if
+     * iat >= that instant. A login in the same second as the cutoff, after
+     * it, gets the next whole second as iat (at most 1 s ahead, also when
+     * this clock is behind the database's), so it works at once while every
+     * token issued before the cutoff, in that second too, stays refused.
+     * nbf stays the real time.
+     */
+    claims.nbf = now_ms / 1000;
+    claims.iat = claims.nbf;
     claims.exp = claims.iat + ttl_s;
     if (jwt_sign(&claims, cfg->jwt_secret, strlen(cfg->jwt_secret), &token) < 0) {
         req_error(r, API_ERR_INTERNAL, "internal error");
@@ -286,10 +310,66 @@ void auth_login(struct req *r)
     req_json(r, 200, out);
 }
 
+/*
+ * Revoke token if it verifies (ours, not expired): its jti goes into
+ * revoked_sessions until its exp. 0 done or nothing to revoke, -1 database error.
+ */
+static int revoke_token(struct req *r, PGconn *db, const char *token)
+{
+    const struct config *cfg = r->app->cfg;
+    struct jwt_claims c;
+    char exp[32];
+    const char *params[3];
+
+    if (!token || !*token)
+        return 0;
+    if (jwt_verify(token, cfg->jwt_secret, strlen(cfg->jwt_secret), time_now_ms() / 1000, &c) != JWT_OK)
+        return 0;   /* forged, expired or garbage: nothing that could be used */
+    snprintf(exp, sizeof(exp), "%lld", (long long)(c.exp < EPOCH_MAX_S ? c.exp : EPOCH_MAX_S));
+    params[0] = c.jti;
+    params[1] = c.sub;
+    params[2] = exp;
+    if (db_exec(db, "INSERT INTO revoked_sessions (jti, user_id, expires_at)"
+                    " VALUES ($1, $2, to_timestamp($3::bigint)) ON CONFLICT (jti) DO NOTHING",
+                3, params) < 0)
+        return -1;
+    log_event(LOG_INFO, "logout", json_pack("{s:s, s:s}", "user_id", c.sub, "tenant_id", c.tid));
+    return 0;
+}
+
+static void revoked_maybe_prune(PGconn *db)
+{
+    if (atomic_fetch_add(&logout_counter, 1) % REVOKED_PRUNE_EVERY != 0)
+        return;
+    (void)db_exec(db, "DELETE FROM revoked_sessions WHERE expires_at < now() - interval '"
+                      REVOKED_PRUNE_MARGIN "'", 0, NULL);
+}
+
+/*
+ * Public route: a stale or invalid cookie is cleared all the same. A token
+ * that verifies (the Bearer one and the cookie, when present) is revoked
+ * server-side, so a copy of it stops working too. No same-origin check: a
+ * forged logout only logs the victim out, which clearing the cookie did anyway.
+ */
 void auth_logout(struct req *r)
 {
-    /* Tokens are stateless: logging out means the browser forgets its cookie. */
+    const char *authz = req_header(r, "Authorization");
+    const char *bearer = authz ? bearer_token(authz) : NULL;
+    const char *cookie = req_cookie(r, AUTH_COOKIE);
+    PGconn *db;
+
     set_session_cookie(r, "", 0);
+    if (r->app->cfg->auth_enabled && ((bearer && *bearer) || (cookie && *cookie))) {
+        db = req_db(r);
+        if (!db)
+            return;   /* 503 (with the cookie cleared): the token is still valid */
+        if (revoke_token(r, db, bearer) < 0 ||
+            (!(bearer && cookie && strcmp(bearer, cookie) == 0) && revoke_token(r, db, cookie) < 0)) {
+            req_error(r, API_ERR_UNAVAILABLE, "database unavailable");
+            return;
+        }
+        revoked_maybe_prune(db);
+    }
     req_no_content(r);
 }
 
@@ -437,7 +517,8 @@ int auth_authenticate(struct req *r)
 {
     const struct config *cfg = r->app->cfg;
     const char *authz, *token = NULL, *role;
-    const char *params[2];
+    const char *params[4];
+    char iat[32];
     struct jwt_claims c;
     enum jwt_err e;
     PGresult *res;
@@ -472,22 +553,34 @@ int auth_authenticate(struct req *r)
         return -1;
     }
 
-    /* The row decides: a deactivated user or a changed role counts from now on. */
+    /*
+     * The row decides, in one query: a deactivated user, a changed role, a
+     * logged-out token (revoked_sessions) and a token issued before the
+     * user's sessions_valid_after (password change, deactivation) count from
+     * now on. iat >= ceil(epoch of the cutoff) is to_timestamp(iat) >= cutoff
+     * for a whole-second iat, without to_timestamp's range error on a huge one.
+     */
     db = req_db(r);
     if (!db)
         return -1;
+    snprintf(iat, sizeof(iat), "%lld", (long long)c.iat);
     params[0] = c.sub;
     params[1] = c.tid;
+    params[2] = iat;
+    params[3] = c.jti;
     res = arena_pg(&r->arena, db_query(db,
         "SELECT u.role FROM users u"
-        " WHERE u.user_id = $1 AND u.tenant_id = $2 AND u.is_active",
-        2, params));
+        " WHERE u.user_id = $1 AND u.tenant_id = $2 AND u.is_active"
+        "   AND (u.sessions_valid_after IS NULL"
+        "        OR $3::bigint >= ceil(extract(epoch FROM u.sessions_valid_after)))"
+        "   AND NOT EXISTS (SELECT 1 FROM revoked_sessions s WHERE s.jti = $4::uuid)",
+        4, params));
     if (!res) {
         req_error(r, API_ERR_UNAVAILABLE, "database unavailable");
         return -1;
     }
     if (PQntuples(res) != 1) {
-        log_event(LOG_INFO, "token rejected", json_pack("{s:s, s:s}", "reason", "user inactive or gone",
+        log_event(LOG_INFO, "token rejected", json_pack("{s:s, s:s}", "reason", "user inactive or gone, or session ended",
                                                         "user_id", c.sub));
         req_error(r, API_ERR_UNAUTHORIZED, AUTH_REQUIRED_MSG);
         return -1;

@@ -12,7 +12,7 @@
  * lower(email)) is new, else left exactly as it is, password included, so a
  * repeated run changes nothing. --reset-password is the recovery path: it
  * sets the password of the existing user, re-activates it and gives it the
- * requested role.
+ * requested role, and ends the user's existing sessions (sessions_valid_after).
  *
  * Exit codes: 0 done (created or already there), 2 usage or invalid input,
  * 1 anything else (database unreachable, query failed).
@@ -230,7 +230,8 @@ int bootstrap_main(const struct config *cfg, int argc, char **argv)
     }
     if (!user_created && a.reset_password) {
         if (db_exec(db,
-                    "UPDATE users SET password_hash = $3, role = $4, is_active = true, updated_at = now()"
+                    "UPDATE users SET password_hash = $3, role = $4, is_active = true,"
+                    "       sessions_valid_after = now(), updated_at = now()"
                     " WHERE tenant_id = $1 AND lower(email) = lower($2)",
                     4, params) < 0)
             goto db_failed;

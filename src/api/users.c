@@ -9,6 +9,10 @@
  * admin (demoting or deactivating its only active admin, the caller included)
  * answers 409. The tenant's active admins are locked (FOR UPDATE) for the
  * check, so two admins demoting each other at once cannot both succeed.
+ *
+ * A password change or a deactivation sets sessions_valid_after: every token
+ * issued before it is refused from then on (auth_authenticate), also after a
+ * re-activation; a login after the change works at once.
  */
 #include "api/users.h"
 
@@ -251,6 +255,9 @@ void users_update(struct req *r)
         "  UPDATE users SET role = coalesce($3, role),"
         "                   is_active = coalesce($4::boolean, is_active),"
         "                   password_hash = coalesce($5, password_hash),"
+        /* a new password or a deactivation ends every session issued so far */
+        "                   sessions_valid_after = CASE WHEN $5 IS NOT NULL OR $4::boolean IS FALSE"
+        "                                               THEN now() ELSE sessions_valid_after END,"
         "                   updated_at = now()"
         "   WHERE user_id = $1 AND tenant_id = $2 RETURNING *)"
         "SELECT " AUTH_USER_COLS " FROM u JOIN tenants t ON t.tenant_id = u.tenant_id",

@@ -1,6 +1,7 @@
 #include "common/db.h"
 #include "common/log.h"
 
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,11 +69,29 @@ void db_close(PGconn **c)
     }
 }
 
+/*
+ * PQstatus only knows what the last call saw. A server that shut down or
+ * restarted has sent a termination notice and closed our socket; an idle
+ * connection otherwise has nothing to read (we never LISTEN). So input waiting
+ * on an idle connection means it is going away: replace it, rather than let
+ * the next query fail on it.
+ */
+static int conn_alive(PGconn *c)
+{
+    struct pollfd p = {.fd = PQsocket(c), .events = POLLIN};
+
+    if (PQstatus(c) != CONNECTION_OK || p.fd < 0)
+        return 0;
+    if (PQtransactionStatus(c) == PQTRANS_IDLE && poll(&p, 1, 0) != 0)
+        return 0;
+    return 1;
+}
+
 int db_ensure(PGconn **c, const char *url, const char *role)
 {
     char err[512];
 
-    if (*c && PQstatus(*c) == CONNECTION_OK)
+    if (*c && conn_alive(*c))
         return 0;
     db_close(c);
     *c = db_connect(url, role, err, sizeof(err));

@@ -32,7 +32,8 @@ PGconn *db_connect(const char *url, const char *role, char *err, size_t errlen);
 void db_close(PGconn **c);
 /*
  * Make sure *c is usable: reconnect (and re-assume the role) if the server went
- * away. Returns 0, or -1 if the database is still unreachable.
+ * away, including a restart this connection has not noticed yet (non-blocking
+ * probe). Returns 0, or -1 if the database is still unreachable.
  */
 int db_ensure(PGconn **c, const char *url, const char *role);
 

@@ -4,6 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import pg from 'pg';
 import { startStack } from '../lib/stack.mjs';
 
 const PW = 'correct horse battery';
@@ -472,15 +473,198 @@ test('CSRF: cross-origin cookie POST is 403, the same call with Bearer works', a
   assert.equal((await stack.api('GET', '/v1/users', { cookie: A.cookie, headers: { origin: 'http://evil.test' } })).status, 200);
 });
 
-test('logout: 204 and the cookie cleared', async () => {
-  const l = await stack.login({ tenant: 'acme', email: 'admin@acme.test', password: PW });
-  const r = await stack.api('POST', '/v1/auth/logout', { cookie: l.cookie, headers: sameOrigin() });
-  assert.equal(r.status, 204);
+// ---------------------------------------------------------------- logout and ended sessions
+
+const payloadOf = (token) => JSON.parse(Buffer.from(token.split('.')[1], 'base64url'));
+const me = (opts) => stack.api('GET', '/v1/auth/me', opts);
+const AUTH_REQUIRED = '{"error":{"code":"unauthorized","message":"authentication required"}}';
+
+// The session refused both ways, with the one 401 body of every rejected token.
+async function assertEnded(l, why) {
+  for (const [how, opts] of [['bearer', { token: l.token }], ['cookie', { cookie: l.cookie }]]) {
+    const r = await me(opts);
+    assert.equal(r.status, 401, `${why} (${how}): ${r.status} ${r.text}`);
+    assert.equal(r.text, AUTH_REQUIRED, `${why} (${how})`);
+  }
+}
+async function assertAlive(l, why) {
+  assert.equal((await me({ token: l.token })).status, 200, `${why} (bearer)`);
+  assert.equal((await me({ cookie: l.cookie })).status, 200, `${why} (cookie)`);
+}
+function assertCookieCleared(r) {
   const sc = r.headers.get('set-cookie');
   assert.match(sc, /^session=;/);
   assert.match(sc, /Max-Age=0/);
   assert.match(sc, /HttpOnly/);
   assert.match(sc, /SameSite=Strict/);
+}
+
+test('logout: 204, the cookie cleared, and that token refused from then on (cookie and Bearer)', async () => {
+  const l1 = await stack.login({ tenant: 'acme', email: 'admin@acme.test', password: PW });
+  const l2 = await stack.login({ tenant: 'acme', email: 'admin@acme.test', password: PW });
+  assert.equal(l1.status, 200);
+  assert.equal(l2.status, 200);
+  await assertAlive(l1, 'before logout');
+  const r = await stack.api('POST', '/v1/auth/logout', { cookie: l1.cookie, headers: sameOrigin() });
+  assert.equal(r.status, 204, r.text);
+  assertCookieCleared(r);
+  await assertEnded(l1, 'logged-out token');
+  // another session of the same user is untouched, and so is A's
+  await assertAlive(l2, 'second session');
+  assert.equal((await me({ token: A.token })).status, 200);
+  // the revocation row: the token's jti, user and exp
+  const p = payloadOf(l1.token);
+  const rows = await stack.sql(`SELECT user_id::text, extract(epoch FROM expires_at)::bigint AS exp
+    FROM revoked_sessions WHERE jti = $1`, [p.jti]);
+  assert.deepEqual(rows, [{ user_id: p.sub, exp: String(p.exp) }]);
+
+  // by Bearer (an API client): the same
+  const r2 = await stack.api('POST', '/v1/auth/logout', { token: l2.token });
+  assert.equal(r2.status, 204, r2.text);
+  await assertEnded(l2, 'logged-out Bearer token');
+  // logging out twice is fine
+  const again = await stack.api('POST', '/v1/auth/logout', { token: l2.token });
+  assert.equal(again.status, 204);
+  assert.equal((await stack.sql('SELECT count(*)::int AS n FROM revoked_sessions WHERE jti = $1',
+    [payloadOf(l2.token).jti]))[0].n, 1);
+  // and a new login works at once
+  const l3 = await stack.login({ tenant: 'acme', email: 'admin@acme.test', password: PW });
+  assert.equal(l3.status, 200);
+  await assertAlive(l3, 'login after logout');
+});
+
+test('logout: no token, a garbage, forged or expired token: still 204 and the cookie cleared, nothing stored', async () => {
+  const before_ = (await stack.sql('SELECT count(*)::int AS n FROM revoked_sessions'))[0].n;
+  const now = Math.floor(Date.now() / 1000);
+  const cases = {
+    'no token': {},
+    'garbage cookie': { cookie: 'session=not-a-token' },
+    'empty cookie': { cookie: 'session=' },
+    'garbage bearer': { headers: { authorization: 'Bearer not-a-token' } },
+    'other secret': { token: forge(HS256, claims(A), { secret: 'x'.repeat(64) }) },
+    'alg none': { token: `${b64u(JSON.stringify({ alg: 'none' }))}.${b64u(JSON.stringify(claims(A)))}.` },
+    expired: { token: forge(HS256, claims(A, { iat: now - 7200, nbf: now - 7200, exp: now - 3600 })) },
+  };
+  for (const [why, opts] of Object.entries(cases)) {
+    const r = await stack.api('POST', '/v1/auth/logout', { ...opts, headers: { ...sameOrigin(), ...(opts.headers ?? {}) } });
+    assert.equal(r.status, 204, `${why}: ${r.text}`);
+    assertCookieCleared(r);
+  }
+  assert.equal((await stack.sql('SELECT count(*)::int AS n FROM revoked_sessions'))[0].n, before_);
+});
+
+test('logout: revoked rows of long-expired tokens are pruned, live ones kept', async () => {
+  const [old, recent, live] = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
+  await stack.sql(`INSERT INTO revoked_sessions (jti, user_id, expires_at) VALUES
+    ($1, $4, now() - interval '1 day'), ($2, $4, now() - interval '10 seconds'), ($3, $4, now() + interval '1 hour')`,
+  [old, recent, live, A.user.user_id]);
+  // one logout in 32 prunes
+  for (let i = 0; i < 32; i++) {
+    assert.equal((await stack.api('POST', '/v1/auth/logout', { cookie: 'session=x' })).status, 204);
+  }
+  const left = await stack.sql('SELECT jti::text FROM revoked_sessions WHERE jti = ANY($1::uuid[]) ORDER BY expires_at',
+    [[old, recent, live]]);
+  // within the margin (exp leeway, clock skew) a row stays
+  assert.deepEqual(left.map((x) => x.jti), [recent, live]);
+});
+
+test('password reset by an admin ends the user\'s sessions; a login right after works', async () => {
+  const u = await createUser(A, 'resetme@acme.test');
+  const old1 = await stack.login({ tenant: 'acme', email: 'resetme@acme.test', password: PW });
+  const old2 = await stack.login({ tenant: 'acme', email: 'resetme@acme.test', password: PW });
+  await assertAlive(old1, 'before reset');
+  // early in a second, so the login below most likely lands in the same second as the reset
+  while (Date.now() % 1000 > 300) await new Promise((res) => setTimeout(res, 20));
+  const reset = await stack.api('PATCH', `/v1/users/${u.user_id}`, { token: A.token, body: { password: 'a new password 1' } });
+  assert.equal(reset.status, 200, reset.text);
+  const fresh = await stack.login({ tenant: 'acme', email: 'resetme@acme.test', password: 'a new password 1' });
+  assert.equal(fresh.status, 200);
+  await assertAlive(fresh, 'login right after the reset');
+  await assertEnded(old1, 'token from before the reset');
+  await assertEnded(old2, 'other token from before the reset');
+  const [row] = await stack.sql(`SELECT extract(epoch FROM sessions_valid_after)::float8 AS cutoff
+    FROM users WHERE user_id = $1`, [u.user_id]);
+  const p = payloadOf(fresh.token);
+  assert.ok(p.iat >= row.cutoff, `iat ${p.iat} >= cutoff ${row.cutoff}`);
+  assert.equal(p.exp - p.iat, 43200);
+  // the admin's own session is not affected by resetting someone else's password
+  assert.equal((await me({ token: A.token })).status, 200);
+  // a change of role alone does not end sessions (the role is re-read on each request)
+  const role = await stack.api('PATCH', `/v1/users/${u.user_id}`, { token: A.token, body: { role: 'admin' } });
+  assert.equal(role.status, 200);
+  await assertAlive(fresh, 'after a role change');
+});
+
+test('sessions_valid_after: whole-second iat against a sub-second cutoff', async () => {
+  const u = await createUser(A, 'cutoff@acme.test');
+  const who = { user: { user_id: u.user_id, tenant_id: u.tenant_id, role: 'user' } };
+  // a cutoff at x.5 s, half a second from now: a token of second x was issued before it, one of x+1 after
+  const [c] = await stack.sql(`UPDATE users SET sessions_valid_after =
+      to_timestamp(floor(extract(epoch FROM now())) + 0.5) WHERE user_id = $1
+    RETURNING floor(extract(epoch FROM sessions_valid_after))::bigint AS s`, [u.user_id]);
+  const s = Number(c.s);
+  const tok = (iat) => forge(HS256, claims(who, { iat, nbf: iat - 60, exp: iat + 3600 }));
+  assert.equal((await me({ token: tok(s - 1) })).status, 401, 'a second before');
+  assert.equal((await me({ token: tok(s) })).status, 401, 'the same second (issued before x.5)');
+  assert.equal((await me({ token: tok(s + 1) })).status, 200, 'the next second');
+  // a login now (same second or not) gets an iat the cutoff accepts
+  const l = await stack.login({ tenant: 'acme', email: 'cutoff@acme.test', password: PW });
+  assert.equal(l.status, 200);
+  assert.ok(payloadOf(l.token).iat >= s + 1, JSON.stringify(payloadOf(l.token)));
+  await assertAlive(l, 'login after a cutoff');
+});
+
+test('bootstrap --reset-password ends the user\'s sessions', async () => {
+  const b = await stack.bootstrap({ tenant: 'rst', email: 'root@rst.test', password: PW });
+  assert.equal(b.code, 0, b.stderr);
+  const old = await stack.login({ tenant: 'rst', email: 'root@rst.test', password: PW });
+  await assertAlive(old, 'before');
+  // without --reset-password nothing changes
+  assert.equal((await stack.bootstrap({ tenant: 'rst', email: 'root@rst.test', password: PW })).code, 0);
+  await assertAlive(old, 'after a plain bootstrap');
+  const r = await stack.runApi(['bootstrap', '--tenant', 'rst', '--name', 'rst', '--email', 'root@rst.test',
+    '--reset-password'], { BOOTSTRAP_PASSWORD: 'reset password 4' });
+  assert.equal(r.code, 0, r.stderr);
+  await assertEnded(old, 'token from before --reset-password');
+  const fresh = await stack.login({ tenant: 'rst', email: 'root@rst.test', password: 'reset password 4' });
+  assert.equal(fresh.status, 200);
+  await assertAlive(fresh, 'login right after --reset-password');
+});
+
+test('deactivation ends sessions for good: re-activated, the old tokens stay refused', async () => {
+  const u = await createUser(A, 'onoff@acme.test');
+  const old = await stack.login({ tenant: 'acme', email: 'onoff@acme.test', password: PW });
+  await assertAlive(old, 'before');
+  for (const is_active of [false, true]) {
+    const r = await stack.api('PATCH', `/v1/users/${u.user_id}`, { token: A.token, body: { is_active } });
+    assert.equal(r.status, 200, r.text);
+  }
+  await assertEnded(old, 'token from before the deactivation');
+  const fresh = await stack.login({ tenant: 'acme', email: 'onoff@acme.test', password: PW });
+  assert.equal(fresh.status, 200);
+  await assertAlive(fresh, 'login after re-activation');
+});
+
+test('revoked_sessions and sessions_valid_after are written by core_api only', async () => {
+  const c = new pg.Client({ connectionString: stack.appUrl });
+  await c.connect();
+  try {
+    const jti = crypto.randomUUID();
+    await c.query('SET ROLE ingest_worker');
+    for (const q of [
+      ["INSERT INTO revoked_sessions VALUES ($1, $1, now())", [jti]],
+      ['SELECT 1 FROM revoked_sessions', []],
+      ['DELETE FROM revoked_sessions', []],
+      ['UPDATE users SET sessions_valid_after = now()', []],
+    ]) {
+      await assert.rejects(c.query(...q), (e) => e.code === '42501', q[0]);
+    }
+    await c.query('SET ROLE core_api');
+    await c.query("INSERT INTO revoked_sessions VALUES ($1, $1, now() + interval '1 hour')", [jti]);
+    assert.equal((await c.query('DELETE FROM revoked_sessions WHERE jti = $1', [jti])).rowCount, 1);
+  } finally {
+    await c.end();
+  }
 });
 
 // ---------------------------------------------------------------- AUTH_ENABLED=false (last: restarts core-api)
