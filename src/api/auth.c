@@ -290,7 +290,7 @@ void auth_login(struct req *r)
      * nbf stays the real time.
      */
     claims.nbf = now_ms / 1000;
-    claims.iat = claims.nbf;
+    claims.iat = claims.nbf > valid_from_s ? claims.nbf : valid_from_s;
     claims.exp = claims.iat + ttl_s;
     if (jwt_sign(&claims, cfg->jwt_secret, strlen(cfg->jwt_secret), &token) < 0) {
         req_error(r, API_ERR_INTERNAL, "internal error");

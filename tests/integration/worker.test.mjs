@@ -142,6 +142,17 @@ suite('pipeline end to end', () => {
       assert.equal(typeof s.embedding_model, 'string');
       assert.ok(s.embedding_dim > 0);
       for (const k of ['extract', 'chunk', 'embed', 'write', 'total']) assert.equal(typeof s.durations_ms[k], 'number', k);
+      // spec 9: one JSON log line per stage with run_id, tenant_id, transition, duration, chunks
+      const lines = stack.workers.flatMap(logLines).filter((l) => l.msg === 'job stage' && l.run_id === runId);
+      const byStage = Object.fromEntries(lines.map((l) => [l.stage, l]));
+      for (const st of ['claimed', 'extract', 'chunk', 'embed', 'write']) {
+        assert.ok(byStage[st], `no "${st}" log line for ${runId}`);
+        assert.equal(byStage[st].tenant_id, tenantId);
+        assert.equal(typeof byStage[st].duration_ms, 'number');
+      }
+      assert.equal(byStage.claimed.status_transition, 'queued->running');
+      assert.equal(byStage.write.status_transition, 'running->succeeded');
+      assert.equal(byStage.write.chunks, s.chunks);
       const v = await versions(stack, docId);
       assert.equal(v.length, 1);
       assert.equal(v[0].is_active, true);
