@@ -2,10 +2,13 @@
  * auth.h - login, logout, me; session tokens (HS256 JWT, api/jwt.h); the
  * authentication middleware (auth_authenticate in server.h).
  *
- * Sessions are stateless tokens, but every authenticated request re-reads the
+ * Sessions are signed tokens, but every authenticated request re-reads the
  * user's row (one indexed query), so deactivation and role changes take
- * effect on the next request. The principal's tenant_id always comes from the
- * verified token, never from a body, form or query string (invariant 1).
+ * effect on the next request; the same query refuses a logged-out token (its
+ * jti in revoked_sessions) and one issued before the user's
+ * sessions_valid_after (password change, deactivation). The principal's
+ * tenant_id always comes from the verified token, never from a body, form or
+ * query string (invariant 1).
  *
  * Failed logins are throttled per client address and per account in the
  * shared login_failures table (so every core-api instance sees the same

@@ -14,7 +14,9 @@
  *  (c) upload folders UPLOAD_DIR/<tenant>/<run>/ with no run row whose newest
  *      mtime is older than UPLOAD_ORPHAN_GRACE (a crash between write and
  *      commit) are removed;
- *  (d) Idempotency-Key responses older than 24 h are deleted.
+ *  (d) Idempotency-Key rows older than 24 h are deleted: stored answers and
+ *      pending claims alike (a claim older than 1 h is already taken over by
+ *      the next request with its key, see ingest.c).
  * Every change is conditional on the run still being in the state it was
  * found in. Time comes from the caller (now_ms) and is passed to SQL as a
  * parameter, never now(), so tests inject it instead of sleeping.
@@ -359,6 +361,7 @@ static int scan_orphans(const struct config *cfg, PGconn *db, int64_t now_ms, st
     return rc;
 }
 
+/* Answers (status 2xx) and pending claims (status 0) alike, by created_at. */
 static int scan_idempotency(PGconn *db, int64_t now_ms)
 {
     char now_s[24];

@@ -5,8 +5,10 @@
  * but the first SNIFF_HEAD_MAX bytes used to decide its type.
  *
  * Order of decisions, each one before anything is recorded or queued:
- *   begin: multipart Content-Type (415/400), Content-Length (413), replay of an
- *          Idempotency-Key seen in the last 24 h (creates nothing);
+ *   begin: multipart Content-Type (415/400), Content-Length (413), then the
+ *          Idempotency-Key (see "Idempotency-Key" below): the stored answer
+ *          replayed, or 409 while another request holds the key (neither
+ *          creates anything), or the key claimed for this request;
  *   data:  body over MAX_UPLOAD_BYTES + overhead or file over MAX_UPLOAD_BYTES
  *          (413, partial file removed), malformed multipart (400), type
  *          sniffed from the first bytes (415);
@@ -15,6 +17,9 @@
  *          transaction (document get-or-create + queued run; a concurrent
  *          upload of the same content answers 200 with that run), then the
  *          queue message (503 and the run failed enqueue_failed if that fails).
+ * A claimed Idempotency-Key ends with the 2xx answer stored in its row, or
+ * with the row deleted on every other way out (an error answer from begin,
+ * data or end, 503, the client gone: abort()), so the client may retry.
  */
 #include "api/ingest.h"
 
@@ -44,6 +49,9 @@
 #define INGEST_IDEM_KEY_MAX 255
 #define INGEST_DISPLAY_NAME_MAX 1024
 #define INGEST_TX_ATTEMPTS 3
+#define INGEST_IDEM_CLAIM_ATTEMPTS 3
+/* A pending Idempotency-Key row this old is a dead request's (core-api crashed): taken over. */
+#define INGEST_IDEM_PENDING_TTL "1 hour"
 
 enum part_kind { PART_IGNORE, PART_FILE, PART_TITLE, PART_DOC_ID };
 
@@ -53,6 +61,7 @@ struct ingest {
     char run_id[ID_UUID_LEN + 1];
     char received_at[40];
     const char *idem_key;
+    int idem_claimed;               /* this request holds the key's pending row */
     struct multipart *mp;
     struct upload_store store;
     int have_file;
@@ -71,10 +80,15 @@ struct ingest {
     const char *err_msg;
 };
 
+static void idem_release(struct ingest *st);
+
 static void ingest_cleanup(void *p)
 {
     struct ingest *st = p;
 
+    /* Last resort: end() and abort() release a claim already; try again if that failed. */
+    if (st->idem_claimed)
+        idem_release(st);
     if (!st->keep_file)
         upload_store_abort(&st->store);
     upload_store_release(&st->store);
@@ -280,14 +294,105 @@ static const struct multipart_callbacks ingest_mp_callbacks = {
 
 /* ---------- Idempotency-Key ---------- */
 
-/* 1 if a stored response was replayed, 0 if none, -1 after answering an error. */
-static int idem_replay(struct ingest *st)
+/*
+ * One row per (user, key) in idempotency_keys: status 0 while a request holds
+ * it (claim_id = that request's run_id), else the first 2xx answer, replayed
+ * for 24 h. Claimed in begin with one INSERT ... ON CONFLICT: it inserts the
+ * pending row, or takes the row over when it is only a leftover (a pending row
+ * older than INGEST_IDEM_PENDING_TTL, an answer older than 24 h), atomically,
+ * so of two simultaneous requests exactly one holds the key.
+ */
+
+/* Run a statement about this request's key: the request's own connection if it has one, else a short loan. */
+static int idem_exec(struct ingest *st, const char *sql, int n, const char *const *params, int *rows)
 {
     struct req *r = st->r;
+    PGconn *db = r->db;
+    PGresult *res;
+    int loaned = 0;
+
+    if (!db) {
+        /* Never a second connection while this thread holds one (the pool blocks). */
+        db = r->app->db ? db_pool_acquire(r->app->db) : NULL;
+        if (!db)
+            return -1;
+        loaned = 1;
+    } else if (PQtransactionStatus(db) != PQTRANS_IDLE) {
+        db_tx_rollback(db);
+    }
+    res = db_query(db, sql, n, params);
+    if (res && rows)
+        *rows = (int)strtol(PQcmdTuples(res), NULL, 10);
+    PQclear(res);
+    if (loaned)
+        db_pool_release(r->app->db, db);
+    return res ? 0 : -1;
+}
+
+/* Give the key up (any answer but a stored 2xx): the client may retry with it. */
+static void idem_release(struct ingest *st)
+{
+    const char *params[3] = {st->r->principal.user_id, st->idem_key, st->run_id};
+
+    if (!st->idem_claimed)
+        return;
+    if (idem_exec(st,
+                  "DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND claim_id = $3 AND status = 0",
+                  3, params, NULL) == 0)
+        st->idem_claimed = 0;
+    else   /* the row stays pending: taken over after INGEST_IDEM_PENDING_TTL */
+        log_event(LOG_WARN, "Idempotency-Key claim not released",
+                  json_pack("{s:s,s:s,s:s}", "tenant_id", st->r->principal.tenant_id, "user_id",
+                            st->r->principal.user_id, "run_id", st->run_id));
+}
+
+/* Answer from an existing row: its stored answer, or 409 while pending. 1 if answered, 0 if the row is gone. */
+static int idem_answer(struct ingest *st, PGconn *db)
+{
+    struct req *r = st->r;
+    const char *params[2] = {r->principal.user_id, st->idem_key};
+    PGresult *res;
+    json_t *body;
+    long status;
+
+    res = db_query(db, "SELECT status, response::text FROM idempotency_keys WHERE user_id = $1 AND key = $2", 2,
+                   params);
+    if (!res) {
+        req_error(r, API_ERR_UNAVAILABLE, "database unavailable");
+        return 1;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return 0;   /* released in between: claim again */
+    }
+    status = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+    if (status == 0) {
+        PQclear(res);
+        reject(st, API_ERR_CONFLICT, "a request with this Idempotency-Key is in progress");
+        return 1;
+    }
+    body = json_loads(PQgetvalue(res, 0, 1), 0, NULL);
+    PQclear(res);
+    if (!body || status < 200 || status >= 600) {
+        json_decref(body);
+        req_error(r, API_ERR_INTERNAL, "internal error");
+        return 1;
+    }
+    log_event(LOG_INFO, "upload replayed (Idempotency-Key)",
+              json_pack("{s:s,s:s,s:i}", "tenant_id", r->principal.tenant_id, "user_id", r->principal.user_id,
+                        "status", (int)status));
+    req_json(r, (unsigned)status, body);
+    return 1;
+}
+
+/* 0 if this request now holds the key; -1 after answering (replay, 409, 503). */
+static int idem_claim(struct ingest *st)
+{
+    struct req *r = st->r;
+    const char *params[4] = {r->principal.user_id, st->idem_key, r->principal.tenant_id, st->run_id};
     PGconn *db;
     PGresult *res;
-    const char *params[2] = {r->principal.user_id, st->idem_key};
-    int rc = 0;
+    int rc = -1, attempt;
 
     /* A short loan from the pool: the upload itself may take minutes. */
     db = r->app->db ? db_pool_acquire(r->app->db) : NULL;
@@ -295,56 +400,70 @@ static int idem_replay(struct ingest *st)
         req_error(r, API_ERR_UNAVAILABLE, "database unavailable");
         return -1;
     }
-    res = db_query(db,
-                   "SELECT status, response::text FROM idempotency_keys"
-                   " WHERE user_id = $1 AND key = $2 AND created_at > now() - interval '24 hours'",
-                   2, params);
-    if (!res) {
-        req_error(r, API_ERR_UNAVAILABLE, "database unavailable");
-        rc = -1;
-    } else if (PQntuples(res) == 1) {
-        json_t *body = json_loads(PQgetvalue(res, 0, 1), 0, NULL);
-        long status = strtol(PQgetvalue(res, 0, 0), NULL, 10);
-
-        if (body && status >= 200 && status < 600) {
-            log_event(LOG_INFO, "upload replayed (Idempotency-Key)",
-                      json_pack("{s:s,s:s,s:i}", "tenant_id", r->principal.tenant_id, "user_id",
-                                r->principal.user_id, "status", (int)status));
-            req_json(r, (unsigned)status, body);
-            rc = 1;
-        } else {
-            json_decref(body);
+    for (attempt = 0; attempt < INGEST_IDEM_CLAIM_ATTEMPTS; attempt++) {
+        res = db_query(db,
+                       "INSERT INTO idempotency_keys (user_id, key, tenant_id, status, response, claim_id)"
+                       " VALUES ($1, $2, $3, 0, '{}', $4)"
+                       " ON CONFLICT (user_id, key) DO UPDATE SET tenant_id = EXCLUDED.tenant_id, status = 0,"
+                       " response = '{}', claim_id = EXCLUDED.claim_id, created_at = now()"
+                       " WHERE (idempotency_keys.status = 0"
+                       "        AND idempotency_keys.created_at <= now() - interval '" INGEST_IDEM_PENDING_TTL "')"
+                       " OR (idempotency_keys.status <> 0"
+                       "     AND idempotency_keys.created_at <= now() - interval '24 hours')"
+                       " RETURNING xmax::text = '0'",
+                       4, params);
+        if (!res) {
+            req_error(r, API_ERR_UNAVAILABLE, "database unavailable");
+            break;
         }
+        if (PQntuples(res) == 1) {
+            if (strcmp(PQgetvalue(res, 0, 0), "t") != 0)
+                log_event(LOG_INFO, "Idempotency-Key taken over (pending too long or expired)",
+                          json_pack("{s:s,s:s,s:s}", "tenant_id", r->principal.tenant_id, "user_id",
+                                    r->principal.user_id, "run_id", st->run_id));
+            PQclear(res);
+            st->idem_claimed = 1;
+            rc = 0;
+            break;
+        }
+        PQclear(res);
+        if (idem_answer(st, db))
+            break;
     }
-    PQclear(res);
+    if (attempt == INGEST_IDEM_CLAIM_ATTEMPTS)
+        req_error(r, API_ERR_UNAVAILABLE, "busy, try again");
     db_pool_release(r->app->db, db);
     return rc;
 }
 
-/* Remember a 2xx answer for the same user and key (the first one wins for 24 h). */
-static void idem_store(struct ingest *st, PGconn *db, unsigned status, const json_t *body)
+/* Store a 2xx answer in the claimed row (the first one wins for 24 h). */
+static void idem_store(struct ingest *st, unsigned status, const json_t *body)
 {
     char *text, code[8];
     const char *params[5];
+    int rows = 0;
 
-    if (!st->idem_key)
+    if (!st->idem_claimed)
         return;
     text = json_dumps(body, JSON_COMPACT);
     if (!text)
-        return;
+        return;   /* the claim is released at the end of the request */
     snprintf(code, sizeof(code), "%u", status);
     params[0] = st->r->principal.user_id;
     params[1] = st->idem_key;
-    params[2] = st->r->principal.tenant_id;
+    params[2] = st->run_id;
     params[3] = code;
     params[4] = text;
-    db_exec(db,
-            "INSERT INTO idempotency_keys (user_id, key, tenant_id, status, response)"
-            " VALUES ($1, $2, $3, $4::integer, $5::jsonb)"
-            " ON CONFLICT (user_id, key) DO UPDATE SET status = EXCLUDED.status,"
-            " response = EXCLUDED.response, created_at = now(), tenant_id = EXCLUDED.tenant_id"
-            " WHERE idempotency_keys.created_at <= now() - interval '24 hours'",
-            5, params);
+    if (idem_exec(st,
+                  "UPDATE idempotency_keys SET status = $4::integer, response = $5::jsonb, created_at = now()"
+                  " WHERE user_id = $1 AND key = $2 AND claim_id = $3 AND status = 0",
+                  5, params, &rows) == 0) {
+        st->idem_claimed = 0;
+        if (rows != 1)   /* held longer than INGEST_IDEM_PENDING_TTL and taken over: the other request's now */
+            log_event(LOG_WARN, "Idempotency-Key claim lost before the answer",
+                      json_pack("{s:s,s:s,s:s}", "tenant_id", st->r->principal.tenant_id, "user_id",
+                                st->r->principal.user_id, "run_id", st->run_id));
+    }
     free(text);
 }
 
@@ -408,10 +527,14 @@ static int ingest_begin(struct req *r)
             return -1;
         }
         st->idem_key = arena_strdup(&r->arena, key);
-        rc = idem_replay(st);
-        if (rc != 0)
+        if (!st->idem_key) {
+            reject(st, API_ERR_INTERNAL, "internal error");
+            return -1;
+        }
+        if (idem_claim(st) < 0)
             return -1;
     }
+    /* From here on every way out releases the claim: end() or abort() (which also runs when begin fails). */
     st->mp = multipart_new(boundary, &ingest_mp_callbacks, st);
     if (!st->mp) {
         reject(st, API_ERR_INTERNAL, "internal error");
@@ -444,8 +567,11 @@ static void ingest_abort(struct req *r)
 {
     struct ingest *st = r->stream_state;
 
-    if (st && !st->keep_file)
+    if (!st)
+        return;
+    if (!st->keep_file)
         upload_store_abort(&st->store);
+    idem_release(st);   /* the client went away or was answered early: it may retry with the key */
 }
 
 /* Common config of the run (spec 4.3 plus size, hash and the crash guard's counter). */
@@ -473,9 +599,9 @@ static void log_upload(struct ingest *st, const char *outcome, unsigned status, 
 }
 
 /* Answer 2xx, remembering it for the Idempotency-Key. */
-static void answer_ok(struct ingest *st, PGconn *db, unsigned status, json_t *body)
+static void answer_ok(struct ingest *st, unsigned status, json_t *body)
 {
-    idem_store(st, db, status, body);
+    idem_store(st, status, body);
     req_json(st->r, status, body);
 }
 
@@ -507,7 +633,7 @@ static void finish_skipped(struct ingest *st, PGconn *db, const char *doc_id, co
     /* The content is already served: the copy just received is not needed. */
     upload_store_abort(&st->store);
     log_upload(st, "skipped", 200, doc_id, st->run_id, NULL);
-    answer_ok(st, db, 200,
+    answer_ok(st, 200,
               json_pack("{s:s,s:s,s:s,s:s}", "status", "skipped", "reason", "duplicate content", "doc_id", doc_id,
                         "run_id", st->run_id));
 }
@@ -712,7 +838,7 @@ static void ingest_finish(struct ingest *st)
             if (PQntuples(res) == 1) {
                 upload_store_abort(&st->store);
                 log_upload(st, "already in progress", 200, PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 0), NULL);
-                answer_ok(st, db, 200,
+                answer_ok(st, 200,
                           json_pack("{s:s,s:s,s:s,s:s}", "run_id", PQgetvalue(res, 0, 0), "doc_id",
                                     PQgetvalue(res, 0, 1), "status", PQgetvalue(res, 0, 2), "reason",
                                     "already in progress"));
@@ -760,13 +886,22 @@ static void ingest_finish(struct ingest *st)
     free(msg_text);
     metrics_upload(st->store.size);
     log_upload(st, "queued", 202, doc_id, st->run_id, message_id);
-    answer_ok(st, db, 202, json_pack("{s:s,s:s,s:s}", "run_id", st->run_id, "doc_id", doc_id, "status", "queued"));
+    answer_ok(st, 202, json_pack("{s:s,s:s,s:s}", "run_id", st->run_id, "doc_id", doc_id, "status", "queued"));
 }
+
+static void ingest_end_body(struct ingest *st);
 
 static void ingest_end(struct req *r)
 {
     struct ingest *st = r->stream_state;
 
+    ingest_end_body(st);
+    /* Any answer but a stored 2xx (4xx, 503, database error): give the key back before the client sees it. */
+    idem_release(st);
+}
+
+static void ingest_end_body(struct ingest *st)
+{
     if (multipart_finish(st->mp) < 0) {
         reject(st, API_ERR_BAD_REQUEST, "truncated multipart body");
         return;

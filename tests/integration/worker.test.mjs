@@ -216,6 +216,26 @@ suite('pipeline end to end', () => {
     assert.equal(r.status, 'succeeded');
     assert.equal(r.attempt, 1);
   });
+
+  test('UPLOAD_RETENTION: keep leaves the raw upload; delete removes it after success only', async () => {
+    const kept = await queueJob(stack, { tenantId, content: 'retention keep: the narwhal stays.\n', filename: 'keep.txt' });
+    assert.equal((await stack.waitRun(kept.runId)).status, 'succeeded');
+    assert.ok(fs.existsSync(kept.file), 'default keep: file still there');
+
+    // From here on a worker with UPLOAD_RETENTION=delete is the only consumer.
+    await stack.killWorker(stack.workers[0], 'SIGTERM');
+    const w = await stack.startWorker({ UPLOAD_RETENTION: 'delete' });
+    const gone = await queueJob(stack, { tenantId, content: 'retention delete: the narwhal leaves.\n', filename: 'del.txt' });
+    assert.equal((await stack.waitRun(gone.runId)).status, 'succeeded');
+    await waitFor(() => !fs.existsSync(path.dirname(gone.file)), { what: 'run folder removed' });
+    // a message of a run that did not succeed never removes its upload
+    const failed = await queueJob(stack, { tenantId, fixture: 'corrupt.pdf', filename: 'bad.pdf', send: false });
+    await stack.sql("UPDATE ingestion_runs SET status = 'failed', error = 'x: y' WHERE run_id = $1", [failed.runId]);
+    await stack.sendMessage(failed.msg);
+    await waitQueueEmpty(stack);
+    assert.ok(fs.existsSync(failed.file), 'the failed run keeps its upload');
+    assert.ok(w.alive);
+  });
 });
 
 suite('concurrency and activation', () => {
