@@ -400,7 +400,10 @@ void auth_me(struct req *r)
         req_error(r, API_ERR_INTERNAL, "internal error");
         return;
     }
-    req_json(r, 200, json_pack("{s:o}", "user", user));
+    /* the limits a client should check before sending (docs/api.md) */
+    req_json(r, 200, json_pack("{s:o, s:{s:I}}", "user", user,
+                               "limits", "max_upload_bytes",
+                               (json_int_t)r->app->cfg->max_upload_bytes));
 }
 
 /* ---- middleware ---- */

@@ -29,6 +29,12 @@ const POLICY_TXT = [
   '',
   'Escaped characters stay text: 3 < 4 & 5 > 2.',
 ].join('\n');
+const RETURNS_TXT = [
+  'Returns desk note',
+  '',
+  'The returns desk in Porto opens at nine and closes at half past five.',
+].join('\n');
+const UPLOAD_LIMIT = '2M'; // MAX_UPLOAD_BYTES of core-api: small, so that a 3 MiB file is over it
 const SHIPPING_TXT = [
   'Shipping handbook',
   '',
@@ -82,7 +88,7 @@ describe('web UI against the real stack', { timeout: 15 * 60_000 }, () => {
     );
     fs.mkdirSync(OUT_DIR, { recursive: true });
     const { startStack } = await import(new URL(STACK_MODULE, import.meta.url));
-    stack = await startStack({ worker: true });
+    stack = await startStack({ worker: true, apiEnv: { MAX_UPLOAD_BYTES: UPLOAD_LIMIT } });
     const boot = await stack.bootstrap(TENANT);
     // the harness answers the bootstrap subcommand's {code, stdout, stderr}
     if (boot && typeof boot.code === 'number' && boot.code !== 0) {
@@ -189,6 +195,47 @@ describe('web UI against the real stack', { timeout: 15 * 60_000 }, () => {
     const msg = (await item.getByTestId('error').first().innerText()).trim();
     assert.ok(msg.length > 10, `an error message is shown: "${msg}"`);
     await shot('05-upload-unsupported');
+  });
+
+  test('a file over the limit and an empty file are refused before sending; the rest of the batch uploads', { timeout: INGEST_TIMEOUT }, async () => {
+    // the page announces the limit it got from /v1/auth/me
+    await page.getByTestId('upload-limit').filter({ hasText: 'up to 2 MiB per file' }).waitFor();
+    const posts = [];
+    const onRequest = (req) => {
+      if (req.method() === 'POST' && new URL(req.url()).pathname === '/v1/ingest') posts.push(req.url());
+    };
+    page.on('request', onRequest);
+    try {
+      const big = Buffer.alloc(3 * 1024 * 1024, 'too large line of text\n');
+      await page.getByTestId('file-input').setInputFiles([
+        { name: 'too-big.txt', mimeType: 'text/plain', buffer: big },
+        { name: 'empty.txt', mimeType: 'text/plain', buffer: Buffer.alloc(0) },
+        { name: 'returns-note.txt', mimeType: 'text/plain', buffer: Buffer.from(RETURNS_TXT) },
+      ]);
+      // refused at once, in the error state a 413 / 400 from the server would give
+      const tooBig = await waitUpload('too-big.txt', ['error'], UI_TIMEOUT);
+      assert.equal(await tooBig.getAttribute('data-refused'), 'too_large');
+      const bigMsg = (await tooBig.getByTestId('error').innerText()).trim();
+      assert.match(bigMsg, /too large: 3 MiB, the limit is 2 MiB/, bigMsg);
+      const empty = await waitUpload('empty.txt', ['error'], UI_TIMEOUT);
+      assert.equal(await empty.getAttribute('data-refused'), 'empty');
+      assert.match((await empty.getByTestId('error').innerText()).trim(), /empty file/);
+      // only the good file waits to be sent
+      const pendingList = page.getByTestId('pending-list');
+      await pendingList.getByText('returns-note.txt').waitFor();
+      assert.equal(await pendingList.getByText('too-big.txt').count(), 0);
+      assert.equal(await pendingList.getByText('empty.txt').count(), 0);
+      await page.getByTestId('upload-submit').click();
+      const ok = await waitUpload('returns-note.txt', ['succeeded', 'failed', 'error', 'skipped']);
+      assert.equal(await ok.getAttribute('data-state'), 'succeeded', `returns note run: ${await ok.innerText()}`);
+      await shot('05b-upload-too-large');
+      assert.equal(posts.length, 1, `one POST /v1/ingest (the good file only): ${JSON.stringify(posts)}`);
+      // the refused files stay refused
+      assert.equal(await tooBig.getAttribute('data-state'), 'error');
+      assert.equal(await empty.getAttribute('data-state'), 'error');
+    } finally {
+      page.off('request', onRequest);
+    }
   });
 
   test('runs list shows counts, a chart and the runs; run detail shows config, stats, timings', async () => {

@@ -10,12 +10,14 @@ import { startStack } from '../lib/stack.mjs';
 const PW = 'correct horse battery';
 const UNAUTHORIZED_LOGIN = '{"error":{"code":"unauthorized","message":"invalid credentials"}}';
 
+const UPLOAD_LIMIT = '64M'; // 67108864 bytes, announced by /v1/auth/me
+
 let stack;
 let A; // {token, cookie, user, ...} admin of tenant acme
 let B; // admin of tenant beta
 
 before(async () => {
-  stack = await startStack({ worker: false, apiEnv: { LOGIN_MAX_FAILURES: '3' } });
+  stack = await startStack({ worker: false, apiEnv: { LOGIN_MAX_FAILURES: '3', MAX_UPLOAD_BYTES: UPLOAD_LIMIT } });
   A = await stack.tenant('acme');
   B = await stack.tenant('beta');
 });
@@ -145,6 +147,10 @@ test('login: success sets an HttpOnly SameSite=Strict session cookie and returns
   assert.equal(viaCookie.status, 200, viaCookie.text);
   assert.equal(viaCookie.json.user.user_id, u.user_id);
   assert.equal(viaCookie.json.user.tenant_slug, 'acme');
+  // the upload limit, so that the UI can refuse a larger file before sending it
+  assert.ok(Number.isSafeInteger(viaCookie.json.limits?.max_upload_bytes) && viaCookie.json.limits.max_upload_bytes > 0,
+    viaCookie.text);
+  assert.equal(viaCookie.json.limits.max_upload_bytes, 64 * 1024 * 1024);
   const viaBearer = await stack.api('GET', '/v1/auth/me', { token: r.json.token });
   assert.equal(viaBearer.status, 200);
   assert.ok(!viaBearer.text.includes('password'));

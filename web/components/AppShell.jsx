@@ -1,9 +1,9 @@
 'use client';
 import Link from 'next/link';
 import { usePathname } from 'next/navigation';
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { api, sessionExpired } from '../lib/api';
-import { SessionContext, isAdmin } from './Session';
+import { SessionContext, isAdmin, parseLimits } from './Session';
 import ErrorMessage from './ErrorMessage';
 
 const PUBLIC = new Set(['/login']);
@@ -24,6 +24,8 @@ export default function AppShell({ children }) {
   const pathname = norm(usePathname());
   const isPublic = PUBLIC.has(pathname);
   const [user, setUser] = useState(null);
+  const [limits, setLimits] = useState(null); // {max_upload_bytes} from /v1/auth/me
+  const limitsAsked = useRef(null); // the user whose limits were asked for
   const [status, setStatus] = useState('loading'); // loading | ready | anonymous | error
   const [error, setError] = useState(null);
   const [loggingOut, setLoggingOut] = useState(false);
@@ -35,10 +37,13 @@ export default function AppShell({ children }) {
       const data = await api('/v1/auth/me', { on401: 'throw' });
       const u = data && typeof data === 'object' ? data.user : null;
       if (!u || typeof u !== 'object') throw new Error('The server sent no user.');
+      limitsAsked.current = u;
       setUser(u);
+      setLimits(parseLimits(data));
       setStatus('ready');
     } catch (e) {
       setUser(null);
+      setLimits(null);
       if (e && e.status === 401) {
         setStatus('anonymous');
         // not signed in (or the session expired): go to the login page
@@ -61,9 +66,26 @@ export default function AppShell({ children }) {
   }, [isPublic]);
 
   const setSessionUser = useCallback((u) => {
+    limitsAsked.current = null;
     setUser(u);
+    setLimits(null); // asked for again below (the login answer carries no limits)
     setStatus(u ? 'ready' : 'anonymous');
   }, []);
+
+  // A user set by the login page comes without limits: fetch them quietly, without
+  // blanking the page. Failures are ignored (the server still enforces its limits).
+  useEffect(() => {
+    if (isPublic || status !== 'ready' || !user || limits || limitsAsked.current === user) return undefined;
+    const asked = user;
+    limitsAsked.current = asked;
+    api('/v1/auth/me', { on401: 'throw' })
+      .then((data) => {
+        // still the same session (not logged out or replaced meanwhile)
+        if (limitsAsked.current === asked) setLimits(parseLimits(data));
+      })
+      .catch(() => {});
+    return undefined;
+  }, [isPublic, status, user, limits]);
 
   const logout = useCallback(async () => {
     setLoggingOut(true);
@@ -72,14 +94,16 @@ export default function AppShell({ children }) {
     } catch {
       // a failed or expired logout still ends the session on this side
     }
+    limitsAsked.current = null;
     setUser(null);
+    setLimits(null);
     setStatus('anonymous');
     window.location.assign('/login/');
   }, []);
 
   const ctx = useMemo(
-    () => ({ user, status, setUser: setSessionUser, logout, reload: loadMe }),
-    [user, status, setSessionUser, logout, loadMe],
+    () => ({ user, limits, status, setUser: setSessionUser, logout, reload: loadMe }),
+    [user, limits, status, setSessionUser, logout, loadMe],
   );
 
   const links = isAdmin(user)

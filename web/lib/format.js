@@ -35,6 +35,21 @@ export function fmtBytes(n) {
   return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
 }
 
+/** Binary units spelled out (KiB, MiB, GiB), whole numbers when exact: 100 MiB, 2.5 MiB. */
+export function fmtBinary(n) {
+  if (!isNum(n) || n < 0) return null;
+  if (n < 1024) return `${n} bytes`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i += 1;
+  }
+  const whole = Math.abs(v - Math.round(v)) < 0.05;
+  return `${whole ? Math.round(v) : v.toFixed(1)} ${units[i]}`;
+}
+
 export function parseTime(s) {
   if (typeof s !== 'string' || !s) return null;
   const d = new Date(s);

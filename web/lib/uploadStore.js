@@ -92,6 +92,27 @@ export function startUploads(files, title) {
   pump();
 }
 
+/**
+ * Files refused in the browser before sending (too large, empty): listed with the
+ * uploads in the same error state a refusal by the server would give, never sent.
+ * rejected: [{key, file, error, refused}] (refused: 'too_large' | 'empty').
+ */
+export function rejectUploads(rejected) {
+  if (!rejected.length) return;
+  const batch = rejected.map(({ key, file, error, refused }) => ({
+    key,
+    file,
+    phase: 'error',
+    error,
+    refused,
+    loaded: 0,
+    total: file.size,
+    runId: null,
+  }));
+  items = [...batch.slice().reverse(), ...items];
+  emit();
+}
+
 export function clearFinished(isDone) {
   items = items.filter((it) => !isDone(it));
   emit();

@@ -2,30 +2,75 @@
 import Link from 'next/link';
 import { useCallback, useRef, useState } from 'react';
 import { TERMINAL } from '../../lib/api';
-import { nextKey, startUploads, useUploads } from '../../lib/uploadStore';
-import { fmtBytes, isPlainObject } from '../../lib/format';
+import { nextKey, rejectUploads, startUploads, useUploads } from '../../lib/uploadStore';
+import { fmtBinary, fmtBytes, isPlainObject } from '../../lib/format';
+import { useSession } from '../../components/Session';
 import { useRunPoll } from '../../lib/useRunPoll';
 import StatusBadge from '../../components/StatusBadge';
 import ErrorMessage from '../../components/ErrorMessage';
 import RunProgress from '../../components/RunProgress';
 
+/**
+ * Why a file is refused before sending, or null. The server refuses the same files
+ * (413 over MAX_UPLOAD_BYTES, 400 when empty), but a large body is cut off while the
+ * browser is still sending, which the browser often reports as a network error only.
+ */
+function refusal(file, maxBytes) {
+  if (file.size === 0) return { refused: 'empty', error: 'empty file' };
+  if (maxBytes && file.size > maxBytes) {
+    let size = fmtBinary(file.size);
+    let max = fmtBinary(maxBytes);
+    if (size === max) {
+      // rounded alike (just over the limit): exact byte counts
+      size = `${file.size} bytes`;
+      max = `${maxBytes} bytes`;
+    }
+    return { refused: 'too_large', error: `too large: ${size}, the limit is ${max}` };
+  }
+  return null;
+}
+
+/** Split [{key, file}] into the files to send and the refused ones (listed at once). */
+function screen(entries, maxBytes) {
+  const ok = [];
+  const refused = [];
+  for (const e of entries) {
+    const why = refusal(e.file, maxBytes);
+    if (why) refused.push({ ...e, ...why });
+    else ok.push(e);
+  }
+  rejectUploads(refused);
+  return ok;
+}
+
 export default function UploadPage() {
+  const { limits } = useSession();
+  const maxBytes = limits && limits.max_upload_bytes > 0 ? limits.max_upload_bytes : null;
   const [pending, setPending] = useState([]); // [{key, file}]
   const items = useUploads();
   const [title, setTitle] = useState('');
   const [dragOver, setDragOver] = useState(false);
   const inputRef = useRef(null);
 
-  const addFiles = useCallback((fileList) => {
-    const files = Array.from(fileList || []);
-    if (!files.length) return;
-    setPending((p) => [...p, ...files.map((file) => ({ key: nextKey(), file }))]);
-  }, []);
+  const addFiles = useCallback(
+    (fileList) => {
+      const files = Array.from(fileList || []);
+      if (!files.length) return;
+      const ok = screen(
+        files.map((file) => ({ key: nextKey(), file })),
+        maxBytes,
+      );
+      if (ok.length) setPending((p) => [...p, ...ok]);
+    },
+    [maxBytes],
+  );
 
   function onUpload(ev) {
     ev.preventDefault();
     if (!pending.length) return;
-    startUploads(pending, title.trim());
+    // again: the limit may have become known after the files were chosen
+    const ok = screen(pending, maxBytes);
+    if (ok.length) startUploads(ok, title.trim());
     setPending([]);
     if (inputRef.current) inputRef.current.value = '';
   }
@@ -59,6 +104,14 @@ export default function UploadPage() {
             <strong>Drag and drop files here</strong>
             <br />
             <span className="muted">PDF, Word (DOCX), HTML, Markdown or plain text</span>
+            {maxBytes ? (
+              <>
+                <br />
+                <span className="muted" data-testid="upload-limit" data-max-bytes={maxBytes}>
+                  up to {fmtBinary(maxBytes)} per file
+                </span>
+              </>
+            ) : null}
           </p>
           <label htmlFor="upload-files" className="filepick">
             …or choose files
@@ -149,7 +202,14 @@ function UploadItem({ item }) {
   const skipped = runStatus === 'skipped';
 
   return (
-    <li className="upload-item" data-testid="upload-item" data-state={state} data-run-id={item.runId || ''} data-doc-id={item.docId || ''}>
+    <li
+      className="upload-item"
+      data-testid="upload-item"
+      data-state={state}
+      data-run-id={item.runId || ''}
+      data-doc-id={item.docId || ''}
+      data-refused={item.refused || undefined}
+    >
       <div className="upload-head">
         <span className="fname">{item.file.name}</span>
         <span className="muted">{fmtBytes(item.file.size) || ''}</span>
