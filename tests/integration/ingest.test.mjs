@@ -619,6 +619,199 @@ test('Idempotency-Key: same user and key -> the first response again, nothing cr
   assert.equal(tooLong.status, 400, tooLong.text);
 });
 
+// The (user, key) row of idempotency_keys, or undefined.
+const idemRow = async (who, key) => (await stack.sql(
+  'SELECT status, response, claim_id FROM idempotency_keys WHERE user_id = $1 AND key = $2', [who.user.user_id, key]))[0];
+const pause = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// A multipart upload streamed in small pieces: the first piece (headers and the body's
+// start) at once, then `hold()` is awaited mid-body, then the rest with small delays.
+// destroy: the client goes away after `hold()` instead of finishing the body.
+function slowUpload(who, key, content, { hold = async () => {}, destroy = false } = {}) {
+  const mp = multipart([{ name: 'file', filename: 'slow.txt', content }]);
+  const pieces = [];
+  for (let i = 0; i < mp.body.length; i += 32) pieces.push(mp.body.subarray(i, i + 32));
+  async function* body() {
+    yield pieces[0];
+    await hold();
+    if (destroy) return;
+    for (const p of pieces.slice(1)) { await pause(5); yield p; }
+  }
+  return rawRequest(stack.baseUrl, {
+    headers: { authorization: `Bearer ${who.token}`, 'content-type': mp.contentType,
+      'content-length': mp.body.length, 'idempotency-key': key },
+    body: body(), destroy,
+  });
+}
+
+const IN_PROGRESS = { error: { code: 'conflict', message: 'a request with this Idempotency-Key is in progress' } };
+
+test('Idempotency-Key: a second request while the first is mid-body -> 409, one run; then the first answer replayed', async () => {
+  await drainQueue(stack);
+  const key = crypto.randomUUID();
+  const runs = (await runsOf(A)).length;
+  const folders = uploadsOf(stack, tid(A));
+  let second;
+  const first = await slowUpload(A, key, uniq('idem slow first'), {
+    hold: async () => {
+      // the first request holds the key as soon as its headers are in
+      await waitFor(async () => (await idemRow(A, key))?.status === 0, { what: 'the pending claim' });
+      second = await stack.upload({ token: A.token, filename: 'fast.txt', content: uniq('idem fast second'),
+        headers: { 'idempotency-key': key } });
+    },
+  });
+  assert.equal(second.status, 409, second.text);
+  assert.deepEqual(second.json, IN_PROGRESS);
+  assert.equal(first.status, 202, first.text);
+  const after = await runsOf(A);
+  assert.equal(after.length, runs + 1, 'exactly one run');
+  assert.equal(after.at(-1).run_id, first.json.run_id);
+  assert.equal(uploadsOf(stack, tid(A)).length, folders.length + 1, 'only the first upload stored');
+  assert.equal((await drainQueue(stack)).length, 1);
+  const row = await idemRow(A, key);
+  assert.equal(row.status, 202);
+  assert.deepEqual(row.response, first.json);
+  // done: the same key replays the first answer, whatever the body
+  const again = await stack.upload({ token: A.token, filename: 'again.txt', content: uniq('idem third'),
+    headers: { 'idempotency-key': key } });
+  assert.equal(again.status, 202, again.text);
+  assert.deepEqual(again.json, first.json);
+  assert.equal((await runsOf(A)).length, runs + 1);
+  assert.equal((await drainQueue(stack)).length, 0);
+  // the key of another user is another request, even while this one is pending
+  const keyB = crypto.randomUUID();
+  let otherUser;
+  const held = await slowUpload(A, keyB, uniq('idem held A'), {
+    hold: async () => {
+      await waitFor(async () => (await idemRow(A, keyB))?.status === 0, { what: 'the pending claim' });
+      otherUser = await stack.upload({ token: B.token, content: uniq('idem B same key'), headers: { 'idempotency-key': keyB } });
+    },
+  });
+  assert.equal(held.status, 202, held.text);
+  assert.equal(otherUser.status, 202, otherUser.text);
+  assert.notEqual(otherUser.json.run_id, held.json.run_id);
+  await drainQueue(stack);
+});
+
+test('Idempotency-Key: simultaneous first requests with different content -> exactly one 202, the others 409', async () => {
+  await drainQueue(stack);
+  const key = crypto.randomUUID();
+  const runs = (await runsOf(A)).length;
+  // Every request sends its headers at once, then waits until some request holds the
+  // key (and a little more, so that every begin has run) before finishing its body.
+  let claimed;
+  const hold = () => {
+    claimed ??= waitFor(async () => (await idemRow(A, key))?.status === 0, { what: 'the pending claim' })
+      .then(() => pause(300));
+    return claimed;
+  };
+  const all = await Promise.all([0, 1, 2, 3].map((i) => slowUpload(A, key, uniq(`idem race ${i}`), { hold })));
+  const statuses = all.map((r) => r.status).sort();
+  assert.deepEqual(statuses, [202, 409, 409, 409], JSON.stringify(all.map((r) => r.text)));
+  for (const r of all.filter((x) => x.status === 409)) assert.deepEqual(r.json, IN_PROGRESS);
+  const won = all.find((r) => r.status === 202);
+  const after = await runsOf(A);
+  assert.equal(after.length, runs + 1, 'exactly one run');
+  assert.equal(after.at(-1).run_id, won.json.run_id);
+  assert.equal((await drainQueue(stack)).length, 1);
+  assert.equal((await idemRow(A, key)).status, 202);
+});
+
+test('Idempotency-Key: a request that fails (415, 400, 413, 503) gives the key back; a retry runs', async () => {
+  await drainQueue(stack);
+  const key = crypto.randomUUID();
+  const headers = { 'idempotency-key': key };
+  const runs = (await runsOf(A)).length;
+  const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), crypto.randomBytes(3000)]);
+  const unsupported = await stack.upload({ token: A.token, filename: 'p.png', content: png, headers });
+  assert.equal(unsupported.status, 415, unsupported.text);
+  assert.equal(await idemRow(A, key), undefined, 'no row after 415');
+  const tiny = await stack.upload({ token: A.token, filename: 'tiny.txt', content: crypto.randomBytes(10), headers });
+  assert.equal(tiny.status, 415, tiny.text);
+  assert.equal(await idemRow(A, key), undefined, 'no row after 415 (small file)');
+  const empty = await stack.upload({ token: A.token, filename: 'e.txt', content: '', headers });
+  assert.equal(empty.status, 400, empty.text);
+  assert.equal(await idemRow(A, key), undefined, 'no row after 400 empty');
+  const cut = multipart([{ name: 'file', filename: 'cut.txt', content: uniq('idem cut') }], { close: false });
+  const truncated = await postMultipart(stack, { token: A.token, mp: cut, headers });
+  assert.equal(truncated.status, 400, truncated.text);
+  assert.equal(await idemRow(A, key), undefined, 'no row after 400 truncated');
+  // over the limit while streaming (chunked: no Content-Length to refuse it from)
+  const b = `----chunked${crypto.randomUUID()}`;
+  async function* big() {
+    yield Buffer.from(`--${b}\r\nContent-Disposition: form-data; name="file"; filename="big.txt"\r\n\r\n`);
+    const block = Buffer.alloc(64 * 1024, 'x');
+    for (let i = 0; i < 24; i++) yield block;
+  }
+  const tooBig = await rawRequest(stack.baseUrl, {
+    headers: { authorization: `Bearer ${A.token}`, 'content-type': `multipart/form-data; boundary=${b}`,
+      'transfer-encoding': 'chunked', ...headers }, body: big(),
+  });
+  assert.equal(tooBig.status, 413, JSON.stringify(tooBig));
+  assert.equal(await idemRow(A, key), undefined, 'no row after 413');
+  // queue down: 503 (the run is failed enqueue_failed), and the key is free again
+  let down;
+  await stack.stopSqs();
+  try {
+    down = await stack.upload({ token: A.token, filename: 'down.txt', content: uniq('idem queue down'), headers });
+  } finally {
+    await stack.startSqs();
+  }
+  assert.equal(down.status, 503, down.text);
+  assert.equal(await idemRow(A, key), undefined, 'no row after 503');
+  assert.equal((await runsOf(A)).length, runs + 1, 'only the failed enqueue_failed run');
+  // the retry with a supported file runs, and is the answer remembered
+  const retry = await stack.upload({ token: A.token, filename: 'ok.txt', content: uniq('idem retry ok'), headers });
+  assert.equal(retry.status, 202, retry.text);
+  assert.notEqual(retry.json.run_id, down.json.run_id);
+  assert.equal((await idemRow(A, key)).status, 202);
+  const replay = await stack.upload({ token: A.token, filename: 'ok2.txt', content: uniq('idem retry 2'), headers });
+  assert.deepEqual(replay.json, retry.json);
+  assert.equal((await runsOf(A)).length, runs + 2);
+  assert.equal((await drainQueue(stack)).length, 1);
+});
+
+test('Idempotency-Key: a client that goes away mid-body gives the key back; a retry runs', async () => {
+  await drainQueue(stack);
+  const key = crypto.randomUUID();
+  const runs = (await runsOf(A)).length;
+  const gone = await slowUpload(A, key, uniq('idem aborted'), {
+    destroy: true,
+    hold: () => waitFor(async () => (await idemRow(A, key))?.status === 0, { what: 'the pending claim' }),
+  });
+  assert.equal(gone.destroyed, true);
+  // abort() runs once core-api sees the connection closed
+  await waitFor(async () => (await idemRow(A, key)) === undefined, { what: 'the claim released', timeoutMs: 10000 });
+  const retry = await stack.upload({ token: A.token, filename: 'r.txt', content: uniq('idem after abort'),
+    headers: { 'idempotency-key': key } });
+  assert.equal(retry.status, 202, retry.text);
+  assert.equal((await runsOf(A)).length, runs + 1);
+  assert.equal((await drainQueue(stack)).length, 1);
+});
+
+test('Idempotency-Key: a pending claim older than 1 h (core-api died) is taken over; a fresh one answers 409', async () => {
+  await drainQueue(stack);
+  const claim = (key, age) => stack.sql(`INSERT INTO idempotency_keys (user_id, key, tenant_id, status, response, claim_id, created_at)
+    VALUES ($1, $2, $3, 0, '{}', $4, now() - $5::interval)`, [A.user.user_id, key, tid(A), crypto.randomUUID(), age]);
+  const runs = (await runsOf(A)).length;
+  const fresh = crypto.randomUUID();
+  await claim(fresh, '59 minutes');
+  const busy = await stack.upload({ token: A.token, content: uniq('idem fresh claim'), headers: { 'idempotency-key': fresh } });
+  assert.equal(busy.status, 409, busy.text);
+  assert.deepEqual(busy.json, IN_PROGRESS);
+  assert.equal((await idemRow(A, fresh)).status, 0, 'the other request keeps its claim');
+  const stale = crypto.randomUUID();
+  await claim(stale, '61 minutes');
+  const took = await stack.upload({ token: A.token, content: uniq('idem stale claim'), headers: { 'idempotency-key': stale } });
+  assert.equal(took.status, 202, took.text);
+  const row = await idemRow(A, stale);
+  assert.equal(row.status, 202);
+  assert.equal(row.claim_id, took.json.run_id);
+  assert.deepEqual(row.response, took.json);
+  assert.equal((await runsOf(A)).length, runs + 1);
+  assert.equal((await drainQueue(stack)).length, 1);
+});
+
 // ---------------------------------------------------------------- queue outage
 
 test('queue unreachable -> 503 with the run_id, run failed enqueue_failed', async () => {
