@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
-  build-essential pkg-config clang bear
+  build-essential pkg-config clang libclang-rt-14-dev bear
   libmicrohttpd-dev libjansson-dev libpq-dev libcurl4-openssl-dev libssl-dev
   libargon2-dev libxml2-dev libzip-dev uuid-dev libcmocka-dev
   postgresql-15 postgresql-client-15 poppler-utils
