@@ -92,14 +92,21 @@ async function postMultipart(stack, { token, parts, mp, headers = {}, ...rest })
   });
 }
 
-// Every file under UPLOAD_DIR/<tenant> as "run/name" (or [] if none).
+// Every file under UPLOAD_DIR/<tenant> as "run/name" (or [] if none). core-api may be
+// removing a run folder while we look: a folder that vanishes in between is simply gone.
 function uploadsOf(stack, tenantId) {
-  const dir = path.join(stack.uploadDir, tenantId);
-  if (!fs.existsSync(dir)) return [];
+  const list = (d) => {
+    try {
+      return fs.readdirSync(d);
+    } catch (e) {
+      if (e.code === 'ENOENT') return null;
+      throw e;
+    }
+  };
   const out = [];
-  for (const run of fs.readdirSync(dir)) {
-    const rd = path.join(dir, run);
-    const names = fs.readdirSync(rd);
+  for (const run of list(path.join(stack.uploadDir, tenantId)) ?? []) {
+    const names = list(path.join(stack.uploadDir, tenantId, run));
+    if (names === null) continue;
     if (names.length === 0) out.push(`${run}/`);
     for (const n of names) out.push(`${run}/${n}`);
   }
