@@ -33,6 +33,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { makePdf } from '../tests/lib/pdf-writer.mjs';
 import { startStack } from '../tests/lib/stack.mjs';
 import { MiB, envNum, f1, f2, f3, nowMs, prose, row, sleep } from './lib.mjs';
 
@@ -64,33 +65,8 @@ function wrap(text, width = 90) {
   return lines;
 }
 
-// A PDF with one Helvetica text object per page (the structure of make-fixtures.mjs's pdf()).
-function pdf(pages) {
-  const objs = [];
-  const n = pages.length;
-  objs[1] = '<< /Type /Catalog /Pages 2 0 R >>';
-  objs[2] = `<< /Type /Pages /Kids [${pages.map((_, i) => `${4 + 2 * i} 0 R`).join(' ')}] /Count ${n} >>`;
-  objs[3] = '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>';
-  const esc = (s) => s.replace(/[\\()]/g, (c) => '\\' + c);
-  pages.forEach((lines, i) => {
-    let stream = 'BT /F1 11 Tf 54 750 Td 14 TL\n';
-    for (const l of lines) stream += `(${esc(l)}) Tj T*\n`;
-    stream += 'ET\n';
-    objs[4 + 2 * i] = `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> /Contents ${5 + 2 * i} 0 R >>`;
-    objs[5 + 2 * i] = `<< /Length ${Buffer.byteLength(stream, 'latin1')} >>\nstream\n${stream}endstream`;
-  });
-  let body = '%PDF-1.4\n%\xe2\xe3\xcf\xd3\n';
-  const offsets = [];
-  for (let i = 1; i < objs.length; i++) {
-    offsets[i] = Buffer.byteLength(body, 'latin1');
-    body += `${i} 0 obj\n${objs[i]}\nendobj\n`;
-  }
-  const xref = Buffer.byteLength(body, 'latin1');
-  body += `xref\n0 ${objs.length}\n0000000000 65535 f \n`;
-  for (let i = 1; i < objs.length; i++) body += `${String(offsets[i]).padStart(10, '0')} 00000 n \n`;
-  body += `trailer\n<< /Size ${objs.length} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
-  return Buffer.from(body, 'latin1');
-}
+// Pages set a little denser than the fixtures, so a page holds more prose.
+const pdf = (pages) => makePdf(pages, { fontSize: 11, leading: 14, x: 54, y: 750 });
 
 function pdfDoc(i, seed) {
   const lines = wrap(textDoc(i, seed));
