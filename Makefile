@@ -43,7 +43,7 @@ CFLAGS_ALL  = $(WARN) $(DEFS) $(OPT) -Isrc $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL = $(LDSAN) $(LDFLAGS)
 
 COMMON_SRC := $(wildcard src/common/*.c)
-API_SRC    := $(wildcard src/api/*.c)
+API_SRC    := $(wildcard src/api/*.c src/api/*/*.c)
 WORKER_SRC := $(wildcard src/worker/*.c src/worker/extract/*.c)
 
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
@@ -56,11 +56,18 @@ WORKER_LIB_OBJ := $(filter-out $(BUILD)/src/worker/main.o,$(WORKER_OBJ))
 UNIT_COMMON := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/unit/common/test_*.c))
 UNIT_API    := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/unit/api/test_*.c))
 UNIT_WORKER := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/unit/worker/test_*.c))
-UNIT_BINS   := $(UNIT_COMMON) $(UNIT_API) $(UNIT_WORKER)
+# Layer tests: each links only the objects its layer may use, so a link error is a
+# broken layer (docs/development.md): a handler with http/request.o and common, the
+# subcommands with the account rules and common (never the HTTP server).
+UNIT_HANDLERS := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/unit/api/handlers/test_*.c))
+UNIT_CMD      := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/unit/api/cmd/test_*.c))
+API_CMD_OBJ   := $(patsubst %.c,$(BUILD)/%.o,$(wildcard src/api/cmd/*.c)) \
+                 $(BUILD)/src/api/auth/account.o $(BUILD)/src/api/auth/password.o
+UNIT_BINS   := $(UNIT_COMMON) $(UNIT_API) $(UNIT_WORKER) $(UNIT_HANDLERS) $(UNIT_CMD)
 # C programs driven by the node integration tests (they need PostgreSQL or the queue).
 INTEG_BINS  := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/integration/c/test_*.c))
 
-.PHONY: all unit test integration e2e fuzz clean
+.PHONY: all unit test integration e2e fuzz clean check check-layers
 all: $(BUILD)/core-api $(BUILD)/ingest-worker $(INTEG_BINS)
 
 $(BUILD)/%.o: %.c
@@ -88,6 +95,15 @@ $(UNIT_API): $(BUILD)/tests/%: tests/%.c $(API_LIB_OBJ) $(BUILD)/libcommon.a
 	@mkdir -p $(dir $@)
 	$(call say,TEST,$@)
 	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(API_LIB_OBJ) $(BUILD)/libcommon.a $(PKG_LIBS) -lcmocka
+$(UNIT_HANDLERS): $(BUILD)/tests/unit/api/handlers/test_%: tests/unit/api/handlers/test_%.c \
+                  $(BUILD)/src/api/handlers/%.o $(BUILD)/src/api/http/request.o $(BUILD)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(call say,TEST,$@)
+	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $(filter %.c %.o %.a,$^) $(PKG_LIBS) -lcmocka
+$(UNIT_CMD): $(BUILD)/tests/%: tests/%.c $(API_CMD_OBJ) $(BUILD)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(call say,TEST,$@)
+	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(API_CMD_OBJ) $(BUILD)/libcommon.a $(PKG_LIBS) -lcmocka
 $(UNIT_WORKER): $(BUILD)/tests/%: tests/%.c $(WORKER_LIB_OBJ) $(BUILD)/libcommon.a
 	@mkdir -p $(dir $@)
 	$(call say,TEST,$@)
@@ -98,8 +114,16 @@ $(INTEG_BINS): $(BUILD)/tests/%: tests/%.c $(WORKER_LIB_OBJ) $(BUILD)/libcommon.
 	$(call say,TEST,$@)
 	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(WORKER_LIB_OBJ) $(BUILD)/libcommon.a $(PKG_LIBS) -lcmocka
 
+# The HTTP layer names no handler, auth rule or subcommand (h2o style): they are passed in.
+check-layers:
+	@if grep -n '#include "api/\(handlers\|auth\|cmd\)/\|#include "api/upload_store.h"' src/api/http/*.[ch]; then \
+	  echo "check-layers: src/api/http/ must not include a handler, auth or cmd header"; exit 1; fi
+	@echo "check-layers: src/api/http/ includes no handler header"
+
+check: check-layers
+
 # Each test binary runs in its own process; scripts/run-unit.sh prints one summary line.
-unit: all $(UNIT_BINS)
+unit: all check $(UNIT_BINS)
 	@scripts/run-unit.sh $(UNIT_BINS)
 
 # The one command that runs everything (README): unit tests, then integration and

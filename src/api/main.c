@@ -3,10 +3,13 @@
  *
  * Exit codes (DESIGN 11): 0 clean stop, 2 bad configuration or usage, 1 anything else.
  */
-#include "api/bootstrap.h"
-#include "api/crash_guard.h"
-#include "api/migrate.h"
-#include "api/server.h"
+#include "api/cmd/bootstrap.h"
+#include "api/cmd/crash_guard.h"
+#include "api/cmd/migrate.h"
+#include "api/auth/auth.h"
+#include "api/handlers/routes.h"
+#include "api/http/server.h"
+#include "api/http/static_files.h"
 #include "common/config.h"
 #include "common/db.h"
 #include "common/log.h"
@@ -138,6 +141,12 @@ static int cmd_serve(void)
     int level;
     int rc = 1;
     int guard = 0;
+    const struct server_hooks hooks = {
+        .routes = api_routes,
+        .nroutes = api_routes_count,
+        .authenticate = auth_authenticate,
+        .fallback = static_serve,
+    };
 
     if (config_load(&cfg, CONFIG_API, err, sizeof(err)) < 0) {
         fprintf(stderr, "core-api: %s\n", err);
@@ -188,7 +197,7 @@ static int cmd_serve(void)
     log_event(LOG_INFO, "core-api starting",
               json_pack("{s:s,s:b,s:s,s:I}", "http_addr", cfg.http_addr, "auth_enabled", cfg.auth_enabled,
                         "web_dir", cfg.web_dir, "db_pool_size", (json_int_t)cfg.db_pool_size));
-    if (server_run(&app, (volatile int *)&stop_requested) < 0) {
+    if (server_run(&app, &hooks, (volatile int *)&stop_requested) < 0) {
         fprintf(stderr, "core-api: cannot serve on %s (see the log above)\n", cfg.http_addr);
         goto out;
     }

@@ -10,7 +10,7 @@
  * Whatever verifies must hold well-formed claims, and re-signing those claims
  * must give a token that verifies to the same claims.
  */
-#include "api/jwt.h"
+#include "api/auth/jwt.h"
 #include "common/hash.h"
 #include "common/ids.h"
 

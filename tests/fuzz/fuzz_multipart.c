@@ -12,7 +12,7 @@
  * parser promises that chunking never changes what it reports (not compared
  * when part_data stops it: the number of data calls depends on the split).
  */
-#include "api/multipart.h"
+#include "api/http/multipart.h"
 
 #include <stdint.h>
 #include <stdlib.h>

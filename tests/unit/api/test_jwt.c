@@ -1,5 +1,5 @@
 /* test_jwt.c - HS256 session tokens: round trip and every way a token must be refused. */
-#include "api/jwt.h"
+#include "api/auth/jwt.h"
 #include "common/hash.h"
 
 #include <setjmp.h>

@@ -1,5 +1,5 @@
 /* test_metrics.c - counters and histograms in Prometheus text format. */
-#include "api/metrics.h"
+#include "api/http/metrics.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

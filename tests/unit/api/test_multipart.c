@@ -1,5 +1,5 @@
 /* Unit tests for the streaming multipart/form-data parser (src/api/multipart.c). */
-#include "api/multipart.h"
+#include "api/http/multipart.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,5 +1,5 @@
 /* test_password.c - password policy and Argon2id hash/verify. */
-#include "api/password.h"
+#include "api/auth/password.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,5 +1,5 @@
 /* Unit tests of api/rank.c: RRF, cosine, vector parsing, the evidence threshold, snippets. */
-#include "api/rank.h"
+#include "api/handlers/rank.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

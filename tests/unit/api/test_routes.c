@@ -1,5 +1,6 @@
 /* test_routes.c - the route matcher (params, trailing slashes) and the route table. */
-#include "api/server.h"
+#include "api/handlers/routes.h"
+#include "api/http/server.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

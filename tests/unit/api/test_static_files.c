@@ -1,5 +1,5 @@
 /* test_static_files.c - path resolution under WEB_DIR (Next.js export layout, SPA fallback, escapes). */
-#include "api/static_files.h"
+#include "api/http/static_files.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,0 +1,606 @@
+/*
+ * crash_guard.c - no run stays stuck forever (spec 6, DESIGN 7).
+ *
+ * One scan, under a session advisory lock so that one core-api instance scans
+ * at a time (the others skip), with its own connection and SQS client:
+ *  (a) a run queued longer than QUEUED_TTL (by updated_at, which each
+ *      re-publication moves) is re-published with the spec 4.5 message: its
+ *      message may have been lost between commit and publish, or may just wait
+ *      in a backlog, and the worker's atomic queued->running transition makes
+ *      duplicates harmless. It fails stale_queued only when its upload file is
+ *      gone or after QUEUED_MAX_REPUBLISH re-publications;
+ *  (b) a run running whose heartbeat (updated_at) is older than RUNNING_TTL
+ *      fails stale_running;
+ *  (c) upload folders UPLOAD_DIR/<tenant>/<run>/ with no run row whose newest
+ *      mtime is older than UPLOAD_ORPHAN_GRACE (a crash between write and
+ *      commit) are removed;
+ *  (d) Idempotency-Key rows older than 24 h are deleted: stored answers and
+ *      pending claims alike (a claim older than 1 h is already taken over by
+ *      the next request with its key, see ingest.c).
+ * Every change is conditional on the run still being in the state it was
+ * found in. Time comes from the caller (now_ms) and is passed to SQL as a
+ * parameter, never now(), so tests inject it instead of sleeping.
+ */
+#include "api/cmd/crash_guard.h"
+
+#include "common/config.h"
+#include "common/db.h"
+#include "common/errors.h"
+#include "common/ids.h"
+#include "common/log.h"
+#include "common/sqs.h"
+#include "common/timeutil.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* pg advisory lock key of the crash guard ("crashgrd" in ASCII). */
+#define CRASH_GUARD_LOCK_KEY "7165064482919916644"
+#define CRASH_GUARD_BATCH "1000"
+#define CRASH_GUARD_SQS_TIMEOUT_MS 5000
+
+#define TS_SQL(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
+struct scan_stats {
+    int skipped;          /* another instance held the lock */
+    int republished;
+    int stale_queued;
+    int stale_running;
+    int orphans_removed;
+    int publish_errors;
+};
+
+static struct sqs_client *guard_sqs_new(const struct config *cfg)
+{
+    struct sqs_config sc = {
+        .endpoint = cfg->aws_endpoint_url,
+        .region = cfg->aws_region,
+        .access_key_id = cfg->aws_access_key_id,
+        .secret_access_key = cfg->aws_secret_access_key,
+        .timeout_ms = CRASH_GUARD_SQS_TIMEOUT_MS,
+    };
+
+    return sqs_new(&sc);
+}
+
+static void ms_text(int64_t ms, char *out, size_t n)
+{
+    snprintf(out, n, "%lld", (long long)ms);
+}
+
+/* Fail a queued run (only if still queued). */
+static int fail_queued(PGconn *db, const char *run_id, const char *error, const char *now_s)
+{
+    const char *params[3] = {run_id, error, now_s};
+    PGresult *res = db_query(db,
+                             "UPDATE ingestion_runs SET status = 'failed', error = $2,"
+                             " finished_at = to_timestamp($3::double precision / 1000.0),"
+                             " updated_at = to_timestamp($3::double precision / 1000.0)"
+                             " WHERE run_id = $1 AND status = 'queued'",
+                             3, params);
+    int changed;
+
+    if (!res)
+        return -1;
+    changed = strtol(PQcmdTuples(res), NULL, 10) > 0;
+    PQclear(res);
+    if (changed)
+        log_event(LOG_WARN, "crash guard: queued run failed", json_pack("{s:s,s:s}", "run_id", run_id, "error", error));
+    return changed;
+}
+
+/* 1 if the upload named by a file:// URI is gone (other schemes are not checked). */
+static int upload_missing(const char *uri)
+{
+    struct stat st;
+
+    if (!uri || strncmp(uri, "file://", 7) != 0)
+        return 0;
+    return stat(uri + 7, &st) < 0 && errno == ENOENT;
+}
+
+static int scan_queued(const struct config *cfg, PGconn *db, struct sqs_client *sqs, int64_t now_ms,
+                       struct scan_stats *stats)
+{
+    char cutoff_s[24], now_s[24];
+    const char *params[1];
+    PGresult *res;
+
+    ms_text(now_ms - cfg->queued_ttl_ms, cutoff_s, sizeof(cutoff_s));
+    ms_text(now_ms, now_s, sizeof(now_s));
+    params[0] = cutoff_s;
+    res = db_query(db,
+                   "SELECT r.run_id, r.tenant_id, r.doc_id, r.config->>'upload_uri',"
+                   " COALESCE(r.config->>'title', ''), COALESCE(r.config->>'created_by_user_id', ''),"
+                   " CASE WHEN jsonb_typeof(r.config->'republished') = 'number'"
+                   "  THEN (r.config->>'republished')::numeric::bigint ELSE 0 END,"
+                   " d.source_uri, " TS_SQL("r.created_at")
+                   " FROM ingestion_runs r JOIN documents d ON d.doc_id = r.doc_id"
+                   " WHERE r.status = 'queued' AND r.updated_at < to_timestamp($1::double precision / 1000.0)"
+                   " ORDER BY r.updated_at LIMIT " CRASH_GUARD_BATCH,
+                   1, params);
+    if (!res)
+        return -1;
+    for (int i = 0; i < PQntuples(res); i++) {
+        const char *run_id = PQgetvalue(res, i, 0);
+        const char *uri = db_val(res, i, 3);
+        long long republished = strtoll(PQgetvalue(res, i, 6), NULL, 10);
+        char error[128], n_s[24], message_id[160];
+        struct sqs_error qerr;
+        json_t *msg;
+        char *text;
+        int rc;
+
+        if (upload_missing(uri)) {
+            snprintf(error, sizeof(error), "%s: upload missing", run_fail_code(RUN_FAIL_STALE_QUEUED));
+            rc = fail_queued(db, run_id, error, now_s);
+            if (rc < 0)
+                goto fail;
+            stats->stale_queued += rc;
+            continue;
+        }
+        if (republished >= cfg->queued_max_republish) {
+            snprintf(error, sizeof(error), "%s: not picked up after %lld re-publications",
+                     run_fail_code(RUN_FAIL_STALE_QUEUED), republished);
+            rc = fail_queued(db, run_id, error, now_s);
+            if (rc < 0)
+                goto fail;
+            stats->stale_queued += rc;
+            continue;
+        }
+        /* The same message as the upload sent (spec 4.5). */
+        msg = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s?,s:s,s:s}", "job_type", "upload_ingest", "run_id", run_id,
+                        "tenant_id", PQgetvalue(res, i, 1), "user_id", PQgetvalue(res, i, 5), "doc_id",
+                        PQgetvalue(res, i, 2), "source_uri", PQgetvalue(res, i, 7), "upload_uri", uri, "title",
+                        PQgetvalue(res, i, 4), "received_at", PQgetvalue(res, i, 8));
+        text = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
+        json_decref(msg);
+        memset(&qerr, 0, sizeof(qerr));
+        message_id[0] = '\0';
+        if (!text || !sqs || sqs_send(sqs, cfg->sqs_queue_url, text, 0, message_id, sizeof(message_id), &qerr) < 0) {
+            /* Left as it is: the next scan tries again; nothing is lost by waiting. */
+            log_event(LOG_WARN, "crash guard: re-publish failed",
+                      json_pack("{s:s,s:s}", "run_id", run_id, "code", qerr.code[0] ? qerr.code : "nomem"));
+            free(text);
+            stats->publish_errors++;
+            continue;
+        }
+        free(text);
+        snprintf(n_s, sizeof(n_s), "%lld", republished + 1);
+        {
+            const char *up[3] = {run_id, n_s, now_s};
+            PGresult *ur = db_query(db,
+                                    "UPDATE ingestion_runs SET config = jsonb_set(config, '{republished}', to_jsonb($2::bigint)),"
+                                    " updated_at = to_timestamp($3::double precision / 1000.0)"
+                                    " WHERE run_id = $1 AND status = 'queued'",
+                                    3, up);
+
+            if (!ur)
+                goto fail;
+            PQclear(ur);
+        }
+        stats->republished++;
+        log_event(LOG_INFO, "crash guard: queued run re-published",
+                  json_pack("{s:s,s:s,s:I,s:s}", "run_id", run_id, "tenant_id", PQgetvalue(res, i, 1), "republished",
+                            (json_int_t)(republished + 1), "queue_message_id", message_id));
+    }
+    PQclear(res);
+    return 0;
+fail:
+    PQclear(res);
+    return -1;
+}
+
+static int scan_running(const struct config *cfg, PGconn *db, int64_t now_ms, struct scan_stats *stats)
+{
+    char cutoff_s[24], now_s[24];
+    const char *params[2];
+    PGresult *res;
+
+    ms_text(now_ms - cfg->running_ttl_ms, cutoff_s, sizeof(cutoff_s));
+    ms_text(now_ms, now_s, sizeof(now_s));
+    params[0] = cutoff_s;
+    params[1] = now_s;
+    res = db_query(db,
+                   "UPDATE ingestion_runs SET status = 'failed',"
+                   " error = 'stale_running: no heartbeat since ' || " TS_SQL("updated_at") ","
+                   " finished_at = to_timestamp($2::double precision / 1000.0),"
+                   " updated_at = to_timestamp($2::double precision / 1000.0)"
+                   " WHERE status = 'running' AND updated_at < to_timestamp($1::double precision / 1000.0)"
+                   " RETURNING run_id, tenant_id, error",
+                   2, params);
+    if (!res)
+        return -1;
+    for (int i = 0; i < PQntuples(res); i++)
+        log_event(LOG_WARN, "crash guard: running run failed",
+                  json_pack("{s:s,s:s,s:s}", "run_id", PQgetvalue(res, i, 0), "tenant_id", PQgetvalue(res, i, 1),
+                            "error", PQgetvalue(res, i, 2)));
+    stats->stale_running += PQntuples(res);
+    PQclear(res);
+    return 0;
+}
+
+/* Newest mtime (ms) of a run folder and the files in it; -1 if it cannot be read. */
+static int64_t folder_newest_ms(int dfd)
+{
+    struct stat st;
+    int64_t newest;
+    DIR *d;
+    struct dirent *e;
+    int fd2;
+
+    if (fstat(dfd, &st) < 0)
+        return -1;
+    newest = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+    fd2 = dup(dfd);
+    if (fd2 < 0)
+        return -1;
+    d = fdopendir(fd2);
+    if (!d) {
+        close(fd2);
+        return -1;
+    }
+    for (e = readdir(d); e; e = readdir(d)) {
+        int64_t m;
+
+        if (e->d_name[0] == '.' && (e->d_name[1] == '\0' || (e->d_name[1] == '.' && e->d_name[2] == '\0')))
+            continue;
+        if (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+            continue;
+        m = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+        if (m > newest)
+            newest = m;
+    }
+    closedir(d);
+    return newest;
+}
+
+/* Remove the plain entries of a run folder, then the folder. Returns 0 or -1. */
+static int remove_run_folder(int tdfd, const char *name)
+{
+    int dfd = openat(tdfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    DIR *d;
+    struct dirent *e;
+    int rc = 0;
+
+    if (dfd < 0)
+        return -1;
+    d = fdopendir(dfd);
+    if (!d) {
+        close(dfd);
+        return -1;
+    }
+    for (e = readdir(d); e; e = readdir(d)) {
+        if (e->d_name[0] == '.' && (e->d_name[1] == '\0' || (e->d_name[1] == '.' && e->d_name[2] == '\0')))
+            continue;
+        /* Upload folders hold files only; anything else is left for a human. */
+        if (unlinkat(dirfd(d), e->d_name, 0) < 0)
+            rc = -1;
+    }
+    closedir(d);
+    if (unlinkat(tdfd, name, AT_REMOVEDIR) < 0)
+        rc = -1;
+    return rc;
+}
+
+static int scan_orphans(const struct config *cfg, PGconn *db, int64_t now_ms, struct scan_stats *stats)
+{
+    DIR *root = opendir(cfg->upload_dir);
+    struct dirent *te;
+    int64_t cutoff = now_ms - cfg->orphan_grace_ms;
+    int rc = 0;
+
+    if (!root) {
+        if (errno != ENOENT)
+            log_event(LOG_WARN, "crash guard: cannot read UPLOAD_DIR",
+                      json_pack("{s:s,s:s}", "dir", cfg->upload_dir, "error", strerror(errno)));
+        return 0;
+    }
+    for (te = readdir(root); te && rc == 0; te = readdir(root)) {
+        int tdfd;
+        DIR *tdir;
+        struct dirent *re;
+
+        if (!id_is_uuid(te->d_name))
+            continue;
+        tdfd = openat(dirfd(root), te->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (tdfd < 0)
+            continue;
+        tdir = fdopendir(tdfd);
+        if (!tdir) {
+            close(tdfd);
+            continue;
+        }
+        for (re = readdir(tdir); re; re = readdir(tdir)) {
+            int rdfd;
+            int64_t newest;
+            const char *params[1];
+            PGresult *res;
+            int has_run;
+
+            if (!id_is_uuid(re->d_name))
+                continue;
+            rdfd = openat(tdfd, re->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (rdfd < 0)
+                continue;
+            newest = folder_newest_ms(rdfd);
+            close(rdfd);
+            if (newest < 0 || newest >= cutoff)
+                continue;
+            params[0] = re->d_name;
+            res = db_query(db, "SELECT 1 FROM ingestion_runs WHERE run_id = $1", 1, params);
+            if (!res) {
+                rc = -1;
+                break;
+            }
+            has_run = PQntuples(res) > 0;
+            PQclear(res);
+            if (has_run)
+                continue;
+            if (remove_run_folder(tdfd, re->d_name) == 0) {
+                stats->orphans_removed++;
+                log_event(LOG_INFO, "crash guard: orphan upload folder removed",
+                          json_pack("{s:s,s:s}", "tenant_id", te->d_name, "run_id", re->d_name));
+            } else {
+                log_event(LOG_WARN, "crash guard: cannot remove orphan upload folder",
+                          json_pack("{s:s,s:s,s:s}", "tenant_id", te->d_name, "run_id", re->d_name, "error",
+                                    strerror(errno)));
+            }
+        }
+        closedir(tdir);
+    }
+    closedir(root);
+    return rc;
+}
+
+/* Answers (status 2xx) and pending claims (status 0) alike, by created_at. */
+static int scan_idempotency(PGconn *db, int64_t now_ms)
+{
+    char now_s[24];
+    const char *params[1];
+
+    ms_text(now_ms, now_s, sizeof(now_s));
+    params[0] = now_s;
+    return db_exec(db,
+                   "DELETE FROM idempotency_keys"
+                   " WHERE created_at < to_timestamp($1::double precision / 1000.0) - interval '24 hours'",
+                   1, params);
+}
+
+static int scan_locked(const struct config *cfg, PGconn *db, struct sqs_client *sqs, int64_t now_ms,
+                       struct scan_stats *stats)
+{
+    const char *key[1] = {CRASH_GUARD_LOCK_KEY};
+    PGresult *res;
+    int rc = 0, got;
+
+    memset(stats, 0, sizeof(*stats));
+    res = db_query(db, "SELECT pg_try_advisory_lock($1::bigint)", 1, key);
+    if (!res)
+        return -1;
+    got = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    if (!got) {
+        stats->skipped = 1;
+        log_event(LOG_DEBUG, "crash guard: another instance is scanning", NULL);
+        return 0;
+    }
+    if (scan_queued(cfg, db, sqs, now_ms, stats) < 0)
+        rc = -1;
+    if (scan_running(cfg, db, now_ms, stats) < 0)
+        rc = -1;
+    if (rc == 0 && scan_orphans(cfg, db, now_ms, stats) < 0)
+        rc = -1;
+    if (rc == 0 && scan_idempotency(db, now_ms) < 0)
+        rc = -1;
+    db_exec(db, "SELECT pg_advisory_unlock($1::bigint)", 1, key);
+    if (stats->republished || stats->stale_queued || stats->stale_running || stats->orphans_removed)
+        log_event(LOG_INFO, "crash guard scan",
+                  json_pack("{s:i,s:i,s:i,s:i,s:i}", "republished", stats->republished, "stale_queued",
+                            stats->stale_queued, "stale_running", stats->stale_running, "orphans_removed",
+                            stats->orphans_removed, "publish_errors", stats->publish_errors));
+    return rc;
+}
+
+static int scan_once(const struct config *cfg, int64_t now_ms, struct scan_stats *stats)
+{
+    char err[512];
+    PGconn *db = db_connect(cfg->database_url, DB_ROLE_API, err, sizeof(err));
+    struct sqs_client *sqs;
+    int rc;
+
+    memset(stats, 0, sizeof(*stats));
+    if (!db) {
+        log_event(LOG_WARN, "crash guard: database unreachable", json_pack("{s:s}", "error", err));
+        return -1;
+    }
+    sqs = guard_sqs_new(cfg);
+    rc = scan_locked(cfg, db, sqs, now_ms, stats);
+    sqs_free(&sqs);
+    db_close(&db);
+    return rc;
+}
+
+int crash_guard_scan(const struct api_app *app, int64_t now_ms)
+{
+    struct scan_stats stats;
+
+    return scan_once(app->cfg, now_ms, &stats);
+}
+
+/* ---------- background thread ---------- */
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t thread;
+    int started;
+    int stop;
+    const struct api_app *app;
+} guard = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static void *guard_main(void *arg)
+{
+    const struct config *cfg = guard.app->cfg;
+    PGconn *db = NULL;
+    struct sqs_client *sqs = guard_sqs_new(cfg);
+    struct scan_stats stats;
+
+    (void)arg;
+    for (;;) {
+        struct timespec deadline;
+        int stop;
+
+        /* Scan first: at start-up, then after every interval. */
+        if (db_ensure(&db, cfg->database_url, DB_ROLE_API) == 0 &&
+            scan_locked(cfg, db, sqs, time_now_ms(), &stats) < 0 && db_last_was_connection_error())
+            db_close(&db);
+
+        clock_gettime(CLOCK_MONOTONIC, &deadline);
+        deadline.tv_sec += cfg->crash_guard_interval_ms / 1000;
+        deadline.tv_nsec += (cfg->crash_guard_interval_ms % 1000) * 1000000;
+        if (deadline.tv_nsec >= 1000000000) {
+            deadline.tv_sec++;
+            deadline.tv_nsec -= 1000000000;
+        }
+        pthread_mutex_lock(&guard.mu);
+        while (!guard.stop) {
+            if (pthread_cond_timedwait(&guard.cv, &guard.mu, &deadline) == ETIMEDOUT)
+                break;
+        }
+        stop = guard.stop;
+        pthread_mutex_unlock(&guard.mu);
+        if (stop)
+            break;
+    }
+    sqs_free(&sqs);
+    db_close(&db);
+    return NULL;
+}
+
+int crash_guard_start(const struct api_app *app)
+{
+    pthread_condattr_t ca;
+
+    if (guard.started)
+        return 0;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&guard.cv, &ca);
+    pthread_condattr_destroy(&ca);
+    guard.app = app;
+    guard.stop = 0;
+    if (pthread_create(&guard.thread, NULL, guard_main, NULL) != 0) {
+        pthread_cond_destroy(&guard.cv);
+        return -1;
+    }
+    guard.started = 1;
+    log_event(LOG_INFO, "crash guard started",
+              json_pack("{s:I,s:I,s:I,s:I}", "interval_ms", (json_int_t)app->cfg->crash_guard_interval_ms,
+                        "queued_ttl_ms", (json_int_t)app->cfg->queued_ttl_ms, "running_ttl_ms",
+                        (json_int_t)app->cfg->running_ttl_ms, "queued_max_republish",
+                        (json_int_t)app->cfg->queued_max_republish));
+    return 0;
+}
+
+void crash_guard_stop(void)
+{
+    if (!guard.started)
+        return;
+    pthread_mutex_lock(&guard.mu);
+    guard.stop = 1;
+    pthread_cond_broadcast(&guard.cv);
+    pthread_mutex_unlock(&guard.mu);
+    pthread_join(guard.thread, NULL);
+    pthread_cond_destroy(&guard.cv);
+    guard.started = 0;
+}
+
+/* ---------- core-api crash-guard ---------- */
+
+/* RFC 3339 ("2026-11-29T05:01:02.123Z", "...+02:00"), "now", or "+30m"/"-5m" from now. */
+static int parse_now(const char *s, int64_t *out)
+{
+    int64_t now = time_now_ms(), d;
+    struct tm tm;
+    const char *p;
+    long frac_ms = 0;
+    time_t secs;
+
+    if (strcmp(s, "now") == 0) {
+        *out = now;
+        return 0;
+    }
+    if (s[0] == '+' || s[0] == '-') {
+        if (time_parse_duration_ms(s + 1, &d) < 0)
+            return -1;
+        *out = s[0] == '+' ? now + d : now - d;
+        return 0;
+    }
+    memset(&tm, 0, sizeof(tm));
+    p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (!p)
+        return -1;
+    if (*p == '.') {
+        long scale = 100;
+
+        for (p++; *p >= '0' && *p <= '9'; p++) {
+            frac_ms += (*p - '0') * scale;
+            scale /= 10;
+        }
+    }
+    secs = timegm(&tm);
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
+        int hh = (p[1] - '0') * 10 + (p[2] - '0'), mm = (p[4] - '0') * 10 + (p[5] - '0');
+        long off = (long)hh * 3600 + (long)mm * 60;
+
+        secs = *p == '+' ? secs - off : secs + off;
+        p += 6;
+    } else {
+        return -1;
+    }
+    if (*p)
+        return -1;
+    *out = (int64_t)secs * 1000 + frac_ms;
+    return 0;
+}
+
+int crash_guard_main(const struct config *cfg, int argc, char **argv)
+{
+    int64_t now_ms = time_now_ms();
+    struct scan_stats stats;
+    char now_text[40];
+    int i = 0, rc;
+
+    if (argc > 0 && strcmp(argv[0], "crash-guard") == 0)
+        i = 1;
+    for (; i < argc; i++) {
+        if (strcmp(argv[i], "--now") == 0 && i + 1 < argc) {
+            if (parse_now(argv[++i], &now_ms) < 0) {
+                fprintf(stderr, "core-api crash-guard: --now takes RFC 3339, \"now\" or +/-DURATION (e.g. +30m)\n");
+                return 2;
+            }
+        } else {
+            fprintf(stderr, "usage: core-api crash-guard [--now RFC3339|now|+DURATION|-DURATION]\n");
+            return 2;
+        }
+    }
+    time_format_rfc3339(now_ms, now_text, sizeof(now_text));
+    rc = scan_once(cfg, now_ms, &stats);
+    printf("{\"now\":\"%s\",\"ok\":%s,\"skipped\":%s,\"republished\":%d,\"stale_queued\":%d,"
+           "\"stale_running\":%d,\"orphans_removed\":%d,\"publish_errors\":%d}\n",
+           now_text, rc == 0 ? "true" : "false", stats.skipped ? "true" : "false", stats.republished,
+           stats.stale_queued, stats.stale_running, stats.orphans_removed, stats.publish_errors);
+    fflush(stdout);
+    return rc == 0 ? 0 : 1;
+}

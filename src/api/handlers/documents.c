@@ -1,0 +1,364 @@
+/*
+ * documents.c - GET /v1/documents, GET /v1/documents/:doc_id and the admin's
+ * DELETE /v1/documents/:doc_id (docs/api.md, docs/retrieval.md "Documents").
+ *
+ * Every statement is confined to the caller's tenant (from the token). A
+ * document of another tenant, a missing one and a malformed id all answer the
+ * same 404. Deletion is soft: the document is marked deleted (who and when) and
+ * all its versions deactivated in the same transaction, through the one
+ * SECURITY DEFINER function core-api may call for that (db/migrations/0002).
+ */
+#include "api/handlers/documents.h"
+
+#include "common/db.h"
+#include "common/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DOCS_LIMIT_DEFAULT 20
+#define DOCS_LIMIT_MAX 100
+#define DOCS_TITLE_MAX 500
+
+#define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
+/*
+ * The page and the total in one statement: the count row is always there,
+ * the page columns are NULL when the offset is past the end.
+ * $2: include inactive (admins only), $3: ILIKE pattern or NULL.
+ */
+static const char list_sql[] =
+    "WITH m AS ("
+    "  SELECT d.doc_id, d.title, d.source_type, d.source_uri, d.created_at, d.updated_at,"
+    "         v.version_id AS active_version_id, d.deleted_at"
+    "    FROM documents d"
+    "    LEFT JOIN document_versions v"
+    "      ON v.doc_id = d.doc_id AND v.is_active AND v.tenant_id = d.tenant_id AND d.deleted_at IS NULL"
+    "   WHERE d.tenant_id = $1"
+    "     AND ($2::boolean OR (v.version_id IS NOT NULL AND d.deleted_at IS NULL))"
+    "     AND ($3::text IS NULL OR d.title ILIKE $3 ESCAPE '\\')"
+    ")"
+    "SELECT t.total, p.doc_id, p.title, p.source_type, p.source_uri, " TS("p.created_at") ", "
+    TS("p.updated_at") ", p.active_version_id, " TS("p.deleted_at")
+    "  FROM (SELECT count(*) AS total FROM m) t"
+    "  LEFT JOIN LATERAL (SELECT * FROM m ORDER BY m.updated_at DESC, m.doc_id LIMIT $4 OFFSET $5) p ON true";
+
+enum { L_TOTAL, L_DOC, L_TITLE, L_STYPE, L_URI, L_CREATED, L_UPDATED, L_ACTIVE, L_DELETED };
+
+/* A deleted document never shows an active version, even if a late run activated one. */
+static const char doc_sql[] =
+    "SELECT d.doc_id, d.title, d.source_type, d.source_uri, " TS("d.created_at") ", " TS("d.updated_at") ","
+    "       CASE WHEN d.deleted_at IS NULL THEN"
+    "         (SELECT v.version_id FROM document_versions v"
+    "           WHERE v.doc_id = d.doc_id AND v.tenant_id = d.tenant_id AND v.is_active) END,"
+    "       " TS("d.deleted_at") ", d.deleted_by"
+    "  FROM documents d WHERE d.doc_id = $1 AND d.tenant_id = $2";
+
+enum { D_DOC, D_TITLE, D_STYPE, D_URI, D_CREATED, D_UPDATED, D_ACTIVE, D_DELETED, D_DELETED_BY };
+
+static const char versions_sql[] =
+    "SELECT v.version_id, v.run_id, v.content_hash, v.is_active AND d.deleted_at IS NULL, v.byte_size,"
+    "       v.pages, v.mime, (SELECT count(*) FROM chunks c WHERE c.version_id = v.version_id),"
+    "       " TS("v.created_at") ", r.status, " TS("v.uploaded_at")
+    "  FROM document_versions v"
+    "  JOIN documents d ON d.doc_id = v.doc_id"
+    "  LEFT JOIN ingestion_runs r ON r.run_id = v.run_id AND r.tenant_id = v.tenant_id"
+    " WHERE v.doc_id = $1 AND v.tenant_id = $2"
+    " ORDER BY v.uploaded_at DESC, v.created_at DESC, v.version_id";
+
+enum { V_VERSION, V_RUN, V_HASH, V_ACTIVE, V_BYTES, V_PAGES, V_MIME, V_CHUNKS, V_CREATED, V_RUN_STATUS,
+       V_UPLOADED };
+
+static const char runs_sql[] =
+    "SELECT r.run_id, r.status, " TS("r.created_at") ", " TS("r.finished_at") ", r.error"
+    "  FROM ingestion_runs r WHERE r.doc_id = $1 AND r.tenant_id = $2"
+    " ORDER BY r.created_at DESC, r.run_id LIMIT 50";
+
+static const char delete_sql[] =
+    "UPDATE documents SET deleted_at = now(), deleted_by = $3, updated_at = now()"
+    " WHERE doc_id = $1 AND tenant_id = $2 AND deleted_at IS NULL RETURNING doc_id";
+static const char exists_sql[] = "SELECT 1 FROM documents WHERE doc_id = $1 AND tenant_id = $2";
+static const char deactivate_sql[] = "SELECT deactivate_document_versions($2, $1)";
+
+static json_t *str_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+static json_t *int_or_null(const char *s)
+{
+    return s ? json_integer(strtoll(s, NULL, 10)) : json_null();
+}
+
+/* Digits only, at most 9 of them; -1 if s is not such a number. */
+static long parse_count(const char *s)
+{
+    long v = 0;
+    size_t i;
+
+    if (!s || !*s || strlen(s) > 9)
+        return -1;
+    for (i = 0; s[i]; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+/* "%" + title with \ % _ escaped + "%", for ILIKE ... ESCAPE '\'. */
+static char *title_pattern(struct arena *a, const char *t)
+{
+    size_t n = strlen(t), i, o = 0;
+    char *p = arena_alloc(a, 2 * n + 3);
+
+    if (!p)
+        return NULL;
+    p[o++] = '%';
+    for (i = 0; i < n; i++) {
+        if (t[i] == '\\' || t[i] == '%' || t[i] == '_')
+            p[o++] = '\\';
+        p[o++] = t[i];
+    }
+    p[o++] = '%';
+    p[o] = '\0';
+    return p;
+}
+
+static void db_fail(struct req *r)
+{
+    req_error(r, db_last_was_connection_error() ? API_ERR_UNAVAILABLE : API_ERR_INTERNAL,
+              "document query failed");
+}
+
+void documents_list(struct req *r)
+{
+    const char *q_limit = req_query(r, "limit"), *q_offset = req_query(r, "offset");
+    const char *q_title = req_query(r, "title"), *q_inactive = req_query(r, "include_inactive");
+    long limit = DOCS_LIMIT_DEFAULT, offset = 0;
+    int include_inactive = 0, i, n;
+    char limit_s[24], offset_s[24];
+    const char *params[5];
+    PGconn *db;
+    PGresult *res;
+    json_t *docs;
+
+    if (q_limit && *q_limit) {
+        limit = parse_count(q_limit);
+        if (limit < 1 || limit > DOCS_LIMIT_MAX) {
+            req_error(r, API_ERR_BAD_REQUEST, "limit must be an integer from 1 to 100");
+            return;
+        }
+    }
+    if (q_offset && *q_offset) {
+        offset = parse_count(q_offset);
+        if (offset < 0) {
+            req_error(r, API_ERR_BAD_REQUEST, "offset must be a non-negative integer");
+            return;
+        }
+    }
+    if (q_title && strlen(q_title) > DOCS_TITLE_MAX) {
+        req_error(r, API_ERR_BAD_REQUEST, "title filter is too long");
+        return;
+    }
+    /* include_inactive is an admin view; for users it is ignored (docs/api.md). */
+    if (q_inactive && strcmp(q_inactive, "true") == 0 && r->principal.role == ROLE_ADMIN)
+        include_inactive = 1;
+
+    snprintf(limit_s, sizeof(limit_s), "%ld", limit);
+    snprintf(offset_s, sizeof(offset_s), "%ld", offset);
+    params[0] = r->principal.tenant_id;
+    params[1] = include_inactive ? "true" : "false";
+    params[2] = q_title && *q_title ? title_pattern(&r->arena, q_title) : NULL;
+    params[3] = limit_s;
+    params[4] = offset_s;
+    if (q_title && *q_title && !params[2]) {
+        req_error(r, API_ERR_INTERNAL, "out of memory");
+        return;
+    }
+    db = req_db(r);
+    if (!db)
+        return;
+    res = arena_pg(&r->arena, db_query(db, list_sql, 5, params));
+    if (!res) {
+        db_fail(r);
+        return;
+    }
+    docs = json_array();
+    n = PQntuples(res);
+    for (i = 0; i < n; i++) {
+        if (!db_val(res, i, L_DOC))
+            continue;
+        json_array_append_new(
+            docs, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o}", "doc_id", db_val(res, i, L_DOC),
+                            "title", db_val(res, i, L_TITLE), "source_type", db_val(res, i, L_STYPE),
+                            "source_uri", db_val(res, i, L_URI), "created_at", db_val(res, i, L_CREATED),
+                            "updated_at", db_val(res, i, L_UPDATED),
+                            "active_version_id", str_or_null(db_val(res, i, L_ACTIVE)),
+                            "deleted_at", str_or_null(db_val(res, i, L_DELETED))));
+    }
+    req_json(r, 200, json_pack("{s:o,s:I,s:I,s:I}", "documents", docs, "total",
+                               (json_int_t)(n ? strtoll(db_val(res, 0, L_TOTAL), NULL, 10) : 0),
+                               "limit", (json_int_t)limit, "offset", (json_int_t)offset));
+}
+
+void documents_get(struct req *r)
+{
+    const char *doc_id = r->params[0];
+    const char *params[2];
+    PGconn *db;
+    PGresult *doc, *vers, *runs;
+    json_t *body, *versions, *jruns;
+    int i;
+
+    if (!id_is_uuid(doc_id)) {
+        req_error(r, API_ERR_NOT_FOUND, "document not found");
+        return;
+    }
+    db = req_db(r);
+    if (!db)
+        return;
+    params[0] = doc_id;
+    params[1] = r->principal.tenant_id;
+    doc = arena_pg(&r->arena, db_query(db, doc_sql, 2, params));
+    if (!doc) {
+        db_fail(r);
+        return;
+    }
+    if (PQntuples(doc) != 1) {
+        req_error(r, API_ERR_NOT_FOUND, "document not found");
+        return;
+    }
+    vers = arena_pg(&r->arena, db_query(db, versions_sql, 2, params));
+    runs = vers ? arena_pg(&r->arena, db_query(db, runs_sql, 2, params)) : NULL;
+    if (!vers || !runs) {
+        db_fail(r);
+        return;
+    }
+    versions = json_array();
+    for (i = 0; i < PQntuples(vers); i++) {
+        json_array_append_new(
+            versions,
+            json_pack("{s:s,s:s,s:s,s:b,s:o,s:o,s:s,s:o,s:s,s:o,s:s}", "version_id", db_val(vers, i, V_VERSION),
+                      "run_id", db_val(vers, i, V_RUN), "content_hash", db_val(vers, i, V_HASH),
+                      "is_active", strcmp(db_val(vers, i, V_ACTIVE), "t") == 0,
+                      "byte_size", int_or_null(db_val(vers, i, V_BYTES)),
+                      "pages", int_or_null(db_val(vers, i, V_PAGES)), "mime", db_val(vers, i, V_MIME),
+                      "chunks", int_or_null(db_val(vers, i, V_CHUNKS)),
+                      "created_at", db_val(vers, i, V_CREATED),
+                      "run_status", str_or_null(db_val(vers, i, V_RUN_STATUS)),
+                      "uploaded_at", db_val(vers, i, V_UPLOADED)));
+    }
+    jruns = json_array();
+    for (i = 0; i < PQntuples(runs); i++) {
+        json_array_append_new(jruns, json_pack("{s:s,s:s,s:s,s:o,s:o}", "run_id", db_val(runs, i, 0),
+                                               "status", db_val(runs, i, 1), "created_at", db_val(runs, i, 2),
+                                               "finished_at", str_or_null(db_val(runs, i, 3)),
+                                               "error", str_or_null(db_val(runs, i, 4))));
+    }
+    body = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o}", "doc_id", db_val(doc, 0, D_DOC),
+                     "title", db_val(doc, 0, D_TITLE), "source_type", db_val(doc, 0, D_STYPE),
+                     "source_uri", db_val(doc, 0, D_URI), "created_at", db_val(doc, 0, D_CREATED),
+                     "updated_at", db_val(doc, 0, D_UPDATED),
+                     "active_version_id", str_or_null(db_val(doc, 0, D_ACTIVE)),
+                     "deleted_at", str_or_null(db_val(doc, 0, D_DELETED)),
+                     "deleted_by", str_or_null(db_val(doc, 0, D_DELETED_BY)),
+                     "versions", versions, "runs", jruns);
+    if (!body) {
+        req_error(r, API_ERR_INTERNAL, "out of memory");
+        return;
+    }
+    req_json(r, 200, body);
+}
+
+/*
+ * One attempt of the deletion transaction. Returns 0 (deleted or already
+ * deleted; *deactivated set), 1 (no such document in the tenant), -1 (database
+ * failure, rolled back).
+ */
+static int delete_tx(PGconn *db, const char *const *params, long *deactivated)
+{
+    PGresult *res = NULL;
+    int rc = -1;
+
+    if (db_tx_begin(db) < 0)
+        return -1;
+    /*
+     * The worker's activation lock (store.c), taken first: without it a run committing
+     * while this transaction runs can activate a version this deactivation cannot see
+     * (inserted by an uncommitted transaction), leaving a deleted document with an
+     * active version. With it, either the run commits first (and its version is
+     * deactivated below) or it waits and then sees deleted_at, and stays inactive.
+     * ::uuid::text: the same key as the worker's (lower case) whatever the URL's case.
+     */
+    if (db_exec(db, "SELECT pg_advisory_xact_lock(hashtextextended($1::uuid::text, 0))", 1, params) < 0)
+        goto out;
+    res = db_query(db, delete_sql, 3, params);
+    if (!res)
+        goto out;
+    if (PQntuples(res) == 0) {
+        /* Already deleted (keep who and when of the first deletion) or not ours. */
+        PQclear(res);
+        res = db_query(db, exists_sql, 2, params);
+        if (!res)
+            goto out;
+        if (PQntuples(res) == 0) {
+            rc = 1;
+            goto out;
+        }
+    }
+    PQclear(res);
+    /* Repeated on an already deleted document too: it also catches a version a late run activated. */
+    res = db_query(db, deactivate_sql, 2, params);
+    if (!res)
+        goto out;
+    *deactivated = strtol(db_val(res, 0, 0) ? db_val(res, 0, 0) : "0", NULL, 10);
+    if (db_tx_commit(db) < 0)
+        goto out;
+    rc = 0;
+out:
+    PQclear(res);
+    if (rc != 0)
+        db_tx_rollback(db);
+    return rc;
+}
+
+void documents_delete(struct req *r)
+{
+    const char *doc_id = r->params[0];
+    const char *params[3];
+    PGconn *db;
+    long deactivated = 0;
+    int rc = -1, attempt;
+
+    if (!id_is_uuid(doc_id)) {
+        req_error(r, API_ERR_NOT_FOUND, "document not found");
+        return;
+    }
+    db = req_db(r);
+    if (!db)
+        return;
+    params[0] = doc_id;
+    params[1] = r->principal.tenant_id;
+    params[2] = id_is_uuid(r->principal.user_id) ? r->principal.user_id : NULL;
+    /* A deadlock with a worker activating a version of the same document is retried once. */
+    for (attempt = 0; attempt < 2; attempt++) {
+        rc = delete_tx(db, params, &deactivated);
+        if (rc >= 0 || (strcmp(db_last_sqlstate(), "40P01") != 0 && strcmp(db_last_sqlstate(), "40001") != 0))
+            break;
+    }
+    if (rc == 1) {
+        req_error(r, API_ERR_NOT_FOUND, "document not found");
+        return;
+    }
+    if (rc < 0) {
+        db_fail(r);
+        return;
+    }
+    log_info("document deleted", json_pack("{s:s,s:s,s:s,s:i}", "tenant_id", r->principal.tenant_id,
+                                           "doc_id", doc_id, "user_id", r->principal.user_id,
+                                           "deactivated_versions", (int)deactivated));
+    req_json(r, 200, json_pack("{s:s,s:b,s:I}", "doc_id", doc_id, "deleted", 1,
+                               "deactivated_versions", (json_int_t)deactivated));
+}

@@ -1,0 +1,108 @@
+/* ops.c - /healthz (process alive), /readyz (database and queue reachable), /metrics. */
+#include "api/handlers/ops.h"
+#include "api/http/metrics.h"
+#include "common/db.h"
+#include "common/log.h"
+#include "common/sqs.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define METRICS_TEXT_MAX ((size_t)4 << 20)
+
+static const char *const run_statuses[] = {"queued", "running", "succeeded", "failed", "skipped"};
+
+void ops_healthz(struct req *r)
+{
+    req_json(r, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+/* A pooled connection held by the request (released when it ends), or NULL; never answers. */
+static PGconn *ops_db(struct req *r)
+{
+    if (!r->db && r->app && r->app->db)
+        r->db = db_pool_acquire(r->app->db);
+    return r->db;
+}
+
+static int database_ok(struct req *r)
+{
+    PGconn *c = ops_db(r);
+
+    return c && db_exec(c, "SELECT 1", 0, NULL) == 0;
+}
+
+static int queue_ok(struct req *r)
+{
+    static const char *const names[] = {"ApproximateNumberOfMessages", NULL};
+    struct sqs_client *c = req_sqs(r);
+    struct sqs_error err;
+    json_t *attrs = NULL;
+    int rc;
+
+    if (!c || !r->app->cfg->sqs_queue_url || !*r->app->cfg->sqs_queue_url)
+        return 0;
+    memset(&err, 0, sizeof(err));
+    rc = sqs_get_attributes(c, r->app->cfg->sqs_queue_url, names, &attrs, &err);
+    json_decref(attrs);
+    if (rc < 0) {
+        log_event(LOG_WARN, "readiness: queue unreachable",
+                  json_pack("{s:s,s:s,s:i}", "code", err.code, "error", err.message, "http_status",
+                            (int)err.http_status));
+        return 0;
+    }
+    return 1;
+}
+
+void ops_readyz(struct req *r)
+{
+    int db = database_ok(r);
+    int queue = queue_ok(r);
+    json_t *checks = json_pack("{s:s,s:s}", "database", db ? "ok" : "down", "queue", queue ? "ok" : "down");
+
+    if (db && queue)
+        req_json(r, 200, json_pack("{s:s,s:o}", "status", "ready", "checks", checks));
+    else
+        req_json(r, 503, json_pack("{s:s,s:o}", "status", "unavailable", "checks", checks));
+}
+
+void ops_metrics(struct req *r)
+{
+    struct buf out;
+    PGconn *c;
+    PGresult *res = NULL;
+    char *text;
+    size_t len;
+    int rc;
+
+    buf_init(&out, METRICS_TEXT_MAX);
+    rc = metrics_render(&out);
+    c = ops_db(r);
+    if (c)
+        res = arena_pg(&r->arena, db_query(c, "SELECT status, count(*) FROM ingestion_runs GROUP BY status", 0, NULL));
+    if (rc == 0)
+        rc = buf_adds(&out, "# HELP ingest_runs Ingestion runs by status (all tenants).\n"
+                            "# TYPE ingest_runs gauge\n");
+    for (size_t i = 0; res && rc == 0 && i < sizeof(run_statuses) / sizeof(run_statuses[0]); i++) {
+        const char *n = "0";
+
+        for (int row = 0; row < PQntuples(res); row++)
+            if (strcmp(PQgetvalue(res, row, 0), run_statuses[i]) == 0)
+                n = PQgetvalue(res, row, 1);
+        rc = buf_addf(&out, "ingest_runs{status=\"%s\"} %s\n", run_statuses[i], n);
+    }
+    if (rc == 0)
+        rc = buf_addf(&out, "# HELP ingest_runs_scrape_ok 1 if the run counts could be read from the database.\n"
+                            "# TYPE ingest_runs_scrape_ok gauge\n"
+                            "ingest_runs_scrape_ok %d\n",
+                      res ? 1 : 0);
+    if (rc < 0) {
+        buf_release(&out);
+        log_event(LOG_ERROR, "cannot render metrics", NULL);
+        req_error(r, API_ERR_INTERNAL, "internal error");
+        return;
+    }
+    text = buf_detach(&out, &len);
+    req_raw(r, 200, "text/plain; version=0.0.4; charset=utf-8", text ? text : "", text ? len : 0);
+    free(text);
+}

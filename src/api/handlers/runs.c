@@ -1,0 +1,188 @@
+/*
+ * runs.c - GET /v1/ingestion-runs/:run_id and GET /v1/ingestion-runs (spec 5).
+ *
+ * Every query is confined to the caller's tenant (r->principal), so another
+ * tenant's run answers 404 exactly like a missing one. The Run object is built
+ * by PostgreSQL (json_build_object), so config and stats stay JSON objects and
+ * times are formatted once, in UTC, the same way for every endpoint.
+ */
+#include "api/handlers/runs.h"
+
+#include "common/db.h"
+#include "common/ids.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RUNS_LIMIT_DEFAULT 20
+#define RUNS_LIMIT_MAX 100
+
+#define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
+#define RUN_JSON                                                                                     \
+    "json_build_object('run_id', run_id, 'doc_id', doc_id, 'status', status,"                       \
+    " 'created_at', " TS("created_at") ", 'updated_at', " TS("updated_at") ","                       \
+    " 'started_at', " TS("started_at") ", 'finished_at', " TS("finished_at") ","                     \
+    " 'attempt', attempt, 'content_hash', content_hash,"                                             \
+    " 'config', config, 'stats', stats, 'error', error)::text"
+
+static const char *const run_statuses[] = {"queued", "running", "succeeded", "failed", "skipped"};
+
+static void db_failed(struct req *r)
+{
+    if (db_last_was_connection_error())
+        req_error(r, API_ERR_UNAVAILABLE, "database unavailable");
+    else
+        req_error(r, API_ERR_INTERNAL, "internal error");
+}
+
+void runs_get(struct req *r)
+{
+    const char *run_id = r->params[0];
+    const char *params[2];
+    PGresult *res;
+    PGconn *db;
+    json_t *run;
+
+    /* Not a UUID cannot be a run of this tenant: the same 404 as a missing one. */
+    if (!id_is_uuid(run_id)) {
+        req_error(r, API_ERR_NOT_FOUND, "run not found");
+        return;
+    }
+    db = req_db(r);
+    if (!db)
+        return;
+    params[0] = run_id;
+    params[1] = r->principal.tenant_id;
+    res = arena_pg(&r->arena, db_query(db, "SELECT " RUN_JSON " FROM ingestion_runs"
+                                           " WHERE run_id = $1 AND tenant_id = $2",
+                                       2, params));
+    if (!res) {
+        db_failed(r);
+        return;
+    }
+    if (PQntuples(res) != 1) {
+        req_error(r, API_ERR_NOT_FOUND, "run not found");
+        return;
+    }
+    run = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+    if (!run) {
+        req_error(r, API_ERR_INTERNAL, "internal error");
+        return;
+    }
+    req_json(r, 200, run);
+}
+
+/* A non-negative integer query parameter; def when absent; -1 when malformed. */
+static long long query_uint(struct req *r, const char *key, long long def)
+{
+    const char *s = req_query(r, key);
+    char *end;
+    long long v;
+
+    if (!s)
+        return def;
+    if (*s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (errno || *end)
+        return -1;
+    return v;
+}
+
+void runs_list(struct req *r)
+{
+    const char *status = req_query(r, "status");
+    long long limit = query_uint(r, "limit", RUNS_LIMIT_DEFAULT);
+    long long offset = query_uint(r, "offset", 0);
+    char limit_s[24], offset_s[24];
+    const char *params[4];
+    PGresult *res;
+    PGconn *db;
+    json_t *body, *runs, *counts;
+    int known = 0;
+
+    if (limit < 1) {
+        req_error(r, API_ERR_BAD_REQUEST, "limit must be an integer from 1 to 100");
+        return;
+    }
+    if (limit > RUNS_LIMIT_MAX)
+        limit = RUNS_LIMIT_MAX;
+    if (offset < 0) {
+        req_error(r, API_ERR_BAD_REQUEST, "offset must be a non-negative integer");
+        return;
+    }
+    if (status && *status == '\0')
+        status = NULL;
+    for (size_t i = 0; status && i < sizeof(run_statuses) / sizeof(run_statuses[0]); i++)
+        if (strcmp(status, run_statuses[i]) == 0)
+            known = 1;
+    if (status && !known) {
+        req_error(r, API_ERR_BAD_REQUEST, "status must be one of queued, running, succeeded, failed, skipped");
+        return;
+    }
+    db = req_db(r);
+    if (!db)
+        return;
+    snprintf(limit_s, sizeof(limit_s), "%lld", limit);
+    snprintf(offset_s, sizeof(offset_s), "%lld", offset);
+    params[0] = r->principal.tenant_id;
+    params[1] = status;
+    params[2] = limit_s;
+    params[3] = offset_s;
+
+    body = arena_json(&r->arena, json_object());
+    runs = json_array();
+    counts = json_object();
+    json_object_set_new(body, "runs", runs);
+    json_object_set_new(body, "total", json_integer(0));
+    json_object_set_new(body, "limit", json_integer(limit));
+    json_object_set_new(body, "offset", json_integer(offset));
+    json_object_set_new(body, "counts", counts);
+    for (size_t i = 0; i < sizeof(run_statuses) / sizeof(run_statuses[0]); i++)
+        json_object_set_new(counts, run_statuses[i], json_integer(0));
+
+    res = arena_pg(&r->arena, db_query(db,
+                                       "SELECT " RUN_JSON " FROM ingestion_runs"
+                                       " WHERE tenant_id = $1 AND ($2::text IS NULL OR status = $2)"
+                                       " ORDER BY created_at DESC, run_id DESC LIMIT $3::bigint OFFSET $4::bigint",
+                                       4, params));
+    if (!res) {
+        db_failed(r);
+        return;
+    }
+    for (int i = 0; i < PQntuples(res); i++) {
+        json_t *run = json_loads(PQgetvalue(res, i, 0), 0, NULL);
+
+        if (!run) {
+            req_error(r, API_ERR_INTERNAL, "internal error");
+            return;
+        }
+        json_array_append_new(runs, run);
+    }
+    /* Counts by status over the whole tenant; total is the filtered count. */
+    res = arena_pg(&r->arena, db_query(db,
+                                       "SELECT status, count(*) FROM ingestion_runs WHERE tenant_id = $1"
+                                       " GROUP BY status",
+                                       1, params));
+    if (!res) {
+        db_failed(r);
+        return;
+    }
+    {
+        long long total = 0;
+
+        for (int i = 0; i < PQntuples(res); i++) {
+            long long c = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+
+            json_object_set_new(counts, PQgetvalue(res, i, 0), json_integer(c));
+            if (!status || strcmp(status, PQgetvalue(res, i, 0)) == 0)
+                total += c;
+        }
+        json_object_set_new(body, "total", json_integer(total));
+    }
+    req_json(r, 200, json_incref(body));
+}

@@ -1,0 +1,10 @@
+/* runs.h - ingestion run reads, confined to the caller's tenant. */
+#ifndef API_RUNS_H
+#define API_RUNS_H
+
+#include "api/http/request.h"
+
+void runs_get(struct req *r);        /* GET /v1/ingestion-runs/:run_id */
+void runs_list(struct req *r);       /* GET /v1/ingestion-runs */
+
+#endif

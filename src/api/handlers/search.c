@@ -1,0 +1,467 @@
+/*
+ * search.c - POST /v1/search: hybrid retrieval over the caller's tenant's
+ * active versions, with citations, or an honest abstention.
+ *
+ * One statement fetches the full-text candidates (an OR of the query's
+ * lexemes, ranked by ts_rank_cd, at most SEARCH_CANDIDATES) together with
+ * their embeddings; rank.c fuses the FTS and vector ranks (RRF) and applies
+ * the evidence threshold; a second statement makes the snippets of the chunks
+ * that are returned. docs/retrieval.md has the reasoning and the figures.
+ *
+ * Latest-only and tenant isolation live in the SQL: every chunk is joined to
+ * an active version and a live document of the caller's tenant (from the
+ * token), so nothing else can ever become a citation.
+ */
+#include "api/handlers/search.h"
+
+#include "api/handlers/rank.h"
+#include "common/embed.h"
+#include "common/db.h"
+#include "common/log.h"
+#include "common/timeutil.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SEARCH_TOP_K_DEFAULT 8
+#define SEARCH_TOP_K_MAX 50
+#define SEARCH_QUERY_MAX_CHARS 1000
+#define SEARCH_CANDIDATES 200
+#define SEARCH_SNIPPET_MAX (64 * 1024)
+
+/*
+ * The query as an OR of its lexemes. Built from to_tsvector() rather than
+ * plainto_tsquery() because the latter raises a NOTICE for a query made only
+ * of stop words; here such a query is simply NULL and matches nothing.
+ * Lexemes are quoted for the tsquery parser (\ and ' escaped) and cast, not
+ * re-normalized, so they stay exactly as to_tsvector() made them.
+ */
+#define SEARCH_QUOTE_LEXEME "'''' || replace(replace(lexeme, '\\', '\\\\'), '''', '''''') || ''''"
+#define SEARCH_TSQUERY_SQL                                                                 \
+    "(SELECT string_agg(" SEARCH_QUOTE_LEXEME ", ' | ')::tsquery FROM unnest(to_tsvector('english', $2)))"
+
+/*
+ * Candidates. Ranking every chunk that contains any query word does not scale:
+ * a common word ("work", "use") matches a large share of 100k chunks, and
+ * ts_rank_cd must read each one's tsvector (docs/retrieval.md has the figures).
+ * So candidates are the chunks matching the query's rarest lexemes, taken in
+ * order of their frequency in the planner's statistics (pg_stats, filled by
+ * ANALYZE for tsvector columns) while their summed frequency stays within
+ * $6 (a fraction of all chunks), and at least the rarest one. They are still
+ * ranked with the whole query. A lexeme the statistics do not list counts as
+ * rare (frequency 0). With $6 = 1 every lexeme is used (the fallback when the
+ * narrow set is too small).
+ */
+static const char candidates_sql[] =
+    "WITH lex AS ("
+    "  SELECT t.lexeme,"
+    "         coalesce((SELECT s.most_common_elem_freqs[array_position(s.most_common_elems::text::text[], t.lexeme)]"
+    "                     FROM pg_stats s"
+    "                    WHERE s.schemaname = 'public' AND s.tablename = 'chunks' AND s.attname = 'tsv'"
+    "                    LIMIT 1), 0) AS freq"
+    "    FROM unnest(to_tsvector('english', $2)) t"
+    "), sel AS ("
+    "  SELECT lexeme, row_number() OVER w AS rn, sum(freq) OVER w AS cum"
+    "    FROM lex WINDOW w AS (ORDER BY freq, lexeme)"
+    "), q AS ("
+    "  SELECT (SELECT string_agg(" SEARCH_QUOTE_LEXEME ", ' | ')::tsquery FROM lex) AS tq,"
+    "         (SELECT string_agg(" SEARCH_QUOTE_LEXEME ", ' | ')::tsquery FROM sel"
+    "           WHERE rn = 1 OR cum <= $6::float8) AS tq_cand,"
+    "         ARRAY(SELECT lexeme FROM lex"
+    "                WHERE lexeme <> ALL (tsvector_to_array(to_tsvector('english', $7)))) AS lex"
+    "), cand AS ("
+    "  SELECT c.chunk_id, c.doc_id, c.version_id, c.page_start, c.page_end, c.tsv,"
+    "         ts_rank_cd(c.tsv, (SELECT tq FROM q)) AS fts"
+    "    FROM chunks c"
+    "    JOIN document_versions v ON v.version_id = c.version_id AND v.is_active AND v.tenant_id = $1"
+    "    JOIN documents d ON d.doc_id = c.doc_id AND d.tenant_id = $1 AND d.deleted_at IS NULL"
+    "   WHERE c.tenant_id = $1 AND c.tsv @@ (SELECT tq_cand FROM q)"
+    "   ORDER BY fts DESC, c.chunk_id"
+    "   LIMIT $3"
+    ")"
+    "SELECT cand.chunk_id, cand.doc_id, cand.version_id, d.title, d.source_uri,"
+    "       cand.page_start, cand.page_end, cand.fts,"
+    "       length(cand.tsv) - length(ts_delete(cand.tsv, q.lex)) AS matched,"
+    "       cardinality(q.lex) AS nlex,"
+    "       CASE WHEN e.model = $4 AND e.dim = $5::integer THEN e.vector END AS vector"
+    "  FROM cand CROSS JOIN q"
+    "  JOIN documents d ON d.doc_id = cand.doc_id"
+    "  LEFT JOIN chunk_embeddings e ON e.chunk_id = cand.chunk_id";
+
+/* Share of all chunks the candidate lexemes may cover together (see above). */
+#define SEARCH_RARE_BUDGET "0.02"
+
+/*
+ * Words of how people ask rather than of what they ask about ("how long does
+ * a refund take?"). They still rank candidates, but they do not count among the
+ * lexemes a chunk must match to be evidence (matched / nlex): a passage about
+ * refunds answers that question even though it never says "long" or "take".
+ * PostgreSQL's English stop words are dropped already; these are the common
+ * verbs and adverbs its list keeps. Stemmed by to_tsvector like the query.
+ */
+#define SEARCH_QUESTION_WORDS                                                      \
+    "long take takes took much many get gets make need needs use work works way " \
+    "mean means go goes come want know tell find happen possible often ever "     \
+    "also still would could should please thing something anything"
+
+enum { C_CHUNK, C_DOC, C_VERSION, C_TITLE, C_URI, C_PSTART, C_PEND, C_FTS, C_MATCHED, C_NLEX, C_VECTOR };
+
+/*
+ * Snippets only for the chunks returned. Control characters 1 and 2 mark the
+ * matches (rank_snippet turns them into <mark>); any already in the text are
+ * removed first so they cannot forge a mark.
+ */
+static const char snippets_sql[] =
+    "SELECT c.chunk_id,"
+    "       ts_headline('english', translate(c.text, chr(1) || chr(2), ''), " SEARCH_TSQUERY_SQL ", $4)"
+    "  FROM chunks c"
+    " WHERE c.tenant_id = $1 AND c.chunk_id = ANY ($3::uuid[])";
+
+static const char headline_options[] =
+    "StartSel=\x01, StopSel=\x02, MaxWords=40, MinWords=15, MaxFragments=2";
+
+/* One embedder per HTTP thread (an embedder is not thread-safe), freed when the thread ends. */
+static pthread_key_t embed_key;
+static pthread_once_t embed_once = PTHREAD_ONCE_INIT;
+static int embed_key_ok;
+
+static void embed_key_destroy(void *p)
+{
+    struct embedder *e = p;
+
+    embed_free(&e);
+}
+
+static void embed_key_init(void)
+{
+    embed_key_ok = pthread_key_create(&embed_key, embed_key_destroy) == 0;
+}
+
+static struct embedder *thread_embedder(const struct config *cfg)
+{
+    struct embedder *e;
+    struct embed_config ec;
+    char err[256];
+
+    pthread_once(&embed_once, embed_key_init);
+    if (!embed_key_ok)
+        return NULL;
+    e = pthread_getspecific(embed_key);
+    if (e)
+        return e;
+    memset(&ec, 0, sizeof(ec));
+    ec.provider = cfg->embed_provider;
+    ec.url = cfg->embed_url;
+    ec.model = cfg->embed_model;
+    ec.api_key = cfg->embed_api_key;
+    ec.dim = (int)cfg->embed_dim;
+    ec.batch = 1;
+    ec.timeout_ms = (long)cfg->embed_timeout_ms;
+    e = embed_new(&ec, err, sizeof(err));
+    if (!e) {
+        log_warn("query embedder unavailable", json_pack("{s:s}", "error", err));
+        return NULL;
+    }
+    if (pthread_setspecific(embed_key, e) != 0) {
+        embed_free(&e);
+        return NULL;
+    }
+    return e;
+}
+
+/* Trim ASCII white space; *len is updated. */
+static const char *trim(const char *s, size_t *len)
+{
+    size_t n = *len;
+
+    while (n && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == '\f' || *s == '\v')) {
+        s++;
+        n--;
+    }
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' || s[n - 1] == '\r' ||
+                 s[n - 1] == '\f' || s[n - 1] == '\v'))
+        n--;
+    *len = n;
+    return s;
+}
+
+/* Code points of a UTF-8 string (jansson has validated it). */
+static size_t utf8_chars(const char *s, size_t len)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < len; i++)
+        if (((unsigned char)s[i] & 0xC0) != 0x80)
+            n++;
+    return n;
+}
+
+static json_t *int_or_null(const char *s)
+{
+    return s ? json_integer(strtoll(s, NULL, 10)) : json_null();
+}
+
+static void abstain(struct req *r)
+{
+    req_json(r, 200, json_pack("{s:s,s:s,s:[]}", "status", "abstained", "reason", "no evidence", "results"));
+}
+
+static void log_search(struct req *r, int top_k, int candidates, const char *status, int results,
+                       int vectors, int widened, int64_t t0)
+{
+    log_info("search", json_pack("{s:s,s:i,s:i,s:i,s:b,s:s,s:i,s:I}", "tenant_id", r->principal.tenant_id,
+                                 "top_k", top_k, "candidates", candidates, "with_vectors", vectors,
+                                 "widened", widened,
+                                 "status", status, "results", results,
+                                 "duration_ms", (json_int_t)(time_mono_ms() - t0)));
+}
+
+/* Parse and validate the body into a trimmed, NUL-terminated query and top_k; 0 or -1 (answered). */
+static int parse_request(struct req *r, char **query, int *top_k)
+{
+    json_t *body = req_body_json(r);
+    json_t *jq, *jk;
+    const char *q;
+    size_t len;
+
+    if (!body)
+        return -1;
+    jq = json_object_get(body, "query");
+    if (!json_is_string(jq)) {
+        req_error(r, API_ERR_BAD_REQUEST, "query must be a string");
+        return -1;
+    }
+    q = json_string_value(jq);
+    len = json_string_length(jq);
+    if (strlen(q) != len) {
+        req_error(r, API_ERR_BAD_REQUEST, "query must not contain NUL characters");
+        return -1;
+    }
+    q = trim(q, &len);
+    if (len == 0) {
+        req_error(r, API_ERR_BAD_REQUEST, "query must not be empty");
+        return -1;
+    }
+    if (utf8_chars(q, len) > SEARCH_QUERY_MAX_CHARS) {
+        req_error(r, API_ERR_BAD_REQUEST, "query must be at most 1000 characters");
+        return -1;
+    }
+    *top_k = SEARCH_TOP_K_DEFAULT;
+    jk = json_object_get(body, "top_k");
+    if (jk && !json_is_null(jk)) {
+        json_int_t k;
+
+        if (!json_is_integer(jk)) {
+            req_error(r, API_ERR_BAD_REQUEST, "top_k must be an integer from 1 to 50");
+            return -1;
+        }
+        k = json_integer_value(jk);
+        if (k < 1 || k > SEARCH_TOP_K_MAX) {
+            req_error(r, API_ERR_BAD_REQUEST, "top_k must be an integer from 1 to 50");
+            return -1;
+        }
+        *top_k = (int)k;
+    }
+    *query = arena_strndup(&r->arena, q, len);
+    if (!*query) {
+        req_error(r, API_ERR_INTERNAL, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* Embed the query; NULL when no embedder is available (search goes on, FTS only). */
+static float *embed_query(struct req *r, const char *query, struct embedder **out_e)
+{
+    struct embedder *e = thread_embedder(r->app->cfg);
+    const char *texts[1];
+    size_t lens[1];
+    float *vec;
+    char err[256];
+
+    *out_e = NULL;
+    if (!e)
+        return NULL;
+    vec = arena_alloc(&r->arena, sizeof(float) * (size_t)embed_dim(e));
+    if (!vec)
+        return NULL;
+    texts[0] = query;
+    lens[0] = strlen(query);
+    if (embed_texts(e, texts, lens, 1, vec, err, sizeof(err)) < 0) {
+        log_warn("query embedding failed, ranking by full-text only", json_pack("{s:s}", "error", err));
+        return NULL;
+    }
+    *out_e = e;
+    return vec;
+}
+
+/* "{id,id,...}" for the chosen chunks (UUIDs need no quoting). */
+static char *uuid_array(struct req *r, const PGresult *res, const struct rank_cand *sel, int n)
+{
+    size_t cap = (size_t)n * (ID_UUID_LEN + 1) + 3, off = 0;
+    char *s = arena_alloc(&r->arena, cap);
+    int i;
+
+    if (!s)
+        return NULL;
+    s[off++] = '{';
+    for (i = 0; i < n; i++) {
+        const char *id = db_val(res, (int)sel[i].idx, C_CHUNK);
+
+        if (i)
+            s[off++] = ',';
+        memcpy(s + off, id, ID_UUID_LEN);
+        off += ID_UUID_LEN;
+    }
+    s[off++] = '}';
+    s[off] = '\0';
+    return s;
+}
+
+static json_t *make_snippet(const char *headline)
+{
+    struct buf b;
+    json_t *j = NULL;
+
+    buf_init(&b, SEARCH_SNIPPET_MAX);
+    if (headline && rank_snippet(headline, strlen(headline), &b) == 0)
+        j = json_stringn(b.ptr, b.len);
+    buf_release(&b);
+    return j ? j : json_string("");
+}
+
+void search_handle(struct req *r)
+{
+    int64_t t0 = time_mono_ms();
+    char *query = NULL;
+    int top_k = 0, nrows, i, nsel = 0, nvec = 0, dim = 0;
+    struct embedder *emb = NULL;
+    float *qvec, *tmp;
+    PGconn *db;
+    PGresult *res, *snip;
+    struct rank_cand *cands, *sel;
+    char limit[16], dimtxt[16];
+    const char *params[7];
+    int widened = 0;
+    json_t *results;
+
+    if (parse_request(r, &query, &top_k) < 0)
+        return;
+    qvec = embed_query(r, query, &emb);
+    if (qvec)
+        dim = embed_dim(emb);
+    db = req_db(r);
+    if (!db)
+        return;
+
+    snprintf(limit, sizeof(limit), "%d", SEARCH_CANDIDATES);
+    snprintf(dimtxt, sizeof(dimtxt), "%d", dim);
+    params[0] = r->principal.tenant_id;
+    params[1] = query;
+    params[2] = limit;
+    params[3] = qvec ? embed_model(emb) : NULL;
+    params[4] = dimtxt;
+    params[5] = SEARCH_RARE_BUDGET;
+    params[6] = SEARCH_QUESTION_WORDS;
+    res = arena_pg(&r->arena, db_query(db, candidates_sql, 7, params));
+    /* Too few from the rare lexemes (e.g. a misspelt rare word): widen to all of them. */
+    if (res && PQntuples(res) < top_k) {
+        params[5] = "1";
+        res = arena_pg(&r->arena, db_query(db, candidates_sql, 7, params));
+        widened = 1;
+    }
+    if (!res) {
+        req_error(r, db_last_was_connection_error() ? API_ERR_UNAVAILABLE : API_ERR_INTERNAL,
+                  "search failed");
+        return;
+    }
+    nrows = PQntuples(res);
+    if (nrows == 0) {
+        log_search(r, top_k, 0, "abstained", 0, 0, widened, t0);
+        abstain(r);
+        return;
+    }
+
+    cands = arena_alloc(&r->arena, sizeof(*cands) * (size_t)nrows);
+    tmp = dim ? arena_alloc(&r->arena, sizeof(float) * (size_t)dim) : NULL;
+    if (!cands || (dim && !tmp)) {
+        req_error(r, API_ERR_INTERNAL, "out of memory");
+        return;
+    }
+    for (i = 0; i < nrows; i++) {
+        const char *v = db_val(res, i, C_VECTOR);
+
+        cands[i].idx = (size_t)i;
+        cands[i].fts = strtod(db_val(res, i, C_FTS), NULL);
+        cands[i].matched = (int)strtol(db_val(res, i, C_MATCHED), NULL, 10);
+        cands[i].nlex = (int)strtol(db_val(res, i, C_NLEX), NULL, 10);
+        /* A chunk embedded by another model (or a malformed vector) is ranked by FTS only. */
+        if (v && qvec && rank_parse_vector(v, tmp, dim) == 0) {
+            cands[i].has_vec = 1;
+            cands[i].cosine = rank_cosine(qvec, tmp, dim);
+            nvec++;
+        }
+    }
+    rank_fuse(cands, (size_t)nrows, RANK_RRF_K);
+
+    sel = arena_alloc(&r->arena, sizeof(*sel) * (size_t)top_k);
+    if (!sel) {
+        req_error(r, API_ERR_INTERNAL, "out of memory");
+        return;
+    }
+    for (i = 0; i < nrows && nsel < top_k; i++)
+        if (rank_is_evidence(&cands[i], r->app->cfg->search_min_cosine))
+            sel[nsel++] = cands[i];
+    if (nsel == 0) {
+        log_search(r, top_k, nrows, "abstained", 0, nvec, widened, t0);
+        abstain(r);
+        return;
+    }
+
+    {
+        const char *sp[4];
+
+        sp[0] = r->principal.tenant_id;
+        sp[1] = query;
+        sp[2] = uuid_array(r, res, sel, nsel);
+        sp[3] = headline_options;
+        if (!sp[2]) {
+            req_error(r, API_ERR_INTERNAL, "out of memory");
+            return;
+        }
+        snip = arena_pg(&r->arena, db_query(db, snippets_sql, 4, sp));
+    }
+    if (!snip) {
+        req_error(r, db_last_was_connection_error() ? API_ERR_UNAVAILABLE : API_ERR_INTERNAL,
+                  "search failed");
+        return;
+    }
+
+    results = arena_json(&r->arena, json_array());
+    for (i = 0; i < nsel; i++) {
+        int row = (int)sel[i].idx, s;
+        const char *chunk_id = db_val(res, row, C_CHUNK), *headline = NULL;
+        json_t *c;
+
+        for (s = 0; s < PQntuples(snip); s++) {
+            if (strcmp(db_val(snip, s, 0), chunk_id) == 0) {
+                headline = db_val(snip, s, 1);
+                break;
+            }
+        }
+        c = json_pack("{s:s,s:s,s:s,s:s,s:s?,s:o,s:o,s:o,s:f}", "chunk_id", chunk_id,
+                      "doc_id", db_val(res, row, C_DOC), "version_id", db_val(res, row, C_VERSION),
+                      "title", db_val(res, row, C_TITLE), "source_uri", db_val(res, row, C_URI),
+                      "page_start", int_or_null(db_val(res, row, C_PSTART)),
+                      "page_end", int_or_null(db_val(res, row, C_PEND)),
+                      "snippet", make_snippet(headline), "score", sel[i].fused);
+        if (!c || json_array_append_new(results, c) < 0) {
+            req_error(r, API_ERR_INTERNAL, "out of memory");
+            return;
+        }
+    }
+    log_search(r, top_k, nrows, "answered", nsel, nvec, widened, t0);
+    req_json(r, 200, json_pack("{s:s,s:O}", "status", "answered", "results", results));
+}
