@@ -303,3 +303,31 @@ void config_print_table(unsigned program)
                e->def ? (*e->def ? e->def : "\"\"") : "(required)", e->help);
     }
 }
+
+struct sqs_config config_sqs(const struct config *cfg, long timeout_ms)
+{
+    struct sqs_config sc = {
+        .endpoint = cfg->aws_endpoint_url,
+        .region = cfg->aws_region,
+        .access_key_id = cfg->aws_access_key_id,
+        .secret_access_key = cfg->aws_secret_access_key,
+        .timeout_ms = timeout_ms,
+    };
+
+    return sc;
+}
+
+struct embed_config config_embed(const struct config *cfg)
+{
+    struct embed_config ec = {
+        .provider = cfg->embed_provider,
+        .url = cfg->embed_url,
+        .model = cfg->embed_model,
+        .api_key = cfg->embed_api_key,
+        .dim = (int)cfg->embed_dim,
+        .batch = (int)cfg->embed_batch,
+        .timeout_ms = (long)cfg->embed_timeout_ms,
+    };
+
+    return ec;
+}

@@ -10,6 +10,9 @@
 #ifndef COMMON_CONFIG_H
 #define COMMON_CONFIG_H
 
+#include "common/embed.h"
+#include "common/sqs.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -84,5 +87,13 @@ int config_load(struct config *cfg, unsigned program, char *err, size_t errlen);
 
 /* Print the table (name, type, default, bounds, description) for program. */
 void config_print_table(unsigned program);
+
+/*
+ * The SQS client's settings from the loaded configuration (endpoint, region,
+ * keys), with timeout_ms per call. The one place both programs build it.
+ */
+struct sqs_config config_sqs(const struct config *cfg, long timeout_ms);
+/* The embedder's settings (provider, URL, model, key, dimension, batch, timeout). */
+struct embed_config config_embed(const struct config *cfg);
 
 #endif

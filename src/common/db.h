@@ -19,6 +19,12 @@
 #define DB_ROLE_API    "core_api"
 #define DB_ROLE_WORKER "ingest_worker"
 
+/*
+ * SQL for a timestamptz column as the API's RFC 3339 text in UTC with
+ * milliseconds ("2026-12-03T05:30:00.123Z"): DB_TS("r.created_at").
+ */
+#define DB_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
 /* SQLSTATEs callers branch on. */
 #define DB_UNIQUE_VIOLATION "23505"
 #define DB_INSUFFICIENT_PRIVILEGE "42501"

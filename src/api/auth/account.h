@@ -6,6 +6,8 @@
 #ifndef API_AUTH_ACCOUNT_H
 #define API_AUTH_ACCOUNT_H
 
+#include "common/db.h"
+
 #include <jansson.h>
 #include <libpq-fe.h>
 
@@ -14,10 +16,9 @@
  * JOIN tenants t ON t.tenant_id = u.tenant_id ...": eight text columns that
  * auth_user_json() turns into the JSON object. Never includes password_hash.
  */
-#define AUTH_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 #define AUTH_USER_COLS                                                         \
     "u.user_id::text, u.tenant_id::text, t.slug, u.email, u.role, u.is_active, " \
-    AUTH_TS("u.created_at") ", " AUTH_TS("u.updated_at")
+    DB_TS("u.created_at") ", " DB_TS("u.updated_at")
 #define AUTH_USER_NCOLS 8
 
 /* A new reference to the User object of row `row` (columns from col0 on); NULL if memory is out. */

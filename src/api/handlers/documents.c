@@ -21,7 +21,6 @@
 #define DOCS_LIMIT_MAX 100
 #define DOCS_TITLE_MAX 500
 
-#define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
 /*
  * The page and the total in one statement: the count row is always there,
@@ -39,8 +38,8 @@ static const char list_sql[] =
     "     AND ($2::boolean OR (v.version_id IS NOT NULL AND d.deleted_at IS NULL))"
     "     AND ($3::text IS NULL OR d.title ILIKE $3 ESCAPE '\\')"
     ")"
-    "SELECT t.total, p.doc_id, p.title, p.source_type, p.source_uri, " TS("p.created_at") ", "
-    TS("p.updated_at") ", p.active_version_id, " TS("p.deleted_at")
+    "SELECT t.total, p.doc_id, p.title, p.source_type, p.source_uri, " DB_TS("p.created_at") ", "
+    DB_TS("p.updated_at") ", p.active_version_id, " DB_TS("p.deleted_at")
     "  FROM (SELECT count(*) AS total FROM m) t"
     "  LEFT JOIN LATERAL (SELECT * FROM m ORDER BY m.updated_at DESC, m.doc_id LIMIT $4 OFFSET $5) p ON true";
 
@@ -48,11 +47,11 @@ enum { L_TOTAL, L_DOC, L_TITLE, L_STYPE, L_URI, L_CREATED, L_UPDATED, L_ACTIVE, 
 
 /* A deleted document never shows an active version, even if a late run activated one. */
 static const char doc_sql[] =
-    "SELECT d.doc_id, d.title, d.source_type, d.source_uri, " TS("d.created_at") ", " TS("d.updated_at") ","
+    "SELECT d.doc_id, d.title, d.source_type, d.source_uri, " DB_TS("d.created_at") ", " DB_TS("d.updated_at") ","
     "       CASE WHEN d.deleted_at IS NULL THEN"
     "         (SELECT v.version_id FROM document_versions v"
     "           WHERE v.doc_id = d.doc_id AND v.tenant_id = d.tenant_id AND v.is_active) END,"
-    "       " TS("d.deleted_at") ", d.deleted_by"
+    "       " DB_TS("d.deleted_at") ", d.deleted_by"
     "  FROM documents d WHERE d.doc_id = $1 AND d.tenant_id = $2";
 
 enum { D_DOC, D_TITLE, D_STYPE, D_URI, D_CREATED, D_UPDATED, D_ACTIVE, D_DELETED, D_DELETED_BY };
@@ -60,7 +59,7 @@ enum { D_DOC, D_TITLE, D_STYPE, D_URI, D_CREATED, D_UPDATED, D_ACTIVE, D_DELETED
 static const char versions_sql[] =
     "SELECT v.version_id, v.run_id, v.content_hash, v.is_active AND d.deleted_at IS NULL, v.byte_size,"
     "       v.pages, v.mime, (SELECT count(*) FROM chunks c WHERE c.version_id = v.version_id),"
-    "       " TS("v.created_at") ", r.status, " TS("v.uploaded_at")
+    "       " DB_TS("v.created_at") ", r.status, " DB_TS("v.uploaded_at")
     "  FROM document_versions v"
     "  JOIN documents d ON d.doc_id = v.doc_id"
     "  LEFT JOIN ingestion_runs r ON r.run_id = v.run_id AND r.tenant_id = v.tenant_id"
@@ -71,7 +70,7 @@ enum { V_VERSION, V_RUN, V_HASH, V_ACTIVE, V_BYTES, V_PAGES, V_MIME, V_CHUNKS, V
        V_UPLOADED };
 
 static const char runs_sql[] =
-    "SELECT r.run_id, r.status, " TS("r.created_at") ", " TS("r.finished_at") ", r.error"
+    "SELECT r.run_id, r.status, " DB_TS("r.created_at") ", " DB_TS("r.finished_at") ", r.error"
     "  FROM ingestion_runs r WHERE r.doc_id = $1 AND r.tenant_id = $2"
     " ORDER BY r.created_at DESC, r.run_id LIMIT 50";
 

@@ -19,12 +19,11 @@
 #define RUNS_LIMIT_DEFAULT 20
 #define RUNS_LIMIT_MAX 100
 
-#define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
 #define RUN_JSON                                                                                     \
     "json_build_object('run_id', run_id, 'doc_id', doc_id, 'status', status,"                       \
-    " 'created_at', " TS("created_at") ", 'updated_at', " TS("updated_at") ","                       \
-    " 'started_at', " TS("started_at") ", 'finished_at', " TS("finished_at") ","                     \
+    " 'created_at', " DB_TS("created_at") ", 'updated_at', " DB_TS("updated_at") ","                       \
+    " 'started_at', " DB_TS("started_at") ", 'finished_at', " DB_TS("finished_at") ","                     \
     " 'attempt', attempt, 'content_hash', content_hash,"                                             \
     " 'config', config, 'stats', stats, 'error', error)::text"
 

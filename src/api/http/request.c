@@ -304,14 +304,7 @@ struct sqs_client *req_sqs(struct req *r)
     pthread_once(&sqs_once, sqs_key_make);
     c = pthread_getspecific(sqs_key);
     if (!c && r->app && r->app->cfg) {
-        const struct config *cfg = r->app->cfg;
-        struct sqs_config sc = {
-            .endpoint = cfg->aws_endpoint_url,
-            .region = cfg->aws_region,
-            .access_key_id = cfg->aws_access_key_id,
-            .secret_access_key = cfg->aws_secret_access_key,
-            .timeout_ms = REQ_SQS_TIMEOUT_MS,
-        };
+        struct sqs_config sc = config_sqs(r->app->cfg, REQ_SQS_TIMEOUT_MS);
 
         c = sqs_new(&sc);
         if (c && pthread_setspecific(sqs_key, c) != 0)

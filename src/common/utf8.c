@@ -1,0 +1,96 @@
+/*
+ * utf8.c - strict UTF-8 decoding (utf8.h). The table of RFC 3629 section 4:
+ * the first byte fixes the length and the range of the second byte, which is
+ * what excludes overlong forms, surrogates and code points past U+10FFFF.
+ */
+#include "common/utf8.h"
+
+/* Length of the sequence a lead byte starts (0: not a lead byte), and its second byte's range. */
+static size_t lead(unsigned char c, unsigned char *lo, unsigned char *hi)
+{
+    *lo = 0x80;
+    *hi = 0xBF;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF)
+        return 2;
+    if (c >= 0xE0 && c <= 0xEF) {
+        if (c == 0xE0)
+            *lo = 0xA0;
+        if (c == 0xED)
+            *hi = 0x9F;
+        return 3;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+        if (c == 0xF0)
+            *lo = 0x90;
+        if (c == 0xF4)
+            *hi = 0x8F;
+        return 4;
+    }
+    return 0;
+}
+
+/* Number of bytes after the lead that are valid continuations (at most len - 1, at most n - 1). */
+static size_t continuations(const unsigned char *p, size_t n, size_t len, unsigned char lo, unsigned char hi)
+{
+    size_t i;
+
+    for (i = 1; i < len && i < n; i++)
+        if (p[i] < (i == 1 ? lo : 0x80) || p[i] > (i == 1 ? hi : 0xBF))
+            break;
+    return i - 1;
+}
+
+size_t utf8_next(const unsigned char *p, size_t n, uint32_t *cp)
+{
+    unsigned char lo, hi;
+    size_t len = n ? lead(p[0], &lo, &hi) : 0;
+    uint32_t c;
+
+    if (len == 0 || len > n || continuations(p, n, len, lo, hi) != len - 1)
+        return 0;
+    c = len == 1 ? p[0] : (uint32_t)(p[0] & (0x7F >> len));
+    for (size_t i = 1; i < len; i++)
+        c = (c << 6) | (p[i] & 0x3F);
+    if (cp)
+        *cp = c;
+    return len;
+}
+
+int utf8_cut(const unsigned char *p, size_t n)
+{
+    unsigned char lo, hi;
+    size_t len = n ? lead(p[0], &lo, &hi) : 0;
+
+    return len > n && continuations(p, n, len, lo, hi) == n - 1;
+}
+
+int utf8_valid(const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+
+    for (size_t i = 0; i < n;) {
+        size_t l = u[i] ? utf8_next(u + i, n - i, NULL) : 0;
+
+        if (l == 0)
+            return 0;
+        i += l;
+    }
+    return 1;
+}
+
+long utf8_count(const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    long count = 0;
+
+    for (size_t i = 0; i < n; count++) {
+        size_t l = utf8_next(u + i, n - i, NULL);
+
+        if (l == 0)
+            return -1;
+        i += l;
+    }
+    return count;
+}
