@@ -35,6 +35,8 @@ static const struct {
 
 const char *run_fail_code(enum run_fail f)
 {
+    if (f == RUN_OK)
+        return "ok";
     if ((unsigned)f >= RUN_FAIL__COUNT)
         return "internal";
     return run_fails[f].code;
@@ -42,6 +44,8 @@ const char *run_fail_code(enum run_fail f)
 
 int run_fail_transient(enum run_fail f)
 {
+    if (f == RUN_OK)
+        return 0;
     if ((unsigned)f >= RUN_FAIL__COUNT)
         return 1;
     return run_fails[f].transient;

@@ -64,12 +64,14 @@ unsigned api_err_status(enum api_err e);
     X(INTERNAL,         "internal",         1)
 
 enum run_fail {
+    RUN_OK = 0,       /* success: no failure (libuv's 0) */
 #define X(name, str, transient) RUN_FAIL_##name,
     RUN_FAIL_MAP(X)
 #undef X
     RUN_FAIL__COUNT
 };
 
+/* Stable string of a failure code ("extract_failed"); "ok" for RUN_OK, "internal" for unknown values. */
 const char *run_fail_code(enum run_fail f);
 /* 1 if a retry of the same job may succeed, 0 if it cannot. */
 int run_fail_transient(enum run_fail f);

@@ -224,7 +224,7 @@ resolved:
         return RUN_FAIL_INVALID_MESSAGE;
     }
     snprintf(out, outlen, "%s", real);
-    return RUN_FAIL__COUNT;
+    return RUN_OK;
 }
 
 static void copy_id(char dst[ID_UUID_LEN + 1], const char *src)

@@ -44,7 +44,7 @@ int job_msg_parse(const char *body, size_t len, struct arena *a, struct job_msg 
 /*
  * Map upload_uri to a local path: only file:// URIs whose real path lies
  * inside <upload_dir>/<tenant_id>/ (symlinks resolved) and names a regular file.
- * Returns RUN_FAIL__COUNT with the resolved path in out, or RUN_FAIL_INVALID_MESSAGE
+ * Returns RUN_OK with the resolved path in out, or RUN_FAIL_INVALID_MESSAGE
  * (not file://, relative, escapes the tenant's folder) or RUN_FAIL_UPLOAD_MISSING
  * (does not exist, not a regular file), with a reason in err.
  */

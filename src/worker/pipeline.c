@@ -276,7 +276,7 @@ static void run_job(struct job *j, struct pipeline_result *out)
 
     code = job_upload_path(j->msg->upload_uri, cfg->upload_dir, j->run.tenant_id, path, sizeof(path), detail,
                            sizeof(detail));
-    if (code != RUN_FAIL__COUNT)
+    if (code != RUN_OK)
         goto fail;
     head = arena_alloc(j->a, SNIFF_HEAD_MAX);
     if (!head) {
@@ -315,7 +315,7 @@ static void run_job(struct job *j, struct pipeline_result *out)
     t = time_mono_ms();
     code = (enum run_fail)extract_file(path, mime, &lim, &ex, detail, sizeof(detail));
     d_extract = time_mono_ms() - t;
-    if (code != RUN_FAIL__COUNT) {
+    if (code != RUN_OK) {
         log_stage(j, "extract", NULL, d_extract, -1, run_fail_code(code));
         goto fail;
     }

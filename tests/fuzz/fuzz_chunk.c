@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     data += 2;
     size -= 2;
     buf_init(&text, size * 3 + 16);
-    if (extract_normalize((const char *)data, size, &text, &starts, &pages) != RUN_FAIL__COUNT)
+    if (extract_normalize((const char *)data, size, &text, &starts, &pages) != RUN_OK)
         abort();
     for (i = 1; i < (size_t)pages; i++)
         if (starts[i] < starts[i - 1] || starts[i] > text.len)

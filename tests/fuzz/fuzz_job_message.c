@@ -78,7 +78,7 @@ static void check_path(const char *uri, const char *tenant)
 
     out[0] = err[0] = '\0';
     rc = job_upload_path(uri, UPLOADS, tenant, out, sizeof(out), err, sizeof(err));
-    if (rc == RUN_FAIL__COUNT) {
+    if (rc == RUN_OK) {
         plen = snprintf(prefix, sizeof(prefix), "%s/%s/", uploads_real, tenant);
         if (strncmp(out, prefix, (size_t)plen) != 0 || strlen(out) == (size_t)plen)
             abort();

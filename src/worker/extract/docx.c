@@ -60,7 +60,7 @@ static int put(struct buf *out, const char *p, size_t n)
     }
     if (buf_add(out, p, n) < 0)
         return RUN_FAIL_INTERNAL;
-    return RUN_FAIL__COUNT;
+    return RUN_OK;
 }
 
 static int is(const xmlChar *name, const char *s)
@@ -71,10 +71,10 @@ static int is(const xmlChar *name, const char *s)
 /* Walk word/document.xml and append its text. */
 static int read_document(xmlTextReaderPtr r, struct buf *out)
 {
-    int ret, rc = RUN_FAIL__COUNT, in_t = 0;
+    int ret, rc = RUN_OK, in_t = 0;
 
     ret = xmlTextReaderRead(r);
-    while (ret == 1 && rc == RUN_FAIL__COUNT) {
+    while (ret == 1 && rc == RUN_OK) {
         int type = xmlTextReaderNodeType(r);
         const xmlChar *name = xmlTextReaderConstLocalName(r);
 
@@ -108,10 +108,10 @@ static int read_document(xmlTextReaderPtr r, struct buf *out)
             if (v)
                 rc = put(out, (const char *)v, strlen((const char *)v));
         }
-        if (rc == RUN_FAIL__COUNT)
+        if (rc == RUN_OK)
             ret = xmlTextReaderRead(r);
     }
-    if (rc == RUN_FAIL__COUNT && ret < 0)
+    if (rc == RUN_OK && ret < 0)
         rc = RUN_FAIL_EXTRACT_FAILED;
     return rc;
 }
@@ -189,7 +189,7 @@ out:
         xmlFreeTextReader(r);
     if (z.zf)
         zip_fclose(z.zf);
-    if (rc != RUN_FAIL__COUNT)
+    if (rc != RUN_OK)
         buf_release(out);
     return rc;
 }

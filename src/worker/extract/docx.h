@@ -16,7 +16,7 @@
 /*
  * Append the text of the DOCX in p[0..n) (or in the file path) to out:
  * w:t text, w:tab -> tab, w:br/w:cr -> newline, end of w:p -> blank line.
- * Returns RUN_FAIL__COUNT, or EXTRACT_FAILED (not a zip, no word/document.xml,
+ * Returns RUN_OK, or EXTRACT_FAILED (not a zip, no word/document.xml,
  * malformed XML), TOO_LARGE ("docx uncompressed size over limit", or out full),
  * INTERNAL (memory), with a detail.
  */

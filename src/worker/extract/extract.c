@@ -81,7 +81,7 @@ static int norm_add(struct buf *out, const void *p, size_t n)
     }
     if (buf_add(out, p, n) < 0)
         return RUN_FAIL_INTERNAL;
-    return RUN_FAIL__COUNT;
+    return RUN_OK;
 }
 
 static int add_page(size_t **starts, int *pages, size_t *cap, size_t off)
@@ -98,7 +98,7 @@ static int add_page(size_t **starts, int *pages, size_t *cap, size_t off)
         *cap = ncap;
     }
     (*starts)[(*pages)++] = off;
-    return RUN_FAIL__COUNT;
+    return RUN_OK;
 }
 
 int extract_normalize(const char *src, size_t n, struct buf *out, size_t **page_starts, int *pages)
@@ -111,12 +111,12 @@ int extract_normalize(const char *src, size_t n, struct buf *out, size_t **page_
         *page_starts = NULL;
         *pages = 0;
         rc = add_page(&starts, &np, &cap, out->len);
-        if (rc != RUN_FAIL__COUNT)
+        if (rc != RUN_OK)
             goto out;
     }
     if (n >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
         i = 3;
-    rc = RUN_FAIL__COUNT;
+    rc = RUN_OK;
     while (i < n) {
         size_t run = i, l;
 
@@ -137,17 +137,17 @@ int extract_normalize(const char *src, size_t n, struct buf *out, size_t **page_
             if (pending && page_starts) {
                 /* pages start after a paragraph break, so no chunk straddles
                  * two pages without a boundary to cut at */
-                while (out->len && rc == RUN_FAIL__COUNT &&
+                while (out->len && rc == RUN_OK &&
                        !(out->len >= 2 && out->ptr[out->len - 1] == '\n' &&
                          out->ptr[out->len - 2] == '\n'))
                     rc = norm_add(out, "\n", 1);
-                for (; pending > 0 && rc == RUN_FAIL__COUNT; pending--)
+                for (; pending > 0 && rc == RUN_OK; pending--)
                     rc = add_page(&starts, &np, &cap, out->len);
-                if (rc != RUN_FAIL__COUNT)
+                if (rc != RUN_OK)
                     goto out;
             }
             rc = norm_add(out, p + i, run - i);
-            if (rc != RUN_FAIL__COUNT)
+            if (rc != RUN_OK)
                 goto out;
             i = run;
             continue;
@@ -167,7 +167,7 @@ int extract_normalize(const char *src, size_t n, struct buf *out, size_t **page_
             rc = norm_add(out, "\xEF\xBF\xBD", 3);
         }
         /* NUL, other C0 controls and DEL are dropped */
-        if (rc != RUN_FAIL__COUNT)
+        if (rc != RUN_OK)
             goto out;
         i++;
     }
@@ -175,7 +175,7 @@ int extract_normalize(const char *src, size_t n, struct buf *out, size_t **page_
      * last page; any more are empty pages at the end */
     for (; pending > 1; pending--) {
         rc = add_page(&starts, &np, &cap, out->len);
-        if (rc != RUN_FAIL__COUNT)
+        if (rc != RUN_OK)
             goto out;
     }
     if (page_starts) {
@@ -235,7 +235,7 @@ static int read_file(const char *path, size_t max, struct buf *out, char *detail
             goto out;
         }
     }
-    rc = RUN_FAIL__COUNT;
+    rc = RUN_OK;
 out:
     close(fd);
     return rc;
@@ -264,7 +264,7 @@ static int child_extract(void *arg, struct buf *out, char *detail, size_t dlen)
     case K_MARKDOWN:
     case K_TEXT:
         rc = read_file(job->path, (size_t)job->max_uncompressed, &file, detail, dlen);
-        if (rc != RUN_FAIL__COUNT)
+        if (rc != RUN_OK)
             break;
         if (job->kind == K_HTML)
             rc = extract_html_buffer(file.ptr ? file.ptr : "", file.len, &raw, detail, dlen);
@@ -275,7 +275,7 @@ static int child_extract(void *arg, struct buf *out, char *detail, size_t dlen)
         buf_release(&file);
         break;
     }
-    if (rc != RUN_FAIL__COUNT)
+    if (rc != RUN_OK)
         goto out;
     rc = extract_normalize(raw.ptr ? raw.ptr : "", raw.len, &text,
                            job->kind == K_PDF ? &starts : NULL, &pages);
@@ -284,7 +284,7 @@ static int child_extract(void *arg, struct buf *out, char *detail, size_t dlen)
         snprintf(detail, dlen, "extracted text over %zu bytes", job->max_chars);
         goto out;
     }
-    if (rc != RUN_FAIL__COUNT) {
+    if (rc != RUN_OK) {
         snprintf(detail, dlen, "out of memory");
         goto out;
     }
@@ -311,7 +311,7 @@ static int child_extract(void *arg, struct buf *out, char *detail, size_t dlen)
         }
         if (buf_add(out, text.ptr ? text.ptr : "", text.len) < 0)
             goto oom;
-        rc = RUN_FAIL__COUNT;
+        rc = RUN_OK;
     }
     goto out;
 oom:
@@ -397,7 +397,7 @@ int extract_file(const char *path, const char *mime, const struct extract_limits
     sl.max_output = job.max_chars + sizeof(int32_t) + (size_t)EXTRACT_MAX_PAGES * sizeof(uint64_t);
 
     rc = sandbox_run(child_extract, &job, &sl, &payload, detail, detail_len);
-    if (rc != RUN_FAIL__COUNT)
+    if (rc != RUN_OK)
         goto out;
 
     rc = RUN_FAIL_EXTRACT_FAILED;
@@ -434,7 +434,7 @@ int extract_file(const char *path, const char *mime, const struct extract_limits
     out->page_starts = starts;
     text = NULL;
     starts = NULL;
-    rc = RUN_FAIL__COUNT;
+    rc = RUN_OK;
     goto out;
 bad:
     snprintf(detail, detail_len, "extractor sent a malformed result");

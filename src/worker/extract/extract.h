@@ -32,7 +32,7 @@ struct extract_result {
  * Extract path (of type mime, a SNIFF_MIME_* string) in a sandboxed child
  * (fork; RLIMIT_AS/CPU/FSIZE/NOFILE; killed at the wall-clock limit; the result
  * comes back over a pipe, bounded by max_chars).
- * Returns RUN_FAIL__COUNT on success (out filled; release it with
+ * Returns RUN_OK on success (out filled; release it with
  * extract_result_release) or a enum run_fail code - EXTRACT_FAILED,
  * UNSUPPORTED_TYPE, TOO_LARGE, TIMEOUT, INTERNAL - with a short detail such as
  * "pdftotext exit 1" or "docx uncompressed size over limit" (out zeroed).
@@ -50,7 +50,7 @@ void extract_result_release(struct extract_result *r);
  * With pages != NULL, a form feed ends a page (pdftotext's separator): it is
  * replaced by a paragraph break and the offset where each page starts is
  * recorded in *page_starts (malloc'ed, *pages entries, at least 1).
- * Without, a form feed is a line break. Returns RUN_FAIL__COUNT, or TOO_LARGE
+ * Without, a form feed is a line break. Returns RUN_OK, or TOO_LARGE
  * when out's max is reached, or INTERNAL when memory is out.
  */
 int extract_normalize(const char *p, size_t n, struct buf *out, size_t **page_starts, int *pages);

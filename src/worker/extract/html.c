@@ -14,7 +14,7 @@ struct html_out {
     struct buf *out;
     int pending;    /* enum brk owed before the next text */
     int pre;        /* depth of <pre>/<textarea> */
-    int rc;         /* RUN_FAIL__COUNT while fine */
+    int rc;         /* RUN_OK while fine */
 };
 
 static const char *const skip_tags[] = {
@@ -43,7 +43,7 @@ static int in_list(const xmlChar *name, const char *const *list)
 
 static void put(struct html_out *h, const char *p, size_t n)
 {
-    if (h->rc != RUN_FAIL__COUNT || !n)
+    if (h->rc != RUN_OK || !n)
         return;
     if (n > h->out->max - h->out->len) {
         buf_release(h->out);
@@ -77,7 +77,7 @@ static void text(struct html_out *h, const unsigned char *s)
 {
     size_t i = 0, run;
 
-    while (s[i] && h->rc == RUN_FAIL__COUNT) {
+    while (s[i] && h->rc == RUN_OK) {
         if (h->pre) {
             if (s[i] == '\n') {
                 want(h, BRK_LINE);
@@ -173,17 +173,17 @@ int extract_html_buffer(const char *p, size_t n, struct buf *out, char *detail, 
     doc = htmlReadMemory(p, (int)n, NULL, all_utf8(p, n) ? "UTF-8" : NULL, opts);
     if (!doc) {
         if (n == 0)
-            return RUN_FAIL__COUNT;
+            return RUN_OK;
         snprintf(detail, detail_len, "html could not be parsed");
         return RUN_FAIL_EXTRACT_FAILED;
     }
     memset(&h, 0, sizeof(h));
     h.out = out;
-    h.rc = RUN_FAIL__COUNT;
+    h.rc = RUN_OK;
 
     /* iterative walk: deep nesting must not exhaust the stack */
     cur = doc->children;
-    while (cur && h.rc == RUN_FAIL__COUNT) {
+    while (cur && h.rc == RUN_OK) {
         int descend = 0;
 
         if (cur->type == XML_ELEMENT_NODE && !skipped(cur)) {

@@ -84,7 +84,7 @@ int extract_pdf_file(const char *path, struct buf *out, char *detail, size_t det
         goto out;
     }
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-        rc = RUN_FAIL__COUNT;
+        rc = RUN_OK;
         goto out;
     }
     if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
@@ -97,7 +97,7 @@ int extract_pdf_file(const char *path, struct buf *out, char *detail, size_t det
     } else if (WIFSIGNALED(status))
         snprintf(detail, detail_len, "pdftotext killed by signal %d", WTERMSIG(status));
 out:
-    if (rc != RUN_FAIL__COUNT)
+    if (rc != RUN_OK)
         buf_release(out);
     return rc;
 }

@@ -10,7 +10,7 @@
  * Run `pdftotext -enc UTF-8 -eol unix FILE -` (no -layout: reading order chunks
  * better) and append its raw output (pages ended by form feeds) to out.
  * Meant for the sandboxed child: pdftotext inherits its limits and process group.
- * Returns RUN_FAIL__COUNT, EXTRACT_FAILED ("pdftotext exit 1"), TOO_LARGE or INTERNAL.
+ * Returns RUN_OK, EXTRACT_FAILED ("pdftotext exit 1"), TOO_LARGE or INTERNAL.
  */
 int extract_pdf_file(const char *path, struct buf *out, char *detail, size_t detail_len);
 

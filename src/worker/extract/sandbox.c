@@ -132,7 +132,7 @@ static void child_main(sandbox_fn fn, void *arg, const struct sandbox_limits *li
 
     buf_init(&out, lim->max_output);
     code = fn(arg, &out, detail, sizeof(detail));
-    if (code != RUN_FAIL__COUNT)
+    if (code != RUN_OK)
         buf_release(&out);
 
     memset(&h, 0, sizeof(h));
@@ -231,7 +231,7 @@ int sandbox_run(sandbox_fn fn, void *arg, const struct sandbox_limits *lim, stru
     if (read_some(fds[0], (char *)&h, sizeof(h), &got, deadline, pid, &gone, &timed_out) < 0)
         goto dead;
     if (h.magic != FRAME_MAGIC || h.detail_len >= sizeof(d) || h.code < 0 ||
-        h.code > RUN_FAIL__COUNT) {
+        h.code >= RUN_FAIL__COUNT) {
         snprintf(detail, detail_len, "extractor sent a malformed answer");
         code = RUN_FAIL_EXTRACT_FAILED;
         goto kill;
@@ -310,7 +310,7 @@ reap:
             snprintf(detail, detail_len, "extractor exited %d without an answer",
                      WIFEXITED(status) ? WEXITSTATUS(status) : -1);
     }
-    if (code != RUN_FAIL__COUNT)
+    if (code != RUN_OK)
         buf_release(out);
     return code;
 }

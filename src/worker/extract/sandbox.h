@@ -20,7 +20,7 @@ struct sandbox_limits {
 
 /*
  * Runs in the child. Fill out (its max is the limits' max_output) and return
- * RUN_FAIL__COUNT, or a run_fail code with a detail. The child must not log,
+ * RUN_OK, or a run_fail code with a detail. The child must not log,
  * take locks other threads of the parent may hold, or return to the caller:
  * sandbox_run() _exit()s after sending the result.
  */

@@ -15,7 +15,7 @@ static int add(struct buf *out, const char *p, size_t n, char *detail, size_t dl
         snprintf(detail, dlen, "out of memory");
         return RUN_FAIL_INTERNAL;
     }
-    return RUN_FAIL__COUNT;
+    return RUN_OK;
 }
 
 /* A line made only of c (at least 2 of them, blanks around allowed). */
@@ -45,13 +45,13 @@ int extract_text_buffer(const char *p, size_t n, unsigned flags, struct buf *out
                         size_t detail_len)
 {
     size_t i = 0;
-    int rc = RUN_FAIL__COUNT, prev_text = 0, in_code = 0;
+    int rc = RUN_OK, prev_text = 0, in_code = 0;
 
     if (!(flags & EXTRACT_TEXT_MARKDOWN))
         return add(out, p, n, detail, detail_len);
     if (n >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
         i = 3;
-    while (i < n && rc == RUN_FAIL__COUNT) {
+    while (i < n && rc == RUN_OK) {
         const char *nl = memchr(p + i, '\n', n - i);
         size_t end = nl ? (size_t)(nl - p) : n, s = i, len;
 
@@ -93,7 +93,7 @@ int extract_text_buffer(const char *p, size_t n, unsigned flags, struct buf *out
             rc = add(out, p + k, end - k, detail, detail_len);
             prev_text = end > k;
         }
-        if (rc == RUN_FAIL__COUNT && nl)
+        if (rc == RUN_OK && nl)
             rc = add(out, "\n", 1, detail, detail_len);
         i = nl ? (size_t)(nl - p) + 1 : n;
     }
