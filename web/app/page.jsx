@@ -2,6 +2,7 @@
 import { useEffect } from 'react';
 import { usePathname, useRouter } from 'next/navigation';
 import Link from 'next/link';
+import { Loading } from '../components/AsyncState';
 
 // "/" goes to the upload screen. core-api also serves this page for unknown
 // routes, so anything else is a "page not found".
@@ -12,7 +13,7 @@ export default function Home() {
   useEffect(() => {
     if (isRoot) router.replace('/upload/');
   }, [isRoot, router]);
-  if (isRoot) return <p className="muted">Loading…</p>;
+  if (isRoot) return <Loading />;
   return <NotFoundBody />;
 }
 

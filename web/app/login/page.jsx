@@ -1,9 +1,10 @@
 'use client';
-import { Suspense, useEffect, useState } from 'react';
+import { useEffect, useState } from 'react';
 import { useRouter, useSearchParams } from 'next/navigation';
 import { api, resetRedirectGuard } from '../../lib/api';
 import { useSession } from '../../components/Session';
 import ErrorMessage from '../../components/ErrorMessage';
+import { Suspended } from '../../components/AsyncState';
 
 function safeNext(n) {
   // only same-site paths, never "//host" or a scheme
@@ -118,8 +119,8 @@ function LoginForm() {
 
 export default function LoginPage() {
   return (
-    <Suspense fallback={<p className="muted">Loading…</p>}>
+    <Suspended>
       <LoginForm />
-    </Suspense>
+    </Suspended>
   );
 }

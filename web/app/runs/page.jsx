@@ -7,6 +7,7 @@ import StatusBadge from '../../components/StatusBadge';
 import ErrorMessage from '../../components/ErrorMessage';
 import RunsChart from '../../components/RunsChart';
 import Pager from '../../components/Pager';
+import DataTable from '../../components/DataTable';
 
 const REFRESH_MS = 4000;
 
@@ -142,55 +143,39 @@ export default function RunsPage() {
 
       <RunsChart runs={runs} />
 
-      {data ? (
-        runs.length ? (
-          <div className="tablewrap">
-            <table data-testid="runs-table">
-              <thead>
-                <tr>
-                  <th scope="col">Run</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">File / title</th>
-                  <th scope="col">Size</th>
-                  <th scope="col">Created</th>
-                  <th scope="col">Error</th>
-                </tr>
-              </thead>
-              <tbody>
-                {runs.map((r, i) => {
-                  const cfg = isPlainObject(r.config) ? r.config : {};
-                  const name = [cfg.title, cfg.original_filename].find((x) => typeof x === 'string' && x) || '—';
-                  const id = typeof r.run_id === 'string' ? r.run_id : null;
-                  return (
-                    <tr key={id || i} data-testid="run-row" data-run-id={id || ''} data-status={String(r.status)}>
-                      <td>
-                        {id ? (
-                          <Link href={`/runs/detail/?id=${encodeURIComponent(id)}`} prefetch={false} className="mono">
-                            {shortId(id)}
-                          </Link>
-                        ) : (
-                          '—'
-                        )}
-                      </td>
-                      <td>
-                        <StatusBadge status={r.status} />
-                      </td>
-                      <td className="wrap">{String(name)}</td>
-                      <td>{fmtBytes(cfg.size_bytes) || '—'}</td>
-                      <td>{fmtTime(r.created_at)}</td>
-                      <td className="wrap">{r.error == null ? '' : String(r.error)}</td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          </div>
-        ) : (
-          <p className="muted" data-testid="runs-empty">
-            No runs{status ? ` with status ${status}` : ''}.
-          </p>
-        )
-      ) : null}
+      <DataTable
+        rows={data ? runs : null}
+        loading={null}
+        testid="runs-table"
+        columns={['Run', 'Status', 'File / title', 'Size', 'Created', 'Error']}
+        empty={`No runs${status ? ` with status ${status}` : ''}.`}
+        emptyTestid="runs-empty"
+        row={(r, i) => {
+          const cfg = isPlainObject(r.config) ? r.config : {};
+          const name = [cfg.title, cfg.original_filename].find((x) => typeof x === 'string' && x) || '—';
+          const id = typeof r.run_id === 'string' ? r.run_id : null;
+          return (
+            <tr key={id || i} data-testid="run-row" data-run-id={id || ''} data-status={String(r.status)}>
+              <td>
+                {id ? (
+                  <Link href={`/runs/detail/?id=${encodeURIComponent(id)}`} prefetch={false} className="mono">
+                    {shortId(id)}
+                  </Link>
+                ) : (
+                  '—'
+                )}
+              </td>
+              <td>
+                <StatusBadge status={r.status} />
+              </td>
+              <td className="wrap">{String(name)}</td>
+              <td>{fmtBytes(cfg.size_bytes) || '—'}</td>
+              <td>{fmtTime(r.created_at)}</td>
+              <td className="wrap">{r.error == null ? '' : String(r.error)}</td>
+            </tr>
+          );
+        }}
+      />
 
       <Pager limit={limit} offset={offset} total={total} count={runs.length} onOffset={setOffset} />
     </section>
