@@ -10,6 +10,24 @@ import Pager from '../../components/Pager';
 import DataTable from '../../components/DataTable';
 
 const REFRESH_MS = 4000;
+const PAGE_SIZES = [10, 20, 50, 100];
+
+/** A labelled <select> of the toolbar; `children` go before the options (e.g. "all"). */
+function ToolbarSelect({ id, label, value, options, testid, onChange, children }) {
+  return (
+    <div className="field-inline">
+      <label htmlFor={id}>{label}</label>
+      <select id={id} value={value} data-testid={testid} onChange={(e) => onChange(e.target.value)}>
+        {children}
+        {options.map((o) => (
+          <option key={o} value={o}>
+            {o}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}
 
 export default function RunsPage() {
   const [status, setStatus] = useState('');
@@ -86,42 +104,29 @@ export default function RunsPage() {
       ) : null}
 
       <div className="toolbar">
-        <div className="field-inline">
-          <label htmlFor="runs-status">Status</label>
-          <select
-            id="runs-status"
-            value={status}
-            data-testid="runs-status-filter"
-            onChange={(e) => {
-              setStatus(e.target.value);
-              setOffset(0);
-            }}
-          >
-            <option value="">all</option>
-            {STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div className="field-inline">
-          <label htmlFor="runs-limit">Per page</label>
-          <select
-            id="runs-limit"
-            value={limit}
-            onChange={(e) => {
-              setLimit(Number(e.target.value));
-              setOffset(0);
-            }}
-          >
-            {[10, 20, 50, 100].map((n) => (
-              <option key={n} value={n}>
-                {n}
-              </option>
-            ))}
-          </select>
-        </div>
+        <ToolbarSelect
+          id="runs-status"
+          label="Status"
+          value={status}
+          options={STATUSES}
+          testid="runs-status-filter"
+          onChange={(v) => {
+            setStatus(v);
+            setOffset(0);
+          }}
+        >
+          <option value="">all</option>
+        </ToolbarSelect>
+        <ToolbarSelect
+          id="runs-limit"
+          label="Per page"
+          value={limit}
+          options={PAGE_SIZES}
+          onChange={(v) => {
+            setLimit(Number(v));
+            setOffset(0);
+          }}
+        />
         <div className="field-inline">
           <input
             id="runs-auto"
