@@ -1,7 +1,8 @@
 'use client';
 import { useEffect } from 'react';
 import { usePathname, useRouter } from 'next/navigation';
-import Link from 'next/link';
+import { Loading } from '../components/AsyncState';
+import NotFound from './not-found';
 
 // "/" goes to the upload screen. core-api also serves this page for unknown
 // routes, so anything else is a "page not found".
@@ -12,19 +13,6 @@ export default function Home() {
   useEffect(() => {
     if (isRoot) router.replace('/upload/');
   }, [isRoot, router]);
-  if (isRoot) return <p className="muted">Loading…</p>;
-  return <NotFoundBody />;
-}
-
-function NotFoundBody() {
-  return (
-    <section>
-      <h1>Page not found</h1>
-      <p>
-        <Link href="/upload/" prefetch={false}>
-          Go to the upload page
-        </Link>
-      </p>
-    </section>
-  );
+  if (isRoot) return <Loading />;
+  return <NotFound />;
 }

@@ -22,32 +22,31 @@ export function isNum(v) {
   return typeof v === 'number' && Number.isFinite(v);
 }
 
-export function fmtBytes(n) {
-  if (!isNum(n) || n < 0) return null;
-  if (n < 1024) return `${n} B`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
+/** n (1024 or more) divided by 1024 until under 1024 or at the last unit: [value, unit]. */
+function scale1024(n, units) {
   let v = n / 1024;
   let i = 0;
   while (v >= 1024 && i < units.length - 1) {
     v /= 1024;
     i += 1;
   }
-  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
+  return [v, units[i]];
+}
+
+export function fmtBytes(n) {
+  if (!isNum(n) || n < 0) return null;
+  if (n < 1024) return `${n} B`;
+  const [v, unit] = scale1024(n, ['KB', 'MB', 'GB', 'TB']);
+  return `${v.toFixed(v < 10 ? 1 : 0)} ${unit}`;
 }
 
 /** Binary units spelled out (KiB, MiB, GiB), whole numbers when exact: 100 MiB, 2.5 MiB. */
 export function fmtBinary(n) {
   if (!isNum(n) || n < 0) return null;
   if (n < 1024) return `${n} bytes`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i += 1;
-  }
+  const [v, unit] = scale1024(n, ['KiB', 'MiB', 'GiB', 'TiB']);
   const whole = Math.abs(v - Math.round(v)) < 0.05;
-  return `${whole ? Math.round(v) : v.toFixed(1)} ${units[i]}`;
+  return `${whole ? Math.round(v) : v.toFixed(1)} ${unit}`;
 }
 
 export function parseTime(s) {

@@ -4,9 +4,9 @@ import { useCallback, useEffect, useState } from 'react';
 import { api } from '../../lib/api';
 import { fmtTime, isNum, isPlainObject } from '../../lib/format';
 import { isAdmin, useSession } from '../../components/Session';
-import ErrorMessage from '../../components/ErrorMessage';
 import StatusBadge from '../../components/StatusBadge';
 import Pager from '../../components/Pager';
+import DataTable from '../../components/DataTable';
 
 function docIsActive(d) {
   return !!d && d.active_version_id != null && d.deleted_at == null;
@@ -89,55 +89,40 @@ export default function DocumentsPage() {
           {loading ? 'loading…' : ''}
         </span>
       </form>
-      <ErrorMessage error={error} />
-      {data ? (
-        docs.length ? (
-          <div className="tablewrap">
-            <table data-testid="docs-table">
-              <thead>
-                <tr>
-                  <th scope="col">Title</th>
-                  <th scope="col">Source type</th>
-                  <th scope="col">Source URI</th>
-                  <th scope="col">Updated</th>
-                  {all && admin ? <th scope="col">State</th> : null}
-                </tr>
-              </thead>
-              <tbody>
-                {docs.map((d, i) => {
-                  const id = typeof d.doc_id === 'string' ? d.doc_id : null;
-                  const t = typeof d.title === 'string' && d.title ? d.title : '(untitled)';
-                  return (
-                    <tr key={id || i} data-testid="doc-row" data-doc-id={id || ''}>
-                      <td className="wrap">
-                        {id ? (
-                          <Link href={`/documents/detail/?id=${encodeURIComponent(id)}`} prefetch={false}>
-                            {t}
-                          </Link>
-                        ) : (
-                          t
-                        )}
-                      </td>
-                      <td>{d.source_type == null ? '—' : String(d.source_type)}</td>
-                      <td className="wrap mono small">{d.source_uri == null ? '—' : String(d.source_uri)}</td>
-                      <td>{fmtTime(d.updated_at)}</td>
-                      {all && admin ? (
-                        <td>
-                          <StatusBadge status={docIsActive(d) ? 'active' : 'inactive'} testid="doc-state" />
-                        </td>
-                      ) : null}
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          </div>
-        ) : (
-          <p className="muted" data-testid="docs-empty">
-            No documents{title ? ` matching “${title}”` : ''}.
-          </p>
-        )
-      ) : null}
+      <DataTable
+        rows={data ? docs : null}
+        error={error}
+        loading={null}
+        testid="docs-table"
+        columns={['Title', 'Source type', 'Source URI', 'Updated', all && admin && 'State']}
+        empty={`No documents${title ? ` matching “${title}”` : ''}.`}
+        emptyTestid="docs-empty"
+        row={(d, i) => {
+          const id = typeof d.doc_id === 'string' ? d.doc_id : null;
+          const t = typeof d.title === 'string' && d.title ? d.title : '(untitled)';
+          return (
+            <tr key={id || i} data-testid="doc-row" data-doc-id={id || ''}>
+              <td className="wrap">
+                {id ? (
+                  <Link href={`/documents/detail/?id=${encodeURIComponent(id)}`} prefetch={false}>
+                    {t}
+                  </Link>
+                ) : (
+                  t
+                )}
+              </td>
+              <td>{d.source_type == null ? '—' : String(d.source_type)}</td>
+              <td className="wrap mono small">{d.source_uri == null ? '—' : String(d.source_uri)}</td>
+              <td>{fmtTime(d.updated_at)}</td>
+              {all && admin ? (
+                <td>
+                  <StatusBadge status={docIsActive(d) ? 'active' : 'inactive'} testid="doc-state" />
+                </td>
+              ) : null}
+            </tr>
+          );
+        }}
+      />
       <Pager limit={limit} offset={offset} total={total} count={docs.length} onOffset={setOffset} />
     </section>
   );

@@ -1,9 +1,10 @@
 'use client';
-import { Suspense, useEffect, useState } from 'react';
+import { useEffect, useState } from 'react';
 import { useRouter, useSearchParams } from 'next/navigation';
 import { api, resetRedirectGuard } from '../../lib/api';
 import { useSession } from '../../components/Session';
 import ErrorMessage from '../../components/ErrorMessage';
+import { Suspended } from '../../components/AsyncState';
 
 function safeNext(n) {
   // only same-site paths, never "//host" or a scheme
@@ -12,6 +13,26 @@ function safeNext(n) {
   }
   if (n === '/' || /^\/login(\/|\?|$)/.test(n)) return '/upload/';
   return n;
+}
+
+/** A required labelled input of the sign-in form; id and test id are `login-<name>`. */
+function LoginInput({ name, label, type, autoComplete, value, onChange }) {
+  const id = `login-${name}`;
+  return (
+    <>
+      <label htmlFor={id}>{label}</label>
+      <input
+        id={id}
+        name={name}
+        type={type}
+        autoComplete={autoComplete}
+        required
+        value={value}
+        onChange={(e) => onChange(e.target.value)}
+        data-testid={id}
+      />
+    </>
+  );
 }
 
 function LoginForm() {
@@ -75,37 +96,15 @@ function LoginForm() {
         </p>
       ) : null}
       <form onSubmit={onSubmit} className="form" data-testid="login-form" aria-label="Sign in">
-        <label htmlFor="login-tenant">Tenant</label>
-        <input
-          id="login-tenant"
-          name="tenant"
-          autoComplete="organization"
-          required
-          value={tenant}
-          onChange={(e) => setTenant(e.target.value)}
-          data-testid="login-tenant"
-        />
-        <label htmlFor="login-email">Email</label>
-        <input
-          id="login-email"
-          name="email"
-          type="email"
-          autoComplete="username"
-          required
-          value={email}
-          onChange={(e) => setEmail(e.target.value)}
-          data-testid="login-email"
-        />
-        <label htmlFor="login-password">Password</label>
-        <input
-          id="login-password"
+        <LoginInput name="tenant" label="Tenant" autoComplete="organization" value={tenant} onChange={setTenant} />
+        <LoginInput name="email" label="Email" type="email" autoComplete="username" value={email} onChange={setEmail} />
+        <LoginInput
           name="password"
+          label="Password"
           type="password"
           autoComplete="current-password"
-          required
           value={password}
-          onChange={(e) => setPassword(e.target.value)}
-          data-testid="login-password"
+          onChange={setPassword}
         />
         <ErrorMessage error={error} />
         <button type="submit" disabled={busy} data-testid="login-submit">
@@ -118,8 +117,8 @@ function LoginForm() {
 
 export default function LoginPage() {
   return (
-    <Suspense fallback={<p className="muted">Loading…</p>}>
+    <Suspended>
       <LoginForm />
-    </Suspense>
+    </Suspended>
   );
 }

@@ -7,8 +7,27 @@ import StatusBadge from '../../components/StatusBadge';
 import ErrorMessage from '../../components/ErrorMessage';
 import RunsChart from '../../components/RunsChart';
 import Pager from '../../components/Pager';
+import DataTable from '../../components/DataTable';
 
 const REFRESH_MS = 4000;
+const PAGE_SIZES = [10, 20, 50, 100];
+
+/** A labelled <select> of the toolbar; `children` go before the options (e.g. "all"). */
+function ToolbarSelect({ id, label, value, options, testid, onChange, children }) {
+  return (
+    <div className="field-inline">
+      <label htmlFor={id}>{label}</label>
+      <select id={id} value={value} data-testid={testid} onChange={(e) => onChange(e.target.value)}>
+        {children}
+        {options.map((o) => (
+          <option key={o} value={o}>
+            {o}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}
 
 export default function RunsPage() {
   const [status, setStatus] = useState('');
@@ -85,42 +104,29 @@ export default function RunsPage() {
       ) : null}
 
       <div className="toolbar">
-        <div className="field-inline">
-          <label htmlFor="runs-status">Status</label>
-          <select
-            id="runs-status"
-            value={status}
-            data-testid="runs-status-filter"
-            onChange={(e) => {
-              setStatus(e.target.value);
-              setOffset(0);
-            }}
-          >
-            <option value="">all</option>
-            {STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div className="field-inline">
-          <label htmlFor="runs-limit">Per page</label>
-          <select
-            id="runs-limit"
-            value={limit}
-            onChange={(e) => {
-              setLimit(Number(e.target.value));
-              setOffset(0);
-            }}
-          >
-            {[10, 20, 50, 100].map((n) => (
-              <option key={n} value={n}>
-                {n}
-              </option>
-            ))}
-          </select>
-        </div>
+        <ToolbarSelect
+          id="runs-status"
+          label="Status"
+          value={status}
+          options={STATUSES}
+          testid="runs-status-filter"
+          onChange={(v) => {
+            setStatus(v);
+            setOffset(0);
+          }}
+        >
+          <option value="">all</option>
+        </ToolbarSelect>
+        <ToolbarSelect
+          id="runs-limit"
+          label="Per page"
+          value={limit}
+          options={PAGE_SIZES}
+          onChange={(v) => {
+            setLimit(Number(v));
+            setOffset(0);
+          }}
+        />
         <div className="field-inline">
           <input
             id="runs-auto"
@@ -142,55 +148,39 @@ export default function RunsPage() {
 
       <RunsChart runs={runs} />
 
-      {data ? (
-        runs.length ? (
-          <div className="tablewrap">
-            <table data-testid="runs-table">
-              <thead>
-                <tr>
-                  <th scope="col">Run</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">File / title</th>
-                  <th scope="col">Size</th>
-                  <th scope="col">Created</th>
-                  <th scope="col">Error</th>
-                </tr>
-              </thead>
-              <tbody>
-                {runs.map((r, i) => {
-                  const cfg = isPlainObject(r.config) ? r.config : {};
-                  const name = [cfg.title, cfg.original_filename].find((x) => typeof x === 'string' && x) || '—';
-                  const id = typeof r.run_id === 'string' ? r.run_id : null;
-                  return (
-                    <tr key={id || i} data-testid="run-row" data-run-id={id || ''} data-status={String(r.status)}>
-                      <td>
-                        {id ? (
-                          <Link href={`/runs/detail/?id=${encodeURIComponent(id)}`} prefetch={false} className="mono">
-                            {shortId(id)}
-                          </Link>
-                        ) : (
-                          '—'
-                        )}
-                      </td>
-                      <td>
-                        <StatusBadge status={r.status} />
-                      </td>
-                      <td className="wrap">{String(name)}</td>
-                      <td>{fmtBytes(cfg.size_bytes) || '—'}</td>
-                      <td>{fmtTime(r.created_at)}</td>
-                      <td className="wrap">{r.error == null ? '' : String(r.error)}</td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          </div>
-        ) : (
-          <p className="muted" data-testid="runs-empty">
-            No runs{status ? ` with status ${status}` : ''}.
-          </p>
-        )
-      ) : null}
+      <DataTable
+        rows={data ? runs : null}
+        loading={null}
+        testid="runs-table"
+        columns={['Run', 'Status', 'File / title', 'Size', 'Created', 'Error']}
+        empty={`No runs${status ? ` with status ${status}` : ''}.`}
+        emptyTestid="runs-empty"
+        row={(r, i) => {
+          const cfg = isPlainObject(r.config) ? r.config : {};
+          const name = [cfg.title, cfg.original_filename].find((x) => typeof x === 'string' && x) || '—';
+          const id = typeof r.run_id === 'string' ? r.run_id : null;
+          return (
+            <tr key={id || i} data-testid="run-row" data-run-id={id || ''} data-status={String(r.status)}>
+              <td>
+                {id ? (
+                  <Link href={`/runs/detail/?id=${encodeURIComponent(id)}`} prefetch={false} className="mono">
+                    {shortId(id)}
+                  </Link>
+                ) : (
+                  '—'
+                )}
+              </td>
+              <td>
+                <StatusBadge status={r.status} />
+              </td>
+              <td className="wrap">{String(name)}</td>
+              <td>{fmtBytes(cfg.size_bytes) || '—'}</td>
+              <td>{fmtTime(r.created_at)}</td>
+              <td className="wrap">{r.error == null ? '' : String(r.error)}</td>
+            </tr>
+          );
+        }}
+      />
 
       <Pager limit={limit} offset={offset} total={total} count={runs.length} onOffset={setOffset} />
     </section>

@@ -5,6 +5,7 @@ import { fmtTime, isPlainObject } from '../../../lib/format';
 import { isAdmin, useSession } from '../../../components/Session';
 import ErrorMessage from '../../../components/ErrorMessage';
 import StatusBadge from '../../../components/StatusBadge';
+import DataTable from '../../../components/DataTable';
 
 export default function UsersPage() {
   const { user } = useSession();
@@ -125,81 +126,64 @@ function UsersAdmin({ me }) {
       ) : null}
 
       <h2>All users</h2>
-      <ErrorMessage error={error} />
-      {users ? (
-        users.length ? (
-          <div className="tablewrap">
-            <table data-testid="users-table">
-              <thead>
-                <tr>
-                  <th scope="col">Email</th>
-                  <th scope="col">Role</th>
-                  <th scope="col">State</th>
-                  <th scope="col">Created</th>
-                  <th scope="col">Actions</th>
-                </tr>
-              </thead>
-              <tbody>
-                {users.map((u, i) => {
-                  const id = typeof u.user_id === 'string' ? u.user_id : `row${i}`;
-                  const self = me && u.user_id === me.user_id;
-                  const activeNow = u.is_active !== false;
-                  const busy = !!rowBusy[id];
-                  const em = String(u.email ?? '');
-                  return (
-                    <tr key={id} data-testid="user-row" data-email={em}>
-                      <td>
-                        {em}
-                        {self ? <span className="muted"> (you)</span> : null}
-                        <ErrorMessage error={rowError[id]} />
-                      </td>
-                      <td>
-                        <label className="sr-only" htmlFor={`role-${id}`}>
-                          Role of {em}
-                        </label>
-                        <select
-                          id={`role-${id}`}
-                          value={u.role === 'admin' ? 'admin' : 'user'}
-                          disabled={busy || self}
-                          title={self ? 'You cannot change your own role' : undefined}
-                          data-testid="user-role"
-                          onChange={(e) => patchUser(u, { role: e.target.value }, `role set to ${e.target.value}`)}
-                        >
-                          <option value="user">user</option>
-                          <option value="admin">admin</option>
-                        </select>
-                      </td>
-                      <td>
-                        <StatusBadge status={activeNow ? 'active' : 'inactive'} testid="user-state" />
-                      </td>
-                      <td>{fmtTime(u.created_at)}</td>
-                      <td>
-                        <button
-                          type="button"
-                          className={activeNow ? 'danger' : 'secondary'}
-                          disabled={busy || self}
-                          title={self ? 'You cannot deactivate yourself' : undefined}
-                          data-testid={activeNow ? 'user-deactivate' : 'user-reactivate'}
-                          aria-label={`${activeNow ? 'Deactivate' : 'Reactivate'} ${em}`}
-                          onClick={() =>
-                            patchUser(u, { is_active: !activeNow }, activeNow ? 'deactivated' : 'reactivated')
-                          }
-                        >
-                          {activeNow ? 'Deactivate' : 'Reactivate'}
-                        </button>
-                      </td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          </div>
-        ) : (
-          <p className="muted">No users.</p>
-        )
-      ) : !error ? (
-        <p className="muted">Loading…</p>
-      ) : null}
+      <DataTable
+        rows={users}
+        error={error}
+        testid="users-table"
+        columns={['Email', 'Role', 'State', 'Created', 'Actions']}
+        empty="No users."
+        row={(u, i) => {
+          const id = typeof u.user_id === 'string' ? u.user_id : `row${i}`;
+          const self = me && u.user_id === me.user_id;
+          const activeNow = u.is_active !== false;
+          const busy = !!rowBusy[id];
+          const em = String(u.email ?? '');
+          return (
+            <tr key={id} data-testid="user-row" data-email={em}>
+              <td>
+                {em}
+                {self ? <span className="muted"> (you)</span> : null}
+                <ErrorMessage error={rowError[id]} />
+              </td>
+              <td>
+                <label className="sr-only" htmlFor={`role-${id}`}>
+                  Role of {em}
+                </label>
+                <select
+                  id={`role-${id}`}
+                  value={u.role === 'admin' ? 'admin' : 'user'}
+                  disabled={busy || self}
+                  title={self ? 'You cannot change your own role' : undefined}
+                  data-testid="user-role"
+                  onChange={(e) => patchUser(u, { role: e.target.value }, `role set to ${e.target.value}`)}
+                >
+                  <option value="user">user</option>
+                  <option value="admin">admin</option>
+                </select>
+              </td>
+              <td>
+                <StatusBadge status={activeNow ? 'active' : 'inactive'} testid="user-state" />
+              </td>
+              <td>{fmtTime(u.created_at)}</td>
+              <td>
+                <button
+                  type="button"
+                  className={activeNow ? 'danger' : 'secondary'}
+                  disabled={busy || self}
+                  title={self ? 'You cannot deactivate yourself' : undefined}
+                  data-testid={activeNow ? 'user-deactivate' : 'user-reactivate'}
+                  aria-label={`${activeNow ? 'Deactivate' : 'Reactivate'} ${em}`}
+                  onClick={() =>
+                    patchUser(u, { is_active: !activeNow }, activeNow ? 'deactivated' : 'reactivated')
+                  }
+                >
+                  {activeNow ? 'Deactivate' : 'Reactivate'}
+                </button>
+              </td>
+            </tr>
+          );
+        }}
+      />
     </section>
   );
 }

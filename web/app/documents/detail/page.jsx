@@ -1,6 +1,6 @@
 'use client';
 import Link from 'next/link';
-import { Suspense, useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import { useSearchParams } from 'next/navigation';
 import { api } from '../../../lib/api';
 import { fmtBytes, fmtTime, isNum, isPlainObject, safeJson, shortId } from '../../../lib/format';
@@ -8,6 +8,8 @@ import { isAdmin, useSession } from '../../../components/Session';
 import ErrorMessage from '../../../components/ErrorMessage';
 import StatusBadge from '../../../components/StatusBadge';
 import Fields from '../../../components/Fields';
+import DataTable from '../../../components/DataTable';
+import AsyncState, { Suspended } from '../../../components/AsyncState';
 
 const timeFmt = (v) => (typeof v === 'string' ? fmtTime(v) : null);
 const code = (v) => (typeof v === 'string' ? <code className="break">{v}</code> : null);
@@ -74,108 +76,91 @@ function DocumentDetail() {
           ← All documents
         </Link>
       </p>
-      <ErrorMessage error={error} />
-      {!doc && !error ? <p className="muted">Loading…</p> : null}
-      {doc ? (
-        <>
-          <h1 data-testid="doc-title">{title}</h1>
-          <div className="runhead">
-            <StatusBadge status={active ? 'active' : 'inactive'} testid="doc-state" />
-            {admin && doc.deleted_at == null ? (
-              confirming ? (
-                <span className="confirm" role="group" aria-label="Confirm deletion">
-                  <span>Delete this document? Search will stop returning it.</span>
-                  <button type="button" className="danger" onClick={onDelete} disabled={deleting} data-testid="doc-delete-confirm">
-                    {deleting ? 'Deleting…' : 'Yes, delete'}
+      <AsyncState data={doc} error={error}>
+        {() => (
+          <>
+            <h1 data-testid="doc-title">{title}</h1>
+            <div className="runhead">
+              <StatusBadge status={active ? 'active' : 'inactive'} testid="doc-state" />
+              {admin && doc.deleted_at == null ? (
+                confirming ? (
+                  <span className="confirm" role="group" aria-label="Confirm deletion">
+                    <span>Delete this document? Search will stop returning it.</span>
+                    <button type="button" className="danger" onClick={onDelete} disabled={deleting} data-testid="doc-delete-confirm">
+                      {deleting ? 'Deleting…' : 'Yes, delete'}
+                    </button>
+                    <button type="button" className="secondary" onClick={() => setConfirming(false)} disabled={deleting}>
+                      Cancel
+                    </button>
+                  </span>
+                ) : (
+                  <button type="button" className="danger" onClick={() => setConfirming(true)} data-testid="doc-delete">
+                    Delete
                   </button>
-                  <button type="button" className="secondary" onClick={() => setConfirming(false)} disabled={deleting}>
-                    Cancel
-                  </button>
-                </span>
-              ) : (
-                <button type="button" className="danger" onClick={() => setConfirming(true)} data-testid="doc-delete">
-                  Delete
-                </button>
-              )
-            ) : null}
-          </div>
-          {notice ? (
-            <p className="notice" role="status">
-              {notice}
-            </p>
-          ) : null}
-          <ErrorMessage error={deleteError} prefix="Delete failed" />
-          <Fields
-            obj={doc}
-            testid="doc-fields"
-            skip={['versions', 'title']}
-            known={[
-              { key: 'doc_id', label: 'Document id', fmt: code },
-              { key: 'source_type', label: 'Source type', fmt: (v) => (typeof v === 'string' ? v : null) },
-              { key: 'source_uri', label: 'Source URI', fmt: code },
-              { key: 'active_version_id', label: 'Active version', fmt: code },
-              { key: 'created_at', label: 'Created', fmt: timeFmt },
-              { key: 'updated_at', label: 'Updated', fmt: timeFmt },
-              { key: 'deleted_at', label: 'Deleted', fmt: timeFmt },
-            ]}
-          />
-          <h2>Versions</h2>
-          {versions.length ? (
-            <div className="tablewrap">
-              <table data-testid="versions-table">
-                <thead>
-                  <tr>
-                    <th scope="col">Version</th>
-                    <th scope="col">Active</th>
-                    <th scope="col">Created</th>
-                    <th scope="col">Size</th>
-                    <th scope="col">Pages</th>
-                    <th scope="col">Chunks</th>
-                    <th scope="col">Type</th>
-                    <th scope="col">Content hash</th>
-                    <th scope="col">Run</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {versions.map((v, i) => (
-                    <tr key={typeof v.version_id === 'string' ? v.version_id : i} data-testid="version-row" data-active={v.is_active === true ? 'true' : 'false'}>
-                      <td className="mono" title={String(v.version_id)}>{shortId(v.version_id)}</td>
-                      <td>{v.is_active === true ? <StatusBadge status="active" testid="version-active" /> : <span className="muted">no</span>}</td>
-                      <td>{fmtTime(v.created_at)}</td>
-                      <td>{fmtBytes(v.byte_size) || (v.byte_size == null ? '—' : safeJson(v.byte_size))}</td>
-                      <td>{isNum(v.pages) ? v.pages : v.pages == null ? '—' : safeJson(v.pages)}</td>
-                      <td>{isNum(v.chunks) ? v.chunks : v.chunks == null ? '—' : safeJson(v.chunks)}</td>
-                      <td>{v.mime == null ? '—' : String(v.mime)}</td>
-                      <td className="mono small" title={String(v.content_hash)}>
-                        {typeof v.content_hash === 'string' ? `${v.content_hash.slice(0, 12)}…` : '—'}
-                      </td>
-                      <td>
-                        {typeof v.run_id === 'string' ? (
-                          <Link href={`/runs/detail/?id=${encodeURIComponent(v.run_id)}`} prefetch={false} className="mono">
-                            {shortId(v.run_id)}
-                          </Link>
-                        ) : (
-                          '—'
-                        )}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+                )
+              ) : null}
             </div>
-          ) : (
-            <p className="muted">No versions yet (the first ingestion may still be running).</p>
-          )}
-        </>
-      ) : null}
+            {notice ? (
+              <p className="notice" role="status">
+                {notice}
+              </p>
+            ) : null}
+            <ErrorMessage error={deleteError} prefix="Delete failed" />
+            <Fields
+              obj={doc}
+              testid="doc-fields"
+              skip={['versions', 'title']}
+              known={[
+                { key: 'doc_id', label: 'Document id', fmt: code },
+                { key: 'source_type', label: 'Source type', fmt: (v) => (typeof v === 'string' ? v : null) },
+                { key: 'source_uri', label: 'Source URI', fmt: code },
+                { key: 'active_version_id', label: 'Active version', fmt: code },
+                { key: 'created_at', label: 'Created', fmt: timeFmt },
+                { key: 'updated_at', label: 'Updated', fmt: timeFmt },
+                { key: 'deleted_at', label: 'Deleted', fmt: timeFmt },
+              ]}
+            />
+            <h2>Versions</h2>
+            <DataTable
+              rows={versions}
+              testid="versions-table"
+              columns={['Version', 'Active', 'Created', 'Size', 'Pages', 'Chunks', 'Type', 'Content hash', 'Run']}
+              empty="No versions yet (the first ingestion may still be running)."
+              row={(v, i) => (
+                <tr key={typeof v.version_id === 'string' ? v.version_id : i} data-testid="version-row" data-active={v.is_active === true ? 'true' : 'false'}>
+                  <td className="mono" title={String(v.version_id)}>{shortId(v.version_id)}</td>
+                  <td>{v.is_active === true ? <StatusBadge status="active" testid="version-active" /> : <span className="muted">no</span>}</td>
+                  <td>{fmtTime(v.created_at)}</td>
+                  <td>{fmtBytes(v.byte_size) || (v.byte_size == null ? '—' : safeJson(v.byte_size))}</td>
+                  <td>{isNum(v.pages) ? v.pages : v.pages == null ? '—' : safeJson(v.pages)}</td>
+                  <td>{isNum(v.chunks) ? v.chunks : v.chunks == null ? '—' : safeJson(v.chunks)}</td>
+                  <td>{v.mime == null ? '—' : String(v.mime)}</td>
+                  <td className="mono small" title={String(v.content_hash)}>
+                    {typeof v.content_hash === 'string' ? `${v.content_hash.slice(0, 12)}…` : '—'}
+                  </td>
+                  <td>
+                    {typeof v.run_id === 'string' ? (
+                      <Link href={`/runs/detail/?id=${encodeURIComponent(v.run_id)}`} prefetch={false} className="mono">
+                        {shortId(v.run_id)}
+                      </Link>
+                    ) : (
+                      '—'
+                    )}
+                  </td>
+                </tr>
+              )}
+            />
+          </>
+        )}
+      </AsyncState>
     </section>
   );
 }
 
 export default function DocumentDetailPage() {
   return (
-    <Suspense fallback={<p className="muted">Loading…</p>}>
+    <Suspended>
       <DocumentDetail />
-    </Suspense>
+    </Suspended>
   );
 }

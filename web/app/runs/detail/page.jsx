@@ -1,6 +1,5 @@
 'use client';
 import Link from 'next/link';
-import { Suspense } from 'react';
 import { useSearchParams } from 'next/navigation';
 import { useRunPoll } from '../../../lib/useRunPoll';
 import { TERMINAL } from '../../../lib/api';
@@ -9,6 +8,7 @@ import StatusBadge from '../../../components/StatusBadge';
 import ErrorMessage from '../../../components/ErrorMessage';
 import Fields from '../../../components/Fields';
 import RunProgress from '../../../components/RunProgress';
+import AsyncState, { Suspended } from '../../../components/AsyncState';
 
 const str = (v) => (typeof v === 'string' ? v : null);
 const num = (v) => (isNum(v) ? v.toLocaleString() : null);
@@ -117,59 +117,59 @@ function RunDetail() {
       <h1>
         Run <span className="mono small">{id}</span>
       </h1>
-      <ErrorMessage error={error} />
-      {!r && !error ? <p className="muted">Loading…</p> : null}
-      {r ? (
-        <>
-          <div className="runhead">
-            <StatusBadge status={status} testid="run-status" />
-            {polling && !terminal ? (
-              <span className="muted" aria-live="polite">
-                live — refreshing every second
-              </span>
-            ) : null}
-            {status === 'running' && stats ? <RunProgress progress={stats.progress} /> : null}
-          </div>
-          {r.error != null && r.error !== '' ? (
-            <div className="error" role="alert" data-testid="run-error">
-              <strong>Error: </strong>
-              {typeof r.error === 'string' ? r.error : safeJson(r.error)}
+      <AsyncState data={r} error={error}>
+        {() => (
+          <>
+            <div className="runhead">
+              <StatusBadge status={status} testid="run-status" />
+              {polling && !terminal ? (
+                <span className="muted" aria-live="polite">
+                  live — refreshing every second
+                </span>
+              ) : null}
+              {status === 'running' && stats ? <RunProgress progress={stats.progress} /> : null}
             </div>
-          ) : null}
+            {r.error != null && r.error !== '' ? (
+              <div className="error" role="alert" data-testid="run-error">
+                <strong>Error: </strong>
+                {typeof r.error === 'string' ? r.error : safeJson(r.error)}
+              </div>
+            ) : null}
 
-          <h2>Run</h2>
-          <Fields
-            obj={r}
-            testid="run-fields"
-            known={[
-              { key: 'run_id', label: 'Run id', fmt: code },
-              { key: 'doc_id', label: 'Document', fmt: docLink },
-              { key: 'created_at', label: 'Created', fmt: (v) => (typeof v === 'string' ? fmtTime(v) : null) },
-              { key: 'started_at', label: 'Started', fmt: (v) => (typeof v === 'string' ? fmtTime(v) : null) },
-              { key: 'finished_at', label: 'Finished', fmt: (v) => (typeof v === 'string' ? fmtTime(v) : null) },
-              { key: 'updated_at', label: 'Last update', fmt: (v) => (typeof v === 'string' ? fmtTime(v) : null) },
-            ]}
-            skip={['status', 'error', 'config', 'stats']}
-          />
+            <h2>Run</h2>
+            <Fields
+              obj={r}
+              testid="run-fields"
+              known={[
+                { key: 'run_id', label: 'Run id', fmt: code },
+                { key: 'doc_id', label: 'Document', fmt: docLink },
+                { key: 'created_at', label: 'Created', fmt: (v) => (typeof v === 'string' ? fmtTime(v) : null) },
+                { key: 'started_at', label: 'Started', fmt: (v) => (typeof v === 'string' ? fmtTime(v) : null) },
+                { key: 'finished_at', label: 'Finished', fmt: (v) => (typeof v === 'string' ? fmtTime(v) : null) },
+                { key: 'updated_at', label: 'Last update', fmt: (v) => (typeof v === 'string' ? fmtTime(v) : null) },
+              ]}
+              skip={['status', 'error', 'config', 'stats']}
+            />
 
-          <h2>Configuration</h2>
-          <Fields obj={r.config} known={CONFIG_FIELDS} testid="run-config" />
+            <h2>Configuration</h2>
+            <Fields obj={r.config} known={CONFIG_FIELDS} testid="run-config" />
 
-          <h2>Statistics</h2>
-          <Fields obj={r.stats} known={STATS_FIELDS} skip={['durations_ms']} testid="run-stats" empty="no statistics yet" />
+            <h2>Statistics</h2>
+            <Fields obj={r.stats} known={STATS_FIELDS} skip={['durations_ms']} testid="run-stats" empty="no statistics yet" />
 
-          <h2>Timings</h2>
-          <Durations value={stats ? stats.durations_ms : r.stats == null ? null : undefined} />
-        </>
-      ) : null}
+            <h2>Timings</h2>
+            <Durations value={stats ? stats.durations_ms : r.stats == null ? null : undefined} />
+          </>
+        )}
+      </AsyncState>
     </section>
   );
 }
 
 export default function RunDetailPage() {
   return (
-    <Suspense fallback={<p className="muted">Loading…</p>}>
+    <Suspended>
       <RunDetail />
-    </Suspense>
+    </Suspended>
   );
 }
