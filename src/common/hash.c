@@ -76,3 +76,14 @@ int hmac_sha256(const void *key, size_t keylen, const void *msg, size_t msglen, 
         return -1;
     return 0;
 }
+
+int hex_value(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}

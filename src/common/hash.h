@@ -1,4 +1,4 @@
-/* hash.h - streaming SHA-256 (OpenSSL EVP) with hex output, and HMAC-SHA256. */
+/* hash.h - streaming SHA-256 (OpenSSL EVP) with hex output, HMAC-SHA256, and hex digits. */
 #ifndef COMMON_HASH_H
 #define COMMON_HASH_H
 
@@ -21,5 +21,8 @@ void sha256_release(struct sha256 *h);
 int sha256_hex(const void *p, size_t n, char out[HASH_SHA256_HEX_LEN + 1]);
 /* HMAC-SHA256 into 32 bytes. Returns 0 or -1. */
 int hmac_sha256(const void *key, size_t keylen, const void *msg, size_t msglen, unsigned char out[32]);
+
+/* Value 0-15 of the hex digit c (either case), or -1 if c is not one. */
+int hex_value(int c);
 
 #endif
