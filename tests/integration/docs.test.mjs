@@ -27,3 +27,26 @@ test('the README names the run and test commands, and they exist', () => {
     fs.accessSync(path.join(ROOT, cmd), fs.constants.X_OK);
   }
 });
+
+test('every subsystem folder of src/ has a README', () => {
+  const folders = ['src/api', 'src/common', 'src/worker', 'src/worker/extract'];
+  for (const f of folders) {
+    const p = path.join(ROOT, f, 'README.md');
+    assert.ok(fs.existsSync(p), `${f}/README.md is missing`);
+    assert.ok(fs.readFileSync(p, 'utf8').length > 500, `${f}/README.md says too little`);
+  }
+});
+
+test('every source path the docs name exists', () => {
+  const docs = ['README.md', 'docs/development.md', 'docs/retrieval.md', 'docs/operations.md', 'docs/api.md',
+    'src/api/README.md', 'src/common/README.md', 'src/worker/README.md', 'src/worker/extract/README.md'];
+  const missing = [];
+  for (const d of docs) {
+    const text = fs.readFileSync(path.join(ROOT, d), 'utf8');
+    for (const m of text.matchAll(/`((?:src|tests|scripts|bench|db|web)\/[\w./-]+\.(?:c|h|mjs|sh|sql|md|jsx|js))`/g)) {
+      if (/NNNN/.test(m[1])) continue;   // a pattern, not a path
+      if (!fs.existsSync(path.join(ROOT, m[1]))) missing.push(`${d}: ${m[1]}`);
+    }
+  }
+  assert.deepEqual(missing, [], 'paths named in the docs that do not exist');
+});
