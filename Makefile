@@ -66,6 +66,8 @@ API_CMD_OBJ   := $(patsubst %.c,$(BUILD)/%.o,$(wildcard src/api/cmd/*.c)) \
 UNIT_BINS   := $(UNIT_COMMON) $(UNIT_API) $(UNIT_WORKER) $(UNIT_HANDLERS) $(UNIT_CMD)
 # C programs driven by the node integration tests (they need PostgreSQL or the queue).
 INTEG_BINS  := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/integration/c/test_*.c))
+# Helpers shared by the C tests (tests/support/*.c), linked into the tests of common/ and integration/c.
+TEST_SUPPORT := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/support/*.c))
 
 .PHONY: all unit test integration e2e fuzz clean check check-layers
 all: $(BUILD)/core-api $(BUILD)/ingest-worker $(INTEG_BINS)
@@ -87,10 +89,11 @@ $(BUILD)/ingest-worker: $(WORKER_OBJ) $(BUILD)/libcommon.a
 	$(call say,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
+$(UNIT_COMMON) $(INTEG_BINS): $(TEST_SUPPORT)
 $(UNIT_COMMON): $(BUILD)/tests/%: tests/%.c $(BUILD)/libcommon.a
 	@mkdir -p $(dir $@)
 	$(call say,TEST,$@)
-	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(BUILD)/libcommon.a $(PKG_LIBS) -lcmocka
+	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(TEST_SUPPORT) $(BUILD)/libcommon.a $(PKG_LIBS) -lcmocka
 $(UNIT_API): $(BUILD)/tests/%: tests/%.c $(API_LIB_OBJ) $(BUILD)/libcommon.a
 	@mkdir -p $(dir $@)
 	$(call say,TEST,$@)
@@ -112,7 +115,7 @@ $(UNIT_WORKER): $(BUILD)/tests/%: tests/%.c $(WORKER_LIB_OBJ) $(BUILD)/libcommon
 $(INTEG_BINS): $(BUILD)/tests/%: tests/%.c $(WORKER_LIB_OBJ) $(BUILD)/libcommon.a
 	@mkdir -p $(dir $@)
 	$(call say,TEST,$@)
-	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(WORKER_LIB_OBJ) $(BUILD)/libcommon.a $(PKG_LIBS) -lcmocka
+	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(TEST_SUPPORT) $(WORKER_LIB_OBJ) $(BUILD)/libcommon.a $(PKG_LIBS) -lcmocka
 
 # The HTTP layer names no handler, auth rule or subcommand (h2o style): they are passed in.
 check-layers:

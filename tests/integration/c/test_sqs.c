@@ -8,10 +8,9 @@
  * they never see each other's messages.
  */
 #include "common/sqs.h"
+#include "../../support/net.h"
 
-#include <arpa/inet.h>
 #include <jansson.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -417,24 +415,15 @@ static void test_bad_queue_url(void **state)
 
 static void test_unreachable_endpoint(void **state)
 {
-    struct sockaddr_in sa;
-    socklen_t len = sizeof(sa);
     char endpoint[64];
     struct sqs_client *c;
     struct sqs_error err;
-    int fd;
+    unsigned short port;
 
     (void)state;
     /* A port that was free a moment ago and now has no listener. */
-    fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-    close(fd);
-    snprintf(endpoint, sizeof(endpoint), "http://127.0.0.1:%u", (unsigned)ntohs(sa.sin_port));
+    assert_int_equal(net_closed_port(&port), 0);
+    snprintf(endpoint, sizeof(endpoint), "http://127.0.0.1:%u", (unsigned)port);
 
     c = client_for(endpoint);
     assert_int_equal(sqs_send(c, g_queue_url, "x", 0, NULL, 0, &err), -1);

@@ -5,9 +5,8 @@
  * POST bodies and headers, and connection reuse.
  */
 #include "common/httpc.h"
+#include "../../support/net.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -160,21 +159,10 @@ static void *server_main(void *arg)
 
 static int server_start(void **state)
 {
-    struct sockaddr_in sa;
-    socklen_t len = sizeof(sa);
-
     (void)state;
     memset(&g_srv, 0, sizeof(g_srv));
-    g_srv.fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (g_srv.fd < 0)
+    if (net_listen_loopback(8, &g_srv.fd, &g_srv.port) != 0)
         return -1;
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(g_srv.fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(g_srv.fd, 8) < 0
-        || getsockname(g_srv.fd, (struct sockaddr *)&sa, &len) < 0)
-        return -1;
-    g_srv.port = ntohs(sa.sin_port);
     return pthread_create(&g_srv.th, NULL, server_main, &g_srv) == 0 ? 0 : -1;
 }
 
@@ -373,24 +361,15 @@ static void test_post_body_and_headers(void **state)
 
 static void test_connect_refused(void **state)
 {
-    struct sockaddr_in sa;
-    socklen_t len = sizeof(sa);
     struct httpc h;
     struct httpc_request req;
     struct httpc_response resp;
     char url[128], err[256];
-    int fd;
+    unsigned short port;
 
     (void)state;
-    fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-    close(fd);
-    snprintf(url, sizeof(url), "http://127.0.0.1:%u/", (unsigned)ntohs(sa.sin_port));
+    assert_int_equal(net_closed_port(&port), 0);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/", (unsigned)port);
 
     assert_int_equal(httpc_init(&h), 0);
     memset(&req, 0, sizeof(req));
