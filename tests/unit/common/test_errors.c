@@ -131,13 +131,13 @@ static void test_api_unknown_values(void **state)
 static void test_run_every_row(void **state)
 {
     (void)state;
-    assert_int_equal(RUN_FAIL__COUNT, N_RUN);
+    assert_int_equal(RUN_FAIL__COUNT, N_RUN + 1);    /* RUN_OK = 0 comes first */
     for (size_t i = 0; i < N_RUN; i++) {
         const struct row *r = &run_rows[i];
         const char *code = run_fail_code((enum run_fail)r->value);
         int tr = run_fail_transient((enum run_fail)r->value);
 
-        assert_int_equal(r->value, i);
+        assert_int_equal(r->value, i + 1);
         assert_code_shape(r->name, code);
         if (strcmp(code, r->code) != 0)
             fail_msg("RUN_FAIL_%s: code \"%s\", table says \"%s\"", r->name, code, r->code);
@@ -154,7 +154,7 @@ static void test_run_codes_unique_but_no_text(void **state)
     int shared = 0;
 
     (void)state;
-    for (int a = 0; a < RUN_FAIL__COUNT; a++) {
+    for (int a = 1; a < RUN_FAIL__COUNT; a++) {
         for (int b = a + 1; b < RUN_FAIL__COUNT; b++) {
             if (strcmp(run_fail_code((enum run_fail)a), run_fail_code((enum run_fail)b)) != 0)
                 continue;
@@ -184,7 +184,7 @@ static void test_run_documented_flags(void **state)
     {
         int transient = 0, permanent = 0;
 
-        for (int f = 0; f < RUN_FAIL__COUNT; f++) {
+        for (int f = 1; f < RUN_FAIL__COUNT; f++) {
             if (run_fail_transient((enum run_fail)f))
                 transient++;
             else
@@ -192,6 +192,15 @@ static void test_run_documented_flags(void **state)
         }
         assert_true(transient > 0 && permanent > 0);
     }
+}
+
+/* 0 is success (libuv): RUN_OK reads "ok" and is nothing to retry. */
+static void test_run_ok_is_zero(void **state)
+{
+    (void)state;
+    assert_int_equal(RUN_OK, 0);
+    assert_string_equal(run_fail_code(RUN_OK), "ok");
+    assert_int_equal(run_fail_transient(RUN_OK), 0);
 }
 
 static void test_run_unknown_values(void **state)
@@ -220,6 +229,7 @@ int main(void)
         cmocka_unit_test(test_run_every_row),
         cmocka_unit_test(test_run_codes_unique_but_no_text),
         cmocka_unit_test(test_run_documented_flags),
+        cmocka_unit_test(test_run_ok_is_zero),
         cmocka_unit_test(test_run_unknown_values),
     };
 
