@@ -64,19 +64,12 @@ size_t jwt_b64url_encode(const unsigned char *p, size_t n, char *out)
     return o;
 }
 
+/* The value (0..63) of a base64url character, or -1 (NUL included). */
 static int b64url_value(char c)
 {
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '-')
-        return 62;
-    if (c == '_')
-        return 63;
-    return -1;
+    const char *p = c ? strchr(b64url_alphabet, c) : NULL;
+
+    return p ? (int)(p - b64url_alphabet) : -1;
 }
 
 long jwt_b64url_decode(const char *s, size_t len, unsigned char *out, size_t outlen)
