@@ -339,4 +339,15 @@ describe('documents', () => {
       assert.equal(r.status, 400, q);
     }
   });
+
+  test('list: a title filter that is not UTF-8 is a 400 naming the title, not a database error', async () => {
+    for (const t of ['%ff%fe', 'ok%c3', '%ed%a0%80', '%c0%af']) {
+      const r = await stack.api('GET', `/v1/documents?title=${t}`, { token: A.token });
+      assert.equal(r.status, 400, `${t}: ${r.text}`);
+      assert.equal(r.json.error.code, 'bad_request');
+      assert.equal(r.json.error.message, 'title must be valid UTF-8');
+    }
+    const fine = await stack.api('GET', `/v1/documents?title=${encodeURIComponent('é')}`, { token: A.token });
+    assert.equal(fine.status, 200, fine.text);
+  });
 });

@@ -1,3 +1,7 @@
+/*
+ * jwt.c - HS256 session tokens (jwt.h): base64url, signing, and verification
+ * in a fixed order (shape, header, signature, then the claims).
+ */
 #include "api/auth/jwt.h"
 
 #include "common/hash.h"
@@ -12,19 +16,25 @@
 static const char b64url_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
+/* Stable names of enum jwt_err, by value. */
+static const char *const jwt_err_names[] = {
+    [JWT_OK] = "ok",
+    [JWT_MALFORMED] = "malformed",
+    [JWT_BAD_HEADER] = "bad_header",
+    [JWT_BAD_SIGNATURE] = "bad_signature",
+    [JWT_BAD_CLAIMS] = "bad_claims",
+    [JWT_EXPIRED] = "expired",
+    [JWT_NOT_YET_VALID] = "not_yet_valid",
+    [JWT_INTERNAL] = "internal",
+};
+
 const char *jwt_err_str(enum jwt_err e)
 {
-    switch (e) {
-    case JWT_OK: return "ok";
-    case JWT_MALFORMED: return "malformed";
-    case JWT_BAD_HEADER: return "bad_header";
-    case JWT_BAD_SIGNATURE: return "bad_signature";
-    case JWT_BAD_CLAIMS: return "bad_claims";
-    case JWT_EXPIRED: return "expired";
-    case JWT_NOT_YET_VALID: return "not_yet_valid";
-    case JWT_INTERNAL: return "internal";
-    }
-    return "internal";
+    size_t i = (size_t)e;
+
+    if (i >= sizeof(jwt_err_names) / sizeof(jwt_err_names[0]) || !jwt_err_names[i])
+        return "internal";
+    return jwt_err_names[i];
 }
 
 size_t jwt_b64url_encode(const unsigned char *p, size_t n, char *out)
@@ -54,19 +64,12 @@ size_t jwt_b64url_encode(const unsigned char *p, size_t n, char *out)
     return o;
 }
 
+/* The value (0..63) of a base64url character, or -1 (NUL included). */
 static int b64url_value(char c)
 {
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '-')
-        return 62;
-    if (c == '_')
-        return 63;
-    return -1;
+    const char *p = c ? strchr(b64url_alphabet, c) : NULL;
+
+    return p ? (int)(p - b64url_alphabet) : -1;
 }
 
 long jwt_b64url_decode(const char *s, size_t len, unsigned char *out, size_t outlen)
@@ -261,75 +264,102 @@ static enum jwt_err claims_parse(json_t *p, struct jwt_claims *c)
     return JWT_OK;
 }
 
+/* A token cut at its two dots: header, payload and signature (no NUL at their ends). */
+struct jwt_parts {
+    const char *header, *payload, *sig;
+    size_t hl, pl, sl;
+};
+
+/* Split token into three non-empty parts; JWT_OK or JWT_MALFORMED. */
+static enum jwt_err split_token(const char *token, struct jwt_parts *p)
+{
+    const char *dot1, *dot2;
+    size_t len;
+
+    if (!token)
+        return JWT_MALFORMED;
+    len = strnlen(token, JWT_MAX_LEN + 1);
+    if (len == 0 || len > JWT_MAX_LEN)
+        return JWT_MALFORMED;
+    dot1 = memchr(token, '.', len);
+    dot2 = dot1 ? memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - token)) : NULL;
+    if (!dot2 || memchr(dot2 + 1, '.', len - (size_t)(dot2 + 1 - token)))
+        return JWT_MALFORMED;
+    p->header = token;
+    p->hl = (size_t)(dot1 - token);
+    p->payload = dot1 + 1;
+    p->pl = (size_t)(dot2 - dot1 - 1);
+    p->sig = dot2 + 1;
+    p->sl = len - (size_t)(dot2 + 1 - token);
+    return p->hl && p->pl && p->sl ? JWT_OK : JWT_MALFORMED;
+}
+
+/* The header, checked first: an unexpected algorithm is refused before anything else. */
+static enum jwt_err check_header(const struct jwt_parts *p)
+{
+    json_t *header = decode_json_part(p->header, p->hl);
+    enum jwt_err rc;
+
+    if (!header)
+        return JWT_MALFORMED;
+    rc = header_valid(header) ? JWT_OK : JWT_BAD_HEADER;
+    json_decref(header);
+    return rc;
+}
+
+/* The signature: HMAC-SHA256 of "<header>.<payload>" as received, compared in constant time. */
+static enum jwt_err check_signature(const struct jwt_parts *p, const void *key, size_t keylen)
+{
+    unsigned char mac[32], sig[34];
+    enum jwt_err rc = JWT_BAD_SIGNATURE;
+
+    if (jwt_b64url_decode(p->sig, p->sl, sig, sizeof(sig)) != (long)sizeof(mac))
+        return JWT_BAD_SIGNATURE;
+    if (hmac_sha256(key, keylen, p->header, p->hl + 1 + p->pl, mac) < 0)
+        rc = JWT_INTERNAL;
+    else if (CRYPTO_memcmp(mac, sig, sizeof(mac)) == 0)
+        rc = JWT_OK;
+    OPENSSL_cleanse(mac, sizeof(mac));
+    return rc;
+}
+
+/* The claims of a correctly signed payload, valid at now_s, into *c. */
+static enum jwt_err check_claims(const struct jwt_parts *p, int64_t now_s, struct jwt_claims *c)
+{
+    json_t *payload = decode_json_part(p->payload, p->pl);
+    enum jwt_err rc;
+
+    if (!payload)
+        return JWT_MALFORMED;
+    rc = claims_parse(payload, c);
+    json_decref(payload);
+    if (rc != JWT_OK)
+        return rc;
+    if (now_s - JWT_LEEWAY_S >= c->exp)   /* not c->exp + leeway: exp may be INT64_MAX */
+        return JWT_EXPIRED;
+    if (now_s + JWT_LEEWAY_S < c->nbf)
+        return JWT_NOT_YET_VALID;
+    return JWT_OK;
+}
+
 enum jwt_err jwt_verify(const char *token, const void *key, size_t keylen,
                         int64_t now_s, struct jwt_claims *out)
 {
+    struct jwt_parts p;
     struct jwt_claims c;
-    const char *dot1, *dot2;
-    size_t len, hl, pl, sl;
-    unsigned char mac[32], sig[34];
-    json_t *header = NULL, *payload = NULL;
-    enum jwt_err rc = JWT_MALFORMED;
+    enum jwt_err rc;
 
     memset(out, 0, sizeof(*out));
     memset(&c, 0, sizeof(c));
-    if (!token)
-        goto out;
-    len = strnlen(token, JWT_MAX_LEN + 1);
-    if (len == 0 || len > JWT_MAX_LEN)
-        goto out;
-    dot1 = memchr(token, '.', len);
-    if (!dot1)
-        goto out;
-    dot2 = memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - token));
-    if (!dot2 || memchr(dot2 + 1, '.', len - (size_t)(dot2 + 1 - token)))
-        goto out;
-    hl = (size_t)(dot1 - token);
-    pl = (size_t)(dot2 - dot1 - 1);
-    sl = len - (size_t)(dot2 + 1 - token);
-    if (hl == 0 || pl == 0 || sl == 0)
-        goto out;
-
-    /* The header first: an unexpected algorithm is refused before anything else. */
-    header = decode_json_part(token, hl);
-    if (!header)
-        goto out;
-    if (!header_valid(header)) {
-        rc = JWT_BAD_HEADER;
-        goto out;
-    }
-    if (jwt_b64url_decode(dot2 + 1, sl, sig, sizeof(sig)) != (long)sizeof(mac)) {
-        rc = JWT_BAD_SIGNATURE;
-        goto out;
-    }
-    if (hmac_sha256(key, keylen, token, hl + 1 + pl, mac) < 0) {
-        rc = JWT_INTERNAL;
-        goto out;
-    }
-    if (CRYPTO_memcmp(mac, sig, sizeof(mac)) != 0) {
-        rc = JWT_BAD_SIGNATURE;
-        goto out;
-    }
+    rc = split_token(token, &p);
+    if (rc == JWT_OK)
+        rc = check_header(&p);
+    if (rc == JWT_OK)
+        rc = check_signature(&p, key, keylen);
     /* Only a correctly signed payload is parsed. */
-    payload = decode_json_part(dot1 + 1, pl);
-    if (!payload)
-        goto out;
-    rc = claims_parse(payload, &c);
-    if (rc != JWT_OK)
-        goto out;
-    if (now_s - JWT_LEEWAY_S >= c.exp) {   /* not c.exp + leeway: exp may be INT64_MAX */
-        rc = JWT_EXPIRED;
-        goto out;
-    }
-    if (now_s + JWT_LEEWAY_S < c.nbf) {
-        rc = JWT_NOT_YET_VALID;
-        goto out;
-    }
-    *out = c;
-    rc = JWT_OK;
-out:
-    OPENSSL_cleanse(mac, sizeof(mac));
-    json_decref(header);
-    json_decref(payload);
+    if (rc == JWT_OK)
+        rc = check_claims(&p, now_s, &c);
+    if (rc == JWT_OK)
+        *out = c;
     return rc;
 }

@@ -1,4 +1,10 @@
+/*
+ * password.c - the password policy, Argon2id hashing and constant-time
+ * verification (password.h).
+ */
 #include "api/auth/password.h"
+
+#include "common/utf8.h"
 
 #include <argon2.h>
 #include <errno.h>
@@ -8,51 +14,14 @@
 #include <string.h>
 #include <sys/random.h>
 
-/* Number of code points of a valid UTF-8 string without control characters, or -1. */
-static long utf8_chars(const unsigned char *s, size_t n)
+/* 1 if the n bytes at s hold an ASCII control character (U+0000-U+001F, U+007F). */
+static int has_control(const char *s, size_t n)
 {
-    size_t i = 0;
-    long count = 0;
-    unsigned cp;
-    int extra;
-
-    while (i < n) {
-        unsigned char c = s[i];
-
-        if (c < 0x80) {
-            if (c < 0x20 || c == 0x7F)
-                return -1;
-            i++;
-            count++;
-            continue;
-        }
-        if (c >= 0xC2 && c <= 0xDF) {
-            cp = c & 0x1F;
-            extra = 1;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            cp = c & 0x0F;
-            extra = 2;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            cp = c & 0x07;
-            extra = 3;
-        } else {
-            return -1;
-        }
-        if (n - i <= (size_t)extra)
-            return -1;
-        for (int k = 1; k <= extra; k++) {
-            if ((s[i + (size_t)k] & 0xC0) != 0x80)
-                return -1;
-            cp = (cp << 6) | (s[i + (size_t)k] & 0x3F);
-        }
-        /* overlong forms, surrogates, beyond U+10FFFF */
-        if ((extra == 2 && cp < 0x800) || (extra == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-            (cp >= 0xD800 && cp <= 0xDFFF))
-            return -1;
-        i += (size_t)extra + 1;
-        count++;
-    }
-    return count;
+    /* In UTF-8 every byte of a multi-byte sequence is >= 0x80: a byte test suffices. */
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7F)
+            return 1;
+    return 0;
 }
 
 int password_check(const char *pw, const char **why)
@@ -69,7 +38,7 @@ int password_check(const char *pw, const char **why)
         *why = "password must be at most 1024 bytes";
         return -1;
     }
-    chars = utf8_chars((const unsigned char *)pw, n);
+    chars = has_control(pw, n) ? -1 : utf8_count(pw, n);
     if (chars < 0) {
         *why = "password must be valid UTF-8 without control characters";
         return -1;

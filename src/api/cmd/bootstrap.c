@@ -18,11 +18,12 @@
  * 1 anything else (database unreachable, query failed).
  */
 #include "api/cmd/bootstrap.h"
-#include "common/config.h"
 
 #include "api/auth/account.h"
 #include "api/auth/password.h"
+#include "common/config.h"
 #include "common/db.h"
+#include "common/ids.h"
 
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -153,121 +154,150 @@ static int read_password(char *pw, size_t pwlen)
     return 0;
 }
 
-int bootstrap_main(const struct config *cfg, int argc, char **argv)
-{
+/* One run: the arguments, the password and its hash (both wiped at the end), what was found. */
+struct bootstrap {
     struct bootstrap_args a;
     char pw[PASSWORD_MAX_BYTES + 2];
     char hash[PASSWORD_ENCODED_MAX];
-    char err[512];
-    const char *url, *why, *tenant_id, *tenant_name, *user_id;
-    const char *params[5];
-    PGconn *db = NULL;
-    PGresult *res = NULL;
-    int rc = 1, user_created = 0, tenant_created = 0;
+    const char *url;
+    char tenant_id[ID_UUID_LEN + 1];
+    int user_created;
+};
 
-    pw[0] = hash[0] = '\0';
-    if (parse_args(argc, argv, &a) < 0) {
-        usage();
+/*
+ * Everything that needs no database: the password read and checked, the
+ * database URL found, the password hashed (Argon2 before connecting: no
+ * connection or transaction waits on it). 0, or the exit code (2 bad input,
+ * 1 failure) with a message printed.
+ */
+static int bootstrap_prepare(const struct config *cfg, struct bootstrap *b)
+{
+    const char *why;
+
+    if (read_password(b->pw, sizeof(b->pw)) < 0)
+        return 2;
+    if (password_check(b->pw, &why) < 0) {
+        fprintf(stderr, "bootstrap: %s\n", why);
         return 2;
     }
-    if (read_password(pw, sizeof(pw)) < 0) {
-        rc = 2;
-        goto out;
-    }
-    if (password_check(pw, &why) < 0) {
-        fprintf(stderr, "bootstrap: %s\n", why);
-        rc = 2;
-        goto out;
-    }
-    url = cfg && cfg->database_url && *cfg->database_url ? cfg->database_url : getenv("DATABASE_URL");
-    if (!url || !*url) {
+    b->url = cfg && cfg->database_url && *cfg->database_url ? cfg->database_url : getenv("DATABASE_URL");
+    if (!b->url || !*b->url) {
         fprintf(stderr, "bootstrap: DATABASE_URL is not set\n");
-        rc = 2;
-        goto out;
+        return 2;
     }
-    /* Argon2 before connecting: no connection or transaction waits on it. */
-    if (password_hash(pw, hash, sizeof(hash)) < 0) {
+    if (password_hash(b->pw, b->hash, sizeof(b->hash)) < 0) {
         fprintf(stderr, "bootstrap: cannot hash the password\n");
-        goto out;
+        return 1;
     }
-    db = db_connect(url, DB_ROLE_API, err, sizeof(err));
-    if (!db) {
-        fprintf(stderr, "bootstrap: %s\n", err);
-        goto out;
-    }
-    if (db_tx_begin(db) < 0)
-        goto db_failed;
+    return 0;
+}
 
-    params[0] = a.tenant;
-    params[1] = a.name;
+/* The tenant by slug, created if missing (an existing one keeps its name), its id into b. 0 or -1. */
+static int ensure_tenant(PGconn *db, struct bootstrap *b)
+{
+    const char *params[2] = {b->a.tenant, b->a.name};
+    PGresult *res;
+    int created;
+
     res = db_query(db, "INSERT INTO tenants (slug, name) VALUES ($1, $2) ON CONFLICT (slug) DO NOTHING", 2,
                    params);
     if (!res)
-        goto db_failed;
-    tenant_created = strcmp(PQcmdTuples(res), "1") == 0;
+        return -1;
+    created = strcmp(PQcmdTuples(res), "1") == 0;
     PQclear(res);
     res = db_query(db, "SELECT tenant_id::text, name FROM tenants WHERE slug = $1", 1, params);
-    if (!res || PQntuples(res) != 1)
-        goto db_failed;
-    tenant_id = db_val(res, 0, 0);
-    tenant_name = db_val(res, 0, 1);
-    printf("tenant %s (%s): %s\n", a.tenant, tenant_id, tenant_created ? "created" : "exists");
-    if (!tenant_created && strcmp(tenant_name, a.name) != 0)
-        fprintf(stderr, "bootstrap: note: tenant %s keeps its name \"%s\"\n", a.tenant, tenant_name);
-
-    params[0] = tenant_id;
-    params[1] = a.email;
-    params[2] = hash;
-    params[3] = a.role;
-    {
-        PGresult *ins = db_query(db,
-            "INSERT INTO users (tenant_id, email, password_hash, role) VALUES ($1, $2, $3, $4)"
-            " ON CONFLICT (tenant_id, lower(email)) DO NOTHING RETURNING user_id::text",
-            4, params);
-        if (!ins)
-            goto db_failed;
-        user_created = PQntuples(ins) == 1;
-        PQclear(ins);
+    if (!res || PQntuples(res) != 1) {
+        PQclear(res);
+        return -1;
     }
-    if (!user_created && a.reset_password) {
-        if (db_exec(db,
-                    "UPDATE users SET password_hash = $3, role = $4, is_active = true,"
-                    "       sessions_valid_after = now(), updated_at = now()"
-                    " WHERE tenant_id = $1 AND lower(email) = lower($2)",
-                    4, params) < 0)
-            goto db_failed;
-    }
-    {
-        PGresult *u = db_query(db, "SELECT user_id::text, role, is_active FROM users"
-                                   " WHERE tenant_id = $1 AND lower(email) = lower($2)", 2, params);
-        if (!u || PQntuples(u) != 1) {
-            PQclear(u);
-            goto db_failed;
-        }
-        user_id = db_val(u, 0, 0);
-        printf("user %s (%s): %s, role %s%s\n", a.email, user_id,
-               user_created ? "created" : a.reset_password ? "password reset" : "exists, left unchanged",
-               db_val(u, 0, 1), db_val(u, 0, 2)[0] == 't' ? "" : ", inactive");
-        if (!user_created && !a.reset_password)
-            fprintf(stderr, "bootstrap: note: %s already exists; its password was not changed "
-                            "(use --reset-password to set it)\n", a.email);
-        PQclear(u);
-    }
-    if (db_tx_commit(db) < 0)
-        goto db_failed;
-    rc = 0;
-    goto out;
-
-db_failed:
-    fprintf(stderr, "bootstrap: database error (SQLSTATE %s); nothing was changed\n",
-            db_last_sqlstate()[0] ? db_last_sqlstate() : "unknown");
-    if (db)
-        db_tx_rollback(db);
-    rc = 1;
-out:
+    snprintf(b->tenant_id, sizeof(b->tenant_id), "%s", db_val(res, 0, 0));
+    printf("tenant %s (%s): %s\n", b->a.tenant, b->tenant_id, created ? "created" : "exists");
+    if (!created && strcmp(db_val(res, 0, 1), b->a.name) != 0)
+        fprintf(stderr, "bootstrap: note: tenant %s keeps its name \"%s\"\n", b->a.tenant, db_val(res, 0, 1));
     PQclear(res);
+    return 0;
+}
+
+/* Print what became of the user, as the transaction now sees it. 0 or -1. */
+static int report_user(PGconn *db, const struct bootstrap *b)
+{
+    const char *params[2] = {b->tenant_id, b->a.email};
+    PGresult *u = db_query(db, "SELECT user_id::text, role, is_active FROM users"
+                               " WHERE tenant_id = $1 AND lower(email) = lower($2)", 2, params);
+
+    if (!u || PQntuples(u) != 1) {
+        PQclear(u);
+        return -1;
+    }
+    printf("user %s (%s): %s, role %s%s\n", b->a.email, db_val(u, 0, 0),
+           b->user_created ? "created" : b->a.reset_password ? "password reset" : "exists, left unchanged",
+           db_val(u, 0, 1), db_val(u, 0, 2)[0] == 't' ? "" : ", inactive");
+    if (!b->user_created && !b->a.reset_password)
+        fprintf(stderr, "bootstrap: note: %s already exists; its password was not changed "
+                        "(use --reset-password to set it)\n", b->a.email);
+    PQclear(u);
+    return 0;
+}
+
+/* The user (tenant, lower(email)): created if new, reset with --reset-password, else left alone. 0 or -1. */
+static int ensure_user(PGconn *db, struct bootstrap *b)
+{
+    const char *params[4] = {b->tenant_id, b->a.email, b->hash, b->a.role};
+    PGresult *ins = db_query(db,
+        "INSERT INTO users (tenant_id, email, password_hash, role) VALUES ($1, $2, $3, $4)"
+        " ON CONFLICT (tenant_id, lower(email)) DO NOTHING RETURNING user_id::text",
+        4, params);
+
+    if (!ins)
+        return -1;
+    b->user_created = PQntuples(ins) == 1;
+    PQclear(ins);
+    if (!b->user_created && b->a.reset_password &&
+        db_exec(db,
+                "UPDATE users SET password_hash = $3, role = $4, is_active = true,"
+                "       sessions_valid_after = now(), updated_at = now()"
+                " WHERE tenant_id = $1 AND lower(email) = lower($2)",
+                4, params) < 0)
+        return -1;
+    return report_user(db, b);
+}
+
+/* Tenant and user in one transaction. 0, or 1 with a message printed (nothing was changed). */
+static int bootstrap_apply(struct bootstrap *b)
+{
+    char err[512];
+    PGconn *db = db_connect(b->url, DB_ROLE_API, err, sizeof(err));
+    int rc = 1;
+
+    if (!db) {
+        fprintf(stderr, "bootstrap: %s\n", err);
+        return 1;
+    }
+    if (db_tx_begin(db) == 0 && ensure_tenant(db, b) == 0 && ensure_user(db, b) == 0 && db_tx_commit(db) == 0) {
+        rc = 0;
+    } else {
+        fprintf(stderr, "bootstrap: database error (SQLSTATE %s); nothing was changed\n",
+                db_last_sqlstate()[0] ? db_last_sqlstate() : "unknown");
+        db_tx_rollback(db);
+    }
     db_close(&db);
-    OPENSSL_cleanse(pw, sizeof(pw));
-    OPENSSL_cleanse(hash, sizeof(hash));
+    return rc;
+}
+
+int bootstrap_main(const struct config *cfg, int argc, char **argv)
+{
+    struct bootstrap b;
+    int rc;
+
+    memset(&b, 0, sizeof(b));
+    if (parse_args(argc, argv, &b.a) < 0) {
+        usage();
+        return 2;
+    }
+    rc = bootstrap_prepare(cfg, &b);
+    if (rc == 0)
+        rc = bootstrap_apply(&b);
+    OPENSSL_cleanse(b.pw, sizeof(b.pw));
+    OPENSSL_cleanse(b.hash, sizeof(b.hash));
     return rc;
 }

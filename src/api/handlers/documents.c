@@ -10,8 +10,11 @@
  */
 #include "api/handlers/documents.h"
 
+#include "api/handlers/params.h"
+#include "api/handlers/rows.h"
 #include "common/db.h"
 #include "common/log.h"
+#include "common/utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,8 +22,10 @@
 
 #define DOCS_LIMIT_DEFAULT 20
 #define DOCS_LIMIT_MAX 100
+#define DOCS_OFFSET_MAX 999999999LL
 #define DOCS_TITLE_MAX 500
-
+/* The message of a statement error that is the request's fault (req_db_error). */
+#define DOCS_DB_WHAT "invalid document request"
 
 /*
  * The page and the total in one statement: the count row is always there,
@@ -80,32 +85,6 @@ static const char delete_sql[] =
 static const char exists_sql[] = "SELECT 1 FROM documents WHERE doc_id = $1 AND tenant_id = $2";
 static const char deactivate_sql[] = "SELECT deactivate_document_versions($2, $1)";
 
-static json_t *str_or_null(const char *s)
-{
-    return s ? json_string(s) : json_null();
-}
-
-static json_t *int_or_null(const char *s)
-{
-    return s ? json_integer(strtoll(s, NULL, 10)) : json_null();
-}
-
-/* Digits only, at most 9 of them; -1 if s is not such a number. */
-static long parse_count(const char *s)
-{
-    long v = 0;
-    size_t i;
-
-    if (!s || !*s || strlen(s) > 9)
-        return -1;
-    for (i = 0; s[i]; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    return v;
-}
-
 /* "%" + title with \ % _ escaped + "%", for ILIKE ... ESCAPE '\'. */
 static char *title_pattern(struct arena *a, const char *t)
 {
@@ -125,68 +104,66 @@ static char *title_pattern(struct arena *a, const char *t)
     return p;
 }
 
-static void db_fail(struct req *r)
+/* The ILIKE pattern of a non-empty title filter into *pattern; -1 after answering. */
+static int title_filter(struct req *r, const char *title, const char **pattern)
 {
-    req_error(r, db_last_was_connection_error() ? API_ERR_UNAVAILABLE : API_ERR_INTERNAL,
-              "document query failed");
+    size_t n = strlen(title);
+
+    if (n > DOCS_TITLE_MAX) {
+        req_error(r, API_ERR_BAD_REQUEST, "title filter is too long");
+        return -1;
+    }
+    /* Checked here, not left to PostgreSQL: its error (22021) would say less. */
+    if (!utf8_valid(title, n)) {
+        req_error(r, API_ERR_BAD_REQUEST, "title must be valid UTF-8");
+        return -1;
+    }
+    *pattern = title_pattern(&r->arena, title);
+    if (!*pattern) {
+        req_error(r, API_ERR_INTERNAL, "out of memory");
+        return -1;
+    }
+    return 0;
 }
 
-void documents_list(struct req *r)
+/* One page of the listing, from the query string. */
+struct docs_page {
+    long long limit;
+    long long offset;
+    int include_inactive;    /* admins only */
+    const char *pattern;     /* ILIKE pattern of the title filter, or NULL */
+};
+
+/* Fill p from the query string (an empty value counts as absent); -1 after answering 400. */
+static int docs_page_parse(struct req *r, struct docs_page *p)
 {
     const char *q_limit = req_query(r, "limit"), *q_offset = req_query(r, "offset");
     const char *q_title = req_query(r, "title"), *q_inactive = req_query(r, "include_inactive");
-    long limit = DOCS_LIMIT_DEFAULT, offset = 0;
-    int include_inactive = 0, i, n;
-    char limit_s[24], offset_s[24];
-    const char *params[5];
-    PGconn *db;
-    PGresult *res;
-    json_t *docs;
 
-    if (q_limit && *q_limit) {
-        limit = parse_count(q_limit);
-        if (limit < 1 || limit > DOCS_LIMIT_MAX) {
-            req_error(r, API_ERR_BAD_REQUEST, "limit must be an integer from 1 to 100");
-            return;
-        }
+    p->limit = DOCS_LIMIT_DEFAULT;
+    p->offset = 0;
+    p->pattern = NULL;
+    if (q_limit && *q_limit && (params_uint(q_limit, DOCS_LIMIT_MAX, &p->limit) < 0 || p->limit < 1)) {
+        req_error(r, API_ERR_BAD_REQUEST, "limit must be an integer from 1 to 100");
+        return -1;
     }
-    if (q_offset && *q_offset) {
-        offset = parse_count(q_offset);
-        if (offset < 0) {
-            req_error(r, API_ERR_BAD_REQUEST, "offset must be a non-negative integer");
-            return;
-        }
+    if (q_offset && *q_offset && params_uint(q_offset, DOCS_OFFSET_MAX, &p->offset) < 0) {
+        req_error(r, API_ERR_BAD_REQUEST, "offset must be a non-negative integer");
+        return -1;
     }
-    if (q_title && strlen(q_title) > DOCS_TITLE_MAX) {
-        req_error(r, API_ERR_BAD_REQUEST, "title filter is too long");
-        return;
-    }
+    if (q_title && *q_title && title_filter(r, q_title, &p->pattern) < 0)
+        return -1;
     /* include_inactive is an admin view; for users it is ignored (docs/api.md). */
-    if (q_inactive && strcmp(q_inactive, "true") == 0 && r->principal.role == ROLE_ADMIN)
-        include_inactive = 1;
+    p->include_inactive = q_inactive && strcmp(q_inactive, "true") == 0 && r->principal.role == ROLE_ADMIN;
+    return 0;
+}
 
-    snprintf(limit_s, sizeof(limit_s), "%ld", limit);
-    snprintf(offset_s, sizeof(offset_s), "%ld", offset);
-    params[0] = r->principal.tenant_id;
-    params[1] = include_inactive ? "true" : "false";
-    params[2] = q_title && *q_title ? title_pattern(&r->arena, q_title) : NULL;
-    params[3] = limit_s;
-    params[4] = offset_s;
-    if (q_title && *q_title && !params[2]) {
-        req_error(r, API_ERR_INTERNAL, "out of memory");
-        return;
-    }
-    db = req_db(r);
-    if (!db)
-        return;
-    res = arena_pg(&r->arena, db_query(db, list_sql, 5, params));
-    if (!res) {
-        db_fail(r);
-        return;
-    }
-    docs = json_array();
-    n = PQntuples(res);
-    for (i = 0; i < n; i++) {
+/* The documents of a list_sql result (the count row of an empty page has none). */
+static json_t *docs_page_json(const PGresult *res)
+{
+    json_t *docs = json_array();
+
+    for (int i = 0; i < PQntuples(res); i++) {
         if (!db_val(res, i, L_DOC))
             continue;
         json_array_append_new(
@@ -194,76 +171,98 @@ void documents_list(struct req *r)
                             "title", db_val(res, i, L_TITLE), "source_type", db_val(res, i, L_STYPE),
                             "source_uri", db_val(res, i, L_URI), "created_at", db_val(res, i, L_CREATED),
                             "updated_at", db_val(res, i, L_UPDATED),
-                            "active_version_id", str_or_null(db_val(res, i, L_ACTIVE)),
-                            "deleted_at", str_or_null(db_val(res, i, L_DELETED))));
+                            "active_version_id", rows_str(db_val(res, i, L_ACTIVE)),
+                            "deleted_at", rows_str(db_val(res, i, L_DELETED))));
     }
-    req_json(r, 200, json_pack("{s:o,s:I,s:I,s:I}", "documents", docs, "total",
-                               (json_int_t)(n ? strtoll(db_val(res, 0, L_TOTAL), NULL, 10) : 0),
-                               "limit", (json_int_t)limit, "offset", (json_int_t)offset));
+    return docs;
 }
 
-void documents_get(struct req *r)
+void documents_list(struct req *r)
 {
-    const char *doc_id = r->params[0];
-    const char *params[2];
-    PGconn *db;
-    PGresult *doc, *vers, *runs;
-    json_t *body, *versions, *jruns;
-    int i;
+    struct docs_page p;
+    char limit_s[24], offset_s[24];
+    const char *params[5];
+    PGresult *res;
 
-    if (!id_is_uuid(doc_id)) {
-        req_error(r, API_ERR_NOT_FOUND, "document not found");
+    if (docs_page_parse(r, &p) < 0)
         return;
-    }
-    db = req_db(r);
-    if (!db)
+    snprintf(limit_s, sizeof(limit_s), "%lld", p.limit);
+    snprintf(offset_s, sizeof(offset_s), "%lld", p.offset);
+    params[0] = r->principal.tenant_id;
+    params[1] = p.include_inactive ? "true" : "false";
+    params[2] = p.pattern;
+    params[3] = limit_s;
+    params[4] = offset_s;
+    res = rows_query(r, list_sql, 5, params, DOCS_DB_WHAT);
+    if (!res)
         return;
-    params[0] = doc_id;
-    params[1] = r->principal.tenant_id;
-    doc = arena_pg(&r->arena, db_query(db, doc_sql, 2, params));
-    if (!doc) {
-        db_fail(r);
-        return;
-    }
-    if (PQntuples(doc) != 1) {
-        req_error(r, API_ERR_NOT_FOUND, "document not found");
-        return;
-    }
-    vers = arena_pg(&r->arena, db_query(db, versions_sql, 2, params));
-    runs = vers ? arena_pg(&r->arena, db_query(db, runs_sql, 2, params)) : NULL;
-    if (!vers || !runs) {
-        db_fail(r);
-        return;
-    }
-    versions = json_array();
-    for (i = 0; i < PQntuples(vers); i++) {
+    req_json(r, 200, json_pack("{s:o,s:I,s:I,s:I}", "documents", docs_page_json(res), "total",
+                               (json_int_t)(PQntuples(res) ? strtoll(db_val(res, 0, L_TOTAL), NULL, 10) : 0),
+                               "limit", (json_int_t)p.limit, "offset", (json_int_t)p.offset));
+}
+
+static json_t *versions_json(const PGresult *vers)
+{
+    json_t *versions = json_array();
+
+    for (int i = 0; i < PQntuples(vers); i++) {
         json_array_append_new(
             versions,
             json_pack("{s:s,s:s,s:s,s:b,s:o,s:o,s:s,s:o,s:s,s:o,s:s}", "version_id", db_val(vers, i, V_VERSION),
                       "run_id", db_val(vers, i, V_RUN), "content_hash", db_val(vers, i, V_HASH),
                       "is_active", strcmp(db_val(vers, i, V_ACTIVE), "t") == 0,
-                      "byte_size", int_or_null(db_val(vers, i, V_BYTES)),
-                      "pages", int_or_null(db_val(vers, i, V_PAGES)), "mime", db_val(vers, i, V_MIME),
-                      "chunks", int_or_null(db_val(vers, i, V_CHUNKS)),
+                      "byte_size", rows_int(db_val(vers, i, V_BYTES)),
+                      "pages", rows_int(db_val(vers, i, V_PAGES)), "mime", db_val(vers, i, V_MIME),
+                      "chunks", rows_int(db_val(vers, i, V_CHUNKS)),
                       "created_at", db_val(vers, i, V_CREATED),
-                      "run_status", str_or_null(db_val(vers, i, V_RUN_STATUS)),
+                      "run_status", rows_str(db_val(vers, i, V_RUN_STATUS)),
                       "uploaded_at", db_val(vers, i, V_UPLOADED)));
     }
-    jruns = json_array();
-    for (i = 0; i < PQntuples(runs); i++) {
+    return versions;
+}
+
+static json_t *runs_json(const PGresult *runs)
+{
+    json_t *jruns = json_array();
+
+    for (int i = 0; i < PQntuples(runs); i++) {
         json_array_append_new(jruns, json_pack("{s:s,s:s,s:s,s:o,s:o}", "run_id", db_val(runs, i, 0),
                                                "status", db_val(runs, i, 1), "created_at", db_val(runs, i, 2),
-                                               "finished_at", str_or_null(db_val(runs, i, 3)),
-                                               "error", str_or_null(db_val(runs, i, 4))));
+                                               "finished_at", rows_str(db_val(runs, i, 3)),
+                                               "error", rows_str(db_val(runs, i, 4))));
     }
-    body = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o}", "doc_id", db_val(doc, 0, D_DOC),
+    return jruns;
+}
+
+/* The Document object of a doc_sql row, with its versions and runs (both stolen). */
+static json_t *document_json(const PGresult *doc, json_t *versions, json_t *runs)
+{
+    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o}", "doc_id", db_val(doc, 0, D_DOC),
                      "title", db_val(doc, 0, D_TITLE), "source_type", db_val(doc, 0, D_STYPE),
                      "source_uri", db_val(doc, 0, D_URI), "created_at", db_val(doc, 0, D_CREATED),
                      "updated_at", db_val(doc, 0, D_UPDATED),
-                     "active_version_id", str_or_null(db_val(doc, 0, D_ACTIVE)),
-                     "deleted_at", str_or_null(db_val(doc, 0, D_DELETED)),
-                     "deleted_by", str_or_null(db_val(doc, 0, D_DELETED_BY)),
-                     "versions", versions, "runs", jruns);
+                     "active_version_id", rows_str(db_val(doc, 0, D_ACTIVE)),
+                     "deleted_at", rows_str(db_val(doc, 0, D_DELETED)),
+                     "deleted_by", rows_str(db_val(doc, 0, D_DELETED_BY)),
+                     "versions", versions, "runs", runs);
+}
+
+void documents_get(struct req *r)
+{
+    const char *params[2];
+    PGresult *doc, *vers, *runs;
+    json_t *body;
+
+    doc = rows_by_id(r, doc_sql, DOCS_DB_WHAT, "document not found");
+    if (!doc)
+        return;
+    params[0] = r->params[0];   /* a UUID: rows_by_id has checked it */
+    params[1] = r->principal.tenant_id;
+    vers = rows_query(r, versions_sql, 2, params, DOCS_DB_WHAT);
+    runs = vers ? rows_query(r, runs_sql, 2, params, DOCS_DB_WHAT) : NULL;
+    if (!runs)
+        return;
+    body = document_json(doc, versions_json(vers), runs_json(runs));
     if (!body) {
         req_error(r, API_ERR_INTERNAL, "out of memory");
         return;
@@ -325,16 +324,14 @@ out:
 
 void documents_delete(struct req *r)
 {
-    const char *doc_id = r->params[0];
+    const char *doc_id = params_id(r, 0, "document not found");
     const char *params[3];
     PGconn *db;
     long deactivated = 0;
     int rc = -1, attempt;
 
-    if (!id_is_uuid(doc_id)) {
-        req_error(r, API_ERR_NOT_FOUND, "document not found");
+    if (!doc_id)
         return;
-    }
     db = req_db(r);
     if (!db)
         return;
@@ -352,7 +349,7 @@ void documents_delete(struct req *r)
         return;
     }
     if (rc < 0) {
-        db_fail(r);
+        req_db_error(r, DOCS_DB_WHAT);
         return;
     }
     log_info("document deleted", json_pack("{s:s,s:s,s:s,s:i}", "tenant_id", r->principal.tenant_id,

@@ -6,19 +6,19 @@
  * except paths under /v1, which answer 404 JSON.
  */
 #include "api/handlers/routes.h"
-#include "api/auth/auth.h"
 #include "api/handlers/documents.h"
 #include "api/handlers/ingest.h"
 #include "api/handlers/ops.h"
 #include "api/handlers/runs.h"
 #include "api/handlers/search.h"
+#include "api/handlers/session.h"
 #include "api/handlers/users.h"
 
 const struct route api_routes[] = {
-    {"POST", "/v1/auth/login", ROUTE_PUBLIC, auth_login, NULL},
+    {"POST", "/v1/auth/login", ROUTE_PUBLIC, session_login, NULL},
     /* Public so an expired or revoked cookie can still be cleared. */
-    {"POST", "/v1/auth/logout", ROUTE_PUBLIC, auth_logout, NULL},
-    {"GET", "/v1/auth/me", 0, auth_me, NULL},
+    {"POST", "/v1/auth/logout", ROUTE_PUBLIC, session_logout, NULL},
+    {"GET", "/v1/auth/me", 0, session_me, NULL},
 
     {"POST", "/v1/ingest", ROUTE_STREAM, NULL, &ingest_stream_ops},
     {"GET", "/v1/ingestion-runs", 0, runs_list, NULL},

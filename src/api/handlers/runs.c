@@ -8,16 +8,19 @@
  */
 #include "api/handlers/runs.h"
 
+#include "api/handlers/params.h"
+#include "api/handlers/rows.h"
 #include "common/db.h"
-#include "common/ids.h"
 
-#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define RUNS_LIMIT_DEFAULT 20
 #define RUNS_LIMIT_MAX 100
+/* The message of a statement error that is the request's fault (req_db_error). */
+#define RUNS_DB_WHAT "invalid run request"
 
 
 #define RUN_JSON                                                                                     \
@@ -29,43 +32,16 @@
 
 static const char *const run_statuses[] = {"queued", "running", "succeeded", "failed", "skipped"};
 
-static void db_failed(struct req *r)
-{
-    if (db_last_was_connection_error())
-        req_error(r, API_ERR_UNAVAILABLE, "database unavailable");
-    else
-        req_error(r, API_ERR_INTERNAL, "internal error");
-}
-
 void runs_get(struct req *r)
 {
-    const char *run_id = r->params[0];
-    const char *params[2];
     PGresult *res;
-    PGconn *db;
     json_t *run;
 
     /* Not a UUID cannot be a run of this tenant: the same 404 as a missing one. */
-    if (!id_is_uuid(run_id)) {
-        req_error(r, API_ERR_NOT_FOUND, "run not found");
+    res = rows_by_id(r, "SELECT " RUN_JSON " FROM ingestion_runs WHERE run_id = $1 AND tenant_id = $2",
+                     RUNS_DB_WHAT, "run not found");
+    if (!res)
         return;
-    }
-    db = req_db(r);
-    if (!db)
-        return;
-    params[0] = run_id;
-    params[1] = r->principal.tenant_id;
-    res = arena_pg(&r->arena, db_query(db, "SELECT " RUN_JSON " FROM ingestion_runs"
-                                           " WHERE run_id = $1 AND tenant_id = $2",
-                                       2, params));
-    if (!res) {
-        db_failed(r);
-        return;
-    }
-    if (PQntuples(res) != 1) {
-        req_error(r, API_ERR_NOT_FOUND, "run not found");
-        return;
-    }
     run = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
     if (!run) {
         req_error(r, API_ERR_INTERNAL, "internal error");
@@ -78,16 +54,9 @@ void runs_get(struct req *r)
 static long long query_uint(struct req *r, const char *key, long long def)
 {
     const char *s = req_query(r, key);
-    char *end;
-    long long v;
+    long long v = def;
 
-    if (!s)
-        return def;
-    if (*s < '0' || *s > '9')
-        return -1;
-    errno = 0;
-    v = strtoll(s, &end, 10);
-    if (errno || *end)
+    if (s && params_uint(s, LLONG_MAX, &v) < 0)
         return -1;
     return v;
 }
@@ -144,15 +113,13 @@ void runs_list(struct req *r)
     for (size_t i = 0; i < sizeof(run_statuses) / sizeof(run_statuses[0]); i++)
         json_object_set_new(counts, run_statuses[i], json_integer(0));
 
-    res = arena_pg(&r->arena, db_query(db,
-                                       "SELECT " RUN_JSON " FROM ingestion_runs"
-                                       " WHERE tenant_id = $1 AND ($2::text IS NULL OR status = $2)"
-                                       " ORDER BY created_at DESC, run_id DESC LIMIT $3::bigint OFFSET $4::bigint",
-                                       4, params));
-    if (!res) {
-        db_failed(r);
+    res = rows_query(r,
+                     "SELECT " RUN_JSON " FROM ingestion_runs"
+                     " WHERE tenant_id = $1 AND ($2::text IS NULL OR status = $2)"
+                     " ORDER BY created_at DESC, run_id DESC LIMIT $3::bigint OFFSET $4::bigint",
+                     4, params, RUNS_DB_WHAT);
+    if (!res)
         return;
-    }
     for (int i = 0; i < PQntuples(res); i++) {
         json_t *run = json_loads(PQgetvalue(res, i, 0), 0, NULL);
 
@@ -163,14 +130,10 @@ void runs_list(struct req *r)
         json_array_append_new(runs, run);
     }
     /* Counts by status over the whole tenant; total is the filtered count. */
-    res = arena_pg(&r->arena, db_query(db,
-                                       "SELECT status, count(*) FROM ingestion_runs WHERE tenant_id = $1"
-                                       " GROUP BY status",
-                                       1, params));
-    if (!res) {
-        db_failed(r);
+    res = rows_query(r, "SELECT status, count(*) FROM ingestion_runs WHERE tenant_id = $1 GROUP BY status",
+                     1, params, RUNS_DB_WHAT);
+    if (!res)
         return;
-    }
     {
         long long total = 0;
 

@@ -15,10 +15,13 @@
 #include "api/handlers/search.h"
 
 #include "api/handlers/rank.h"
-#include "common/embed.h"
+#include "api/handlers/rows.h"
+#include "common/config.h"
 #include "common/db.h"
+#include "common/embed.h"
 #include "common/log.h"
 #include "common/timeutil.h"
+#include "common/utf8.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -30,6 +33,8 @@
 #define SEARCH_QUERY_MAX_CHARS 1000
 #define SEARCH_CANDIDATES 200
 #define SEARCH_SNIPPET_MAX (64 * 1024)
+/* The message of a statement error that is the request's fault (req_db_error). */
+#define SEARCH_DB_WHAT "invalid search query"
 
 /*
  * The query as an OR of its lexemes. Built from to_tsvector() rather than
@@ -151,14 +156,8 @@ static struct embedder *thread_embedder(const struct config *cfg)
     e = pthread_getspecific(embed_key);
     if (e)
         return e;
-    memset(&ec, 0, sizeof(ec));
-    ec.provider = cfg->embed_provider;
-    ec.url = cfg->embed_url;
-    ec.model = cfg->embed_model;
-    ec.api_key = cfg->embed_api_key;
-    ec.dim = (int)cfg->embed_dim;
-    ec.batch = 1;
-    ec.timeout_ms = (long)cfg->embed_timeout_ms;
+    ec = config_embed(cfg);
+    ec.batch = 1;   /* one query at a time */
     e = embed_new(&ec, err, sizeof(err));
     if (!e) {
         log_warn("query embedder unavailable", json_pack("{s:s}", "error", err));
@@ -187,89 +186,101 @@ static const char *trim(const char *s, size_t *len)
     return s;
 }
 
-/* Code points of a UTF-8 string (jansson has validated it). */
-static size_t utf8_chars(const char *s, size_t len)
-{
-    size_t i, n = 0;
-
-    for (i = 0; i < len; i++)
-        if (((unsigned char)s[i] & 0xC0) != 0x80)
-            n++;
-    return n;
-}
-
-static json_t *int_or_null(const char *s)
-{
-    return s ? json_integer(strtoll(s, NULL, 10)) : json_null();
-}
+/* One search, from the parsed body to the answer. */
+struct search {
+    struct req *r;
+    int64_t t0;              /* time_mono_ms() at the start, for the log line */
+    char *query;             /* trimmed, NUL-terminated, in the arena */
+    int top_k;
+    struct embedder *emb;    /* the query's embedder, NULL when ranking by FTS only */
+    float *qvec;             /* the query's vector (dim floats), or NULL */
+    int dim;                 /* 0 without a vector */
+    PGresult *cands;         /* candidates_sql's rows (C_* columns) */
+    int ncands;
+    int widened;             /* 1: the candidates come from every lexeme ($6 = 1) */
+    int nvec;                /* candidates ranked by their vector too */
+    struct rank_cand *sel;   /* the evidence, best first */
+    int nsel;
+};
 
 static void abstain(struct req *r)
 {
     req_json(r, 200, json_pack("{s:s,s:s,s:[]}", "status", "abstained", "reason", "no evidence", "results"));
 }
 
-static void log_search(struct req *r, int top_k, int candidates, const char *status, int results,
-                       int vectors, int widened, int64_t t0)
+/* The search's one log line; never the query text. */
+static void log_search(const struct search *s, const char *status)
 {
-    log_info("search", json_pack("{s:s,s:i,s:i,s:i,s:b,s:s,s:i,s:I}", "tenant_id", r->principal.tenant_id,
-                                 "top_k", top_k, "candidates", candidates, "with_vectors", vectors,
-                                 "widened", widened,
-                                 "status", status, "results", results,
-                                 "duration_ms", (json_int_t)(time_mono_ms() - t0)));
+    log_info("search", json_pack("{s:s,s:i,s:i,s:i,s:b,s:s,s:i,s:I}", "tenant_id", s->r->principal.tenant_id,
+                                 "top_k", s->top_k, "candidates", s->ncands, "with_vectors", s->nvec,
+                                 "widened", s->widened,
+                                 "status", status, "results", s->nsel,
+                                 "duration_ms", (json_int_t)(time_mono_ms() - s->t0)));
 }
 
-/* Parse and validate the body into a trimmed, NUL-terminated query and top_k; 0 or -1 (answered). */
-static int parse_request(struct req *r, char **query, int *top_k)
+/* The body's query, trimmed and NUL-terminated in the arena; NULL after answering. */
+static char *parse_query(struct req *r, json_t *body)
 {
-    json_t *body = req_body_json(r);
-    json_t *jq, *jk;
+    json_t *jq = json_object_get(body, "query");
     const char *q;
     size_t len;
+    long chars;
+    char *copy;
 
-    if (!body)
-        return -1;
-    jq = json_object_get(body, "query");
     if (!json_is_string(jq)) {
         req_error(r, API_ERR_BAD_REQUEST, "query must be a string");
-        return -1;
+        return NULL;
     }
     q = json_string_value(jq);
     len = json_string_length(jq);
     if (strlen(q) != len) {
         req_error(r, API_ERR_BAD_REQUEST, "query must not contain NUL characters");
-        return -1;
+        return NULL;
     }
     q = trim(q, &len);
     if (len == 0) {
         req_error(r, API_ERR_BAD_REQUEST, "query must not be empty");
-        return -1;
+        return NULL;
     }
-    if (utf8_chars(q, len) > SEARCH_QUERY_MAX_CHARS) {
+    chars = utf8_count(q, len);   /* jansson has validated it: never -1 here */
+    if (chars < 0 || chars > SEARCH_QUERY_MAX_CHARS) {
         req_error(r, API_ERR_BAD_REQUEST, "query must be at most 1000 characters");
-        return -1;
+        return NULL;
     }
-    *top_k = SEARCH_TOP_K_DEFAULT;
-    jk = json_object_get(body, "top_k");
-    if (jk && !json_is_null(jk)) {
-        json_int_t k;
-
-        if (!json_is_integer(jk)) {
-            req_error(r, API_ERR_BAD_REQUEST, "top_k must be an integer from 1 to 50");
-            return -1;
-        }
-        k = json_integer_value(jk);
-        if (k < 1 || k > SEARCH_TOP_K_MAX) {
-            req_error(r, API_ERR_BAD_REQUEST, "top_k must be an integer from 1 to 50");
-            return -1;
-        }
-        *top_k = (int)k;
-    }
-    *query = arena_strndup(&r->arena, q, len);
-    if (!*query) {
+    copy = arena_strndup(&r->arena, q, len);
+    if (!copy)
         req_error(r, API_ERR_INTERNAL, "out of memory");
+    return copy;
+}
+
+/* The body's top_k (absent or null: the default); -1 after answering 400. */
+static int parse_top_k(struct req *r, json_t *body)
+{
+    json_t *jk = json_object_get(body, "top_k");
+    json_int_t k;
+
+    if (!jk || json_is_null(jk))
+        return SEARCH_TOP_K_DEFAULT;
+    k = json_is_integer(jk) ? json_integer_value(jk) : 0;
+    if (k < 1 || k > SEARCH_TOP_K_MAX) {
+        req_error(r, API_ERR_BAD_REQUEST, "top_k must be an integer from 1 to 50");
         return -1;
     }
-    return 0;
+    return (int)k;
+}
+
+/* Parse and validate the body into s->query and s->top_k; 0 or -1 (answered). */
+static int parse_request(struct search *s)
+{
+    json_t *body = req_body_json(s->r);
+
+    if (!body)
+        return -1;
+    s->query = parse_query(s->r, body);
+    if (!s->query)
+        return -1;
+    s->top_k = parse_top_k(s->r, body);
+    return s->top_k < 0 ? -1 : 0;
 }
 
 /* Embed the query; NULL when no embedder is available (search goes on, FTS only). */
@@ -332,136 +343,158 @@ static json_t *make_snippet(const char *headline)
     return j ? j : json_string("");
 }
 
-void search_handle(struct req *r)
+/*
+ * The full-text candidates with their embeddings into s->cands: from the
+ * rarest lexemes first; too few of them (e.g. a misspelt rare word) widen to
+ * all of them. 0, or -1 after answering.
+ */
+static int fetch_candidates(struct search *s)
 {
-    int64_t t0 = time_mono_ms();
-    char *query = NULL;
-    int top_k = 0, nrows, i, nsel = 0, nvec = 0, dim = 0;
-    struct embedder *emb = NULL;
-    float *qvec, *tmp;
-    PGconn *db;
-    PGresult *res, *snip;
-    struct rank_cand *cands, *sel;
+    struct req *r = s->r;
     char limit[16], dimtxt[16];
     const char *params[7];
-    int widened = 0;
-    json_t *results;
-
-    if (parse_request(r, &query, &top_k) < 0)
-        return;
-    qvec = embed_query(r, query, &emb);
-    if (qvec)
-        dim = embed_dim(emb);
-    db = req_db(r);
-    if (!db)
-        return;
 
     snprintf(limit, sizeof(limit), "%d", SEARCH_CANDIDATES);
-    snprintf(dimtxt, sizeof(dimtxt), "%d", dim);
+    snprintf(dimtxt, sizeof(dimtxt), "%d", s->dim);
     params[0] = r->principal.tenant_id;
-    params[1] = query;
+    params[1] = s->query;
     params[2] = limit;
-    params[3] = qvec ? embed_model(emb) : NULL;
+    params[3] = s->qvec ? embed_model(s->emb) : NULL;
     params[4] = dimtxt;
     params[5] = SEARCH_RARE_BUDGET;
     params[6] = SEARCH_QUESTION_WORDS;
-    res = arena_pg(&r->arena, db_query(db, candidates_sql, 7, params));
-    /* Too few from the rare lexemes (e.g. a misspelt rare word): widen to all of them. */
-    if (res && PQntuples(res) < top_k) {
+    s->cands = rows_query(r, candidates_sql, 7, params, SEARCH_DB_WHAT);
+    if (s->cands && PQntuples(s->cands) < s->top_k) {
         params[5] = "1";
-        res = arena_pg(&r->arena, db_query(db, candidates_sql, 7, params));
-        widened = 1;
+        s->cands = rows_query(r, candidates_sql, 7, params, SEARCH_DB_WHAT);
+        s->widened = 1;
     }
-    if (!res) {
-        req_error(r, db_last_was_connection_error() ? API_ERR_UNAVAILABLE : API_ERR_INTERNAL,
-                  "search failed");
-        return;
-    }
-    nrows = PQntuples(res);
-    if (nrows == 0) {
-        log_search(r, top_k, 0, "abstained", 0, 0, widened, t0);
-        abstain(r);
-        return;
-    }
+    if (!s->cands)
+        return -1;
+    s->ncands = PQntuples(s->cands);
+    return 0;
+}
 
-    cands = arena_alloc(&r->arena, sizeof(*cands) * (size_t)nrows);
-    tmp = dim ? arena_alloc(&r->arena, sizeof(float) * (size_t)dim) : NULL;
-    if (!cands || (dim && !tmp)) {
-        req_error(r, API_ERR_INTERNAL, "out of memory");
-        return;
-    }
-    for (i = 0; i < nrows; i++) {
-        const char *v = db_val(res, i, C_VECTOR);
+/* The ranking inputs of every candidate row, into c (s->ncands entries); counts s->nvec. */
+static void read_candidates(struct search *s, struct rank_cand *c, float *tmp)
+{
+    for (int i = 0; i < s->ncands; i++) {
+        const char *v = db_val(s->cands, i, C_VECTOR);
 
-        cands[i].idx = (size_t)i;
-        cands[i].fts = strtod(db_val(res, i, C_FTS), NULL);
-        cands[i].matched = (int)strtol(db_val(res, i, C_MATCHED), NULL, 10);
-        cands[i].nlex = (int)strtol(db_val(res, i, C_NLEX), NULL, 10);
+        c[i].idx = (size_t)i;
+        c[i].fts = strtod(db_val(s->cands, i, C_FTS), NULL);
+        c[i].matched = (int)strtol(db_val(s->cands, i, C_MATCHED), NULL, 10);
+        c[i].nlex = (int)strtol(db_val(s->cands, i, C_NLEX), NULL, 10);
         /* A chunk embedded by another model (or a malformed vector) is ranked by FTS only. */
-        if (v && qvec && rank_parse_vector(v, tmp, dim) == 0) {
-            cands[i].has_vec = 1;
-            cands[i].cosine = rank_cosine(qvec, tmp, dim);
-            nvec++;
+        if (v && s->qvec && rank_parse_vector(v, tmp, s->dim) == 0) {
+            c[i].has_vec = 1;
+            c[i].cosine = rank_cosine(s->qvec, tmp, s->dim);
+            s->nvec++;
         }
     }
-    rank_fuse(cands, (size_t)nrows, RANK_RRF_K);
+}
 
-    sel = arena_alloc(&r->arena, sizeof(*sel) * (size_t)top_k);
-    if (!sel) {
-        req_error(r, API_ERR_INTERNAL, "out of memory");
-        return;
+/* Rank the candidates (RRF) and keep the first top_k that are evidence in s->sel; -1 after answering. */
+static int select_evidence(struct search *s)
+{
+    struct arena *a = &s->r->arena;
+    struct rank_cand *c = arena_alloc(a, sizeof(*c) * (size_t)s->ncands);
+    float *tmp = s->dim ? arena_alloc(a, sizeof(float) * (size_t)s->dim) : NULL;
+
+    s->sel = arena_alloc(a, sizeof(*s->sel) * (size_t)s->top_k);
+    if (!c || (s->dim && !tmp) || !s->sel) {
+        req_error(s->r, API_ERR_INTERNAL, "out of memory");
+        return -1;
     }
-    for (i = 0; i < nrows && nsel < top_k; i++)
-        if (rank_is_evidence(&cands[i], r->app->cfg->search_min_cosine))
-            sel[nsel++] = cands[i];
-    if (nsel == 0) {
-        log_search(r, top_k, nrows, "abstained", 0, nvec, widened, t0);
+    memset(c, 0, sizeof(*c) * (size_t)s->ncands);
+    read_candidates(s, c, tmp);
+    rank_fuse(c, (size_t)s->ncands, RANK_RRF_K);
+    for (int i = 0; i < s->ncands && s->nsel < s->top_k; i++)
+        if (rank_is_evidence(&c[i], s->r->app->cfg->search_min_cosine))
+            s->sel[s->nsel++] = c[i];
+    return 0;
+}
+
+/* ts_headline() of the selected chunks (chunk_id, headline); NULL after answering. */
+static PGresult *fetch_snippets(struct search *s)
+{
+    struct req *r = s->r;
+    const char *params[4];
+
+    params[0] = r->principal.tenant_id;
+    params[1] = s->query;
+    params[2] = uuid_array(r, s->cands, s->sel, s->nsel);
+    params[3] = headline_options;
+    if (!params[2]) {
+        req_error(r, API_ERR_INTERNAL, "out of memory");
+        return NULL;
+    }
+    return rows_query(r, snippets_sql, 4, params, SEARCH_DB_WHAT);
+}
+
+/* The headline of chunk_id in snip, or NULL. */
+static const char *headline_of(const PGresult *snip, const char *chunk_id)
+{
+    for (int i = 0; i < PQntuples(snip); i++)
+        if (strcmp(db_val(snip, i, 0), chunk_id) == 0)
+            return db_val(snip, i, 1);
+    return NULL;
+}
+
+/* The citation of selected candidate i. */
+static json_t *result_json(const struct search *s, int i, const PGresult *snip)
+{
+    const PGresult *res = s->cands;
+    int row = (int)s->sel[i].idx;
+    const char *chunk_id = db_val(res, row, C_CHUNK);
+
+    return json_pack("{s:s,s:s,s:s,s:s,s:s?,s:o,s:o,s:o,s:f}", "chunk_id", chunk_id,
+                     "doc_id", db_val(res, row, C_DOC), "version_id", db_val(res, row, C_VERSION),
+                     "title", db_val(res, row, C_TITLE), "source_uri", db_val(res, row, C_URI),
+                     "page_start", rows_int(db_val(res, row, C_PSTART)),
+                     "page_end", rows_int(db_val(res, row, C_PEND)),
+                     "snippet", make_snippet(headline_of(snip, chunk_id)), "score", s->sel[i].fused);
+}
+
+/* Answer 200 "answered" with the selected candidates as citations. */
+static void answer(struct search *s, const PGresult *snip)
+{
+    json_t *results = arena_json(&s->r->arena, json_array());
+
+    for (int i = 0; i < s->nsel; i++) {
+        json_t *c = result_json(s, i, snip);
+
+        if (!c || json_array_append_new(results, c) < 0) {
+            req_error(s->r, API_ERR_INTERNAL, "out of memory");
+            return;
+        }
+    }
+    log_search(s, "answered");
+    req_json(s->r, 200, json_pack("{s:s,s:O}", "status", "answered", "results", results));
+}
+
+void search_handle(struct req *r)
+{
+    struct search s;
+    PGresult *snip;
+
+    memset(&s, 0, sizeof(s));
+    s.r = r;
+    s.t0 = time_mono_ms();
+    if (parse_request(&s) < 0)
+        return;
+    s.qvec = embed_query(r, s.query, &s.emb);
+    s.dim = s.qvec ? embed_dim(s.emb) : 0;
+    if (fetch_candidates(&s) < 0)
+        return;
+    if (s.ncands > 0 && select_evidence(&s) < 0)
+        return;
+    if (s.nsel == 0) {
+        log_search(&s, "abstained");
         abstain(r);
         return;
     }
-
-    {
-        const char *sp[4];
-
-        sp[0] = r->principal.tenant_id;
-        sp[1] = query;
-        sp[2] = uuid_array(r, res, sel, nsel);
-        sp[3] = headline_options;
-        if (!sp[2]) {
-            req_error(r, API_ERR_INTERNAL, "out of memory");
-            return;
-        }
-        snip = arena_pg(&r->arena, db_query(db, snippets_sql, 4, sp));
-    }
-    if (!snip) {
-        req_error(r, db_last_was_connection_error() ? API_ERR_UNAVAILABLE : API_ERR_INTERNAL,
-                  "search failed");
-        return;
-    }
-
-    results = arena_json(&r->arena, json_array());
-    for (i = 0; i < nsel; i++) {
-        int row = (int)sel[i].idx, s;
-        const char *chunk_id = db_val(res, row, C_CHUNK), *headline = NULL;
-        json_t *c;
-
-        for (s = 0; s < PQntuples(snip); s++) {
-            if (strcmp(db_val(snip, s, 0), chunk_id) == 0) {
-                headline = db_val(snip, s, 1);
-                break;
-            }
-        }
-        c = json_pack("{s:s,s:s,s:s,s:s,s:s?,s:o,s:o,s:o,s:f}", "chunk_id", chunk_id,
-                      "doc_id", db_val(res, row, C_DOC), "version_id", db_val(res, row, C_VERSION),
-                      "title", db_val(res, row, C_TITLE), "source_uri", db_val(res, row, C_URI),
-                      "page_start", int_or_null(db_val(res, row, C_PSTART)),
-                      "page_end", int_or_null(db_val(res, row, C_PEND)),
-                      "snippet", make_snippet(headline), "score", sel[i].fused);
-        if (!c || json_array_append_new(results, c) < 0) {
-            req_error(r, API_ERR_INTERNAL, "out of memory");
-            return;
-        }
-    }
-    log_search(r, top_k, nrows, "answered", nsel, nvec, widened, t0);
-    req_json(r, 200, json_pack("{s:s,s:O}", "status", "answered", "results", results));
+    snip = fetch_snippets(&s);
+    if (snip)
+        answer(&s, snip);
 }

@@ -17,14 +17,17 @@
 #include "api/handlers/users.h"
 
 #include "api/auth/account.h"
-#include "api/auth/auth.h"
 #include "api/auth/password.h"
+#include "api/handlers/params.h"
+#include "api/handlers/rows.h"
 #include "common/db.h"
-#include "common/ids.h"
 #include "common/log.h"
 
 #include <openssl/crypto.h>
 #include <string.h>
+
+/* The message of a statement error that is the request's fault (req_db_error). */
+#define USERS_DB_WHAT "invalid user request"
 
 static int require_admin(struct req *r)
 {
@@ -36,222 +39,254 @@ static int require_admin(struct req *r)
     return 0;
 }
 
+/* The User objects of every row of res (AUTH_USER_COLS); NULL if memory is out. */
+static json_t *users_json(const PGresult *res)
+{
+    json_t *users = json_array();
+
+    for (int i = 0; users && i < PQntuples(res); i++) {
+        if (json_array_append_new(users, auth_user_json(res, i, 0)) < 0) {
+            json_decref(users);
+            users = NULL;
+        }
+    }
+    return users;
+}
+
 void users_list(struct req *r)
 {
     const char *params[1] = {r->principal.tenant_id};
     PGresult *res;
-    json_t *users, *u;
-    PGconn *db;
+    json_t *users;
 
     if (require_admin(r) < 0)
         return;
-    db = req_db(r);
-    if (!db)
-        return;
-    res = arena_pg(&r->arena, db_query(db,
+    res = rows_query(r,
         "SELECT " AUTH_USER_COLS
         "  FROM users u JOIN tenants t ON t.tenant_id = u.tenant_id"
         " WHERE u.tenant_id = $1"
         " ORDER BY u.created_at, u.user_id",
-        1, params));
-    if (!res) {
-        req_error(r, API_ERR_UNAVAILABLE, "database unavailable");
+        1, params, USERS_DB_WHAT);
+    if (!res)
         return;
-    }
-    users = arena_json(&r->arena, json_array());
+    users = users_json(res);
     if (!users) {
         req_error(r, API_ERR_INTERNAL, "internal error");
         return;
     }
-    for (int i = 0; i < PQntuples(res); i++) {
-        u = auth_user_json(res, i, 0);
-        if (!u || json_array_append_new(users, u) < 0) {
-            req_error(r, API_ERR_INTERNAL, "internal error");
-            return;
-        }
-    }
-    req_json(r, 200, json_pack("{s:O}", "users", users));
+    req_json(r, 200, json_pack("{s:o}", "users", users));
 }
 
-/* Field `key` of o: absent or null -> *out NULL and 0; a string -> 0; anything else -> -1. */
-static int opt_string(json_t *o, const char *key, const char **out)
+/* Field key of o, or NULL when it is absent or JSON null. */
+static json_t *opt_field(json_t *o, const char *key)
 {
     json_t *v = json_object_get(o, key);
 
-    *out = NULL;
-    if (!v || json_is_null(v))
-        return 0;
-    if (!json_is_string(v))
+    return json_is_null(v) ? NULL : v;
+}
+
+/* Field key of o: absent or null -> *out NULL and 0; a string -> 0; anything else -> -1. */
+static int opt_string(json_t *o, const char *key, const char **out)
+{
+    json_t *v = opt_field(o, key);
+
+    *out = json_is_string(v) ? json_string_value(v) : NULL;
+    return v && !*out ? -1 : 0;
+}
+
+/* Field key of o: absent or null -> *out NULL and 0; a boolean -> "true" or "false" and 0; else -1. */
+static int opt_bool(json_t *o, const char *key, const char **out)
+{
+    json_t *v = opt_field(o, key);
+
+    *out = !json_is_boolean(v) ? NULL : json_is_true(v) ? "true" : "false";
+    return v && !*out ? -1 : 0;
+}
+
+/* A POST /v1/users body. */
+struct new_user {
+    const char *email;
+    const char *password;
+    const char *role;        /* "user" when absent */
+};
+
+/* The body as a new user, every rule checked; -1 after answering 400. */
+static int new_user_parse(struct req *r, struct new_user *u)
+{
+    json_t *body = req_body_json(r);
+    const char *why;
+
+    if (!body)
         return -1;
-    *out = json_string_value(v);
+    if (opt_string(body, "email", &u->email) < 0 || opt_string(body, "password", &u->password) < 0 ||
+        opt_string(body, "role", &u->role) < 0) {
+        req_error(r, API_ERR_BAD_REQUEST, "email, password and role must be strings");
+        return -1;
+    }
+    if (!auth_email_valid(u->email)) {
+        req_error(r, API_ERR_BAD_REQUEST, "email is missing or invalid");
+        return -1;
+    }
+    if (password_check(u->password, &why) < 0) {
+        req_error(r, API_ERR_BAD_REQUEST, why);
+        return -1;
+    }
+    if (!u->role)
+        u->role = "user";
+    if (!auth_role_valid(u->role)) {
+        req_error(r, API_ERR_BAD_REQUEST, "role must be \"user\" or \"admin\"");
+        return -1;
+    }
     return 0;
 }
 
-void users_create(struct req *r)
+/* Insert u with its password hash: the new row (AUTH_USER_COLS), or NULL after answering. */
+static PGresult *new_user_insert(struct req *r, const struct new_user *u, const char *hash)
 {
-    const char *email, *password, *role, *why;
-    char hash[PASSWORD_ENCODED_MAX];
-    const char *params[4];
-    PGresult *res;
-    json_t *body, *user;
-    PGconn *db;
+    const char *params[4] = {r->principal.tenant_id, u->email, hash, u->role};
 
-    if (require_admin(r) < 0)
-        return;
-    body = req_body_json(r);
-    if (!body)
-        return;
-    if (opt_string(body, "email", &email) < 0 || opt_string(body, "password", &password) < 0 ||
-        opt_string(body, "role", &role) < 0) {
-        req_error(r, API_ERR_BAD_REQUEST, "email, password and role must be strings");
-        return;
-    }
-    if (!auth_email_valid(email)) {
-        req_error(r, API_ERR_BAD_REQUEST, "email is missing or invalid");
-        return;
-    }
-    if (password_check(password, &why) < 0) {
-        req_error(r, API_ERR_BAD_REQUEST, why);
-        return;
-    }
-    if (!role)
-        role = "user";
-    if (!auth_role_valid(role)) {
-        req_error(r, API_ERR_BAD_REQUEST, "role must be \"user\" or \"admin\"");
-        return;
-    }
-    if (password_hash(password, hash, sizeof(hash)) < 0) {
-        req_error(r, API_ERR_INTERNAL, "internal error");
-        return;
-    }
-    db = req_db(r);
-    if (!db)
-        goto out;
-    params[0] = r->principal.tenant_id;
-    params[1] = email;
-    params[2] = hash;
-    params[3] = role;
-    res = arena_pg(&r->arena, db_query(db,
+    /* users_tenant_email (tenant, lower(email)) is the one unique index a valid insert can hit: 409. */
+    return rows_query(r,
         "WITH u AS ("
         "  INSERT INTO users (tenant_id, email, password_hash, role)"
         "  VALUES ($1, $2, $3, $4) RETURNING *)"
         "SELECT " AUTH_USER_COLS " FROM u JOIN tenants t ON t.tenant_id = u.tenant_id",
-        4, params));
-    if (!res) {
-        if (strcmp(db_last_sqlstate(), DB_UNIQUE_VIOLATION) == 0)
-            req_error(r, API_ERR_CONFLICT, "a user with this email already exists");
-        else
-            req_error(r, API_ERR_UNAVAILABLE, "database unavailable");
-        goto out;
+        4, params, "a user with this email already exists");
+}
+
+void users_create(struct req *r)
+{
+    struct new_user u;
+    char hash[PASSWORD_ENCODED_MAX];
+    PGresult *res;
+    json_t *user;
+
+    if (require_admin(r) < 0 || new_user_parse(r, &u) < 0)
+        return;
+    if (password_hash(u.password, hash, sizeof(hash)) < 0) {
+        req_error(r, API_ERR_INTERNAL, "internal error");
+        return;
     }
+    res = new_user_insert(r, &u, hash);
+    OPENSSL_cleanse(hash, sizeof(hash));
+    if (!res)
+        return;
     user = PQntuples(res) == 1 ? auth_user_json(res, 0, 0) : NULL;
     if (!user) {
         req_error(r, API_ERR_INTERNAL, "internal error");
-        goto out;
+        return;
     }
     log_event(LOG_INFO, "user created", json_pack("{s:s?, s:s, s:s, s:s}", "user_id", db_val(res, 0, 0),
-                                                  "tenant_id", r->principal.tenant_id, "role", role,
+                                                  "tenant_id", r->principal.tenant_id, "role", u.role,
                                                   "by", r->principal.user_id));
     req_json(r, 201, json_pack("{s:o}", "user", user));
-out:
-    OPENSSL_cleanse(hash, sizeof(hash));
 }
 
-void users_update(struct req *r)
+/* A PATCH /v1/users/:user_id body: NULL fields stay as they are. */
+struct user_change {
+    const char *role;
+    const char *is_active;   /* "true" or "false" */
+    const char *hash;        /* the new password's hash */
+};
+
+/*
+ * The body as a change, every rule checked, a new password hashed into hash
+ * (before the transaction: no row lock is held for the ~50 ms of Argon2).
+ * -1 after answering.
+ */
+static int change_parse(struct req *r, struct user_change *c, char *hash, size_t hashlen)
 {
-    const char *id = r->params[0];
-    const char *role, *password, *why, *cur_role, *cur_active;
-    const char *is_active = NULL, *new_hash = NULL;
-    char hash[PASSWORD_ENCODED_MAX];
-    const char *params[5];
-    PGresult *admins, *target, *res;
-    json_t *body, *v, *user;
-    PGconn *db;
-    int others = 0, loses_admin;
+    json_t *body = req_body_json(r);
+    const char *password, *why;
 
-    hash[0] = '\0';
-    if (require_admin(r) < 0)
-        return;
-    if (!id_is_uuid(id)) {
-        req_error(r, API_ERR_NOT_FOUND, "user not found");
-        return;
-    }
-    body = req_body_json(r);
+    memset(c, 0, sizeof(*c));
     if (!body)
-        return;
-    if (opt_string(body, "role", &role) < 0 || opt_string(body, "password", &password) < 0) {
+        return -1;
+    if (opt_string(body, "role", &c->role) < 0 || opt_string(body, "password", &password) < 0) {
         req_error(r, API_ERR_BAD_REQUEST, "role and password must be strings");
-        return;
+        return -1;
     }
-    if (role && !auth_role_valid(role)) {
+    if (c->role && !auth_role_valid(c->role)) {
         req_error(r, API_ERR_BAD_REQUEST, "role must be \"user\" or \"admin\"");
-        return;
+        return -1;
     }
-    v = json_object_get(body, "is_active");
-    if (v && !json_is_null(v)) {
-        if (!json_is_boolean(v)) {
-            req_error(r, API_ERR_BAD_REQUEST, "is_active must be a boolean");
-            return;
-        }
-        is_active = json_is_true(v) ? "true" : "false";
+    if (opt_bool(body, "is_active", &c->is_active) < 0) {
+        req_error(r, API_ERR_BAD_REQUEST, "is_active must be a boolean");
+        return -1;
     }
-    if (password) {
-        if (password_check(password, &why) < 0) {
-            req_error(r, API_ERR_BAD_REQUEST, why);
-            return;
-        }
-        /* Hash before the transaction: no row lock is held for the ~50 ms of Argon2. */
-        if (password_hash(password, hash, sizeof(hash)) < 0) {
-            req_error(r, API_ERR_INTERNAL, "internal error");
-            return;
-        }
-        new_hash = hash;
+    if (password && password_check(password, &why) < 0) {
+        req_error(r, API_ERR_BAD_REQUEST, why);
+        return -1;
     }
+    if (password && password_hash(password, hash, hashlen) < 0) {
+        req_error(r, API_ERR_INTERNAL, "internal error");
+        return -1;
+    }
+    c->hash = password ? hash : NULL;
+    return 0;
+}
 
-    db = req_db(r);
-    if (!db)
-        goto out;
-    if (db_tx_begin(db) < 0) {
-        req_error(r, API_ERR_UNAVAILABLE, "database unavailable");
-        goto out;
-    }
-    params[0] = r->principal.tenant_id;
-    admins = arena_pg(&r->arena, db_query(db,
+/* 1 if c takes the admin role away from the target row (role, is_active) while it is an active admin. */
+static int change_demotes(const PGresult *target, const struct user_change *c)
+{
+    const char *role = db_val(target, 0, 0), *active = db_val(target, 0, 1);
+
+    return role && strcmp(role, "admin") == 0 && active && active[0] == 't' &&
+           ((c->role && strcmp(c->role, "admin") != 0) || (c->is_active && strcmp(c->is_active, "false") == 0));
+}
+
+/* Active admins of admins (one user_id column) other than id. */
+static int other_admins(const PGresult *admins, const char *id)
+{
+    int others = 0;
+
+    for (int i = 0; i < PQntuples(admins); i++)
+        if (strcmp(db_val(admins, i, 0), id) != 0)
+            others++;
+    return others;
+}
+
+/*
+ * In the open transaction: lock the tenant's active admins, then the target,
+ * and refuse a change that would leave the tenant without an active admin.
+ * 0, or -1 after answering (404 no such user, 409 the last admin).
+ */
+static int change_allowed(struct req *r, const char *id, const struct user_change *c)
+{
+    const char *params[2] = {r->principal.tenant_id, NULL};
+    PGresult *admins, *target;
+
+    admins = rows_query(r,
         "SELECT user_id::text FROM users"
         " WHERE tenant_id = $1 AND role = 'admin' AND is_active"
         " ORDER BY user_id FOR UPDATE",
-        1, params));
+        1, params, USERS_DB_WHAT);
     params[0] = id;
     params[1] = r->principal.tenant_id;
-    target = admins ? arena_pg(&r->arena, db_query(db,
+    target = admins ? rows_query(r,
         "SELECT role, is_active FROM users WHERE user_id = $1 AND tenant_id = $2 FOR UPDATE",
-        2, params)) : NULL;
-    if (!target) {
-        req_error(r, API_ERR_UNAVAILABLE, "database unavailable");
-        goto rollback;
-    }
+        2, params, USERS_DB_WHAT) : NULL;
+    if (!target)
+        return -1;
     if (PQntuples(target) != 1) {
         req_error(r, API_ERR_NOT_FOUND, "user not found");
-        goto rollback;
+        return -1;
     }
-    cur_role = db_val(target, 0, 0);
-    cur_active = db_val(target, 0, 1);
-    loses_admin = cur_role && strcmp(cur_role, "admin") == 0 && cur_active && cur_active[0] == 't' &&
-                  ((role && strcmp(role, "admin") != 0) || (is_active && strcmp(is_active, "false") == 0));
-    if (loses_admin) {
-        for (int i = 0; i < PQntuples(admins); i++) {
-            if (strcmp(db_val(admins, i, 0), id) != 0)
-                others++;
-        }
-        if (others == 0) {
-            req_error(r, API_ERR_CONFLICT, "the tenant must keep at least one active admin");
-            goto rollback;
-        }
+    if (change_demotes(target, c) && other_admins(admins, id) == 0) {
+        req_error(r, API_ERR_CONFLICT, "the tenant must keep at least one active admin");
+        return -1;
     }
-    params[2] = role;
-    params[3] = is_active;
-    params[4] = new_hash;
-    res = arena_pg(&r->arena, db_query(db,
+    return 0;
+}
+
+/* Apply c to the target: the updated User object, or NULL after answering. */
+static json_t *change_apply(struct req *r, const char *id, const struct user_change *c)
+{
+    const char *params[5] = {id, r->principal.tenant_id, c->role, c->is_active, c->hash};
+    PGresult *res;
+    json_t *user;
+
+    res = rows_query(r,
         "WITH u AS ("
         "  UPDATE users SET role = coalesce($3, role),"
         "                   is_active = coalesce($4::boolean, is_active),"
@@ -262,29 +297,59 @@ void users_update(struct req *r)
         "                   updated_at = now()"
         "   WHERE user_id = $1 AND tenant_id = $2 RETURNING *)"
         "SELECT " AUTH_USER_COLS " FROM u JOIN tenants t ON t.tenant_id = u.tenant_id",
-        5, params));
-    if (!res || PQntuples(res) != 1) {
-        req_error(r, API_ERR_UNAVAILABLE, "database unavailable");
-        goto rollback;
-    }
-    user = auth_user_json(res, 0, 0);
-    if (!user) {
+        5, params, USERS_DB_WHAT);
+    if (!res)
+        return NULL;
+    /* The row is locked (change_allowed): not finding it again is a bug, not a client error. */
+    user = PQntuples(res) == 1 ? auth_user_json(res, 0, 0) : NULL;
+    if (!user)
         req_error(r, API_ERR_INTERNAL, "internal error");
-        goto rollback;
+    return user;
+}
+
+/* The change as one transaction, then the answer. */
+static void change_run(struct req *r, const char *id, const struct user_change *c)
+{
+    PGconn *db = req_db(r);
+    json_t *user = NULL;
+
+    if (!db)
+        return;
+    if (db_tx_begin(db) < 0) {
+        req_db_error(r, USERS_DB_WHAT);
+        return;
+    }
+    if (change_allowed(r, id, c) == 0)
+        user = change_apply(r, id, c);
+    if (!user) {
+        db_tx_rollback(db);
+        return;
     }
     if (db_tx_commit(db) < 0) {
         json_decref(user);
-        req_error(r, API_ERR_UNAVAILABLE, "database unavailable");
-        goto out;
+        req_db_error(r, USERS_DB_WHAT);
+        return;
     }
     log_event(LOG_INFO, "user updated",
               json_pack("{s:s, s:s, s:s?, s:s?, s:b, s:s}", "user_id", id, "tenant_id", r->principal.tenant_id,
-                        "role", role, "is_active", is_active, "password_reset", new_hash != NULL,
+                        "role", c->role, "is_active", c->is_active, "password_reset", c->hash != NULL,
                         "by", r->principal.user_id));
     req_json(r, 200, json_pack("{s:o}", "user", user));
-    goto out;
-rollback:
-    db_tx_rollback(db);
-out:
+}
+
+void users_update(struct req *r)
+{
+    const char *id;
+    char hash[PASSWORD_ENCODED_MAX];
+    struct user_change c;
+
+    if (require_admin(r) < 0)
+        return;
+    id = params_id(r, 0, "user not found");
+    if (!id)
+        return;
+    hash[0] = '\0';
+    if (change_parse(r, &c, hash, sizeof(hash)) == 0)
+        change_run(r, id, &c);
     OPENSSL_cleanse(hash, sizeof(hash));
 }

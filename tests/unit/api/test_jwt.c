@@ -350,6 +350,22 @@ static void test_b64url(void **state)
     assert_int_equal(jwt_b64url_decode("", 0, out, sizeof(out)), 0);
 }
 
+static void test_err_str(void **state)
+{
+    (void)state;
+    assert_string_equal(jwt_err_str(JWT_OK), "ok");
+    assert_string_equal(jwt_err_str(JWT_MALFORMED), "malformed");
+    assert_string_equal(jwt_err_str(JWT_BAD_HEADER), "bad_header");
+    assert_string_equal(jwt_err_str(JWT_BAD_SIGNATURE), "bad_signature");
+    assert_string_equal(jwt_err_str(JWT_BAD_CLAIMS), "bad_claims");
+    assert_string_equal(jwt_err_str(JWT_EXPIRED), "expired");
+    assert_string_equal(jwt_err_str(JWT_NOT_YET_VALID), "not_yet_valid");
+    assert_string_equal(jwt_err_str(JWT_INTERNAL), "internal");
+    /* a value outside the enum (a corrupt one) still names something */
+    assert_string_equal(jwt_err_str((enum jwt_err)(JWT_INTERNAL + 1)), "internal");
+    assert_string_equal(jwt_err_str((enum jwt_err)-1), "internal");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -362,6 +378,7 @@ int main(void)
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_claim_types),
         cmocka_unit_test(test_b64url),
+        cmocka_unit_test(test_err_str),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
