@@ -13,21 +13,15 @@
 #include "common/config.h"
 #include "common/db.h"
 #include "common/log.h"
+#include "common/signals.h"
 #include "common/timeutil.h"
 
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
 
 static void usage(FILE *f)
 {
@@ -52,12 +46,10 @@ static int env_true(const char *name)
     return v && (strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcasecmp(v, "yes") == 0);
 }
 
+/* migrate and bootstrap may run without the full configuration: LOG_LEVEL alone. */
 static void init_log_from_env(void)
 {
-    const char *lv = getenv("LOG_LEVEL");
-    int level = lv && *lv ? log_level_parse(lv) : LOG_INFO;
-
-    log_init("core-api", level < 0 ? LOG_INFO : (enum log_level)level);
+    log_init_named("core-api", getenv("LOG_LEVEL"));
 }
 
 /* The owner login that runs DDL: MIGRATE_DATABASE_URL, else DATABASE_URL. */
@@ -120,15 +112,10 @@ static int cmd_bootstrap(int argc, char **argv)
 static int cmd_crash_guard(int argc, char **argv)
 {
     struct config cfg;
-    char err[512];
-    int level;
 
-    if (config_load(&cfg, CONFIG_API, err, sizeof(err)) < 0) {
-        fprintf(stderr, "core-api: %s\n", err);
+    if (config_load_report(&cfg, CONFIG_API, "core-api") < 0)
         return 2;
-    }
-    level = log_level_parse(cfg.log_level);
-    log_init("core-api", level < 0 ? LOG_INFO : (enum log_level)level);
+    log_init_named("core-api", cfg.log_level);
     return crash_guard_main(&cfg, argc, argv);
 }
 
@@ -136,9 +123,7 @@ static int cmd_serve(void)
 {
     struct config cfg;
     struct api_app app;
-    struct sigaction sa;
     char err[512];
-    int level;
     int rc = 1;
     int guard = 0;
     const struct server_hooks hooks = {
@@ -148,12 +133,9 @@ static int cmd_serve(void)
         .fallback = static_serve,
     };
 
-    if (config_load(&cfg, CONFIG_API, err, sizeof(err)) < 0) {
-        fprintf(stderr, "core-api: %s\n", err);
+    if (config_load_report(&cfg, CONFIG_API, "core-api") < 0)
         return 2;
-    }
-    level = log_level_parse(cfg.log_level);
-    log_init("core-api", level < 0 ? LOG_INFO : (enum log_level)level);
+    log_init_named("core-api", cfg.log_level);
 
     if (!cfg.auth_enabled) {
         for (int i = 0; i < 3; i++)
@@ -182,12 +164,7 @@ static int cmd_serve(void)
         return 1;
     }
 
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    signals_install(&stop_requested);
 
     if (crash_guard_start(&app) < 0) {
         log_event(LOG_ERROR, "cannot start the crash guard", NULL);
@@ -197,7 +174,7 @@ static int cmd_serve(void)
     log_event(LOG_INFO, "core-api starting",
               json_pack("{s:s,s:b,s:s,s:I}", "http_addr", cfg.http_addr, "auth_enabled", cfg.auth_enabled,
                         "web_dir", cfg.web_dir, "db_pool_size", (json_int_t)cfg.db_pool_size));
-    if (server_run(&app, &hooks, (volatile int *)&stop_requested) < 0) {
+    if (server_run(&app, &hooks, &stop_requested) < 0) {
         fprintf(stderr, "core-api: cannot serve on %s (see the log above)\n", cfg.http_addr);
         goto out;
     }

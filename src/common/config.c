@@ -1,3 +1,7 @@
+/*
+ * config.c - the settings table of both programs and its loader (config.h):
+ * one row per setting, one parser per type, cross-checks after the table.
+ */
 #include "common/config.h"
 #include "common/timeutil.h"
 
@@ -124,7 +128,19 @@ static const struct cfg_entry cfg_table[] = {
      "optional 127.0.0.1:PORT for the worker's /healthz and /metrics"},
 };
 
-static const char *const type_names[] = {"string", "integer", "boolean", "duration", "bytes", "enum", "number"};
+/* Strict base-10 integer: the whole text, no overflow. */
+static int parse_int64(const char *s, int64_t *out)
+{
+    char *end;
+    long long v;
+
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (errno || end == s || *end != '\0')
+        return -1;
+    *out = v;
+    return 0;
+}
 
 static int parse_bytes(const char *s, int64_t *out)
 {
@@ -172,79 +188,135 @@ static int choice_ok(const char *choices, const char *v)
     return 0;
 }
 
-static int load_entry(const struct cfg_entry *e, struct config *cfg, const char *v,
-                      char *err, size_t errlen)
+/*
+ * One parser per type (cfg_types below): store the value v of entry e at dst,
+ * or return -1 without touching dst when v is not acceptable.
+ */
+static int store_str(const struct cfg_entry *e, const char *v, void *dst)
 {
-    char *base = (char *)cfg + e->offset;
+    if ((int64_t)strlen(v) < e->min)
+        return -1;
+    *(const char **)dst = v;
+    return 0;
+}
+
+static int store_enum(const struct cfg_entry *e, const char *v, void *dst)
+{
+    if (!choice_ok(e->choices, v))
+        return -1;
+    *(const char **)dst = v;
+    return 0;
+}
+
+static int store_bool(const struct cfg_entry *e, const char *v, void *dst)
+{
+    (void)e;
+    if (strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcasecmp(v, "yes") == 0)
+        *(int *)dst = 1;
+    else if (strcasecmp(v, "false") == 0 || strcmp(v, "0") == 0 || strcasecmp(v, "no") == 0)
+        *(int *)dst = 0;
+    else
+        return -1;
+    return 0;
+}
+
+/* The integer types: convert v with conv, then keep it only inside [e->min, e->max]. */
+static int store_bounded(const struct cfg_entry *e, const char *v, void *dst,
+                         int (*conv)(const char *s, int64_t *out))
+{
     int64_t n;
+
+    if (conv(v, &n) < 0 || n < e->min || n > e->max)
+        return -1;
+    *(int64_t *)dst = n;
+    return 0;
+}
+
+static int store_int(const struct cfg_entry *e, const char *v, void *dst)
+{
+    return store_bounded(e, v, dst, parse_int64);
+}
+
+static int store_duration(const struct cfg_entry *e, const char *v, void *dst)
+{
+    return store_bounded(e, v, dst, time_parse_duration_ms);
+}
+
+static int store_bytes(const struct cfg_entry *e, const char *v, void *dst)
+{
+    return store_bounded(e, v, dst, parse_bytes);
+}
+
+/* Bounds of CFG_REAL are in thousandths, so the table stays integer. */
+static int store_real(const struct cfg_entry *e, const char *v, void *dst)
+{
     char *end;
+    double d;
+
+    errno = 0;
+    d = strtod(v, &end);
+    if (errno || end == v || *end != '\0' || d * 1000 < (double)e->min || d * 1000 > (double)e->max)
+        return -1;
+    *(double *)dst = d;
+    return 0;
+}
+
+static const struct cfg_type_ops {
+    const char *name;    /* as `config` prints it */
+    int (*store)(const struct cfg_entry *e, const char *v, void *dst);
+} cfg_types[] = {
+    [CFG_STR] = {"string", store_str},
+    [CFG_INT] = {"integer", store_int},
+    [CFG_BOOL] = {"boolean", store_bool},
+    [CFG_DURATION] = {"duration", store_duration},
+    [CFG_BYTES] = {"bytes", store_bytes},
+    [CFG_ENUM] = {"enum", store_enum},
+    [CFG_REAL] = {"number", store_real},
+};
+
+/* What an entry accepts, for the message that refuses a value: "an integer from 1 to 64". */
+static void describe_accepted(const struct cfg_entry *e, char *out, size_t outlen)
+{
+    long long lo = (long long)e->min, hi = (long long)e->max;
 
     switch (e->type) {
     case CFG_STR:
-        if ((int64_t)strlen(v) < e->min) {
-            snprintf(err, errlen, "%s: %s (must be set)", e->env, e->help);
-            return -1;
-        }
-        *(const char **)base = v;
-        return 0;
+        snprintf(out, outlen, "must be set");
+        break;
     case CFG_ENUM:
-        if (!choice_ok(e->choices, v)) {
-            snprintf(err, errlen, "%s: invalid value \"%s\" (accepted: %s)", e->env, v, e->choices);
-            return -1;
-        }
-        *(const char **)base = v;
-        return 0;
+        snprintf(out, outlen, "accepted: %s", e->choices);
+        break;
     case CFG_BOOL:
-        if (strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcasecmp(v, "yes") == 0)
-            *(int *)base = 1;
-        else if (strcasecmp(v, "false") == 0 || strcmp(v, "0") == 0 || strcasecmp(v, "no") == 0)
-            *(int *)base = 0;
-        else {
-            snprintf(err, errlen, "%s: invalid value \"%s\" (accepted: true|false)", e->env, v);
-            return -1;
-        }
-        return 0;
+        snprintf(out, outlen, "accepted: true|false");
+        break;
     case CFG_INT:
-        errno = 0;
-        n = strtoll(v, &end, 10);
-        if (errno || end == v || *end != '\0' || n < e->min || n > e->max) {
-            snprintf(err, errlen, "%s: invalid value \"%s\" (an integer from %lld to %lld)", e->env, v,
-                     (long long)e->min, (long long)e->max);
-            return -1;
-        }
-        *(int64_t *)base = n;
-        return 0;
+        snprintf(out, outlen, "an integer from %lld to %lld", lo, hi);
+        break;
     case CFG_DURATION:
-        if (time_parse_duration_ms(v, &n) < 0 || n < e->min || n > e->max) {
-            snprintf(err, errlen,
-                     "%s: invalid value \"%s\" (a duration from %lldms to %llds: seconds or 500ms, 90s, 15m, 2h)",
-                     e->env, v, (long long)e->min, (long long)(e->max / 1000));
-            return -1;
-        }
-        *(int64_t *)base = n;
-        return 0;
-    case CFG_REAL: {
-        double d;
-
-        errno = 0;
-        d = strtod(v, &end);
-        if (errno || end == v || *end != '\0' || d * 1000 < (double)e->min || d * 1000 > (double)e->max) {
-            snprintf(err, errlen, "%s: invalid value \"%s\" (a number from %g to %g)", e->env, v,
-                     (double)e->min / 1000, (double)e->max / 1000);
-            return -1;
-        }
-        *(double *)base = d;
-        return 0;
-    }
+        snprintf(out, outlen, "a duration from %lldms to %llds: seconds or 500ms, 90s, 15m, 2h", lo, hi / 1000);
+        break;
+    case CFG_REAL:
+        snprintf(out, outlen, "a number from %g to %g", (double)lo / 1000, (double)hi / 1000);
+        break;
     case CFG_BYTES:
-        if (parse_bytes(v, &n) < 0 || n < e->min || n > e->max) {
-            snprintf(err, errlen, "%s: invalid value \"%s\" (bytes from %lld to %lld, suffix K, M, G allowed)",
-                     e->env, v, (long long)e->min, (long long)e->max);
-            return -1;
-        }
-        *(int64_t *)base = n;
-        return 0;
+        snprintf(out, outlen, "bytes from %lld to %lld, suffix K, M, G allowed", lo, hi);
+        break;
     }
+}
+
+static int load_entry(const struct cfg_entry *e, struct config *cfg, const char *v,
+                      char *err, size_t errlen)
+{
+    char accepted[128];
+
+    if (cfg_types[e->type].store(e, v, (char *)cfg + e->offset) == 0)
+        return 0;
+    describe_accepted(e, accepted, sizeof(accepted));
+    /* An empty string is "not set", and the help says what it should be. */
+    if (e->type == CFG_STR)
+        snprintf(err, errlen, "%s: %s (%s)", e->env, e->help, accepted);
+    else
+        snprintf(err, errlen, "%s: invalid value \"%s\" (%s)", e->env, v, accepted);
     return -1;
 }
 
@@ -292,6 +364,16 @@ int config_load(struct config *cfg, unsigned program, char *err, size_t errlen)
     return 0;
 }
 
+int config_load_report(struct config *cfg, unsigned program, const char *svc)
+{
+    char err[512];
+
+    if (config_load(cfg, program, err, sizeof(err)) == 0)
+        return 0;
+    fprintf(stderr, "%s: %s\n", svc, err);
+    return -1;
+}
+
 void config_print_table(unsigned program)
 {
     for (size_t i = 0; i < sizeof(cfg_table) / sizeof(cfg_table[0]); i++) {
@@ -299,7 +381,7 @@ void config_print_table(unsigned program)
 
         if (!(e->programs & program))
             continue;
-        printf("%-24s %-8s default=%-16s %s\n", e->env, type_names[e->type],
+        printf("%-24s %-8s default=%-16s %s\n", e->env, cfg_types[e->type].name,
                e->def ? (*e->def ? e->def : "\"\"") : "(required)", e->help);
     }
 }

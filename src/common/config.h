@@ -84,6 +84,12 @@ struct config {
  * String values point into the environment or static defaults: do not free them.
  */
 int config_load(struct config *cfg, unsigned program, char *err, size_t errlen);
+/*
+ * config_load() at a program's start: on failure the message goes to stderr
+ * as "<svc>: <message>", the one line an operator sees before the exit code 2.
+ * Returns 0 or -1.
+ */
+int config_load_report(struct config *cfg, unsigned program, const char *svc);
 
 /* Print the table (name, type, default, bounds, description) for program. */
 void config_print_table(unsigned program);

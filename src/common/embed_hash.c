@@ -16,6 +16,7 @@
  * Changing anything here changes the vectors: bump the default model name.
  */
 #include "common/embed.h"
+#include "common/utf8.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -191,42 +192,6 @@ static void ftable_release(struct ftable *t)
     memset(t, 0, sizeof(*t));
 }
 
-/* Decode one code point at p (lenient: an invalid byte is U+FFFD, length 1). */
-static uint32_t next_cp(const unsigned char *p, size_t n, size_t *len)
-{
-    uint32_t c = p[0];
-    size_t l, i;
-
-    if (c < 0x80) {
-        *len = 1;
-        return c;
-    }
-    if (c >= 0xC2 && c <= 0xDF)
-        l = 2;
-    else if (c >= 0xE0 && c <= 0xEF)
-        l = 3;
-    else if (c >= 0xF0 && c <= 0xF4)
-        l = 4;
-    else {
-        *len = 1;
-        return 0xFFFD;
-    }
-    if (l > n) {
-        *len = 1;
-        return 0xFFFD;
-    }
-    c &= 0x3F >> (l - 1);
-    for (i = 1; i < l; i++) {
-        if ((p[i] & 0xC0) != 0x80) {
-            *len = 1;
-            return 0xFFFD;
-        }
-        c = (c << 6) | (p[i] & 0x3F);
-    }
-    *len = l;
-    return c;
-}
-
 static int is_word_cp(uint32_t c)
 {
     if (c < 0x80)
@@ -384,7 +349,7 @@ static int embed_one(const struct hash_state *st, struct ftable *t, const char *
         int wordc = 0;
 
         if (i < len) {
-            c = next_cp(p + i, len - i, &l);
+            l = utf8_next_lax(p + i, len - i, &c);
             wordc = is_word_cp(c);
             /* an apostrophe inside a word ("don't", "France's") ends it */
         } else

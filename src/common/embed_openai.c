@@ -11,6 +11,7 @@
 #include "common/embed.h"
 #include "common/buf.h"
 #include "common/httpc.h"
+#include "common/utf8.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -128,56 +129,99 @@ static void sleep_ms(long ms)
         ;
 }
 
-/* Copy s[0..n) with invalid UTF-8 replaced by U+FFFD, since JSON must be valid UTF-8. */
+/*
+ * Copy s[0..n) with invalid UTF-8 replaced by U+FFFD, since JSON must be valid
+ * UTF-8. Each invalid byte becomes one U+FFFD and the scan resumes at the next
+ * byte; NUL is replaced as well once the text needs repairing at all.
+ */
 static json_t *json_text(const char *s, size_t n)
 {
-    struct buf b;
     const unsigned char *p = (const unsigned char *)s;
+    json_t *j = json_stringn(s, n);
+    struct buf b;
     size_t i = 0;
-    json_t *j;
 
-    j = json_stringn(s, n);
     if (j)
         return j;
     buf_init(&b, n * 3 + 16);
     while (i < n) {
-        unsigned char c = p[i];
-        size_t l = 0, k;
+        size_t l = p[i] ? utf8_next(p + i, n - i, NULL) : 0;
+        int rc = l ? buf_add(&b, p + i, l) : buf_add(&b, "\xEF\xBF\xBD", 3);
 
-        if (c < 0x80)
-            l = 1;
-        else if (c >= 0xC2 && c <= 0xDF)
-            l = 2;
-        else if (c >= 0xE0 && c <= 0xEF)
-            l = 3;
-        else if (c >= 0xF0 && c <= 0xF4)
-            l = 4;
-        for (k = 1; l && k < l; k++)
-            if (i + k >= n || (p[i + k] & 0xC0) != 0x80)
-                l = 0;
-        if (l == 3 && ((c == 0xE0 && p[i + 1] < 0xA0) || (c == 0xED && p[i + 1] > 0x9F)))
-            l = 0;
-        if (l == 4 && ((c == 0xF0 && p[i + 1] < 0x90) || (c == 0xF4 && p[i + 1] > 0x8F)))
-            l = 0;
-        if (l == 1 && c == 0)
-            l = 0;
-        if (l == 0) {
-            if (buf_add(&b, "\xEF\xBF\xBD", 3) < 0)
-                return NULL;
-            i++;
-            continue;
-        }
-        if (buf_add(&b, p + i, l) < 0)
-            return NULL;
-        i += l;
+        if (rc < 0)
+            break;
+        i += l ? l : 1;
     }
-    j = json_stringn(b.ptr ? b.ptr : "", b.len);
+    j = i == n ? json_stringn(b.ptr ? b.ptr : "", b.len) : NULL;
     buf_release(&b);
     return j;
 }
 
+/* The index data[i] answers for: its "index" member (0..n-1) when present, else i. */
+static int item_slot(json_t *item, size_t i, size_t n, size_t *at, char *err, size_t errlen)
+{
+    json_t *idx = json_object_get(item, "index");
+
+    *at = i;
+    if (!idx)
+        return 0;
+    if (!json_is_integer(idx) || json_integer_value(idx) < 0 || (uint64_t)json_integer_value(idx) >= n) {
+        snprintf(err, errlen, "embeddings response: bad index");
+        return -1;
+    }
+    *at = (size_t)json_integer_value(idx);
+    return 0;
+}
+
+/* One "embedding" array of dim finite numbers into v[0..dim), L2-normalized. */
+static int read_vector(json_t *emb, int dim, float *v, char *err, size_t errlen)
+{
+    size_t k;
+    json_t *x;
+
+    if (!json_is_array(emb)) {
+        snprintf(err, errlen, "embeddings response: no embedding array (base64 is not supported)");
+        return -1;
+    }
+    if (json_array_size(emb) != (size_t)dim) {
+        snprintf(err, errlen, "embedding dimension mismatch: got %zu, configured %d", json_array_size(emb), dim);
+        return -1;
+    }
+    json_array_foreach(emb, k, x) {
+        double d = json_number_value(x);
+
+        if (!json_is_number(x)) {
+            snprintf(err, errlen, "embeddings response: a value is not a number");
+            return -1;
+        }
+        if (!isfinite(d) || fabs(d) > 1e30) {
+            snprintf(err, errlen, "embeddings response: value out of range");
+            return -1;
+        }
+        v[k] = (float)d;
+    }
+    embed_normalize(v, dim);
+    return 0;
+}
+
+/* data[i] into its slot of out; seen[] catches an index answered twice. */
+static int read_item(const struct openai_state *st, json_t *item, size_t i, size_t n, unsigned char *seen,
+                     float *out, char *err, size_t errlen)
+{
+    size_t at;
+
+    if (item_slot(item, i, n, &at, err, errlen) < 0)
+        return -1;
+    if (seen[at]) {
+        snprintf(err, errlen, "embeddings response: index %zu twice", at);
+        return -1;
+    }
+    seen[at] = 1;
+    return read_vector(json_object_get(item, "embedding"), st->dim, out + at * (size_t)st->dim, err, errlen);
+}
+
 /* Parse a response into out[n*dim]; 0 or -1 with err. */
-static int parse_response(struct openai_state *st, const char *body, size_t len, size_t n,
+static int parse_response(const struct openai_state *st, const char *body, size_t len, size_t n,
                           float *out, char *err, size_t errlen)
 {
     json_error_t jerr;
@@ -193,8 +237,7 @@ static int parse_response(struct openai_state *st, const char *body, size_t len,
         goto out;
     }
     if (json_array_size(data) != n) {
-        snprintf(err, errlen, "embeddings response has %zu vectors for %zu inputs",
-                 json_array_size(data), n);
+        snprintf(err, errlen, "embeddings response has %zu vectors for %zu inputs", json_array_size(data), n);
         goto out;
     }
     seen = calloc(n, 1);
@@ -203,49 +246,8 @@ static int parse_response(struct openai_state *st, const char *body, size_t len,
         goto out;
     }
     json_array_foreach(data, i, item) {
-        json_t *idx = json_object_get(item, "index"), *emb = json_object_get(item, "embedding");
-        size_t at = i, k;
-        json_t *x;
-        float *v;
-
-        if (idx) {
-            if (!json_is_integer(idx) || json_integer_value(idx) < 0 ||
-                (uint64_t)json_integer_value(idx) >= n) {
-                snprintf(err, errlen, "embeddings response: bad index");
-                goto out;
-            }
-            at = (size_t)json_integer_value(idx);
-        }
-        if (seen[at]) {
-            snprintf(err, errlen, "embeddings response: index %zu twice", at);
+        if (read_item(st, item, i, n, seen, out, err, errlen) < 0)
             goto out;
-        }
-        seen[at] = 1;
-        if (!json_is_array(emb)) {
-            snprintf(err, errlen, "embeddings response: no embedding array (base64 is not supported)");
-            goto out;
-        }
-        if (json_array_size(emb) != (size_t)st->dim) {
-            snprintf(err, errlen, "embedding dimension mismatch: got %zu, configured %d",
-                     json_array_size(emb), st->dim);
-            goto out;
-        }
-        v = out + at * (size_t)st->dim;
-        json_array_foreach(emb, k, x) {
-            double d;
-
-            if (!json_is_number(x)) {
-                snprintf(err, errlen, "embeddings response: a value is not a number");
-                goto out;
-            }
-            d = json_number_value(x);
-            if (!isfinite(d) || fabs(d) > 1e30) {
-                snprintf(err, errlen, "embeddings response: value out of range");
-                goto out;
-            }
-            v[k] = (float)d;
-        }
-        embed_normalize(v, st->dim);
     }
     rc = 0;
 out:

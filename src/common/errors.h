@@ -22,19 +22,6 @@
     X(INTERNAL,         "internal",         500)       \
     X(UNAVAILABLE,      "unavailable",      503)
 
-enum api_err {
-    API_OK = 0,
-#define X(name, str, status) API_ERR_##name,
-    API_ERR_MAP(X)
-#undef X
-    API_ERR__COUNT
-};
-
-/* Stable string of an API error ("not_found"); "internal" for unknown values. */
-const char *api_err_code(enum api_err e);
-/* HTTP status of an API error; 500 for unknown values. */
-unsigned api_err_status(enum api_err e);
-
 /*
  * Run failure codes: ingestion_runs.error is "<code>: <detail>".
  * The flag says whether retrying the same message can help (transient) or not;
@@ -63,17 +50,32 @@ unsigned api_err_status(enum api_err e);
     X(ENQUEUE_FAILED,   "enqueue_failed",   0)         \
     X(INTERNAL,         "internal",         1)
 
-enum run_fail {
-    RUN_OK = 0,       /* success: no failure (libuv's 0) */
-#define X(name, str, transient) RUN_FAIL_##name,
-    RUN_FAIL_MAP(X)
-#undef X
-    RUN_FAIL__COUNT
-};
+/*
+ * The enums of the two tables: OK = 0 is success (libuv's 0; for runs: no
+ * failure), then one value per row in table order, then __COUNT, the table's
+ * size (not a code).
+ */
+#define API_ERR_ENUM_ROW(name, str, status)     API_ERR_##name,
+#define RUN_FAIL_ENUM_ROW(name, str, transient) RUN_FAIL_##name,
+enum api_err { API_OK = 0, API_ERR_MAP(API_ERR_ENUM_ROW) API_ERR__COUNT };
+enum run_fail { RUN_OK = 0, RUN_FAIL_MAP(RUN_FAIL_ENUM_ROW) RUN_FAIL__COUNT };
 
-/* Stable string of a failure code ("extract_failed"); "ok" for RUN_OK, "internal" for unknown values. */
+/*
+ * Lookups in the two tables. Values outside a table read as its INTERNAL row
+ * (a bug somewhere must not crash the answer or the run's bookkeeping):
+ *
+ * api_err_code:       stable string of an API error ("not_found"); "ok" for
+ *                     API_OK; "internal" for unknown values.
+ * api_err_status:     HTTP status of an API error; 200 for API_OK; 500 for
+ *                     unknown values.
+ * run_fail_code:      stable string of a failure code ("extract_failed"); "ok"
+ *                     for RUN_OK; "internal" for unknown values.
+ * run_fail_transient: 1 if a retry of the same job may succeed, 0 if it cannot
+ *                     (0 for RUN_OK, 1 for unknown values).
+ */
+const char *api_err_code(enum api_err e);
+unsigned api_err_status(enum api_err e);
 const char *run_fail_code(enum run_fail f);
-/* 1 if a retry of the same job may succeed, 0 if it cannot. */
 int run_fail_transient(enum run_fail f);
 
 #endif

@@ -1,3 +1,7 @@
+/*
+ * httpc.c - the libcurl client of httpc.h: one reset easy handle per request,
+ * a bounded body buffer, Retry-After parsing, no redirects, no signals.
+ */
 #include "common/httpc.h"
 
 #include <curl/curl.h>
@@ -24,9 +28,12 @@ static void global_init(void)
     global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
+/* One transfer's state, shared with the curl callbacks. */
 struct xfer {
     struct httpc_response *resp;
-    int overflow;        /* the body went past max_response */
+    size_t max;                      /* the body's limit */
+    int overflow;                    /* the body went past max */
+    char errbuf[CURL_ERROR_SIZE];    /* curl's detail of a failure */
 };
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
@@ -126,76 +133,52 @@ static void set_err(char *err, size_t errlen, const char *what, const char *deta
         snprintf(err, errlen, "%s", what);
 }
 
-int httpc_do(struct httpc *h, const struct httpc_request *req, struct httpc_response *resp,
-             char *err, size_t errlen)
+static int add_header(struct curl_slist **list, const char *header)
 {
-    CURL *curl = h ? h->curl : NULL;
-    struct curl_slist *hdrs = NULL, *tmp;
-    char errbuf[CURL_ERROR_SIZE];
-    struct xfer x;
-    long timeout_ms, connect_ms;
-    size_t max;
-    CURLcode rc;
-    int ret = -1;
+    struct curl_slist *tmp = curl_slist_append(*list, header);
 
-    max = req->max_response ? req->max_response : HTTPC_DEFAULT_MAX_RESPONSE;
-    resp->status = 0;
-    resp->retry_after_s = -1;
-    buf_init(&resp->body, max);
-    if (err && errlen)
-        err[0] = '\0';
-    if (!curl || !req->url) {
-        set_err(err, errlen, "httpc: not initialized or no url", NULL);
+    if (!tmp)
         return -1;
-    }
+    *list = tmp;
+    return 0;
+}
 
-    x.resp = resp;
-    x.overflow = 0;
-    errbuf[0] = '\0';
-    timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : HTTPC_DEFAULT_TIMEOUT_MS;
-    connect_ms = timeout_ms < HTTPC_MAX_CONNECT_MS ? timeout_ms : HTTPC_MAX_CONNECT_MS;
-
-    /* Reset drops the previous request's options but keeps live connections. */
-    curl_easy_reset(curl);
-
-    if (req->headers) {
-        for (const char *const *p = req->headers; *p; p++) {
-            tmp = curl_slist_append(hdrs, *p);
-            if (!tmp) {
-                set_err(err, errlen, "httpc: out of memory", NULL);
-                goto out;
-            }
-            hdrs = tmp;
-        }
-    }
+/* The request's headers into *list (the caller frees it, also after -1). */
+static int build_headers(const struct httpc_request *req, struct curl_slist **list)
+{
+    for (const char *const *p = req->headers; p && *p; p++)
+        if (add_header(list, *p) < 0)
+            return -1;
     /*
      * No "Expect: 100-continue" round trip on large bodies. Not when signing:
      * libcurl 7.88 lists the blanked header in SignedHeaders without sending
      * it, which breaks the signature.
      */
-    if (!req->aws_sigv4) {
-        tmp = curl_slist_append(hdrs, "Expect:");
-        if (!tmp) {
-            set_err(err, errlen, "httpc: out of memory", NULL);
-            goto out;
-        }
-        hdrs = tmp;
-    }
+    if (!req->aws_sigv4 && add_header(list, "Expect:") < 0)
+        return -1;
+    return 0;
+}
+
+/* Every option of this request, set afresh on a reset handle. */
+static void set_options(CURL *curl, const struct httpc_request *req, struct curl_slist *hdrs, struct xfer *x)
+{
+    long timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : HTTPC_DEFAULT_TIMEOUT_MS;
+    long connect_ms = timeout_ms < HTTPC_MAX_CONNECT_MS ? timeout_ms : HTTPC_MAX_CONNECT_MS;
 
     /* Signals cannot be used for timeouts in a multithreaded program. */
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_URL, req->url);
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, x->errbuf);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
     curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(curl, CURLOPT_USERAGENT, "ingest-system/1 (libcurl)");
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &x);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &x);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, x);
     if (req->body) {
         curl_easy_setopt(curl, CURLOPT_POST, 1L);
         curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
@@ -208,19 +191,56 @@ int httpc_do(struct httpc *h, const struct httpc_request *req, struct httpc_resp
         if (req->userpwd)
             curl_easy_setopt(curl, CURLOPT_USERPWD, req->userpwd);
     }
+}
 
+/* A transfer that failed: say why in err, and drop what arrived of the response. */
+static void transfer_failed(struct xfer *x, CURLcode rc, char *err, size_t errlen)
+{
+    if (x->overflow) {
+        char lim[64];
+
+        snprintf(lim, sizeof(lim), "more than %zu bytes", x->max);
+        set_err(err, errlen, "response too large", lim);
+    } else {
+        set_err(err, errlen, curl_easy_strerror(rc), x->errbuf);
+    }
+    buf_release(&x->resp->body);
+    x->resp->retry_after_s = -1;
+}
+
+int httpc_do(struct httpc *h, const struct httpc_request *req, struct httpc_response *resp,
+             char *err, size_t errlen)
+{
+    CURL *curl = h ? h->curl : NULL;
+    struct curl_slist *hdrs = NULL;
+    struct xfer x;
+    CURLcode rc;
+    int ret = -1;
+
+    x.max = req->max_response ? req->max_response : HTTPC_DEFAULT_MAX_RESPONSE;
+    resp->status = 0;
+    resp->retry_after_s = -1;
+    buf_init(&resp->body, x.max);
+    if (err && errlen)
+        err[0] = '\0';
+    if (!curl || !req->url) {
+        set_err(err, errlen, "httpc: not initialized or no url", NULL);
+        return -1;
+    }
+    x.resp = resp;
+    x.overflow = 0;
+    x.errbuf[0] = '\0';
+
+    /* Reset drops the previous request's options but keeps live connections. */
+    curl_easy_reset(curl);
+    if (build_headers(req, &hdrs) < 0) {
+        set_err(err, errlen, "httpc: out of memory", NULL);
+        goto out;
+    }
+    set_options(curl, req, hdrs, &x);
     rc = curl_easy_perform(curl);
     if (rc != CURLE_OK) {
-        if (x.overflow) {
-            char lim[64];
-
-            snprintf(lim, sizeof(lim), "more than %zu bytes", max);
-            set_err(err, errlen, "response too large", lim);
-        } else {
-            set_err(err, errlen, curl_easy_strerror(rc), errbuf);
-        }
-        buf_release(&resp->body);
-        resp->retry_after_s = -1;
+        transfer_failed(&x, rc, err, errlen);
         goto out;
     }
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &resp->status);

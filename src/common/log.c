@@ -1,3 +1,4 @@
+/* log.c - JSON-lines logging to stderr, one write(2) per line (log.h). */
 #include "common/log.h"
 #include "common/timeutil.h"
 
@@ -23,6 +24,13 @@ int log_level_parse(const char *s)
         if (strcmp(s, level_names[i]) == 0)
             return i;
     return -1;
+}
+
+void log_init_named(const char *svc, const char *level)
+{
+    int lv = level && *level ? log_level_parse(level) : LOG_INFO;
+
+    log_init(svc, lv < 0 ? LOG_INFO : (enum log_level)lv);
 }
 
 void log_event(enum log_level level, const char *msg, json_t *fields)

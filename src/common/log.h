@@ -16,6 +16,11 @@ enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 void log_init(const char *svc, enum log_level min);
 /* "debug", "info", "warn", "error" -> level; -1 if unknown. */
 int log_level_parse(const char *s);
+/*
+ * log_init() with the level given by name, as LOG_LEVEL spells it: NULL, ""
+ * or an unknown name mean "info". How both programs start their log.
+ */
+void log_init_named(const char *svc, const char *level);
 
 /*
  * Write one line. fields is a JSON object whose keys are merged into the line

@@ -1,4 +1,9 @@
+/*
+ * sniff.c - an upload's type from its first bytes, then its name (sniff.h):
+ * magic numbers, zip local headers for DOCX, strict UTF-8 for text.
+ */
 #include "common/sniff.h"
+#include "common/utf8.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -27,51 +32,14 @@ static int starts_ci(const unsigned char *p, size_t n, const char *word)
     return n >= m && strncasecmp((const char *)p, word, m) == 0;
 }
 
-/*
- * Length of the UTF-8 sequence at p (strict: no overlongs, no surrogates,
- * nothing past U+10FFFF); 0 when invalid, -1 when valid so far but cut off by
- * the end of the buffer.
- */
-static int utf8_seq(const unsigned char *p, size_t n)
-{
-    unsigned char c = p[0];
-    int len, i;
-    unsigned char lo = 0x80, hi = 0xBF;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF)
-        len = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        if (c == 0xE0)
-            lo = 0xA0;
-        else if (c == 0xED)
-            hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F;
-    } else
-        return 0;
-    for (i = 1; i < len; i++) {
-        if ((size_t)i >= n)
-            return -1;
-        if (p[i] < (i == 1 ? lo : 0x80) || p[i] > (i == 1 ? hi : 0xBF))
-            return 0;
-    }
-    return len;
-}
-
 /* 1 when p[0..n) is text: valid UTF-8, no NUL, few control bytes. */
 static int is_text(const unsigned char *p, size_t n)
 {
     size_t i = 0, controls = 0;
-    int l;
 
     while (i < n) {
+        size_t l;
+
         if (p[i] == 0)
             return 0;
         if (p[i] < 0x20 && p[i] != '\t' && p[i] != '\n' && p[i] != '\r' && p[i] != '\f' &&
@@ -79,12 +47,12 @@ static int is_text(const unsigned char *p, size_t n)
             controls++;
         if (p[i] == 0x7f)
             controls++;
-        l = utf8_seq(p + i, n - i);
+        l = utf8_next(p + i, n - i, NULL);
+        if (l == 0 && utf8_cut(p + i, n - i))
+            break;   /* cut by the end of the head: fine */
         if (l == 0)
             return 0;
-        if (l < 0)
-            break;   /* cut by the end of the head: fine */
-        i += (size_t)l;
+        i += l;
     }
     return controls * 32 <= n;
 }

@@ -1,3 +1,7 @@
+/*
+ * sqs.c - the SQS client of sqs.h: one JSON 1.0 call (sqs_call) under every
+ * public function, SigV4 signing left to libcurl, errors in struct sqs_error.
+ */
 #include "common/sqs.h"
 
 #include "common/httpc.h"
@@ -72,11 +76,10 @@ fail:
 
 void sqs_free(struct sqs_client **cp)
 {
-    struct sqs_client *c;
+    struct sqs_client *c = cp ? *cp : NULL;
 
-    if (!cp || !*cp)
+    if (!c)
         return;
-    c = *cp;
     httpc_release(&c->http);
     free(c->endpoint);
     free(c->sigv4);
@@ -95,17 +98,45 @@ static void err_clear(struct sqs_error *err)
     err->message[0] = '\0';
 }
 
+/* Callers may pass NULL for err: the helpers then write to *local. Cleared either way. */
+static struct sqs_error *err_start(struct sqs_error *err, struct sqs_error *local)
+{
+    struct sqs_error *e = err ? err : local;
+
+    err_clear(e);
+    return e;
+}
+
+static void err_vset(struct sqs_error *err, long status, const char *code, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+static void err_vset(struct sqs_error *err, long status, const char *code, const char *fmt, va_list ap)
+{
+    err->http_status = status;
+    snprintf(err->code, sizeof(err->code), "%s", code);
+    vsnprintf(err->message, sizeof(err->message), fmt, ap);
+}
+
 static void err_set(struct sqs_error *err, long status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static void err_set(struct sqs_error *err, long status, const char *code, const char *fmt, ...)
 {
     va_list ap;
 
-    err->http_status = status;
-    snprintf(err->code, sizeof(err->code), "%s", code);
     va_start(ap, fmt);
-    vsnprintf(err->message, sizeof(err->message), fmt, ap);
+    err_vset(err, status, code, fmt, ap);
     va_end(ap);
+}
+
+/* Arguments refused before any request is made: -1 with the code invalid_argument. */
+static int bad_argument(struct sqs_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int bad_argument(struct sqs_error *err, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    err_vset(err, 0, "invalid_argument", fmt, ap);
+    va_end(ap);
+    return -1;
 }
 
 /* "com.amazonaws.sqs#QueueDoesNotExist" -> "QueueDoesNotExist" */
@@ -222,38 +253,40 @@ out:
     return ret;
 }
 
-/* Callers may pass NULL for err; the helpers always have somewhere to write. */
-#define ERR_OR_LOCAL(err, local) ((err) ? (err) : &(local))
+/*
+ * A call whose answer must carry the string member name: that string, or NULL
+ * with err set. *resp receives the answer either way (the caller decrefs it).
+ */
+static const char *call_for_string(struct sqs_client *c, const char *action, json_t *req, const char *name,
+                                   json_t **resp, struct sqs_error *err)
+{
+    const char *v;
+
+    if (sqs_call(c, action, req, 0, 0, resp, err) < 0)
+        return NULL;
+    v = json_string_value(json_object_get(*resp, name));
+    if (!v)
+        err_set(err, 200, "bad_response", "%s: no %s in the response", action, name);
+    return v;
+}
 
 int sqs_send(struct sqs_client *c, const char *queue_url, const char *body, int delay_s,
              char *message_id, size_t message_id_len, struct sqs_error *err_in)
 {
-    struct sqs_error local, *err = ERR_OR_LOCAL(err_in, local);
+    struct sqs_error local, *err = err_start(err_in, &local);
     json_t *req, *resp = NULL;
     const char *id;
-    int ret = -1;
 
-    err_clear(err);
-    if (!queue_url || !body) {
-        err_set(err, 0, "invalid_argument", "SendMessage: queue url and body are required");
-        return -1;
-    }
+    if (!queue_url || !body)
+        return bad_argument(err, "SendMessage: queue url and body are required");
     req = json_pack("{s:s, s:s}", "QueueUrl", queue_url, "MessageBody", body);
     if (req && delay_s > 0)
         json_object_set_new(req, "DelaySeconds", json_integer(delay_s));
-    if (sqs_call(c, "SendMessage", req, 0, 0, &resp, err) < 0)
-        goto out;
-    id = json_string_value(json_object_get(resp, "MessageId"));
-    if (!id) {
-        err_set(err, 200, "bad_response", "SendMessage: no MessageId in the response");
-        goto out;
-    }
-    if (message_id && message_id_len)
+    id = call_for_string(c, "SendMessage", req, "MessageId", &resp, err);
+    if (id && message_id && message_id_len)
         snprintf(message_id, message_id_len, "%s", id);
-    ret = 0;
-out:
     json_decref(resp);
-    return ret;
+    return id ? 0 : -1;
 }
 
 void sqs_messages_free(struct sqs_message *msgs, int n)
@@ -283,83 +316,97 @@ static int parse_count(json_t *attrs)
     return (int)v;
 }
 
-int sqs_receive(struct sqs_client *c, const char *queue_url, int max, int wait_s, int visibility_s,
-                struct sqs_message **msgs_out, int *n_out, struct sqs_error *err_in)
+/*
+ * The ReceiveMessage request. The attribute list goes under both names:
+ * AttributeNames is the one older servers know, MessageSystemAttributeNames
+ * the current one.
+ */
+static json_t *receive_request(const char *queue_url, int max, int wait_s, int visibility_s)
 {
-    struct sqs_error local, *err = ERR_OR_LOCAL(err_in, local);
-    json_t *req, *resp = NULL, *arr, *m;
-    struct sqs_message *msgs = NULL;
-    size_t count, i;
-    int n = 0, ret = -1;
+    json_t *req = json_pack("{s:s, s:i, s:i, s:[s], s:[s]}", "QueueUrl", queue_url,
+                            "MaxNumberOfMessages", max, "WaitTimeSeconds", wait_s,
+                            "AttributeNames", "ApproximateReceiveCount",
+                            "MessageSystemAttributeNames", "ApproximateReceiveCount");
 
-    err_clear(err);
-    *msgs_out = NULL;
-    *n_out = 0;
-    if (!queue_url || max < 1 || max > 10 || wait_s < 0 || wait_s > 20) {
-        err_set(err, 0, "invalid_argument",
-                "ReceiveMessage: need a queue url, max in 1..10 and wait in 0..20 (got %d, %d)",
-                max, wait_s);
-        return -1;
-    }
-    /*
-     * The attribute list goes under both names: AttributeNames is the one
-     * older servers know, MessageSystemAttributeNames the current one.
-     */
-    req = json_pack("{s:s, s:i, s:i, s:[s], s:[s]}", "QueueUrl", queue_url,
-                    "MaxNumberOfMessages", max, "WaitTimeSeconds", wait_s,
-                    "AttributeNames", "ApproximateReceiveCount",
-                    "MessageSystemAttributeNames", "ApproximateReceiveCount");
     if (req && visibility_s >= 0)
         json_object_set_new(req, "VisibilityTimeout", json_integer(visibility_s));
-    if (sqs_call(c, "ReceiveMessage", req, (long)wait_s * 1000L, SQS_RECEIVE_MAX_RESPONSE, &resp,
-                 err) < 0)
-        goto out;
+    return req;
+}
 
-    arr = json_object_get(resp, "Messages");
-    if (!arr || json_is_null(arr)) {
-        ret = 0;
-        goto out;
+/* One message of the answer into *out (zeroed); on -1 *out may hold some copies to free. */
+static int copy_message(json_t *m, struct sqs_message *out, struct sqs_error *err)
+{
+    const char *id = json_string_value(json_object_get(m, "MessageId"));
+    const char *rh = json_string_value(json_object_get(m, "ReceiptHandle"));
+    const char *body = json_string_value(json_object_get(m, "Body"));
+
+    if (!id || !rh || !body) {
+        err_set(err, 200, "bad_response", "ReceiveMessage: a message lacks MessageId, ReceiptHandle or Body");
+        return -1;
     }
+    out->message_id = strdup(id);
+    out->receipt_handle = strdup(rh);
+    out->body = strdup(body);
+    out->receive_count = parse_count(json_object_get(m, "Attributes"));
+    if (!out->message_id || !out->receipt_handle || !out->body) {
+        err_set(err, 0, "internal", "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* The answer's Messages (absent, null or empty: none) into a new array of *n_out. */
+static int parse_messages(json_t *resp, struct sqs_message **msgs_out, int *n_out, struct sqs_error *err)
+{
+    json_t *arr = json_object_get(resp, "Messages"), *m;
+    struct sqs_message *msgs;
+    size_t count, i;
+    int n = 0;
+
+    if (!arr || json_is_null(arr))
+        return 0;
     if (!json_is_array(arr)) {
         err_set(err, 200, "bad_response", "ReceiveMessage: Messages is not an array");
-        goto out;
+        return -1;
     }
     count = json_array_size(arr);
-    if (count == 0) {
-        ret = 0;
-        goto out;
-    }
+    if (count == 0)
+        return 0;
     msgs = calloc(count, sizeof(*msgs));
     if (!msgs) {
         err_set(err, 0, "internal", "out of memory");
-        goto out;
+        return -1;
     }
     json_array_foreach(arr, i, m) {
-        const char *id = json_string_value(json_object_get(m, "MessageId"));
-        const char *rh = json_string_value(json_object_get(m, "ReceiptHandle"));
-        const char *body = json_string_value(json_object_get(m, "Body"));
+        /* Counted before the check: a half-copied message is freed with the rest. */
+        int rc = copy_message(m, &msgs[n++], err);
 
-        if (!id || !rh || !body) {
-            err_set(err, 200, "bad_response",
-                    "ReceiveMessage: a message lacks MessageId, ReceiptHandle or Body");
-            goto out;
-        }
-        msgs[n].message_id = strdup(id);
-        msgs[n].receipt_handle = strdup(rh);
-        msgs[n].body = strdup(body);
-        msgs[n].receive_count = parse_count(json_object_get(m, "Attributes"));
-        n++;
-        if (!msgs[n - 1].message_id || !msgs[n - 1].receipt_handle || !msgs[n - 1].body) {
-            err_set(err, 0, "internal", "out of memory");
-            goto out;
+        if (rc < 0) {
+            sqs_messages_free(msgs, n);
+            return -1;
         }
     }
     *msgs_out = msgs;
     *n_out = n;
-    msgs = NULL;
-    ret = 0;
-out:
-    sqs_messages_free(msgs, n);
+    return 0;
+}
+
+int sqs_receive(struct sqs_client *c, const char *queue_url, int max, int wait_s, int visibility_s,
+                struct sqs_message **msgs_out, int *n_out, struct sqs_error *err_in)
+{
+    struct sqs_error local, *err = err_start(err_in, &local);
+    json_t *resp = NULL;
+    int ret;
+
+    *msgs_out = NULL;
+    *n_out = 0;
+    if (!queue_url || max < 1 || max > 10 || wait_s < 0 || wait_s > 20)
+        return bad_argument(err, "ReceiveMessage: need a queue url, max in 1..10 and wait in 0..20 (got %d, %d)",
+                            max, wait_s);
+    if (sqs_call(c, "ReceiveMessage", receive_request(queue_url, max, wait_s, visibility_s), (long)wait_s * 1000L,
+                 SQS_RECEIVE_MAX_RESPONSE, &resp, err) < 0)
+        return -1;
+    ret = parse_messages(resp, msgs_out, n_out, err);
     json_decref(resp);
     return ret;
 }
@@ -367,13 +414,10 @@ out:
 int sqs_delete(struct sqs_client *c, const char *queue_url, const char *receipt_handle,
                struct sqs_error *err_in)
 {
-    struct sqs_error local, *err = ERR_OR_LOCAL(err_in, local);
+    struct sqs_error local, *err = err_start(err_in, &local);
 
-    err_clear(err);
-    if (!queue_url || !receipt_handle) {
-        err_set(err, 0, "invalid_argument", "DeleteMessage: queue url and receipt handle are required");
-        return -1;
-    }
+    if (!queue_url || !receipt_handle)
+        return bad_argument(err, "DeleteMessage: queue url and receipt handle are required");
     return sqs_call(c, "DeleteMessage",
                     json_pack("{s:s, s:s}", "QueueUrl", queue_url, "ReceiptHandle", receipt_handle),
                     0, 0, NULL, err);
@@ -382,43 +426,42 @@ int sqs_delete(struct sqs_client *c, const char *queue_url, const char *receipt_
 int sqs_change_visibility(struct sqs_client *c, const char *queue_url, const char *receipt_handle,
                           int visibility_s, struct sqs_error *err_in)
 {
-    struct sqs_error local, *err = ERR_OR_LOCAL(err_in, local);
+    struct sqs_error local, *err = err_start(err_in, &local);
 
-    err_clear(err);
-    if (!queue_url || !receipt_handle || visibility_s < 0) {
-        err_set(err, 0, "invalid_argument",
-                "ChangeMessageVisibility: queue url, receipt handle and a timeout >= 0 are required");
-        return -1;
-    }
+    if (!queue_url || !receipt_handle || visibility_s < 0)
+        return bad_argument(err, "ChangeMessageVisibility: queue url, receipt handle and a timeout >= 0 are "
+                                 "required");
     return sqs_call(c, "ChangeMessageVisibility",
                     json_pack("{s:s, s:s, s:i}", "QueueUrl", queue_url, "ReceiptHandle",
                               receipt_handle, "VisibilityTimeout", visibility_s),
                     0, 0, NULL, err);
 }
 
+/* The GetQueueAttributes request for names (NULL-terminated; NULL: "All"). NULL if memory is out. */
+static json_t *attributes_request(const char *queue_url, const char *const *names)
+{
+    json_t *list = json_array();
+
+    if (!list)
+        return NULL;
+    for (const char *const *p = names; p && *p; p++)
+        json_array_append_new(list, json_string(*p));
+    if (!names)
+        json_array_append_new(list, json_string("All"));
+    return json_pack("{s:s, s:o}", "QueueUrl", queue_url, "AttributeNames", list);
+}
+
 int sqs_get_attributes(struct sqs_client *c, const char *queue_url, const char *const *names,
                        json_t **attrs, struct sqs_error *err_in)
 {
-    struct sqs_error local, *err = ERR_OR_LOCAL(err_in, local);
-    json_t *req = NULL, *list, *resp = NULL, *a;
+    struct sqs_error local, *err = err_start(err_in, &local);
+    json_t *resp = NULL, *a;
     int ret = -1;
 
-    err_clear(err);
     *attrs = NULL;
-    if (!queue_url) {
-        err_set(err, 0, "invalid_argument", "GetQueueAttributes: queue url is required");
-        return -1;
-    }
-    list = json_array();
-    if (list && names) {
-        for (const char *const *p = names; *p; p++)
-            json_array_append_new(list, json_string(*p));
-    } else if (list) {
-        json_array_append_new(list, json_string("All"));
-    }
-    if (list)
-        req = json_pack("{s:s, s:o}", "QueueUrl", queue_url, "AttributeNames", list);
-    if (sqs_call(c, "GetQueueAttributes", req, 0, 0, &resp, err) < 0)
+    if (!queue_url)
+        return bad_argument(err, "GetQueueAttributes: queue url is required");
+    if (sqs_call(c, "GetQueueAttributes", attributes_request(queue_url, names), 0, 0, &resp, err) < 0)
         goto out;
     a = json_object_get(resp, "Attributes");
     if (a && !json_is_object(a)) {
@@ -439,34 +482,25 @@ out:
 int sqs_create_queue(struct sqs_client *c, const char *name, json_t *attributes,
                      char *queue_url, size_t queue_url_len, struct sqs_error *err_in)
 {
-    struct sqs_error local, *err = ERR_OR_LOCAL(err_in, local);
+    struct sqs_error local, *err = err_start(err_in, &local);
     json_t *req, *resp = NULL;
     const char *url;
     int ret = -1;
 
-    err_clear(err);
-    if (!name) {
-        err_set(err, 0, "invalid_argument", "CreateQueue: a name is required");
-        return -1;
-    }
+    if (!name)
+        return bad_argument(err, "CreateQueue: a name is required");
     req = json_pack("{s:s}", "QueueName", name);
     if (req && attributes)
         json_object_set(req, "Attributes", attributes);
-    if (sqs_call(c, "CreateQueue", req, 0, 0, &resp, err) < 0)
+    url = call_for_string(c, "CreateQueue", req, "QueueUrl", &resp, err);
+    if (!url)
         goto out;
-    url = json_string_value(json_object_get(resp, "QueueUrl"));
-    if (!url) {
-        err_set(err, 200, "bad_response", "CreateQueue: no QueueUrl in the response");
+    if (queue_url && queue_url_len && strlen(url) >= queue_url_len) {
+        err_set(err, 200, "bad_response", "CreateQueue: queue url longer than %zu bytes", queue_url_len - 1);
         goto out;
     }
-    if (queue_url && queue_url_len) {
-        if (strlen(url) >= queue_url_len) {
-            err_set(err, 200, "bad_response", "CreateQueue: queue url longer than %zu bytes",
-                    queue_url_len - 1);
-            goto out;
-        }
+    if (queue_url && queue_url_len)
         snprintf(queue_url, queue_url_len, "%s", url);
-    }
     ret = 0;
 out:
     json_decref(resp);
@@ -475,12 +509,9 @@ out:
 
 int sqs_purge(struct sqs_client *c, const char *queue_url, struct sqs_error *err_in)
 {
-    struct sqs_error local, *err = ERR_OR_LOCAL(err_in, local);
+    struct sqs_error local, *err = err_start(err_in, &local);
 
-    err_clear(err);
-    if (!queue_url) {
-        err_set(err, 0, "invalid_argument", "PurgeQueue: queue url is required");
-        return -1;
-    }
+    if (!queue_url)
+        return bad_argument(err, "PurgeQueue: queue url is required");
     return sqs_call(c, "PurgeQueue", json_pack("{s:s}", "QueueUrl", queue_url), 0, 0, NULL, err);
 }

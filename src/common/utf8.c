@@ -42,19 +42,39 @@ static size_t continuations(const unsigned char *p, size_t n, size_t len, unsign
     return i - 1;
 }
 
+/* The code point of a sequence of len bytes already checked. */
+static uint32_t decode(const unsigned char *p, size_t len)
+{
+    uint32_t c = len == 1 ? p[0] : (uint32_t)(p[0] & (0x7F >> len));
+
+    for (size_t i = 1; i < len; i++)
+        c = (c << 6) | (p[i] & 0x3F);
+    return c;
+}
+
 size_t utf8_next(const unsigned char *p, size_t n, uint32_t *cp)
 {
     unsigned char lo, hi;
     size_t len = n ? lead(p[0], &lo, &hi) : 0;
-    uint32_t c;
 
     if (len == 0 || len > n || continuations(p, n, len, lo, hi) != len - 1)
         return 0;
-    c = len == 1 ? p[0] : (uint32_t)(p[0] & (0x7F >> len));
-    for (size_t i = 1; i < len; i++)
-        c = (c << 6) | (p[i] & 0x3F);
     if (cp)
-        *cp = c;
+        *cp = decode(p, len);
+    return len;
+}
+
+size_t utf8_next_lax(const unsigned char *p, size_t n, uint32_t *cp)
+{
+    unsigned char lo, hi;
+    size_t len = n ? lead(p[0], &lo, &hi) : 0;
+
+    /* Any continuation byte will do, whatever the lead's range for the second. */
+    if (len == 0 || len > n || continuations(p, n, len, 0x80, 0xBF) != len - 1) {
+        *cp = 0xFFFD;
+        return 1;
+    }
+    *cp = decode(p, len);
     return len;
 }
 

@@ -20,6 +20,15 @@
 size_t utf8_next(const unsigned char *p, size_t n, uint32_t *cp);
 
 /*
+ * Lenient decoding, for the one user whose results must never change (the hash
+ * embedder: its vectors are stored). Like utf8_next(), except that the second
+ * byte's range is not checked, so overlong forms, surrogates and F4 9x..BF
+ * sequences decode as their bits say. Any other invalid or cut sequence reads
+ * as U+FFFD of length 1. n >= 1; returns 1 to 4.
+ */
+size_t utf8_next_lax(const unsigned char *p, size_t n, uint32_t *cp);
+
+/*
  * 1 if the n bytes at p (n >= 1) are the valid start of a sequence that needs
  * more bytes than n: a buffer that ends mid-character, not bad input.
  */

@@ -9,21 +9,15 @@
  */
 #include "common/config.h"
 #include "common/log.h"
+#include "common/signals.h"
 #include "worker/consumer.h"
 #include "worker/health.h"
 
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
 
 static void usage(FILE *f)
 {
@@ -36,7 +30,6 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
     struct config cfg;
-    struct sigaction sa;
     struct health *h = NULL;
     char err[512];
     const char *cmd = argc > 1 ? argv[1] : "run";
@@ -58,19 +51,10 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (config_load(&cfg, CONFIG_WORKER, err, sizeof(err)) != 0) {
-        fprintf(stderr, "ingest-worker: %s\n", err);
+    if (config_load_report(&cfg, CONFIG_WORKER, "ingest-worker") < 0)
         return 2;
-    }
-    log_init("ingest-worker", (enum log_level)log_level_parse(cfg.log_level));
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sa.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &sa, NULL);
+    log_init_named("ingest-worker", cfg.log_level);
+    signals_install(&stop_requested);
 
     if (cfg.worker_health_addr[0]) {
         h = health_start(cfg.worker_health_addr, err, sizeof(err));

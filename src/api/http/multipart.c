@@ -1,4 +1,10 @@
+/*
+ * multipart.c - the streaming multipart/form-data parser of multipart.h: a
+ * table of states, each a step over the bytes of one feed; a delimiter scanner
+ * that holds back only what may start a boundary.
+ */
 #include "api/http/multipart.h"
+#include "common/hash.h"
 
 #include <ctype.h>
 #include <stddef.h>
@@ -100,17 +106,6 @@ static int fail(struct multipart *m, int code, const char *why)
     return code;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /*
  * Decode a parameter value in place. all_pct: RFC 5987 ext-value (decode every
  * %XX); otherwise only the escapes browsers use in form-data names (WHATWG:
@@ -122,8 +117,8 @@ static size_t pct_decode(char *s, size_t n, int all_pct)
 
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '%' && i + 2 < n) {
-            int hi = hexval((unsigned char)s[i + 1]);
-            int lo = hexval((unsigned char)s[i + 2]);
+            int hi = hex_value((unsigned char)s[i + 1]);
+            int lo = hex_value((unsigned char)s[i + 2]);
 
             if (hi >= 0 && lo >= 0) {
                 int v = hi * 16 + lo;
@@ -329,6 +324,9 @@ static int scan(struct multipart *m, const char *p, size_t n, size_t *pos)
                         return rc;
                 }
                 part_clear(m);
+                /* The next part's headers start empty. */
+                m->hdr_len = 0;
+                m->line_start = 0;
                 m->state = MP_AFTER_DELIM;
                 *pos = i;
                 return 0;
@@ -359,92 +357,127 @@ static int scan(struct multipart *m, const char *p, size_t n, size_t *pos)
     return 0;
 }
 
+/*
+ * One row per state: the step that consumes bytes in it, from p[*i] on, and
+ * advances *i. 0 to go on; nonzero stops the feed with that value (the parser
+ * is then in MP_ERROR with m->stop set). States that accept exactly one byte
+ * (want) share expect_byte, which moves to next or fails with why.
+ */
+struct mp_row {
+    int (*step)(struct multipart *m, const struct mp_row *row, const char *p, size_t n, size_t *i);
+    char want;
+    enum mp_state next;
+    const char *why;
+};
+
+/* Preamble and part data: pass bytes on until a delimiter. */
+static int step_data(struct multipart *m, const struct mp_row *row, const char *p, size_t n, size_t *i)
+{
+    int rc = scan(m, p, n, i);
+
+    (void)row;
+    return rc ? fail(m, rc, "stopped by callback") : 0;
+}
+
+/* After "\r\n--boundary": "--" closes the body, CRLF opens a part, blanks are padding. */
+static int step_after_delim(struct multipart *m, const struct mp_row *row, const char *p, size_t n, size_t *i)
+{
+    char c = p[(*i)++];
+
+    (void)row;
+    (void)n;
+    if (c == '-')
+        m->state = MP_DASH2;
+    else if (c == '\r')
+        m->state = MP_DELIM_LF;
+    else if (c != ' ' && c != '\t')
+        return fail(m, MULTIPART_MALFORMED, "garbage after boundary");
+    return 0;
+}
+
+static int expect_byte(struct multipart *m, const struct mp_row *row, const char *p, size_t n, size_t *i)
+{
+    (void)n;
+    if (p[(*i)++] != row->want)
+        return fail(m, MULTIPART_MALFORMED, row->why);
+    m->state = row->next;
+    return 0;
+}
+
+/* The empty line after a part's headers: parse them, enter the body, part_begin. */
+static int part_start(struct multipart *m)
+{
+    int rc;
+
+    m->hdr_len = m->line_start;
+    m->hdr[m->hdr_len] = '\0';
+    if (parse_headers(m) < 0)
+        return fail(m, MULTIPART_NOMEM, "out of memory");
+    m->state = MP_BODY;
+    rc = m->cb->part_begin ? m->cb->part_begin(m->ud, &m->part) : 0;
+    return rc ? fail(m, rc, "stopped by callback") : 0;
+}
+
+/* Part header bytes, up to and including the next LF; an empty line ends them. */
+static int step_headers(struct multipart *m, const struct mp_row *row, const char *p, size_t n, size_t *i)
+{
+    const char *nl = memchr(p + *i, '\n', n - *i);
+    size_t take = nl ? (size_t)(nl - (p + *i)) + 1 : n - *i;
+    size_t line_len;
+
+    (void)row;
+    if (m->hdr_len + take > MULTIPART_HEADERS_MAX)
+        return fail(m, MULTIPART_MALFORMED, "part headers too large");
+    memcpy(m->hdr + m->hdr_len, p + *i, take);
+    m->hdr_len += take;
+    *i += take;
+    if (!nl)
+        return 0;
+    line_len = m->hdr_len - m->line_start;   /* with its LF */
+    if (line_len == 1 || (line_len == 2 && m->hdr[m->line_start] == '\r'))
+        return part_start(m);
+    m->line_start = m->hdr_len;
+    return 0;
+}
+
+/* After the closing delimiter: the epilogue is ignored. */
+static int step_done(struct multipart *m, const struct mp_row *row, const char *p, size_t n, size_t *i)
+{
+    (void)m;
+    (void)row;
+    (void)p;
+    *i = n;
+    return 0;
+}
+
+static int step_error(struct multipart *m, const struct mp_row *row, const char *p, size_t n, size_t *i)
+{
+    (void)row;
+    (void)p;
+    (void)n;
+    (void)i;
+    return m->stop ? m->stop : MULTIPART_MALFORMED;
+}
+
+static const struct mp_row mp_rows[] = {
+    [MP_PREAMBLE] = {step_data, 0, MP_PREAMBLE, NULL},
+    [MP_AFTER_DELIM] = {step_after_delim, 0, MP_AFTER_DELIM, NULL},
+    [MP_DASH2] = {expect_byte, '-', MP_DONE, "garbage after boundary"},
+    [MP_DELIM_LF] = {expect_byte, '\n', MP_HEADERS, "CR without LF after boundary"},
+    [MP_HEADERS] = {step_headers, 0, MP_HEADERS, NULL},
+    [MP_BODY] = {step_data, 0, MP_BODY, NULL},
+    [MP_DONE] = {step_done, 0, MP_DONE, NULL},
+    [MP_ERROR] = {step_error, 0, MP_ERROR, NULL},
+};
+
 int multipart_feed(struct multipart *m, const char *p, size_t n)
 {
     size_t i = 0;
-    int rc;
+    int rc = m->stop;
 
-    if (m->stop)
-        return m->stop;
-    while (i < n) {
-        switch (m->state) {
-        case MP_PREAMBLE:
-        case MP_BODY:
-            rc = scan(m, p, n, &i);
-            if (rc) {
-                if (m->state != MP_ERROR) {
-                    m->stop = rc;
-                    m->state = MP_ERROR;
-                    snprintf(m->err, sizeof(m->err), "stopped by callback");
-                }
-                return rc;
-            }
-            break;
-        case MP_AFTER_DELIM:
-            if (p[i] == '-')
-                m->state = MP_DASH2;
-            else if (p[i] == '\r')
-                m->state = MP_DELIM_LF;
-            else if (p[i] != ' ' && p[i] != '\t')
-                return fail(m, MULTIPART_MALFORMED, "garbage after boundary");
-            i++;
-            break;
-        case MP_DASH2:
-            if (p[i] != '-')
-                return fail(m, MULTIPART_MALFORMED, "garbage after boundary");
-            m->state = MP_DONE;
-            i++;
-            break;
-        case MP_DELIM_LF:
-            if (p[i] != '\n')
-                return fail(m, MULTIPART_MALFORMED, "CR without LF after boundary");
-            m->state = MP_HEADERS;
-            m->hdr_len = 0;
-            m->line_start = 0;
-            i++;
-            break;
-        case MP_HEADERS: {
-            const char *nl = memchr(p + i, '\n', n - i);
-            size_t take = nl ? (size_t)(nl - (p + i)) + 1 : n - i;
-
-            if (m->hdr_len + take > MULTIPART_HEADERS_MAX)
-                return fail(m, MULTIPART_MALFORMED, "part headers too large");
-            memcpy(m->hdr + m->hdr_len, p + i, take);
-            m->hdr_len += take;
-            i += take;
-            if (!nl)
-                break;
-            {
-                size_t line_len = m->hdr_len - m->line_start;   /* with its LF */
-
-                if (line_len == 1 || (line_len == 2 && m->hdr[m->line_start] == '\r')) {
-                    m->hdr_len = m->line_start;
-                    m->hdr[m->hdr_len] = '\0';
-                    if (parse_headers(m) < 0)
-                        return fail(m, MULTIPART_NOMEM, "out of memory");
-                    m->state = MP_BODY;
-                    if (m->cb->part_begin) {
-                        rc = m->cb->part_begin(m->ud, &m->part);
-                        if (rc) {
-                            m->stop = rc;
-                            m->state = MP_ERROR;
-                            snprintf(m->err, sizeof(m->err), "stopped by callback");
-                            return rc;
-                        }
-                    }
-                } else {
-                    m->line_start = m->hdr_len;
-                }
-            }
-            break;
-        }
-        case MP_DONE:
-            return 0;
-        case MP_ERROR:
-            return m->stop ? m->stop : MULTIPART_MALFORMED;
-        }
-    }
-    return 0;
+    while (!rc && i < n)
+        rc = mp_rows[m->state].step(m, &mp_rows[m->state], p, n, &i);
+    return rc;
 }
 
 int multipart_finish(struct multipart *m)

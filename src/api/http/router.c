@@ -13,10 +13,31 @@ static size_t seg_len(const char *s)
     return strcspn(s, "/");
 }
 
+/*
+ * One pattern segment p[0..pl) against one path segment u[0..ul) (ul > 0). A
+ * ":name" segment matches any text, copied into the arena (when there is one)
+ * as found[*nparams]; another must be equal. 1 on a match.
+ */
+static int match_segment(const char *p, size_t pl, const char *u, size_t ul, struct arena *a,
+                         const char **found, int *nparams)
+{
+    char *v;
+
+    if (p[0] != ':')
+        return pl == ul && memcmp(p, u, pl) == 0;
+    if (*nparams >= API_MAX_PATH_PARAMS)
+        return 0;
+    v = a ? arena_strndup(a, u, ul) : NULL;
+    if (a && !v)
+        return 0;
+    found[(*nparams)++] = v;
+    return 1;
+}
+
 int route_match(const char *pattern, const char *path, struct arena *a, const char **params)
 {
     const char *found[API_MAX_PATH_PARAMS] = {NULL};
-    int nparams = 0;
+    int nparams = 0, matched = 0;
     const char *p = pattern;
     const char *u = path;
 
@@ -30,43 +51,28 @@ int route_match(const char *pattern, const char *path, struct arena *a, const ch
         u++;
         pl = seg_len(p);
         ul = seg_len(u);
-        if (pl == 0 && p[0] == '\0') {
-            /* Pattern done: the path may only have one trailing slash left. */
-            if (ul == 0 && u[0] == '\0')
-                break;
-            return 0;
+        if (*p == '\0') {
+            /* The pattern ends in this '/': so must the path. */
+            matched = *u == '\0';
+            break;
         }
-        if (ul == 0)
-            return 0;    /* empty path segment ("//" or a trailing slash too early) */
-        if (p[0] == ':') {
-            char *v;
-
-            if (nparams >= API_MAX_PATH_PARAMS)
-                return 0;
-            v = a ? arena_strndup(a, u, ul) : NULL;
-            if (a && !v)
-                return 0;
-            found[nparams++] = v;
-        } else if (pl != ul || memcmp(p, u, pl) != 0) {
-            return 0;
-        }
+        /* An empty path segment ("//" or a trailing slash too early) matches nothing. */
+        if (ul == 0 || !match_segment(p, pl, u, ul, a, found, &nparams))
+            break;
         p += pl;
         u += ul;
-        if (*u == '\0' && *p == '\0')
-            break;
-        if (*u == '\0')
-            return 0;    /* path shorter than the pattern */
         if (*p == '\0') {
-            /* Pattern done; accept exactly one trailing slash on the path. */
-            if (u[0] == '/' && u[1] == '\0')
-                break;
-            return 0;
+            /* Pattern done: the path may only have one trailing slash left. */
+            matched = *u == '\0' || (u[0] == '/' && u[1] == '\0');
+            break;
         }
+        if (*u == '\0')
+            break;    /* path shorter than the pattern */
     }
-    if (params)
+    if (matched && params)
         for (int i = 0; i < API_MAX_PATH_PARAMS; i++)
             params[i] = found[i];
-    return 1;
+    return matched;
 }
 
 const struct route *route_find(const struct route *table, size_t n, const char *method, const char *path,

@@ -444,7 +444,7 @@ static int listen_on(const struct sockaddr_in *sa, const char *text, char *err, 
     return fd;
 }
 
-int server_run(struct api_app *app, const struct server_hooks *hooks, volatile int *stop)
+int server_run(struct api_app *app, const struct server_hooks *hooks, volatile sig_atomic_t *stop)
 {
     struct server srv = {app, hooks};
     struct sockaddr_in sa;

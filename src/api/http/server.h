@@ -11,6 +11,7 @@
 
 #include "api/http/router.h"
 
+#include <signal.h>
 #include <stddef.h>
 
 struct sockaddr_in;
@@ -28,7 +29,7 @@ struct server_hooks {
 };
 
 /* Start the daemon on cfg->http_addr; serve until *stop becomes nonzero. Returns 0 or -1. */
-int server_run(struct api_app *app, const struct server_hooks *hooks, volatile int *stop);
+int server_run(struct api_app *app, const struct server_hooks *hooks, volatile sig_atomic_t *stop);
 /* Parse "host:port" (IPv4 address or name; empty host: any) into out. 0, or -1 with a message. */
 int server_parse_addr(const char *addr, struct sockaddr_in *out, char *err, size_t errlen);
 

@@ -1,4 +1,7 @@
-/* static_files.c - see static_files.h for the resolution rules. */
+/*
+ * static_files.c - the web UI's files (static_files.h): url path normalized,
+ * then the Next.js export's candidates in order, each kept inside WEB_DIR.
+ */
 #include "api/http/static_files.h"
 #include "common/log.h"
 
@@ -96,20 +99,17 @@ static int try_candidate(const char *root, const char *rel, char *out, size_t ou
     return 0;
 }
 
-int static_resolve(const char *root, const char *url_path, char *out, size_t outlen)
+/*
+ * url_path into rel, a path relative to the root: empty and "." segments
+ * dropped, ".." and dot-file segments (but .well-known) refused. *asset: the
+ * path looks like an asset (under _next/, or a dot in its last segment).
+ * Returns rel's length, or -1 when nothing may be served.
+ */
+static long normalize(const char *url_path, char *rel, size_t relsize, int *asset)
 {
-    char realroot[PATH_MAX];
-    char rel[PATH_MAX];
-    char cand[PATH_MAX + 16];
-    size_t rl = 0;
-    const char *p = url_path;
-    const char *last = "";
-    size_t lastlen = 0;
-    int asset;
+    const char *p = url_path, *last = "";
+    size_t rl = 0, lastlen = 0;
 
-    if (!root || !url_path || url_path[0] != '/' || !realpath(root, realroot))
-        return -1;
-    /* Normalize: drop empty and "." segments, refuse ".." and dot-files. */
     while (*p) {
         size_t n;
 
@@ -124,7 +124,7 @@ int static_resolve(const char *root, const char *url_path, char *out, size_t out
         }
         if (p[0] == '.' && !(n == 11 && strncmp(p, ".well-known", 11) == 0))
             return -1;    /* "..", ".env", ".git": never served */
-        if (rl + n + 2 >= sizeof(rel))
+        if (rl + n + 2 >= relsize)
             return -1;
         if (rl)
             rel[rl++] = '/';
@@ -135,23 +135,42 @@ int static_resolve(const char *root, const char *url_path, char *out, size_t out
         p += n;
     }
     rel[rl] = '\0';
-    asset = (rl >= 5 && memcmp(rel, "_next", 5) == 0 && (rl == 5 || rel[5] == '/')) ||
-            memchr(last, '.', lastlen) != NULL;
+    *asset = (rl >= 5 && memcmp(rel, "_next", 5) == 0 && (rl == 5 || rel[5] == '/')) ||
+             memchr(last, '.', lastlen) != NULL;
+    return (long)rl;
+}
 
+/* The file for rel: itself, rel/index.html, then (not for assets) rel.html, then the app's index.html. */
+static int try_page(const char *root, const char *rel, int asset, char *out, size_t outlen)
+{
+    static const char *const suffixes[] = {"", "/index.html", ".html"};
+    char cand[PATH_MAX + 16];
+    size_t tries = asset ? 2 : 3;
+
+    for (size_t i = 0; i < tries; i++) {
+        snprintf(cand, sizeof(cand), "%s%s", rel, suffixes[i]);
+        if (try_candidate(root, cand, out, outlen) == 0)
+            return 0;
+    }
+    /* A missing asset is a 404; any other path is a client-side route of the app. */
+    return asset ? -1 : try_candidate(root, "index.html", out, outlen);
+}
+
+int static_resolve(const char *root, const char *url_path, char *out, size_t outlen)
+{
+    char realroot[PATH_MAX];
+    char rel[PATH_MAX];
+    int asset = 0;
+    long rl;
+
+    if (!root || !url_path || url_path[0] != '/' || !realpath(root, realroot))
+        return -1;
+    rl = normalize(url_path, rel, sizeof(rel), &asset);
+    if (rl < 0)
+        return -1;
     if (rl == 0)
         return try_candidate(realroot, "index.html", out, outlen);
-    if (try_candidate(realroot, rel, out, outlen) == 0)
-        return 0;
-    snprintf(cand, sizeof(cand), "%s/index.html", rel);
-    if (try_candidate(realroot, cand, out, outlen) == 0)
-        return 0;
-    if (asset)
-        return -1;
-    snprintf(cand, sizeof(cand), "%s.html", rel);
-    if (try_candidate(realroot, cand, out, outlen) == 0)
-        return 0;
-    /* A client-side route of the app. */
-    return try_candidate(realroot, "index.html", out, outlen);
+    return try_page(realroot, rel, asset, out, outlen);
 }
 
 void static_serve(struct req *r)

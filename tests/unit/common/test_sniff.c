@@ -86,6 +86,14 @@ static void test_cut_sequence(void **state)
     /* but an invalid byte there is not */
     head[sizeof(head) - 1] = 0xFF;
     expect(sniff_mime(head, sizeof(head), "a.txt"), NULL);
+    /* nor a cut sequence whose second byte is out of its lead's range (past U+10FFFF, overlong) */
+    memcpy(head + sizeof(head) - 3, "a\xF4\x90", 3);
+    expect(sniff_mime(head, sizeof(head), "a.txt"), NULL);
+    memcpy(head + sizeof(head) - 3, "a\xE0\x80", 3);
+    expect(sniff_mime(head, sizeof(head), "a.txt"), NULL);
+    /* a lone lead byte at the very end is a cut sequence too */
+    memcpy(head + sizeof(head) - 3, "aa\xC3", 3);
+    expect(sniff_mime(head, sizeof(head), "a.txt"), SNIFF_MIME_TEXT);
 }
 
 static void test_binary(void **state)
