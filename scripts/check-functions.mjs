@@ -171,7 +171,7 @@ function main() {
   const args = process.argv.slice(2);
   const list = args.includes('--list');
   const dirs = args.filter((a) => !a.startsWith('--'));
-  const files = (dirs.length ? dirs : ['src']).flatMap((d) => walk(d, []));
+  const files = (dirs.length ? dirs : ['src']).flatMap((d) => (fs.statSync(d).isDirectory() ? walk(d, []) : [d]));
   const all = files.flatMap(functions).sort((a, b) => b.lines - a.lines || b.exits - a.exits);
   const bad = all.filter((f) => f.lines > MAX_LINES || f.exits > MAX_EXITS);
   for (const f of list ? all : bad)
