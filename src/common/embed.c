@@ -1,18 +1,29 @@
+/*
+ * embed.c - the embedder (embed.h): picks a provider by name from a table
+ * (embed_provider.h), checks the settings, keeps the model name and dimension.
+ */
 #include "common/embed.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct embedder {
+    const struct embed_provider *p;
     void *state;
-    void (*free_fn)(void *state);
-    int (*texts_fn)(void *state, const char *const *texts, const size_t *lens, size_t n,
-                    float *out, char *err, size_t errlen);
     char *model;
     int dim;
 };
+
+static const struct embed_provider *const providers[] = {&embed_provider_hash, &embed_provider_openai};
+
+static const struct embed_provider *provider_named(const char *name)
+{
+    for (size_t i = 0; i < sizeof(providers) / sizeof(providers[0]); i++)
+        if (strcmp(providers[i]->name, name) == 0)
+            return providers[i];
+    return NULL;
+}
 
 struct embedder *embed_new(const struct embed_config *cfg, char *err, size_t errlen)
 {
@@ -30,24 +41,17 @@ struct embedder *embed_new(const struct embed_config *cfg, char *err, size_t err
         goto out;
     }
     e->dim = cfg->dim;
-    if (strcmp(provider, "hash") == 0) {
-        model = cfg->model && *cfg->model ? cfg->model : "hash-v1";
-        e->free_fn = embed_hash_free;
-        e->texts_fn = embed_hash_texts;
-        e->state = embed_hash_new(cfg, err, errlen);
-    } else if (strcmp(provider, "openai") == 0) {
-        if (!cfg->model || !*cfg->model) {
-            snprintf(err, errlen, "openai embeddings need a model name");
-            goto out;
-        }
-        model = cfg->model;
-        e->free_fn = embed_openai_free;
-        e->texts_fn = embed_openai_texts;
-        e->state = embed_openai_new(cfg, err, errlen);
-    } else {
+    e->p = provider_named(provider);
+    if (!e->p) {
         snprintf(err, errlen, "unknown embedding provider \"%s\" (hash|openai)", provider);
         goto out;
     }
+    model = cfg->model && *cfg->model ? cfg->model : e->p->default_model;
+    if (!model) {
+        snprintf(err, errlen, "%s embeddings need a model name", provider);
+        goto out;
+    }
+    e->state = e->p->create(cfg, err, errlen);
     if (!e->state)
         goto out;
     e->model = strdup(model);
@@ -69,8 +73,8 @@ void embed_free(struct embedder **pe)
     if (!pe || !*pe)
         return;
     e = *pe;
-    if (e->state && e->free_fn)
-        e->free_fn(e->state);
+    if (e->state)
+        e->p->destroy(e->state);
     free(e->model);
     free(e);
     *pe = NULL;
@@ -95,19 +99,5 @@ int embed_texts(struct embedder *e, const char *const *texts, const size_t *lens
     }
     if (n == 0)
         return 0;
-    return e->texts_fn(e->state, texts, lens, n, out, err, errlen);
-}
-
-void embed_normalize(float *v, int dim)
-{
-    double sum = 0;
-    int i;
-
-    for (i = 0; i < dim; i++)
-        sum += (double)v[i] * v[i];
-    if (sum <= 0 || !isfinite(sum))
-        return;
-    sum = 1.0 / sqrt(sum);
-    for (i = 0; i < dim; i++)
-        v[i] = (float)(v[i] * sum);
+    return e->p->texts(e->state, texts, lens, n, out, err, errlen);
 }

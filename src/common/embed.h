@@ -14,17 +14,9 @@
 #ifndef COMMON_EMBED_H
 #define COMMON_EMBED_H
 
-#include <stddef.h>
+#include "common/embed_provider.h"
 
-struct embed_config {
-    const char *provider;   /* "hash" | "openai" */
-    const char *url;        /* openai: base URL, e.g. http://127.0.0.1:8080 */
-    const char *model;      /* stored with the vectors; NULL/"": "hash-v1" for hash */
-    const char *api_key;    /* openai: bearer key, NULL/"" for none */
-    int dim;                /* vector dimension (8..8192) */
-    int batch;              /* openai: texts per request; <= 0: 32 */
-    long timeout_ms;        /* openai: one request; <= 0: 30 s */
-};
+#include <stddef.h>
 
 struct embedder;
 
@@ -42,21 +34,5 @@ int embed_dim(const struct embedder *e);
  */
 int embed_texts(struct embedder *e, const char *const *texts, const size_t *lens, size_t n,
                 float *out, char *err, size_t errlen);
-
-/* Scale v[0..dim) to unit length (a zero vector stays zero). */
-void embed_normalize(float *v, int dim);
-
-/*
- * Provider entry points, used by embed.c only. Each provider's new() returns
- * its private state; texts() has the contract of embed_texts().
- */
-void *embed_hash_new(const struct embed_config *cfg, char *err, size_t errlen);
-void embed_hash_free(void *state);
-int embed_hash_texts(void *state, const char *const *texts, const size_t *lens, size_t n,
-                     float *out, char *err, size_t errlen);
-void *embed_openai_new(const struct embed_config *cfg, char *err, size_t errlen);
-void embed_openai_free(void *state);
-int embed_openai_texts(void *state, const char *const *texts, const size_t *lens, size_t n,
-                       float *out, char *err, size_t errlen);
 
 #endif

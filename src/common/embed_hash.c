@@ -15,7 +15,7 @@
  * is L2-normalized. Deterministic across runs, machines and processes.
  * Changing anything here changes the vectors: bump the default model name.
  */
-#include "common/embed.h"
+#include "common/embed_provider.h"
 #include "common/utf8.h"
 
 #include <math.h>
@@ -386,7 +386,7 @@ static int embed_one(const struct hash_state *st, struct ftable *t, const char *
     return 0;
 }
 
-void *embed_hash_new(const struct embed_config *cfg, char *err, size_t errlen)
+static void *hash_new(const struct embed_config *cfg, char *err, size_t errlen)
 {
     struct hash_state *st;
 
@@ -400,12 +400,12 @@ void *embed_hash_new(const struct embed_config *cfg, char *err, size_t errlen)
     return st;
 }
 
-void embed_hash_free(void *state)
+static void hash_free(void *state)
 {
     free(state);
 }
 
-int embed_hash_texts(void *state, const char *const *texts, const size_t *lens, size_t n,
+static int hash_texts(void *state, const char *const *texts, const size_t *lens, size_t n,
                      float *out, char *err, size_t errlen)
 {
     struct hash_state *st = state;
@@ -429,3 +429,11 @@ int embed_hash_texts(void *state, const char *const *texts, const size_t *lens, 
     ftable_release(&t);
     return rc;
 }
+
+const struct embed_provider embed_provider_hash = {
+    .name = "hash",
+    .default_model = "hash-v1",
+    .create = hash_new,
+    .destroy = hash_free,
+    .texts = hash_texts,
+};

@@ -8,7 +8,7 @@
  * at once. Vectors are placed by data[i].index, checked against cfg->dim and
  * L2-normalized.
  */
-#include "common/embed.h"
+#include "common/embed_provider.h"
 #include "common/buf.h"
 #include "common/httpc.h"
 #include "common/utf8.h"
@@ -37,7 +37,9 @@ struct openai_state {
     uint64_t rng;
 };
 
-void *embed_openai_new(const struct embed_config *cfg, char *err, size_t errlen)
+static void openai_free(void *state);
+
+static void *openai_new(const struct embed_config *cfg, char *err, size_t errlen)
 {
     struct openai_state *st = NULL, *result = NULL;
     struct buf b;
@@ -89,11 +91,11 @@ void *embed_openai_new(const struct embed_config *cfg, char *err, size_t errlen)
 out:
     buf_release(&b);
     if (st)
-        embed_openai_free(st);
+        openai_free(st);
     return result;
 }
 
-void embed_openai_free(void *state)
+static void openai_free(void *state)
 {
     struct openai_state *st = state;
 
@@ -368,7 +370,7 @@ out:
     return rc;
 }
 
-int embed_openai_texts(void *state, const char *const *texts, const size_t *lens, size_t n,
+static int openai_texts(void *state, const char *const *texts, const size_t *lens, size_t n,
                        float *out, char *err, size_t errlen)
 {
     struct openai_state *st = state;
@@ -382,3 +384,11 @@ int embed_openai_texts(void *state, const char *const *texts, const size_t *lens
     }
     return 0;
 }
+
+const struct embed_provider embed_provider_openai = {
+    .name = "openai",
+    .default_model = NULL,
+    .create = openai_new,
+    .destroy = openai_free,
+    .texts = openai_texts,
+};
