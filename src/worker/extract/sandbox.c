@@ -96,13 +96,9 @@ static void close_other_fds(int keep)
             close(fd);
 }
 
-static void child_main(sandbox_fn fn, void *arg, const struct sandbox_limits *lim, int wfd)
+/* In the child: detach from the worker's resources (signals, stdin, descriptors but wfd). */
+static void child_isolate(int wfd)
 {
-    struct frame_head h;
-    struct buf out;
-    char detail[DETAIL_MAX] = "";
-    long cpu;
-    enum run_fail code;
     int devnull;
 
     /* die with the worker; never gain privileges through exec */
@@ -117,13 +113,15 @@ static void child_main(sandbox_fn fn, void *arg, const struct sandbox_limits *li
             close(devnull);
     }
     close_other_fds(wfd);
+}
 
-    cpu = lim->cpu_s > 0 ? lim->cpu_s : (lim->timeout_ms + 999) / 1000 + 1;
-    {
-        struct rlimit rl = { (rlim_t)cpu, (rlim_t)cpu + 1 };
+/* In the child: the resource limits (see README.md). */
+static void child_limits(const struct sandbox_limits *lim)
+{
+    long cpu = lim->cpu_s > 0 ? lim->cpu_s : (lim->timeout_ms + 999) / 1000 + 1;
+    struct rlimit rl = { (rlim_t)cpu, (rlim_t)cpu + 1 };
 
-        setrlimit(RLIMIT_CPU, &rl);   /* SIGXCPU at the soft limit, SIGKILL at the hard */
-    }
+    setrlimit(RLIMIT_CPU, &rl);   /* SIGXCPU at the soft limit, SIGKILL at the hard */
 #ifndef SANDBOX_NO_RLIMIT_AS
     if (lim->memory_mb > 0)
         set_limit(RLIMIT_AS, (rlim_t)lim->memory_mb << 20);
@@ -131,7 +129,17 @@ static void child_main(sandbox_fn fn, void *arg, const struct sandbox_limits *li
     set_limit(RLIMIT_FSIZE, (rlim_t)(lim->fsize_bytes > 0 ? lim->fsize_bytes : 0));
     set_limit(RLIMIT_NOFILE, (rlim_t)(lim->nofile > 0 ? lim->nofile : 64));
     set_limit(RLIMIT_CORE, 0);
+}
 
+static void child_main(sandbox_fn fn, void *arg, const struct sandbox_limits *lim, int wfd)
+{
+    struct frame_head h;
+    struct buf out;
+    char detail[DETAIL_MAX] = "";
+    enum run_fail code;
+
+    child_isolate(wfd);
+    child_limits(lim);
     buf_init(&out, lim->max_output);
     code = fn(arg, &out, detail, sizeof(detail));
     if (code != RUN_OK)
