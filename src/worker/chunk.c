@@ -1,5 +1,11 @@
+/*
+ * chunk.c - split extracted text into overlapping chunks (chunk.h), and tell
+ * whether a text holds anything worth indexing.
+ */
 #include "worker/chunk.h"
+#include "common/utf8.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -200,29 +206,7 @@ out:
     return rc;
 }
 
-/* Code point of the valid UTF-8 sequence at t (its length in *l). */
-static unsigned long decode_utf8(const unsigned char *t, size_t len, size_t *l)
-{
-    unsigned long cp;
-    size_t k, i;
-
-    if (t[0] < 0x80) {
-        *l = 1;
-        return t[0];
-    }
-    k = t[0] >= 0xF0 ? 4 : t[0] >= 0xE0 ? 3 : 2;
-    if (k > len) {
-        *l = len;
-        return 0xFFFD;
-    }
-    cp = t[0] & (0x3F >> (k - 1));
-    for (i = 1; i < k; i++)
-        cp = (cp << 6) | (t[i] & 0x3F);
-    *l = k;
-    return cp;
-}
-
-static int blank_codepoint(unsigned long cp)
+static int blank_codepoint(uint32_t cp)
 {
     return cp <= 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0xA0) || cp == 0xAD || cp == 0x1680 ||
            (cp >= 0x2000 && cp <= 0x200F) || (cp >= 0x2028 && cp <= 0x202F) || (cp >= 0x205F && cp <= 0x2064) ||
@@ -232,14 +216,22 @@ static int blank_codepoint(unsigned long cp)
 int chunk_has_text(const char *text, size_t len)
 {
     const unsigned char *t = (const unsigned char *)text;
-    size_t i = 0, l;
+    size_t i = 0;
 
     if (!text)
         return 0;
     while (i < len) {
-        if (!blank_codepoint(decode_utf8(t + i, len - i, &l)))
+        uint32_t cp = 0xFFFD;
+        size_t l = utf8_next(t + i, len - i, &cp);
+
+        /* lenient: a byte that starts no valid sequence counts as one U+FFFD */
+        if (l == 0) {
+            cp = 0xFFFD;
+            l = 1;
+        }
+        if (!blank_codepoint(cp))
             return 1;
-        i += l ? l : 1;
+        i += l;
     }
     return 0;
 }

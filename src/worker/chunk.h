@@ -40,6 +40,7 @@ int chunk_text(const char *text, size_t len, const size_t *page_starts, int page
  * separators, ideographic space), an invisible format character (zero-width
  * ones, BOM) nor U+FFFD alone. 0 for an empty, blank or whitespace-only text,
  * the result of a scanned PDF without a text layer: nothing to chunk or search.
+ * Lenient on invalid UTF-8: a byte that starts no valid sequence counts as U+FFFD.
  */
 int chunk_has_text(const char *text, size_t len);
 

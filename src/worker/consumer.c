@@ -1,3 +1,9 @@
+/*
+ * consumer.c - the worker's threads (consumer.h, design in README.md): the
+ * receiver fills slots with held messages, job threads run the pipeline on
+ * them and act on the result, the keeper extends visibility, repeats
+ * heartbeats and probes the database; consumer_run starts them and drains.
+ */
 #include "worker/consumer.h"
 
 #include "common/arena.h"
@@ -64,6 +70,14 @@ struct consumer {
     int keeper_stop;
     int receiver_done;
     int db_ok;
+
+    /* the threads (consumer_run) */
+    struct job_thread *jt;
+    pthread_t *jobs;
+    int njobs;
+    int started;                  /* job threads running */
+    pthread_t keeper, receiver;
+    int keeper_up, receiver_up;
 };
 
 static struct {
@@ -206,84 +220,82 @@ static void act(struct consumer *c, struct sqs_client *q, struct slot *s, const 
     }
 }
 
+/* Wait for a held message no job thread has taken; NULL when stopping. Marks it running. */
+static struct slot *take_slot(struct consumer *c)
+{
+    struct slot *s = NULL;
+
+    pthread_mutex_lock(&c->mu);
+    while (!c->stopping) {
+        for (int i = 0; i < c->nslots && !s; i++)
+            if (c->slots[i].state == SLOT_WAITING)
+                s = &c->slots[i];
+        if (s)
+            break;
+        pthread_cond_wait(&c->work_cv, &c->mu);
+    }
+    if (s) {
+        s->state = SLOT_RUNNING;
+        c->running++;
+    }
+    pthread_mutex_unlock(&c->mu);
+    return s;
+}
+
+/* After the pipeline: act on the message, log it, count the outcome. */
+static void finish_message(struct consumer *c, struct sqs_client *q, struct slot *s, const struct pipeline_result *r)
+{
+    slot_begin_finish(c, s);
+    act(c, q, s, r);
+    log_event(LOG_INFO, "message done",
+              json_pack("{s:s,s:s,s:s,s:i}", "message_id", s->message_id ? s->message_id : "", "run_id", r->run_id,
+                        "outcome", r->outcome ? r->outcome : "", "receive_count", s->receive_count));
+    if (r->outcome && strcmp(r->outcome, "succeeded") == 0)
+        stat_add(&g_stats.s.succeeded, 1);
+    else if (r->outcome && strcmp(r->outcome, "failed") == 0)
+        stat_add(&g_stats.s.failed, 1);
+    else if (r->outcome && strcmp(r->outcome, "requeued") == 0)
+        stat_add(&g_stats.s.requeued, 1);
+}
+
 static void *job_main(void *arg)
 {
     struct job_thread *t = arg;
     struct consumer *c = t->c;
-    const struct config *cfg = c->cfg;
     struct sqs_client *q = sqs_new(&c->sqs_cfg);
-    struct embed_config ec;
-    struct embedder *emb;
-    PGconn *conn = NULL;
+    struct embed_config ec = config_embed(c->cfg);
     char err[256];
+    struct embedder *emb = embed_new(&ec, err, sizeof(err));
+    PGconn *conn = NULL;
+    struct pipeline_env env;
+    struct slot *s;
     struct arena a;
 
-    memset(&ec, 0, sizeof(ec));
-    ec.provider = cfg->embed_provider;
-    ec.url = cfg->embed_url;
-    ec.model = cfg->embed_model;
-    ec.api_key = cfg->embed_api_key;
-    ec.dim = (int)cfg->embed_dim;
-    ec.batch = (int)cfg->embed_batch;
-    ec.timeout_ms = (long)cfg->embed_timeout_ms;
-    emb = embed_new(&ec, err, sizeof(err));
     if (!q || !emb) {
         log_event(LOG_ERROR, "job thread cannot start", json_pack("{s:s}", "error", emb ? "sqs client" : err));
         sqs_free(&q);
         embed_free(&emb);
         return NULL;
     }
+    memset(&env, 0, sizeof(env));
+    env.cfg = c->cfg;
+    env.conn = &conn;
+    env.embedder = emb;
+    env.max_receive_count = c->max_receive_count;
+    env.hooks.progress = hook_progress;
+    env.hooks.should_stop = hook_should_stop;
+    env.hooks.hook = t;
     arena_init(&a);
     for (;;) {
-        struct slot *s = NULL;
-        struct pipeline_env env;
         struct pipeline_result r;
 
-        pthread_mutex_lock(&c->mu);
-        for (;;) {
-            if (c->stopping)
-                break;
-            for (int i = 0; i < c->nslots; i++) {
-                if (c->slots[i].state == SLOT_WAITING) {
-                    s = &c->slots[i];
-                    break;
-                }
-            }
-            if (s)
-                break;
-            pthread_cond_wait(&c->work_cv, &c->mu);
-        }
-        if (!s) {
-            pthread_mutex_unlock(&c->mu);
+        s = take_slot(c);
+        if (!s)
             break;
-        }
-        s->state = SLOT_RUNNING;
-        c->running++;
-        pthread_mutex_unlock(&c->mu);
-
         t->slot = s;
-        memset(&env, 0, sizeof(env));
-        env.cfg = cfg;
-        env.conn = &conn;
-        env.embedder = emb;
-        env.max_receive_count = c->max_receive_count;
-        env.hooks.progress = hook_progress;
-        env.hooks.should_stop = hook_should_stop;
-        env.hooks.hook = t;
         pipeline_process(&env, &a, s->body, strlen(s->body), s->receive_count, &r);
         arena_release(&a);
-
-        slot_begin_finish(c, s);
-        act(c, q, s, &r);
-        log_event(LOG_INFO, "message done",
-                  json_pack("{s:s,s:s,s:s,s:i}", "message_id", s->message_id ? s->message_id : "", "run_id",
-                            r.run_id, "outcome", r.outcome ? r.outcome : "", "receive_count", s->receive_count));
-        if (r.outcome && strcmp(r.outcome, "succeeded") == 0)
-            stat_add(&g_stats.s.succeeded, 1);
-        else if (r.outcome && strcmp(r.outcome, "failed") == 0)
-            stat_add(&g_stats.s.failed, 1);
-        else if (r.outcome && strcmp(r.outcome, "requeued") == 0)
-            stat_add(&g_stats.s.requeued, 1);
+        finish_message(c, q, s, &r);
         t->slot = NULL;
         slot_free(c, s);
     }
@@ -293,40 +305,71 @@ static void *job_main(void *arg)
     return NULL;
 }
 
+/* Wait until a slot is free. Returns the room for messages (0: the database is
+ * down, do not receive), or -1 when stopping. */
+static int wait_room(struct consumer *c)
+{
+    int room;
+
+    pthread_mutex_lock(&c->mu);
+    while (!c->stopping && c->held >= c->nslots)
+        cond_wait_ms(&c->space_cv, &c->mu, 1000);
+    room = c->stopping ? -1 : c->db_ok ? c->nslots - c->held : 0;
+    pthread_mutex_unlock(&c->mu);
+    return room;
+}
+
+/* Put a received message in a free slot for the job threads: 0, or -1 when stopping or out of memory. */
+static int hold_message(struct consumer *c, const struct sqs_message *m)
+{
+    struct slot *s = NULL;
+
+    pthread_mutex_lock(&c->mu);
+    for (int k = 0; k < c->nslots && !c->stopping && !s; k++)
+        if (c->slots[k].state == SLOT_FREE)
+            s = &c->slots[k];
+    if (s) {
+        s->receipt = strdup(m->receipt_handle);
+        s->body = strdup(m->body);
+        s->message_id = strdup(m->message_id);
+        if (!s->receipt || !s->body || !s->message_id) {
+            slot_clear(s);
+            s = NULL;
+        } else {
+            s->receive_count = m->receive_count > 0 ? m->receive_count : 1;
+            s->extend_at = time_mono_ms() + (int64_t)c->vis_s * 500;
+            s->state = SLOT_WAITING;
+            c->held++;
+            pthread_cond_signal(&c->work_cv);
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+    return s ? 0 : -1;
+}
+
 static void *receiver_main(void *arg)
 {
     struct consumer *c = arg;
     struct sqs_client *q = sqs_new(&c->sqs_cfg);
     int backoff_ms = 500;
 
-    if (!q) {
+    if (!q)
         log_event(LOG_ERROR, "receiver cannot start", NULL);
-        goto out;
-    }
-    for (;;) {
+    while (q) {
         struct sqs_message *msgs = NULL;
         struct sqs_error e;
-        int n = 0, room, db_ok;
+        int n = 0, room = wait_room(c);
 
-        pthread_mutex_lock(&c->mu);
-        while (!c->stopping && c->held >= c->nslots)
-            cond_wait_ms(&c->space_cv, &c->mu, 1000);
-        room = c->nslots - c->held;
-        db_ok = c->db_ok;
-        if (c->stopping) {
-            pthread_mutex_unlock(&c->mu);
+        if (room < 0)
             break;
-        }
-        pthread_mutex_unlock(&c->mu);
-        if (!db_ok) {
+        if (room == 0) {
             /* Without the database no job can progress; every receive would only
              * burn one of the message's maxReceiveCount deliveries. */
             time_sleep_ms(500);
             continue;
         }
-        if (room > 10)
-            room = 10;
-        if (sqs_receive(q, c->cfg->sqs_queue_url, room, RECEIVE_WAIT_S, c->vis_s, &msgs, &n, &e) != 0) {
+        if (sqs_receive(q, c->cfg->sqs_queue_url, room > 10 ? 10 : room, RECEIVE_WAIT_S, c->vis_s, &msgs, &n,
+                        &e) != 0) {
             log_sqs_error("receive failed", &e);
             time_sleep_ms(backoff_ms);
             backoff_ms = backoff_ms < 8000 ? backoff_ms * 2 : 8000;
@@ -334,43 +377,13 @@ static void *receiver_main(void *arg)
         }
         backoff_ms = 500;
         for (int i = 0; i < n; i++) {
-            struct slot *s = NULL;
-
-            pthread_mutex_lock(&c->mu);
-            if (!c->stopping) {
-                for (int k = 0; k < c->nslots; k++) {
-                    if (c->slots[k].state == SLOT_FREE) {
-                        s = &c->slots[k];
-                        break;
-                    }
-                }
-            }
-            if (s) {
-                s->receipt = strdup(msgs[i].receipt_handle);
-                s->body = strdup(msgs[i].body);
-                s->message_id = strdup(msgs[i].message_id);
-                if (!s->receipt || !s->body || !s->message_id) {
-                    slot_clear(s);
-                    s = NULL;
-                } else {
-                    s->receive_count = msgs[i].receive_count > 0 ? msgs[i].receive_count : 1;
-                    s->extend_at = time_mono_ms() + (int64_t)c->vis_s * 500;
-                    s->state = SLOT_WAITING;
-                    c->held++;
-                    pthread_cond_signal(&c->work_cv);
-                }
-            }
-            pthread_mutex_unlock(&c->mu);
-            if (!s) {
-                /* Stopping (or out of memory): give it back at once. */
+            if (hold_message(c, &msgs[i]) == 0)
+                stat_add(&g_stats.s.received, 1);
+            else   /* Stopping (or out of memory): give it back at once. */
                 (void)sqs_change_visibility(q, c->cfg->sqs_queue_url, msgs[i].receipt_handle, 0, NULL);
-                continue;
-            }
-            stat_add(&g_stats.s.received, 1);
         }
         sqs_messages_free(msgs, n);
     }
-out:
     sqs_free(&q);
     pthread_mutex_lock(&c->mu);
     c->receiver_done = 1;
@@ -388,6 +401,104 @@ struct keeper_task {
     long done, total;
 };
 
+/* Under c->mu: the calls due for slot s (a visibility extension, a heartbeat) into t. 1 if any. */
+static int keeper_task_for(struct consumer *c, struct slot *s, int64_t now, struct keeper_task *t)
+{
+    memset(t, 0, sizeof(*t));
+    if (s->state == SLOT_FREE || s->finishing)
+        return 0;
+    if (now >= s->extend_at)
+        t->receipt = strdup(s->receipt);
+    if (s->state == SLOT_RUNNING && s->hb_active && !s->lost && strcmp(s->stage, "write") != 0 &&
+        now - s->last_hb >= c->cfg->heartbeat_interval_ms) {
+        t->heartbeat = 1;
+        snprintf(t->run.run_id, sizeof(t->run.run_id), "%s", s->run_id);
+        snprintf(t->run.tenant_id, sizeof(t->run.tenant_id), "%s", s->tenant_id);
+        t->run.attempt = s->attempt;
+        snprintf(t->stage, sizeof(t->stage), "%s", s->stage);
+        t->done = s->done;
+        t->total = s->total;
+    }
+    return t->receipt || t->heartbeat;
+}
+
+/* Collect the calls due this tick; the slots they are for are marked extending. Returns their number. */
+static int keeper_collect(struct consumer *c, struct keeper_task *tasks, int64_t now)
+{
+    int nt = 0;
+
+    for (int i = 0; i < c->nslots; i++) {
+        if (!keeper_task_for(c, &c->slots[i], now, &tasks[nt]))
+            continue;
+        tasks[nt].slot = i;
+        c->slots[i].extending = 1;
+        nt++;
+    }
+    return nt;
+}
+
+/* Make one task's calls (without the lock), then record what they did in its slot. */
+static void keeper_run(struct consumer *c, struct sqs_client *q, PGconn **conn, struct keeper_task *t)
+{
+    struct sqs_error e;
+    struct slot *s = &c->slots[t->slot];
+    enum job_write w = JOB_WRITE_OK;
+    int ok = 1;
+
+    if (t->receipt && sqs_change_visibility(q, c->cfg->sqs_queue_url, t->receipt, c->vis_s, &e) != 0) {
+        log_sqs_error("visibility extension failed", &e);
+        ok = 0;
+    }
+    if (t->heartbeat) {
+        if (db_ensure(conn, c->cfg->database_url, DB_ROLE_WORKER) == 0)
+            w = job_heartbeat(*conn, &t->run, t->stage, t->done, t->total);
+        else
+            w = JOB_WRITE_DB;
+    }
+    pthread_mutex_lock(&c->mu);
+    if (t->receipt)
+        s->extend_at = time_mono_ms() + (ok ? (int64_t)c->vis_s * 500 : 1000);
+    if (t->heartbeat && w != JOB_WRITE_DB)
+        s->last_hb = time_mono_ms();
+    if (w == JOB_WRITE_LOST) {
+        s->lost = 1;
+        log_event(LOG_WARN, "heartbeat matched no row: the run is no longer ours",
+                  json_pack("{s:s,s:i}", "run_id", t->run.run_id, "attempt", t->run.attempt));
+    }
+    s->extending = 0;
+    pthread_cond_broadcast(&c->keeper_cv);
+    pthread_mutex_unlock(&c->mu);
+    free(t->receipt);
+    t->receipt = NULL;
+}
+
+/* Is the database there? Pauses receiving while it is not (and tells /healthz). */
+static void keeper_probe_db(struct consumer *c, PGconn **conn)
+{
+    int ok = db_ensure(conn, c->cfg->database_url, DB_ROLE_WORKER) == 0 && db_exec(*conn, "SELECT 1", 0, NULL) == 0;
+
+    pthread_mutex_lock(&c->mu);
+    if (ok != c->db_ok)
+        log_event(ok ? LOG_INFO : LOG_WARN, ok ? "database reachable" : "database unreachable: receiving paused",
+                  NULL);
+    c->db_ok = ok;
+    pthread_mutex_unlock(&c->mu);
+    pthread_mutex_lock(&g_stats.mu);
+    g_stats.s.db_ok = ok;
+    pthread_mutex_unlock(&g_stats.mu);
+}
+
+/* The held and running gauges for /metrics. */
+static void publish_gauges(struct consumer *c)
+{
+    pthread_mutex_lock(&g_stats.mu);
+    pthread_mutex_lock(&c->mu);
+    g_stats.s.held = c->held;
+    g_stats.s.running = c->running;
+    pthread_mutex_unlock(&c->mu);
+    pthread_mutex_unlock(&g_stats.mu);
+}
+
 static void *keeper_main(void *arg)
 {
     struct consumer *c = arg;
@@ -396,107 +507,26 @@ static void *keeper_main(void *arg)
     struct keeper_task *tasks = calloc((size_t)c->nslots, sizeof(*tasks));
     int64_t next_probe = 0;
 
-    if (!q || !tasks) {
+    if (!q || !tasks)
         log_event(LOG_ERROR, "keeper cannot start", NULL);
-        goto out;
-    }
-    for (;;) {
-        int nt = 0;
+    while (q && tasks) {
         int64_t now = time_mono_ms();
+        int nt;
 
         pthread_mutex_lock(&c->mu);
-        if (c->keeper_stop) {
-            pthread_mutex_unlock(&c->mu);
-            break;
-        }
-        for (int i = 0; i < c->nslots; i++) {
-            struct slot *s = &c->slots[i];
-            struct keeper_task *t = &tasks[nt];
-
-            if (s->state == SLOT_FREE || s->finishing)
-                continue;
-            memset(t, 0, sizeof(*t));
-            t->slot = i;
-            if (now >= s->extend_at)
-                t->receipt = strdup(s->receipt);
-            if (s->state == SLOT_RUNNING && s->hb_active && !s->lost && strcmp(s->stage, "write") != 0 &&
-                now - s->last_hb >= c->cfg->heartbeat_interval_ms) {
-                t->heartbeat = 1;
-                snprintf(t->run.run_id, sizeof(t->run.run_id), "%s", s->run_id);
-                snprintf(t->run.tenant_id, sizeof(t->run.tenant_id), "%s", s->tenant_id);
-                t->run.attempt = s->attempt;
-                snprintf(t->stage, sizeof(t->stage), "%s", s->stage);
-                t->done = s->done;
-                t->total = s->total;
-            }
-            if (t->receipt || t->heartbeat) {
-                s->extending = 1;
-                nt++;
-            }
-        }
+        nt = c->keeper_stop ? -1 : keeper_collect(c, tasks, now);
         pthread_mutex_unlock(&c->mu);
-
-        for (int k = 0; k < nt; k++) {
-            struct keeper_task *t = &tasks[k];
-            struct sqs_error e;
-            int ok = 1;
-            enum job_write w = JOB_WRITE_OK;
-
-            if (t->receipt && sqs_change_visibility(q, c->cfg->sqs_queue_url, t->receipt, c->vis_s, &e) != 0) {
-                log_sqs_error("visibility extension failed", &e);
-                ok = 0;
-            }
-            if (t->heartbeat) {
-                if (db_ensure(&conn, c->cfg->database_url, DB_ROLE_WORKER) == 0)
-                    w = job_heartbeat(conn, &t->run, t->stage, t->done, t->total);
-                else
-                    w = JOB_WRITE_DB;
-            }
-            pthread_mutex_lock(&c->mu);
-            {
-                struct slot *s = &c->slots[t->slot];
-
-                if (t->receipt)
-                    s->extend_at = time_mono_ms() + (ok ? (int64_t)c->vis_s * 500 : 1000);
-                if (t->heartbeat && w != JOB_WRITE_DB)
-                    s->last_hb = time_mono_ms();
-                if (w == JOB_WRITE_LOST) {
-                    s->lost = 1;
-                    log_event(LOG_WARN, "heartbeat matched no row: the run is no longer ours",
-                              json_pack("{s:s,s:i}", "run_id", t->run.run_id, "attempt", t->run.attempt));
-                }
-                s->extending = 0;
-            }
-            pthread_cond_broadcast(&c->keeper_cv);
-            pthread_mutex_unlock(&c->mu);
-            free(t->receipt);
-            t->receipt = NULL;
-        }
-
+        if (nt < 0)
+            break;
+        for (int k = 0; k < nt; k++)
+            keeper_run(c, q, &conn, &tasks[k]);
         if (now >= next_probe) {
-            int ok = db_ensure(&conn, c->cfg->database_url, DB_ROLE_WORKER) == 0 &&
-                     db_exec(conn, "SELECT 1", 0, NULL) == 0;
-
-            pthread_mutex_lock(&c->mu);
-            if (ok != c->db_ok)
-                log_event(ok ? LOG_INFO : LOG_WARN, ok ? "database reachable" : "database unreachable: receiving paused",
-                          NULL);
-            c->db_ok = ok;
-            pthread_mutex_unlock(&c->mu);
-            pthread_mutex_lock(&g_stats.mu);
-            g_stats.s.db_ok = ok;
-            pthread_mutex_unlock(&g_stats.mu);
+            keeper_probe_db(c, &conn);
             next_probe = time_mono_ms() + DB_PROBE_MS;
         }
-        pthread_mutex_lock(&g_stats.mu);
-        pthread_mutex_lock(&c->mu);
-        g_stats.s.held = c->held;
-        g_stats.s.running = c->running;
-        pthread_mutex_unlock(&c->mu);
-        pthread_mutex_unlock(&g_stats.mu);
+        publish_gauges(c);
         time_sleep_ms(KEEPER_TICK_MS);
     }
-out:
     db_close(&conn);
     sqs_free(&q);
     free(tasks);
@@ -589,34 +619,22 @@ static void requeue_unfinished(struct consumer *c, struct sqs_client *q)
     db_close(&conn);
 }
 
-int consumer_run(const struct config *cfg, volatile sig_atomic_t *stop, int *threads_left)
+/* The consumer with its slots and thread tables (check them: NULL when memory was short). NULL if none. */
+static struct consumer *consumer_new(const struct config *cfg, volatile sig_atomic_t *stop)
 {
-    /* Not on this stack: with jobs left past the deadline this function returns while
-     * their threads still use the consumer (mutex, slots), until the process _exits. */
     struct consumer *c = calloc(1, sizeof(*c));
-    struct job_thread *jt = NULL;
-    pthread_t *jobs = NULL, keeper, receiver;
-    struct sqs_client *q = NULL;
-    int njobs = (int)cfg->worker_concurrency, started = 0, keeper_up = 0, receiver_up = 0, rc = 1;
-    int64_t deadline;
 
-    *threads_left = 0;
-    if (!c) {
-        log_event(LOG_ERROR, "out of memory at start-up", NULL);
-        return 1;
-    }
+    if (!c)
+        return NULL;
     c->cfg = cfg;
     c->stop = stop;
-    c->sqs_cfg.endpoint = cfg->aws_endpoint_url;
-    c->sqs_cfg.region = cfg->aws_region;
-    c->sqs_cfg.access_key_id = cfg->aws_access_key_id;
-    c->sqs_cfg.secret_access_key = cfg->aws_secret_access_key;
-    c->sqs_cfg.timeout_ms = 15000;
+    c->sqs_cfg = config_sqs(cfg, 15000);
     c->vis_s = (int)(cfg->visibility_timeout_ms / 1000);
     if (c->vis_s < 1)
         c->vis_s = 1;
     c->nslots = (int)cfg->max_inflight;
-    if (c->nslots < njobs)
+    c->njobs = (int)cfg->worker_concurrency;
+    if (c->nslots < c->njobs)
         log_event(LOG_WARN, "MAX_INFLIGHT is below WORKER_CONCURRENCY: some job threads will idle", NULL);
     c->db_ok = 1;
     pthread_mutex_init(&c->mu, NULL);
@@ -624,109 +642,169 @@ int consumer_run(const struct config *cfg, volatile sig_atomic_t *stop, int *thr
     pthread_cond_init(&c->space_cv, NULL);
     pthread_cond_init(&c->keeper_cv, NULL);
     c->slots = calloc((size_t)c->nslots, sizeof(*c->slots));
-    jobs = calloc((size_t)njobs, sizeof(*jobs));
-    jt = calloc((size_t)njobs, sizeof(*jt));
-    q = sqs_new(&c->sqs_cfg);
-    if (!c->slots || !jobs || !jt || !q) {
-        log_event(LOG_ERROR, "out of memory at start-up", NULL);
-        goto out;
+    c->jobs = calloc((size_t)c->njobs, sizeof(*c->jobs));
+    c->jt = calloc((size_t)c->njobs, sizeof(*c->jt));
+    return c;
+}
+
+/* Only once no thread uses it any more. */
+static void consumer_free(struct consumer **cp)
+{
+    struct consumer *c = *cp;
+
+    if (!c)
+        return;
+    free(c->slots);
+    free(c->jobs);
+    free(c->jt);
+    free(c);
+    *cp = NULL;
+}
+
+/* Keeper, job threads, receiver: 0 when all run, -1 when one could not start (those up stay up). */
+static int start_threads(struct consumer *c)
+{
+    if (pthread_create(&c->keeper, NULL, keeper_main, c) != 0)
+        return -1;
+    c->keeper_up = 1;
+    for (; c->started < c->njobs; c->started++) {
+        c->jt[c->started].c = c;
+        c->jt[c->started].index = c->started;
+        if (pthread_create(&c->jobs[c->started], NULL, job_main, &c->jt[c->started]) != 0)
+            return -1;
     }
-    c->max_receive_count = redrive_max_receive(cfg, &c->sqs_cfg);
+    if (pthread_create(&c->receiver, NULL, receiver_main, c) != 0)
+        return -1;
+    c->receiver_up = 1;
+    return 0;
+}
 
-    if (pthread_create(&keeper, NULL, keeper_main, c) != 0)
-        goto out;
-    keeper_up = 1;
-    for (; started < njobs; started++) {
-        jt[started].c = c;
-        jt[started].index = started;
-        if (pthread_create(&jobs[started], NULL, job_main, &jt[started]) != 0)
-            goto out;
+/* Give back the messages no job thread has started (visibility 0). */
+static void release_waiting(struct consumer *c, struct sqs_client *q)
+{
+    for (int i = 0; i < c->nslots; i++) {
+        struct slot *s = &c->slots[i];
+        int waiting;
+
+        pthread_mutex_lock(&c->mu);
+        waiting = s->state == SLOT_WAITING;
+        if (waiting) {
+            s->finishing = 1;
+            while (s->extending)
+                pthread_cond_wait(&c->keeper_cv, &c->mu);
+        }
+        pthread_mutex_unlock(&c->mu);
+        if (!waiting)
+            continue;
+        (void)sqs_change_visibility(q, c->cfg->sqs_queue_url, s->receipt, 0, NULL);
+        pthread_mutex_lock(&c->mu);
+        slot_clear(s);
+        c->held--;
+        pthread_mutex_unlock(&c->mu);
     }
-    if (pthread_create(&receiver, NULL, receiver_main, c) != 0)
-        goto out;
-    receiver_up = 1;
-    log_event(LOG_INFO, "consumer started",
-              json_pack("{s:i,s:i,s:i,s:i,s:s}", "concurrency", njobs, "max_inflight", c->nslots, "visibility_s",
-                        c->vis_s, "max_receive_count", c->max_receive_count, "queue", cfg->sqs_queue_url));
+}
 
-    while (!*stop)
-        time_sleep_ms(100);
-    rc = 0;
+/* Let running jobs finish until deadline, then stop the keeper. 1 if jobs are still running. */
+static int wait_jobs(struct consumer *c, int64_t deadline)
+{
+    int left;
 
-out:
-    /* Drain: stop receiving, give back what was not started, let running jobs finish. */
+    pthread_mutex_lock(&c->mu);
+    while (c->running > 0 && time_mono_ms() < deadline)
+        cond_wait_ms(&c->space_cv, &c->mu, 200);
+    left = c->running > 0;
+    if (left)
+        c->deadline_passed = 1;
+    c->keeper_stop = 1;
+    pthread_mutex_unlock(&c->mu);
+    if (c->keeper_up)
+        pthread_join(c->keeper, NULL);
+    return left;
+}
+
+/*
+ * A long poll cannot be interrupted, and a message the queue hands to a poll
+ * nobody reads any more stays invisible for a whole visibility timeout (and
+ * uses up one of its receives): wait for the poll to end, within the grace
+ * period (at least a moment), so the receiver can give such messages back.
+ * 1 if the receiver is still in its poll.
+ */
+static int wait_receiver(struct consumer *c, int64_t deadline)
+{
+    int64_t until = deadline > time_mono_ms() + 1000 ? deadline : time_mono_ms() + 1000;
+    int done;
+
+    if (!c->receiver_up)
+        return 0;
+    pthread_mutex_lock(&c->mu);
+    while (!c->receiver_done && time_mono_ms() < until)
+        cond_wait_ms(&c->space_cv, &c->mu, 100);
+    done = c->receiver_done;
+    pthread_mutex_unlock(&c->mu);
+    if (done)
+        pthread_join(c->receiver, NULL);
+    return !done;
+}
+
+/* Stop receiving, give back what was not started, let running jobs finish, then
+ * requeue what is left. *threads_left: threads still run (the consumer must stay). */
+static void drain(struct consumer *c, struct sqs_client *q, int *threads_left)
+{
+    int64_t deadline;
+
     log_event(LOG_INFO, "shutting down: draining in-flight jobs",
-              json_pack("{s:I}", "grace_ms", (json_int_t)cfg->shutdown_grace_ms));
+              json_pack("{s:I}", "grace_ms", (json_int_t)c->cfg->shutdown_grace_ms));
     pthread_mutex_lock(&c->mu);
     c->stopping = 1;
     pthread_cond_broadcast(&c->work_cv);
     pthread_cond_broadcast(&c->space_cv);
     pthread_mutex_unlock(&c->mu);
-
-    if (c->slots && q) {
-        for (int i = 0; i < c->nslots; i++) {
-            struct slot *s = &c->slots[i];
-            int waiting;
-
-            pthread_mutex_lock(&c->mu);
-            waiting = s->state == SLOT_WAITING;
-            if (waiting) {
-                s->finishing = 1;
-                while (s->extending)
-                    pthread_cond_wait(&c->keeper_cv, &c->mu);
-            }
-            pthread_mutex_unlock(&c->mu);
-            if (waiting) {
-                (void)sqs_change_visibility(q, cfg->sqs_queue_url, s->receipt, 0, NULL);
-                pthread_mutex_lock(&c->mu);
-                slot_clear(s);
-                c->held--;
-                pthread_mutex_unlock(&c->mu);
-            }
-        }
-    }
-    deadline = time_mono_ms() + cfg->shutdown_grace_ms;
-    pthread_mutex_lock(&c->mu);
-    while (c->running > 0 && time_mono_ms() < deadline)
-        cond_wait_ms(&c->space_cv, &c->mu, 200);
-    if (c->running > 0) {
-        c->deadline_passed = 1;
-        *threads_left = 1;
-    }
-    c->keeper_stop = 1;
-    pthread_mutex_unlock(&c->mu);
-    if (keeper_up)
-        pthread_join(keeper, NULL);
+    if (c->slots && q)
+        release_waiting(c, q);
+    deadline = time_mono_ms() + c->cfg->shutdown_grace_ms;
+    *threads_left = wait_jobs(c, deadline);
     if (*threads_left && q)
         requeue_unfinished(c, q);
-
     if (!*threads_left) {
-        for (int i = 0; i < started; i++)
-            pthread_join(jobs[i], NULL);
+        for (int i = 0; i < c->started; i++)
+            pthread_join(c->jobs[i], NULL);
     }
-    if (receiver_up) {
-        /* A long poll cannot be interrupted, and a message the queue hands to a poll
-         * nobody reads any more stays invisible for a whole visibility timeout (and
-         * uses up one of its receives): wait for the poll to end, within the grace
-         * period (at least a moment), so the receiver can give such messages back. */
-        int64_t until = deadline > time_mono_ms() + 1000 ? deadline : time_mono_ms() + 1000;
-
-        pthread_mutex_lock(&c->mu);
-        while (!c->receiver_done && time_mono_ms() < until)
-            cond_wait_ms(&c->space_cv, &c->mu, 100);
-        if (!c->receiver_done)
-            *threads_left = 1;
-        pthread_mutex_unlock(&c->mu);
-        if (c->receiver_done)
-            pthread_join(receiver, NULL);
-    }
+    if (wait_receiver(c, deadline))
+        *threads_left = 1;
     log_event(LOG_INFO, "consumer stopped", json_pack("{s:b}", "clean", !*threads_left));
-    sqs_free(&q);
-    if (!*threads_left) {
-        free(c->slots);
-        free(jobs);
-        free(jt);
-        free(c);
+}
+
+int consumer_run(const struct config *cfg, volatile sig_atomic_t *stop, int *threads_left)
+{
+    /* Not on this stack: with jobs left past the deadline this function returns while
+     * their threads still use the consumer (mutex, slots), until the process _exits. */
+    struct consumer *c = consumer_new(cfg, stop);
+    struct sqs_client *q = NULL;
+    int rc = 1;
+
+    *threads_left = 0;
+    if (!c) {
+        log_event(LOG_ERROR, "out of memory at start-up", NULL);
+        return 1;
     }
+    q = sqs_new(&c->sqs_cfg);
+    if (!c->slots || !c->jobs || !c->jt || !q) {
+        log_event(LOG_ERROR, "out of memory at start-up", NULL);
+    } else {
+        c->max_receive_count = redrive_max_receive(cfg, &c->sqs_cfg);
+        if (start_threads(c) == 0) {
+            log_event(LOG_INFO, "consumer started",
+                      json_pack("{s:i,s:i,s:i,s:i,s:s}", "concurrency", c->njobs, "max_inflight", c->nslots,
+                                "visibility_s", c->vis_s, "max_receive_count", c->max_receive_count, "queue",
+                                cfg->sqs_queue_url));
+            while (!*stop)
+                time_sleep_ms(100);
+            rc = 0;
+        }
+    }
+    drain(c, q, threads_left);
+    sqs_free(&q);
+    if (!*threads_left)
+        consumer_free(&c);
     return rc;
 }

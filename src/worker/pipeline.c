@@ -1,3 +1,10 @@
+/*
+ * pipeline.c - one received message end to end (pipeline.h): a table of
+ * stages run in order by run_stages(), which writes each stage's milestone
+ * heartbeat, checks cancellation between stages, logs one "job stage" line
+ * per stage and turns the first failure into a requeue, a failed run or a
+ * DLQ copy (finish_failure). The stages share the job's state in struct job.
+ */
 #include "worker/pipeline.h"
 
 #include "common/db.h"
@@ -14,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,14 +31,48 @@
 #define DB_WAIT_MAX_MS (15LL * 60 * 1000)   /* hold a message at most this long while the database is away */
 #define DB_ERROR_RELEASE_S 5
 
+/* What a stage tells the loop. */
+enum stage_rc {
+    STAGE_NEXT = 0,   /* done: go on to the next stage */
+    STAGE_FAIL,       /* the job failed: j->code and j->detail say why */
+    STAGE_STOP,       /* ownership lost or shutdown, seen inside the stage */
+    STAGE_END,        /* the stage settled the message itself (j->out filled): no failure, nothing more */
+};
+
+/* The stages, in order (indexes into the table and j->ms). */
+enum stage_id { ST_CLAIM, ST_LOCATE, ST_EXTRACT, ST_CHUNK, ST_EMBED, ST_STORE, ST__COUNT };
+
 struct job {
     const struct pipeline_env *env;
     struct arena *a;
     const struct job_msg *msg;
+    int msg_valid;                  /* job_msg_parse() accepted the body */
+    const char *msg_err;            /* its reason when not */
+    struct pipeline_result *out;
     struct job_run run;
     int receive_count;
-    int lost;               /* a milestone heartbeat matched 0 rows */
+    int lost;                       /* a milestone heartbeat matched 0 rows */
     int64_t t0;
+    int64_t ms[ST__COUNT];          /* each stage's duration */
+    const char *transition;         /* the status change the running stage made, for its log line */
+    /* what the stages produce, in order */
+    char path[PATH_MAX];            /* locate */
+    char hash[65];
+    long long size;
+    const char *mime;
+    struct extract_result ex;       /* extract */
+    struct chunk *chunks;           /* chunk */
+    size_t nchunks;
+    int chunked;
+    int dim;                        /* embed */
+    float *vectors;
+    const char **texts;
+    size_t *lens;
+    char version_id[ID_UUID_LEN + 1];   /* store */
+    int activated;
+    /* a failed stage's reason */
+    enum run_fail code;
+    char detail[512];
 };
 
 static void log_stage(const struct job *j, const char *stage, const char *transition, int64_t duration_ms,
@@ -50,6 +92,32 @@ static void log_stage(const struct job *j, const char *stage, const char *transi
     if (error)
         json_object_set_new(f, "error", json_string(error));
     log_event(error ? LOG_WARN : LOG_INFO, "job stage", f);
+}
+
+/* The chunk count for log lines and progress: -1 (none) until the text is chunked. */
+static long chunk_count(const struct job *j)
+{
+    return j->chunked ? (long)j->nchunks : -1;
+}
+
+/* A failed stage: record the code and a detail, return STAGE_FAIL. */
+__attribute__((format(printf, 3, 4))) static enum stage_rc stage_fail(struct job *j, enum run_fail code,
+                                                                      const char *fmt, ...)
+{
+    va_list ap;
+
+    j->code = code;
+    va_start(ap, fmt);
+    vsnprintf(j->detail, sizeof(j->detail), fmt, ap);
+    va_end(ap);
+    return STAGE_FAIL;
+}
+
+static void set_release(struct pipeline_result *out, int visibility_s, const char *outcome)
+{
+    out->action = PIPE_ACT_RELEASE;
+    out->visibility_s = visibility_s;
+    out->outcome = outcome;
 }
 
 static int should_stop(const struct job *j)
@@ -116,11 +184,12 @@ int pipeline_backoff_s(int receive_count, long long visibility_timeout_ms)
 }
 
 /* After a LOST write: a run that reached a terminal state is ACKed, else forgotten. */
-static void after_lost(const struct pipeline_env *env, const struct job *j, struct pipeline_result *out)
+static void after_lost(const struct job *j)
 {
     const char *p[2] = {j->run.run_id, j->run.tenant_id};
-    PGresult *res = db_query(*env->conn, "SELECT status FROM ingestion_runs WHERE run_id = $1 AND tenant_id = $2",
-                             2, p);
+    PGresult *res = db_query(*j->env->conn,
+                             "SELECT status FROM ingestion_runs WHERE run_id = $1 AND tenant_id = $2", 2, p);
+    struct pipeline_result *out = j->out;
 
     out->action = PIPE_ACT_DROP;
     out->outcome = "lost";
@@ -139,9 +208,10 @@ static void after_lost(const struct pipeline_env *env, const struct job *j, stru
  * A failed job: requeue it for the redelivery while receives remain and the
  * failure is worth retrying; otherwise fail the run. See README.md (retries).
  */
-static void finish_failure(struct job *j, enum run_fail code, const char *detail, struct pipeline_result *out)
+static void finish_failure(struct job *j, enum run_fail code, const char *detail)
 {
     const struct pipeline_env *env = j->env;
+    struct pipeline_result *out = j->out;
     int retryable = run_fail_transient(code);
     int retry = retryable && j->receive_count < env->max_receive_count;
     char text[512];
@@ -155,27 +225,21 @@ static void finish_failure(struct job *j, enum run_fail code, const char *detail
     }
     if (w == JOB_WRITE_DB) {
         /* Nothing committed: never ACK. The redelivery retries the whole job. */
-        out->action = PIPE_ACT_RELEASE;
-        out->visibility_s = DB_ERROR_RELEASE_S;
-        out->outcome = "db_error";
+        set_release(out, DB_ERROR_RELEASE_S, "db_error");
         log_stage(j, "failed", NULL, time_mono_ms() - j->t0, -1, text);
         return;
     }
     if (w == JOB_WRITE_LOST) {
-        after_lost(env, j, out);
+        after_lost(j);
         return;
     }
     if (retry) {
-        out->action = PIPE_ACT_RELEASE;
-        out->visibility_s = pipeline_backoff_s(j->receive_count, env->cfg->visibility_timeout_ms);
-        out->outcome = "requeued";
+        set_release(out, pipeline_backoff_s(j->receive_count, env->cfg->visibility_timeout_ms), "requeued");
         log_stage(j, "requeued", "running->queued", time_mono_ms() - j->t0, -1, text);
     } else if (retryable) {
         /* Last attempt: leave the message un-ACKed and visible at once, so the
          * queue's redrive moves it to the DLQ on the next receive. */
-        out->action = PIPE_ACT_RELEASE;
-        out->visibility_s = 0;
-        out->outcome = "failed";
+        set_release(out, 0, "failed");
         log_stage(j, "failed", "running->failed", time_mono_ms() - j->t0, -1, text);
     } else {
         out->action = PIPE_ACT_DLQ;
@@ -183,6 +247,71 @@ static void finish_failure(struct job *j, enum run_fail code, const char *detail
         log_stage(j, "failed", "running->failed", time_mono_ms() - j->t0, -1, text);
     }
 }
+
+/* ownership lost or shutdown between (or inside) stages */
+static void stopped(struct job *j)
+{
+    log_stage(j, "stopped", NULL, time_mono_ms() - j->t0, -1, j->lost ? "run no longer owned" : "shutdown");
+    if (j->lost)
+        after_lost(j);
+    else
+        set_release(j->out, 0, "shutdown");   /* the consumer requeues the run and releases the message */
+}
+
+/* ---- claim: the run becomes ours -------------------------------------------------- */
+
+/* The claim did not give us the run: what becomes of the message. */
+static void claim_refused(struct job *j, enum job_claim cl)
+{
+    struct pipeline_result *out = j->out;
+    long long s;
+
+    switch (cl) {
+    case JOB_TERMINAL:
+        out->action = PIPE_ACT_DELETE;
+        out->outcome = "already_terminal";
+        break;
+    case JOB_BUSY:
+        /* Someone else works on it: come back when its heartbeat could be stale. */
+        s = j->env->cfg->takeover_after_ms / 1000 + 1;
+        set_release(out, (int)(s > 43200 ? 43200 : s), "busy");
+        break;
+    case JOB_MISSING:
+        log_event(LOG_WARN, "message names no run of that tenant",
+                  json_pack("{s:s,s:s}", "run_id", j->msg->run_id, "tenant_id", j->msg->tenant_id));
+        out->action = PIPE_ACT_DLQ;
+        out->outcome = "missing";
+        break;
+    case JOB_DB_ERROR:
+    case JOB_CLAIMED:
+        set_release(out, DB_ERROR_RELEASE_S, "db_error");
+        break;
+    }
+}
+
+static enum stage_rc stage_claim(struct job *j)
+{
+    const struct pipeline_env *env = j->env;
+    enum job_claim cl;
+
+    if (db_ensure(env->conn, env->cfg->database_url, DB_ROLE_WORKER) < 0) {
+        set_release(j->out, DB_ERROR_RELEASE_S, "db_error");
+        return STAGE_END;
+    }
+    cl = job_claim(*env->conn, j->msg->run_id, j->msg->tenant_id, env->cfg->takeover_after_ms, &j->run);
+    if (cl != JOB_CLAIMED) {
+        claim_refused(j, cl);
+        return STAGE_END;
+    }
+    if (!j->msg_valid)
+        return stage_fail(j, RUN_FAIL_INVALID_MESSAGE, "%s", j->msg_err);
+    if (strcmp(j->msg->doc_id, j->run.doc_id) != 0)
+        return stage_fail(j, RUN_FAIL_INVALID_MESSAGE, "doc_id does not match the run");
+    j->transition = j->run.takeover ? "running->running (takeover)" : "queued->running";
+    return STAGE_NEXT;
+}
+
+/* ---- locate: the upload, its hash, size and type ---------------------------------- */
 
 /* sha256 of the file and its first bytes; -1 on a read error. */
 static int read_upload(const char *path, unsigned char *head, size_t *headlen, char hash[65], long long *size)
@@ -229,6 +358,185 @@ static int read_upload(const char *path, unsigned char *head, size_t *headlen, c
     return rc;
 }
 
+static enum stage_rc stage_locate(struct job *j)
+{
+    const struct config *cfg = j->env->cfg;
+    unsigned char *head;
+    size_t headlen = 0;
+    const char *base;
+
+    j->code = job_upload_path(j->msg->upload_uri, cfg->upload_dir, j->run.tenant_id, j->path, sizeof(j->path),
+                              j->detail, sizeof(j->detail));
+    if (j->code != RUN_OK)
+        return STAGE_FAIL;
+    head = arena_alloc(j->a, SNIFF_HEAD_MAX);
+    if (!head)
+        return stage_fail(j, RUN_FAIL_INTERNAL, "out of memory");
+    if (read_upload(j->path, head, &headlen, j->hash, &j->size) < 0)
+        return stage_fail(j, RUN_FAIL_UPLOAD_MISSING, "cannot read the upload: %s", strerror(errno));
+    if (j->run.content_hash[0] && strcmp(j->run.content_hash, j->hash) != 0)
+        log_event(LOG_WARN, "upload content differs from the run's content_hash",
+                  json_pack("{s:s,s:s}", "run_id", j->run.run_id, "sha256", j->hash));
+    if (j->size > cfg->max_upload_bytes)
+        return stage_fail(j, RUN_FAIL_TOO_LARGE, "upload of %lld bytes is over MAX_UPLOAD_BYTES", j->size);
+    base = strrchr(j->path, '/');
+    base = base ? base + 1 : j->path;
+    j->mime = sniff_mime(head, headlen, base);
+    if (!j->mime)
+        return stage_fail(j, RUN_FAIL_UNSUPPORTED_TYPE, "not PDF, DOCX, HTML, Markdown or plain text");
+    return STAGE_NEXT;
+}
+
+/* ---- extract, chunk, embed -------------------------------------------------------- */
+
+/* Sandboxed child; the keeper heartbeats while we wait. */
+static enum stage_rc stage_extract(struct job *j)
+{
+    const struct config *cfg = j->env->cfg;
+    struct extract_limits lim;
+
+    lim.timeout_ms = (long)cfg->extract_timeout_ms;
+    lim.memory_mb = (long)cfg->extract_memory_mb;
+    lim.max_chars = (long)cfg->extract_max_chars;
+    lim.max_uncompressed_bytes = (long)cfg->extract_max_uncompressed;
+    j->code = extract_file(j->path, j->mime, &lim, &j->ex, j->detail, sizeof(j->detail));
+    return j->code == RUN_OK ? STAGE_NEXT : STAGE_FAIL;
+}
+
+static enum stage_rc stage_chunk(struct job *j)
+{
+    const struct config *cfg = j->env->cfg;
+
+    /* A scanned PDF without a text layer, a blank file: succeeding with 0 chunks would
+     * activate an empty version (hiding the document's earlier content) and tell the
+     * user all is well. The same bytes give the same nothing: fail at once (permanent). */
+    if (!chunk_has_text(j->ex.text, j->ex.len))
+        return stage_fail(j, RUN_FAIL_NO_TEXT, "no text found");
+    if (chunk_text(j->ex.text, j->ex.len, j->ex.page_starts, j->ex.pages, (size_t)cfg->chunk_size,
+                   (size_t)cfg->chunk_overlap, &j->chunks, &j->nchunks) != 0)
+        return stage_fail(j, RUN_FAIL_INTERNAL, "chunking failed");
+    j->chunked = 1;
+    return STAGE_NEXT;
+}
+
+/* In batches, a heartbeat and a cancellation check between them. */
+static enum stage_rc stage_embed(struct job *j)
+{
+    const struct pipeline_env *env = j->env;
+    size_t n = j->nchunks, batch = env->cfg->embed_batch > 0 ? (size_t)env->cfg->embed_batch : 32;
+
+    j->dim = embed_dim(env->embedder);
+    if (!n)
+        return STAGE_NEXT;
+    j->vectors = malloc(n * (size_t)j->dim * sizeof(float));
+    j->texts = malloc(n * sizeof(*j->texts));
+    j->lens = malloc(n * sizeof(*j->lens));
+    if (!j->vectors || !j->texts || !j->lens)
+        return stage_fail(j, RUN_FAIL_INTERNAL, "out of memory for %zu embeddings", n);
+    for (size_t i = 0; i < n; i++) {
+        j->texts[i] = j->ex.text + j->chunks[i].start;
+        j->lens[i] = j->chunks[i].end - j->chunks[i].start;
+    }
+    for (size_t i = 0; i < n; i += batch) {
+        size_t nb = n - i < batch ? n - i : batch;
+
+        /* the first batch's milestone and check are the loop's, before the stage */
+        if (i > 0) {
+            progress(j, "embed", (long)i, (long)n);
+            if (should_stop(j))
+                return STAGE_STOP;
+        }
+        if (embed_texts(env->embedder, j->texts + i, j->lens + i, nb, j->vectors + i * (size_t)j->dim, j->detail,
+                        sizeof(j->detail)) != 0) {
+            j->code = RUN_FAIL_EMBED_FAILED;
+            return STAGE_FAIL;
+        }
+    }
+    return STAGE_NEXT;
+}
+
+/* ---- store: the content write, in one transaction --------------------------------- */
+
+/* The run's stats (borrowed by the store; freed with the job's arena), NULL when memory is out. */
+static json_t *job_stats(struct job *j)
+{
+    json_t *stats = json_pack(
+        "{s:i,s:I,s:I,s:s,s:i,s:i,s:s,s:I,s:{s:I,s:I,s:I},s:{s:s,s:I,s:I}}", "pages", j->ex.pages, "chars",
+        (json_int_t)j->ex.len, "chunks", (json_int_t)j->nchunks, "embedding_model", embed_model(j->env->embedder),
+        "embedding_dim", j->dim, "attempt", j->run.attempt, "mime", j->mime, "byte_size", (json_int_t)j->size,
+        "durations_ms", "extract", (json_int_t)j->ms[ST_EXTRACT], "chunk", (json_int_t)j->ms[ST_CHUNK], "embed",
+        (json_int_t)j->ms[ST_EMBED], "progress", "stage", "done", "done", (json_int_t)j->nchunks, "total",
+        (json_int_t)j->nchunks);
+
+    if (stats)
+        arena_json(j->a, stats);
+    return stats;
+}
+
+static int sqlstate_is_conflict(void)
+{
+    return strcmp(db_last_sqlstate(), "40P01") == 0 || strcmp(db_last_sqlstate(), "40001") == 0;
+}
+
+/*
+ * store_write until it commits; a deadlock or serialization failure is tried
+ * again (3 times), a database outage waits for the database (nothing is ACKed
+ * meanwhile) and writes again.
+ */
+static enum stage_rc write_content(struct job *j, const struct store_input *in)
+{
+    int64_t t = time_mono_ms();
+    int conflicts = 0;
+    enum store_result sr;
+
+    for (;;) {
+        sr = store_write(*j->env->conn, in, &j->activated, j->version_id);
+        if (sr == STORE_OK) {
+            j->transition = "running->succeeded";
+            return STAGE_NEXT;
+        }
+        if (sr == STORE_LOST) {
+            log_stage(j, "write", NULL, time_mono_ms() - t, (long)j->nchunks, "run no longer owned; rolled back");
+            after_lost(j);
+            return STAGE_END;
+        }
+        if (conn_broken(j->env)) {
+            /* PostgreSQL went away at write/commit time: nothing is ACKed; wait and write again. */
+            log_stage(j, "write", NULL, time_mono_ms() - t, (long)j->nchunks, "database unreachable");
+            if (wait_db(j->env) == 0 && !should_stop(j))
+                continue;
+            set_release(j->out, DB_ERROR_RELEASE_S, "db_error");
+            return STAGE_END;
+        }
+        if (!sqlstate_is_conflict() || conflicts++ >= 3)
+            return stage_fail(j, RUN_FAIL_STORE_FAILED, "content write failed (SQLSTATE %s)", db_last_sqlstate());
+    }
+}
+
+static enum stage_rc stage_store(struct job *j)
+{
+    struct store_input in;
+
+    memset(&in, 0, sizeof(in));
+    in.stats = job_stats(j);
+    if (!in.stats)
+        return stage_fail(j, RUN_FAIL_INTERNAL, "out of memory");
+    in.run = &j->run;
+    in.content_hash = j->hash;
+    in.byte_size = j->size;
+    in.mime = j->mime;
+    in.pages = j->ex.pages;
+    in.text = j->ex.text;
+    in.chars = j->ex.len;
+    in.chunks = j->chunks;
+    in.nchunks = j->nchunks;
+    in.vectors = j->vectors;
+    in.dim = j->dim;
+    in.model = embed_model(j->env->embedder);
+    in.started_mono = j->t0;
+    return write_content(j, &in);
+}
+
 static void remove_upload(const char *path)
 {
     char dir[PATH_MAX];
@@ -246,232 +554,88 @@ static void remove_upload(const char *path)
     }
 }
 
-static void run_job(struct job *j, struct pipeline_result *out)
+/* Every stage done: the run's success is committed. */
+static void succeeded(struct job *j)
 {
-    const struct pipeline_env *env = j->env;
-    const struct config *cfg = env->cfg;
-    char path[PATH_MAX], detail[512], hash[65], version_id[ID_UUID_LEN + 1];
-    unsigned char *head = NULL;
-    size_t headlen = 0, nchunks = 0;
-    long long size = 0;
-    const char *mime;
-    const char *base;
-    struct extract_result ex;
-    struct extract_limits lim;
-    struct chunk *chunks = NULL;
-    float *vectors = NULL;
-    const char **texts = NULL;
-    size_t *lens = NULL;
-    int64_t t, d_extract, d_chunk, d_embed;
-    enum run_fail code;
-    json_t *stats = NULL;
-    int dim, activated = 0, deadlock_retries = 0;
-    struct store_input in;
-    enum store_result sr;
+    json_t *f = json_pack("{s:s,s:s,s:s,s:b,s:I,s:I}", "run_id", j->run.run_id, "tenant_id", j->run.tenant_id,
+                          "version_id", j->version_id, "activated", j->activated, "chunks",
+                          (json_int_t)j->nchunks, "duration_ms", (json_int_t)(time_mono_ms() - j->t0));
 
-    memset(&ex, 0, sizeof(ex));
-    detail[0] = '\0';
-    log_stage(j, "claimed", j->run.takeover ? "running->running (takeover)" : "queued->running", 0, -1, NULL);
-    progress(j, "read", 0, 0);
-
-    code = job_upload_path(j->msg->upload_uri, cfg->upload_dir, j->run.tenant_id, path, sizeof(path), detail,
-                           sizeof(detail));
-    if (code != RUN_OK)
-        goto fail;
-    head = arena_alloc(j->a, SNIFF_HEAD_MAX);
-    if (!head) {
-        code = RUN_FAIL_INTERNAL;
-        snprintf(detail, sizeof(detail), "out of memory");
-        goto fail;
-    }
-    if (read_upload(path, head, &headlen, hash, &size) < 0) {
-        code = RUN_FAIL_UPLOAD_MISSING;
-        snprintf(detail, sizeof(detail), "cannot read the upload: %s", strerror(errno));
-        goto fail;
-    }
-    if (j->run.content_hash[0] && strcmp(j->run.content_hash, hash) != 0)
-        log_event(LOG_WARN, "upload content differs from the run's content_hash",
-                  json_pack("{s:s,s:s}", "run_id", j->run.run_id, "sha256", hash));
-    if (size > cfg->max_upload_bytes) {
-        code = RUN_FAIL_TOO_LARGE;
-        snprintf(detail, sizeof(detail), "upload of %lld bytes is over MAX_UPLOAD_BYTES", size);
-        goto fail;
-    }
-    base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    mime = sniff_mime(head, headlen, base);
-    if (!mime) {
-        code = RUN_FAIL_UNSUPPORTED_TYPE;
-        snprintf(detail, sizeof(detail), "not PDF, DOCX, HTML, Markdown or plain text");
-        goto fail;
-    }
-
-    /* Extract (sandboxed child; the keeper heartbeats while we wait). */
-    progress(j, "extract", 0, 0);
-    lim.timeout_ms = (long)cfg->extract_timeout_ms;
-    lim.memory_mb = (long)cfg->extract_memory_mb;
-    lim.max_chars = (long)cfg->extract_max_chars;
-    lim.max_uncompressed_bytes = (long)cfg->extract_max_uncompressed;
-    t = time_mono_ms();
-    code = (enum run_fail)extract_file(path, mime, &lim, &ex, detail, sizeof(detail));
-    d_extract = time_mono_ms() - t;
-    if (code != RUN_OK) {
-        log_stage(j, "extract", NULL, d_extract, -1, run_fail_code(code));
-        goto fail;
-    }
-    log_stage(j, "extract", NULL, d_extract, -1, NULL);
-    if (should_stop(j))
-        goto lost;
-    /* A scanned PDF without a text layer, a blank file: succeeding with 0 chunks would
-     * activate an empty version (hiding the document's earlier content) and tell the
-     * user all is well. The same bytes give the same nothing: fail at once (permanent). */
-    if (!chunk_has_text(ex.text, ex.len)) {
-        code = RUN_FAIL_NO_TEXT;
-        snprintf(detail, sizeof(detail), "no text found");
-        goto fail;
-    }
-
-    progress(j, "chunk", 0, 0);
-    t = time_mono_ms();
-    if (chunk_text(ex.text, ex.len, ex.page_starts, ex.pages, (size_t)cfg->chunk_size, (size_t)cfg->chunk_overlap,
-                   &chunks, &nchunks) != 0) {
-        code = RUN_FAIL_INTERNAL;
-        snprintf(detail, sizeof(detail), "chunking failed");
-        goto fail;
-    }
-    d_chunk = time_mono_ms() - t;
-    log_stage(j, "chunk", NULL, d_chunk, (long)nchunks, NULL);
-
-    /* Embed in batches, a heartbeat between them. */
-    dim = embed_dim(env->embedder);
-    t = time_mono_ms();
-    if (nchunks) {
-        size_t batch = cfg->embed_batch > 0 ? (size_t)cfg->embed_batch : 32;
-
-        vectors = malloc(nchunks * (size_t)dim * sizeof(float));
-        texts = malloc(nchunks * sizeof(*texts));
-        lens = malloc(nchunks * sizeof(*lens));
-        if (!vectors || !texts || !lens) {
-            code = RUN_FAIL_INTERNAL;
-            snprintf(detail, sizeof(detail), "out of memory for %zu embeddings", nchunks);
-            goto fail;
-        }
-        for (size_t i = 0; i < nchunks; i++) {
-            texts[i] = ex.text + chunks[i].start;
-            lens[i] = chunks[i].end - chunks[i].start;
-        }
-        for (size_t i = 0; i < nchunks; i += batch) {
-            size_t nb = nchunks - i < batch ? nchunks - i : batch;
-
-            progress(j, "embed", (long)i, (long)nchunks);
-            if (should_stop(j))
-                goto lost;
-            if (embed_texts(env->embedder, texts + i, lens + i, nb, vectors + i * (size_t)dim, detail,
-                            sizeof(detail)) != 0) {
-                code = RUN_FAIL_EMBED_FAILED;
-                goto fail;
-            }
-        }
-    }
-    d_embed = time_mono_ms() - t;
-    log_stage(j, "embed", NULL, d_embed, (long)nchunks, NULL);
-    if (should_stop(j))
-        goto lost;
-
-    stats = json_pack("{s:i,s:I,s:I,s:s,s:i,s:i,s:s,s:I,s:{s:I,s:I,s:I},s:{s:s,s:I,s:I}}", "pages", ex.pages,
-                      "chars", (json_int_t)ex.len, "chunks", (json_int_t)nchunks, "embedding_model",
-                      embed_model(env->embedder), "embedding_dim", dim, "attempt", j->run.attempt, "mime", mime,
-                      "byte_size", (json_int_t)size, "durations_ms", "extract", (json_int_t)d_extract, "chunk",
-                      (json_int_t)d_chunk, "embed", (json_int_t)d_embed, "progress", "stage", "done", "done",
-                      (json_int_t)nchunks, "total", (json_int_t)nchunks);
-    if (!stats) {
-        code = RUN_FAIL_INTERNAL;
-        snprintf(detail, sizeof(detail), "out of memory");
-        goto fail;
-    }
-    arena_json(j->a, stats);
-
-    progress(j, "write", 0, (long)nchunks);
-    memset(&in, 0, sizeof(in));
-    in.run = &j->run;
-    in.content_hash = hash;
-    in.byte_size = size;
-    in.mime = mime;
-    in.pages = ex.pages;
-    in.text = ex.text;
-    in.chars = ex.len;
-    in.chunks = chunks;
-    in.nchunks = nchunks;
-    in.vectors = vectors;
-    in.dim = dim;
-    in.model = embed_model(env->embedder);
-    in.stats = stats;
-    in.started_mono = j->t0;
-    t = time_mono_ms();
-    for (;;) {
-        sr = store_write(*env->conn, &in, &activated, version_id);
-        if (sr != STORE_DB)
-            break;
-        if (conn_broken(env)) {
-            /* PostgreSQL went away at write/commit time: nothing is ACKed; wait and write again. */
-            log_stage(j, "write", NULL, time_mono_ms() - t, (long)nchunks, "database unreachable");
-            if (wait_db(env) == 0 && !should_stop(j))
-                continue;
-            out->action = PIPE_ACT_RELEASE;
-            out->visibility_s = DB_ERROR_RELEASE_S;
-            out->outcome = "db_error";
-            goto out;
-        }
-        if ((strcmp(db_last_sqlstate(), "40P01") == 0 || strcmp(db_last_sqlstate(), "40001") == 0) &&
-            deadlock_retries++ < 3)
-            continue;
-        code = RUN_FAIL_STORE_FAILED;
-        snprintf(detail, sizeof(detail), "content write failed (SQLSTATE %s)", db_last_sqlstate());
-        goto fail;
-    }
-    if (sr == STORE_LOST) {
-        log_stage(j, "write", NULL, time_mono_ms() - t, (long)nchunks, "run no longer owned; rolled back");
-        after_lost(env, j, out);
-        goto out;
-    }
-    log_stage(j, "write", "running->succeeded", time_mono_ms() - t, (long)nchunks, NULL);
-    {
-        json_t *f = json_pack("{s:s,s:s,s:s,s:b,s:I,s:I}", "run_id", j->run.run_id, "tenant_id", j->run.tenant_id,
-                              "version_id", version_id, "activated", activated, "chunks", (json_int_t)nchunks,
-                              "duration_ms", (json_int_t)(time_mono_ms() - j->t0));
-
-        log_event(LOG_INFO, "job succeeded", f);
-    }
-    if (strcmp(cfg->upload_retention, "delete") == 0)
-        remove_upload(path);
-    out->action = PIPE_ACT_DELETE;
-    out->outcome = "succeeded";
-    goto out;
-
-lost:
-    log_stage(j, "stopped", NULL, time_mono_ms() - j->t0, -1, j->lost ? "run no longer owned" : "shutdown");
-    if (j->lost) {
-        after_lost(env, j, out);
-    } else {
-        /* Shutdown deadline: the consumer requeues the run and releases the message. */
-        out->action = PIPE_ACT_RELEASE;
-        out->visibility_s = 0;
-        out->outcome = "shutdown";
-    }
-    goto out;
-fail:
-    finish_failure(j, code, detail, out);
-out:
-    extract_result_release(&ex);
-    free(chunks);
-    free(vectors);
-    free(texts);
-    free(lens);
+    log_event(LOG_INFO, "job succeeded", f);
+    if (strcmp(j->env->cfg->upload_retention, "delete") == 0)
+        remove_upload(j->path);
+    j->out->action = PIPE_ACT_DELETE;
+    j->out->outcome = "succeeded";
 }
 
-static void set_run_id(struct pipeline_result *out, const char *id)
+/* ---- the table and its loop ------------------------------------------------------- */
+
+enum stage_flags {
+    STAGE_LOG_FAILURE = 1 << 0,   /* a failure also gets the stage's log line, error = the code */
+};
+
+struct stage {
+    const char *name;             /* for the reader: what the stage does */
+    enum stage_rc (*fn)(struct job *j);
+    const char *progress;         /* stats.progress.stage written before it runs; NULL: none */
+    const char *log;              /* its "job stage" log line when it succeeds; NULL: none */
+    unsigned flags;
+};
+
+static const struct stage stages[ST__COUNT] = {
+    [ST_CLAIM] = {"claim", stage_claim, NULL, "claimed", 0},
+    [ST_LOCATE] = {"locate", stage_locate, "read", NULL, 0},
+    [ST_EXTRACT] = {"extract", stage_extract, "extract", "extract", STAGE_LOG_FAILURE},
+    [ST_CHUNK] = {"chunk", stage_chunk, "chunk", "chunk", 0},
+    [ST_EMBED] = {"embed", stage_embed, "embed", "embed", 0},
+    [ST_STORE] = {"store", stage_store, "write", "write", 0},
+};
+
+/*
+ * Run the stages in order. Before each one but the claim: its milestone
+ * heartbeat, then the cancellation check. After it: its log line, or the
+ * failure's handling, or nothing when it settled the message itself.
+ */
+static void run_stages(struct job *j)
 {
-    snprintf(out->run_id, sizeof(out->run_id), "%s", id ? id : "");
+    for (int i = 0; i < ST__COUNT; i++) {
+        const struct stage *st = &stages[i];
+        enum stage_rc rc;
+        int64_t t;
+
+        if (st->progress)
+            progress(j, st->progress, 0, j->chunked ? (long)j->nchunks : 0);
+        if (i != ST_CLAIM && should_stop(j)) {
+            stopped(j);
+            return;
+        }
+        j->transition = NULL;
+        t = time_mono_ms();
+        rc = st->fn(j);
+        j->ms[i] = time_mono_ms() - t;
+        if (rc == STAGE_NEXT) {
+            if (st->log)
+                log_stage(j, st->log, j->transition, j->ms[i], chunk_count(j), NULL);
+            continue;
+        }
+        if (rc == STAGE_FAIL && (st->flags & STAGE_LOG_FAILURE))
+            log_stage(j, st->log, NULL, j->ms[i], -1, run_fail_code(j->code));
+        if (rc == STAGE_FAIL)
+            finish_failure(j, j->code, j->detail);
+        else if (rc == STAGE_STOP)
+            stopped(j);
+        return;
+    }
+    succeeded(j);
+}
+
+static void job_release(struct job *j)
+{
+    extract_result_release(&j->ex);
+    free(j->chunks);
+    free(j->vectors);
+    free(j->texts);
+    free(j->lens);
 }
 
 void pipeline_process(const struct pipeline_env *env, struct arena *a, const char *body, size_t len,
@@ -480,19 +644,19 @@ void pipeline_process(const struct pipeline_env *env, struct arena *a, const cha
     struct job_msg msg;
     struct job j;
     char err[256];
-    int valid;
-    enum job_claim cl;
 
     memset(out, 0, sizeof(*out));
     memset(&j, 0, sizeof(j));
     j.env = env;
     j.a = a;
     j.msg = &msg;
+    j.out = out;
     j.receive_count = receive_count < 1 ? 1 : receive_count;
     j.t0 = time_mono_ms();
 
-    valid = job_msg_parse(body, len, a, &msg, err, sizeof(err)) == 0;
-    set_run_id(out, msg.run_id);
+    j.msg_valid = job_msg_parse(body, len, a, &msg, err, sizeof(err)) == 0;
+    j.msg_err = err;
+    snprintf(out->run_id, sizeof(out->run_id), "%s", msg.run_id);
     if (!msg.run_id[0] || !msg.tenant_id[0]) {
         /* Nothing to fail: a message that can never succeed goes to the DLQ for a human. */
         log_event(LOG_WARN, "invalid message", json_pack("{s:s}", "error", err));
@@ -500,48 +664,6 @@ void pipeline_process(const struct pipeline_env *env, struct arena *a, const cha
         out->outcome = "invalid";
         return;
     }
-    if (db_ensure(env->conn, env->cfg->database_url, DB_ROLE_WORKER) < 0) {
-        out->action = PIPE_ACT_RELEASE;
-        out->visibility_s = DB_ERROR_RELEASE_S;
-        out->outcome = "db_error";
-        return;
-    }
-    cl = job_claim(*env->conn, msg.run_id, msg.tenant_id, env->cfg->takeover_after_ms, &j.run);
-    switch (cl) {
-    case JOB_TERMINAL:
-        out->action = PIPE_ACT_DELETE;
-        out->outcome = "already_terminal";
-        return;
-    case JOB_BUSY: {
-        /* Someone else works on it: come back when its heartbeat could be stale. */
-        long long s = env->cfg->takeover_after_ms / 1000 + 1;
-
-        out->action = PIPE_ACT_RELEASE;
-        out->visibility_s = (int)(s > 43200 ? 43200 : s);
-        out->outcome = "busy";
-        return;
-    }
-    case JOB_MISSING:
-        log_event(LOG_WARN, "message names no run of that tenant",
-                  json_pack("{s:s,s:s}", "run_id", msg.run_id, "tenant_id", msg.tenant_id));
-        out->action = PIPE_ACT_DLQ;
-        out->outcome = "missing";
-        return;
-    case JOB_DB_ERROR:
-        out->action = PIPE_ACT_RELEASE;
-        out->visibility_s = DB_ERROR_RELEASE_S;
-        out->outcome = "db_error";
-        return;
-    case JOB_CLAIMED:
-        break;
-    }
-    if (!valid) {
-        finish_failure(&j, RUN_FAIL_INVALID_MESSAGE, err, out);
-        return;
-    }
-    if (strcmp(msg.doc_id, j.run.doc_id) != 0) {
-        finish_failure(&j, RUN_FAIL_INVALID_MESSAGE, "doc_id does not match the run", out);
-        return;
-    }
-    run_job(&j, out);
+    run_stages(&j);
+    job_release(&j);
 }

@@ -1,8 +1,29 @@
 /*
- * pipeline.h - what happens to one received message: parse, claim the run,
- * read the upload, extract, chunk, embed, store; or fail / requeue the run.
- * The result says what the consumer must do with the message (ACK rule:
- * PIPE_ACT_DELETE only once the run's terminal status is committed).
+ * pipeline.h - what happens to one received message: parse it, then run the
+ * job's stages; or fail / requeue the run. The result says what the consumer
+ * must do with the message (ACK rule: PIPE_ACT_DELETE only once the run's
+ * terminal status is committed).
+ *
+ * The stages are one table in pipeline.c, run in order by one loop:
+ *
+ *   stage     progress  log line   does
+ *   claim     -         claimed    db_ensure, the atomic claim (job_claim), message checks
+ *   locate    read      -          upload_uri -> path, sha256, size, type sniffing
+ *   extract   extract   extract    extract_file() in the sandbox (also logged when it fails)
+ *   chunk     chunk     chunk      the no-text check, chunk_text()
+ *   embed     embed     embed      embed_texts() in EMBED_BATCH batches
+ *   store     write     write      stats, store_write() (retried over outages and deadlocks)
+ *
+ * Before every stage but the claim the loop writes its milestone heartbeat
+ * ("progress": the hook and stats.progress) and then checks cancellation
+ * (should_stop, or a heartbeat that matched no row): a stopped job writes
+ * nothing more. After a stage it logs the stage's "job stage" line (run_id,
+ * tenant_id, stage, status_transition, duration_ms, chunks). A stage ends in
+ * one of: next; failed (run_fail code + detail: requeue, fail the run, or
+ * DLQ, by run_fail_transient() and the receive count); stopped (ownership
+ * lost or shutdown, also seen between embedding batches); or settled (the
+ * claim refused, the run lost at write time, the database gone for good:
+ * the stage has filled the result). All stages done: the run succeeded.
  */
 #ifndef WORKER_PIPELINE_H
 #define WORKER_PIPELINE_H

@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     buf_init(&out, 1 << 20);
     if (extract_html_buffer((const char *)data, size, &raw, detail, sizeof(detail)) ==
         RUN_OK) {
-        int rc = extract_normalize(raw.ptr ? raw.ptr : "", raw.len, &out, NULL, NULL);
+        enum run_fail rc = extract_normalize(raw.ptr ? raw.ptr : "", raw.len, &out, NULL, NULL);
 
         if (rc == RUN_OK && out.len && memchr(out.ptr, 0, out.len))
             abort();

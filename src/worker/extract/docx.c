@@ -1,5 +1,10 @@
+/*
+ * docx.c - DOCX text (docx.h): bound the archive's inflated size, then stream
+ * word/document.xml through libxml2's reader and keep the run text.
+ */
 #include "worker/extract/docx.h"
 #include "common/errors.h"
+#include "worker/extract/extract.h"
 
 #include <libxml/xmlreader.h>
 #include <stdint.h>
@@ -52,26 +57,16 @@ static void quiet_reader(void *arg, const char *msg, xmlParserSeverities sev,
     (void)loc;
 }
 
-static int put(struct buf *out, const char *p, size_t n)
-{
-    if (n > out->max - out->len) {
-        buf_release(out);
-        return RUN_FAIL_TOO_LARGE;
-    }
-    if (buf_add(out, p, n) < 0)
-        return RUN_FAIL_INTERNAL;
-    return RUN_OK;
-}
-
 static int is(const xmlChar *name, const char *s)
 {
     return name && strcmp((const char *)name, s) == 0;
 }
 
 /* Walk word/document.xml and append its text. */
-static int read_document(xmlTextReaderPtr r, struct buf *out)
+static enum run_fail read_document(xmlTextReaderPtr r, struct buf *out)
 {
-    int ret, rc = RUN_OK, in_t = 0;
+    enum run_fail rc = RUN_OK;
+    int ret, in_t = 0;
 
     ret = xmlTextReaderRead(r);
     while (ret == 1 && rc == RUN_OK) {
@@ -87,18 +82,18 @@ static int read_document(xmlTextReaderPtr r, struct buf *out)
             if (is(name, "t") && !xmlTextReaderIsEmptyElement(r))
                 in_t++;
             else if (is(name, "tab"))
-                rc = put(out, "\t", 1);
+                rc = extract_put(out, "\t", 1);
             else if (is(name, "br") || is(name, "cr"))
-                rc = put(out, "\n", 1);
+                rc = extract_put(out, "\n", 1);
             else if (is(name, "noBreakHyphen"))
-                rc = put(out, "-", 1);
+                rc = extract_put(out, "-", 1);
             else if (is(name, "p") && xmlTextReaderIsEmptyElement(r))
-                rc = put(out, "\n\n", 2);
+                rc = extract_put(out, "\n\n", 2);
         } else if (type == XML_READER_TYPE_END_ELEMENT) {
             if (is(name, "t") && in_t > 0)
                 in_t--;
             else if (is(name, "p"))
-                rc = put(out, "\n\n", 2);
+                rc = extract_put(out, "\n\n", 2);
         } else if (in_t && (type == XML_READER_TYPE_TEXT ||
                             type == XML_READER_TYPE_SIGNIFICANT_WHITESPACE ||
                             type == XML_READER_TYPE_WHITESPACE ||
@@ -106,7 +101,7 @@ static int read_document(xmlTextReaderPtr r, struct buf *out)
             const xmlChar *v = xmlTextReaderConstValue(r);
 
             if (v)
-                rc = put(out, (const char *)v, strlen((const char *)v));
+                rc = extract_put(out, (const char *)v, strlen((const char *)v));
         }
         if (rc == RUN_OK)
             ret = xmlTextReaderRead(r);
@@ -116,15 +111,15 @@ static int read_document(xmlTextReaderPtr r, struct buf *out)
     return rc;
 }
 
-static int docx_from_zip(zip_t *za, long max_uncompressed, struct buf *out, char *detail,
-                         size_t detail_len)
+static enum run_fail docx_from_zip(zip_t *za, long max_uncompressed, struct buf *out, char *detail,
+                                   size_t detail_len)
 {
     struct zread z;
     xmlTextReaderPtr r = NULL;
     zip_int64_t n, i, doc;
     zip_stat_t st;
     uint64_t total = 0, limit = max_uncompressed > 0 ? (uint64_t)max_uncompressed : (512u << 20);
-    int rc = RUN_FAIL_EXTRACT_FAILED;
+    enum run_fail rc = RUN_FAIL_EXTRACT_FAILED;
 
     memset(&z, 0, sizeof(z));
     n = zip_get_num_entries(za, 0);
@@ -194,13 +189,13 @@ out:
     return rc;
 }
 
-int extract_docx_buffer(const char *p, size_t n, long max_uncompressed, struct buf *out,
-                        char *detail, size_t detail_len)
+enum run_fail extract_docx_buffer(const char *p, size_t n, long max_uncompressed, struct buf *out,
+                                  char *detail, size_t detail_len)
 {
     zip_error_t ze;
     zip_source_t *src;
     zip_t *za;
-    int rc;
+    enum run_fail rc;
 
     zip_error_init(&ze);
     src = zip_source_buffer_create(p, n, 0, &ze);
@@ -222,11 +217,12 @@ int extract_docx_buffer(const char *p, size_t n, long max_uncompressed, struct b
     return rc;
 }
 
-int extract_docx_file(const char *path, long max_uncompressed, struct buf *out, char *detail,
-                      size_t detail_len)
+enum run_fail extract_docx_file(const char *path, long max_uncompressed, struct buf *out, char *detail,
+                                size_t detail_len)
 {
     zip_t *za;
-    int err = 0, rc;
+    enum run_fail rc;
+    int err = 0;
 
     za = zip_open(path, ZIP_RDONLY, &err);
     if (!za) {

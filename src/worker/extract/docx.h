@@ -10,6 +10,7 @@
 #define WORKER_EXTRACT_DOCX_H
 
 #include "common/buf.h"
+#include "common/errors.h"
 
 #include <stddef.h>
 
@@ -20,9 +21,9 @@
  * malformed XML), TOO_LARGE ("docx uncompressed size over limit", or out full),
  * INTERNAL (memory), with a detail.
  */
-int extract_docx_buffer(const char *p, size_t n, long max_uncompressed, struct buf *out,
-                        char *detail, size_t detail_len);
-int extract_docx_file(const char *path, long max_uncompressed, struct buf *out, char *detail,
-                      size_t detail_len);
+enum run_fail extract_docx_buffer(const char *p, size_t n, long max_uncompressed, struct buf *out,
+                                  char *detail, size_t detail_len);
+enum run_fail extract_docx_file(const char *path, long max_uncompressed, struct buf *out, char *detail,
+                                size_t detail_len);
 
 #endif

@@ -11,6 +11,7 @@
 #include "worker/extract/extract.h"
 #include "common/errors.h"
 #include "common/sniff.h"
+#include "common/utf8.h"
 #include "worker/extract/docx.h"
 #include "worker/extract/html.h"
 #include "worker/extract/pdf.h"
@@ -41,39 +42,7 @@ struct job {
 
 /* ---- normalization ---------------------------------------------------- */
 
-/* Length of a valid UTF-8 sequence at p (strict), 0 when invalid or cut. */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-    unsigned char c = p[0], lo = 0x80, hi = 0xBF;
-    size_t l, i;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF)
-        l = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        l = 3;
-        if (c == 0xE0)
-            lo = 0xA0;
-        if (c == 0xED)
-            hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        l = 4;
-        if (c == 0xF0)
-            lo = 0x90;
-        if (c == 0xF4)
-            hi = 0x8F;
-    } else
-        return 0;
-    if (l > n)
-        return 0;
-    for (i = 1; i < l; i++)
-        if (p[i] < (i == 1 ? lo : 0x80) || p[i] > (i == 1 ? hi : 0xBF))
-            return 0;
-    return l;
-}
-
-static int norm_add(struct buf *out, const void *p, size_t n)
+enum run_fail extract_put(struct buf *out, const void *p, size_t n)
 {
     if (n > out->max - out->len) {
         buf_release(out);
@@ -84,7 +53,7 @@ static int norm_add(struct buf *out, const void *p, size_t n)
     return RUN_OK;
 }
 
-static int add_page(size_t **starts, int *pages, size_t *cap, size_t off)
+static enum run_fail add_page(size_t **starts, int *pages, size_t *cap, size_t off)
 {
     if (*pages >= EXTRACT_MAX_PAGES)
         return RUN_FAIL_TOO_LARGE;
@@ -101,89 +70,94 @@ static int add_page(size_t **starts, int *pages, size_t *cap, size_t off)
     return RUN_OK;
 }
 
-int extract_normalize(const char *src, size_t n, struct buf *out, size_t **page_starts, int *pages)
+/* Length of the run at p of bytes copied as they are: printable ASCII, LF,
+ * tab and valid UTF-8 sequences. */
+static size_t clean_run(const unsigned char *p, size_t n)
+{
+    size_t run = 0;
+
+    while (run < n) {
+        unsigned char c = p[run];
+        size_t l = 0;
+
+        if ((c >= 0x20 && c < 0x7F) || c == '\n' || c == '\t')
+            l = 1;
+        else if (c >= 0x80)
+            l = utf8_next(p + run, n - run, NULL);
+        if (l == 0)
+            break;
+        run += l;
+    }
+    return run;
+}
+
+/* One byte that is not copied as it is: line ends, form feeds (pages), invalid UTF-8. */
+static enum run_fail add_special(struct buf *out, unsigned char c, unsigned char next, int paged, int *pending)
+{
+    if (c == '\r')
+        return next == '\n' ? RUN_OK : extract_put(out, "\n", 1);
+    if (c == '\f' && paged) {
+        (*pending)++;
+        return RUN_OK;
+    }
+    if (c == '\f' || c == '\v')
+        return extract_put(out, "\n", 1);
+    if (c >= 0x80)
+        return extract_put(out, "\xEF\xBF\xBD", 3);
+    return RUN_OK;   /* NUL, other C0 controls and DEL are dropped */
+}
+
+/* Pages start after a paragraph break, so no chunk straddles two pages
+ * without a boundary to cut at: end the text with one, then record the pages. */
+static enum run_fail start_pages(struct buf *out, size_t **starts, int *np, size_t *cap, int *pending)
+{
+    enum run_fail rc = RUN_OK;
+
+    while (out->len && rc == RUN_OK && !(out->len >= 2 && out->ptr[out->len - 1] == '\n' &&
+                                         out->ptr[out->len - 2] == '\n'))
+        rc = extract_put(out, "\n", 1);
+    for (; *pending > 0 && rc == RUN_OK; (*pending)--)
+        rc = add_page(starts, np, cap, out->len);
+    return rc;
+}
+
+enum run_fail extract_normalize(const char *src, size_t n, struct buf *out, size_t **page_starts, int *pages)
 {
     const unsigned char *p = (const unsigned char *)src;
     size_t i = 0, cap = 0, *starts = NULL;
-    int np = 0, pending = 0, rc;
+    int np = 0, pending = 0;
+    enum run_fail rc = RUN_OK;
 
     if (page_starts) {
         *page_starts = NULL;
         *pages = 0;
         rc = add_page(&starts, &np, &cap, out->len);
-        if (rc != RUN_OK)
-            goto out;
     }
     if (n >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
         i = 3;
-    rc = RUN_OK;
-    while (i < n) {
-        size_t run = i, l;
+    while (i < n && rc == RUN_OK) {
+        size_t run = clean_run(p + i, n - i);
 
-        /* a run of bytes copied as they are */
-        while (run < n) {
-            unsigned char c = p[run];
-
-            if (c >= 0x20 && c < 0x7F)
-                run++;
-            else if (c == '\n' || c == '\t')
-                run++;
-            else if (c >= 0x80 && (l = utf8_len(p + run, n - run)) > 0)
-                run += l;
-            else
-                break;
-        }
-        if (run > i) {
-            if (pending && page_starts) {
-                /* pages start after a paragraph break, so no chunk straddles
-                 * two pages without a boundary to cut at */
-                while (out->len && rc == RUN_OK &&
-                       !(out->len >= 2 && out->ptr[out->len - 1] == '\n' &&
-                         out->ptr[out->len - 2] == '\n'))
-                    rc = norm_add(out, "\n", 1);
-                for (; pending > 0 && rc == RUN_OK; pending--)
-                    rc = add_page(&starts, &np, &cap, out->len);
-                if (rc != RUN_OK)
-                    goto out;
-            }
-            rc = norm_add(out, p + i, run - i);
-            if (rc != RUN_OK)
-                goto out;
-            i = run;
+        if (run == 0) {
+            rc = add_special(out, p[i], i + 1 < n ? p[i + 1] : 0, page_starts != NULL, &pending);
+            i++;
             continue;
         }
-        /* p[i] needs care */
-        if (p[i] == '\r') {
-            if (!(i + 1 < n && p[i + 1] == '\n'))
-                rc = norm_add(out, "\n", 1);
-        } else if (p[i] == '\f') {
-            if (page_starts)
-                pending++;
-            else
-                rc = norm_add(out, "\n", 1);
-        } else if (p[i] == '\v') {
-            rc = norm_add(out, "\n", 1);
-        } else if (p[i] >= 0x80) {
-            rc = norm_add(out, "\xEF\xBF\xBD", 3);
-        }
-        /* NUL, other C0 controls and DEL are dropped */
-        if (rc != RUN_OK)
-            goto out;
-        i++;
+        if (pending && page_starts)
+            rc = start_pages(out, &starts, &np, &cap, &pending);
+        if (rc == RUN_OK)
+            rc = extract_put(out, p + i, run);
+        i += run;
     }
     /* pdftotext ends every page with a form feed: the last one closes the
      * last page; any more are empty pages at the end */
-    for (; pending > 1; pending--) {
+    for (; pending > 1 && rc == RUN_OK; pending--)
         rc = add_page(&starts, &np, &cap, out->len);
-        if (rc != RUN_OK)
-            goto out;
-    }
-    if (page_starts) {
+    if (rc == RUN_OK && page_starts) {
         *page_starts = starts;
         *pages = np;
         starts = NULL;
     }
-out:
     free(starts);
     if (rc == RUN_FAIL_INTERNAL)
         buf_release(out);
@@ -192,11 +166,12 @@ out:
 
 /* ---- child side --------------------------------------------------------- */
 
-static int read_file(const char *path, size_t max, struct buf *out, char *detail, size_t dlen)
+static enum run_fail read_file(const char *path, size_t max, struct buf *out, char *detail, size_t dlen)
 {
     struct stat st;
     char chunk[65536];
-    int fd, rc = RUN_FAIL_EXTRACT_FAILED;
+    enum run_fail rc = RUN_FAIL_EXTRACT_FAILED;
+    int fd;
 
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) {
@@ -241,86 +216,89 @@ out:
     return rc;
 }
 
-static int child_extract(void *arg, struct buf *out, char *detail, size_t dlen)
+/* Run the format's extractor on job->path: its raw output into raw. */
+static enum run_fail extract_raw(const struct job *job, struct buf *raw, char *detail, size_t dlen)
 {
-    const struct job *job = arg;
-    struct buf raw, file, text;
-    size_t *starts = NULL;
-    int pages = 0, rc = RUN_FAIL_INTERNAL, i;
-    size_t raw_max = job->max_chars + job->max_chars / 4 + 65536;
+    struct buf file;
+    enum run_fail rc;
 
-    buf_init(&raw, raw_max);
+    if (job->kind == K_PDF)
+        return extract_pdf_file(job->path, raw, detail, dlen);
+    if (job->kind == K_DOCX)
+        return extract_docx_file(job->path, job->max_uncompressed, raw, detail, dlen);
     buf_init(&file, (size_t)job->max_uncompressed);
-    buf_init(&text, job->max_chars);
+    rc = read_file(job->path, (size_t)job->max_uncompressed, &file, detail, dlen);
+    if (rc == RUN_OK && job->kind == K_HTML)
+        rc = extract_html_buffer(file.ptr ? file.ptr : "", file.len, raw, detail, dlen);
+    else if (rc == RUN_OK)
+        rc = extract_text_buffer(file.ptr ? file.ptr : "", file.len,
+                                 job->kind == K_MARKDOWN ? EXTRACT_TEXT_MARKDOWN : 0, raw, detail, dlen);
+    buf_release(&file);
+    return rc;
+}
 
-    switch (job->kind) {
-    case K_PDF:
-        rc = extract_pdf_file(job->path, &raw, detail, dlen);
-        break;
-    case K_DOCX:
-        rc = extract_docx_file(job->path, job->max_uncompressed, &raw, detail, dlen);
-        break;
-    case K_HTML:
-    case K_MARKDOWN:
-    case K_TEXT:
-        rc = read_file(job->path, (size_t)job->max_uncompressed, &file, detail, dlen);
-        if (rc != RUN_OK)
-            break;
-        if (job->kind == K_HTML)
-            rc = extract_html_buffer(file.ptr ? file.ptr : "", file.len, &raw, detail, dlen);
-        else
-            rc = extract_text_buffer(file.ptr ? file.ptr : "", file.len,
-                                     job->kind == K_MARKDOWN ? EXTRACT_TEXT_MARKDOWN : 0, &raw,
-                                     detail, dlen);
-        buf_release(&file);
-        break;
-    }
-    if (rc != RUN_OK)
-        goto out;
-    rc = extract_normalize(raw.ptr ? raw.ptr : "", raw.len, &text,
-                           job->kind == K_PDF ? &starts : NULL, &pages);
-    buf_release(&raw);
+/* Normalize raw into text with its page table (one page at 0 but for PDFs). */
+static enum run_fail normalize_raw(const struct job *job, const struct buf *raw, struct buf *text,
+                                   size_t **starts, int *pages, char *detail, size_t dlen)
+{
+    enum run_fail rc = extract_normalize(raw->ptr ? raw->ptr : "", raw->len, text,
+                                         job->kind == K_PDF ? starts : NULL, pages);
+
     if (rc == RUN_FAIL_TOO_LARGE) {
         snprintf(detail, dlen, "extracted text over %zu bytes", job->max_chars);
-        goto out;
+        return rc;
     }
-    if (rc != RUN_OK) {
-        snprintf(detail, dlen, "out of memory");
-        goto out;
-    }
-    if (job->kind != K_PDF) {
-        pages = 1;
-        starts = calloc(1, sizeof(*starts));
-        if (!starts) {
+    if (rc == RUN_OK && job->kind != K_PDF) {
+        *pages = 1;
+        *starts = calloc(1, sizeof(**starts));
+        if (!*starts)
             rc = RUN_FAIL_INTERNAL;
-            snprintf(detail, dlen, "out of memory");
-            goto out;
-        }
     }
-    {
-        int32_t np = pages;
+    if (rc != RUN_OK)
+        snprintf(detail, dlen, "out of memory");
+    return rc;
+}
 
-        rc = RUN_FAIL_INTERNAL;
-        if (buf_add(out, &np, sizeof(np)) < 0)
-            goto oom;
-        for (i = 0; i < pages; i++) {
-            uint64_t s = starts[i];
+/* payload = int32 pages | uint64 page_starts[pages] | text */
+static enum run_fail pack_payload(struct buf *out, const size_t *starts, int pages, const struct buf *text,
+                                  char *detail, size_t dlen)
+{
+    int32_t np = pages;
 
-            if (buf_add(out, &s, sizeof(s)) < 0)
-                goto oom;
-        }
-        if (buf_add(out, text.ptr ? text.ptr : "", text.len) < 0)
-            goto oom;
-        rc = RUN_OK;
+    if (buf_add(out, &np, sizeof(np)) < 0)
+        goto full;
+    for (int i = 0; i < pages; i++) {
+        uint64_t s = starts[i];
+
+        if (buf_add(out, &s, sizeof(s)) < 0)
+            goto full;
     }
-    goto out;
-oom:
+    if (buf_add(out, text->ptr ? text->ptr : "", text->len) < 0)
+        goto full;
+    return RUN_OK;
+full:
     snprintf(detail, dlen, "result over the transfer limit");
-    rc = RUN_FAIL_TOO_LARGE;
-out:
-    free(starts);
+    return RUN_FAIL_TOO_LARGE;
+}
+
+/* The sandboxed child's work (a sandbox_fn): extract, normalize, pack. */
+static enum run_fail child_extract(void *arg, struct buf *out, char *detail, size_t dlen)
+{
+    const struct job *job = arg;
+    struct buf raw, text;
+    size_t *starts = NULL;
+    int pages = 0;
+    enum run_fail rc;
+
+    buf_init(&raw, job->max_chars + job->max_chars / 4 + 65536);
+    buf_init(&text, job->max_chars);
+    rc = extract_raw(job, &raw, detail, dlen);
+    if (rc == RUN_OK)
+        rc = normalize_raw(job, &raw, &text, &starts, &pages, detail, dlen);
     buf_release(&raw);
-    buf_release(&file);
+    if (rc == RUN_OK)
+        rc = pack_payload(out, starts, pages, &text, detail, dlen);
+    free(starts);
     buf_release(&text);
     return rc;
 }
@@ -346,35 +324,75 @@ static int kind_of(const char *mime, enum extract_kind *k)
     return 0;
 }
 
-static int valid_text(const char *s, size_t n)
+/* Copy the payload's page table into starts: 0, or -1 unless it starts at 0,
+ * is ordered and stays inside the text. */
+static int read_page_starts(const char *p, int32_t pages, size_t text_len, size_t *starts)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0, l;
+    for (int32_t i = 0; i < pages; i++) {
+        uint64_t s;
 
-    while (i < n) {
-        if (p[i] == 0)
-            return 0;
-        l = utf8_len(p + i, n - i);
-        if (!l)
-            return 0;
-        i += l;
+        memcpy(&s, p + (size_t)i * sizeof(s), sizeof(s));
+        if (s > text_len || (i == 0 && s != 0) || (i > 0 && s < starts[i - 1]))
+            return -1;
+        starts[i] = (size_t)s;
     }
-    return 1;
+    return 0;
 }
 
-int extract_file(const char *path, const char *mime, const struct extract_limits *lim,
-                 struct extract_result *out, char *detail, size_t detail_len)
+/* Check the child's payload and fill out from it; nothing in it is trusted. */
+static enum run_fail unpack_payload(const struct buf *payload, struct extract_result *out, char *detail,
+                                    size_t detail_len)
+{
+    enum run_fail rc = RUN_FAIL_EXTRACT_FAILED;
+    size_t *starts = NULL, off, text_len;
+    char *text = NULL;
+    int32_t pages;
+
+    if (payload->len < sizeof(pages))
+        goto bad;
+    memcpy(&pages, payload->ptr, sizeof(pages));
+    if (pages < 1 || pages > EXTRACT_MAX_PAGES || payload->len - sizeof(pages) < (size_t)pages * sizeof(uint64_t))
+        goto bad;
+    off = sizeof(pages) + (size_t)pages * sizeof(uint64_t);
+    text_len = payload->len - off;
+    starts = malloc((size_t)pages * sizeof(*starts));
+    text = malloc(text_len + 1);
+    if (!starts || !text) {
+        rc = RUN_FAIL_INTERNAL;
+        snprintf(detail, detail_len, "out of memory");
+        goto out;
+    }
+    if (read_page_starts(payload->ptr + sizeof(pages), pages, text_len, starts) < 0)
+        goto bad;
+    memcpy(text, payload->ptr + off, text_len);
+    text[text_len] = '\0';
+    if (!utf8_valid(text, text_len))
+        goto bad;
+    out->text = text;
+    out->len = text_len;
+    out->pages = pages;
+    out->page_starts = starts;
+    text = NULL;
+    starts = NULL;
+    rc = RUN_OK;
+    goto out;
+bad:
+    snprintf(detail, detail_len, "extractor sent a malformed result");
+out:
+    free(text);
+    free(starts);
+    return rc;
+}
+
+enum run_fail extract_file(const char *path, const char *mime, const struct extract_limits *lim,
+                           struct extract_result *out, char *detail, size_t detail_len)
 {
     struct sandbox_limits sl;
     struct job job;
     struct buf payload;
-    size_t *starts = NULL, off, text_len;
-    char *text = NULL;
-    int32_t pages;
-    int rc, i;
+    enum run_fail rc;
 
     memset(out, 0, sizeof(*out));
-    buf_init(&payload, 1);
     if (detail_len)
         detail[0] = '\0';
     if (kind_of(mime, &job.kind) < 0) {
@@ -397,50 +415,8 @@ int extract_file(const char *path, const char *mime, const struct extract_limits
     sl.max_output = job.max_chars + sizeof(int32_t) + (size_t)EXTRACT_MAX_PAGES * sizeof(uint64_t);
 
     rc = sandbox_run(child_extract, &job, &sl, &payload, detail, detail_len);
-    if (rc != RUN_OK)
-        goto out;
-
-    rc = RUN_FAIL_EXTRACT_FAILED;
-    if (payload.len < sizeof(pages))
-        goto bad;
-    memcpy(&pages, payload.ptr, sizeof(pages));
-    if (pages < 1 || pages > EXTRACT_MAX_PAGES ||
-        payload.len - sizeof(pages) < (size_t)pages * sizeof(uint64_t))
-        goto bad;
-    off = sizeof(pages) + (size_t)pages * sizeof(uint64_t);
-    text_len = payload.len - off;
-    starts = malloc((size_t)pages * sizeof(*starts));
-    text = malloc(text_len + 1);
-    if (!starts || !text) {
-        rc = RUN_FAIL_INTERNAL;
-        snprintf(detail, detail_len, "out of memory");
-        goto out;
-    }
-    for (i = 0; i < pages; i++) {
-        uint64_t s;
-
-        memcpy(&s, payload.ptr + sizeof(pages) + (size_t)i * sizeof(s), sizeof(s));
-        if (s > text_len || (i == 0 && s != 0) || (i > 0 && s < starts[i - 1]))
-            goto bad;
-        starts[i] = (size_t)s;
-    }
-    memcpy(text, payload.ptr + off, text_len);
-    text[text_len] = '\0';
-    if (!valid_text(text, text_len))
-        goto bad;
-    out->text = text;
-    out->len = text_len;
-    out->pages = pages;
-    out->page_starts = starts;
-    text = NULL;
-    starts = NULL;
-    rc = RUN_OK;
-    goto out;
-bad:
-    snprintf(detail, detail_len, "extractor sent a malformed result");
-out:
-    free(text);
-    free(starts);
+    if (rc == RUN_OK)
+        rc = unpack_payload(&payload, out, detail, detail_len);
     buf_release(&payload);
     return rc;
 }

@@ -10,6 +10,7 @@
 #define WORKER_EXTRACT_EXTRACT_H
 
 #include "common/buf.h"
+#include "common/errors.h"
 
 #include <stddef.h>
 
@@ -33,12 +34,13 @@ struct extract_result {
  * (fork; RLIMIT_AS/CPU/FSIZE/NOFILE; killed at the wall-clock limit; the result
  * comes back over a pipe, bounded by max_chars).
  * Returns RUN_OK on success (out filled; release it with
- * extract_result_release) or a enum run_fail code - EXTRACT_FAILED,
+ * extract_result_release) or a run_fail code - EXTRACT_FAILED,
  * UNSUPPORTED_TYPE, TOO_LARGE, TIMEOUT, INTERNAL - with a short detail such as
  * "pdftotext exit 1" or "docx uncompressed size over limit" (out zeroed).
  */
-int extract_file(const char *path, const char *mime, const struct extract_limits *lim,
-                 struct extract_result *out, char *detail, size_t detail_len);
+enum run_fail extract_file(const char *path, const char *mime, const struct extract_limits *lim,
+                           struct extract_result *out, char *detail, size_t detail_len);
+/* Free what extract_file() filled in r and zero it. Accepts NULL. */
 void extract_result_release(struct extract_result *r);
 
 /*
@@ -53,6 +55,13 @@ void extract_result_release(struct extract_result *r);
  * Without, a form feed is a line break. Returns RUN_OK, or TOO_LARGE
  * when out's max is reached, or INTERNAL when memory is out.
  */
-int extract_normalize(const char *p, size_t n, struct buf *out, size_t **page_starts, int *pages);
+enum run_fail extract_normalize(const char *p, size_t n, struct buf *out, size_t **page_starts, int *pages);
+
+/*
+ * Append p[0..n) to out: the one way the format extractors grow their output.
+ * Returns RUN_OK; TOO_LARGE when out's max would be passed (out is then
+ * released: a cut text is of no use); INTERNAL when memory is out.
+ */
+enum run_fail extract_put(struct buf *out, const void *p, size_t n);
 
 #endif

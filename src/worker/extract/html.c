@@ -1,5 +1,11 @@
+/*
+ * html.c - HTML to text (html.h): libxml2 builds the tree, an iterative walk
+ * turns elements into breaks and text nodes into collapsed text.
+ */
 #include "worker/extract/html.h"
 #include "common/errors.h"
+#include "common/utf8.h"
+#include "worker/extract/extract.h"
 
 #include <libxml/HTMLparser.h>
 #include <libxml/tree.h>
@@ -14,7 +20,7 @@ struct html_out {
     struct buf *out;
     int pending;    /* enum brk owed before the next text */
     int pre;        /* depth of <pre>/<textarea> */
-    int rc;         /* RUN_OK while fine */
+    enum run_fail rc;   /* RUN_OK while fine */
 };
 
 static const char *const skip_tags[] = {
@@ -43,15 +49,8 @@ static int in_list(const xmlChar *name, const char *const *list)
 
 static void put(struct html_out *h, const char *p, size_t n)
 {
-    if (h->rc != RUN_OK || !n)
-        return;
-    if (n > h->out->max - h->out->len) {
-        buf_release(h->out);
-        h->rc = RUN_FAIL_TOO_LARGE;
-        return;
-    }
-    if (buf_add(h->out, p, n) < 0)
-        h->rc = RUN_FAIL_INTERNAL;
+    if (h->rc == RUN_OK && n)
+        h->rc = extract_put(h->out, p, n);
 }
 
 static void flush_break(struct html_out *h)
@@ -106,7 +105,8 @@ static void text(struct html_out *h, const unsigned char *s)
     }
 }
 
-static void open_el(struct html_out *h, xmlNode *n)
+/* The break an element asks for before and after its content. */
+static void element_break(struct html_out *h, const xmlNode *n)
 {
     if (in_list(n->name, para_tags))
         want(h, BRK_PARA);
@@ -114,21 +114,25 @@ static void open_el(struct html_out *h, xmlNode *n)
         want(h, BRK_LINE);
     else if (in_list(n->name, cell_tags))
         want(h, BRK_SPACE);
-    if (strcasecmp((const char *)n->name, "pre") == 0 ||
-        strcasecmp((const char *)n->name, "textarea") == 0)
+}
+
+/* <pre> and <textarea> keep their whitespace. */
+static int keeps_space(const xmlNode *n)
+{
+    return strcasecmp((const char *)n->name, "pre") == 0 || strcasecmp((const char *)n->name, "textarea") == 0;
+}
+
+static void open_el(struct html_out *h, xmlNode *n)
+{
+    element_break(h, n);
+    if (keeps_space(n))
         h->pre++;
 }
 
 static void close_el(struct html_out *h, xmlNode *n)
 {
-    if (in_list(n->name, para_tags))
-        want(h, BRK_PARA);
-    else if (in_list(n->name, line_tags))
-        want(h, BRK_LINE);
-    else if (in_list(n->name, cell_tags))
-        want(h, BRK_SPACE);
-    if ((strcasecmp((const char *)n->name, "pre") == 0 ||
-         strcasecmp((const char *)n->name, "textarea") == 0) && h->pre > 0)
+    element_break(h, n);
+    if (keeps_space(n) && h->pre > 0)
         h->pre--;
 }
 
@@ -137,27 +141,7 @@ static int skipped(xmlNode *n)
     return n->type == XML_ELEMENT_NODE && n->name && in_list(n->name, skip_tags);
 }
 
-static int all_utf8(const char *p, size_t n)
-{
-    size_t i = 0;
-
-    while (i < n) {
-        int len = (int)(n - i > 4 ? 4 : n - i);
-
-        if ((unsigned char)p[i] < 0x80) {
-            if (!p[i])
-                return 0;
-            i++;
-            continue;
-        }
-        if (xmlGetUTF8Char((const unsigned char *)p + i, &len) < 0 || len <= 0)
-            return 0;
-        i += (size_t)len;
-    }
-    return 1;
-}
-
-int extract_html_buffer(const char *p, size_t n, struct buf *out, char *detail, size_t detail_len)
+enum run_fail extract_html_buffer(const char *p, size_t n, struct buf *out, char *detail, size_t detail_len)
 {
     struct html_out h;
     htmlDocPtr doc;
@@ -170,7 +154,7 @@ int extract_html_buffer(const char *p, size_t n, struct buf *out, char *detail, 
     }
     /* libxml2 defaults to Latin-1 without a declared charset; bytes that
      * are valid UTF-8 are almost surely UTF-8 */
-    doc = htmlReadMemory(p, (int)n, NULL, all_utf8(p, n) ? "UTF-8" : NULL, opts);
+    doc = htmlReadMemory(p, (int)n, NULL, utf8_valid(p, n) ? "UTF-8" : NULL, opts);
     if (!doc) {
         if (n == 0)
             return RUN_OK;

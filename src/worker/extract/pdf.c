@@ -1,5 +1,9 @@
+/*
+ * pdf.c - PDF text through pdftotext (pdf.h): fork it with its stdout on a
+ * pipe (proc.h), read that into the bounded buffer, map its exit status.
+ */
 #include "worker/extract/pdf.h"
-#include "common/errors.h"
+#include "worker/extract/proc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -9,94 +13,87 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-int extract_pdf_file(const char *path, struct buf *out, char *detail, size_t detail_len)
+/* In the child: stdout to the pipe, stderr to /dev/null, then pdftotext. Never returns. */
+static void exec_pdftotext(const char *const *argv, int wfd)
 {
-    char arg[4096];
-    const char *argv[9];
-    int fds[2], rc = RUN_FAIL_EXTRACT_FAILED, status = 0, over = 0;
-    pid_t pid;
+    int devnull = open("/dev/null", O_RDWR);
 
-    /* a path starting with '-' would be read as an option */
-    if (snprintf(arg, sizeof(arg), "%s%s", path[0] == '-' ? "./" : "", path) >= (int)sizeof(arg)) {
-        snprintf(detail, detail_len, "path too long");
-        return RUN_FAIL_EXTRACT_FAILED;
-    }
-    argv[0] = "pdftotext";
-    argv[1] = "-q";
-    argv[2] = "-enc";
-    argv[3] = "UTF-8";
-    argv[4] = "-eol";
-    argv[5] = "unix";
-    argv[6] = arg;
-    argv[7] = "-";
-    argv[8] = NULL;
+    if (dup2(wfd, 1) < 0)
+        _exit(126);
+    if (devnull >= 0)
+        dup2(devnull, 2);
+    execvp("pdftotext", (char *const *)argv);
+    _exit(127);
+}
 
-    if (pipe2(fds, O_CLOEXEC) < 0) {
-        snprintf(detail, detail_len, "pipe: %s", strerror(errno));
-        return RUN_FAIL_INTERNAL;
-    }
-    pid = fork();
-    if (pid < 0) {
-        snprintf(detail, detail_len, "fork: %s", strerror(errno));
-        close(fds[0]);
-        close(fds[1]);
-        return RUN_FAIL_INTERNAL;
-    }
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_RDWR);
+/* Read pdftotext's output into out until EOF; past out's max or out of memory, kill it. */
+static enum run_fail read_output(pid_t pid, int fd, struct buf *out, char *detail, size_t detail_len)
+{
+    char chunk[65536];
 
-        if (dup2(fds[1], 1) < 0)
-            _exit(126);
-        if (devnull >= 0)
-            dup2(devnull, 2);
-        execvp("pdftotext", (char *const *)argv);
-        _exit(127);
-    }
-    close(fds[1]);
     for (;;) {
-        char chunk[65536];
-        ssize_t r = read(fds[0], chunk, sizeof(chunk));
+        ssize_t r = read(fd, chunk, sizeof(chunk));
 
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0)
-            break;
+            return RUN_OK;
         if ((size_t)r > out->max - out->len) {
-            over = 1;
             kill(pid, SIGKILL);
-            break;
+            snprintf(detail, detail_len, "pdftotext output over the limit");
+            return RUN_FAIL_TOO_LARGE;
         }
         if (buf_add(out, chunk, (size_t)r) < 0) {
             kill(pid, SIGKILL);
-            rc = RUN_FAIL_INTERNAL;
             snprintf(detail, detail_len, "out of memory reading pdftotext output");
-            break;
+            return RUN_FAIL_INTERNAL;
         }
     }
-    close(fds[0]);
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    if (rc == RUN_FAIL_INTERNAL)
-        goto out;
-    if (over) {
-        rc = RUN_FAIL_TOO_LARGE;
-        snprintf(detail, detail_len, "pdftotext output over the limit");
-        goto out;
-    }
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-        rc = RUN_OK;
-        goto out;
-    }
+}
+
+/* What pdftotext's wait status means for the run. */
+static enum run_fail exit_result(int status, char *detail, size_t detail_len)
+{
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return RUN_OK;
     if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
         snprintf(detail, detail_len, "pdftotext not found");
     else if (WIFEXITED(status))
         snprintf(detail, detail_len, "pdftotext exit %d", WEXITSTATUS(status));
     else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGXCPU) {
-        rc = RUN_FAIL_TIMEOUT;
         snprintf(detail, detail_len, "pdftotext over its CPU time limit");
+        return RUN_FAIL_TIMEOUT;
     } else if (WIFSIGNALED(status))
         snprintf(detail, detail_len, "pdftotext killed by signal %d", WTERMSIG(status));
-out:
+    return RUN_FAIL_EXTRACT_FAILED;
+}
+
+enum run_fail extract_pdf_file(const char *path, struct buf *out, char *detail, size_t detail_len)
+{
+    char arg[4096];
+    const char *const argv[] = {"pdftotext", "-q", "-enc", "UTF-8", "-eol", "unix", arg, "-", NULL};
+    enum run_fail rc;
+    pid_t pid;
+    int fd, status;
+
+    /* a path starting with '-' would be read as an option */
+    if (snprintf(arg, sizeof(arg), "%s%s", path[0] == '-' ? "./" : "", path) >= (int)sizeof(arg)) {
+        snprintf(detail, detail_len, "path too long");
+        buf_release(out);
+        return RUN_FAIL_EXTRACT_FAILED;
+    }
+    pid = proc_spawn_piped(&fd, detail, detail_len);
+    if (pid < 0) {
+        buf_release(out);
+        return RUN_FAIL_INTERNAL;
+    }
+    if (pid == 0)
+        exec_pdftotext(argv, fd);
+    rc = read_output(pid, fd, out, detail, detail_len);
+    close(fd);
+    status = proc_reap(pid);
+    if (rc == RUN_OK)
+        rc = exit_result(status, detail, detail_len);
     if (rc != RUN_OK)
         buf_release(out);
     return rc;

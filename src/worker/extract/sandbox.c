@@ -9,6 +9,7 @@
  */
 #include "worker/extract/sandbox.h"
 #include "common/errors.h"
+#include "worker/extract/proc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -95,13 +96,10 @@ static void close_other_fds(int keep)
             close(fd);
 }
 
-static void child_main(sandbox_fn fn, void *arg, const struct sandbox_limits *lim, int wfd)
+/* In the child: detach from the worker's resources (signals, stdin, descriptors but wfd). */
+static void child_isolate(int wfd)
 {
-    struct frame_head h;
-    struct buf out;
-    char detail[DETAIL_MAX] = "";
-    long cpu;
-    int code, devnull;
+    int devnull;
 
     /* die with the worker; never gain privileges through exec */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -115,13 +113,15 @@ static void child_main(sandbox_fn fn, void *arg, const struct sandbox_limits *li
             close(devnull);
     }
     close_other_fds(wfd);
+}
 
-    cpu = lim->cpu_s > 0 ? lim->cpu_s : (lim->timeout_ms + 999) / 1000 + 1;
-    {
-        struct rlimit rl = { (rlim_t)cpu, (rlim_t)cpu + 1 };
+/* In the child: the resource limits (see README.md). */
+static void child_limits(const struct sandbox_limits *lim)
+{
+    long cpu = lim->cpu_s > 0 ? lim->cpu_s : (lim->timeout_ms + 999) / 1000 + 1;
+    struct rlimit rl = { (rlim_t)cpu, (rlim_t)cpu + 1 };
 
-        setrlimit(RLIMIT_CPU, &rl);   /* SIGXCPU at the soft limit, SIGKILL at the hard */
-    }
+    setrlimit(RLIMIT_CPU, &rl);   /* SIGXCPU at the soft limit, SIGKILL at the hard */
 #ifndef SANDBOX_NO_RLIMIT_AS
     if (lim->memory_mb > 0)
         set_limit(RLIMIT_AS, (rlim_t)lim->memory_mb << 20);
@@ -129,7 +129,17 @@ static void child_main(sandbox_fn fn, void *arg, const struct sandbox_limits *li
     set_limit(RLIMIT_FSIZE, (rlim_t)(lim->fsize_bytes > 0 ? lim->fsize_bytes : 0));
     set_limit(RLIMIT_NOFILE, (rlim_t)(lim->nofile > 0 ? lim->nofile : 64));
     set_limit(RLIMIT_CORE, 0);
+}
 
+static void child_main(sandbox_fn fn, void *arg, const struct sandbox_limits *lim, int wfd)
+{
+    struct frame_head h;
+    struct buf out;
+    char detail[DETAIL_MAX] = "";
+    enum run_fail code;
+
+    child_isolate(wfd);
+    child_limits(lim);
     buf_init(&out, lim->max_output);
     code = fn(arg, &out, detail, sizeof(detail));
     if (code != RUN_OK)
@@ -146,18 +156,43 @@ static void child_main(sandbox_fn fn, void *arg, const struct sandbox_limits *li
     _exit(0);
 }
 
-/* Read into dst up to want bytes; returns bytes read, stops at EOF or deadline. */
-static int read_some(int fd, char *dst, size_t want, size_t *got, int64_t deadline, pid_t pid,
-                     int *child_gone, int *timed_out)
+/* The parent's side of one run. */
+struct reader {
+    pid_t pid;
+    int fd;              /* the pipe's read end */
+    int64_t deadline;    /* mono ms: the wall-clock limit */
+    int gone;            /* the child has exited (seen with WNOWAIT: not reaped yet) */
+    int timed_out;       /* the deadline passed while reading */
+};
+
+/* 1 once the child has exited. WNOWAIT leaves the zombie, so its pid and group
+ * cannot be reused before the final kill and waitpid. */
+static int child_exited(struct reader *rd)
 {
-    while (*got < want) {
-        struct pollfd pfd = { fd, POLLIN, 0 };
-        int64_t left = deadline - now_ms();
+    siginfo_t si;
+
+    if (rd->gone)
+        return 1;
+    memset(&si, 0, sizeof(si));
+    if (waitid(P_PID, (id_t)rd->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == rd->pid)
+        rd->gone = 1;
+    return rd->gone;
+}
+
+/* Read exactly want bytes into dst. 0, or -1 at the deadline (timed_out set),
+ * on EOF or a read error, or once the exited child has nothing more to read. */
+static int read_exact(struct reader *rd, void *dst, size_t want)
+{
+    size_t got = 0;
+
+    while (got < want) {
+        struct pollfd pfd = { rd->fd, POLLIN, 0 };
+        int64_t left = rd->deadline - now_ms();
         int pr;
         ssize_t r;
 
         if (left <= 0) {
-            *timed_out = 1;
+            rd->timed_out = 1;
             return -1;
         }
         pr = poll(&pfd, 1, left > 100 ? 100 : (int)left);
@@ -168,148 +203,148 @@ static int read_some(int fd, char *dst, size_t want, size_t *got, int64_t deadli
         if (pr == 0) {
             /* Another thread's child may hold our write end (it was forked
              * while the pipe was open), so EOF is not enough: also look at
-             * the child itself. Nothing left to read and it exited: done. */
-            siginfo_t si;
+             * the child itself. Nothing left to read and it exited: done.
+             * Seen exiting just now: drain what it wrote before that. */
+            int was_gone = rd->gone;
 
-            memset(&si, 0, sizeof(si));
-            /* WNOWAIT: leave the zombie, so its pid and group cannot be reused
-             * before the final kill and waitpid */
-            if (!*child_gone && waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-                si.si_pid == pid) {
-                *child_gone = 1;
-                continue;   /* drain what it wrote before exiting */
-            }
-            if (*child_gone)
+            if (child_exited(rd) && was_gone)
                 return -1;
             continue;
         }
-        r = read(fd, dst + *got, want - *got);
+        r = read(rd->fd, (char *)dst + got, want - got);
         if (r < 0 && (errno == EINTR || errno == EAGAIN))
             continue;
         if (r <= 0)
             return -1;
-        *got += (size_t)r;
+        got += (size_t)r;
     }
     return 0;
 }
 
-int sandbox_run(sandbox_fn fn, void *arg, const struct sandbox_limits *lim, struct buf *out,
-                char *detail, size_t detail_len)
+/* Read the payload_len bytes of payload into out. 0, -1 when the pipe ended
+ * early, 1 when memory ran out (*code and detail set). */
+static int read_payload(struct reader *rd, uint64_t payload_len, struct buf *out, enum run_fail *code,
+                        char *detail, size_t detail_len)
+{
+    char chunk[65536];
+
+    while (out->len < payload_len) {
+        size_t want = payload_len - out->len < sizeof(chunk) ? (size_t)(payload_len - out->len) : sizeof(chunk);
+
+        if (read_exact(rd, chunk, want) < 0)
+            return -1;
+        if (buf_add(out, chunk, want) < 0) {
+            snprintf(detail, detail_len, "out of memory for %llu bytes of text", (unsigned long long)payload_len);
+            *code = RUN_FAIL_INTERNAL;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * Read the child's frame. 0 with *code (and detail) set: the child's own
+ * answer, or the parent's refusal of a malformed or oversized one. -1: the
+ * pipe ended before a whole frame (the child died, or the deadline passed).
+ */
+static int read_answer(struct reader *rd, const struct sandbox_limits *lim, struct buf *out, enum run_fail *code,
+                       char *detail, size_t detail_len)
 {
     struct frame_head h;
-    int fds[2] = { -1, -1 };
-    pid_t pid;
-    int64_t deadline;
-    int code = RUN_FAIL_INTERNAL, gone = 0, timed_out = 0, status = 0, died = 0;
-    size_t got;
     char d[DETAIL_MAX];
+    int rc;
 
-    buf_init(out, lim->max_output);
-    if (detail_len)
-        detail[0] = '\0';
-    if (pipe2(fds, O_CLOEXEC) < 0) {
-        snprintf(detail, detail_len, "pipe: %s", strerror(errno));
-        return RUN_FAIL_INTERNAL;
-    }
-    pid = fork();
-    if (pid < 0) {
-        snprintf(detail, detail_len, "fork: %s", strerror(errno));
-        close(fds[0]);
-        close(fds[1]);
-        return RUN_FAIL_INTERNAL;
-    }
-    if (pid == 0) {
-        close(fds[0]);
-        child_main(fn, arg, lim, fds[1]);
-        _exit(4);
-    }
-    close(fds[1]);
-    setpgid(pid, pid);   /* also done by the child: whichever runs first wins the race */
-    deadline = now_ms() + (lim->timeout_ms > 0 ? lim->timeout_ms : 120000);
-
-    got = 0;
-    if (read_some(fds[0], (char *)&h, sizeof(h), &got, deadline, pid, &gone, &timed_out) < 0)
-        goto dead;
-    if (h.magic != FRAME_MAGIC || h.detail_len >= sizeof(d) || h.code < 0 ||
-        h.code >= RUN_FAIL__COUNT) {
+    if (read_exact(rd, &h, sizeof(h)) < 0)
+        return -1;
+    if (h.magic != FRAME_MAGIC || h.detail_len >= sizeof(d) || h.code < 0 || h.code >= RUN_FAIL__COUNT) {
         snprintf(detail, detail_len, "extractor sent a malformed answer");
-        code = RUN_FAIL_EXTRACT_FAILED;
-        goto kill;
+        *code = RUN_FAIL_EXTRACT_FAILED;
+        return 0;
     }
     if (h.payload_len > lim->max_output) {
         snprintf(detail, detail_len, "extracted text over the limit");
-        code = RUN_FAIL_TOO_LARGE;
-        goto kill;
+        *code = RUN_FAIL_TOO_LARGE;
+        return 0;
     }
-    got = 0;
-    if (read_some(fds[0], d, h.detail_len, &got, deadline, pid, &gone, &timed_out) < 0)
-        goto dead;
+    if (read_exact(rd, d, h.detail_len) < 0)
+        return -1;
     d[h.detail_len] = '\0';
-    while (out->len < h.payload_len) {
-        char chunk[65536];
-        size_t want = h.payload_len - out->len < sizeof(chunk) ? (size_t)(h.payload_len - out->len)
-                                                               : sizeof(chunk);
+    rc = read_payload(rd, h.payload_len, out, code, detail, detail_len);
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
+    *code = (enum run_fail)h.code;
+    snprintf(detail, detail_len, "%s", d);
+    return 0;
+}
 
-        got = 0;
-        if (read_some(fds[0], chunk, want, &got, deadline, pid, &gone, &timed_out) < 0)
-            goto dead;
-        if (buf_add(out, chunk, got) < 0) {
-            snprintf(detail, detail_len, "out of memory for %llu bytes of text",
-                     (unsigned long long)h.payload_len);
-            code = RUN_FAIL_INTERNAL;
-            goto kill;
+/* The pipe closed early: give the child until the deadline to finish exiting,
+ * so its own exit status (signal, code) can be reported. */
+static void await_exit(struct reader *rd)
+{
+    struct timespec ts = { 0, 5 * 1000000L };
+
+    while (!child_exited(rd) && now_ms() < rd->deadline)
+        nanosleep(&ts, NULL);
+}
+
+/* Why a child that sent no answer failed, from its wait status. */
+static enum run_fail death_result(const struct reader *rd, int status, const struct sandbox_limits *lim,
+                                  char *detail, size_t detail_len)
+{
+    if (!rd->gone) {
+        snprintf(detail, detail_len, "extraction over %ld ms", lim->timeout_ms);
+        return RUN_FAIL_TIMEOUT;
+    }
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGXCPU) {
+        snprintf(detail, detail_len, "extractor over its CPU time limit");
+        return RUN_FAIL_TIMEOUT;
+    }
+    if (WIFSIGNALED(status))
+        snprintf(detail, detail_len, "extractor killed by signal %d", WTERMSIG(status));
+    else
+        snprintf(detail, detail_len, "extractor exited %d without an answer",
+                 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    return RUN_FAIL_EXTRACT_FAILED;
+}
+
+enum run_fail sandbox_run(sandbox_fn fn, void *arg, const struct sandbox_limits *lim, struct buf *out,
+                          char *detail, size_t detail_len)
+{
+    struct reader rd;
+    enum run_fail code = RUN_FAIL_INTERNAL;
+    int died = 0, status;
+
+    memset(&rd, 0, sizeof(rd));
+    buf_init(out, lim->max_output);
+    if (detail_len)
+        detail[0] = '\0';
+    rd.pid = proc_spawn_piped(&rd.fd, detail, detail_len);
+    if (rd.pid < 0)
+        return RUN_FAIL_INTERNAL;
+    if (rd.pid == 0) {
+        child_main(fn, arg, lim, rd.fd);
+        _exit(4);
+    }
+    setpgid(rd.pid, rd.pid);   /* also done by the child: whichever runs first wins the race */
+    rd.deadline = now_ms() + (lim->timeout_ms > 0 ? lim->timeout_ms : 120000);
+
+    if (read_answer(&rd, lim, out, &code, detail, detail_len) < 0) {
+        if (rd.timed_out) {
+            snprintf(detail, detail_len, "extraction over %ld ms", lim->timeout_ms);
+            code = RUN_FAIL_TIMEOUT;
+        } else {
+            died = 1;
+            await_exit(&rd);
         }
     }
-    code = h.code;
-    snprintf(detail, detail_len, "%s", d);
-    goto reap;
-
-dead:
-    buf_release(out);
-    if (timed_out) {
-        snprintf(detail, detail_len, "extraction over %ld ms", lim->timeout_ms);
-        code = RUN_FAIL_TIMEOUT;
-        goto reap;
-    }
-    died = 1;
-    /* the pipe closed: give the child until the deadline to finish exiting,
-     * so its own exit status (signal, code) can be reported */
-    while (!gone && now_ms() < deadline) {
-        siginfo_t si;
-        struct timespec ts = { 0, 5 * 1000000L };
-
-        memset(&si, 0, sizeof(si));
-        if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid)
-            gone = 1;
-        else
-            nanosleep(&ts, NULL);
-    }
-    goto reap;
-
-kill:
-    buf_release(out);
-reap:
     /* the child is unreaped until here, so pid and group id are still ours;
      * this also kills grandchildren (pdftotext) left in the group */
-    kill(-pid, SIGKILL);
-    kill(pid, SIGKILL);
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    close(fds[0]);
-    if (died) {
-        code = RUN_FAIL_EXTRACT_FAILED;
-        if (!gone) {
-            code = RUN_FAIL_TIMEOUT;
-            snprintf(detail, detail_len, "extraction over %ld ms", lim->timeout_ms);
-        } else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGXCPU) {
-            code = RUN_FAIL_TIMEOUT;
-            snprintf(detail, detail_len, "extractor over its CPU time limit");
-        } else if (WIFSIGNALED(status))
-            snprintf(detail, detail_len, "extractor killed by signal %d", WTERMSIG(status));
-        else
-            snprintf(detail, detail_len, "extractor exited %d without an answer",
-                     WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-    }
+    kill(-rd.pid, SIGKILL);
+    kill(rd.pid, SIGKILL);
+    status = proc_reap(rd.pid);
+    close(rd.fd);
+    if (died)
+        code = death_result(&rd, status, lim, detail, detail_len);
     if (code != RUN_OK)
         buf_release(out);
     return code;

@@ -6,6 +6,7 @@
 #define WORKER_EXTRACT_SANDBOX_H
 
 #include "common/buf.h"
+#include "common/errors.h"
 
 #include <stddef.h>
 
@@ -24,16 +25,16 @@ struct sandbox_limits {
  * take locks other threads of the parent may hold, or return to the caller:
  * sandbox_run() _exit()s after sending the result.
  */
-typedef int (*sandbox_fn)(void *arg, struct buf *out, char *detail, size_t detail_len);
+typedef enum run_fail (*sandbox_fn)(void *arg, struct buf *out, char *detail, size_t detail_len);
 
 /*
- * Fork, apply the limits in the child, run fn(arg) there and read back its
- * code, detail and payload. Returns fn's code with out holding the payload
+ * Fork (proc.h), apply the limits in the child, run fn(arg) there and read
+ * back its code, detail and payload. Returns fn's code with out holding the payload
  * (out initialized by the callee; release it), or TIMEOUT (wall clock or CPU
  * limit), TOO_LARGE (payload over max_output), EXTRACT_FAILED (child crashed or
  * died without answering), INTERNAL (fork/pipe failed), with a detail.
  */
-int sandbox_run(sandbox_fn fn, void *arg, const struct sandbox_limits *lim, struct buf *out,
-                char *detail, size_t detail_len);
+enum run_fail sandbox_run(sandbox_fn fn, void *arg, const struct sandbox_limits *lim, struct buf *out,
+                          char *detail, size_t detail_len);
 
 #endif

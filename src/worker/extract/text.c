@@ -1,21 +1,22 @@
+/*
+ * text.c - plain text and light Markdown cleanup (text.h), line by line.
+ */
 #include "worker/extract/text.h"
 #include "common/errors.h"
+#include "worker/extract/extract.h"
 
 #include <stdio.h>
 #include <string.h>
 
-static int add(struct buf *out, const char *p, size_t n, char *detail, size_t dlen)
+static enum run_fail add(struct buf *out, const char *p, size_t n, char *detail, size_t dlen)
 {
-    if (n > out->max - out->len) {
-        buf_release(out);
+    enum run_fail rc = extract_put(out, p, n);
+
+    if (rc == RUN_FAIL_TOO_LARGE)
         snprintf(detail, dlen, "text over the limit");
-        return RUN_FAIL_TOO_LARGE;
-    }
-    if (buf_add(out, p, n) < 0) {
+    else if (rc != RUN_OK)
         snprintf(detail, dlen, "out of memory");
-        return RUN_FAIL_INTERNAL;
-    }
-    return RUN_OK;
+    return rc;
 }
 
 /* A line made only of c (at least 2 of them, blanks around allowed). */
@@ -41,11 +42,12 @@ static int fence(const char *s, size_t n)
     return n - i >= 3 && (memcmp(s + i, "```", 3) == 0 || memcmp(s + i, "~~~", 3) == 0);
 }
 
-int extract_text_buffer(const char *p, size_t n, unsigned flags, struct buf *out, char *detail,
-                        size_t detail_len)
+enum run_fail extract_text_buffer(const char *p, size_t n, unsigned flags, struct buf *out, char *detail,
+                                  size_t detail_len)
 {
     size_t i = 0;
-    int rc = RUN_OK, prev_text = 0, in_code = 0;
+    enum run_fail rc = RUN_OK;
+    int prev_text = 0, in_code = 0;
 
     if (!(flags & EXTRACT_TEXT_MARKDOWN))
         return add(out, p, n, detail, detail_len);

@@ -3,6 +3,7 @@
 #define WORKER_EXTRACT_TEXT_H
 
 #include "common/buf.h"
+#include "common/errors.h"
 
 #include <stddef.h>
 
@@ -15,9 +16,10 @@ enum extract_text_flags {
  * later, in extract_normalize). With EXTRACT_TEXT_MARKDOWN: a leading UTF-8
  * BOM is dropped, ATX heading marks ("## ") are stripped, code fence lines
  * (``` or ~~~) and setext underlines (=== / ---) are dropped; list markers
- * and inline markup are kept. Returns RUN_OK or TOO_LARGE (out full).
+ * and inline markup are kept. Returns RUN_OK, TOO_LARGE (out full, then
+ * released) or INTERNAL (memory).
  */
-int extract_text_buffer(const char *p, size_t n, unsigned flags, struct buf *out, char *detail,
-                        size_t detail_len);
+enum run_fail extract_text_buffer(const char *p, size_t n, unsigned flags, struct buf *out, char *detail,
+                                  size_t detail_len);
 
 #endif

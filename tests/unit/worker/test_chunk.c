@@ -261,6 +261,16 @@ static void test_has_text(void **state)
     assert_int_equal(chunk_has_text(" \xE6\x97", 3), 0);
 }
 
+/* Lenient on invalid UTF-8: each byte that starts no valid sequence is one U+FFFD (blank). */
+static void test_has_text_invalid_utf8(void **state)
+{
+    (void)state;
+    assert_int_equal(chunk_has_text("\xFF\xFE \x80\n", 5), 0);
+    assert_int_equal(chunk_has_text("\xC0\xAF\xED\xA0\x80", 5), 0);   /* overlong, surrogate */
+    assert_int_equal(chunk_has_text("\xFFx", 2), 1);
+    assert_int_equal(chunk_has_text("\x80\xC3\xA9", 3), 1);          /* stray byte, then e-acute */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -269,6 +279,7 @@ int main(void)
         cmocka_unit_test(test_no_boundaries),     cmocka_unit_test(test_overlap),
         cmocka_unit_test(test_utf8_safety),       cmocka_unit_test(test_cjk_sentences),
         cmocka_unit_test(test_pages),             cmocka_unit_test(test_long_sentence_slack), cmocka_unit_test(test_has_text),
+        cmocka_unit_test(test_has_text_invalid_utf8),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -38,10 +38,10 @@ static struct extract_limits limits(void)
     return l;
 }
 
-static int run(const char *path, const char *mime, const struct extract_limits *lim,
-               struct extract_result *r, char *detail)
+static enum run_fail run(const char *path, const char *mime, const struct extract_limits *lim,
+                         struct extract_result *r, char *detail)
 {
-    int rc = extract_file(path, mime, lim, r, detail, 256);
+    enum run_fail rc = extract_file(path, mime, lim, r, detail, 256);
 
     if (rc != RUN_OK)
         print_message("extract %s: %s: %s\n", path, run_fail_code(rc), detail);
@@ -209,7 +209,7 @@ static void test_timeout_fifo(void **state)
     struct extract_limits lim = limits();
     struct extract_result r;
     char path[512], d[256];
-    int rc;
+    enum run_fail rc;
 
     (void)state;
     /* opening a FIFO nobody writes blocks forever: a stand-in for a hung parser */
@@ -319,7 +319,7 @@ static void test_docx_xxe(void **state)
     struct extract_limits lim = limits();
     struct extract_result r;
     char path[512], d[256];
-    int rc;
+    enum run_fail rc;
 
     (void)state;
     snprintf(path, sizeof(path), "%s/xxe.docx", tmpdir);
@@ -350,6 +350,43 @@ static void test_html_buffer(void **state)
     buf_init(&out, 10);
     assert_int_equal(extract_html_buffer("<p>0123456789abcdef</p>", 23, &out, d, sizeof(d)),
                      RUN_FAIL_TOO_LARGE);
+    buf_release(&out);
+}
+
+static void test_html_utf8_detection(void **state)
+{
+    struct buf out;
+    char d[256];
+    static const char utf8[] = "<p>caf\xC3\xA9 \xE6\x97\xA5</p>";
+    static const char surrogate[] = "<p>a\xED\xA0\x80</p>";
+
+    (void)state;
+    /* all valid UTF-8, no charset declared: read as UTF-8, not Latin-1 */
+    buf_init(&out, 1000);
+    assert_int_equal(extract_html_buffer(utf8, sizeof(utf8) - 1, &out, d, sizeof(d)), RUN_OK);
+    assert_string_equal(out.ptr, "caf\xC3\xA9 \xE6\x97\xA5");
+    buf_release(&out);
+    /* not strict UTF-8 (a surrogate): libxml2's default applies, whatever it makes of it */
+    buf_init(&out, 1000);
+    assert_int_equal(extract_html_buffer(surrogate, sizeof(surrogate) - 1, &out, d, sizeof(d)), RUN_OK);
+    assert_non_null(out.ptr);
+    assert_int_equal(out.ptr[0], 'a');
+    buf_release(&out);
+}
+
+static void test_put(void **state)
+{
+    struct buf out;
+
+    (void)state;
+    buf_init(&out, 8);
+    assert_int_equal(extract_put(&out, "abcd", 4), RUN_OK);
+    assert_int_equal(extract_put(&out, "efgh", 4), RUN_OK);
+    assert_string_equal(out.ptr, "abcdefgh");
+    /* past the max: TOO_LARGE, and the cut contents are released */
+    assert_int_equal(extract_put(&out, "i", 1), RUN_FAIL_TOO_LARGE);
+    assert_null(out.ptr);
+    assert_int_equal(out.len, 0);
     buf_release(&out);
 }
 
@@ -392,7 +429,8 @@ int main(void)
         cmocka_unit_test(test_docx_bomb),     cmocka_unit_test(test_timeout_fifo),
         cmocka_unit_test(test_repair),        cmocka_unit_test(test_limits),
         cmocka_unit_test(test_normalize_pages), cmocka_unit_test(test_docx_xxe),
-        cmocka_unit_test(test_html_buffer),
+        cmocka_unit_test(test_html_buffer),   cmocka_unit_test(test_html_utf8_detection),
+        cmocka_unit_test(test_put),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
