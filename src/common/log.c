@@ -20,6 +20,8 @@ void log_init(const char *svc, enum log_level min)
 
 int log_level_parse(const char *s)
 {
+    if (!s)
+        return -1;
     for (int i = 0; i < 4; i++)
         if (strcmp(s, level_names[i]) == 0)
             return i;

@@ -1,3 +1,4 @@
+/* timeutil.c - clocks in milliseconds, RFC 3339 text, durations (timeutil.h). */
 #include "common/timeutil.h"
 
 #include <errno.h>
@@ -24,13 +25,15 @@ int64_t time_mono_ms(void)
 
 void time_format_rfc3339(int64_t ms, char *out, size_t outlen)
 {
-    time_t secs = (time_t)(ms / 1000);
+    /* Floor division: -1 ms is 1969-12-31T23:59:59.999Z, not ".-01". */
+    int64_t rem = ((ms % 1000) + 1000) % 1000;
+    time_t secs = (time_t)((ms - rem) / 1000);
     struct tm tm;
     char base[24];
 
     gmtime_r(&secs, &tm);
     strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, outlen, "%s.%03dZ", base, (int)(ms % 1000));
+    snprintf(out, outlen, "%s.%03dZ", base, (int)rem);
 }
 
 int time_parse_duration_ms(const char *s, int64_t *ms)
@@ -39,7 +42,8 @@ int time_parse_duration_ms(const char *s, int64_t *ms)
     long long v;
     int64_t mult;
 
-    if (!s || !*s)
+    /* Digits first: strtoll alone would take " 5", "+5" and "-0". */
+    if (!s || *s < '0' || *s > '9')
         return -1;
     errno = 0;
     v = strtoll(s, &end, 10);

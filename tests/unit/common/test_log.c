@@ -92,6 +92,7 @@ static void test_level_parse(void **state)
     assert_int_equal(log_level_parse("err"), -1);
     assert_int_equal(log_level_parse("info "), -1);
     assert_int_equal(log_level_parse("fatal"), -1);
+    assert_int_equal(log_level_parse(NULL), -1);
 }
 
 /* Writes one line at each level with the given minimum; returns the levels seen. */

@@ -37,6 +37,10 @@ static void test_format_known_instants(void **state)
     format_is(946684799005, "1999-12-31T23:59:59.005Z");
     format_is(946684800000, "2000-01-01T00:00:00.000Z");
     format_is(253402300799999, "9999-12-31T23:59:59.999Z"); /* the widest year */
+    /* before the epoch: the millisecond part stays 000..999 */
+    format_is(-1, "1969-12-31T23:59:59.999Z");
+    format_is(-1000, "1969-12-31T23:59:59.000Z");
+    format_is(-1001, "1969-12-31T23:59:58.999Z");
 }
 
 /* The "Z" is true whatever the local time zone: UTC, not local time. */
@@ -194,6 +198,11 @@ static void test_duration_bad_input(void **state)
     duration_refused("5w");
     duration_refused("0x10");
     duration_refused("1e3");
+    /* strtoll would take these; a duration starts with a digit */
+    duration_refused(" 5");
+    duration_refused("+5");
+    duration_refused("-0");
+    duration_refused("\t5s");
 }
 
 int main(void)
