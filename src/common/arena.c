@@ -1,3 +1,8 @@
+/*
+ * arena.c - lifetime-scoped memory (arena.h): 8 KiB blocks (a larger request
+ * gets a block of its own), and a list of cleanups (PGresult, json_t, files)
+ * that arena_release() runs before it frees the blocks.
+ */
 #include "common/arena.h"
 
 #include <stdarg.h>

@@ -1,3 +1,7 @@
+/*
+ * buf.c - the bounded buffer (buf.h): growth by doubling up to max, and a
+ * failed append that frees the contents so a half-written buffer is never used.
+ */
 #include "common/buf.h"
 
 #include <stdarg.h>

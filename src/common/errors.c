@@ -1,3 +1,4 @@
+/* errors.c - lookups over the error tables of errors.h (codes, statuses, transient flags). */
 #include "common/errors.h"
 
 static const struct {

@@ -1,3 +1,4 @@
+/* hash.c - SHA-256 and HMAC-SHA256 over OpenSSL EVP, and hex digits (hash.h). */
 #include "common/hash.h"
 
 #include <openssl/evp.h>

@@ -1,3 +1,4 @@
+/* ids.c - random v4 UUIDs from libuuid and the canonical-form check (ids.h). */
 #include "common/ids.h"
 
 #include <ctype.h>

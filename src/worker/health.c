@@ -1,3 +1,7 @@
+/*
+ * health.c - the worker's optional /healthz and /metrics listener on a
+ * loopback address (health.h), served by a thread of its own.
+ */
 #include "worker/health.h"
 
 #include "common/buf.h"

@@ -1,3 +1,8 @@
+/*
+ * rank.c - the pure parts of retrieval (rank.h): reciprocal rank fusion,
+ * cosine similarity, the evidence rule that answers or abstains, snippets.
+ * No database and no request: search.c feeds it rows, tests feed it arrays.
+ */
 #include "api/handlers/rank.h"
 
 #include <errno.h>
