@@ -3,12 +3,14 @@
 #include "common/db.h"
 #include "common/errors.h"
 #include "common/hash.h"
+#include "common/job_msg.h"
 #include "common/log.h"
+#include "common/run_state.h"
 #include "common/sniff.h"
 #include "common/timeutil.h"
+#include "common/upload_path.h"
 #include "worker/chunk.h"
 #include "worker/extract/extract.h"
-#include "worker/job.h"
 #include "worker/store.h"
 
 #include <errno.h>
@@ -27,7 +29,7 @@ struct job {
     const struct pipeline_env *env;
     struct arena *a;
     const struct job_msg *msg;
-    struct job_run run;
+    struct run_owner run;
     int receive_count;
     int lost;               /* a milestone heartbeat matched 0 rows */
     int64_t t0;
@@ -68,7 +70,7 @@ static void progress(struct job *j, const char *stage, long done, long total)
         h->progress(h->hook, j->run.run_id, j->run.tenant_id, j->run.attempt, stage, done, total);
     /* With the database away, leave it to the keeper (and the store's wait) rather than log every batch. */
     if (*j->env->conn && PQstatus(*j->env->conn) == CONNECTION_OK &&
-        job_heartbeat(*j->env->conn, &j->run, stage, done, total) == JOB_WRITE_LOST)
+        run_heartbeat(*j->env->conn, &j->run, stage, done, total) == RUN_WRITE_LOST)
         j->lost = 1;
 }
 
@@ -145,15 +147,15 @@ static void finish_failure(struct job *j, enum run_fail code, const char *detail
     int retryable = run_fail_transient(code);
     int retry = retryable && j->receive_count < env->max_receive_count;
     char text[512];
-    enum job_write w;
+    enum run_write w;
 
-    job_error_text(code, detail, text, sizeof(text));
+    run_error_text(code, detail, text, sizeof(text));
     for (;;) {
-        w = retry ? job_requeue(*env->conn, &j->run, code, detail) : job_fail(*env->conn, &j->run, code, detail);
-        if (w != JOB_WRITE_DB || !conn_broken(env) || wait_db(env) < 0)
+        w = retry ? run_requeue(*env->conn, &j->run, code, detail) : run_fail(*env->conn, &j->run, code, detail);
+        if (w != RUN_WRITE_DB || !conn_broken(env) || wait_db(env) < 0)
             break;
     }
-    if (w == JOB_WRITE_DB) {
+    if (w == RUN_WRITE_DB) {
         /* Nothing committed: never ACK. The redelivery retries the whole job. */
         out->action = PIPE_ACT_RELEASE;
         out->visibility_s = DB_ERROR_RELEASE_S;
@@ -161,7 +163,7 @@ static void finish_failure(struct job *j, enum run_fail code, const char *detail
         log_stage(j, "failed", NULL, time_mono_ms() - j->t0, -1, text);
         return;
     }
-    if (w == JOB_WRITE_LOST) {
+    if (w == RUN_WRITE_LOST) {
         after_lost(env, j, out);
         return;
     }
@@ -265,7 +267,7 @@ static void run_job(struct job *j, struct pipeline_result *out)
     int64_t t, d_extract, d_chunk, d_embed;
     enum run_fail code;
     json_t *stats = NULL;
-    int dim, activated = 0, deadlock_retries = 0;
+    int dim, activated = 0;
     struct store_input in;
     enum store_result sr;
 
@@ -274,8 +276,8 @@ static void run_job(struct job *j, struct pipeline_result *out)
     log_stage(j, "claimed", j->run.takeover ? "running->running (takeover)" : "queued->running", 0, -1, NULL);
     progress(j, "read", 0, 0);
 
-    code = job_upload_path(j->msg->upload_uri, cfg->upload_dir, j->run.tenant_id, path, sizeof(path), detail,
-                           sizeof(detail));
+    code = upload_path_resolve(j->msg->upload_uri, cfg->upload_dir, j->run.tenant_id, path, sizeof(path), detail,
+                               sizeof(detail));
     if (code != RUN_OK)
         goto fail;
     head = arena_alloc(j->a, SNIFF_HEAD_MAX);
@@ -422,9 +424,6 @@ static void run_job(struct job *j, struct pipeline_result *out)
             out->outcome = "db_error";
             goto out;
         }
-        if ((strcmp(db_last_sqlstate(), "40P01") == 0 || strcmp(db_last_sqlstate(), "40001") == 0) &&
-            deadlock_retries++ < 3)
-            continue;
         code = RUN_FAIL_STORE_FAILED;
         snprintf(detail, sizeof(detail), "content write failed (SQLSTATE %s)", db_last_sqlstate());
         goto fail;
@@ -481,7 +480,7 @@ void pipeline_process(const struct pipeline_env *env, struct arena *a, const cha
     struct job j;
     char err[256];
     int valid;
-    enum job_claim cl;
+    enum run_claim cl;
 
     memset(out, 0, sizeof(*out));
     memset(&j, 0, sizeof(j));
@@ -506,13 +505,13 @@ void pipeline_process(const struct pipeline_env *env, struct arena *a, const cha
         out->outcome = "db_error";
         return;
     }
-    cl = job_claim(*env->conn, msg.run_id, msg.tenant_id, env->cfg->takeover_after_ms, &j.run);
+    cl = run_claim(*env->conn, msg.run_id, msg.tenant_id, env->cfg->takeover_after_ms, &j.run);
     switch (cl) {
-    case JOB_TERMINAL:
+    case RUN_CLAIM_TERMINAL:
         out->action = PIPE_ACT_DELETE;
         out->outcome = "already_terminal";
         return;
-    case JOB_BUSY: {
+    case RUN_CLAIM_BUSY: {
         /* Someone else works on it: come back when its heartbeat could be stale. */
         long long s = env->cfg->takeover_after_ms / 1000 + 1;
 
@@ -521,18 +520,18 @@ void pipeline_process(const struct pipeline_env *env, struct arena *a, const cha
         out->outcome = "busy";
         return;
     }
-    case JOB_MISSING:
+    case RUN_CLAIM_MISSING:
         log_event(LOG_WARN, "message names no run of that tenant",
                   json_pack("{s:s,s:s}", "run_id", msg.run_id, "tenant_id", msg.tenant_id));
         out->action = PIPE_ACT_DLQ;
         out->outcome = "missing";
         return;
-    case JOB_DB_ERROR:
+    case RUN_CLAIM_DB_ERROR:
         out->action = PIPE_ACT_RELEASE;
         out->visibility_s = DB_ERROR_RELEASE_S;
         out->outcome = "db_error";
         return;
-    case JOB_CLAIMED:
+    case RUN_CLAIMED:
         break;
     }
     if (!valid) {
