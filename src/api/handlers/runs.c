@@ -10,6 +10,7 @@
 
 #include "common/db.h"
 #include "common/ids.h"
+#include "common/run_state.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -27,7 +28,11 @@
     " 'attempt', attempt, 'content_hash', content_hash,"                                             \
     " 'config', config, 'stats', stats, 'error', error)::text"
 
-static const char *const run_statuses[] = {"queued", "running", "succeeded", "failed", "skipped"};
+static const char *const run_statuses[] = {
+#define X(name, str) str,
+    RUN_STATUS_MAP(X)
+#undef X
+};
 
 static void db_failed(struct req *r)
 {
