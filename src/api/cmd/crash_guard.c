@@ -207,6 +207,22 @@ static int64_t mtime_ms(const struct stat *st)
     return (int64_t)st->st_mtim.tv_sec * 1000 + st->st_mtim.tv_nsec / 1000000;
 }
 
+/* The folder name inside folder dfd, never through a symlink: an fd, or -1. */
+static int open_folder_at(int dfd, const char *name)
+{
+    return openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+/* A DIR stream that owns fd (closed here if that fails); NULL also when fd < 0. */
+static DIR *folder_stream(int fd)
+{
+    DIR *d = fd < 0 ? NULL : fdopendir(fd);
+
+    if (!d && fd >= 0)
+        close(fd);
+    return d;
+}
+
 /* Newest mtime (ms) of a run folder and the files in it; -1 if it cannot be read. */
 static int64_t folder_newest_ms(int dfd)
 {
@@ -214,19 +230,13 @@ static int64_t folder_newest_ms(int dfd)
     int64_t newest;
     DIR *d;
     struct dirent *e;
-    int fd2;
 
     if (fstat(dfd, &st) < 0)
         return -1;
     newest = mtime_ms(&st);
-    fd2 = dup(dfd);
-    if (fd2 < 0)
+    d = folder_stream(dup(dfd));
+    if (!d)
         return -1;
-    d = fdopendir(fd2);
-    if (!d) {
-        close(fd2);
-        return -1;
-    }
     for (e = readdir(d); e; e = readdir(d)) {
         if (dot_entry(e->d_name) || fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
             continue;
@@ -240,18 +250,12 @@ static int64_t folder_newest_ms(int dfd)
 /* Remove the plain entries of a run folder, then the folder. Returns 0 or -1. */
 static int remove_run_folder(int tdfd, const char *name)
 {
-    int dfd = openat(tdfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    DIR *d;
+    DIR *d = folder_stream(open_folder_at(tdfd, name));
     struct dirent *e;
     int rc = 0;
 
-    if (dfd < 0)
+    if (!d)
         return -1;
-    d = fdopendir(dfd);
-    if (!d) {
-        close(dfd);
-        return -1;
-    }
     for (e = readdir(d); e; e = readdir(d)) {
         if (dot_entry(e->d_name))
             continue;
@@ -268,7 +272,7 @@ static int remove_run_folder(int tdfd, const char *name)
 /* 1 if the run folder name of tenant folder tdfd is untouched since before cutoff, else 0. */
 static int folder_idle(int tdfd, const char *name, int64_t cutoff)
 {
-    int rdfd = openat(tdfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int rdfd = open_folder_at(tdfd, name);
     int64_t newest;
 
     if (rdfd < 0)
@@ -307,28 +311,22 @@ static void remove_orphan(int tdfd, const char *tenant_id, const char *run_id, s
 /* The run folders of one tenant folder: idle ones without a run row are removed. 0, or -1 on database trouble. */
 static int scan_tenant(PGconn *db, int rootfd, const char *tenant_id, int64_t cutoff, struct scan_stats *stats)
 {
-    int tdfd = openat(rootfd, tenant_id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    DIR *tdir;
+    DIR *tdir = folder_stream(open_folder_at(rootfd, tenant_id));
     struct dirent *re;
     int rc = 0;
 
-    if (tdfd < 0)
+    if (!tdir)
         return 0;
-    tdir = fdopendir(tdfd);
-    if (!tdir) {
-        close(tdfd);
-        return 0;
-    }
     for (re = readdir(tdir); re && rc == 0; re = readdir(tdir)) {
         int has_run;
 
-        if (!upload_path_is_id(re->d_name) || !folder_idle(tdfd, re->d_name, cutoff))
+        if (!upload_path_is_id(re->d_name) || !folder_idle(dirfd(tdir), re->d_name, cutoff))
             continue;
         has_run = run_exists(db, re->d_name);
         if (has_run < 0)
             rc = -1;
         else if (!has_run)
-            remove_orphan(tdfd, tenant_id, re->d_name, stats);
+            remove_orphan(dirfd(tdir), tenant_id, re->d_name, stats);
     }
     closedir(tdir);
     return rc;
