@@ -76,7 +76,7 @@ INTEG_BINS  := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/integration/c/test_*.c
 # Helpers shared by the C tests (tests/support/*.c), linked into the tests of common/ and integration/c.
 TEST_SUPPORT := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/support/*.c))
 
-.PHONY: all unit test integration e2e fuzz clean check check-layers
+.PHONY: all unit test integration e2e fuzz clean check check-layers check-headers check-functions
 all: $(BUILD)/core-api $(BUILD)/ingest-worker $(INTEG_BINS)
 
 $(BUILD)/%.o: %.c
@@ -131,7 +131,17 @@ check-layers:
 	  echo "check-layers: src/api/http/ must not include a handler, auth or cmd header"; exit 1; fi
 	@echo "check-layers: src/api/http/ includes no handler header"
 
-check: check-layers
+# Every source file opens with a comment that says what it is for.
+check-headers:
+	@bad=$$(for f in $$(find src -name '*.[ch]'); do head -c2 "$$f" | grep -q '/\*' || echo "$$f"; done); \
+	if [ -n "$$bad" ]; then echo "check-headers: no header comment in:"; echo "$$bad"; exit 1; fi
+	@echo "check-headers: every file under src/ opens with a header comment"
+
+# No function in src/ over 99 lines or 8 exits (return + goto).
+check-functions:
+	@node scripts/check-functions.mjs src
+
+check: check-layers check-headers check-functions
 
 # Each test binary runs in its own process; scripts/run-unit.sh prints one summary line.
 unit: all check $(UNIT_BINS)

@@ -1,6 +1,13 @@
+/*
+ * upload_store.c - stream one upload into its run folder while hashing it,
+ * commit it durably or remove every trace (upload_store.h). The folder layout
+ * is common/upload_path.h's.
+ */
 #include "api/upload_store.h"
 
 #include "common/log.h"
+#include "common/upload_path.h"
+#include "common/utf8.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,44 +18,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define TMP_NAME ".upload.part"
 #define EXT_MAX 16
 
 /* ---------- file name sanitizer ---------- */
-
-/* Length of a well-formed UTF-8 multibyte sequence at p (cp receives it), else 0. */
-static size_t utf8_multibyte(const unsigned char *p, size_t n, uint32_t *cp)
-{
-    size_t len;
-    uint32_t c, min;
-
-    if (p[0] >= 0xC2 && p[0] <= 0xDF) {
-        len = 2;
-        c = p[0] & 0x1F;
-        min = 0x80;
-    } else if (p[0] >= 0xE0 && p[0] <= 0xEF) {
-        len = 3;
-        c = p[0] & 0x0F;
-        min = 0x800;
-    } else if (p[0] >= 0xF0 && p[0] <= 0xF4) {
-        len = 4;
-        c = p[0] & 0x07;
-        min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
-        c = (c << 6) | (p[i] & 0x3F);
-    }
-    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-        return 0;
-    *cp = c;
-    return len;
-}
 
 /* Invisible or direction-changing characters that make a name lie about itself. */
 static int codepoint_dropped(uint32_t c)
@@ -97,7 +69,7 @@ size_t upload_store_sanitize_name(const char *in, size_t n, char *out, size_t ou
             t[len++] = ascii_allowed(u[i]) ? (char)u[i] : '_';
             i++;
         } else {
-            k = utf8_multibyte(u + i, n - i, &cp);
+            k = utf8_next(u + i, n - i, &cp);
             if (k == 0) {
                 t[len++] = '_';
                 i++;
@@ -195,88 +167,100 @@ static void log_io(const char *what, const char *path, int err)
               json_pack("{s:s,s:s,s:s}", "op", what, "path", path ? path : "", "error", strerror(err)));
 }
 
-static char *path_join(const char *a, const char *b)
+/* Free the paths of a store that never got its run folder. */
+static void drop_paths(struct upload_store *s)
 {
-    char *p = NULL;
+    free(s->tenant_dir);
+    free(s->dir);
+    free(s->tmp_path);
+    s->tenant_dir = s->dir = s->tmp_path = NULL;
+}
 
-    if (asprintf(&p, "%s/%s", a, b) < 0)
+/* root, created if missing, as an absolute path (malloc'd), or NULL. */
+static char *absolute_root(const char *root)
+{
+    char *abs;
+
+    if (mkdir(root, 0750) < 0 && errno != EEXIST) {
+        log_io("mkdir", root, errno);
         return NULL;
-    return p;
+    }
+    abs = realpath(root, NULL);
+    if (!abs)
+        log_io("realpath", root, errno);
+    return abs;
+}
+
+/* Create the tenant folder if missing and the run folder, which must be new; sets tenant_dir and dir. */
+static int make_run_dir(struct upload_store *s, const char *root, const char *tenant_id, const char *run_id)
+{
+    char *absroot;
+
+    /* The ids become path components: they must be plain UUID text. */
+    if (!upload_path_is_id(tenant_id) || !upload_path_is_id(run_id)) {
+        log_event(LOG_ERROR, "upload store: bad ids", NULL);
+        return -1;
+    }
+    absroot = absolute_root(root);
+    if (!absroot)
+        return -1;
+    s->tenant_dir = upload_path_tenant_dir(absroot, tenant_id);
+    s->dir = upload_path_run_dir(absroot, tenant_id, run_id);
+    free(absroot);
+    if (!s->tenant_dir || !s->dir)
+        return -1;
+    if (mkdir(s->tenant_dir, 0750) < 0 && errno != EEXIST) {
+        log_io("mkdir", s->tenant_dir, errno);
+        return -1;
+    }
+    /* A fresh run id: an existing folder means something is wrong, never reuse it. */
+    if (mkdir(s->dir, 0750) < 0) {
+        log_io("mkdir", s->dir, errno);
+        return -1;
+    }
+    return 0;
+}
+
+/* Create the temporary file in the run folder and start the hash. */
+static int open_temp(struct upload_store *s)
+{
+    s->tmp_path = upload_path_temp(s->dir);
+    if (!s->tmp_path)
+        return -1;
+    s->fd = open(s->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
+    if (s->fd < 0) {
+        log_io("open", s->tmp_path, errno);
+        return -1;
+    }
+    if (sha256_init(&s->hash) < 0) {
+        close(s->fd);
+        s->fd = -1;
+        unlink(s->tmp_path);
+        return -1;
+    }
+    s->hash_live = 1;
+    return 0;
 }
 
 int upload_store_begin(struct upload_store *s, const char *root, const char *tenant_id,
                        const char *run_id, const char *original_name, size_t original_len,
                        uint64_t max_bytes)
 {
-    char *absroot = NULL, *tdir = NULL;
-    int rc = -1;
-
     upload_store_release(s);
     upload_store_init(s);
     s->max_bytes = max_bytes;
     upload_store_sanitize_name(original_name, original_len, s->name, sizeof(s->name));
-
-    /* The ids become path components: they must be plain UUID text. */
-    if (!tenant_id || !run_id || strspn(tenant_id, "0123456789abcdefABCDEF-") != strlen(tenant_id) ||
-        strspn(run_id, "0123456789abcdefABCDEF-") != strlen(run_id) || !*tenant_id || !*run_id) {
-        log_event(LOG_ERROR, "upload store: bad ids", NULL);
-        goto out;
+    if (make_run_dir(s, root, tenant_id, run_id) < 0) {
+        drop_paths(s);
+        return -1;
     }
-    if (mkdir(root, 0750) < 0 && errno != EEXIST) {
-        log_io("mkdir", root, errno);
-        goto out;
+    if (open_temp(s) < 0) {
+        rmdir(s->dir);
+        drop_paths(s);
+        return -1;
     }
-    absroot = realpath(root, NULL);
-    if (!absroot) {
-        log_io("realpath", root, errno);
-        goto out;
-    }
-    tdir = path_join(absroot, tenant_id);
-    if (!tdir)
-        goto out;
-    if (mkdir(tdir, 0750) < 0 && errno != EEXIST) {
-        log_io("mkdir", tdir, errno);
-        goto out;
-    }
-    s->dir = path_join(tdir, run_id);
-    if (!s->dir)
-        goto out;
-    /* A fresh run id: an existing folder means something is wrong, never reuse it. */
-    if (mkdir(s->dir, 0750) < 0) {
-        log_io("mkdir", s->dir, errno);
-        free(s->dir);
-        s->dir = NULL;
-        goto out;
-    }
-    s->tmp_path = path_join(s->dir, TMP_NAME);
-    if (!s->tmp_path)
-        goto fail_dir;
-    s->fd = open(s->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
-    if (s->fd < 0) {
-        log_io("open", s->tmp_path, errno);
-        goto fail_dir;
-    }
-    if (sha256_init(&s->hash) < 0) {
-        close(s->fd);
-        s->fd = -1;
-        unlink(s->tmp_path);
-        goto fail_dir;
-    }
-    s->hash_live = 1;
     s->state = UPLOAD_STORE_WRITING;
-    rc = 0;
-    goto out;
-fail_dir:
-    rmdir(s->dir);
-out:
-    if (rc < 0) {
-        free(s->dir);
-        free(s->tmp_path);
-        s->dir = s->tmp_path = NULL;
-    }
-    free(absroot);
-    free(tdir);
-    return rc;
+    return 0;
 }
 
 int upload_store_write(struct upload_store *s, const void *p, size_t n)
@@ -305,59 +289,58 @@ int upload_store_write(struct upload_store *s, const void *p, size_t n)
     return UPLOAD_STORE_OK;
 }
 
-int upload_store_commit(struct upload_store *s)
+/* The temporary file on disk and closed, its hash in sha256. */
+static int finish_temp(struct upload_store *s)
 {
-    char *final = NULL, *uri = NULL, *tdir = NULL, *slash;
-    int rc = -1;
-
-    if (s->state != UPLOAD_STORE_WRITING)
-        return -1;
     if (fsync(s->fd) < 0) {
         log_io("fsync", s->tmp_path, errno);
-        goto out;
+        return -1;
     }
     if (close(s->fd) < 0) {
         s->fd = -1;
         log_io("close", s->tmp_path, errno);
-        goto out;
+        return -1;
     }
     s->fd = -1;
-    if (sha256_final_hex(&s->hash, s->sha256) < 0) {
-        s->hash_live = 0;
-        goto out;
-    }
-    s->hash_live = 0;
-    final = path_join(s->dir, s->name);
-    if (!final || asprintf(&uri, "file://%s", final) < 0) {
-        uri = NULL;
-        goto out;
-    }
-    if (rename(s->tmp_path, final) < 0) {
-        log_io("rename", final, errno);
-        goto out;
+    s->hash_live = 0;   /* finished or failed, the context is released */
+    return sha256_final_hex(&s->hash, s->sha256);
+}
+
+/* Rename the temporary file to its final name: the store is committed, path and uri set. */
+static int rename_final(struct upload_store *s)
+{
+    char *final = upload_path_file(s->dir, s->name);
+    char *uri = final ? upload_path_uri(final) : NULL;
+
+    if (!uri || rename(s->tmp_path, final) < 0) {
+        if (uri)
+            log_io("rename", final, errno);
+        free(final);
+        free(uri);
+        return -1;
     }
     s->state = UPLOAD_STORE_COMMITTED;
     s->path = final;
     s->uri = uri;
-    final = uri = NULL;
+    return 0;
+}
+
+int upload_store_commit(struct upload_store *s)
+{
+    if (s->state != UPLOAD_STORE_WRITING)
+        return -1;
+    if (finish_temp(s) < 0 || rename_final(s) < 0)
+        return -1;
     /* The new name and the new folder must survive a crash too. */
-    tdir = strdup(s->dir);
-    slash = tdir ? strrchr(tdir, '/') : NULL;
-    if (fsync_dir(s->dir) < 0 || !slash) {
+    if (fsync_dir(s->dir) < 0) {
         log_io("fsync", s->dir, errno);
-        goto out;
+        return -1;
     }
-    *slash = '\0';
-    if (fsync_dir(tdir) < 0) {
-        log_io("fsync", tdir, errno);
-        goto out;
+    if (fsync_dir(s->tenant_dir) < 0) {
+        log_io("fsync", s->tenant_dir, errno);
+        return -1;
     }
-    rc = 0;
-out:
-    free(final);
-    free(uri);
-    free(tdir);
-    return rc;
+    return 0;
 }
 
 void upload_store_abort(struct upload_store *s)
@@ -389,6 +372,7 @@ void upload_store_release(struct upload_store *s)
         close(s->fd);
     if (s->hash_live)
         sha256_release(&s->hash);
+    free(s->tenant_dir);
     free(s->dir);
     free(s->tmp_path);
     free(s->path);

@@ -1,18 +1,17 @@
 /*
  * upload_store.h - stream one upload to disk while hashing it (spec 4.1).
  *
- * Layout: UPLOAD_DIR/<tenant_id>/<run_id>/<sanitized original name>.
- * The bytes go to a temporary file ".upload.part" (O_CREAT|O_EXCL, 0640) in a
+ * Layout (common/upload_path.h): UPLOAD_DIR/<tenant_id>/<run_id>/<sanitized
+ * original name>. The bytes go to the temporary file (O_CREAT|O_EXCL, 0640) in a
  * fresh run folder (0750); upload_store_commit() fsyncs it, renames it to the
  * sanitized name and fsyncs the folders, so a committed file is complete and
  * durable. upload_store_abort() removes whatever exists (temporary or final
  * file, and the run folder), so a rejected or failed upload leaves nothing.
  * Memory use is constant: nothing but the hash state and a few paths is kept.
  *
- * upload_uri is "file://" + the absolute path, not percent-encoded. That is
- * safe because sanitized names never contain '%' (nor '?', '#'), so a reader
- * that percent-decodes the URI and one that merely strips "file://" get the
- * same path (assuming UPLOAD_DIR itself has no '%').
+ * upload_uri is upload_path_uri() of the final path: "file://" + the absolute
+ * path, not percent-encoded, which is safe because sanitized names never
+ * contain '%' (nor '?', '#').
  *
  * Typical use:
  *     struct upload_store s;
@@ -52,6 +51,7 @@ struct upload_store {
     int hash_live;
     struct sha256 hash;
     uint64_t max_bytes;
+    char *tenant_dir;              /* UPLOAD_DIR/<tenant> (absolute) */
     char *dir;                     /* UPLOAD_DIR/<tenant>/<run> (absolute) */
     char *tmp_path;
     char name[UPLOAD_NAME_MAX + 1];   /* sanitized final name */
@@ -67,7 +67,8 @@ void upload_store_init(struct upload_store *s);
 
 /*
  * Create root/<tenant_id>/<run_id>/ (the run folder must not exist yet) and the
- * temporary file. tenant_id and run_id must be UUIDs (they become path parts).
+ * temporary file. tenant_id and run_id must be UUIDs (upload_path_is_id: they
+ * become path parts).
  * original_name is sanitized (upload_store_sanitize_name). Returns 0 or -1;
  * on -1 nothing is left on disk.
  */

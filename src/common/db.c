@@ -1,3 +1,7 @@
+/*
+ * db.c - PostgreSQL access (db.h): role-assuming connections, parameterized
+ * queries that log their failures, transactions and their retry loop, a pool.
+ */
 #include "common/db.h"
 #include "common/log.h"
 
@@ -17,6 +21,11 @@ const char *db_last_sqlstate(void)
 int db_last_was_connection_error(void)
 {
     return strncmp(last_sqlstate, "08", 2) == 0 || strncmp(last_sqlstate, "57P", 3) == 0;
+}
+
+int db_last_was_conflict(void)
+{
+    return strcmp(last_sqlstate, DB_SERIALIZATION_FAILURE) == 0 || strcmp(last_sqlstate, DB_DEADLOCK_DETECTED) == 0;
 }
 
 static void set_sqlstate(const char *s)
@@ -168,6 +177,33 @@ void db_tx_rollback(PGconn *c)
 
         PQclear(res);
     }
+}
+
+/* One attempt: BEGIN, fn, COMMIT; rolled back unless committed. */
+static int tx_once(PGconn *c, db_tx_fn fn, void *arg)
+{
+    int rc;
+
+    if (db_tx_begin(c) < 0)
+        return -1;
+    rc = fn(c, arg);
+    if (rc == 0 && db_tx_commit(c) < 0)
+        rc = -1;
+    if (rc != 0)
+        db_tx_rollback(c);
+    return rc;
+}
+
+int db_tx_run(PGconn *c, int attempts, db_tx_fn fn, void *arg)
+{
+    int rc = -1;
+
+    for (int i = 0; i < attempts; i++) {
+        rc = tx_once(c, fn, arg);
+        if (rc != DB_TX_RETRY && !(rc < 0 && db_last_was_conflict()))
+            break;
+    }
+    return rc;
 }
 
 const char *db_val(const PGresult *res, int r, int col)

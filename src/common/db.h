@@ -28,6 +28,8 @@
 /* SQLSTATEs callers branch on. */
 #define DB_UNIQUE_VIOLATION "23505"
 #define DB_INSUFFICIENT_PRIVILEGE "42501"
+#define DB_SERIALIZATION_FAILURE "40001"
+#define DB_DEADLOCK_DETECTED "40P01"
 
 /*
  * Connect and SET ROLE role (NULL: stay the login user). Returns NULL and a
@@ -55,10 +57,42 @@ int db_exec(PGconn *c, const char *sql, int n, const char *const *params);
 const char *db_last_sqlstate(void);
 /* 1 if the last failure of this thread was a lost or refused connection. */
 int db_last_was_connection_error(void);
+/*
+ * 1 if the last failure of this thread was a serialization failure (40001)
+ * or a deadlock (40P01): the transaction lost a race and running it again
+ * from the start may well succeed.
+ */
+int db_last_was_conflict(void);
 
 int db_tx_begin(PGconn *c);
 int db_tx_commit(PGconn *c);   /* -1 if the commit failed: nothing was written */
 void db_tx_rollback(PGconn *c);
+
+/*
+ * One transaction's body for db_tx_run(): the statements between BEGIN and
+ * COMMIT. Returns 0 to commit; DB_TX_RETRY to roll back and run the whole
+ * transaction again (it found a state that a new attempt resolves, such as a
+ * row that finished meanwhile); any other value to roll back and hand that
+ * value to the caller: > 0 is the caller's own outcome ("not found", "no
+ * longer ours"), < 0 a failed statement (db_last_sqlstate() tells which).
+ * It runs again from the start on a retry, so it must not keep results of an
+ * earlier attempt it would not recompute.
+ */
+typedef int (*db_tx_fn)(PGconn *c, void *arg);
+
+#define DB_TX_RETRY (-2)
+
+/*
+ * The transaction retry loop: BEGIN, fn(c, arg), COMMIT, at most attempts
+ * times. The whole transaction runs again when fn asks for it (DB_TX_RETRY)
+ * or when a statement or the COMMIT failed with a serialization failure or a
+ * deadlock (db_last_was_conflict()); nothing else is retried. Returns 0
+ * (committed), fn's positive value (rolled back), DB_TX_RETRY (every attempt
+ * asked to run again), or -1 (rolled back: BEGIN, a statement or COMMIT
+ * failed, or still conflicting after attempts; db_last_sqlstate() says why).
+ * The transaction is never left open.
+ */
+int db_tx_run(PGconn *c, int attempts, db_tx_fn fn, void *arg);
 
 /* Value of row r, column col, or NULL if SQL NULL. */
 const char *db_val(const PGresult *res, int r, int col);

@@ -11,9 +11,9 @@
 #include "common/embed.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/run_state.h"
 #include "common/sqs.h"
 #include "common/timeutil.h"
-#include "worker/job.h"
 #include "worker/pipeline.h"
 
 #include <errno.h>
@@ -396,7 +396,7 @@ struct keeper_task {
     int slot;
     char *receipt;               /* extend visibility (NULL: no) */
     int heartbeat;
-    struct job_run run;
+    struct run_owner run;
     char stage[24];
     long done, total;
 };
@@ -442,7 +442,7 @@ static void keeper_run(struct consumer *c, struct sqs_client *q, PGconn **conn, 
 {
     struct sqs_error e;
     struct slot *s = &c->slots[t->slot];
-    enum job_write w = JOB_WRITE_OK;
+    enum run_write w = RUN_WRITE_OK;
     int ok = 1;
 
     if (t->receipt && sqs_change_visibility(q, c->cfg->sqs_queue_url, t->receipt, c->vis_s, &e) != 0) {
@@ -451,16 +451,16 @@ static void keeper_run(struct consumer *c, struct sqs_client *q, PGconn **conn, 
     }
     if (t->heartbeat) {
         if (db_ensure(conn, c->cfg->database_url, DB_ROLE_WORKER) == 0)
-            w = job_heartbeat(*conn, &t->run, t->stage, t->done, t->total);
+            w = run_heartbeat(*conn, &t->run, t->stage, t->done, t->total);
         else
-            w = JOB_WRITE_DB;
+            w = RUN_WRITE_DB;
     }
     pthread_mutex_lock(&c->mu);
     if (t->receipt)
         s->extend_at = time_mono_ms() + (ok ? (int64_t)c->vis_s * 500 : 1000);
-    if (t->heartbeat && w != JOB_WRITE_DB)
+    if (t->heartbeat && w != RUN_WRITE_DB)
         s->last_hb = time_mono_ms();
-    if (w == JOB_WRITE_LOST) {
+    if (w == RUN_WRITE_LOST) {
         s->lost = 1;
         log_event(LOG_WARN, "heartbeat matched no row: the run is no longer ours",
                   json_pack("{s:s,s:i}", "run_id", t->run.run_id, "attempt", t->run.attempt));
@@ -588,7 +588,7 @@ static void requeue_unfinished(struct consumer *c, struct sqs_client *q)
 
     for (int i = 0; i < c->nslots; i++) {
         struct slot *s = &c->slots[i];
-        struct job_run run;
+        struct run_owner run;
         char *receipt = NULL;
         int hb;
 
@@ -608,7 +608,7 @@ static void requeue_unfinished(struct consumer *c, struct sqs_client *q)
             if (!conn)
                 conn = db_connect(c->cfg->database_url, DB_ROLE_WORKER, err, sizeof(err));
             if (conn)
-                (void)job_requeue(conn, &run, RUN_FAIL_INTERNAL, "worker shut down before the job finished");
+                (void)run_requeue(conn, &run, RUN_FAIL_INTERNAL, "worker shut down before the job finished");
         }
         if (receipt)
             (void)sqs_change_visibility(q, c->cfg->sqs_queue_url, receipt, 0, NULL);

@@ -10,12 +10,14 @@
 #include "common/db.h"
 #include "common/errors.h"
 #include "common/hash.h"
+#include "common/job_msg.h"
 #include "common/log.h"
+#include "common/run_state.h"
 #include "common/sniff.h"
 #include "common/timeutil.h"
+#include "common/upload_path.h"
 #include "worker/chunk.h"
 #include "worker/extract/extract.h"
-#include "worker/job.h"
 #include "worker/store.h"
 
 #include <errno.h>
@@ -49,7 +51,7 @@ struct job {
     int msg_valid;                  /* job_msg_parse() accepted the body */
     const char *msg_err;            /* its reason when not */
     struct pipeline_result *out;
-    struct job_run run;
+    struct run_owner run;
     int receive_count;
     int lost;                       /* a milestone heartbeat matched 0 rows */
     int64_t t0;
@@ -136,7 +138,7 @@ static void progress(struct job *j, const char *stage, long done, long total)
         h->progress(h->hook, j->run.run_id, j->run.tenant_id, j->run.attempt, stage, done, total);
     /* With the database away, leave it to the keeper (and the store's wait) rather than log every batch. */
     if (*j->env->conn && PQstatus(*j->env->conn) == CONNECTION_OK &&
-        job_heartbeat(*j->env->conn, &j->run, stage, done, total) == JOB_WRITE_LOST)
+        run_heartbeat(*j->env->conn, &j->run, stage, done, total) == RUN_WRITE_LOST)
         j->lost = 1;
 }
 
@@ -215,21 +217,21 @@ static void finish_failure(struct job *j, enum run_fail code, const char *detail
     int retryable = run_fail_transient(code);
     int retry = retryable && j->receive_count < env->max_receive_count;
     char text[512];
-    enum job_write w;
+    enum run_write w;
 
-    job_error_text(code, detail, text, sizeof(text));
+    run_error_text(code, detail, text, sizeof(text));
     for (;;) {
-        w = retry ? job_requeue(*env->conn, &j->run, code, detail) : job_fail(*env->conn, &j->run, code, detail);
-        if (w != JOB_WRITE_DB || !conn_broken(env) || wait_db(env) < 0)
+        w = retry ? run_requeue(*env->conn, &j->run, code, detail) : run_fail(*env->conn, &j->run, code, detail);
+        if (w != RUN_WRITE_DB || !conn_broken(env) || wait_db(env) < 0)
             break;
     }
-    if (w == JOB_WRITE_DB) {
+    if (w == RUN_WRITE_DB) {
         /* Nothing committed: never ACK. The redelivery retries the whole job. */
         set_release(out, DB_ERROR_RELEASE_S, "db_error");
         log_stage(j, "failed", NULL, time_mono_ms() - j->t0, -1, text);
         return;
     }
-    if (w == JOB_WRITE_LOST) {
+    if (w == RUN_WRITE_LOST) {
         after_lost(j);
         return;
     }
@@ -261,29 +263,29 @@ static void stopped(struct job *j)
 /* ---- claim: the run becomes ours -------------------------------------------------- */
 
 /* The claim did not give us the run: what becomes of the message. */
-static void claim_refused(struct job *j, enum job_claim cl)
+static void claim_refused(struct job *j, enum run_claim cl)
 {
     struct pipeline_result *out = j->out;
     long long s;
 
     switch (cl) {
-    case JOB_TERMINAL:
+    case RUN_CLAIM_TERMINAL:
         out->action = PIPE_ACT_DELETE;
         out->outcome = "already_terminal";
         break;
-    case JOB_BUSY:
+    case RUN_CLAIM_BUSY:
         /* Someone else works on it: come back when its heartbeat could be stale. */
         s = j->env->cfg->takeover_after_ms / 1000 + 1;
         set_release(out, (int)(s > 43200 ? 43200 : s), "busy");
         break;
-    case JOB_MISSING:
+    case RUN_CLAIM_MISSING:
         log_event(LOG_WARN, "message names no run of that tenant",
                   json_pack("{s:s,s:s}", "run_id", j->msg->run_id, "tenant_id", j->msg->tenant_id));
         out->action = PIPE_ACT_DLQ;
         out->outcome = "missing";
         break;
-    case JOB_DB_ERROR:
-    case JOB_CLAIMED:
+    case RUN_CLAIM_DB_ERROR:
+    case RUN_CLAIMED:
         set_release(out, DB_ERROR_RELEASE_S, "db_error");
         break;
     }
@@ -292,14 +294,14 @@ static void claim_refused(struct job *j, enum job_claim cl)
 static enum stage_rc stage_claim(struct job *j)
 {
     const struct pipeline_env *env = j->env;
-    enum job_claim cl;
+    enum run_claim cl;
 
     if (db_ensure(env->conn, env->cfg->database_url, DB_ROLE_WORKER) < 0) {
         set_release(j->out, DB_ERROR_RELEASE_S, "db_error");
         return STAGE_END;
     }
-    cl = job_claim(*env->conn, j->msg->run_id, j->msg->tenant_id, env->cfg->takeover_after_ms, &j->run);
-    if (cl != JOB_CLAIMED) {
+    cl = run_claim(*env->conn, j->msg->run_id, j->msg->tenant_id, env->cfg->takeover_after_ms, &j->run);
+    if (cl != RUN_CLAIMED) {
         claim_refused(j, cl);
         return STAGE_END;
     }
@@ -365,7 +367,7 @@ static enum stage_rc stage_locate(struct job *j)
     size_t headlen = 0;
     const char *base;
 
-    j->code = job_upload_path(j->msg->upload_uri, cfg->upload_dir, j->run.tenant_id, j->path, sizeof(j->path),
+    j->code = upload_path_resolve(j->msg->upload_uri, cfg->upload_dir, j->run.tenant_id, j->path, sizeof(j->path),
                               j->detail, sizeof(j->detail));
     if (j->code != RUN_OK)
         return STAGE_FAIL;
@@ -473,20 +475,14 @@ static json_t *job_stats(struct job *j)
     return stats;
 }
 
-static int sqlstate_is_conflict(void)
-{
-    return strcmp(db_last_sqlstate(), "40P01") == 0 || strcmp(db_last_sqlstate(), "40001") == 0;
-}
-
 /*
- * store_write until it commits; a deadlock or serialization failure is tried
- * again (3 times), a database outage waits for the database (nothing is ACKed
- * meanwhile) and writes again.
+ * store_write until it commits (it retries a deadlock or serialization
+ * failure itself, db_tx_run); a database outage waits for the database
+ * (nothing is ACKed meanwhile) and writes again.
  */
 static enum stage_rc write_content(struct job *j, const struct store_input *in)
 {
     int64_t t = time_mono_ms();
-    int conflicts = 0;
     enum store_result sr;
 
     for (;;) {
@@ -508,8 +504,7 @@ static enum stage_rc write_content(struct job *j, const struct store_input *in)
             set_release(j->out, DB_ERROR_RELEASE_S, "db_error");
             return STAGE_END;
         }
-        if (!sqlstate_is_conflict() || conflicts++ >= 3)
-            return stage_fail(j, RUN_FAIL_STORE_FAILED, "content write failed (SQLSTATE %s)", db_last_sqlstate());
+        return stage_fail(j, RUN_FAIL_STORE_FAILED, "content write failed (SQLSTATE %s)", db_last_sqlstate());
     }
 }
 

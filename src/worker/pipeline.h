@@ -7,7 +7,7 @@
  * The stages are one table in pipeline.c, run in order by one loop:
  *
  *   stage     progress  log line   does
- *   claim     -         claimed    db_ensure, the atomic claim (job_claim), message checks
+ *   claim     -         claimed    db_ensure, the atomic claim (run_claim), message checks
  *   locate    read      -          upload_uri -> path, sha256, size, type sniffing
  *   extract   extract   extract    extract_file() in the sandbox (also logged when it fails)
  *   chunk     chunk     chunk      the no-text check, chunk_text()

@@ -1,8 +1,13 @@
+/*
+ * store.c - the content write of a job in one transaction (store.h): version,
+ * chunks and embeddings by COPY, activation, and the run's running -> succeeded.
+ */
 #include "worker/store.h"
 
 #include "common/db.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/run_state.h"
 #include "common/timeutil.h"
 
 #include <math.h>
@@ -11,6 +16,8 @@
 #include <string.h>
 
 #define COPY_FLUSH (1u << 20)
+/* A deadlock or serialization failure reruns the whole transaction: this many times in all. */
+#define STORE_TX_ATTEMPTS 4
 #define COPY_BUF_MAX ((size_t)64 << 20)
 
 int store_copy_escape(struct buf *b, const char *s, size_t n)
@@ -185,139 +192,135 @@ static int copy_embeddings(PGconn *c, const struct store_input *in, char (*ids)[
     return copy_end(c, failed);
 }
 
-enum store_result store_write(PGconn *c, const struct store_input *in, int *activated, char *version_id)
+/* One content transaction's inputs and what it decided (db_tx_run() may run it more than once). */
+struct store_tx {
+    const struct store_input *in;
+    char vid[ID_UUID_LEN + 1];
+    char (*ids)[ID_UUID_LEN + 1];   /* one per chunk, made once: a retry reuses them */
+    int64_t t0;
+    int activate;
+};
+
+/* The version row, inactive, with the run's upload time. */
+static int insert_version(PGconn *c, const struct store_tx *tx)
 {
-    const struct job_run *r = in->run;
-    char vid[ID_UUID_LEN + 1], attempt[16], bytes[32], pages[16], chars[32];
-    char (*ids)[ID_UUID_LEN + 1] = NULL;
-    const char *p[11];
-    PGresult *res = NULL;
-    char *stats_text = NULL;
-    enum store_result rc = STORE_DB;
-    int activate = 0;
-    int64_t t0 = time_mono_ms();
-    json_t *durations;
-
-    *activated = 0;
-    snprintf(attempt, sizeof(attempt), "%d", r->attempt);
-    if (in->nchunks) {
-        ids = calloc(in->nchunks, sizeof(*ids));
-        if (!ids)
-            return STORE_DB;
-        for (size_t i = 0; i < in->nchunks; i++)
-            id_uuid_new(ids[i]);
-    }
-    id_uuid_new(vid);
-
-    if (db_tx_begin(c) < 0)
-        goto out;
-    p[0] = r->doc_id;
-    if (db_exec(c, "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))", 1, p) < 0)
-        goto out;
-
-    /* Still ours? (Taken over, or failed by the crash guard, while we worked.) */
-    p[0] = r->run_id;
-    p[1] = r->tenant_id;
-    p[2] = attempt;
-    res = db_query(c, "SELECT 1 FROM ingestion_runs WHERE run_id = $1 AND tenant_id = $2"
-                      " AND status = 'running' AND attempt = $3::int", 3, p);
-    if (!res)
-        goto out;
-    if (PQntuples(res) != 1) {
-        rc = STORE_LOST;
-        goto out;
-    }
-    PQclear(res);
-    res = NULL;
+    const struct store_input *in = tx->in;
+    const struct run_owner *r = in->run;
+    char bytes[32], pages[16], chars[32];
+    const char *p[9] = {tx->vid, r->tenant_id, r->doc_id, r->run_id, in->content_hash, bytes, pages, chars, in->mime};
 
     /* A version left by an earlier attempt of this run cannot exist (same
      * transaction as the status), but run_id is UNIQUE: never risk a retry loop. */
-    p[0] = r->run_id;
-    if (db_exec(c, "DELETE FROM document_versions WHERE run_id = $1 AND NOT is_active", 1, p) < 0)
-        goto out;
-
+    if (db_exec(c, "DELETE FROM document_versions WHERE run_id = $1 AND NOT is_active", 1, &p[3]) < 0)
+        return -1;
     snprintf(bytes, sizeof(bytes), "%lld", in->byte_size);
     snprintf(pages, sizeof(pages), "%d", in->pages);
     snprintf(chars, sizeof(chars), "%zu", in->chars);
-    p[0] = vid;
-    p[1] = r->tenant_id;
-    p[2] = r->doc_id;
-    p[3] = r->run_id;
-    p[4] = in->content_hash;
-    p[5] = bytes;
-    p[6] = pages;
-    p[7] = chars;
-    p[8] = in->mime;
-    if (db_exec(c, "INSERT INTO document_versions (version_id, tenant_id, doc_id, run_id, content_hash,"
-                   " is_active, byte_size, pages, chars, mime, uploaded_at)"
-                   " SELECT $1, $2, $3, $4, $5, false, $6::bigint, $7::int, $8::bigint, $9, r.created_at"
-                   " FROM ingestion_runs r WHERE r.run_id = $4", 9, p) < 0)
-        goto out;
+    return db_exec(c, "INSERT INTO document_versions (version_id, tenant_id, doc_id, run_id, content_hash,"
+                      " is_active, byte_size, pages, chars, mime, uploaded_at)"
+                      " SELECT $1, $2, $3, $4, $5, false, $6::bigint, $7::int, $8::bigint, $9, r.created_at"
+                      " FROM ingestion_runs r WHERE r.run_id = $4", 9, p);
+}
 
-    if (in->nchunks) {
-        if (copy_chunks(c, in, vid, ids) < 0 || copy_embeddings(c, in, ids) < 0)
-            goto out;
-    }
+/* Invariant 7: newest upload (run created_at, then run_id) wins, whatever the finishing order. */
+static int activate_version(PGconn *c, struct store_tx *tx)
+{
+    const struct run_owner *r = tx->in->run;
+    const char *p[2] = {r->doc_id, r->run_id};
+    PGresult *res = db_query(c,
+                             "WITH me AS (SELECT created_at FROM ingestion_runs WHERE run_id = $2)"
+                             " SELECT NOT EXISTS (SELECT 1 FROM document_versions v, me"
+                             "     WHERE v.doc_id = $1 AND v.is_active AND v.run_id <> $2"
+                             "       AND (v.uploaded_at, v.run_id) > (me.created_at, $2::uuid))"
+                             "   AND NOT EXISTS (SELECT 1 FROM documents d, me WHERE d.doc_id = $1"
+                             "       AND d.deleted_at IS NOT NULL AND d.deleted_at >= me.created_at)",
+                             2, p);
 
-    /* Invariant 7: newest upload (run created_at, then run_id) wins, whatever the finishing order. */
-    p[0] = r->doc_id;
-    p[1] = r->run_id;
-    res = db_query(c,
-                   "WITH me AS (SELECT created_at FROM ingestion_runs WHERE run_id = $2)"
-                   " SELECT NOT EXISTS (SELECT 1 FROM document_versions v, me"
-                   "     WHERE v.doc_id = $1 AND v.is_active AND v.run_id <> $2"
-                   "       AND (v.uploaded_at, v.run_id) > (me.created_at, $2::uuid))"
-                   "   AND NOT EXISTS (SELECT 1 FROM documents d, me WHERE d.doc_id = $1"
-                   "       AND d.deleted_at IS NOT NULL AND d.deleted_at >= me.created_at)",
-                   2, p);
     if (!res)
-        goto out;
-    activate = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+        return -1;
+    tx->activate = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
     PQclear(res);
-    res = NULL;
-    if (activate) {
-        p[0] = r->doc_id;
-        p[1] = vid;
-        /* Deactivate first: the partial unique index never sees two. */
-        if (db_exec(c, "UPDATE document_versions SET is_active = false WHERE doc_id = $1 AND is_active", 1, p) < 0 ||
-            db_exec(c, "UPDATE document_versions SET is_active = true WHERE version_id = $2 AND doc_id = $1", 2, p) < 0)
-            goto out;
-    }
+    if (!tx->activate)
+        return 0;
+    p[1] = tx->vid;
+    /* Deactivate first: the partial unique index never sees two. */
+    if (db_exec(c, "UPDATE document_versions SET is_active = false WHERE doc_id = $1 AND is_active", 1, p) < 0 ||
+        db_exec(c, "UPDATE document_versions SET is_active = true WHERE version_id = $2 AND doc_id = $1", 2, p) < 0)
+        return -1;
+    return 0;
+}
 
-    json_object_set_new(in->stats, "version_id", json_string(vid));
-    json_object_set_new(in->stats, "activated", json_boolean(activate));
-    durations = json_object_get(in->stats, "durations_ms");
+/* The run's final stats, then running -> succeeded. 0, STORE_LOST or -1. */
+static int succeed_run(PGconn *c, const struct store_tx *tx)
+{
+    const struct store_input *in = tx->in;
+    json_t *durations = json_object_get(in->stats, "durations_ms");
+    char *stats_text;
+    enum run_write w;
+
+    json_object_set_new(in->stats, "version_id", json_string(tx->vid));
+    json_object_set_new(in->stats, "activated", json_boolean(tx->activate));
     if (json_is_object(durations)) {
-        json_object_set_new(durations, "write", json_integer(time_mono_ms() - t0));
+        json_object_set_new(durations, "write", json_integer(time_mono_ms() - tx->t0));
         json_object_set_new(durations, "total", json_integer(time_mono_ms() - in->started_mono));
     }
     stats_text = json_dumps(in->stats, JSON_COMPACT);
     if (!stats_text)
-        goto out;
-    p[0] = r->run_id;
-    p[1] = r->tenant_id;
-    p[2] = attempt;
-    p[3] = stats_text;
-    res = db_query(c, "UPDATE ingestion_runs SET status = 'succeeded', finished_at = now(), updated_at = now(),"
-                      " error = NULL, stats = stats || $4::jsonb"
-                      " WHERE run_id = $1 AND tenant_id = $2 AND status = 'running' AND attempt = $3::int",
-                   4, p);
-    if (!res)
-        goto out;
-    if (strcmp(PQcmdTuples(res), "1") != 0) {
-        rc = STORE_LOST;
-        goto out;
-    }
-    if (db_tx_commit(c) < 0)
-        goto out;
-    rc = STORE_OK;
-    *activated = activate;
-    snprintf(version_id, ID_UUID_LEN + 1, "%s", vid);
-out:
-    if (rc != STORE_OK)
-        db_tx_rollback(c);
-    PQclear(res);
+        return -1;
+    w = run_succeed(c, in->run, stats_text);
     free(stats_text);
-    free(ids);
-    return rc;
+    if (w == RUN_WRITE_DB)
+        return -1;
+    return w == RUN_WRITE_LOST ? STORE_LOST : 0;
+}
+
+/* The content transaction's body (db_tx_fn): 0 to commit, STORE_LOST or -1 to roll back. */
+static int store_tx_body(PGconn *c, void *arg)
+{
+    struct store_tx *tx = arg;
+    const struct store_input *in = tx->in;
+    const char *p[1] = {in->run->doc_id};
+    enum run_write owned;
+
+    if (db_exec(c, "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))", 1, p) < 0)
+        return -1;
+    /* Still ours? (Taken over, or failed by the crash guard, while we worked.) */
+    owned = run_check_owner(c, in->run);
+    if (owned != RUN_WRITE_OK)
+        return owned == RUN_WRITE_LOST ? STORE_LOST : -1;
+    if (insert_version(c, tx) < 0)
+        return -1;
+    if (in->nchunks && (copy_chunks(c, in, tx->vid, tx->ids) < 0 || copy_embeddings(c, in, tx->ids) < 0))
+        return -1;
+    if (activate_version(c, tx) < 0)
+        return -1;
+    return succeed_run(c, tx);
+}
+
+enum store_result store_write(PGconn *c, const struct store_input *in, int *activated, char *version_id)
+{
+    struct store_tx tx;
+    int rc;
+
+    *activated = 0;
+    memset(&tx, 0, sizeof(tx));
+    tx.in = in;
+    tx.t0 = time_mono_ms();
+    if (in->nchunks) {
+        tx.ids = calloc(in->nchunks, sizeof(*tx.ids));
+        if (!tx.ids)
+            return STORE_DB;
+        for (size_t i = 0; i < in->nchunks; i++)
+            id_uuid_new(tx.ids[i]);
+    }
+    id_uuid_new(tx.vid);
+    rc = db_tx_run(c, STORE_TX_ATTEMPTS, store_tx_body, &tx);
+    free(tx.ids);
+    if (rc == STORE_LOST)
+        return STORE_LOST;
+    if (rc != 0)
+        return STORE_DB;
+    *activated = tx.activate;
+    snprintf(version_id, ID_UUID_LEN + 1, "%s", tx.vid);
+    return STORE_OK;
 }

@@ -16,15 +16,15 @@
 #define WORKER_STORE_H
 
 #include "common/buf.h"
+#include "common/run_state.h"
 #include "worker/chunk.h"
-#include "worker/job.h"
 
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <stddef.h>
 
 struct store_input {
-    const struct job_run *run;
+    const struct run_owner *run;
     const char *content_hash;     /* sha256 hex of the upload */
     long long byte_size;
     const char *mime;
@@ -48,8 +48,11 @@ enum store_result {
 };
 
 /*
- * Write everything and set the run succeeded. On STORE_OK, *activated and
- * version_id (37 bytes) tell what happened; stats gains version_id and activated.
+ * Write everything and set the run succeeded (run_succeed()), in one
+ * transaction that is run again from the start on a deadlock or serialization
+ * failure (db_tx_run()). On STORE_OK, *activated and version_id (37 bytes)
+ * tell what happened; stats gains version_id and activated. On STORE_DB,
+ * db_last_sqlstate() says why.
  */
 enum store_result store_write(PGconn *c, const struct store_input *in, int *activated, char *version_id);
 

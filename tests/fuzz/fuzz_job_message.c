@@ -1,18 +1,21 @@
 /*
- * libFuzzer: the worker's queue message parser (job_msg_parse, spec 4.5) and
- * the upload_uri -> path check (job_upload_path) on what it accepts.
+ * libFuzzer: the queue message parser (common/job_msg.h: job_msg_parse, spec
+ * 4.5), the encoder on what it accepts (encode -> parse gives the same
+ * message back), and the upload_uri -> path check (common/upload_path.h:
+ * upload_path_resolve) on what it accepts.
  *
  * A fixed upload tree is made once under /tmp/fuzz_job_message/uploads (the
  * seeds point into it): a file and a folder for tenant TENANT_A, a file for
  * TENANT_B, and symlinks from A's folder to B's file, to /etc/hostname and to
- * A's own file. Whatever job_upload_path accepts must be a regular file whose
+ * A's own file. Whatever upload_path_resolve accepts must be a regular file whose
  * real path lies inside <uploads>/<tenant_id>/. The raw input, NUL-terminated,
  * is also tried directly as an upload_uri for tenant A.
  */
 #include "common/arena.h"
 #include "common/errors.h"
 #include "common/ids.h"
-#include "worker/job.h"
+#include "common/job_msg.h"
+#include "common/upload_path.h"
 
 #include <limits.h>
 #include <stdint.h>
@@ -69,6 +72,40 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
+static void same_string(const char *a, const char *b)
+{
+    if (strcmp(a, b) != 0)
+        abort();
+}
+
+/* A message that parsed is encoded again (ASCII only) and parses back to the same fields. */
+static void check_round_trip(const struct job_msg *m)
+{
+    struct arena a;
+    struct job_msg back;
+    char err[256];
+    char *text = job_msg_encode(m);
+
+    if (!text)
+        abort();
+    for (const char *p = text; *p; p++)
+        if ((unsigned char)*p >= 0x80)
+            abort();
+    arena_init(&a);
+    if (job_msg_parse(text, strlen(text), &a, &back, err, sizeof(err)) != 0)
+        abort();
+    same_string(back.run_id, m->run_id);
+    same_string(back.tenant_id, m->tenant_id);
+    same_string(back.user_id, m->user_id);
+    same_string(back.doc_id, m->doc_id);
+    same_string(back.source_uri, m->source_uri);
+    same_string(back.upload_uri, m->upload_uri);
+    same_string(back.title, m->title);
+    same_string(back.received_at, m->received_at);
+    arena_release(&a);
+    free(text);
+}
+
 static void check_path(const char *uri, const char *tenant)
 {
     char out[PATH_MAX], err[256], prefix[PATH_MAX + 64];
@@ -77,7 +114,7 @@ static void check_path(const char *uri, const char *tenant)
     int plen;
 
     out[0] = err[0] = '\0';
-    rc = job_upload_path(uri, UPLOADS, tenant, out, sizeof(out), err, sizeof(err));
+    rc = upload_path_resolve(uri, UPLOADS, tenant, out, sizeof(out), err, sizeof(err));
     if (rc == RUN_OK) {
         plen = snprintf(prefix, sizeof(prefix), "%s/%s/", uploads_real, tenant);
         if (strncmp(out, prefix, (size_t)plen) != 0 || strlen(out) == (size_t)plen)
@@ -120,6 +157,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!m.source_uri[0] || !m.upload_uri[0])
             abort();
         check_path(m.upload_uri, m.tenant_id);
+        check_round_trip(&m);
     } else if (rc != -1 || err[0] == '\0') {
         abort();
     }

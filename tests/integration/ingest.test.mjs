@@ -978,3 +978,36 @@ test('1 GiB upload streams: core-api RSS grows < 16 MiB, stored hash equals sha2
     await stack.startApi();
   }
 });
+
+// ---------------------------------------------------------------- non-ASCII in the message
+
+test('an emoji in the title and the file name: the message is ASCII (\\u escapes), the run succeeds end to end', async () => {
+  const C = await stack.tenant('emoji');
+  await drainQueue(stack);
+  const up = await stack.upload({ token: C.token, filename: 'notes 📝.txt', title: 'notes 📝',
+    content: uniq('notes 📝: refunds are processed within 14 days') });
+  assert.equal(up.status, 202, up.text);
+  const runId = up.json.run_id;
+  assert.deepEqual(fs.readdirSync(path.join(stack.uploadDir, tid(C), runId)), ['notes 📝.txt']);
+
+  // The message: ASCII on the wire, the emoji back after parsing.
+  const m = (await drainQueue(stack)).find((x) => JSON.parse(x.Body).run_id === runId);
+  assert.ok(m, 'the upload published its message');
+  assert.match(m.Body, /^[\x20-\x7e]*$/);
+  assert.match(m.Body, /\\u[dD]83[dD]\\u[dD][cC][dD][dD]/);
+  assertSpecMessage(m.Body, { run_id: runId, tenant_id: tid(C), title: 'notes 📝',
+    upload_uri: `file://${fs.realpathSync(uploadPath(C, runId, 'notes 📝.txt'))}` });
+  // The very same bytes back on the queue, for the worker.
+  await stack.sqsCall('SendMessage', { QueueUrl: stack.sqs.queueUrl, MessageBody: m.Body });
+
+  const w = await stack.startWorker();
+  try {
+    const run = await stack.waitRun(runId, { timeoutMs: 60000 });
+    assert.equal(run.status, 'succeeded', JSON.stringify(run));
+    assert.equal(run.error, null);
+    assert.equal(run.config.title, 'notes 📝');
+    assert.equal(run.config.original_filename, 'notes 📝.txt');
+  } finally {
+    await stack.killWorker(w);   // done: no need to wait for its long poll to end
+  }
+});

@@ -26,10 +26,12 @@
 #include "common/config.h"
 #include "common/db.h"
 #include "common/errors.h"
-#include "common/ids.h"
+#include "common/job_msg.h"
 #include "common/log.h"
+#include "common/run_state.h"
 #include "common/sqs.h"
 #include "common/timeutil.h"
+#include "common/upload_path.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -47,8 +49,6 @@
 #define CRASH_GUARD_BATCH "1000"
 #define CRASH_GUARD_SQS_TIMEOUT_MS 5000
 
-#define TS_SQL(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
-
 struct scan_stats {
     int skipped;          /* another instance held the lock */
     int republished;
@@ -60,13 +60,7 @@ struct scan_stats {
 
 static struct sqs_client *guard_sqs_new(const struct config *cfg)
 {
-    struct sqs_config sc = {
-        .endpoint = cfg->aws_endpoint_url,
-        .region = cfg->aws_region,
-        .access_key_id = cfg->aws_access_key_id,
-        .secret_access_key = cfg->aws_secret_access_key,
-        .timeout_ms = CRASH_GUARD_SQS_TIMEOUT_MS,
-    };
+    struct sqs_config sc = config_sqs(cfg, CRASH_GUARD_SQS_TIMEOUT_MS);
 
     return sqs_new(&sc);
 }
@@ -76,147 +70,122 @@ static void ms_text(int64_t ms, char *out, size_t n)
     snprintf(out, n, "%lld", (long long)ms);
 }
 
-/* Fail a queued run (only if still queued). */
-static int fail_queued(PGconn *db, const char *run_id, const char *error, const char *now_s)
+/* Fail a queued run (only if still queued): 1 if it was failed now, 0 if not, -1 on database trouble. */
+static int fail_queued(PGconn *db, const char *run_id, const char *tenant_id, const char *detail, int64_t now_ms)
 {
-    const char *params[3] = {run_id, error, now_s};
-    PGresult *res = db_query(db,
-                             "UPDATE ingestion_runs SET status = 'failed', error = $2,"
-                             " finished_at = to_timestamp($3::double precision / 1000.0),"
-                             " updated_at = to_timestamp($3::double precision / 1000.0)"
-                             " WHERE run_id = $1 AND status = 'queued'",
-                             3, params);
+    char error[128];
     int changed;
 
-    if (!res)
-        return -1;
-    changed = strtol(PQcmdTuples(res), NULL, 10) > 0;
-    PQclear(res);
-    if (changed)
+    run_error_text(RUN_FAIL_STALE_QUEUED, detail, error, sizeof(error));
+    changed = run_fail_queued(db, run_id, tenant_id, error, now_ms);
+    if (changed > 0)
         log_event(LOG_WARN, "crash guard: queued run failed", json_pack("{s:s,s:s}", "run_id", run_id, "error", error));
     return changed;
 }
 
-/* 1 if the upload named by a file:// URI is gone (other schemes are not checked). */
-static int upload_missing(const char *uri)
-{
-    struct stat st;
+/* Columns of the stale queued scan. */
+enum { Q_RUN, Q_TENANT, Q_DOC, Q_UPLOAD_URI, Q_TITLE, Q_USER, Q_REPUBLISHED, Q_SOURCE_URI, Q_CREATED };
 
-    if (!uri || strncmp(uri, "file://", 7) != 0)
+/* The same message as the upload sent (spec 4.5), rebuilt from the run row i. */
+static char *rebuild_message(PGresult *res, int i)
+{
+    struct job_msg m;
+
+    memset(&m, 0, sizeof(m));
+    snprintf(m.run_id, sizeof(m.run_id), "%s", PQgetvalue(res, i, Q_RUN));
+    snprintf(m.tenant_id, sizeof(m.tenant_id), "%s", PQgetvalue(res, i, Q_TENANT));
+    snprintf(m.user_id, sizeof(m.user_id), "%s", PQgetvalue(res, i, Q_USER));
+    snprintf(m.doc_id, sizeof(m.doc_id), "%s", PQgetvalue(res, i, Q_DOC));
+    m.source_uri = db_val(res, i, Q_SOURCE_URI);
+    m.upload_uri = db_val(res, i, Q_UPLOAD_URI);
+    m.title = PQgetvalue(res, i, Q_TITLE);
+    m.received_at = PQgetvalue(res, i, Q_CREATED);
+    return job_msg_encode(&m);
+}
+
+/* Publish the run's message again and count it in the run. 0, or -1 on database trouble. */
+static int republish(const struct config *cfg, PGconn *db, struct sqs_client *sqs, PGresult *res, int i,
+                     int64_t now_ms, struct scan_stats *stats)
+{
+    const char *run_id = PQgetvalue(res, i, Q_RUN);
+    long long republished = strtoll(PQgetvalue(res, i, Q_REPUBLISHED), NULL, 10);
+    char *text = rebuild_message(res, i);
+    char message_id[160] = "";
+    struct sqs_error qerr;
+
+    memset(&qerr, 0, sizeof(qerr));
+    if (!text || !sqs || sqs_send(sqs, cfg->sqs_queue_url, text, 0, message_id, sizeof(message_id), &qerr) < 0) {
+        /* Left as it is: the next scan tries again; nothing is lost by waiting. */
+        log_event(LOG_WARN, "crash guard: re-publish failed",
+                  json_pack("{s:s,s:s}", "run_id", run_id, "code", qerr.code[0] ? qerr.code : "nomem"));
+        free(text);
+        stats->publish_errors++;
         return 0;
-    return stat(uri + 7, &st) < 0 && errno == ENOENT;
+    }
+    free(text);
+    if (run_mark_republished(db, run_id, republished + 1, now_ms) < 0)
+        return -1;
+    stats->republished++;
+    log_event(LOG_INFO, "crash guard: queued run re-published",
+              json_pack("{s:s,s:s,s:I,s:s}", "run_id", run_id, "tenant_id", PQgetvalue(res, i, Q_TENANT),
+                        "republished", (json_int_t)(republished + 1), "queue_message_id", message_id));
+    return 0;
+}
+
+/* One stale queued run: failed when its upload is gone or it was re-published enough, else re-published. */
+static int handle_queued(const struct config *cfg, PGconn *db, struct sqs_client *sqs, PGresult *res, int i,
+                         int64_t now_ms, struct scan_stats *stats)
+{
+    const char *run_id = PQgetvalue(res, i, Q_RUN), *tenant_id = PQgetvalue(res, i, Q_TENANT);
+    long long republished = strtoll(PQgetvalue(res, i, Q_REPUBLISHED), NULL, 10);
+    char detail[96];
+    int rc;
+
+    if (upload_path_uri_missing(db_val(res, i, Q_UPLOAD_URI))) {
+        rc = fail_queued(db, run_id, tenant_id, "upload missing", now_ms);
+    } else if (republished >= cfg->queued_max_republish) {
+        snprintf(detail, sizeof(detail), "not picked up after %lld re-publications", republished);
+        rc = fail_queued(db, run_id, tenant_id, detail, now_ms);
+    } else {
+        return republish(cfg, db, sqs, res, i, now_ms, stats);
+    }
+    if (rc < 0)
+        return -1;
+    stats->stale_queued += rc;
+    return 0;
 }
 
 static int scan_queued(const struct config *cfg, PGconn *db, struct sqs_client *sqs, int64_t now_ms,
                        struct scan_stats *stats)
 {
-    char cutoff_s[24], now_s[24];
-    const char *params[1];
+    char cutoff_s[24];
+    const char *params[2] = {cutoff_s, run_status_name(RUN_STATUS_QUEUED)};
     PGresult *res;
+    int rc = 0;
 
     ms_text(now_ms - cfg->queued_ttl_ms, cutoff_s, sizeof(cutoff_s));
-    ms_text(now_ms, now_s, sizeof(now_s));
-    params[0] = cutoff_s;
     res = db_query(db,
                    "SELECT r.run_id, r.tenant_id, r.doc_id, r.config->>'upload_uri',"
                    " COALESCE(r.config->>'title', ''), COALESCE(r.config->>'created_by_user_id', ''),"
                    " CASE WHEN jsonb_typeof(r.config->'republished') = 'number'"
                    "  THEN (r.config->>'republished')::numeric::bigint ELSE 0 END,"
-                   " d.source_uri, " TS_SQL("r.created_at")
+                   " d.source_uri, " DB_TS("r.created_at")
                    " FROM ingestion_runs r JOIN documents d ON d.doc_id = r.doc_id"
-                   " WHERE r.status = 'queued' AND r.updated_at < to_timestamp($1::double precision / 1000.0)"
+                   " WHERE r.status = $2 AND r.updated_at < to_timestamp($1::double precision / 1000.0)"
                    " ORDER BY r.updated_at LIMIT " CRASH_GUARD_BATCH,
-                   1, params);
+                   2, params);
     if (!res)
         return -1;
-    for (int i = 0; i < PQntuples(res); i++) {
-        const char *run_id = PQgetvalue(res, i, 0);
-        const char *uri = db_val(res, i, 3);
-        long long republished = strtoll(PQgetvalue(res, i, 6), NULL, 10);
-        char error[128], n_s[24], message_id[160];
-        struct sqs_error qerr;
-        json_t *msg;
-        char *text;
-        int rc;
-
-        if (upload_missing(uri)) {
-            snprintf(error, sizeof(error), "%s: upload missing", run_fail_code(RUN_FAIL_STALE_QUEUED));
-            rc = fail_queued(db, run_id, error, now_s);
-            if (rc < 0)
-                goto fail;
-            stats->stale_queued += rc;
-            continue;
-        }
-        if (republished >= cfg->queued_max_republish) {
-            snprintf(error, sizeof(error), "%s: not picked up after %lld re-publications",
-                     run_fail_code(RUN_FAIL_STALE_QUEUED), republished);
-            rc = fail_queued(db, run_id, error, now_s);
-            if (rc < 0)
-                goto fail;
-            stats->stale_queued += rc;
-            continue;
-        }
-        /* The same message as the upload sent (spec 4.5). */
-        msg = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s?,s:s,s:s}", "job_type", "upload_ingest", "run_id", run_id,
-                        "tenant_id", PQgetvalue(res, i, 1), "user_id", PQgetvalue(res, i, 5), "doc_id",
-                        PQgetvalue(res, i, 2), "source_uri", PQgetvalue(res, i, 7), "upload_uri", uri, "title",
-                        PQgetvalue(res, i, 4), "received_at", PQgetvalue(res, i, 8));
-        text = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
-        json_decref(msg);
-        memset(&qerr, 0, sizeof(qerr));
-        message_id[0] = '\0';
-        if (!text || !sqs || sqs_send(sqs, cfg->sqs_queue_url, text, 0, message_id, sizeof(message_id), &qerr) < 0) {
-            /* Left as it is: the next scan tries again; nothing is lost by waiting. */
-            log_event(LOG_WARN, "crash guard: re-publish failed",
-                      json_pack("{s:s,s:s}", "run_id", run_id, "code", qerr.code[0] ? qerr.code : "nomem"));
-            free(text);
-            stats->publish_errors++;
-            continue;
-        }
-        free(text);
-        snprintf(n_s, sizeof(n_s), "%lld", republished + 1);
-        {
-            const char *up[3] = {run_id, n_s, now_s};
-            PGresult *ur = db_query(db,
-                                    "UPDATE ingestion_runs SET config = jsonb_set(config, '{republished}', to_jsonb($2::bigint)),"
-                                    " updated_at = to_timestamp($3::double precision / 1000.0)"
-                                    " WHERE run_id = $1 AND status = 'queued'",
-                                    3, up);
-
-            if (!ur)
-                goto fail;
-            PQclear(ur);
-        }
-        stats->republished++;
-        log_event(LOG_INFO, "crash guard: queued run re-published",
-                  json_pack("{s:s,s:s,s:I,s:s}", "run_id", run_id, "tenant_id", PQgetvalue(res, i, 1), "republished",
-                            (json_int_t)(republished + 1), "queue_message_id", message_id));
-    }
+    for (int i = 0; i < PQntuples(res) && rc == 0; i++)
+        rc = handle_queued(cfg, db, sqs, res, i, now_ms, stats);
     PQclear(res);
-    return 0;
-fail:
-    PQclear(res);
-    return -1;
+    return rc;
 }
 
 static int scan_running(const struct config *cfg, PGconn *db, int64_t now_ms, struct scan_stats *stats)
 {
-    char cutoff_s[24], now_s[24];
-    const char *params[2];
-    PGresult *res;
+    PGresult *res = run_fail_stale_running(db, now_ms - cfg->running_ttl_ms, now_ms);
 
-    ms_text(now_ms - cfg->running_ttl_ms, cutoff_s, sizeof(cutoff_s));
-    ms_text(now_ms, now_s, sizeof(now_s));
-    params[0] = cutoff_s;
-    params[1] = now_s;
-    res = db_query(db,
-                   "UPDATE ingestion_runs SET status = 'failed',"
-                   " error = 'stale_running: no heartbeat since ' || " TS_SQL("updated_at") ","
-                   " finished_at = to_timestamp($2::double precision / 1000.0),"
-                   " updated_at = to_timestamp($2::double precision / 1000.0)"
-                   " WHERE status = 'running' AND updated_at < to_timestamp($1::double precision / 1000.0)"
-                   " RETURNING run_id, tenant_id, error",
-                   2, params);
     if (!res)
         return -1;
     for (int i = 0; i < PQntuples(res); i++)
@@ -228,6 +197,32 @@ static int scan_running(const struct config *cfg, PGconn *db, int64_t now_ms, st
     return 0;
 }
 
+static int dot_entry(const char *name)
+{
+    return name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'));
+}
+
+static int64_t mtime_ms(const struct stat *st)
+{
+    return (int64_t)st->st_mtim.tv_sec * 1000 + st->st_mtim.tv_nsec / 1000000;
+}
+
+/* The folder name inside folder dfd, never through a symlink: an fd, or -1. */
+static int open_folder_at(int dfd, const char *name)
+{
+    return openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+/* A DIR stream that owns fd (closed here if that fails); NULL also when fd < 0. */
+static DIR *folder_stream(int fd)
+{
+    DIR *d = fd < 0 ? NULL : fdopendir(fd);
+
+    if (!d && fd >= 0)
+        close(fd);
+    return d;
+}
+
 /* Newest mtime (ms) of a run folder and the files in it; -1 if it cannot be read. */
 static int64_t folder_newest_ms(int dfd)
 {
@@ -235,29 +230,18 @@ static int64_t folder_newest_ms(int dfd)
     int64_t newest;
     DIR *d;
     struct dirent *e;
-    int fd2;
 
     if (fstat(dfd, &st) < 0)
         return -1;
-    newest = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
-    fd2 = dup(dfd);
-    if (fd2 < 0)
+    newest = mtime_ms(&st);
+    d = folder_stream(dup(dfd));
+    if (!d)
         return -1;
-    d = fdopendir(fd2);
-    if (!d) {
-        close(fd2);
-        return -1;
-    }
     for (e = readdir(d); e; e = readdir(d)) {
-        int64_t m;
-
-        if (e->d_name[0] == '.' && (e->d_name[1] == '\0' || (e->d_name[1] == '.' && e->d_name[2] == '\0')))
+        if (dot_entry(e->d_name) || fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
             continue;
-        if (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-            continue;
-        m = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
-        if (m > newest)
-            newest = m;
+        if (mtime_ms(&st) > newest)
+            newest = mtime_ms(&st);
     }
     closedir(d);
     return newest;
@@ -266,20 +250,14 @@ static int64_t folder_newest_ms(int dfd)
 /* Remove the plain entries of a run folder, then the folder. Returns 0 or -1. */
 static int remove_run_folder(int tdfd, const char *name)
 {
-    int dfd = openat(tdfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    DIR *d;
+    DIR *d = folder_stream(open_folder_at(tdfd, name));
     struct dirent *e;
     int rc = 0;
 
-    if (dfd < 0)
+    if (!d)
         return -1;
-    d = fdopendir(dfd);
-    if (!d) {
-        close(dfd);
-        return -1;
-    }
     for (e = readdir(d); e; e = readdir(d)) {
-        if (e->d_name[0] == '.' && (e->d_name[1] == '\0' || (e->d_name[1] == '.' && e->d_name[2] == '\0')))
+        if (dot_entry(e->d_name))
             continue;
         /* Upload folders hold files only; anything else is left for a human. */
         if (unlinkat(dirfd(d), e->d_name, 0) < 0)
@@ -288,6 +266,69 @@ static int remove_run_folder(int tdfd, const char *name)
     closedir(d);
     if (unlinkat(tdfd, name, AT_REMOVEDIR) < 0)
         rc = -1;
+    return rc;
+}
+
+/* 1 if the run folder name of tenant folder tdfd is untouched since before cutoff, else 0. */
+static int folder_idle(int tdfd, const char *name, int64_t cutoff)
+{
+    int rdfd = open_folder_at(tdfd, name);
+    int64_t newest;
+
+    if (rdfd < 0)
+        return 0;
+    newest = folder_newest_ms(rdfd);
+    close(rdfd);
+    return newest >= 0 && newest < cutoff;
+}
+
+/* 1 if ingestion_runs has the run, 0 if not, -1 on database trouble. */
+static int run_exists(PGconn *db, const char *run_id)
+{
+    const char *params[1] = {run_id};
+    PGresult *res = db_query(db, "SELECT 1 FROM ingestion_runs WHERE run_id = $1", 1, params);
+    int has_run;
+
+    if (!res)
+        return -1;
+    has_run = PQntuples(res) > 0;
+    PQclear(res);
+    return has_run;
+}
+
+static void remove_orphan(int tdfd, const char *tenant_id, const char *run_id, struct scan_stats *stats)
+{
+    if (remove_run_folder(tdfd, run_id) == 0) {
+        stats->orphans_removed++;
+        log_event(LOG_INFO, "crash guard: orphan upload folder removed",
+                  json_pack("{s:s,s:s}", "tenant_id", tenant_id, "run_id", run_id));
+    } else {
+        log_event(LOG_WARN, "crash guard: cannot remove orphan upload folder",
+                  json_pack("{s:s,s:s,s:s}", "tenant_id", tenant_id, "run_id", run_id, "error", strerror(errno)));
+    }
+}
+
+/* The run folders of one tenant folder: idle ones without a run row are removed. 0, or -1 on database trouble. */
+static int scan_tenant(PGconn *db, int rootfd, const char *tenant_id, int64_t cutoff, struct scan_stats *stats)
+{
+    DIR *tdir = folder_stream(open_folder_at(rootfd, tenant_id));
+    struct dirent *re;
+    int rc = 0;
+
+    if (!tdir)
+        return 0;
+    for (re = readdir(tdir); re && rc == 0; re = readdir(tdir)) {
+        int has_run;
+
+        if (!upload_path_is_id(re->d_name) || !folder_idle(dirfd(tdir), re->d_name, cutoff))
+            continue;
+        has_run = run_exists(db, re->d_name);
+        if (has_run < 0)
+            rc = -1;
+        else if (!has_run)
+            remove_orphan(dirfd(tdir), tenant_id, re->d_name, stats);
+    }
+    closedir(tdir);
     return rc;
 }
 
@@ -304,59 +345,9 @@ static int scan_orphans(const struct config *cfg, PGconn *db, int64_t now_ms, st
                       json_pack("{s:s,s:s}", "dir", cfg->upload_dir, "error", strerror(errno)));
         return 0;
     }
-    for (te = readdir(root); te && rc == 0; te = readdir(root)) {
-        int tdfd;
-        DIR *tdir;
-        struct dirent *re;
-
-        if (!id_is_uuid(te->d_name))
-            continue;
-        tdfd = openat(dirfd(root), te->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (tdfd < 0)
-            continue;
-        tdir = fdopendir(tdfd);
-        if (!tdir) {
-            close(tdfd);
-            continue;
-        }
-        for (re = readdir(tdir); re; re = readdir(tdir)) {
-            int rdfd;
-            int64_t newest;
-            const char *params[1];
-            PGresult *res;
-            int has_run;
-
-            if (!id_is_uuid(re->d_name))
-                continue;
-            rdfd = openat(tdfd, re->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-            if (rdfd < 0)
-                continue;
-            newest = folder_newest_ms(rdfd);
-            close(rdfd);
-            if (newest < 0 || newest >= cutoff)
-                continue;
-            params[0] = re->d_name;
-            res = db_query(db, "SELECT 1 FROM ingestion_runs WHERE run_id = $1", 1, params);
-            if (!res) {
-                rc = -1;
-                break;
-            }
-            has_run = PQntuples(res) > 0;
-            PQclear(res);
-            if (has_run)
-                continue;
-            if (remove_run_folder(tdfd, re->d_name) == 0) {
-                stats->orphans_removed++;
-                log_event(LOG_INFO, "crash guard: orphan upload folder removed",
-                          json_pack("{s:s,s:s}", "tenant_id", te->d_name, "run_id", re->d_name));
-            } else {
-                log_event(LOG_WARN, "crash guard: cannot remove orphan upload folder",
-                          json_pack("{s:s,s:s,s:s}", "tenant_id", te->d_name, "run_id", re->d_name, "error",
-                                    strerror(errno)));
-            }
-        }
-        closedir(tdir);
-    }
+    for (te = readdir(root); te && rc == 0; te = readdir(root))
+        if (upload_path_is_id(te->d_name))
+            rc = scan_tenant(db, dirfd(root), te->d_name, cutoff, stats);
     closedir(root);
     return rc;
 }

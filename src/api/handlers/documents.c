@@ -270,18 +270,23 @@ void documents_get(struct req *r)
     req_json(r, 200, body);
 }
 
+struct delete_args {
+    const char *const *params;
+    long deactivated;
+};
+
 /*
- * One attempt of the deletion transaction. Returns 0 (deleted or already
- * deleted; *deactivated set), 1 (no such document in the tenant), -1 (database
- * failure, rolled back).
+ * The deletion transaction's body (db_tx_fn). Returns 0 (deleted or already
+ * deleted; deactivated set), 1 (no such document in the tenant), -1 (database
+ * failure).
  */
-static int delete_tx(PGconn *db, const char *const *params, long *deactivated)
+static int delete_tx(PGconn *db, void *arg)
 {
+    struct delete_args *d = arg;
+    const char *const *params = d->params;
     PGresult *res = NULL;
     int rc = -1;
 
-    if (db_tx_begin(db) < 0)
-        return -1;
     /*
      * The worker's activation lock (store.c), taken first: without it a run committing
      * while this transaction runs can activate a version this deactivation cannot see
@@ -311,14 +316,10 @@ static int delete_tx(PGconn *db, const char *const *params, long *deactivated)
     res = db_query(db, deactivate_sql, 2, params);
     if (!res)
         goto out;
-    *deactivated = strtol(db_val(res, 0, 0) ? db_val(res, 0, 0) : "0", NULL, 10);
-    if (db_tx_commit(db) < 0)
-        goto out;
+    d->deactivated = strtol(db_val(res, 0, 0) ? db_val(res, 0, 0) : "0", NULL, 10);
     rc = 0;
 out:
     PQclear(res);
-    if (rc != 0)
-        db_tx_rollback(db);
     return rc;
 }
 
@@ -327,8 +328,8 @@ void documents_delete(struct req *r)
     const char *doc_id = params_id(r, 0, "document not found");
     const char *params[3];
     PGconn *db;
-    long deactivated = 0;
-    int rc = -1, attempt;
+    struct delete_args args = {params, 0};
+    int rc;
 
     if (!doc_id)
         return;
@@ -339,11 +340,7 @@ void documents_delete(struct req *r)
     params[1] = r->principal.tenant_id;
     params[2] = id_is_uuid(r->principal.user_id) ? r->principal.user_id : NULL;
     /* A deadlock with a worker activating a version of the same document is retried once. */
-    for (attempt = 0; attempt < 2; attempt++) {
-        rc = delete_tx(db, params, &deactivated);
-        if (rc >= 0 || (strcmp(db_last_sqlstate(), "40P01") != 0 && strcmp(db_last_sqlstate(), "40001") != 0))
-            break;
-    }
+    rc = db_tx_run(db, 2, delete_tx, &args);
     if (rc == 1) {
         req_error(r, API_ERR_NOT_FOUND, "document not found");
         return;
@@ -354,7 +351,7 @@ void documents_delete(struct req *r)
     }
     log_info("document deleted", json_pack("{s:s,s:s,s:s,s:i}", "tenant_id", r->principal.tenant_id,
                                            "doc_id", doc_id, "user_id", r->principal.user_id,
-                                           "deactivated_versions", (int)deactivated));
+                                           "deactivated_versions", (int)args.deactivated));
     req_json(r, 200, json_pack("{s:s,s:b,s:I}", "doc_id", doc_id, "deleted", 1,
-                               "deactivated_versions", (json_int_t)deactivated));
+                               "deactivated_versions", (json_int_t)args.deactivated));
 }

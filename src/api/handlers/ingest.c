@@ -31,10 +31,13 @@
 #include "common/errors.h"
 #include "common/hash.h"
 #include "common/ids.h"
+#include "common/job_msg.h"
 #include "common/log.h"
+#include "common/run_state.h"
 #include "common/sniff.h"
 #include "common/sqs.h"
 #include "common/timeutil.h"
+#include "common/utf8.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -98,41 +101,6 @@ static void ingest_cleanup(void *p)
     free(st->display_name);
 }
 
-static int is_utf8_text(const char *s, size_t n)
-{
-    const unsigned char *u = (const unsigned char *)s;
-
-    for (size_t i = 0; i < n;) {
-        size_t k;
-
-        if (u[i] == 0)
-            return 0;
-        if (u[i] < 0x80) {
-            i++;
-            continue;
-        }
-        if (u[i] >= 0xC2 && u[i] <= 0xDF)
-            k = 2;
-        else if (u[i] >= 0xE0 && u[i] <= 0xEF)
-            k = 3;
-        else if (u[i] >= 0xF0 && u[i] <= 0xF4)
-            k = 4;
-        else
-            return 0;
-        if (i + k > n)
-            return 0;
-        for (size_t j = 1; j < k; j++)
-            if ((u[i + j] & 0xC0) != 0x80)
-                return 0;
-        /* Overlong 3/4-byte forms and surrogates. */
-        if ((u[i] == 0xE0 && u[i + 1] < 0xA0) || (u[i] == 0xED && u[i + 1] > 0x9F) ||
-            (u[i] == 0xF0 && u[i + 1] < 0x90) || (u[i] == 0xF4 && u[i + 1] > 0x8F))
-            return 0;
-        i += k;
-    }
-    return 1;
-}
-
 /*
  * The client's name as JSON can carry it (PostgreSQL jsonb refuses \u0000):
  * NULs dropped, bytes that are not UTF-8 replaced by U+FFFD, capped.
@@ -145,22 +113,18 @@ static char *display_name(const char *p, size_t n)
     if (buf_add(&b, "", 0) < 0)
         return NULL;
     for (size_t i = 0; i < n && b.len < INGEST_DISPLAY_NAME_MAX;) {
-        size_t k = 1;
+        size_t k;
 
         if (p[i] == '\0') {
             i++;
             continue;
         }
-        if ((unsigned char)p[i] >= 0x80) {
-            for (k = 2; k <= 4 && i + k <= n; k++)
-                if (is_utf8_text(p + i, k))
-                    break;
-            if (k > 4 || i + k > n) {
-                if (buf_add(&b, "\xef\xbf\xbd", 3) < 0)
-                    return NULL;
-                i++;
-                continue;
-            }
+        k = utf8_next((const unsigned char *)p + i, n - i, NULL);
+        if (k == 0) {
+            if (buf_add(&b, "\xef\xbf\xbd", 3) < 0)
+                return NULL;
+            i++;
+            continue;
         }
         if (buf_add(&b, p + i, k) < 0)
             return NULL;
@@ -184,6 +148,16 @@ static void reject(struct ingest *st, enum api_err e, const char *msg)
     upload_store_abort(&st->store);
     log_rejected(st, api_err_status(e), msg);
     req_error(st->r, e, msg);
+}
+
+/* reject() for a failed statement of this thread: the answer is req_db_error()'s. */
+static void reject_db(struct ingest *st, const char *what)
+{
+    enum api_err e = req_db_error_of(db_last_sqlstate());
+
+    upload_store_abort(&st->store);
+    log_rejected(st, api_err_status(e), e == API_ERR_UNAVAILABLE ? "database unavailable" : what);
+    req_db_error(st->r, what);
 }
 
 /* ---------- multipart callbacks ---------- */
@@ -469,19 +443,13 @@ static void idem_store(struct ingest *st, unsigned status, const json_t *body)
 
 /* ---------- stream ops ---------- */
 
-static int ingest_begin(struct req *r)
+/* The request's upload state, in its arena, released with it. NULL when memory is out. */
+static struct ingest *ingest_new(struct req *r)
 {
-    const struct config *cfg = r->app->cfg;
-    struct ingest *st;
-    char boundary[MULTIPART_BOUNDARY_MAX + 1];
-    const char *cl, *key;
-    int rc;
+    struct ingest *st = arena_alloc(&r->arena, sizeof(*st));
 
-    st = arena_alloc(&r->arena, sizeof(*st));
-    if (!st) {
-        req_error(r, API_ERR_INTERNAL, "internal error");
-        return -1;
-    }
+    if (!st)
+        return NULL;
     st->r = r;
     st->t0 = time_mono_ms();
     upload_store_init(&st->store);
@@ -489,10 +457,65 @@ static int ingest_begin(struct req *r)
     buf_init(&st->doc_id, INGEST_DOC_ID_MAX);
     id_uuid_new(st->run_id);
     time_format_rfc3339(time_now_ms(), st->received_at, sizeof(st->received_at));
-    st->body_max = (uint64_t)cfg->max_upload_bytes + INGEST_BODY_OVERHEAD;
+    st->body_max = (uint64_t)r->app->cfg->max_upload_bytes + INGEST_BODY_OVERHEAD;
     arena_defer(&r->arena, ingest_cleanup, st);
     r->stream_state = st;
+    return st;
+}
 
+/* A Content-Length, when given, must be a number within the limit. 0, or -1 after answering. */
+static int check_length(struct ingest *st)
+{
+    const char *cl = req_header(st->r, "Content-Length");
+    char *end;
+    unsigned long long v;
+
+    if (!cl)
+        return 0;
+    errno = 0;
+    v = strtoull(cl, &end, 10);
+    if (errno || end == cl || *end || cl[0] == '-') {
+        reject(st, API_ERR_BAD_REQUEST, "invalid Content-Length");
+        return -1;
+    }
+    if (v > st->body_max) {
+        reject(st, API_ERR_TOO_LARGE, "upload larger than MAX_UPLOAD_BYTES");
+        return -1;
+    }
+    return 0;
+}
+
+/* An Idempotency-Key, when given, is checked and claimed (idem_claim). 0, or -1 after answering. */
+static int claim_key(struct ingest *st)
+{
+    const char *key = req_header(st->r, "Idempotency-Key");
+    size_t n;
+
+    if (!key)
+        return 0;
+    n = strlen(key);
+    if (n < 1 || n > INGEST_IDEM_KEY_MAX || !utf8_valid(key, n)) {
+        reject(st, API_ERR_BAD_REQUEST, "Idempotency-Key must be 1 to 255 bytes");
+        return -1;
+    }
+    st->idem_key = arena_strdup(&st->r->arena, key);
+    if (!st->idem_key) {
+        reject(st, API_ERR_INTERNAL, "internal error");
+        return -1;
+    }
+    return idem_claim(st);
+}
+
+static int ingest_begin(struct req *r)
+{
+    struct ingest *st = ingest_new(r);
+    char boundary[MULTIPART_BOUNDARY_MAX + 1];
+    int rc;
+
+    if (!st) {
+        req_error(r, API_ERR_INTERNAL, "internal error");
+        return -1;
+    }
     rc = multipart_boundary(req_header(r, "Content-Type"), boundary, sizeof(boundary));
     if (rc == 0) {
         reject(st, API_ERR_UNSUPPORTED_TYPE, "expected a multipart/form-data body");
@@ -502,38 +525,8 @@ static int ingest_begin(struct req *r)
         reject(st, API_ERR_BAD_REQUEST, "missing or invalid multipart boundary");
         return -1;
     }
-    cl = req_header(r, "Content-Length");
-    if (cl) {
-        char *end;
-        unsigned long long v;
-
-        errno = 0;
-        v = strtoull(cl, &end, 10);
-        if (errno || end == cl || *end || cl[0] == '-') {
-            reject(st, API_ERR_BAD_REQUEST, "invalid Content-Length");
-            return -1;
-        }
-        if (v > st->body_max) {
-            reject(st, API_ERR_TOO_LARGE, "upload larger than MAX_UPLOAD_BYTES");
-            return -1;
-        }
-    }
-    key = req_header(r, "Idempotency-Key");
-    if (key) {
-        size_t n = strlen(key);
-
-        if (n < 1 || n > INGEST_IDEM_KEY_MAX || !is_utf8_text(key, n)) {
-            reject(st, API_ERR_BAD_REQUEST, "Idempotency-Key must be 1 to 255 bytes");
-            return -1;
-        }
-        st->idem_key = arena_strdup(&r->arena, key);
-        if (!st->idem_key) {
-            reject(st, API_ERR_INTERNAL, "internal error");
-            return -1;
-        }
-        if (idem_claim(st) < 0)
-            return -1;
-    }
+    if (check_length(st) < 0 || claim_key(st) < 0)
+        return -1;
     /* From here on every way out releases the claim: end() or abort() (which also runs when begin fails). */
     st->mp = multipart_new(boundary, &ingest_mp_callbacks, st);
     if (!st->mp) {
@@ -613,23 +606,20 @@ static void finish_skipped(struct ingest *st, PGconn *db, const char *doc_id, co
     json_t *stats = json_pack("{s:s,s:s}", "reason", "duplicate content", "duplicate_of_version", version_id);
     char *cj = config ? json_dumps(config, JSON_COMPACT) : NULL;
     char *sj = stats ? json_dumps(stats, JSON_COMPACT) : NULL;
-    const char *params[6] = {st->run_id, st->r->principal.tenant_id, doc_id, st->store.sha256, cj, sj};
+    struct run_new run = {st->run_id, st->r->principal.tenant_id, doc_id, st->store.sha256, cj};
+    int rc = cj && sj ? run_create_skipped(db, &run, sj) : 1;
 
     json_decref(config);
     json_decref(stats);
-    if (!cj || !sj ||
-        db_exec(db,
-                "INSERT INTO ingestion_runs (run_id, tenant_id, doc_id, status, content_hash, finished_at,"
-                " config, stats) VALUES ($1, $2, $3, 'skipped', $4, now(), $5::jsonb, $6::jsonb)",
-                6, params) < 0) {
-        free(cj);
-        free(sj);
-        reject(st, db_last_was_connection_error() ? API_ERR_UNAVAILABLE : API_ERR_INTERNAL,
-               db_last_was_connection_error() ? "database unavailable" : "internal error");
-        return;
-    }
     free(cj);
     free(sj);
+    if (rc != 0) {
+        if (rc > 0)
+            reject(st, API_ERR_INTERNAL, "internal error");
+        else
+            reject_db(st, "upload not recorded");
+        return;
+    }
     /* The content is already served: the copy just received is not needed. */
     upload_store_abort(&st->store);
     log_upload(st, "skipped", 200, doc_id, st->run_id, NULL);
@@ -646,247 +636,287 @@ static void finish_skipped(struct ingest *st, PGconn *db, const char *doc_id, co
  */
 static int fail_enqueue(struct ingest *st, PGconn *db, const struct sqs_error *err)
 {
-    char *error = arena_printf(&st->r->arena, "%s: %s", run_fail_code(RUN_FAIL_ENQUEUE_FAILED),
-                               err->code[0] ? err->code : "unknown");
-    const char *params[3] = {st->run_id, st->r->principal.tenant_id, error};
-    PGresult *res;
-    int failed;
+    char error[160];
 
-    if (!error)
-        return 0;
-    res = db_query(db,
-                   "UPDATE ingestion_runs SET status = 'failed', error = $3, finished_at = now(), updated_at = now()"
-                   " WHERE run_id = $1 AND tenant_id = $2 AND status = 'queued'",
-                   3, params);
-    failed = res && strcmp(PQcmdTuples(res), "1") == 0;
-    PQclear(res);
-    return failed;
+    run_error_text(RUN_FAIL_ENQUEUE_FAILED, err->code[0] ? err->code : "unknown", error, sizeof(error));
+    return run_fail_queued(db, st->run_id, st->r->principal.tenant_id, error, -1) == 1;
 }
 
-static void internal_or_unavailable(struct ingest *st)
-{
-    int conn = db_last_was_connection_error();
+/* What the end of an upload works out, step by step (ingest_finish), and the run transaction's state. */
+struct finish {
+    struct ingest *st;
+    PGconn *db;
+    const char *want_doc;                 /* the doc_id field, or NULL (get-or-create by content) */
+    const char *title_in;                 /* the title field, "" if none */
+    char title[INGEST_TITLE_MAX + 1];     /* the run's title */
+    char source_uri[32 + HASH_SHA256_HEX_LEN];
+    const char *config;                   /* the run's config as JSON text */
+    char doc_id[ID_UUID_LEN + 1];
+    char doc_uri[1024];
+    int dup_seen;                         /* a run of this content was queued or running */
+    PGresult *in_progress;                /* that run (run_id, doc_id, status), once found */
+};
 
-    reject(st, conn ? API_ERR_UNAVAILABLE : API_ERR_INTERNAL, conn ? "database unavailable" : "internal error");
+/* Outcomes of create_run_tx() besides 0 (committed). */
+enum { RUN_TX_NO_DOC = 1, RUN_TX_IN_PROGRESS = 2 };
+
+/* The form fields: the title is UTF-8, a doc_id is a UUID. 0, or -1 after answering. */
+static int check_fields(struct ingest *st)
+{
+    if (st->title_bad || (st->title.len && !utf8_valid(st->title.ptr, st->title.len))) {
+        reject(st, API_ERR_BAD_REQUEST, "title must be UTF-8 text of at most 1000 bytes");
+        return -1;
+    }
+    /* A malformed id names no document of this tenant: the same 404 as a missing one. */
+    if (st->doc_id_bad || (st->doc_id.len && !id_is_uuid(st->doc_id.ptr))) {
+        reject(st, API_ERR_NOT_FOUND, "document not found");
+        return -1;
+    }
+    return 0;
+}
+
+/* The run's title: the field, else the doc_id's document title or the file name. 0, or -1 after answering. */
+static int resolve_title(struct ingest *st, struct finish *f)
+{
+    const char *params[2] = {f->want_doc, st->r->principal.tenant_id};
+    PGresult *res;
+
+    if (!f->want_doc) {
+        snprintf(f->title, sizeof(f->title), "%s", *f->title_in ? f->title_in : st->store.name);
+        return 0;
+    }
+    res = arena_pg(&st->r->arena,
+                   db_query(f->db, "SELECT doc_id, title FROM documents WHERE doc_id = $1 AND tenant_id = $2", 2,
+                            params));
+    if (!res) {
+        reject_db(st, "invalid doc_id");
+        return -1;
+    }
+    if (PQntuples(res) != 1) {
+        reject(st, API_ERR_NOT_FOUND, "document not found");
+        return -1;
+    }
+    snprintf(f->title, sizeof(f->title), "%s", *f->title_in ? f->title_in : PQgetvalue(res, 0, 1));
+    return 0;
+}
+
+/* Dedup (spec 4.4): an active version with this content answers skipped. 1 if answered, 0 to go on. */
+static int answer_if_duplicate(struct ingest *st, struct finish *f)
+{
+    const char *params[3] = {st->r->principal.tenant_id, st->store.sha256, f->want_doc};
+    PGresult *res;
+
+    /* With doc_id, only that document's versions count. */
+    res = arena_pg(&st->r->arena,
+                   db_query(f->db,
+                            "SELECT v.version_id, v.doc_id, d.title FROM document_versions v"
+                            " JOIN documents d ON d.doc_id = v.doc_id"
+                            " WHERE v.tenant_id = $1 AND v.content_hash = $2 AND v.is_active"
+                            " AND ($3::uuid IS NULL OR v.doc_id = $3::uuid)"
+                            " ORDER BY v.created_at DESC LIMIT 1",
+                            3, params));
+    if (!res) {
+        reject_db(st, "upload not recorded");
+        return 1;
+    }
+    if (PQntuples(res) != 1)
+        return 0;
+    finish_skipped(st, f->db, PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 0),
+                   *f->title_in ? f->title_in : PQgetvalue(res, 0, 2));
+    return 1;
+}
+
+/* The run's config as JSON text, freed with the request; NULL when memory is out. */
+static const char *config_text(struct ingest *st, const char *title)
+{
+    json_t *config = run_config(st, title, 1);
+    char *text = config ? json_dumps(config, JSON_COMPACT) : NULL;
+
+    json_decref(config);
+    return arena_defer(&st->r->arena, free, text);
+}
+
+/* The document row (RETURNING doc_id, source_uri): the doc_id's, or the get-or-create by content. */
+static PGresult *upsert_document(PGconn *db, const struct finish *f)
+{
+    struct ingest *st = f->st;
+    const char *tenant = st->r->principal.tenant_id;
+
+    if (f->want_doc) {
+        /* A new version of an existing document: it keeps its source_uri; a deleted one comes back. */
+        const char *params[3] = {f->want_doc, tenant, f->title_in};
+
+        return arena_pg(&st->r->arena,
+                        db_query(db,
+                                 "UPDATE documents SET updated_at = now(), deleted_at = NULL, deleted_by = NULL,"
+                                 " title = CASE WHEN $3 <> '' THEN $3 ELSE title END"
+                                 " WHERE doc_id = $1 AND tenant_id = $2 RETURNING doc_id, source_uri",
+                                 3, params));
+    }
+    {
+        const char *params[3] = {tenant, f->source_uri, f->title};
+
+        return arena_pg(&st->r->arena,
+                        db_query(db,
+                                 "INSERT INTO documents (tenant_id, source_type, source_uri, title)"
+                                 " VALUES ($1, 'upload', $2, $3)"
+                                 " ON CONFLICT (tenant_id, source_uri) DO UPDATE SET updated_at = now(),"
+                                 " deleted_at = NULL, deleted_by = NULL"
+                                 " RETURNING doc_id, source_uri",
+                                 3, params));
+    }
+}
+
+/*
+ * The run transaction (db_tx_fn): the document, then its queued run. A run of
+ * the same content already queued or running makes the insert fail (unique
+ * index): the next attempt looks that run up and, if it is still there, it is
+ * the answer (RUN_TX_IN_PROGRESS); if it finished in between, try again.
+ */
+static int create_run_tx(PGconn *db, void *arg)
+{
+    struct finish *f = arg;
+    struct ingest *st = f->st;
+    struct run_new run = {st->run_id, st->r->principal.tenant_id, NULL, st->store.sha256, f->config};
+    PGresult *res;
+
+    if (f->dup_seen) {
+        res = arena_pg(&st->r->arena, run_find_in_progress(db, run.tenant_id, run.content_hash));
+        if (!res)
+            return -1;
+        if (PQntuples(res) == 1) {
+            f->in_progress = res;
+            return RUN_TX_IN_PROGRESS;
+        }
+    }
+    res = upsert_document(db, f);
+    if (!res)
+        return -1;
+    if (PQntuples(res) != 1)
+        return RUN_TX_NO_DOC;
+    snprintf(f->doc_id, sizeof(f->doc_id), "%s", PQgetvalue(res, 0, 0));
+    snprintf(f->doc_uri, sizeof(f->doc_uri), "%s", PQgetvalue(res, 0, 1));
+    run.doc_id = f->doc_id;
+    /* received_at is the run's created_at, so a re-published message (crash guard) is the same. */
+    if (run_create_queued(db, &run, st->received_at, sizeof(st->received_at)) == 0)
+        return 0;
+    if (strcmp(db_last_sqlstate(), DB_UNIQUE_VIOLATION) != 0)
+        return -1;
+    f->dup_seen = 1;
+    return DB_TX_RETRY;
+}
+
+/* Same content already queued or running in this tenant: that run is the answer (200). */
+static void answer_in_progress(struct ingest *st, PGresult *res)
+{
+    upload_store_abort(&st->store);
+    log_upload(st, "already in progress", 200, PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 0), NULL);
+    answer_ok(st, 200,
+              json_pack("{s:s,s:s,s:s,s:s}", "run_id", PQgetvalue(res, 0, 0), "doc_id", PQgetvalue(res, 0, 1),
+                        "status", PQgetvalue(res, 0, 2), "reason", "already in progress"));
+}
+
+/* Record the document and the queued run. 0 when recorded; otherwise the request is answered. */
+static int create_run(struct ingest *st, struct finish *f)
+{
+    int rc = db_tx_run(f->db, INGEST_TX_ATTEMPTS, create_run_tx, f);
+
+    switch (rc) {
+    case 0:
+        return 0;
+    case RUN_TX_NO_DOC:
+        reject(st, API_ERR_NOT_FOUND, "document not found");
+        break;
+    case RUN_TX_IN_PROGRESS:
+        answer_in_progress(st, f->in_progress);
+        break;
+    case DB_TX_RETRY:
+        reject(st, API_ERR_UNAVAILABLE, "busy, try again");
+        break;
+    default:
+        reject_db(st, "upload not recorded");
+        break;
+    }
+    return -1;
+}
+
+/* The message could not be published: 503 with the run_id, and the run failed enqueue_failed. */
+static void answer_enqueue_failed(struct ingest *st, const struct finish *f, const struct sqs_error *qerr)
+{
+    if (fail_enqueue(st, f->db, qerr)) {
+        /* The run is terminal: its upload would stay on disk forever. */
+        upload_store_abort(&st->store);
+        st->keep_file = 0;
+    }
+    log_event(LOG_ERROR, "enqueue failed",
+              json_pack("{s:s,s:s,s:s,s:I}", "run_id", st->run_id, "code", qerr->code, "message", qerr->message,
+                        "http_status", (json_int_t)qerr->http_status));
+    log_upload(st, "enqueue_failed", 503, f->doc_id, st->run_id, NULL);
+    req_error_extra(st->r, API_ERR_UNAVAILABLE, "queue unavailable", json_pack("{s:s}", "run_id", st->run_id));
+}
+
+/* Publish the run's message (spec 4.5) and answer 202, or 503 when the queue refuses it. */
+static void publish(struct ingest *st, const struct finish *f)
+{
+    struct req *r = st->r;
+    struct job_msg m;
+    char message_id[160] = "";
+    struct sqs_error qerr;
+    struct sqs_client *sqs = req_sqs(r);
+    char *text;
+
+    memset(&m, 0, sizeof(m));
+    snprintf(m.run_id, sizeof(m.run_id), "%s", st->run_id);
+    snprintf(m.tenant_id, sizeof(m.tenant_id), "%s", r->principal.tenant_id);
+    snprintf(m.user_id, sizeof(m.user_id), "%s", r->principal.user_id);
+    snprintf(m.doc_id, sizeof(m.doc_id), "%s", f->doc_id);
+    m.source_uri = f->doc_uri;
+    m.upload_uri = st->store.uri;
+    m.title = f->title;
+    m.received_at = st->received_at;
+    text = job_msg_encode(&m);
+    memset(&qerr, 0, sizeof(qerr));
+    if (!text || !sqs || sqs_send(sqs, r->app->cfg->sqs_queue_url, text, 0, message_id, sizeof(message_id), &qerr) < 0) {
+        if (!qerr.code[0])
+            snprintf(qerr.code, sizeof(qerr.code), "%s", !text || !sqs ? "nomem" : "transport");
+        free(text);
+        answer_enqueue_failed(st, f, &qerr);
+        return;
+    }
+    free(text);
+    metrics_upload(st->store.size);
+    log_upload(st, "queued", 202, f->doc_id, st->run_id, message_id);
+    answer_ok(st, 202, json_pack("{s:s,s:s,s:s}", "run_id", st->run_id, "doc_id", f->doc_id, "status", "queued"));
 }
 
 static void ingest_finish(struct ingest *st)
 {
-    struct req *r = st->r;
-    const struct config *cfg = r->app->cfg;
-    const char *tenant = r->principal.tenant_id;
-    const char *want_doc = NULL, *title_in = "";
-    char source_uri[32 + HASH_SHA256_HEX_LEN];
-    char doc_id[ID_UUID_LEN + 1] = "", doc_uri[1024] = "", title[INGEST_TITLE_MAX + 1];
-    PGconn *db;
-    PGresult *res;
-    json_t *config, *msg;
-    char *config_text, *msg_text;
-    char message_id[160] = "";
-    struct sqs_error qerr;
-    struct sqs_client *sqs;
-    int attempt;
+    struct finish f;
 
-    if (st->title_bad || (st->title.len && !is_utf8_text(st->title.ptr, st->title.len))) {
-        reject(st, API_ERR_BAD_REQUEST, "title must be UTF-8 text of at most 1000 bytes");
+    if (check_fields(st) < 0)
         return;
-    }
-    if (st->title.len)
-        title_in = st->title.ptr;
-    if (st->doc_id_bad || st->doc_id.len) {
-        /* A malformed id names no document of this tenant: the same 404 as a missing one. */
-        if (st->doc_id_bad || !id_is_uuid(st->doc_id.ptr)) {
-            reject(st, API_ERR_NOT_FOUND, "document not found");
-            return;
-        }
-        want_doc = st->doc_id.ptr;
-    }
-    snprintf(source_uri, sizeof(source_uri), "upload://sha256:%s", st->store.sha256);
-
-    db = req_db(r);
-    if (!db) {
+    memset(&f, 0, sizeof(f));
+    f.st = st;
+    f.title_in = st->title.len ? st->title.ptr : "";
+    f.want_doc = st->doc_id.len ? st->doc_id.ptr : NULL;
+    snprintf(f.source_uri, sizeof(f.source_uri), "upload://sha256:%s", st->store.sha256);
+    f.db = req_db(st->r);
+    if (!f.db) {
         upload_store_abort(&st->store);   /* req_db answered 503 */
         return;
     }
-
-    if (want_doc) {
-        const char *params[2] = {want_doc, tenant};
-
-        res = arena_pg(&r->arena, db_query(db, "SELECT doc_id, title FROM documents WHERE doc_id = $1 AND tenant_id = $2",
-                                           2, params));
-        if (!res) {
-            internal_or_unavailable(st);
-            return;
-        }
-        if (PQntuples(res) != 1) {
-            reject(st, API_ERR_NOT_FOUND, "document not found");
-            return;
-        }
-        snprintf(title, sizeof(title), "%s", *title_in ? title_in : PQgetvalue(res, 0, 1));
-    } else {
-        snprintf(title, sizeof(title), "%s", *title_in ? title_in : st->store.name);
-    }
-
-    /* Dedup (spec 4.4): an active version with this content. With doc_id, only that document's. */
-    {
-        const char *params[3] = {tenant, st->store.sha256, want_doc};
-
-        res = arena_pg(&r->arena,
-                       db_query(db,
-                                "SELECT v.version_id, v.doc_id, d.title FROM document_versions v"
-                                " JOIN documents d ON d.doc_id = v.doc_id"
-                                " WHERE v.tenant_id = $1 AND v.content_hash = $2 AND v.is_active"
-                                " AND ($3::uuid IS NULL OR v.doc_id = $3::uuid)"
-                                " ORDER BY v.created_at DESC LIMIT 1",
-                                3, params));
-        if (!res) {
-            internal_or_unavailable(st);
-            return;
-        }
-        if (PQntuples(res) == 1) {
-            finish_skipped(st, db, PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 0),
-                           *title_in ? title_in : PQgetvalue(res, 0, 2));
-            return;
-        }
-    }
-
-    config = run_config(st, title, 1);
-    config_text = config ? json_dumps(config, JSON_COMPACT) : NULL;
-    json_decref(config);
-    if (!config_text) {
+    if (resolve_title(st, &f) < 0 || answer_if_duplicate(st, &f))
+        return;
+    f.config = config_text(st, f.title);
+    if (!f.config) {
         reject(st, API_ERR_INTERNAL, "internal error");
         return;
     }
-    arena_defer(&r->arena, free, config_text);
-
-    for (attempt = 0; attempt < INGEST_TX_ATTEMPTS; attempt++) {
-        int dup = 0;
-
-        if (db_tx_begin(db) < 0) {
-            internal_or_unavailable(st);
-            return;
-        }
-        if (want_doc) {
-            /* A new version of an existing document: it keeps its source_uri; a deleted one comes back. */
-            const char *params[3] = {want_doc, tenant, title_in};
-
-            res = arena_pg(&r->arena,
-                           db_query(db,
-                                    "UPDATE documents SET updated_at = now(), deleted_at = NULL, deleted_by = NULL,"
-                                    " title = CASE WHEN $3 <> '' THEN $3 ELSE title END"
-                                    " WHERE doc_id = $1 AND tenant_id = $2 RETURNING doc_id, source_uri",
-                                    3, params));
-        } else {
-            const char *params[3] = {tenant, source_uri, title};
-
-            res = arena_pg(&r->arena,
-                           db_query(db,
-                                    "INSERT INTO documents (tenant_id, source_type, source_uri, title)"
-                                    " VALUES ($1, 'upload', $2, $3)"
-                                    " ON CONFLICT (tenant_id, source_uri) DO UPDATE SET updated_at = now(),"
-                                    " deleted_at = NULL, deleted_by = NULL"
-                                    " RETURNING doc_id, source_uri",
-                                    3, params));
-        }
-        if (!res) {
-            db_tx_rollback(db);
-            internal_or_unavailable(st);
-            return;
-        }
-        if (PQntuples(res) != 1) {
-            db_tx_rollback(db);
-            reject(st, API_ERR_NOT_FOUND, "document not found");
-            return;
-        }
-        snprintf(doc_id, sizeof(doc_id), "%s", PQgetvalue(res, 0, 0));
-        snprintf(doc_uri, sizeof(doc_uri), "%s", PQgetvalue(res, 0, 1));
-        {
-            const char *params[5] = {st->run_id, tenant, doc_id, st->store.sha256, config_text};
-
-            /* received_at is the run's created_at, so a re-published message (crash guard) is the same. */
-            res = arena_pg(&r->arena,
-                           db_query(db,
-                                    "INSERT INTO ingestion_runs (run_id, tenant_id, doc_id, status, content_hash, config)"
-                                    " VALUES ($1, $2, $3, 'queued', $4, $5::jsonb)"
-                                    " RETURNING to_char(created_at AT TIME ZONE 'UTC',"
-                                    " 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')",
-                                    5, params));
-            if (res) {
-                snprintf(st->received_at, sizeof(st->received_at), "%s", PQgetvalue(res, 0, 0));
-            } else {
-                dup = strcmp(db_last_sqlstate(), DB_UNIQUE_VIOLATION) == 0;
-                db_tx_rollback(db);
-                if (!dup) {
-                    internal_or_unavailable(st);
-                    return;
-                }
-            }
-        }
-        if (dup) {
-            /* Same content already queued or running in this tenant: that run is the answer. */
-            const char *params[2] = {tenant, st->store.sha256};
-
-            res = arena_pg(&r->arena, db_query(db,
-                                               "SELECT run_id, doc_id, status FROM ingestion_runs"
-                                               " WHERE tenant_id = $1 AND content_hash = $2"
-                                               " AND status IN ('queued', 'running') LIMIT 1",
-                                               2, params));
-            if (!res) {
-                internal_or_unavailable(st);
-                return;
-            }
-            if (PQntuples(res) == 1) {
-                upload_store_abort(&st->store);
-                log_upload(st, "already in progress", 200, PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 0), NULL);
-                answer_ok(st, 200,
-                          json_pack("{s:s,s:s,s:s,s:s}", "run_id", PQgetvalue(res, 0, 0), "doc_id",
-                                    PQgetvalue(res, 0, 1), "status", PQgetvalue(res, 0, 2), "reason",
-                                    "already in progress"));
-                return;
-            }
-            continue;   /* it finished in between: try again */
-        }
-        if (db_tx_commit(db) < 0) {
-            internal_or_unavailable(st);
-            return;
-        }
-        break;
-    }
-    if (attempt == INGEST_TX_ATTEMPTS) {
-        reject(st, API_ERR_UNAVAILABLE, "busy, try again");
+    if (create_run(st, &f) < 0)
         return;
-    }
     /* The run exists: from here on the file is its upload and stays. */
     st->keep_file = 1;
-
-    msg = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "job_type", "upload_ingest", "run_id", st->run_id,
-                    "tenant_id", tenant, "user_id", r->principal.user_id, "doc_id", doc_id, "source_uri", doc_uri,
-                    "upload_uri", st->store.uri, "title", title, "received_at", st->received_at);
-    msg_text = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
-    json_decref(msg);
-    memset(&qerr, 0, sizeof(qerr));
-    sqs = req_sqs(r);
-    if (!msg_text || !sqs ||
-        sqs_send(sqs, cfg->sqs_queue_url, msg_text, 0, message_id, sizeof(message_id), &qerr) < 0) {
-        if (!qerr.code[0])
-            snprintf(qerr.code, sizeof(qerr.code), "%s", !msg_text || !sqs ? "nomem" : "transport");
-        free(msg_text);
-        if (fail_enqueue(st, db, &qerr)) {
-            /* The run is terminal: its upload would stay on disk forever. */
-            upload_store_abort(&st->store);
-            st->keep_file = 0;
-        }
-        log_event(LOG_ERROR, "enqueue failed",
-                  json_pack("{s:s,s:s,s:s,s:I}", "run_id", st->run_id, "code", qerr.code, "message", qerr.message,
-                            "http_status", (json_int_t)qerr.http_status));
-        log_upload(st, "enqueue_failed", 503, doc_id, st->run_id, NULL);
-        req_error_extra(r, API_ERR_UNAVAILABLE, "queue unavailable", json_pack("{s:s}", "run_id", st->run_id));
-        return;
-    }
-    free(msg_text);
-    metrics_upload(st->store.size);
-    log_upload(st, "queued", 202, doc_id, st->run_id, message_id);
-    answer_ok(st, 202, json_pack("{s:s,s:s,s:s}", "run_id", st->run_id, "doc_id", doc_id, "status", "queued"));
+    publish(st, &f);
 }
 
 static void ingest_end_body(struct ingest *st);

@@ -3,6 +3,7 @@
 #include "api/http/metrics.h"
 #include "common/db.h"
 #include "common/log.h"
+#include "common/run_state.h"
 #include "common/sqs.h"
 
 #include <stdlib.h>
@@ -10,7 +11,7 @@
 
 #define METRICS_TEXT_MAX ((size_t)4 << 20)
 
-static const char *const run_statuses[] = {"queued", "running", "succeeded", "failed", "skipped"};
+
 
 void ops_healthz(struct req *r)
 {
@@ -83,13 +84,13 @@ void ops_metrics(struct req *r)
     if (rc == 0)
         rc = buf_adds(&out, "# HELP ingest_runs Ingestion runs by status (all tenants).\n"
                             "# TYPE ingest_runs gauge\n");
-    for (size_t i = 0; res && rc == 0 && i < sizeof(run_statuses) / sizeof(run_statuses[0]); i++) {
-        const char *n = "0";
+    for (int i = 0; res && rc == 0 && i < RUN_STATUS__COUNT; i++) {
+        const char *name = run_status_name((enum run_status)i), *n = "0";
 
         for (int row = 0; row < PQntuples(res); row++)
-            if (strcmp(PQgetvalue(res, row, 0), run_statuses[i]) == 0)
+            if (strcmp(PQgetvalue(res, row, 0), name) == 0)
                 n = PQgetvalue(res, row, 1);
-        rc = buf_addf(&out, "ingest_runs{status=\"%s\"} %s\n", run_statuses[i], n);
+        rc = buf_addf(&out, "ingest_runs{status=\"%s\"} %s\n", name, n);
     }
     if (rc == 0)
         rc = buf_addf(&out, "# HELP ingest_runs_scrape_ok 1 if the run counts could be read from the database.\n"

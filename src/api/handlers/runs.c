@@ -11,6 +11,7 @@
 #include "api/handlers/params.h"
 #include "api/handlers/rows.h"
 #include "common/db.h"
+#include "common/run_state.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -30,7 +31,11 @@
     " 'attempt', attempt, 'content_hash', content_hash,"                                             \
     " 'config', config, 'stats', stats, 'error', error)::text"
 
-static const char *const run_statuses[] = {"queued", "running", "succeeded", "failed", "skipped"};
+static const char *const run_statuses[] = {
+#define X(name, str) str,
+    RUN_STATUS_MAP(X)
+#undef X
+};
 
 void runs_get(struct req *r)
 {

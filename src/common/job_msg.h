@@ -1,0 +1,61 @@
+/*
+ * job_msg.h - the queue message of one ingestion job (spec 4.5): the one
+ * contract between whoever publishes it (core-api's upload, the crash guard's
+ * re-publication) and the worker that consumes it.
+ *
+ * The message is one JSON object with exactly these keys:
+ *     {"job_type": "upload_ingest", "run_id", "tenant_id", "user_id", "doc_id",
+ *      "source_uri", "upload_uri", "title", "received_at"}
+ * job_msg_encode() is the only builder and job_msg_parse() the only reader,
+ * so the two cannot drift apart. The text is pure ASCII: anything beyond it
+ * (a title or a file name with an emoji) travels as \u escapes, which every
+ * JSON reader decodes and every queue accepts.
+ *
+ * Typical use:
+ *     char *text = job_msg_encode(&m);        // publish text, then free(text)
+ *     if (job_msg_parse(body, len, arena, &m, err, sizeof(err)) < 0) ...
+ */
+#ifndef COMMON_JOB_MSG_H
+#define COMMON_JOB_MSG_H
+
+#include "common/arena.h"
+#include "common/ids.h"
+
+#include <stddef.h>
+
+#define JOB_MSG_MAX_BODY (256 * 1024)   /* SQS' own limit */
+#define JOB_MSG_TYPE "upload_ingest"
+
+/*
+ * The spec 4.5 message. Ids are lower-case UUID text; user_id is optional
+ * ("" when absent). After job_msg_parse() the strings live in its arena and
+ * are never NULL ("" when absent); for job_msg_encode() a NULL string is sent
+ * as JSON null.
+ */
+struct job_msg {
+    char run_id[ID_UUID_LEN + 1];     /* "" when the message does not name a valid one */
+    char tenant_id[ID_UUID_LEN + 1];
+    char user_id[ID_UUID_LEN + 1];
+    char doc_id[ID_UUID_LEN + 1];
+    const char *source_uri;
+    const char *upload_uri;
+    const char *title;                /* "" if absent */
+    const char *received_at;          /* "" if absent */
+};
+
+/*
+ * The message as compact JSON text with only ASCII bytes (JSON_ENSURE_ASCII),
+ * malloc'd for the caller to free; NULL when out of memory or when a string
+ * is not UTF-8. An empty user_id is sent as null.
+ */
+char *job_msg_encode(const struct job_msg *m);
+
+/*
+ * Parse and validate a message body of len bytes. Returns 0, or -1 with a
+ * one-line reason in err; even on -1, run_id and tenant_id are filled when the
+ * body names valid ones (both, or neither), so the caller can fail that run
+ * "invalid_message: <err>". Strings are copied into a.
+ */
+int job_msg_parse(const char *body, size_t len, struct arena *a, struct job_msg *m, char *err, size_t errlen);
+
+#endif
