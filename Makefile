@@ -10,6 +10,8 @@
 #
 # Sources are found by folder, so a new module is a new .c/.h pair and nothing else.
 
+.DEFAULT_GOAL := all
+
 CC      ?= cc
 PKGS    := libmicrohttpd jansson libpq libcurl openssl libargon2 libxml-2.0 libzip uuid
 WARN    := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
