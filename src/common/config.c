@@ -72,7 +72,12 @@ static const struct cfg_entry cfg_table[] = {
     {"SESSION_TTL", CFG_DURATION, F(session_ttl_ms), API, "12h", SEC(60), SEC(30 * 86400), NULL,
      "session token lifetime"},
     {"LOGIN_MAX_FAILURES", CFG_INT, F(login_max_failures), API, "5", 1, 1000, NULL,
-     "failed logins per client address or account inside LOGIN_WINDOW before 429"},
+     "failed logins for one account from one client address inside LOGIN_WINDOW before 429; "
+     "past as many for the account from any address, each failure doubles a delay (LOGIN_DELAY_MAX)"},
+    {"LOGIN_MAX_FAILURES_PER_ADDR", CFG_INT, F(login_max_failures_per_addr), API, "50", 1, 100000, NULL,
+     "failed logins from one client address, all accounts together, inside LOGIN_WINDOW before 429"},
+    {"LOGIN_DELAY_MAX", CFG_DURATION, F(login_delay_max_ms), API, "60s", SEC(1), SEC(3600), NULL,
+     "cap of an account's progressive delay (1 s after its last failure, doubled per further failure)"},
     {"LOGIN_WINDOW", CFG_DURATION, F(login_window_ms), API, "15m", SEC(1), SEC(86400), NULL,
      "window of the failed-login throttle"},
     {"QUEUED_TTL", CFG_DURATION, F(queued_ttl_ms), API, "15m", SEC(1), SEC(7 * 86400), NULL,

@@ -46,6 +46,8 @@ struct config {
     int64_t db_pool_size;
     int64_t session_ttl_ms;
     int64_t login_max_failures;
+    int64_t login_max_failures_per_addr;
+    int64_t login_delay_max_ms;
     int64_t login_window_ms;
     int64_t queued_ttl_ms;
     int64_t running_ttl_ms;

@@ -4,6 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import http from 'node:http';
 import pg from 'pg';
 import { startStack } from '../lib/stack.mjs';
 
@@ -17,7 +18,8 @@ let A; // {token, cookie, user, ...} admin of tenant acme
 let B; // admin of tenant beta
 
 before(async () => {
-  stack = await startStack({ worker: false, apiEnv: { LOGIN_MAX_FAILURES: '3', MAX_UPLOAD_BYTES: UPLOAD_LIMIT } });
+  stack = await startStack({ worker: false, apiEnv: { LOGIN_MAX_FAILURES: '3', LOGIN_MAX_FAILURES_PER_ADDR: '6',
+    MAX_UPLOAD_BYTES: UPLOAD_LIMIT } });
   A = await stack.tenant('acme');
   B = await stack.tenant('beta');
 });
@@ -196,34 +198,146 @@ test('login: malformed requests are 400, not 401', async () => {
 });
 
 // ---------------------------------------------------------------- throttle
+// Policy (docs/api.md "Login throttling"): LOGIN_MAX_FAILURES (3 here) per account from one
+// address, then 429 for that address only; LOGIN_MAX_FAILURES_PER_ADDR (6 here) per address
+// across accounts; an account's failures from every address only delay it: past 3, 1 s
+// after its last failure, doubled per failure, at most LOGIN_DELAY_MAX (60 s by default).
 
-test('throttle: the N+1th failed login for an account is 429 with Retry-After, even with the right password', async () => {
+const OWNER = { tenant: 'acme', email: 'admin@acme.test', password: PW };
+const WRONG = { ...OWNER, password: 'wrong password' };
+const ACCOUNT_BUCKET = `acct:${crypto.createHash('sha256').update('acme\nadmin@acme.test').digest('hex')}`;
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// POST /v1/auth/login from the client address `from` (any of 127/8: Linux routes them all
+// to lo, and core-api sees the socket's peer address).
+function loginFrom(from, body) {
+  const u = new URL(stack.baseUrl);
+  const data = Buffer.from(JSON.stringify(body));
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: u.hostname, port: u.port, path: '/v1/auth/login', method: 'POST',
+      localAddress: from, agent: false,
+      headers: { 'content-type': 'application/json', 'content-length': data.length } }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString();
+        let json;
+        try { json = JSON.parse(text); } catch {}
+        resolve({ status: res.statusCode, retryAfter: res.headers['retry-after'], json, text });
+      });
+    });
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
+// The owner's login from `from`: 200 at once, or 429 with a Retry-After of at most maxWaitS
+// and then 200 once that has passed. Returns the seconds waited.
+async function ownerGetsIn(from, maxWaitS) {
+  const first = await loginFrom(from, OWNER);
+  if (first.status === 200) return 0;
+  assert.equal(first.status, 429, first.text);
+  const wait = Number(first.retryAfter);
+  assert.ok(wait >= 1 && wait <= maxWaitS, `Retry-After ${first.retryAfter} > ${maxWaitS}`);
+  await sleep(wait * 1000 + 50);
+  const second = await loginFrom(from, OWNER);
+  assert.equal(second.status, 200, second.text);
+  return wait;
+}
+
+test('throttle: the N+1th failed login for an account from one address is 429 with Retry-After, even with the right password', async () => {
   await clearFailures();
   for (let i = 0; i < 3; i++) {
-    const r = await stack.login({ tenant: 'acme', email: 'admin@acme.test', password: `wrong ${i}` });
+    const r = await stack.login({ ...OWNER, password: `wrong ${i}` });
     assert.equal(r.status, 401, `attempt ${i + 1}`);
   }
-  const r = await stack.api('POST', '/v1/auth/login', { body: { tenant: 'acme', email: 'Admin@Acme.test', password: PW } });
+  const r = await stack.api('POST', '/v1/auth/login', { body: { ...OWNER, email: 'Admin@Acme.test' } });
   assert.equal(r.status, 429, r.text);
   assert.equal(r.json.error.code, 'rate_limited');
   const ra = r.headers.get('retry-after');
   assert.match(ra, /^\d+$/);
   assert.ok(Number(ra) >= 1 && Number(ra) <= 900, ra);   // LOGIN_WINDOW default 15m
-  // the account bucket alone keeps it throttled (the address bucket removed)
-  const deleted = await stack.sql("DELETE FROM login_failures WHERE bucket LIKE 'ip:%' RETURNING bucket");
-  assert.equal(deleted.length, 3);
-  assert.equal((await stack.login({ tenant: 'acme', email: 'admin@acme.test', password: PW })).status, 429);
+  // a throttled attempt records nothing: still 3 failures per bucket
+  const rows = await stack.sql(`SELECT split_part(bucket, ':', 1) AS kind, count(*)::int AS n
+    FROM login_failures GROUP BY 1 ORDER BY 1`);
+  assert.deepEqual(rows, [{ kind: 'acct', n: 3 }, { kind: 'ip', n: 3 }, { kind: 'pair', n: 3 }]);
+  // Policy change: this used to lock the account for every address for 15 minutes. Now the
+  // owner from another address is only delayed (3 failures: at most 1 s), never refused.
+  await ownerGetsIn('127.0.0.3', 1);
+  // the address that guessed stays refused for this account until the failures leave the window
+  assert.equal((await stack.login(OWNER)).status, 429);
   // another account from the same address is not affected
   assert.equal((await stack.login({ tenant: 'beta', email: 'admin@beta.test', password: PW })).status, 200);
-  // once the failures leave the window, the account logs in again
   await stack.sql("UPDATE login_failures SET failed_at = now() - interval '16 minutes'");
-  assert.equal((await stack.login({ tenant: 'acme', email: 'admin@acme.test', password: PW })).status, 200);
+  assert.equal((await stack.login(OWNER)).status, 200);
   await clearFailures();
 });
 
-test('throttle: per client address, across accounts', async () => {
+test('throttle: 40 parallel wrong logins from one address check at most LOGIN_MAX_FAILURES guesses', async (t) => {
   await clearFailures();
-  for (let i = 0; i < 3; i++) {
+  const answers = await Promise.all(Array.from({ length: 40 }, () => loginFrom('127.0.0.1', WRONG)));
+  const by = {};
+  for (const a of answers) by[a.status] = (by[a.status] ?? 0) + 1;
+  t.diagnostic(`answers: ${JSON.stringify(by)}`);
+  assert.deepEqual(Object.keys(by).sort(), ['401', '429'], JSON.stringify(by));
+  assert.ok(by[401] <= 3, `guesses checked: ${JSON.stringify(by)}`);
+  assert.ok(answers.filter((a) => a.status === 429).every((a) => /^\d+$/.test(a.retryAfter)));
+  // every checked guess is a reserved row, and nothing else was recorded
+  const [pair] = await stack.sql("SELECT count(*)::int AS n FROM login_failures WHERE bucket LIKE 'pair:%'");
+  assert.equal(pair.n, by[401]);
+  await clearFailures();
+});
+
+test('throttle: 40 parallel wrong logins from 40 addresses: the account delay lets at most 3 + log2(1 + seconds) through', async (t) => {
+  await clearFailures();
+  const t0 = performance.now();
+  const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => loginFrom(`127.0.1.${i + 1}`, WRONG)));
+  const seconds = (performance.now() - t0) / 1000;
+  const checked = answers.filter((a) => a.status === 401).length;
+  t.diagnostic(`${checked} guesses checked in ${seconds.toFixed(2)} s`);
+  assert.equal(checked + answers.filter((a) => a.status === 429).length, 40);
+  // after 3 failures the k-th guess waits 2^(k-3) - 1 s in all after the 3rd
+  assert.ok(checked >= 1 && checked <= 3 + Math.floor(Math.log2(1 + seconds)), `${checked} in ${seconds} s`);
+  await clearFailures();
+});
+
+test('throttle: a stranger\'s failures from one address do not lock out the owner logging in from another', async () => {
+  await clearFailures();
+  for (let i = 0; i < 3; i++) assert.equal((await loginFrom('127.0.0.2', WRONG)).status, 401);
+  // the stranger keeps trying: refused, and the refusals add nothing to the account's delay
+  for (let i = 0; i < 5; i++) assert.equal((await loginFrom('127.0.0.2', WRONG)).status, 429);
+  assert.equal((await loginFrom('127.0.0.2', OWNER)).status, 429, 'even with the right password');
+  const [acct] = await stack.sql('SELECT count(*)::int AS n FROM login_failures WHERE bucket = $1', [ACCOUNT_BUCKET]);
+  assert.equal(acct.n, 3);
+  // the owner from another address: at most the delay of 3 failures (1 s)
+  const waited = await ownerGetsIn('127.0.0.3', 1);
+  assert.ok(waited <= 1);
+  // the success cleared the account's delay: at once the next time
+  assert.equal((await loginFrom('127.0.0.3', OWNER)).status, 200);
+  await clearFailures();
+});
+
+test('throttle: the account delay doubles per failure and is bounded by LOGIN_DELAY_MAX', async () => {
+  // n failures of the account from many addresses, the last one just now
+  const expected = { 3: 1, 4: 2, 5: 4, 6: 8, 7: 16, 8: 32, 9: 60, 10: 60, 500: 60 };
+  for (const [n, delay] of Object.entries(expected)) {
+    await clearFailures();
+    await stack.sql(`INSERT INTO login_failures (bucket, failed_at)
+      SELECT $1, now() - (g * interval '1 millisecond') FROM generate_series(0, $2::int - 1) g`, [ACCOUNT_BUCKET, Number(n)]);
+    const r = await loginFrom('127.0.0.4', OWNER);
+    assert.equal(r.status, 429, `${n} failures: ${r.text}`);
+    const ra = Number(r.retryAfter);
+    assert.ok(ra >= delay - 1 && ra <= delay, `${n} failures: Retry-After ${r.retryAfter}, expected ${delay}`);
+  }
+  // 500 failures, the last one 60 s ago: the owner logs in
+  await stack.sql("UPDATE login_failures SET failed_at = failed_at - interval '60 seconds'");
+  assert.equal((await loginFrom('127.0.0.4', OWNER)).status, 200);
+  await clearFailures();
+});
+
+test('throttle: per client address, across accounts (LOGIN_MAX_FAILURES_PER_ADDR)', async () => {
+  await clearFailures();
+  for (let i = 0; i < 6; i++) {
     const r = await stack.login({ tenant: 'acme', email: `probe${i}@acme.test`, password: 'x' });
     assert.equal(r.status, 401);
   }
@@ -231,6 +345,8 @@ test('throttle: per client address, across accounts', async () => {
   const r = await stack.api('POST', '/v1/auth/login', beta);
   assert.equal(r.status, 429);
   assert.match(r.headers.get('retry-after') ?? '', /^\d+$/);
+  // another address is not affected
+  assert.equal((await loginFrom('127.0.0.5', beta.body)).status, 200);
   // Retry-After counts down from the oldest counted failure
   await stack.sql("UPDATE login_failures SET failed_at = now() - interval '14 minutes' WHERE bucket LIKE 'ip:%'");
   const later = await stack.api('POST', '/v1/auth/login', beta);
@@ -239,14 +355,28 @@ test('throttle: per client address, across accounts', async () => {
   await clearFailures();
 });
 
-test('throttle: a success clears the account bucket, not the address bucket', async () => {
+test('throttle: a success clears the pair and account buckets, not the address bucket', async () => {
   await clearFailures();
-  for (let i = 0; i < 2; i++) assert.equal((await stack.login({ tenant: 'acme', email: 'admin@acme.test', password: 'no' })).status, 401);
-  assert.equal((await stack.login({ tenant: 'acme', email: 'admin@acme.test', password: PW })).status, 200);
+  for (let i = 0; i < 2; i++) assert.equal((await stack.login({ ...OWNER, password: 'no' })).status, 401);
+  assert.equal((await stack.login(OWNER)).status, 200);
   const rows = await stack.sql(`SELECT split_part(bucket, ':', 1) AS kind, count(*)::int AS n
     FROM login_failures GROUP BY 1 ORDER BY 1`);
   assert.deepEqual(rows, [{ kind: 'ip', n: 2 }]);
   await clearFailures();
+});
+
+test('throttle: login_failures is written by core_api only', async () => {
+  const c = new pg.Client({ connectionString: stack.appUrl });
+  await c.connect();
+  try {
+    await c.query('SET ROLE ingest_worker');
+    for (const q of ["INSERT INTO login_failures (bucket) VALUES ('ip:x')", 'SELECT 1 FROM login_failures',
+      'DELETE FROM login_failures']) {
+      await assert.rejects(c.query(q), (e) => e.code === '42501', q);
+    }
+  } finally {
+    await c.end();
+  }
 });
 
 // ---------------------------------------------------------------- tokens

@@ -14,15 +14,12 @@
 #include "api/handlers/rows.h"
 #include "common/db.h"
 #include "common/log.h"
-#include "common/utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define DOCS_LIMIT_DEFAULT 20
-#define DOCS_LIMIT_MAX 100
-#define DOCS_OFFSET_MAX 999999999LL
 #define DOCS_TITLE_MAX 500
 /* The message of a statement error that is the request's fault (req_db_error). */
 #define DOCS_DB_WHAT "invalid document request"
@@ -104,18 +101,13 @@ static char *title_pattern(struct arena *a, const char *t)
     return p;
 }
 
-/* The ILIKE pattern of a non-empty title filter into *pattern; -1 after answering. */
+/* The ILIKE pattern of a non-empty title filter (valid UTF-8: params_query) into *pattern; -1 after answering. */
 static int title_filter(struct req *r, const char *title, const char **pattern)
 {
     size_t n = strlen(title);
 
     if (n > DOCS_TITLE_MAX) {
         req_error(r, API_ERR_BAD_REQUEST, "title filter is too long");
-        return -1;
-    }
-    /* Checked here, not left to PostgreSQL: its error (22021) would say less. */
-    if (!utf8_valid(title, n)) {
-        req_error(r, API_ERR_BAD_REQUEST, "title must be valid UTF-8");
         return -1;
     }
     *pattern = title_pattern(&r->arena, title);
@@ -128,8 +120,7 @@ static int title_filter(struct req *r, const char *title, const char **pattern)
 
 /* One page of the listing, from the query string. */
 struct docs_page {
-    long long limit;
-    long long offset;
+    struct params_page page;
     int include_inactive;    /* admins only */
     const char *pattern;     /* ILIKE pattern of the title filter, or NULL */
 };
@@ -137,22 +128,18 @@ struct docs_page {
 /* Fill p from the query string (an empty value counts as absent); -1 after answering 400. */
 static int docs_page_parse(struct req *r, struct docs_page *p)
 {
-    const char *q_limit = req_query(r, "limit"), *q_offset = req_query(r, "offset");
-    const char *q_title = req_query(r, "title"), *q_inactive = req_query(r, "include_inactive");
+    const char *q_title, *q_inactive;
 
-    p->limit = DOCS_LIMIT_DEFAULT;
-    p->offset = 0;
     p->pattern = NULL;
-    if (q_limit && *q_limit && (params_uint(q_limit, DOCS_LIMIT_MAX, &p->limit) < 0 || p->limit < 1)) {
-        req_error(r, API_ERR_BAD_REQUEST, "limit must be an integer from 1 to 100");
+    if (params_page(r, DOCS_LIMIT_DEFAULT, &p->page) < 0 || params_query(r, "title", &q_title) < 0 ||
+        params_query(r, "include_inactive", &q_inactive) < 0)
+        return -1;
+    if (q_title && title_filter(r, q_title, &p->pattern) < 0)
+        return -1;
+    if (q_inactive && strcmp(q_inactive, "true") != 0 && strcmp(q_inactive, "false") != 0) {
+        req_error(r, API_ERR_BAD_REQUEST, "include_inactive must be true or false");
         return -1;
     }
-    if (q_offset && *q_offset && params_uint(q_offset, DOCS_OFFSET_MAX, &p->offset) < 0) {
-        req_error(r, API_ERR_BAD_REQUEST, "offset must be a non-negative integer");
-        return -1;
-    }
-    if (q_title && *q_title && title_filter(r, q_title, &p->pattern) < 0)
-        return -1;
     /* include_inactive is an admin view; for users it is ignored (docs/api.md). */
     p->include_inactive = q_inactive && strcmp(q_inactive, "true") == 0 && r->principal.role == ROLE_ADMIN;
     return 0;
@@ -186,8 +173,8 @@ void documents_list(struct req *r)
 
     if (docs_page_parse(r, &p) < 0)
         return;
-    snprintf(limit_s, sizeof(limit_s), "%lld", p.limit);
-    snprintf(offset_s, sizeof(offset_s), "%lld", p.offset);
+    snprintf(limit_s, sizeof(limit_s), "%lld", p.page.limit);
+    snprintf(offset_s, sizeof(offset_s), "%lld", p.page.offset);
     params[0] = r->principal.tenant_id;
     params[1] = p.include_inactive ? "true" : "false";
     params[2] = p.pattern;
@@ -198,7 +185,7 @@ void documents_list(struct req *r)
         return;
     req_json(r, 200, json_pack("{s:o,s:I,s:I,s:I}", "documents", docs_page_json(res), "total",
                                (json_int_t)(PQntuples(res) ? strtoll(db_val(res, 0, L_TOTAL), NULL, 10) : 0),
-                               "limit", (json_int_t)p.limit, "offset", (json_int_t)p.offset));
+                               "limit", (json_int_t)p.page.limit, "offset", (json_int_t)p.page.offset));
 }
 
 static json_t *versions_json(const PGresult *vers)

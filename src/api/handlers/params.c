@@ -1,9 +1,13 @@
 /*
- * params.c - path ids and numeric query parameters (params.h).
+ * params.c - path ids, query parameters and pages (params.h).
  */
 #include "api/handlers/params.h"
 
 #include "common/ids.h"
+#include "common/utf8.h"
+
+#include <microhttpd.h>
+#include <string.h>
 
 const char *params_id(struct req *r, int i, const char *not_found)
 {
@@ -31,5 +35,63 @@ int params_uint(const char *s, long long max, long long *out)
         v = v * 10 + d;
     }
     *out = v;
+    return 0;
+}
+
+int params_query(struct req *r, const char *key, const char **out)
+{
+    const char *v = NULL;
+    size_t n = 0;
+    const char *msg;
+
+    *out = NULL;
+    /*
+     * With its decoded length: req_query()'s C string would end at a %00 and
+     * hide the rest. request.h has no length-aware accessor yet, hence the one
+     * libmicrohttpd call outside http/ (a req_query_n() there would replace
+     * it). No connection (a layer test's request): no query string.
+     */
+    if (!r->conn ||
+        MHD_lookup_connection_value_n(r->conn, MHD_GET_ARGUMENT_KIND, key, strlen(key), &v, &n) != MHD_YES)
+        return 0;
+    if (!v || n == 0)
+        return 0;
+    if (!utf8_valid(v, n)) {
+        msg = arena_printf(&r->arena, "%s must be valid UTF-8", key);
+        req_error(r, API_ERR_BAD_REQUEST, msg ? msg : "a query parameter must be valid UTF-8");
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int params_page_parse(const char *limit, const char *offset, long long limit_default, struct params_page *p,
+                      const char **why)
+{
+    long long l = limit_default, o = 0;
+
+    if (limit && *limit && (params_uint(limit, PARAMS_LIMIT_MAX, &l) < 0 || l < 1)) {
+        *why = PARAMS_LIMIT_MSG;
+        return -1;
+    }
+    if (offset && *offset && params_uint(offset, PARAMS_OFFSET_MAX, &o) < 0) {
+        *why = PARAMS_OFFSET_MSG;
+        return -1;
+    }
+    p->limit = l;
+    p->offset = o;
+    return 0;
+}
+
+int params_page(struct req *r, long long limit_default, struct params_page *p)
+{
+    const char *limit, *offset, *why;
+
+    if (params_query(r, "limit", &limit) < 0 || params_query(r, "offset", &offset) < 0)
+        return -1;
+    if (params_page_parse(limit, offset, limit_default, p, &why) < 0) {
+        req_error(r, API_ERR_BAD_REQUEST, why);
+        return -1;
+    }
     return 0;
 }

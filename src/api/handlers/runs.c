@@ -13,13 +13,11 @@
 #include "common/db.h"
 #include "common/run_state.h"
 
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define RUNS_LIMIT_DEFAULT 20
-#define RUNS_LIMIT_MAX 100
 /* The message of a statement error that is the request's fault (req_db_error). */
 #define RUNS_DB_WHAT "invalid run request"
 
@@ -55,53 +53,38 @@ void runs_get(struct req *r)
     req_json(r, 200, run);
 }
 
-/* A non-negative integer query parameter; def when absent; -1 when malformed. */
-static long long query_uint(struct req *r, const char *key, long long def)
+/* The status filter (NULL: every status) into *status; -1 after answering 400. */
+static int status_filter(struct req *r, const char **status)
 {
-    const char *s = req_query(r, key);
-    long long v = def;
-
-    if (s && params_uint(s, LLONG_MAX, &v) < 0)
+    if (params_query(r, "status", status) < 0)
         return -1;
-    return v;
+    for (size_t i = 0; *status && i < sizeof(run_statuses) / sizeof(run_statuses[0]); i++)
+        if (strcmp(*status, run_statuses[i]) == 0)
+            return 0;
+    if (*status) {
+        req_error(r, API_ERR_BAD_REQUEST, "status must be one of queued, running, succeeded, failed, skipped");
+        return -1;
+    }
+    return 0;
 }
 
 void runs_list(struct req *r)
 {
-    const char *status = req_query(r, "status");
-    long long limit = query_uint(r, "limit", RUNS_LIMIT_DEFAULT);
-    long long offset = query_uint(r, "offset", 0);
+    struct params_page page;
+    const char *status;
     char limit_s[24], offset_s[24];
     const char *params[4];
     PGresult *res;
     PGconn *db;
     json_t *body, *runs, *counts;
-    int known = 0;
 
-    if (limit < 1) {
-        req_error(r, API_ERR_BAD_REQUEST, "limit must be an integer from 1 to 100");
+    if (params_page(r, RUNS_LIMIT_DEFAULT, &page) < 0 || status_filter(r, &status) < 0)
         return;
-    }
-    if (limit > RUNS_LIMIT_MAX)
-        limit = RUNS_LIMIT_MAX;
-    if (offset < 0) {
-        req_error(r, API_ERR_BAD_REQUEST, "offset must be a non-negative integer");
-        return;
-    }
-    if (status && *status == '\0')
-        status = NULL;
-    for (size_t i = 0; status && i < sizeof(run_statuses) / sizeof(run_statuses[0]); i++)
-        if (strcmp(status, run_statuses[i]) == 0)
-            known = 1;
-    if (status && !known) {
-        req_error(r, API_ERR_BAD_REQUEST, "status must be one of queued, running, succeeded, failed, skipped");
-        return;
-    }
     db = req_db(r);
     if (!db)
         return;
-    snprintf(limit_s, sizeof(limit_s), "%lld", limit);
-    snprintf(offset_s, sizeof(offset_s), "%lld", offset);
+    snprintf(limit_s, sizeof(limit_s), "%lld", page.limit);
+    snprintf(offset_s, sizeof(offset_s), "%lld", page.offset);
     params[0] = r->principal.tenant_id;
     params[1] = status;
     params[2] = limit_s;
@@ -112,8 +95,8 @@ void runs_list(struct req *r)
     counts = json_object();
     json_object_set_new(body, "runs", runs);
     json_object_set_new(body, "total", json_integer(0));
-    json_object_set_new(body, "limit", json_integer(limit));
-    json_object_set_new(body, "offset", json_integer(offset));
+    json_object_set_new(body, "limit", json_integer(page.limit));
+    json_object_set_new(body, "offset", json_integer(page.offset));
     json_object_set_new(body, "counts", counts);
     for (size_t i = 0; i < sizeof(run_statuses) / sizeof(run_statuses[0]); i++)
         json_object_set_new(counts, run_statuses[i], json_integer(0));

@@ -61,6 +61,7 @@ struct login {
     const char *password;
     const char *addr;                 /* the client's address, for the throttle and logs */
     struct throttle_buckets buckets;
+    struct throttle_attempt attempt;  /* the guess reserved by login_throttle */
     PGresult *user;                   /* the account's row (login_lookup), NULL if none */
     int active;                       /* 1: user is there and active */
     int64_t valid_from_s;             /* its sessions_valid_after, rounded up to a second */
@@ -84,7 +85,12 @@ static int login_parse(struct req *r, struct login *l)
     return 0;
 }
 
-/* The throttle comes before any password work: a throttled guess costs nothing. -1 after answering. */
+/*
+ * The throttle comes before any password work: a throttled guess costs
+ * nothing, and a guess that may go on is reserved (counted) before its
+ * password is checked, so parallel guesses cannot slip past the limit.
+ * -1 after answering (429 with Retry-After when throttled).
+ */
 static int login_throttle(struct req *r, PGconn *db, struct login *l)
 {
     int64_t wait_s;
@@ -95,7 +101,7 @@ static int login_throttle(struct req *r, PGconn *db, struct login *l)
         req_error(r, API_ERR_INTERNAL, "internal error");
         return -1;
     }
-    wait_s = throttle_retry_after(db, r->app->cfg, &l->buckets);
+    wait_s = throttle_reserve(db, r->app->cfg, &l->buckets, &l->attempt);
     if (wait_s < 0) {
         req_db_error(r, SESSION_DB_WHAT);
         return -1;
@@ -208,21 +214,23 @@ void session_login(struct req *r)
     if (login_parse(r, &l) < 0)
         return;
     db = req_db(r);
-    if (!db || login_throttle(r, db, &l) < 0 || login_lookup(r, &l) < 0)
+    if (!db || login_throttle(r, db, &l) < 0)
         return;
-    ok = login_verify(&l);
+    /* A guess is reserved from here: it stays counted only if it was a wrong password. */
+    ok = login_lookup(r, &l) < 0 ? -1 : login_verify(&l);
     throttle_maybe_prune(db);
     if (ok < 0) {
-        req_error(r, API_ERR_INTERNAL, "internal error");
+        throttle_release(db, &l.buckets, &l.attempt, THROTTLE_NOT_CHECKED);
+        if (!r->answered)
+            req_error(r, API_ERR_INTERNAL, "internal error");
         return;
     }
     if (ok != 1) {
-        throttle_record_failure(db, &l.buckets);
         log_event(LOG_INFO, "login failed", json_pack("{s:s}", "client", l.addr ? l.addr : ""));
         req_error(r, API_ERR_UNAUTHORIZED, LOGIN_FAILED_MSG);
         return;
     }
-    throttle_clear_account(db, &l.buckets);
+    throttle_release(db, &l.buckets, &l.attempt, THROTTLE_SUCCESS);
     login_answer(r, &l);
 }
 

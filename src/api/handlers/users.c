@@ -24,8 +24,15 @@
 #include "common/log.h"
 
 #include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+/*
+ * GET /v1/users pages like every list (params_page) but shows a whole page of
+ * 100 by default: the admin page lists a tenant's users without paging.
+ */
+#define USERS_LIMIT_DEFAULT PARAMS_LIMIT_MAX
 /* The message of a statement error that is the request's fault (req_db_error). */
 #define USERS_DB_WHAT "invalid user request"
 
@@ -39,13 +46,28 @@ static int require_admin(struct req *r)
     return 0;
 }
 
-/* The User objects of every row of res (AUTH_USER_COLS); NULL if memory is out. */
+/*
+ * One page of the tenant's users and their total in one statement: the count
+ * row is always there, its user columns are NULL when the offset is past the
+ * end (as GET /v1/documents does).
+ */
+static const char list_sql[] =
+    "SELECT n.total, p.* FROM (SELECT count(*) AS total FROM users WHERE tenant_id = $1) n"
+    "  LEFT JOIN LATERAL ("
+    "    SELECT " AUTH_USER_COLS
+    "      FROM users u JOIN tenants t ON t.tenant_id = u.tenant_id"
+    "     WHERE u.tenant_id = $1"
+    "     ORDER BY u.created_at, u.user_id LIMIT $2::bigint OFFSET $3::bigint) p ON true";
+
+/* The User objects of a list_sql result (AUTH_USER_COLS from column 1); NULL if memory is out. */
 static json_t *users_json(const PGresult *res)
 {
     json_t *users = json_array();
 
     for (int i = 0; users && i < PQntuples(res); i++) {
-        if (json_array_append_new(users, auth_user_json(res, i, 0)) < 0) {
+        if (!db_val(res, i, 1))
+            continue;
+        if (json_array_append_new(users, auth_user_json(res, i, 1)) < 0) {
             json_decref(users);
             users = NULL;
         }
@@ -55,18 +77,17 @@ static json_t *users_json(const PGresult *res)
 
 void users_list(struct req *r)
 {
-    const char *params[1] = {r->principal.tenant_id};
+    struct params_page page;
+    char limit_s[24], offset_s[24];
+    const char *params[3] = {r->principal.tenant_id, limit_s, offset_s};
     PGresult *res;
     json_t *users;
 
-    if (require_admin(r) < 0)
+    if (require_admin(r) < 0 || params_page(r, USERS_LIMIT_DEFAULT, &page) < 0)
         return;
-    res = rows_query(r,
-        "SELECT " AUTH_USER_COLS
-        "  FROM users u JOIN tenants t ON t.tenant_id = u.tenant_id"
-        " WHERE u.tenant_id = $1"
-        " ORDER BY u.created_at, u.user_id",
-        1, params, USERS_DB_WHAT);
+    snprintf(limit_s, sizeof(limit_s), "%lld", page.limit);
+    snprintf(offset_s, sizeof(offset_s), "%lld", page.offset);
+    res = rows_query(r, list_sql, 3, params, USERS_DB_WHAT);
     if (!res)
         return;
     users = users_json(res);
@@ -74,7 +95,9 @@ void users_list(struct req *r)
         req_error(r, API_ERR_INTERNAL, "internal error");
         return;
     }
-    req_json(r, 200, json_pack("{s:o}", "users", users));
+    req_json(r, 200, json_pack("{s:o, s:I, s:I, s:I}", "users", users,
+                               "total", (json_int_t)(PQntuples(res) ? strtoll(db_val(res, 0, 0), NULL, 10) : 0),
+                               "limit", (json_int_t)page.limit, "offset", (json_int_t)page.offset));
 }
 
 /* Field key of o, or NULL when it is absent or JSON null. */

@@ -70,6 +70,28 @@ static void throttle_buckets_ignore_case(void **state)
     arena_release(&a);
 }
 
+/* The pair bucket is the account from one address: another address, another pair. */
+static void throttle_pair_bucket_is_account_and_address(void **state)
+{
+    struct arena a;
+    struct throttle_buckets b1, b2, b3, b4;
+
+    (void)state;
+    arena_init(&a);
+    assert_int_equal(throttle_buckets(&a, "192.0.2.1", "Acme", "Admin@Acme.TEST", &b1), 0);
+    assert_int_equal(throttle_buckets(&a, "192.0.2.1", "acme", "admin@acme.test", &b2), 0);
+    assert_int_equal(throttle_buckets(&a, "192.0.2.2", "acme", "admin@acme.test", &b3), 0);
+    assert_int_equal(throttle_buckets(&a, "192.0.2.1", "acme", "other@acme.test", &b4), 0);
+    assert_string_equal(b1.pair, b2.pair);
+    assert_string_not_equal(b1.pair, b3.pair);
+    assert_string_not_equal(b1.pair, b4.pair);
+    assert_string_equal(b1.account, b3.account);
+    assert_int_equal(strncmp(b1.pair, "pair:", 5), 0);
+    assert_int_equal(strlen(b1.pair), 5 + 64);
+    assert_string_not_equal(b1.pair + 5, b1.account + 5);
+    arena_release(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -77,6 +99,7 @@ int main(void)
         cmocka_unit_test(no_token_is_401),
         cmocka_unit_test(auth_disabled_without_database_is_503),
         cmocka_unit_test(throttle_buckets_ignore_case),
+        cmocka_unit_test(throttle_pair_bucket_is_account_and_address),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
