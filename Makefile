@@ -127,11 +127,14 @@ $(INTEG_BINS): $(BUILD)/tests/%: tests/%.c $(WORKER_LIB_OBJ) $(BUILD)/libcommon.
 	$(call say,TEST,$@)
 	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(TEST_SUPPORT) $(WORKER_LIB_OBJ) $(BUILD)/libcommon.a $(PKG_LIBS) -lcmocka
 
-# The HTTP layer names no handler, auth rule or subcommand (h2o style): they are passed in.
+# The HTTP layer names no handler, auth rule or subcommand (h2o style): they are passed in;
+# and it alone speaks libmicrohttpd, so handlers see only struct req.
 check-layers:
 	@if grep -n '#include "api/\(handlers\|auth\|cmd\)/\|#include "api/upload_store.h"' src/api/http/*.[ch]; then \
 	  echo "check-layers: src/api/http/ must not include a handler, auth or cmd header"; exit 1; fi
-	@echo "check-layers: src/api/http/ includes no handler header"
+	@if grep -ln '#include <microhttpd.h>' src/api/handlers/* src/api/auth/* src/api/cmd/* src/common/*; then \
+	  echo "check-layers: only src/api/http/ speaks libmicrohttpd"; exit 1; fi
+	@echo "check-layers: src/api/http/ includes no handler header; only http/ speaks libmicrohttpd"
 
 # Every source file opens with a comment that says what it is for.
 check-headers:

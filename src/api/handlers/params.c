@@ -6,7 +6,6 @@
 #include "common/ids.h"
 #include "common/utf8.h"
 
-#include <microhttpd.h>
 #include <string.h>
 
 const char *params_id(struct req *r, int i, const char *not_found)
@@ -40,20 +39,12 @@ int params_uint(const char *s, long long max, long long *out)
 
 int params_query(struct req *r, const char *key, const char **out)
 {
-    const char *v = NULL;
-    size_t n = 0;
+    size_t n;
+    /* With its decoded length: req_query()'s C string would end at a %00 and hide the rest. */
+    const char *v = req_query_n(r, key, &n);
     const char *msg;
 
     *out = NULL;
-    /*
-     * With its decoded length: req_query()'s C string would end at a %00 and
-     * hide the rest. request.h has no length-aware accessor yet, hence the one
-     * libmicrohttpd call outside http/ (a req_query_n() there would replace
-     * it). No connection (a layer test's request): no query string.
-     */
-    if (!r->conn ||
-        MHD_lookup_connection_value_n(r->conn, MHD_GET_ARGUMENT_KIND, key, strlen(key), &v, &n) != MHD_YES)
-        return 0;
     if (!v || n == 0)
         return 0;
     if (!utf8_valid(v, n)) {

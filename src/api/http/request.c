@@ -223,6 +223,19 @@ const char *req_query(struct req *r, const char *key)
     return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
 }
 
+const char *req_query_n(struct req *r, const char *key, size_t *len)
+{
+    const char *v = NULL;
+    size_t n = 0;
+
+    *len = 0;
+    if (!r->conn ||
+        MHD_lookup_connection_value_n(r->conn, MHD_GET_ARGUMENT_KIND, key, strlen(key), &v, &n) != MHD_YES)
+        return NULL;
+    *len = n;
+    return v;
+}
+
 const char *req_cookie(struct req *r, const char *name)
 {
     return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, name);

@@ -127,6 +127,12 @@ int req_has_resp_header(const struct req *r, const char *name);
 const char *req_header(struct req *r, const char *name);
 /* Query-string value or NULL. */
 const char *req_query(struct req *r, const char *key);
+/*
+ * The same with its decoded length in *len (0 when absent): a "%00" in the
+ * value ends req_query()'s C string early but not this one, so a caller can
+ * refuse it. NULL when absent or when the request has no connection.
+ */
+const char *req_query_n(struct req *r, const char *key, size_t *len);
 /* Cookie value or NULL. */
 const char *req_cookie(struct req *r, const char *name);
 /* Client IP address text (for throttling and logs). */
