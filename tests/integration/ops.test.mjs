@@ -60,7 +60,14 @@ test('after a PostgreSQL restart the first requests succeed (dead pooled connect
 test('metrics: request counters, latency histogram, uploads and runs by status', async () => {
   const up = await stack.upload({ token: A.token, filename: 'm.txt', content: 'metrics check: the heron counts fish.\n' });
   assert.equal(up.status, 202, up.text);
-  const m = await stack.api('GET', '/metrics');
+  // A request is counted when it completes, just after its answer went out: the upload's
+  // counter may lag its 202 by a moment (under ASan too), so read until it shows, bounded.
+  const counted = /^http_requests_total\{route="\/v1\/ingest",method="POST",status="2xx"\} /m;
+  let m = await stack.api('GET', '/metrics');
+  for (let i = 0; i < 30 && m.status === 200 && !counted.test(m.text); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    m = await stack.api('GET', '/metrics');
+  }
   assert.equal(m.status, 200);
   assert.match(m.headers.get('content-type'), /^text\/plain/);
   const value = (re) => {
