@@ -1,6 +1,7 @@
 'use client';
 import { useCallback, useEffect, useState } from 'react';
 import { api } from '../../../lib/api';
+import Pager from '../../../components/Pager';
 import { fmtTime, isPlainObject } from '../../../lib/format';
 import { isAdmin, useSession } from '../../../components/Session';
 import ErrorMessage from '../../../components/ErrorMessage';
@@ -24,6 +25,9 @@ function AdminsOnly() {
   );
 }
 
+/* Users per page (the API allows at most 100). */
+const USERS_PAGE = 50;
+
 function UsersAdmin({ me }) {
   const [users, setUsers] = useState(null);
   const [error, setError] = useState(null);
@@ -36,18 +40,22 @@ function UsersAdmin({ me }) {
   const [notice, setNotice] = useState(null);
   const [rowBusy, setRowBusy] = useState({});
   const [rowError, setRowError] = useState({});
+  const [offset, setOffset] = useState(0);
+  const [total, setTotal] = useState(null);
 
   const load = useCallback(async () => {
     try {
-      const d = await api('/v1/users');
+      const q = new URLSearchParams({ limit: String(USERS_PAGE), offset: String(offset) });
+      const d = await api(`/v1/users?${q}`);
       const list = isPlainObject(d) && Array.isArray(d.users) ? d.users.filter((u) => u && typeof u === 'object') : [];
       setUsers(list);
+      setTotal(isPlainObject(d) && Number.isInteger(d.total) ? d.total : null);
       setError(null);
     } catch (e) {
       if (e.status === 403) setForbidden(true);
       setError(e);
     }
-  }, []);
+  }, [offset]);
 
   useEffect(() => {
     load();
@@ -184,6 +192,7 @@ function UsersAdmin({ me }) {
           );
         }}
       />
+      <Pager limit={USERS_PAGE} offset={offset} total={total} count={users ? users.length : 0} onOffset={setOffset} />
     </section>
   );
 }
