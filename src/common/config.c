@@ -69,6 +69,8 @@ static const struct cfg_entry cfg_table[] = {
      "add Secure to the session cookie (set true behind HTTPS)"},
     {"WEB_DIR", CFG_STR, F(web_dir), API, "web/out", 1, 0, NULL, "static web UI files"},
     {"DB_POOL_SIZE", CFG_INT, F(db_pool_size), API, "8", 1, 256, NULL, "PostgreSQL connections"},
+    {"DB_ACQUIRE_TIMEOUT", CFG_DURATION, F(db_acquire_timeout_ms), API, "5s", 0, SEC(60), NULL,
+     "longest wait of a request for a free pooled connection; past it the request answers 503 with Retry-After"},
     {"SESSION_TTL", CFG_DURATION, F(session_ttl_ms), API, "12h", SEC(60), SEC(30 * 86400), NULL,
      "session token lifetime"},
     {"LOGIN_MAX_FAILURES", CFG_INT, F(login_max_failures), API, "5", 1, 1000, NULL,

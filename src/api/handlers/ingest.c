@@ -20,6 +20,11 @@
  * A claimed Idempotency-Key ends with the 2xx answer stored in its row, or
  * with the row deleted on every other way out (an error answer from begin,
  * data or end, 503, the client gone: abort()), so the client may retry.
+ *
+ * The database is used in short checkouts only, never while the body streams
+ * in at the client's pace: authentication and the key's claim give their
+ * connection back before data() runs; end() takes one for its transactions
+ * and gives it back before it calls the queue.
  */
 #include "api/handlers/ingest.h"
 
@@ -368,12 +373,10 @@ static int idem_claim(struct ingest *st)
     PGresult *res;
     int rc = -1, attempt;
 
-    /* A short loan from the pool: the upload itself may take minutes. */
-    db = r->app->db ? db_pool_acquire(r->app->db) : NULL;
-    if (!db) {
-        req_error(r, API_ERR_UNAVAILABLE, "database unavailable");
-        return -1;
-    }
+    /* A short checkout, given back below: the upload itself may take minutes. */
+    db = req_db(r);
+    if (!db)
+        return -1;   /* 503 with Retry-After */
     for (attempt = 0; attempt < INGEST_IDEM_CLAIM_ATTEMPTS; attempt++) {
         res = db_query(db,
                        "INSERT INTO idempotency_keys (user_id, key, tenant_id, status, response, claim_id)"
@@ -406,7 +409,7 @@ static int idem_claim(struct ingest *st)
     }
     if (attempt == INGEST_IDEM_CLAIM_ATTEMPTS)
         req_error(r, API_ERR_UNAVAILABLE, "busy, try again");
-    db_pool_release(r->app->db, db);
+    req_db_release(r);
     return rc;
 }
 
@@ -843,7 +846,14 @@ static int create_run(struct ingest *st, struct finish *f)
 /* The message could not be published: 503 with the run_id, and the run failed enqueue_failed. */
 static void answer_enqueue_failed(struct ingest *st, const struct finish *f, const struct sqs_error *qerr)
 {
-    if (fail_enqueue(st, f->db, qerr)) {
+    /* A short loan, not req_db(): the answer is this 503 with the run_id whatever the pool says. */
+    struct db_pool *pool = st->r->app->db;
+    PGconn *db = pool ? db_pool_acquire(pool) : NULL;
+    int failed = db && fail_enqueue(st, db, qerr);
+
+    if (db)
+        db_pool_release(pool, db);
+    if (failed) {
         /* The run is terminal: its upload would stay on disk forever. */
         upload_store_abort(&st->store);
         st->keep_file = 0;
@@ -916,6 +926,9 @@ static void ingest_finish(struct ingest *st)
         return;
     /* The run exists: from here on the file is its upload and stays. */
     st->keep_file = 1;
+    /* The queue may take seconds to answer: the pool does not wait for it. */
+    req_db_release(st->r);
+    f.db = NULL;
     publish(st, &f);
 }
 
