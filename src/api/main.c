@@ -158,7 +158,7 @@ static int cmd_serve(void)
     memset(&app, 0, sizeof(app));
     app.cfg = &cfg;
     app.started_ms = time_now_ms();
-    app.db = db_pool_new(cfg.database_url, DB_ROLE_API, (int)cfg.db_pool_size);
+    app.db = db_pool_new(cfg.database_url, DB_ROLE_API, (int)cfg.db_pool_size, cfg.db_acquire_timeout_ms);
     if (!app.db) {
         log_event(LOG_ERROR, "out of memory creating the database pool", NULL);
         return 1;

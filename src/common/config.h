@@ -44,6 +44,9 @@ struct config {
     int cookie_secure;
     const char *web_dir;
     int64_t db_pool_size;
+    int64_t db_acquire_timeout_ms;
+    int64_t max_uploads_per_tenant;
+    int64_t max_uploads_per_user;
     int64_t session_ttl_ms;
     int64_t login_max_failures;
     int64_t login_max_failures_per_addr;

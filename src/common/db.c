@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static _Thread_local char last_sqlstate[6];
 
@@ -215,17 +216,19 @@ const char *db_val(const PGresult *res, int r, int col)
 
 struct db_pool {
     pthread_mutex_t mu;
-    pthread_cond_t cv;
+    pthread_cond_t cv;     /* on CLOCK_MONOTONIC: acquire deadlines ignore wall-clock steps */
     char *url;
     char *role;
     int size;
     int nfree;
+    int64_t acquire_timeout_ms;
     PGconn **free;    /* connections ready to lend (may be NULL: connect lazily) */
 };
 
-struct db_pool *db_pool_new(const char *url, const char *role, int size)
+struct db_pool *db_pool_new(const char *url, const char *role, int size, int64_t acquire_timeout_ms)
 {
     struct db_pool *p = calloc(1, sizeof(*p));
+    pthread_condattr_t ca;
 
     if (!p)
         return NULL;
@@ -237,28 +240,65 @@ struct db_pool *db_pool_new(const char *url, const char *role, int size)
         return NULL;
     }
     pthread_mutex_init(&p->mu, NULL);
-    pthread_cond_init(&p->cv, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&p->cv, &ca);
+    pthread_condattr_destroy(&ca);
     p->size = size;
     p->nfree = size;
+    p->acquire_timeout_ms = acquire_timeout_ms > 0 ? acquire_timeout_ms : 0;
     return p;
+}
+
+/* now (CLOCK_MONOTONIC) + ms, for pthread_cond_timedwait on the pool's condition. */
+static struct timespec deadline_after(int64_t ms)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    t.tv_sec += (time_t)(ms / 1000);
+    t.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    return t;
+}
+
+/* Put a slot back (c, or NULL: connect on the next acquire) and wake one waiter. */
+static void pool_put(struct db_pool *p, PGconn *c)
+{
+    pthread_mutex_lock(&p->mu);
+    p->free[p->nfree++] = c;
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
 }
 
 PGconn *db_pool_acquire(struct db_pool *p)
 {
+    struct timespec until = deadline_after(p->acquire_timeout_ms);
     PGconn *c;
+    int rc = 0;
 
     pthread_mutex_lock(&p->mu);
-    while (p->nfree == 0)
-        pthread_cond_wait(&p->cv, &p->mu);
+    /* Spurious wake-ups and a slot taken by another thread first: wait again, up to the same deadline. */
+    while (p->nfree == 0 && rc == 0)
+        rc = pthread_cond_timedwait(&p->cv, &p->mu, &until);
+    if (p->nfree == 0) {
+        pthread_mutex_unlock(&p->mu);
+        set_sqlstate(DB_POOL_EXHAUSTED);
+        log_event(LOG_WARN, "database pool exhausted: no connection came free in time",
+                  json_pack("{s:i,s:I}", "pool_size", p->size, "acquire_timeout_ms",
+                            (json_int_t)p->acquire_timeout_ms));
+        return NULL;
+    }
     c = p->free[--p->nfree];
     p->free[p->nfree] = NULL;
     pthread_mutex_unlock(&p->mu);
     /* Connect outside the lock: a down database must not stall other threads. */
     if (db_ensure(&c, p->url, p->role) < 0) {
-        pthread_mutex_lock(&p->mu);
-        p->free[p->nfree++] = NULL;
-        pthread_cond_signal(&p->cv);
-        pthread_mutex_unlock(&p->mu);
+        pool_put(p, NULL);
+        set_sqlstate(DB_POOL_UNREACHABLE);
         return NULL;
     }
     return c;
@@ -270,10 +310,7 @@ void db_pool_release(struct db_pool *p, PGconn *c)
         db_close(&c);
     else if (c)
         db_tx_rollback(c);
-    pthread_mutex_lock(&p->mu);
-    p->free[p->nfree++] = c;
-    pthread_cond_signal(&p->cv);
-    pthread_mutex_unlock(&p->mu);
+    pool_put(p, c);
 }
 
 void db_pool_free(struct db_pool **pp)

@@ -15,6 +15,7 @@
 
 #include <libpq-fe.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define DB_ROLE_API    "core_api"
 #define DB_ROLE_WORKER "ingest_worker"
@@ -97,12 +98,39 @@ int db_tx_run(PGconn *c, int attempts, db_tx_fn fn, void *arg);
 /* Value of row r, column col, or NULL if SQL NULL. */
 const char *db_val(const PGresult *res, int r, int col);
 
-/* A fixed-size pool of connections shared by threads (core-api). */
+/*
+ * SQLSTATE db_pool_acquire() leaves in db_last_sqlstate() when no connection
+ * came free before the deadline (too_many_connections: class 53, so
+ * req_db_error() answers 503 for it like any other lack of resources).
+ */
+#define DB_POOL_EXHAUSTED "53300"
+/* SQLSTATE it leaves when the database could not be reached (unable to connect). */
+#define DB_POOL_UNREACHABLE "08001"
+
+/*
+ * A fixed-size pool of connections shared by threads (core-api). Connections
+ * are made lazily, on the first acquire of a free slot. A borrower should hold
+ * one only for the statements it runs, never while it waits on something else
+ * (a client's bytes): the pool is small and every thread shares it.
+ */
 struct db_pool;
-struct db_pool *db_pool_new(const char *url, const char *role, int size);
-/* Blocks until a connection is free; NULL if the database cannot be reached. */
+/*
+ * A pool of size connections to url (SET ROLE role), whose acquires wait at
+ * most acquire_timeout_ms (0: take a free one or fail at once). NULL when
+ * memory is out.
+ */
+struct db_pool *db_pool_new(const char *url, const char *role, int size, int64_t acquire_timeout_ms);
+/*
+ * A connection for this thread, waiting at most the pool's acquire timeout
+ * (CLOCK_MONOTONIC, so a wall-clock step changes nothing) for one to come
+ * free. NULL when the deadline passed (db_last_sqlstate() is
+ * DB_POOL_EXHAUSTED, logged) or when the database cannot be reached
+ * (DB_POOL_UNREACHABLE). Never blocks longer than the deadline plus one
+ * connection attempt. A thread must not ask for a second connection while it
+ * holds one: with every connection held that way, all of them would wait.
+ */
 PGconn *db_pool_acquire(struct db_pool *p);
-/* Return a connection; an open transaction is rolled back first. */
+/* Return a connection from db_pool_acquire(); an open transaction is rolled back first. */
 void db_pool_release(struct db_pool *p, PGconn *c);
 void db_pool_free(struct db_pool **p);
 

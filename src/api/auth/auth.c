@@ -192,7 +192,8 @@ static int token_claims(struct req *r, struct jwt_claims *c, int *via_cookie)
     return 0;
 }
 
-int auth_authenticate(struct req *r)
+/* auth_authenticate() but for the connection, which it may leave held. */
+static int authenticate(struct req *r)
 {
     const char *params[4], *role;
     char iat[32];
@@ -224,4 +225,13 @@ int auth_authenticate(struct req *r)
     r->principal.role = role && strcmp(role, "admin") == 0 ? ROLE_ADMIN : ROLE_USER;
     r->principal.via_cookie = via_cookie;
     return 0;
+}
+
+int auth_authenticate(struct req *r)
+{
+    int rc = authenticate(r);
+
+    /* The server reads the body next, at the client's pace: the pool must not wait for it. */
+    req_db_release(r);
+    return rc;
 }

@@ -32,6 +32,9 @@ const char *auth_bearer_token(const char *authz);
  * The authenticate hook (struct server_hooks): fill r->principal from the
  * cookie or bearer token, enforce CSRF for cookie writes. Returns 0, or -1
  * after answering 401/403 (or 503 and the like when the database fails).
+ * The user's row is read with a short checkout: the connection is back in the
+ * pool when it returns, whatever the outcome, so a request whose body then
+ * trickles in holds none.
  */
 int auth_authenticate(struct req *r);
 

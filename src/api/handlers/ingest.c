@@ -5,10 +5,12 @@
  * but the first SNIFF_HEAD_MAX bytes used to decide its type.
  *
  * Order of decisions, each one before anything is recorded or queued:
- *   begin: multipart Content-Type (415/400), Content-Length (413), then the
- *          Idempotency-Key (see "Idempotency-Key" below): the stored answer
- *          replayed, or 409 while another request holds the key (neither
- *          creates anything), or the key claimed for this request;
+ *   begin: multipart Content-Type (415/400), Content-Length (413), an upload
+ *          slot of the tenant and the user (429 with Retry-After past
+ *          MAX_UPLOADS_PER_TENANT or MAX_UPLOADS_PER_USER; upload_slots.h),
+ *          then the Idempotency-Key (see "Idempotency-Key" below): the stored
+ *          answer replayed, or 409 while another request holds the key
+ *          (neither creates anything), or the key claimed for this request;
  *   data:  body over MAX_UPLOAD_BYTES + overhead or file over MAX_UPLOAD_BYTES
  *          (413, partial file removed), malformed multipart (400), type
  *          sniffed from the first bytes (415);
@@ -20,11 +22,18 @@
  * A claimed Idempotency-Key ends with the 2xx answer stored in its row, or
  * with the row deleted on every other way out (an error answer from begin,
  * data or end, 503, the client gone: abort()), so the client may retry.
+ *
+ * The database is used in short checkouts only, never while the body streams
+ * in at the client's pace: authentication and the key's claim give their
+ * connection back before data() runs; end() takes one for its transactions
+ * and gives it back before it calls the queue.
+ * The upload slot is held from begin to the end of end() or abort().
  */
 #include "api/handlers/ingest.h"
 
 #include "api/http/metrics.h"
 #include "api/http/multipart.h"
+#include "api/upload_slots.h"
 #include "api/upload_store.h"
 #include "common/buf.h"
 #include "common/db.h"
@@ -55,6 +64,8 @@
 #define INGEST_IDEM_CLAIM_ATTEMPTS 3
 /* A pending Idempotency-Key row this old is a dead request's (core-api crashed): taken over. */
 #define INGEST_IDEM_PENDING_TTL "1 hour"
+/* Retry-After (seconds) of a 429 for too many uploads at once: about how long a small upload takes. */
+#define INGEST_SLOT_RETRY_AFTER "5"
 
 enum part_kind { PART_IGNORE, PART_FILE, PART_TITLE, PART_DOC_ID };
 
@@ -65,6 +76,7 @@ struct ingest {
     char received_at[40];
     const char *idem_key;
     int idem_claimed;               /* this request holds the key's pending row */
+    struct upload_slot slot;        /* counts against MAX_UPLOADS_PER_TENANT and _PER_USER */
     struct multipart *mp;
     struct upload_store store;
     int have_file;
@@ -92,6 +104,7 @@ static void ingest_cleanup(void *p)
     /* Last resort: end() and abort() release a claim already; try again if that failed. */
     if (st->idem_claimed)
         idem_release(st);
+    upload_slot_release(&st->slot);
     if (!st->keep_file)
         upload_store_abort(&st->store);
     upload_store_release(&st->store);
@@ -368,12 +381,10 @@ static int idem_claim(struct ingest *st)
     PGresult *res;
     int rc = -1, attempt;
 
-    /* A short loan from the pool: the upload itself may take minutes. */
-    db = r->app->db ? db_pool_acquire(r->app->db) : NULL;
-    if (!db) {
-        req_error(r, API_ERR_UNAVAILABLE, "database unavailable");
-        return -1;
-    }
+    /* A short checkout, given back below: the upload itself may take minutes. */
+    db = req_db(r);
+    if (!db)
+        return -1;   /* 503 with Retry-After */
     for (attempt = 0; attempt < INGEST_IDEM_CLAIM_ATTEMPTS; attempt++) {
         res = db_query(db,
                        "INSERT INTO idempotency_keys (user_id, key, tenant_id, status, response, claim_id)"
@@ -406,7 +417,7 @@ static int idem_claim(struct ingest *st)
     }
     if (attempt == INGEST_IDEM_CLAIM_ATTEMPTS)
         req_error(r, API_ERR_UNAVAILABLE, "busy, try again");
-    db_pool_release(r->app->db, db);
+    req_db_release(r);
     return rc;
 }
 
@@ -452,6 +463,7 @@ static struct ingest *ingest_new(struct req *r)
         return NULL;
     st->r = r;
     st->t0 = time_mono_ms();
+    upload_slot_init(&st->slot);
     upload_store_init(&st->store);
     buf_init(&st->title, INGEST_TITLE_MAX);
     buf_init(&st->doc_id, INGEST_DOC_ID_MAX);
@@ -483,6 +495,33 @@ static int check_length(struct ingest *st)
         return -1;
     }
     return 0;
+}
+
+/* An upload slot of the tenant and the user (upload_slots.h). 0, or -1 after answering 429 or 500. */
+static int take_slot(struct ingest *st)
+{
+    const struct config *cfg = st->r->app->cfg;
+    const struct principal *p = &st->r->principal;
+
+    switch (upload_slot_take(&st->slot, p->tenant_id, p->user_id, cfg->max_uploads_per_tenant,
+                             cfg->max_uploads_per_user)) {
+    case UPLOAD_SLOT_OK:
+        return 0;
+    case UPLOAD_SLOT_TENANT_FULL:
+        req_set_header(st->r, "Retry-After", INGEST_SLOT_RETRY_AFTER);
+        reject(st, API_ERR_RATE_LIMITED,
+               "too many uploads in progress for this tenant; try again when one has finished");
+        return -1;
+    case UPLOAD_SLOT_USER_FULL:
+        req_set_header(st->r, "Retry-After", INGEST_SLOT_RETRY_AFTER);
+        reject(st, API_ERR_RATE_LIMITED,
+               "too many uploads in progress for this user; try again when one has finished");
+        return -1;
+    case UPLOAD_SLOT_NOMEM:
+        break;
+    }
+    reject(st, API_ERR_INTERNAL, "internal error");
+    return -1;
 }
 
 /* An Idempotency-Key, when given, is checked and claimed (idem_claim). 0, or -1 after answering. */
@@ -525,7 +564,7 @@ static int ingest_begin(struct req *r)
         reject(st, API_ERR_BAD_REQUEST, "missing or invalid multipart boundary");
         return -1;
     }
-    if (check_length(st) < 0 || claim_key(st) < 0)
+    if (check_length(st) < 0 || take_slot(st) < 0 || claim_key(st) < 0)
         return -1;
     /* From here on every way out releases the claim: end() or abort() (which also runs when begin fails). */
     st->mp = multipart_new(boundary, &ingest_mp_callbacks, st);
@@ -565,6 +604,7 @@ static void ingest_abort(struct req *r)
     if (!st->keep_file)
         upload_store_abort(&st->store);
     idem_release(st);   /* the client went away or was answered early: it may retry with the key */
+    upload_slot_release(&st->slot);
 }
 
 /* Common config of the run (spec 4.3 plus size, hash and the crash guard's counter). */
@@ -843,7 +883,14 @@ static int create_run(struct ingest *st, struct finish *f)
 /* The message could not be published: 503 with the run_id, and the run failed enqueue_failed. */
 static void answer_enqueue_failed(struct ingest *st, const struct finish *f, const struct sqs_error *qerr)
 {
-    if (fail_enqueue(st, f->db, qerr)) {
+    /* A short loan, not req_db(): the answer is this 503 with the run_id whatever the pool says. */
+    struct db_pool *pool = st->r->app->db;
+    PGconn *db = pool ? db_pool_acquire(pool) : NULL;
+    int failed = db && fail_enqueue(st, db, qerr);
+
+    if (db)
+        db_pool_release(pool, db);
+    if (failed) {
         /* The run is terminal: its upload would stay on disk forever. */
         upload_store_abort(&st->store);
         st->keep_file = 0;
@@ -916,6 +963,9 @@ static void ingest_finish(struct ingest *st)
         return;
     /* The run exists: from here on the file is its upload and stays. */
     st->keep_file = 1;
+    /* The queue may take seconds to answer: the pool does not wait for it. */
+    req_db_release(st->r);
+    f.db = NULL;
     publish(st, &f);
 }
 
@@ -928,6 +978,8 @@ static void ingest_end(struct req *r)
     ingest_end_body(st);
     /* Any answer but a stored 2xx (4xx, 503, database error): give the key back before the client sees it. */
     idem_release(st);
+    /* And the slot: the client may start its next upload as soon as it has this answer. */
+    upload_slot_release(&st->slot);
 }
 
 static void ingest_end_body(struct ingest *st)

@@ -38,9 +38,7 @@ int req_init(struct req *r, const struct api_app *app, struct MHD_Connection *co
 
 void req_release(struct req *r)
 {
-    if (r->db && r->app && r->app->db)
-        db_pool_release(r->app->db, r->db);
-    r->db = NULL;
+    req_db_release(r);
     if (r->resp_fd >= 0)
         close(r->resp_fd);
     r->resp_fd = -1;
@@ -193,13 +191,22 @@ enum api_err req_db_error_of(const char *state)
     return API_ERR_INTERNAL;
 }
 
+/* 503 for a database that is busy (the pool's deadline passed) or away, with Retry-After. */
+static void answer_db_unavailable(struct req *r, const char *msg)
+{
+    /* An answer already made keeps its headers (req_error drops the second answer and logs it). */
+    if (!r->answered)
+        req_set_header(r, "Retry-After", REQ_DB_RETRY_AFTER);
+    req_error(r, API_ERR_UNAVAILABLE, msg);
+}
+
 enum api_err req_db_error(struct req *r, const char *what)
 {
     enum api_err e = req_db_error_of(db_last_sqlstate());
 
     switch (e) {
     case API_ERR_UNAVAILABLE:
-        req_error(r, e, "database unavailable");
+        answer_db_unavailable(r, "database unavailable");
         break;
     case API_ERR_INTERNAL:
         req_error(r, e, "internal error");
@@ -287,11 +294,22 @@ PGconn *req_db(struct req *r)
 {
     if (r->db)
         return r->db;
-    if (r->app && r->app->db)
-        r->db = db_pool_acquire(r->app->db);
+    if (!r->app || !r->app->db) {
+        answer_db_unavailable(r, "database unavailable");
+        return NULL;
+    }
+    r->db = db_pool_acquire(r->app->db);
     if (!r->db)
-        req_error(r, API_ERR_UNAVAILABLE, "database unavailable");
+        answer_db_unavailable(r, strcmp(db_last_sqlstate(), DB_POOL_EXHAUSTED) == 0 ? "database busy"
+                                                                                   : "database unavailable");
     return r->db;
+}
+
+void req_db_release(struct req *r)
+{
+    if (r->db && r->app && r->app->db)
+        db_pool_release(r->app->db, r->db);
+    r->db = NULL;
 }
 
 /* One SQS client per thread, freed when the thread (one per connection) ends. */

@@ -4,9 +4,10 @@
  *
  * A handler gets a struct req whose arena lives exactly as long as the request:
  * strings, PGresults (arena_pg) and JSON (arena_json) put there need no other
- * release. The database connection from req_db() is returned to the pool when
- * the request ends. Handlers answer once, with req_json() or req_error(); a
- * second answer is dropped and logged.
+ * release. A connection from req_db() is held only while it is needed: it goes
+ * back to the pool with req_db_release(), and at the latest when the request
+ * ends. Handlers answer once, with req_json() or req_error(); a second answer
+ * is dropped and logged.
  *
  * This is the only HTTP header a handler includes. It names no handler and no
  * server internals, so a handler module links with request.o and common alone
@@ -30,6 +31,8 @@
 #define API_JSON_BODY_MAX (1u << 20)
 #define API_MAX_PATH_PARAMS 2
 #define REQ_ADDR_LEN 46          /* INET6_ADDRSTRLEN */
+/* Retry-After (seconds) of a 503 for a database that is busy or away. */
+#define REQ_DB_RETRY_AFTER "1"
 
 struct sqs_client;
 struct db_pool;
@@ -76,7 +79,7 @@ struct req {
     int resp_fd;                               /* req_file(): file to send, -1 if none */
     uint64_t resp_fd_size;
 
-    PGconn *db;                                /* lazily acquired by req_db() */
+    PGconn *db;                                /* lazily acquired by req_db(), until req_db_release() */
     char client_addr[REQ_ADDR_LEN];            /* filled on first req_client_addr() */
 };
 
@@ -100,7 +103,8 @@ void req_error_extra(struct req *r, enum api_err e, const char *message, json_t 
  * Answer for a failed db_query()/db_exec() of this thread: the one mapping
  * from SQLSTATE (db_last_sqlstate()) to HTTP. Class 08 (connection), 53
  * (resources), 57 (operator intervention), 40 (serialization, deadlock) and
- * no SQLSTATE at all answer 503 "database unavailable"; 23505 (unique) 409 and
+ * no SQLSTATE at all answer 503 "database unavailable" with Retry-After:
+ * REQ_DB_RETRY_AFTER; 23505 (unique) 409 and
  * the rest of 22 (data exception: a malformed UUID, invalid UTF-8) and 23
  * (integrity) 400, each with what as the message; anything else 500
  * "internal error" (db_query has logged the statement). Returns the error.
@@ -139,8 +143,21 @@ const char *req_cookie(struct req *r, const char *name);
 const char *req_client_addr(struct req *r);
 /* The body parsed as a JSON object; on failure answers 400 and returns NULL. */
 json_t *req_body_json(struct req *r);
-/* A connection from the pool, held until the request ends; NULL (after answering 503) if down. */
+/*
+ * The request's connection: the one it holds, or one from the pool, waiting
+ * at most DB_ACQUIRE_TIMEOUT for it. NULL after answering 503 with
+ * Retry-After when none came free in time ("database busy") or the database
+ * is down ("database unavailable"). Held until req_db_release() or the end
+ * of the request.
+ */
 PGconn *req_db(struct req *r);
+/*
+ * Give the request's connection back now (an open transaction is rolled
+ * back); a later req_db() takes one again. Call it before anything that waits
+ * on the client, such as reading a request body: a connection held across a
+ * slow client is one every other tenant waits for. No-op without one.
+ */
+void req_db_release(struct req *r);
 
 /* This thread's SQS client (created on first use from the config); NULL if memory is out. */
 struct sqs_client *req_sqs(struct req *r);

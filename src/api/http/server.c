@@ -23,8 +23,10 @@
  *     refused in step 1 instead, which is what browsers and curl send.
  *  3. body complete: handle() or stream->end(), and the answer is queued.
  *  4. MHD_OPTION_NOTIFY_COMPLETED: stream->abort() if the body never completed,
- *     then the database connection, the arena and the context are released,
- *     the request is logged and counted.
+ *     then the arena and the context are released, the request is logged and
+ *     counted.
+ * No pooled database connection is held while the client sends or reads:
+ * steps 1 and 3 give back whatever the hooks left held (req_db_release).
  */
 #include "api/http/server.h"
 #include "api/http/metrics.h"
@@ -243,6 +245,8 @@ static struct req_ctx *request_start(const struct server *srv, struct MHD_Connec
         req_error(r, API_ERR_TOO_LARGE, "request body too large");
         ctx->kind = CTX_ANSWERED;
     }
+    /* The body comes at the client's pace: no pooled connection may wait for it. */
+    req_db_release(r);
     return ctx;
 }
 
@@ -293,6 +297,8 @@ static enum MHD_Result request_finish(const struct server *srv, struct req_ctx *
             ctx->route->handle(r);
         }
     }
+    /* Nor for the client to read the answer. */
+    req_db_release(r);
     return queue_answer(ctx);
 }
 
