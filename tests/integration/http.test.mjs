@@ -9,6 +9,7 @@
 // Every socket has a time limit and every trickle a byte budget, so no test can hang.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -334,7 +335,17 @@ test('X-Forwarded-For is believed only from TRUSTED_PROXIES, right-most untruste
 });
 
 test('a TRUSTED_PROXIES value that is not an address list stops core-api at start (exit 2, named)', async () => {
-  const r = await stack.runApi(['serve'], { TRUSTED_PROXIES: '10.0.0.0/8, proxy.example', HTTP_ADDR: '127.0.0.1:0' });
+  // bounded: if the value were taken, serve would run until killed
+  const r = await new Promise((resolve) => {
+    const child = spawn(stack.bin('core-api'), ['serve'], {
+      env: { ...stack.env, TRUSTED_PROXIES: '10.0.0.0/8, proxy.example', HTTP_ADDR: '127.0.0.1:0' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10000);
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stderr }); });
+  });
   assert.equal(r.code, 2, r.stderr);
   assert.match(r.stderr, /TRUSTED_PROXIES: invalid value/);
   const c = await stack.runApi(['config']);
