@@ -3,6 +3,7 @@
  * one row per setting, one parser per type, cross-checks after the table.
  */
 #include "common/config.h"
+#include "common/netaddr.h"
 #include "common/timeutil.h"
 
 #include <errno.h>
@@ -12,7 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
-enum cfg_type { CFG_STR, CFG_INT, CFG_BOOL, CFG_DURATION, CFG_BYTES, CFG_ENUM, CFG_REAL };
+enum cfg_type { CFG_STR, CFG_INT, CFG_BOOL, CFG_DURATION, CFG_BYTES, CFG_ENUM, CFG_REAL, CFG_ADDRS };
 
 struct cfg_entry {
     const char *env;
@@ -61,6 +62,19 @@ static const struct cfg_entry cfg_table[] = {
 
     /* core-api */
     {"HTTP_ADDR", CFG_STR, F(http_addr), API, "0.0.0.0:8000", 3, 0, NULL, "listen address host:port"},
+    {"HTTP_HEAD_TIMEOUT", CFG_DURATION, F(http_head_timeout_ms), API, "10s", SEC(1), SEC(3600), NULL,
+     "a request head must be complete this long after the connection opened or the previous answer "
+     "(slowloris); an idle keep-alive connection is closed after it too"},
+    {"HTTP_BODY_MIN_RATE", CFG_BYTES, F(http_body_min_rate), API, "1K", 0, (int64_t)1 << 30, NULL,
+     "bytes per second a request body must keep up over each HTTP_BODY_RATE_WINDOW, else the "
+     "connection is closed and a partial upload removed; 0: no minimum"},
+    {"HTTP_BODY_RATE_WINDOW", CFG_DURATION, F(http_body_window_ms), API, "10s", SEC(1), SEC(3600), NULL,
+     "window over which HTTP_BODY_MIN_RATE is measured (a stalled body is cut after one window)"},
+    {"HTTP_MAX_CONN_PER_ADDR", CFG_INT, F(http_max_conn_per_addr), API, "64", 1, 512, NULL,
+     "open connections from one client address (TRUSTED_PROXIES exempt); the next one is closed unanswered"},
+    {"TRUSTED_PROXIES", CFG_ADDRS, F(trusted_proxies), API, "", 0, 0, NULL,
+     "addresses or CIDR ranges of reverse proxies (comma-separated) whose X-Forwarded-For is believed; "
+     "empty: none, the client is the TCP peer"},
     {"JWT_SECRET", CFG_STR, F(jwt_secret), API, "", 0, 0, NULL,
      "HS256 key, at least 32 bytes (required when AUTH_ENABLED=true)"},
     {"AUTH_ENABLED", CFG_BOOL, F(auth_enabled), API, "true", 0, 0, NULL,
@@ -272,6 +286,19 @@ static int store_real(const struct cfg_entry *e, const char *v, void *dst)
     return 0;
 }
 
+/* A list of addresses and CIDR ranges (common/netaddr.h), kept as text once it parses. */
+static int store_addrs(const struct cfg_entry *e, const char *v, void *dst)
+{
+    struct netaddr_list l;
+    char why[160];
+
+    (void)e;
+    if (netaddr_list_parse(v, &l, why, sizeof(why)) < 0)
+        return -1;
+    *(const char **)dst = v;
+    return 0;
+}
+
 static const struct cfg_type_ops {
     const char *name;    /* as `config` prints it */
     int (*store)(const struct cfg_entry *e, const char *v, void *dst);
@@ -283,6 +310,7 @@ static const struct cfg_type_ops {
     [CFG_BYTES] = {"bytes", store_bytes},
     [CFG_ENUM] = {"enum", store_enum},
     [CFG_REAL] = {"number", store_real},
+    [CFG_ADDRS] = {"addresses", store_addrs},
 };
 
 /* What an entry accepts, for the message that refuses a value: "an integer from 1 to 64". */
@@ -311,6 +339,9 @@ static void describe_accepted(const struct cfg_entry *e, char *out, size_t outle
         break;
     case CFG_BYTES:
         snprintf(out, outlen, "bytes from %lld to %lld, suffix K, M, G allowed", lo, hi);
+        break;
+    case CFG_ADDRS:
+        snprintf(out, outlen, "IP addresses or CIDR ranges like 10.0.0.0/8, separated by commas");
         break;
     }
 }

@@ -39,6 +39,11 @@ struct config {
 
     /* core-api */
     const char *http_addr;
+    int64_t http_head_timeout_ms;
+    int64_t http_body_min_rate;
+    int64_t http_body_window_ms;
+    int64_t http_max_conn_per_addr;
+    const char *trusted_proxies;
     const char *jwt_secret;
     int auth_enabled;
     int cookie_secure;

@@ -20,7 +20,8 @@
     X(UNSUPPORTED_TYPE, "unsupported_type", 415)       \
     X(RATE_LIMITED,     "rate_limited",     429)       \
     X(INTERNAL,         "internal",         500)       \
-    X(UNAVAILABLE,      "unavailable",      503)
+    X(UNAVAILABLE,      "unavailable",      503)       \
+    X(NOT_IMPLEMENTED,  "not_implemented",  501)
 
 /*
  * Run failure codes: ingestion_runs.error is "<code>: <detail>".

@@ -6,6 +6,7 @@
 #include "api/http/request.h"
 #include "common/db.h"
 #include "common/log.h"
+#include "common/netaddr.h"
 #include "common/sqs.h"
 
 #include <arpa/inet.h>
@@ -248,22 +249,56 @@ const char *req_cookie(struct req *r, const char *name)
     return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, name);
 }
 
+/* The X-Forwarded-For lines of a request, in order; the last REQ_XFF_LINES are kept. */
+#define REQ_XFF_LINES 16
+struct xff_lines {
+    const char *v[REQ_XFF_LINES];
+    size_t n;
+};
+
+static enum MHD_Result xff_line(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    struct xff_lines *x = cls;
+
+    (void)kind;
+    if (!key || strcasecmp(key, "X-Forwarded-For") != 0 || !value)
+        return MHD_YES;
+    if (x->n == REQ_XFF_LINES) {
+        memmove(x->v, x->v + 1, sizeof(x->v[0]) * (REQ_XFF_LINES - 1));
+        x->n--;
+    }
+    x->v[x->n++] = value;
+    return MHD_YES;
+}
+
+/*
+ * The TCP peer, or behind a proxy of TRUSTED_PROXIES the right-most
+ * X-Forwarded-For entry that is not itself a trusted proxy (netaddr_client()).
+ * Canonical text, so one client is one key for the login throttle.
+ */
 const char *req_client_addr(struct req *r)
 {
     const union MHD_ConnectionInfo *ci;
-    const struct sockaddr *sa;
+    struct netaddr peer, client;
+    struct netaddr_list trusted;
+    struct xff_lines xff = {{NULL}, 0};
+    char err[160];
 
     if (r->client_addr[0])
         return r->client_addr;
     ci = r->conn ? MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS) : NULL;
-    sa = ci ? ci->client_addr : NULL;
-    if (sa && sa->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, r->client_addr,
-                  sizeof(r->client_addr));
-    else if (sa && sa->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, r->client_addr,
-                  sizeof(r->client_addr));
-    if (!r->client_addr[0])
+    if (!ci || netaddr_from_sockaddr(ci->client_addr, &peer) < 0) {
+        snprintf(r->client_addr, sizeof(r->client_addr), "unknown");
+        return r->client_addr;
+    }
+    client = peer;
+    if (r->app && r->app->cfg && r->app->cfg->trusted_proxies &&
+        netaddr_list_parse(r->app->cfg->trusted_proxies, &trusted, err, sizeof(err)) == 0 &&
+        netaddr_list_contains(&trusted, &peer)) {
+        MHD_get_connection_values(r->conn, MHD_HEADER_KIND, xff_line, &xff);
+        netaddr_client(&trusted, &peer, xff.v, xff.n, &client);
+    }
+    if (netaddr_format(&client, r->client_addr, sizeof(r->client_addr)) < 0)
         snprintf(r->client_addr, sizeof(r->client_addr), "unknown");
     return r->client_addr;
 }

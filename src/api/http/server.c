@@ -27,11 +27,25 @@
  *     counted.
  * No pooled database connection is held while the client sends or reads:
  * steps 1 and 3 give back whatever the hooks left held (req_db_release).
+ *
+ * The edge (docs/operations.md, "HTTP limits"): before step 1 routes anything,
+ * the head must pass head_check (one Content-Length, no Content-Length with
+ * Transfer-Encoding, only the chunked coding, Host, no control characters);
+ * a head that fails is answered 400 or 501 at once with "Connection: close"
+ * and its body is never read, since its framing cannot be trusted. MHD's
+ * connection notifications (MHD_OPTION_NOTIFY_CONNECTION) keep conn_guard's
+ * record of every connection, the steps above move it through its phases, and
+ * the main loop's conn_guard_scan() closes the connections past the head
+ * deadline or below the body rate; conn_guard also refuses a connection over
+ * the per-address limit when it is accepted.
  */
 #include "api/http/server.h"
+#include "api/http/conn_guard.h"
+#include "api/http/head_check.h"
 #include "api/http/metrics.h"
 #include "common/db.h"
 #include "common/log.h"
+#include "common/netaddr.h"
 #include "common/sqs.h"
 #include "common/timeutil.h"
 
@@ -55,6 +69,7 @@
 #define SERVER_CONN_MEMORY (128u * 1024u)
 #define SERVER_DISCARD_MAX ((uint64_t)16 << 20)
 #define SERVER_DRAIN_MS 5000
+#define SERVER_TICK_MS 100          /* main loop: stop flag and conn_guard_scan() */
 
 #define CSP_HTML                                                                                   \
     "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "    \
@@ -72,12 +87,15 @@ struct req_ctx {
     int stream_done;        /* end() or abort() ran */
     int discarding;         /* answered before the body ended: drop the rest */
     uint64_t discarded;
+    int close_after;        /* framing in doubt: answer now, "Connection: close", read nothing more */
+    struct conn_watch *watch;   /* conn_guard's record of the connection (may be NULL) */
 };
 
 /* What on_request gets as its closure: the process state and the program's hooks. */
 struct server {
     const struct api_app *app;
     const struct server_hooks *hooks;
+    struct conn_guard *guard;
 };
 
 static atomic_int inflight;
@@ -85,6 +103,21 @@ static atomic_int inflight;
 static int is_api_path(const char *path)
 {
     return strcmp(path, "/v1") == 0 || strncmp(path, "/v1/", 4) == 0;
+}
+
+/*
+ * "Keep-Alive: timeout=N": an idle connection is closed after the head
+ * deadline (conn_guard), and clients that read the hint (Node's undici)
+ * stop reusing it before then instead of racing the close.
+ */
+static void add_keep_alive(struct MHD_Response *resp, const struct req *r)
+{
+    char v[32];
+
+    if (!r->app || !r->app->cfg || r->app->cfg->http_head_timeout_ms <= 0)
+        return;
+    snprintf(v, sizeof(v), "timeout=%lld", (long long)(r->app->cfg->http_head_timeout_ms / 1000));
+    MHD_add_response_header(resp, "Keep-Alive", v);
 }
 
 /* Turn r's answer into an MHD response and queue it. MHD_NO closes the connection. */
@@ -120,6 +153,10 @@ static enum MHD_Result queue_answer(struct req_ctx *ctx)
     /* API answers are per user: never let a cache keep them. */
     if (is_api_path(r->path) && !req_has_resp_header(r, "Cache-Control"))
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (ctx->close_after)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    else
+        add_keep_alive(resp, r);
     ok = MHD_queue_response(r->conn, r->status, resp);
     MHD_destroy_response(resp);
     if (ok != MHD_YES)
@@ -198,9 +235,62 @@ static int request_authorize(const struct server *srv, struct req_ctx *ctx)
     return 0;
 }
 
+static enum MHD_Result head_line(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+                                  const char *value, size_t value_size)
+{
+    (void)kind;
+    head_check_add(cls, key, key_size, value, value_size);
+    return MHD_YES;
+}
+
+/*
+ * The raw head for head_check_region(): MHD 0.9.75 parses it in place, from the
+ * method on, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE bytes. Only when the URL
+ * sits inside that span is the layout the one head_check knows; otherwise
+ * (another MHD) the lines are checked without it.
+ */
+static void head_region(struct head_check *c, struct MHD_Connection *conn, const char *method, const char *url)
+{
+    const union MHD_ConnectionInfo *hs = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+
+    if (hs && method && url && url > method && url < method + hs->header_size)
+        head_check_region(c, method, hs->header_size);
+}
+
+/*
+ * The head's framing and fields (head_check.h). 0 to go on; -1 after answering
+ * 400 or 501, with the connection to be closed right after the answer.
+ */
+static int request_head_ok(struct req_ctx *ctx, const char *method, const char *url, const char *version)
+{
+    struct head_check c;
+    const char *why = NULL;
+    unsigned status;
+
+    head_check_init(&c);
+    head_region(&c, ctx->r.conn, method, url);
+    MHD_get_connection_values_n(ctx->r.conn, MHD_HEADER_KIND, head_line, &c);
+    status = head_check_verdict(&c, version && strcmp(version, MHD_HTTP_VERSION_1_0) == 0, &why);
+    if (status == 0)
+        return 0;
+    ctx->r.route = "unmatched";
+    ctx->close_after = 1;
+    req_error(&ctx->r, status == 501 ? API_ERR_NOT_IMPLEMENTED : API_ERR_BAD_REQUEST, why);
+    log_event(LOG_INFO, "refusing a request head", json_pack("{s:i,s:s}", "status", (int)status, "why", why));
+    return -1;
+}
+
+/* conn_guard's record of the connection (set by on_connection), or NULL. */
+static struct conn_watch *watch_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+    return ci ? ci->socket_context : NULL;
+}
+
 /* Headers are in: route, authenticate, and start the body. Returns the ctx. */
 static struct req_ctx *request_start(const struct server *srv, struct MHD_Connection *conn, const char *url,
-                                     const char *method)
+                                     const char *method, const char *version)
 {
     struct req_ctx *ctx = calloc(1, sizeof(*ctx));
     struct req *r;
@@ -213,6 +303,8 @@ static struct req_ctx *request_start(const struct server *srv, struct MHD_Connec
     r = &ctx->r;
     ctx->mono_start = time_mono_ms();
     ctx->kind = CTX_ANSWERED;
+    ctx->watch = watch_of(conn);
+    conn_guard_head_done(srv->guard, ctx->watch, ctx->mono_start);
     if (req_init(r, srv->app, conn, method, url) < 0) {
         r->path = r->path ? r->path : "/";
         r->route = "unmatched";
@@ -220,6 +312,8 @@ static struct req_ctx *request_start(const struct server *srv, struct MHD_Connec
         return ctx;
     }
     r->start_ms = time_now_ms();
+    if (request_head_ok(ctx, method, url, version) < 0)
+        return ctx;
     r->content_length = content_length_of(conn);
 
     ctx->route = route_find(srv->hooks->routes, srv->hooks->nroutes, r->method, r->path, &r->arena, r->params,
@@ -255,6 +349,7 @@ static enum MHD_Result request_data(struct req_ctx *ctx, const char *data, size_
 {
     struct req *r = &ctx->r;
 
+    conn_guard_body(ctx->watch, n);
     if (ctx->discarding || ctx->kind != CTX_ROUTE) {
         ctx->discarding = 1;
         ctx->discarded += n;
@@ -287,6 +382,7 @@ static enum MHD_Result request_finish(const struct server *srv, struct req_ctx *
 {
     struct req *r = &ctx->r;
 
+    conn_guard_body_done(srv->guard, ctx->watch);
     if (ctx->kind == CTX_STATIC && !r->answered) {
         srv->hooks->fallback(r);
     } else if (ctx->kind == CTX_ROUTE && !r->answered) {
@@ -306,14 +402,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **con_cls)
 {
+    const struct server *srv = cls;
     struct req_ctx *ctx = *con_cls;
 
-    (void)version;
     if (!ctx) {
-        ctx = request_start(cls, conn, url, method);
+        ctx = request_start(srv, conn, url, method, version);
         if (!ctx)
             return MHD_NO;
         *con_cls = ctx;
+        /* Framing in doubt: answer now and close; the body is never read. */
+        if (ctx->close_after) {
+            conn_guard_body_done(srv->guard, ctx->watch);
+            return queue_answer(ctx);
+        }
         /*
          * An answer made from the headers alone (401, 403, 413 by Content-Length...):
          * if the body is small enough to read, read and drop it and answer at its
@@ -326,6 +427,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                 ctx->discarding = 1;
                 return MHD_YES;
             }
+            conn_guard_body_done(srv->guard, ctx->watch);
             return queue_answer(ctx);
         }
         return MHD_YES;
@@ -336,23 +438,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_data_size = 0;
         return request_data(ctx, upload_data, n);
     }
-    return request_finish(cls, ctx);
+    return request_finish(srv, ctx);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
+    const struct server *srv = cls;
     struct req_ctx *ctx = *con_cls;
     struct req *r;
     int64_t ms;
     json_t *fields;
 
-    (void)cls;
     (void)conn;
     if (!ctx)
         return;
     *con_cls = NULL;
     r = &ctx->r;
+    conn_guard_request_done(srv->guard, ctx->watch, time_mono_ms());
     /* Client gone, timeout or shutdown before the body ended: undo partial work. */
     stream_abort(ctx);
     ms = time_mono_ms() - ctx->mono_start;
@@ -370,6 +473,24 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     req_release(r);
     free(ctx);
     atomic_fetch_sub(&inflight, 1);
+}
+
+/* MHD_OPTION_NOTIFY_CONNECTION: conn_guard records (or refuses) each connection. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    const struct server *srv = cls;
+
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *fd = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        const union MHD_ConnectionInfo *peer = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+        *socket_context = fd ? conn_guard_open(srv->guard, fd->connect_fd, peer ? peer->client_addr : NULL,
+                                               time_mono_ms())
+                             : NULL;
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        conn_guard_close(srv->guard, (struct conn_watch **)socket_context);
+    }
 }
 
 #pragma GCC diagnostic push
@@ -450,9 +571,44 @@ static int listen_on(const struct sockaddr_in *sa, const char *text, char *err, 
     return fd;
 }
 
+/* conn_guard's limits from the configuration; NULL (logged) if memory is out or TRUSTED_PROXIES is bad. */
+static struct conn_guard *guard_from_config(const struct config *cfg)
+{
+    struct conn_guard_config gc;
+    struct conn_guard *g;
+    char err[160];
+
+    memset(&gc, 0, sizeof(gc));
+    gc.head_timeout_ms = cfg->http_head_timeout_ms;
+    gc.body_min_rate = cfg->http_body_min_rate;
+    gc.body_window_ms = cfg->http_body_window_ms;
+    gc.max_per_addr = (unsigned)cfg->http_max_conn_per_addr;
+    if (netaddr_list_parse(cfg->trusted_proxies, &gc.exempt, err, sizeof(err)) < 0) {
+        log_event(LOG_ERROR, "cannot start the HTTP server", json_pack("{s:s,s:s}", "setting", "TRUSTED_PROXIES",
+                                                                       "error", err));
+        return NULL;
+    }
+    g = conn_guard_new(&gc);
+    if (!g)
+        log_event(LOG_ERROR, "cannot start the HTTP server", json_pack("{s:s}", "error", "out of memory"));
+    return g;
+}
+
+static struct MHD_Daemon *start_daemon(struct server *srv, int fd)
+{
+    return MHD_start_daemon(MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                                MHD_USE_ITC | MHD_USE_ERROR_LOG,
+                            0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+                            MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+                            MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv, MHD_OPTION_CONNECTION_TIMEOUT,
+                            (unsigned)SERVER_CONN_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT,
+                            (unsigned)SERVER_CONN_LIMIT, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                            (size_t)SERVER_CONN_MEMORY, MHD_OPTION_END);
+}
+
 int server_run(struct api_app *app, const struct server_hooks *hooks, volatile sig_atomic_t *stop)
 {
-    struct server srv = {app, hooks};
+    struct server srv = {app, hooks, NULL};
     struct sockaddr_in sa;
     struct MHD_Daemon *d = NULL;
     const union MHD_DaemonInfo *info;
@@ -464,20 +620,19 @@ int server_run(struct api_app *app, const struct server_hooks *hooks, volatile s
         log_event(LOG_ERROR, "cannot start the HTTP server", json_pack("{s:s}", "error", err));
         return -1;
     }
+    srv.guard = guard_from_config(app->cfg);
+    if (!srv.guard)
+        return -1;
     fd = listen_on(&sa, app->cfg->http_addr, err, sizeof(err));
     if (fd < 0) {
         log_event(LOG_ERROR, "cannot start the HTTP server", json_pack("{s:s}", "error", err));
+        conn_guard_free(&srv.guard);
         return -1;
     }
-    d = MHD_start_daemon(MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                             MHD_USE_ITC | MHD_USE_ERROR_LOG,
-                         0, NULL, NULL, on_request, &srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-                         MHD_OPTION_LISTEN_SOCKET, fd,
-                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
-                         (unsigned)SERVER_CONN_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT, (unsigned)SERVER_CONN_LIMIT,
-                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SERVER_CONN_MEMORY, MHD_OPTION_END);
+    d = start_daemon(&srv, fd);
     if (!d) {
         close(fd);
+        conn_guard_free(&srv.guard);
         log_event(LOG_ERROR, "cannot start the HTTP server",
                   json_pack("{s:s,s:s}", "error", "MHD_start_daemon failed", "addr", app->cfg->http_addr));
         return -1;
@@ -486,8 +641,10 @@ int server_run(struct api_app *app, const struct server_hooks *hooks, volatile s
     log_event(LOG_INFO, "listening",
               json_pack("{s:s,s:i}", "addr", app->cfg->http_addr, "port", info ? (int)info->port : -1));
 
-    while (!*stop)
-        time_sleep_ms(100);
+    while (!*stop) {
+        time_sleep_ms(SERVER_TICK_MS);
+        conn_guard_scan(srv.guard, time_mono_ms());
+    }
 
     /* Stop accepting, let in-flight requests finish for a while, then close everything. */
     qfd = MHD_quiesce_daemon(d);
@@ -500,6 +657,7 @@ int server_run(struct api_app *app, const struct server_hooks *hooks, volatile s
         log_event(LOG_WARN, "shutdown: closing requests still in flight",
                   json_pack("{s:i}", "requests", atomic_load(&inflight)));
     MHD_stop_daemon(d);
+    conn_guard_free(&srv.guard);
     log_event(LOG_INFO, "HTTP server stopped", NULL);
     return 0;
 }
