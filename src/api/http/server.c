@@ -27,6 +27,7 @@
  *     the request is logged and counted.
  */
 #include "api/http/server.h"
+#include "api/http/csp.h"
 #include "api/http/metrics.h"
 #include "common/db.h"
 #include "common/log.h"
@@ -54,10 +55,8 @@
 #define SERVER_DISCARD_MAX ((uint64_t)16 << 20)
 #define SERVER_DRAIN_MS 5000
 
-#define CSP_HTML                                                                                   \
-    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "    \
-    "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; "          \
-    "form-action 'self'"
+/* HTML answers without a policy of their own (the UI's pages have one: csp.h). */
+#define CSP_HTML CSP_POLICY_DEFAULT
 
 enum ctx_kind { CTX_ROUTE, CTX_STATIC, CTX_ANSWERED };
 
@@ -113,7 +112,8 @@ static enum MHD_Result queue_answer(struct req_ctx *ctx)
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
     MHD_add_response_header(resp, "X-Frame-Options", "DENY");
-    if (r->resp_type && strncasecmp(r->resp_type, "text/html", 9) == 0)
+    if (r->resp_type && strncasecmp(r->resp_type, "text/html", 9) == 0 &&
+        !req_has_resp_header(r, "Content-Security-Policy"))
         MHD_add_response_header(resp, "Content-Security-Policy", CSP_HTML);
     /* API answers are per user: never let a cache keep them. */
     if (is_api_path(r->path) && !req_has_resp_header(r, "Cache-Control"))
