@@ -173,9 +173,13 @@ test('deploy: AUTH_ENABLED is true by default and false only in the dev profile'
   }
 });
 
-test('deploy: COOKIE_SECURE is true in core-api unless deploy/.env turns it off', () => {
+test('deploy: COOKIE_SECURE is true in core-api unless deploy/.env turns it off; METRICS_TOKEN is passed', () => {
   const cfg = rendered();
   assert.equal(cfg.services['core-api'].environment.COOKIE_SECURE, 'true');
+  assert.equal(cfg.services['core-api'].environment.METRICS_TOKEN, '');
+  const r = compose(['config'], baseEnv({ ...SECRETS, METRICS_TOKEN: 'scrape-token-0123456789' }));
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /METRICS_TOKEN: scrape-token-0123456789/);
 });
 
 test('deploy: the SQS emulator creates ingest and ingest-dlq (maxReceiveCount 3) matching the queue URLs', () => {
