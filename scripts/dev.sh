@@ -46,6 +46,9 @@ if [ -f web/package.json ]; then
   (cd web && NEXT_TELEMETRY_DISABLED=1 npm run build --silent)
 fi
 mkdir -p "$VAR"
+# The dev profile serves plain http on loopback: a Secure session cookie (the
+# default) would not come back from every browser. Never set this in production.
+export COOKIE_SECURE=${COOKIE_SECURE:-false}
 
 if [ "${1:-}" = "--detach" ]; then
   nohup node scripts/stack.mjs up >"$VAR"/stack.log 2>&1 &

@@ -79,8 +79,12 @@ static const struct cfg_entry cfg_table[] = {
      "HS256 key, at least 32 bytes (required when AUTH_ENABLED=true)"},
     {"AUTH_ENABLED", CFG_BOOL, F(auth_enabled), API, "true", 0, 0, NULL,
      "false only for local development: every request acts as a fixed dev admin"},
-    {"COOKIE_SECURE", CFG_BOOL, F(cookie_secure), API, "false", 0, 0, NULL,
-     "add Secure to the session cookie (set true behind HTTPS)"},
+    {"COOKIE_SECURE", CFG_BOOL, F(cookie_secure), API, "true", 0, 0, NULL,
+     "add Secure to the session cookie (browsers then send it over HTTPS only); false only for "
+     "plain-HTTP development (scripts/dev.sh and the test harness set it)"},
+    {"METRICS_TOKEN", CFG_STR, F(metrics_token), API, "", 0, 0, NULL,
+     "GET /metrics needs Authorization: Bearer <this> (use a long random value); empty: /metrics "
+     "answers only loopback clients whose request names no proxy (X-Forwarded-For, Forwarded, X-Real-IP)"},
     {"WEB_DIR", CFG_STR, F(web_dir), API, "web/out", 1, 0, NULL, "static web UI files"},
     {"DB_POOL_SIZE", CFG_INT, F(db_pool_size), API, "8", 1, 256, NULL, "PostgreSQL connections"},
     {"DB_ACQUIRE_TIMEOUT", CFG_DURATION, F(db_acquire_timeout_ms), API, "5s", 0, SEC(60), NULL,

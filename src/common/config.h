@@ -47,6 +47,7 @@ struct config {
     const char *jwt_secret;
     int auth_enabled;
     int cookie_secure;
+    const char *metrics_token;
     const char *web_dir;
     int64_t db_pool_size;
     int64_t db_acquire_timeout_ms;

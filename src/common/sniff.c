@@ -1,11 +1,14 @@
 /*
  * sniff.c - an upload's type from its first bytes, then its name (sniff.h):
- * magic numbers, zip local headers for DOCX, strict UTF-8 for text.
+ * magic numbers, zip local headers for DOCX, strict UTF-8 for text, and for
+ * HTML that is not UTF-8 its declared charset (common/charset).
  */
 #include "common/sniff.h"
+#include "common/charset.h"
 #include "common/utf8.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -19,6 +22,8 @@ static int name_ends(const char *name, const char *suffix)
     s = strlen(suffix);
     return n >= s && strcasecmp(name + n - s, suffix) == 0;
 }
+
+_Static_assert(SNIFF_HEAD_MAX >= CHARSET_SCAN_MAX, "the head holds every byte a declaration is looked for in");
 
 static int has_prefix(const unsigned char *p, size_t n, const void *magic, size_t m)
 {
@@ -127,6 +132,50 @@ static int looks_html(const unsigned char *p, size_t n)
            starts_ci(p, n, "<head") || starts_ci(p, n, "<body");
 }
 
+/* Empty zip, spanned zip, other binary magic numbers: never text. (UTF-16 BOMs are charset's.) */
+static int binary_magic(const unsigned char *head, size_t n)
+{
+    return has_prefix(head, n, "PK\x05\x06", 4) || has_prefix(head, n, "PK\x07\x08", 4) ||
+           has_prefix(head, n, "\x89PNG", 4) || has_prefix(head, n, "GIF8", 4) ||
+           has_prefix(head, n, "\xFF\xD8\xFF", 3) || has_prefix(head, n, "\x7F" "ELF", 4) ||
+           has_prefix(head, n, "\x1F\x8B", 2) || has_prefix(head, n, "BZh", 3) ||
+           has_prefix(head, n, "\xFD" "7zXZ", 5) || has_prefix(head, n, "7z\xBC\xAF", 4) ||
+           has_prefix(head, n, "Rar!", 4) || has_prefix(head, n, "\xD0\xCF\x11\xE0", 4) ||
+           has_prefix(head, n, "\x28\xB5\x2F\xFD", 4) || has_prefix(head, n, "{\\rtf", 5);
+}
+
+static int html_name(const char *filename)
+{
+    return name_ends(filename, ".html") || name_ends(filename, ".htm") || name_ends(filename, ".xhtml");
+}
+
+/*
+ * Bytes that are not UTF-8 text: HTML when they declare a charset iconv (so
+ * libxml2) can decode, decode in it without an invalid sequence into text, and
+ * that text looks like HTML or the name says so. A declaration read as ASCII
+ * (XML, <meta>) only counts in a charset that writes ASCII as ASCII.
+ */
+static const char *declared_html(const unsigned char *head, size_t n, const char *filename)
+{
+    char cs[CHARSET_NAME_MAX];
+    enum charset_source src = charset_declared(head, n, cs, sizeof(cs));
+    size_t cap = 4 * n + 4, len = 0;
+    const char *mime = NULL;
+    char *text;
+
+    if (src == CHARSET_NONE || (src != CHARSET_BOM && !charset_ascii_compatible(cs)))
+        return NULL;
+    text = malloc(cap);
+    if (!text)
+        return NULL;
+    if (charset_to_utf8(cs, head, n, text, cap, &len) == 0 && len > 0 &&
+        is_text((const unsigned char *)text, len) &&
+        (looks_html((const unsigned char *)text, len) || html_name(filename)))
+        mime = SNIFF_MIME_HTML;
+    free(text);
+    return mime;
+}
+
 const char *sniff_mime(const unsigned char *head, size_t n, const char *filename)
 {
     size_t i;
@@ -145,21 +194,11 @@ const char *sniff_mime(const unsigned char *head, size_t n, const char *filename
             return SNIFF_MIME_DOCX;
         return NULL;
     }
-    /* empty zip, spanned zip, other binary magic: never text */
-    if (has_prefix(head, n, "PK\x05\x06", 4) || has_prefix(head, n, "PK\x07\x08", 4) ||
-        has_prefix(head, n, "\x89PNG", 4) || has_prefix(head, n, "GIF8", 4) ||
-        has_prefix(head, n, "\xFF\xD8\xFF", 3) || has_prefix(head, n, "\x7F" "ELF", 4) ||
-        has_prefix(head, n, "\x1F\x8B", 2) || has_prefix(head, n, "BZh", 3) ||
-        has_prefix(head, n, "\xFD" "7zXZ", 5) || has_prefix(head, n, "7z\xBC\xAF", 4) ||
-        has_prefix(head, n, "Rar!", 4) || has_prefix(head, n, "\xD0\xCF\x11\xE0", 4) ||
-        has_prefix(head, n, "\xFF\xFE", 2) || has_prefix(head, n, "\xFE\xFF", 2) ||
-        has_prefix(head, n, "\x28\xB5\x2F\xFD", 4) || has_prefix(head, n, "{\\rtf", 5))
+    if (binary_magic(head, n))
         return NULL;
-
     if (!is_text(head, n))
-        return NULL;
-    if (looks_html(head, n) || name_ends(filename, ".html") || name_ends(filename, ".htm") ||
-        name_ends(filename, ".xhtml"))
+        return declared_html(head, n, filename);
+    if (looks_html(head, n) || html_name(filename))
         return SNIFF_MIME_HTML;
     if (name_ends(filename, ".md") || name_ends(filename, ".markdown"))
         return SNIFF_MIME_MARKDOWN;

@@ -28,12 +28,21 @@
  *     any zip when filename ends in .docx                      -> DOCX
  *   - UTF-8 text starting (after BOM, blanks, comments) with <!doctype html,
  *     <html, <head or <body                                    -> HTML;
- *     text named *.html / *.htm                                -> HTML
+ *     text named *.html / *.htm / *.xhtml                      -> HTML
  *   - other valid UTF-8 without NULs: *.md / *.markdown        -> markdown,
  *     else                                                     -> plain text
- *   - anything else (NULs, invalid UTF-8, many control bytes, other magic
- *     numbers such as PNG, JPEG, ELF, gzip, OLE .doc)          -> NULL
- * A UTF-8 sequence cut by the end of head is not counted as invalid.
+ *   - bytes that are not UTF-8 text but declare a charset (a UTF-8/16 BOM,
+ *     <?xml encoding=...?>, <meta charset=...>, <meta http-equiv=content-type
+ *     content="...charset=...">: charset.h) that iconv decodes, and that decode
+ *     in it, without an invalid sequence, to text that is HTML as above (or is
+ *     named so)                                                 -> HTML
+ *   - anything else (NULs, invalid UTF-8 with no usable declaration, an
+ *     unknown charset, many control bytes, other magic numbers such as PNG,
+ *     JPEG, ELF, gzip, OLE .doc; plain text or Markdown in another charset
+ *     than UTF-8)                                               -> NULL
+ * A multi-byte sequence cut by the end of head is not counted as invalid.
+ * The worker's HTML extractor decodes with the same declared charset
+ * (charset_declared()), so what is accepted here is what gets indexed.
  */
 const char *sniff_mime(const unsigned char *head, size_t n, const char *filename);
 

@@ -47,6 +47,8 @@ let context;
 let page;
 let userDataDir;
 const pageErrors = [];
+const cspViolations = []; // securitypolicyviolation events and the console's CSP messages, every page
+const htmlPolicies = new Map(); // url -> Content-Security-Policy of each HTML document loaded
 const state = {};
 
 async function shot(name) {
@@ -114,6 +116,26 @@ describe('web UI against the real stack', { timeout: 15 * 60_000 }, () => {
     context.setDefaultTimeout(UI_TIMEOUT);
     page = context.pages()[0] || (await context.newPage());
     page.on('pageerror', (e) => pageErrors.push(String(e && e.stack ? e.stack : e)));
+    // The UI runs under script-src 'self' + hashes (no 'unsafe-inline'): anything the policy
+    // blocks is reported twice, by the page's event (through a binding that survives
+    // navigations) and by Chromium's console message.
+    await context.exposeBinding('__reportCspViolation', (_source, v) => cspViolations.push(v));
+    await context.addInitScript(() => {
+      document.addEventListener('securitypolicyviolation', (e) => {
+        window.__reportCspViolation({ directive: e.violatedDirective, blocked: e.blockedURI,
+          sample: e.sample, page: document.location.href });
+      });
+    });
+    page.on('console', (m) => {
+      if (/Content Security Policy|Refused to (execute|load|apply|evaluate)/i.test(m.text())) {
+        cspViolations.push({ console: m.text(), page: page.url() });
+      }
+    });
+    page.on('response', (r) => {
+      if ((r.headers()['content-type'] ?? '').startsWith('text/html')) {
+        htmlPolicies.set(r.url(), r.headers()['content-security-policy'] ?? '');
+      }
+    });
   });
 
   after(async () => {
@@ -370,5 +392,16 @@ describe('web UI against the real stack', { timeout: 15 * 60_000 }, () => {
 
   test('no uncaught errors in the page', () => {
     assert.deepEqual(pageErrors, []);
+  });
+
+  test('every page ran under a CSP without unsafe-inline scripts, and nothing was blocked', () => {
+    assert.ok(htmlPolicies.size > 0, 'no HTML document was loaded');
+    for (const [u, policy] of htmlPolicies) {
+      const script = policy.split(';').map((d) => d.trim()).find((d) => d.startsWith('script-src '));
+      assert.ok(script, `${u}: no script-src in "${policy}"`);
+      assert.doesNotMatch(script, /unsafe/, `${u}: ${script}`);
+      assert.match(script, /'sha256-[A-Za-z0-9+/]{43}='/, `${u}: no inline script hash in ${script}`);
+    }
+    assert.deepEqual(cspViolations, []);
   });
 });

@@ -122,7 +122,7 @@ test('login: success sets an HttpOnly SameSite=Strict session cookie and returns
   assert.match(sc, /;\s*SameSite=Strict/i);
   assert.match(sc, /;\s*Path=\//);
   assert.match(sc, /;\s*Max-Age=43200/);     // SESSION_TTL default 12h
-  assert.doesNotMatch(sc, /Secure/);          // COOKIE_SECURE defaults to false
+  assert.doesNotMatch(sc, /Secure/);          // the harness sets COOKIE_SECURE=false (plain http)
   assert.equal(sc.split(';')[0].slice('session='.length), r.json.token);
   const u = r.json.user;
   assert.deepEqual(Object.keys(u).sort(),

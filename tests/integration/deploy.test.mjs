@@ -32,7 +32,8 @@ fs.writeFileSync(EMPTY_ENV, '');
 function baseEnv(extra = {}) {
   const env = { ...process.env };
   for (const k of Object.keys(env)) {
-    if (k.startsWith('COMPOSE_') || k in SECRETS || k.startsWith('AWS_') || k === 'AUTH_ENABLED') delete env[k];
+    if (k.startsWith('COMPOSE_') || k in SECRETS || k.startsWith('AWS_') || k === 'AUTH_ENABLED' ||
+        k === 'COOKIE_SECURE' || k === 'METRICS_TOKEN') delete env[k];
   }
   return { ...env, ...extra };
 }
@@ -170,6 +171,15 @@ test('deploy: AUTH_ENABLED is true by default and false only in the dev profile'
       if (isDefault(svc) && v !== undefined) assert.equal(v, 'true', `${name}: AUTH_ENABLED`);
     }
   }
+});
+
+test('deploy: COOKIE_SECURE is true in core-api unless deploy/.env turns it off; METRICS_TOKEN is passed', () => {
+  const cfg = rendered();
+  assert.equal(cfg.services['core-api'].environment.COOKIE_SECURE, 'true');
+  assert.equal(cfg.services['core-api'].environment.METRICS_TOKEN, '');
+  const r = compose(['config'], baseEnv({ ...SECRETS, METRICS_TOKEN: 'scrape-token-0123456789' }));
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /METRICS_TOKEN: scrape-token-0123456789/);
 });
 
 test('deploy: the SQS emulator creates ingest and ingest-dlq (maxReceiveCount 3) matching the queue URLs', () => {

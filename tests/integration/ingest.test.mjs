@@ -203,8 +203,9 @@ test('upload -> 202 -> exactly the spec 4.5 message -> the run reads back', asyn
   assert.equal(r.json.finished_at, null);
   assert.match(r.json.created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
   assert.deepEqual(r.json.stats, {});
+  // the API shows the upload's place in the store, never the server path (the message has it)
   assert.deepEqual(r.json.config, {
-    created_by_user_id: A.user.user_id, upload_uri: `file://${fs.realpathSync(file)}`, title: 'Greeting',
+    created_by_user_id: A.user.user_id, upload_key: `${tid(A)}/${runId}/${path.basename(file)}`, title: 'Greeting',
     original_filename: 'hello.txt', content_type: 'text/plain', source_type: 'upload',
     size_bytes: Buffer.byteLength(content), sha256: hash, republished: 0,
   });

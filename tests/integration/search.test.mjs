@@ -351,3 +351,68 @@ describe('documents', () => {
     assert.equal(fine.status, 200, fine.text);
   });
 });
+
+// Issue items 4/6: HTML in another charset than UTF-8 is accepted when it declares it
+// (<meta charset>, <meta http-equiv>, a BOM, the XML declaration) and is found by search.
+describe('uploads in a declared charset', () => {
+  const latin1 = (s) => Buffer.from(s, 'latin1');
+
+  test('ISO-8859-1 HTML with <meta charset> is ingested and searchable in its own words', async () => {
+    const page = latin1('<!DOCTYPE html>\n<html><head><meta charset="iso-8859-1"><title>Quellenkunde</title></head>\n'
+      + '<body><p>Im Café an der Zwölfbrückenstraße liest die naïve Köchin über Quellwasser.</p></body></html>\n');
+    assert.ok(!Buffer.from(page).toString('utf8').includes('Café'), 'the fixture is not UTF-8');
+    const { docId, versionId } = await ingest(A.token, page, { filename: 'quellen.html' });
+    const ver = await stack.sql('SELECT mime FROM document_versions WHERE version_id = $1', [versionId]);
+    assert.equal(ver[0].mime, 'text/html');
+
+    for (const q of ['Zwölfbrückenstraße', 'naïve Köchin', 'Café Quellwasser']) {
+      const r = await search(A, q);
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.json.status, 'answered', `${q}: ${r.text}`);
+      const c = r.json.results.find((x) => x.doc_id === docId);
+      assert.ok(c, `${q}: no citation of the ISO-8859-1 page in ${r.text}`);
+      const text = c.snippet.replaceAll('<mark>', '').replaceAll('</mark>', '');
+      assert.match(text, /Café an der Zwölfbrückenstraße liest die naïve Köchin/);
+      await assertCitationsValid(A, r);
+    }
+  });
+
+  test('windows-1252 (http-equiv), ISO-8859-15 (XML declaration) and UTF-16 (BOM) pages keep their characters', async () => {
+    const cp1252 = Buffer.concat([
+      latin1('<html><head><meta http-equiv="Content-Type" content="text/html; charset=windows-1252"></head><body><p>'),
+      Buffer.from([0x93]), latin1('Kestrelquote'), Buffer.from([0x94]), latin1(' costs 5 '), Buffer.from([0x80]),
+      latin1(' at the kestrelmarket.</p></body></html>')]);
+    const xhtml = Buffer.concat([
+      latin1('<?xml version="1.0" encoding="ISO-8859-15"?>\n<html xmlns="http://www.w3.org/1999/xhtml"><body><p>'),
+      latin1('Osprey ledger: 7 '), Buffer.from([0xa4]), latin1(' for the ospreyfund.</p></body></html>')]);
+    const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]),
+      Buffer.from('<html><body><p>Der Fischadlerhorst über dem Wehr.</p></body></html>', 'utf16le')]);
+    const cases = [
+      // (the snippet may start after the opening quote)
+      [cp1252, 'cp1252.html', 'kestrelmarket', 'Kestrelquote” costs 5 € at the kestrelmarket'],
+      [xhtml, 'ledger.xhtml', 'ospreyfund', 'Osprey ledger: 7 € for the ospreyfund'],
+      [utf16, 'horst.html', 'Fischadlerhorst', 'Fischadlerhorst über dem Wehr'],
+    ];
+    for (const [content, filename, q, want] of cases) {
+      const { docId } = await ingest(A.token, content, { filename });
+      const r = await search(A, q);
+      const c = r.json.results.find((x) => x.doc_id === docId);
+      assert.ok(c, `${filename}: no citation for ${q} in ${r.text}`);
+      assert.ok(c.snippet.replaceAll('<mark>', '').replaceAll('</mark>', '').includes(want), `${filename}: ${c.snippet}`);
+    }
+  });
+
+  test('HTML that is not UTF-8 and declares no usable charset is still refused 415', async () => {
+    for (const [filename, content] of [
+      ['undeclared.html', latin1('<html><body><p>Café ohne Angabe.</p></body></html>')],
+      ['unknown.html', latin1('<html><head><meta charset="x-unheard-of"></head><body>Café</body></html>')],
+      ['lying.html', latin1('<html><head><meta charset="utf-8"></head><body>Café</body></html>')],
+      ['latin1.txt', latin1('Plain text in Latin-1: Café.')],
+    ]) {
+      const up = await stack.upload({ token: A.token, filename, content });
+      assert.equal(up.status, 415, `${filename}: ${up.text}`);
+      assert.equal(up.json.error.code, 'unsupported_type');
+      assert.match(up.json.error.message, /charset/, up.text);
+    }
+  });
+});

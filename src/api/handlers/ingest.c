@@ -188,7 +188,8 @@ static int sniff_now(struct ingest *st)
     st->mime = sniff_mime(st->head, st->head_len, st->store.name);
     if (!st->mime)
         return stop_with(st, API_ERR_UNSUPPORTED_TYPE,
-                         "unsupported file type (PDF, DOCX, HTML, Markdown or plain text)");
+                         "unsupported file type (PDF, DOCX, HTML, Markdown or plain text; text must be "
+                         "UTF-8, HTML in another charset must declare it)");
     return 0;
 }
 

@@ -1,17 +1,23 @@
-/* ops.c - /healthz (process alive), /readyz (database and queue reachable), /metrics. */
+/*
+ * ops.c - /healthz (process alive), /readyz (database and queue reachable),
+ * /metrics (METRICS_TOKEN's bearer token, or a loopback client without one).
+ */
 #include "api/handlers/ops.h"
 #include "api/http/metrics.h"
 #include "common/db.h"
+#include "common/hash.h"
 #include "common/log.h"
 #include "common/run_state.h"
 #include "common/sqs.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define METRICS_TEXT_MAX ((size_t)4 << 20)
-
-
 
 void ops_healthz(struct req *r)
 {
@@ -67,6 +73,51 @@ void ops_readyz(struct req *r)
         req_json(r, 503, json_pack("{s:s,s:o}", "status", "unavailable", "checks", checks));
 }
 
+int ops_is_loopback(const char *addr)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+
+    if (addr && inet_pton(AF_INET, addr, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    if (addr && inet_pton(AF_INET6, addr, &a6) == 1)
+        return IN6_IS_ADDR_LOOPBACK(&a6) || (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+    return 0;
+}
+
+/* 1 if the Authorization header is "Bearer <token>"; compared as SHA-256 digests, in constant time. */
+static int bearer_is(struct req *r, const char *token)
+{
+    const char *auth = req_header(r, "Authorization");
+    char want[HASH_SHA256_HEX_LEN + 1], got[HASH_SHA256_HEX_LEN + 1];
+
+    if (!auth || strncasecmp(auth, "Bearer ", 7) != 0)
+        return 0;
+    if (sha256_hex(token, strlen(token), want) < 0 || sha256_hex(auth + 7, strlen(auth + 7), got) < 0)
+        return 0;
+    return CRYPTO_memcmp(want, got, HASH_SHA256_HEX_LEN) == 0;
+}
+
+/* 1 if the caller may read the metrics; else answers 401 (token set) or 403 and returns 0. */
+static int metrics_allowed(struct req *r)
+{
+    const char *token = r->app->cfg->metrics_token;
+
+    if (token && *token) {
+        if (bearer_is(r, token))
+            return 1;
+        req_set_header(r, "WWW-Authenticate", "Bearer realm=\"metrics\"");
+        req_error(r, API_ERR_UNAUTHORIZED, "metrics need Authorization: Bearer <METRICS_TOKEN>");
+        return 0;
+    }
+    /* a proxy on the same host would make every client look local */
+    if (ops_is_loopback(req_client_addr(r)) && !req_header(r, "X-Forwarded-For") && !req_header(r, "Forwarded") &&
+        !req_header(r, "X-Real-IP"))
+        return 1;
+    req_error(r, API_ERR_FORBIDDEN, "metrics are served to loopback clients only unless METRICS_TOKEN is set");
+    return 0;
+}
+
 void ops_metrics(struct req *r)
 {
     struct buf out;
@@ -76,6 +127,8 @@ void ops_metrics(struct req *r)
     size_t len;
     int rc;
 
+    if (!metrics_allowed(r))
+        return;
     buf_init(&out, METRICS_TEXT_MAX);
     rc = metrics_render(&out);
     c = ops_db(r);

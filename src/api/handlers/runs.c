@@ -22,12 +22,22 @@
 #define RUNS_DB_WHAT "invalid run request"
 
 
+/*
+ * config keeps upload_uri (file:// + the absolute path) for the crash guard's
+ * re-publication; users see upload_key instead, the upload's place inside the
+ * store (common/upload_path.h: <tenant_id>/<run_id>/<name>), never a server path.
+ */
+#define RUN_CONFIG_JSON                                                                              \
+    "(config - 'upload_uri') || CASE WHEN config ? 'upload_uri' THEN jsonb_build_object('upload_key'," \
+    " tenant_id::text || '/' || run_id::text || '/' || regexp_replace(config->>'upload_uri', '^.*/', ''))" \
+    " ELSE '{}'::jsonb END"
+
 #define RUN_JSON                                                                                     \
     "json_build_object('run_id', run_id, 'doc_id', doc_id, 'status', status,"                       \
     " 'created_at', " DB_TS("created_at") ", 'updated_at', " DB_TS("updated_at") ","                       \
     " 'started_at', " DB_TS("started_at") ", 'finished_at', " DB_TS("finished_at") ","                     \
     " 'attempt', attempt, 'content_hash', content_hash,"                                             \
-    " 'config', config, 'stats', stats, 'error', error)::text"
+    " 'config', " RUN_CONFIG_JSON ", 'stats', stats, 'error', error)::text"
 
 static const char *const run_statuses[] = {
 #define X(name, str) str,

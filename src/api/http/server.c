@@ -41,6 +41,7 @@
  */
 #include "api/http/server.h"
 #include "api/http/conn_guard.h"
+#include "api/http/csp.h"
 #include "api/http/head_check.h"
 #include "api/http/metrics.h"
 #include "common/db.h"
@@ -71,10 +72,8 @@
 #define SERVER_DRAIN_MS 5000
 #define SERVER_TICK_MS 100          /* main loop: stop flag and conn_guard_scan() */
 
-#define CSP_HTML                                                                                   \
-    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "    \
-    "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; "          \
-    "form-action 'self'"
+/* HTML answers without a policy of their own (the UI's pages have one: csp.h). */
+#define CSP_HTML CSP_POLICY_DEFAULT
 
 enum ctx_kind { CTX_ROUTE, CTX_STATIC, CTX_ANSWERED };
 
@@ -148,7 +147,8 @@ static enum MHD_Result queue_answer(struct req_ctx *ctx)
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
     MHD_add_response_header(resp, "X-Frame-Options", "DENY");
-    if (r->resp_type && strncasecmp(r->resp_type, "text/html", 9) == 0)
+    if (r->resp_type && strncasecmp(r->resp_type, "text/html", 9) == 0 &&
+        !req_has_resp_header(r, "Content-Security-Policy"))
         MHD_add_response_header(resp, "Content-Security-Policy", CSP_HTML);
     /* API answers are per user: never let a cache keep them. */
     if (is_api_path(r->path) && !req_has_resp_header(r, "Cache-Control"))

@@ -3,6 +3,7 @@
  * then the Next.js export's candidates in order, each kept inside WEB_DIR.
  */
 #include "api/http/static_files.h"
+#include "api/http/csp.h"
 #include "common/log.h"
 
 #include <errno.h>
@@ -173,6 +174,24 @@ int static_resolve(const char *root, const char *url_path, char *out, size_t out
     return try_page(realroot, rel, asset, out, outlen);
 }
 
+/* An exported page's Content-Security-Policy: its inline scripts' hashes (csp.h). */
+static void set_page_policy(struct req *r, const char *root, const char *path)
+{
+    char realroot[PATH_MAX];
+    size_t n;
+    char *policy;
+
+    if (!realpath(root, realroot))
+        return;   /* the server adds the default policy */
+    n = strlen(realroot);
+    if (strncmp(path, realroot, n) != 0 || path[n] != '/')
+        return;
+    policy = csp_page_policy(realroot, path + n + 1);
+    if (policy)
+        req_set_header(r, "Content-Security-Policy", policy);
+    free(policy);
+}
+
 void static_serve(struct req *r)
 {
     const char *root = r->app && r->app->cfg ? r->app->cfg->web_dir : NULL;
@@ -197,6 +216,8 @@ void static_serve(struct req *r)
     }
     type = static_content_type(path);
     req_set_header(r, "Cache-Control", static_cache_control(r->path, type));
+    if (strncmp(type, "text/html", 9) == 0)
+        set_page_policy(r, root, path);
     if (gmtime_r(&st.st_mtime, &tm) && strftime(lm, sizeof(lm), "%a, %d %b %Y %H:%M:%S GMT", &tm) > 0) {
         req_set_header(r, "Last-Modified", lm);
         ims = req_header(r, "If-Modified-Since");

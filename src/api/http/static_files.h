@@ -6,7 +6,8 @@
  * PATH.html; otherwise the app's /index.html (client-side routes), except for
  * paths that look like assets (under /_next/ or with an extension), which 404.
  * A path with a ".." segment or a dot-file segment is refused, and the real
- * path (symlinks resolved) must stay inside WEB_DIR.
+ * path (symlinks resolved) must stay inside WEB_DIR. An HTML file is sent with
+ * its page's Content-Security-Policy (csp.h: script hashes from WEB_DIR/csp.json).
  */
 #ifndef API_STATIC_FILES_H
 #define API_STATIC_FILES_H

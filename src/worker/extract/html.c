@@ -3,6 +3,7 @@
  * turns elements into breaks and text nodes into collapsed text.
  */
 #include "worker/extract/html.h"
+#include "common/charset.h"
 #include "common/errors.h"
 #include "common/utf8.h"
 #include "worker/extract/extract.h"
@@ -141,20 +142,35 @@ static int skipped(xmlNode *n)
     return n->type == XML_ELEMENT_NODE && n->name && in_list(n->name, skip_tags);
 }
 
+/*
+ * The charset libxml2 is told: UTF-8 when the bytes are UTF-8 (without a
+ * declaration libxml2 would guess Latin-1), else the one the document declares
+ * (sniff_mime() accepted it for that charset; libxml2's HTML parser ignores an
+ * XML declaration's and a <meta> after the first non-ASCII byte), else NULL:
+ * libxml2's own guess.
+ */
+static const char *html_charset(const char *p, size_t n, char *name, size_t len)
+{
+    if (utf8_valid(p, n))
+        return "UTF-8";
+    if (charset_declared((const unsigned char *)p, n, name, len) != CHARSET_NONE && charset_supported(name))
+        return name;
+    return NULL;
+}
+
 enum run_fail extract_html_buffer(const char *p, size_t n, struct buf *out, char *detail, size_t detail_len)
 {
     struct html_out h;
     htmlDocPtr doc;
     xmlNode *cur;
+    char charset[CHARSET_NAME_MAX];
     int opts = HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_RECOVER;
 
     if (n > INT_MAX) {
         snprintf(detail, detail_len, "html over 2 GiB");
         return RUN_FAIL_TOO_LARGE;
     }
-    /* libxml2 defaults to Latin-1 without a declared charset; bytes that
-     * are valid UTF-8 are almost surely UTF-8 */
-    doc = htmlReadMemory(p, (int)n, NULL, utf8_valid(p, n) ? "UTF-8" : NULL, opts);
+    doc = htmlReadMemory(p, (int)n, NULL, html_charset(p, n, charset, sizeof(charset)), opts);
     if (!doc) {
         if (n == 0)
             return RUN_OK;

@@ -114,12 +114,67 @@ static void test_binary(void **state)
     expect(sniff_mime(NULL, 10, "a.txt"), SNIFF_MIME_TEXT);
 }
 
+/* HTML that is not UTF-8 but declares its charset (issue: ISO-8859-1 pages were refused 415). */
+static void test_declared_charset(void **state)
+{
+    static const unsigned char utf16le[] = "\xFF\xFE<\0h\0t\0m\0l\0>\0c\0a\0f\0\xe9\0";
+    static const unsigned char utf16be[] = "\xFE\xFF\0<\0h\0t\0m\0l\0>\0\xe9";
+
+    (void)state;
+    expect(sniff_mime(S("<!DOCTYPE html><html><head><meta charset=\"iso-8859-1\"></head>"
+                        "<body>caf\xe9 na\xefve Stra\xdf" "e</body></html>"), "page.html"), SNIFF_MIME_HTML);
+    expect(sniff_mime(S("<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=windows-1252\">"
+                        "<body>\x93quoted\x94 \x80"), NULL), SNIFF_MIME_HTML);
+    expect(sniff_mime(S("<?xml version=\"1.0\" encoding=\"ISO-8859-15\"?>\n<html xmlns=\"http://www.w3.org/1999/xhtml\">"
+                        "<body>\xa4</body></html>"), "a.xhtml"), SNIFF_MIME_HTML);
+    expect(sniff_mime(S("<html><head><meta charset=shift_jis></head><body>\x93\xfa\x96\x7b\x8c\xea"), NULL),
+           SNIFF_MIME_HTML);
+    /* the declaration after the first non-ASCII byte still counts */
+    expect(sniff_mime(S("<html><head><title>\xf0\xd2</title><meta charset=koi8-r>"), NULL), SNIFF_MIME_HTML);
+    expect(sniff_mime(utf16le, sizeof(utf16le) - 1, "x.html"), SNIFF_MIME_HTML);
+    expect(sniff_mime(utf16be, sizeof(utf16be) - 1, NULL), SNIFF_MIME_HTML);
+    /* a fragment with a declaration is HTML only when named so */
+    expect(sniff_mime(S("<meta charset=latin1><p>caf\xe9</p>"), "frag.htm"), SNIFF_MIME_HTML);
+    expect(sniff_mime(S("<meta charset=latin1><p>caf\xe9</p>"), "frag.txt"), NULL);
+}
+
+/* What a declaration does not make acceptable. */
+static void test_declared_charset_refused(void **state)
+{
+    static const unsigned char utf16_text[] = "\xFF\xFEh\0i\0\xe9\0";
+    static const unsigned char utf16_bad[] = "\xFF\xFE<\0h\0t\0m\0l\0>\0\x00\xD8x\0";
+
+    (void)state;
+    /* no declaration: Latin-1 bytes are refused, as before */
+    expect(sniff_mime(S("<html><body>caf\xe9</body></html>"), "a.html"), NULL);
+    /* an unknown charset, a label that would reach iconv's options, a declared UTF-8 that is not */
+    expect(sniff_mime(S("<html><meta charset=x-bogus><body>caf\xe9 x"), NULL), NULL);
+    expect(sniff_mime(S("<html><meta charset=\"utf-8//IGNORE\"><body>caf\xe9 x"), NULL), NULL);
+    expect(sniff_mime(S("<html><meta charset=utf-8><body>caf\xe9 x"), NULL), NULL);
+    /* a declaration read as ASCII cannot be true in UTF-16 or EBCDIC */
+    expect(sniff_mime(S("<html><meta charset=utf-16le><body>caf\xe9 x"), "x.html"), NULL);
+    expect(sniff_mime(S("<html><meta charset=IBM037><body>caf\xe9 x"), "x.html"), NULL);
+    /* an invalid sequence in the declared charset (a lone Shift_JIS lead byte before a blank) */
+    expect(sniff_mime(S("<html><meta charset=shift_jis><body>\x81 \x81 x"), NULL), NULL);
+    /* binary junk after a declaration: NULs and control bytes stay refused */
+    expect(sniff_mime(S("<html><meta charset=latin1>\x01\x02\x03\x04\x05\x06\x07\x08\x0e\x0f\xe9"), NULL), NULL);
+    expect(sniff_mime(S("<html><meta charset=latin1><body>\xe9\0\0\0"), NULL), NULL);
+    /* plain text or Markdown stays UTF-8 only, BOM or not */
+    expect(sniff_mime(utf16_text, sizeof(utf16_text) - 1, "notes.txt"), NULL);
+    expect(sniff_mime(S("# Caf\xe9\n<meta charset=latin1>"), "a.md"), NULL);
+    /* an unpaired surrogate is invalid UTF-16 */
+    expect(sniff_mime(utf16_bad, sizeof(utf16_bad) - 1, "x.html"), NULL);
+    /* other binary magic still wins over a later declaration */
+    expect(sniff_mime(S("\x89PNG\r\n\x1a\n<meta charset=latin1>"), "a.html"), NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pdf),  cmocka_unit_test(test_zip),
         cmocka_unit_test(test_html), cmocka_unit_test(test_text),
         cmocka_unit_test(test_cut_sequence), cmocka_unit_test(test_binary),
+        cmocka_unit_test(test_declared_charset), cmocka_unit_test(test_declared_charset_refused),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -374,6 +374,41 @@ static void test_html_utf8_detection(void **state)
     buf_release(&out);
 }
 
+/* The text extract_html_buffer() makes of p[0..n) is want. */
+static void expect_html_text(const char *p, size_t n, const char *want)
+{
+    struct buf out;
+    char d[256];
+
+    buf_init(&out, 1000);
+    assert_int_equal(extract_html_buffer(p, n, &out, d, sizeof(d)), RUN_OK);
+    assert_non_null(out.ptr);
+    assert_string_equal(out.ptr, want);
+    buf_release(&out);
+}
+
+/* The charset sniff_mime() accepted a page for is the one it is decoded with. */
+static void test_html_declared_charsets(void **state)
+{
+    static const char xhtml[] = "<?xml version=\"1.0\" encoding=\"ISO-8859-15\"?>\n"
+                                "<html xmlns=\"http://www.w3.org/1999/xhtml\"><body>\xa4 caf\xe9</body></html>";
+    static const char late_meta[] = "<html><head><title>\xf0\xd2\xc9\xd7\xc5\xd4</title><meta charset=koi8-r>"
+                                    "</head><body></body></html>";
+    static const char cp1252[] = "<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; "
+                                 "charset=windows-1252\"></head><body>\x93quoted\x94 \x80</body></html>";
+    static const char sjis[] = "<html><head><meta charset=\"shift_jis\"></head><body>\x93\xfa\x96\x7b\x8c\xea</body></html>";
+    static const char utf16le[] = "\xFF\xFE<\0p\0>\0c\0a\0f\0\xe9\0<\0/\0p\0>\0";
+
+    (void)state;
+    /* libxml2's HTML parser alone would read these as Latin-1 (ISO-8859-15's euro is 0xA4) */
+    expect_html_text(xhtml, sizeof(xhtml) - 1, "\xE2\x82\xAC caf\xC3\xA9");
+    expect_html_text(late_meta, sizeof(late_meta) - 1, "\xD0\x9F\xD1\x80\xD0\xB8\xD0\xB2\xD0\xB5\xD1\x82");
+    expect_html_text(cp1252, sizeof(cp1252) - 1, "\xE2\x80\x9Cquoted\xE2\x80\x9D \xE2\x82\xAC");
+    expect_html_text(sjis, sizeof(sjis) - 1, "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E");
+    /* a byte order mark, not shown in the text */
+    expect_html_text(utf16le, sizeof(utf16le) - 1, "caf\xC3\xA9");
+}
+
 static void test_put(void **state)
 {
     struct buf out;
@@ -430,7 +465,7 @@ int main(void)
         cmocka_unit_test(test_repair),        cmocka_unit_test(test_limits),
         cmocka_unit_test(test_normalize_pages), cmocka_unit_test(test_docx_xxe),
         cmocka_unit_test(test_html_buffer),   cmocka_unit_test(test_html_utf8_detection),
-        cmocka_unit_test(test_put),
+        cmocka_unit_test(test_put),           cmocka_unit_test(test_html_declared_charsets),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -28,7 +28,7 @@ const CONFIG_FIELDS = [
   { key: 'source_type', label: 'Source type', fmt: str },
   { key: 'size_bytes', label: 'Size', fmt: (v) => (isNum(v) ? `${fmtBytes(v)} (${v.toLocaleString()} bytes)` : null) },
   { key: 'sha256', label: 'SHA-256', fmt: code },
-  { key: 'upload_uri', label: 'Upload URI', fmt: code },
+  { key: 'upload_key', label: 'Upload key', fmt: code },
   { key: 'created_by_user_id', label: 'Created by (user id)', fmt: code },
   { key: 'republished', label: 'Re-published by the crash guard', fmt: (v) => (isNum(v) ? `${v} time${v === 1 ? '' : 's'}` : null) },
 ];
