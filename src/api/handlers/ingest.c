@@ -287,7 +287,7 @@ static int idem_exec(struct ingest *st, const char *sql, int n, const char *cons
 
     if (!db) {
         /* Never a second connection while this thread holds one (the pool blocks). */
-        db = r->app->db ? db_pool_acquire(r->app->db) : NULL;
+        db = r->app->db ? db_pool_acquire_tenant(r->app->db, r->principal.tenant_id) : NULL;
         if (!db)
             return -1;
         loaned = 1;
@@ -368,8 +368,8 @@ static int idem_claim(struct ingest *st)
     PGresult *res;
     int rc = -1, attempt;
 
-    /* A short loan from the pool: the upload itself may take minutes. */
-    db = r->app->db ? db_pool_acquire(r->app->db) : NULL;
+    /* A short loan from the pool (with the principal's tenant): the upload itself may take minutes. */
+    db = r->app->db ? db_pool_acquire_tenant(r->app->db, r->principal.tenant_id) : NULL;
     if (!db) {
         req_error(r, API_ERR_UNAVAILABLE, "database unavailable");
         return -1;

@@ -274,8 +274,9 @@ PGconn *req_db(struct req *r)
 {
     if (r->db)
         return r->db;
+    /* Row-level security: the connection sees the principal's tenant only (none before authentication). */
     if (r->app && r->app->db)
-        r->db = db_pool_acquire(r->app->db);
+        r->db = db_pool_acquire_tenant(r->app->db, r->principal.tenant_id);
     if (!r->db)
         req_error(r, API_ERR_UNAVAILABLE, "database unavailable");
     return r->db;
