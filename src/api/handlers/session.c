@@ -118,9 +118,10 @@ static int login_throttle(struct req *r, PGconn *db, struct login *l)
 
 /*
  * The tenant of the slug params[0] into params[2] (NULL: no such tenant), and
- * the request's connection scoped to it (row-level security): no principal
- * exists yet, so this lookup by slug is login's one cross-tenant step
- * (tenant_id_by_slug(), db/migrations/0006_rls.sql). -1 after answering.
+ * the request's connection scoped to it (row-level security; no tenant at all
+ * for an unknown slug, so the same statements run and find nothing): no
+ * principal exists yet, so this lookup by slug is login's one cross-tenant
+ * step (tenant_id_by_slug(), db/migrations/0006_rls.sql). -1 after answering.
  */
 static int login_tenant(struct req *r, const char *params[3])
 {
@@ -129,7 +130,7 @@ static int login_tenant(struct req *r, const char *params[3])
     if (!res)
         return -1;
     params[2] = db_val(res, 0, 0);
-    if (params[2] && db_set_tenant(r->db, params[2]) < 0) {
+    if (db_set_tenant(r->db, params[2]) < 0) {
         req_db_error(r, SESSION_DB_WHAT);
         return -1;
     }
@@ -146,10 +147,9 @@ static int login_lookup(struct req *r, struct login *l)
     /* Inputs the schema cannot hold need no lookup; they still cost one verify (login_verify). */
     if (strlen(l->tenant) > 63 || !auth_email_valid(l->email))
         return 0;
+    /* An unknown tenant runs the same statements as an unknown e-mail: comparable timing. */
     if (login_tenant(r, params) < 0)
         return -1;
-    if (!params[2])
-        return 0;
     res = rows_query(r,
         "SELECT " AUTH_USER_COLS ", u.password_hash,"
         "       ceil(extract(epoch FROM u.sessions_valid_after))::bigint"
