@@ -272,6 +272,47 @@ test('the search view filters on the set tenant like the policies, and core-api 
   }
 });
 
+// search.c's candidate statement, as core-api sends it: its C string literals joined.
+function candidatesSql() {
+  const src = fs.readFileSync(path.join(ROOT, 'src/api/handlers/search.c'), 'utf8');
+  const lit = /"((?:[^"\\]|\\.)*)"/g;
+  const quote = src.match(/#define SEARCH_QUOTE_LEXEME (".*")\n/)[1];
+  const body = src.match(/static const char candidates_sql\[\] =\n([\s\S]*?);\n/)[1]
+    .replaceAll('SEARCH_QUOTE_LEXEME', quote);
+  return [...body.matchAll(lit)].map((m) => m[1]).join('').replace(/\\(.)/g, '$1');
+}
+
+const planUses = (plan, index) => JSON.stringify(plan).includes(`"Index Name":"${index}"`);
+
+test('under the policies, search still finds candidates through the full-text index', async () => {
+  const big = await seedTenant((text, params) => stack.sql(text, params), 'rls-big', 1);
+  // 20000 chunks of ~1 kB of common words, one with a rare word: reading the tenant's chunks
+  // means ~2500 pages, the index a handful, so the plan takes the index whenever it may.
+  await stack.sql(`INSERT INTO chunks (tenant_id, doc_id, version_id, ordinal, text, char_start, char_end)
+    SELECT $1, $2, $3, g, CASE WHEN g = 2500 THEN 'the zyxwvut clause' ELSE repeat('refund policy terms ', 50) || g END,
+           0, 10
+      FROM generate_series(1, 20000) g`, [big.tenant, big.doc, big.version]);
+  await stack.sql('ANALYZE chunks');
+  const sql = candidatesSql();
+  assert.match(sql, /FROM \(SELECT m\.\* FROM tenant_chunks m/);
+  const params = [big.tenant, 'zyxwvut refund terms', 200, 'm', 2, 0.02, 'long take'];
+  const explain = (c, text) => c.query(`EXPLAIN (FORMAT JSON) ${text}`, params).then((r) => r.rows[0]['QUERY PLAN']);
+  await asRole('core_api', big.tenant, async (c) => {
+    const rows = (await c.query(sql, params)).rows;
+    assert.equal(rows.length, 1, 'the rare word\'s chunk is the one candidate');
+    // A table this small is cheapest to read whole: ask which index the plan may use instead.
+    await c.query('SET enable_seqscan = off');
+    assert.ok(planUses(await explain(c, sql), 'chunks_tsv'), 'the GIN index on tsv serves @@');
+    // Control: the same statement with the chunks joined at one level gives the index up.
+    const fenced = /FROM \(SELECT m\.\* FROM tenant_chunks m\s+WHERE m\.tenant_id = \$1 AND m\.tsv @@ \(SELECT tq_cand FROM q\) OFFSET 0\) c/;
+    const flat = sql.replace(fenced, 'FROM tenant_chunks c').replace('AND d.deleted_at IS NULL',
+      'AND d.deleted_at IS NULL WHERE c.tenant_id = $1 AND c.tsv @@ (SELECT tq_cand FROM q)');
+    assert.notEqual(flat, sql);
+    assert.equal(planUses(await explain(c, flat), 'chunks_tsv'), false,
+      'control: if PostgreSQL now uses the index here, search.c could drop its subquery');
+  });
+});
+
 test('the migration applies to an existing database with rows of several tenants', async () => {
   const db = 'rls_upgrade';
   await stack.sql(`CREATE DATABASE ${db}`);
