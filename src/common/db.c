@@ -214,6 +214,13 @@ const char *db_val(const PGresult *res, int r, int col)
     return PQgetvalue(res, r, col);
 }
 
+int db_set_tenant(PGconn *c, const char *tenant_id)
+{
+    const char *params[1] = {tenant_id && *tenant_id ? tenant_id : NULL};
+
+    return db_exec(c, "SELECT set_config('app.tenant_id', coalesce($1::uuid::text, ''), false)", 1, params);
+}
+
 struct db_pool {
     pthread_mutex_t mu;
     pthread_cond_t cv;     /* on CLOCK_MONOTONIC: acquire deadlines ignore wall-clock steps */
@@ -304,12 +311,29 @@ PGconn *db_pool_acquire(struct db_pool *p)
     return c;
 }
 
+PGconn *db_pool_acquire_tenant(struct db_pool *p, const char *tenant_id)
+{
+    PGconn *c = db_pool_acquire(p);
+
+    if (c && tenant_id && *tenant_id && db_set_tenant(c, tenant_id) < 0) {
+        db_pool_release(p, c);
+        return NULL;
+    }
+    return c;
+}
+
 void db_pool_release(struct db_pool *p, PGconn *c)
 {
-    if (c && PQstatus(c) != CONNECTION_OK)
-        db_close(&c);
-    else if (c)
+    char kept[sizeof(last_sqlstate)];
+
+    /* The caller may still ask why its own last statement failed. */
+    memcpy(kept, last_sqlstate, sizeof(kept));
+    if (c && PQstatus(c) == CONNECTION_OK)
         db_tx_rollback(c);
+    /* Never lend a connection that may still carry the last borrower's tenant. */
+    if (c && (PQstatus(c) != CONNECTION_OK || db_set_tenant(c, NULL) < 0))
+        db_close(&c);
+    memcpy(last_sqlstate, kept, sizeof(kept));
     pool_put(p, c);
 }
 

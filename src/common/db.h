@@ -9,6 +9,12 @@
  *
  * Roles (DESIGN invariant 5): each program runs SET ROLE right after connecting,
  * so the write split holds whatever login DATABASE_URL names.
+ *
+ * Tenants (row-level security, db/migrations/0006_rls.sql): the application
+ * roles see and write only rows whose tenant_id is the session's app.tenant_id,
+ * and nothing while it is unset. db_set_tenant() sets it; a pooled connection
+ * takes its tenant with db_pool_acquire_tenant() and loses it in
+ * db_pool_release(), so no connection carries one request's tenant into the next.
  */
 #ifndef COMMON_DB_H
 #define COMMON_DB_H
@@ -99,6 +105,16 @@ int db_tx_run(PGconn *c, int attempts, db_tx_fn fn, void *arg);
 const char *db_val(const PGresult *res, int r, int col);
 
 /*
+ * Set the session's tenant (app.tenant_id, read by every row-level security
+ * policy) to tenant_id, or clear it with NULL or "" (then no tenant-owned row is
+ * visible). The value is checked as a UUID by PostgreSQL (a malformed one fails
+ * with 22P02 and leaves the setting as it was). Session-wide: it outlives the
+ * transaction, except that a transaction that rolls back also undoes a change
+ * made inside it. Returns 0 or -1 (logged, db_last_sqlstate()).
+ */
+int db_set_tenant(PGconn *c, const char *tenant_id);
+
+/*
  * SQLSTATE db_pool_acquire() leaves in db_last_sqlstate() when no connection
  * came free before the deadline (too_many_connections: class 53, so
  * req_db_error() answers 503 for it like any other lack of resources).
@@ -130,7 +146,17 @@ struct db_pool *db_pool_new(const char *url, const char *role, int size, int64_t
  * holds one: with every connection held that way, all of them would wait.
  */
 PGconn *db_pool_acquire(struct db_pool *p);
-/* Return a connection from db_pool_acquire(); an open transaction is rolled back first. */
+/*
+ * db_pool_acquire(), then db_set_tenant(tenant_id) unless tenant_id is NULL or
+ * "" (a connection from the pool has no tenant). NULL if the database cannot
+ * be reached or the tenant cannot be set (the connection went back).
+ */
+PGconn *db_pool_acquire_tenant(struct db_pool *p, const char *tenant_id);
+/*
+ * Return a connection from db_pool_acquire(): an open transaction is rolled
+ * back and the tenant cleared first; a connection whose tenant cannot be cleared is closed (the
+ * pool connects again on the next acquire) rather than lent with it.
+ */
 void db_pool_release(struct db_pool *p, PGconn *c);
 void db_pool_free(struct db_pool **p);
 

@@ -142,10 +142,10 @@ int run_mark_republished(PGconn *c, const char *run_id, long long count, int64_t
                    4, p);
 }
 
-PGresult *run_fail_stale_running(PGconn *c, int64_t cutoff_ms, int64_t at_ms)
+PGresult *run_fail_stale_running(PGconn *c, const char *tenant_id, int64_t cutoff_ms, int64_t at_ms)
 {
     char cutoff[24], at[24], error[64];
-    const char *p[5] = {cutoff, at, error, S(FAILED), S(RUNNING)};
+    const char *p[6] = {cutoff, at, error, S(FAILED), S(RUNNING), tenant_id};
 
     ms_text(cutoff_ms, cutoff);
     ms_text(at_ms, at);
@@ -154,9 +154,9 @@ PGresult *run_fail_stale_running(PGconn *c, int64_t cutoff_ms, int64_t at_ms)
                     "UPDATE ingestion_runs SET status = $4,"
                     " error = $3::text || " DB_TS("updated_at") ","
                     " finished_at = " AT(2) ", updated_at = " AT(2)
-                    " WHERE status = $5 AND updated_at < " AT(1)
+                    " WHERE tenant_id = $6 AND status = $5 AND updated_at < " AT(1)
                     " RETURNING run_id, tenant_id, error",
-                    5, p);
+                    6, p);
 }
 
 /* ---------- the worker: claim ---------- */

@@ -123,16 +123,17 @@ int run_fail_queued(PGconn *c, const char *run_id, const char *tenant_id, const 
 int run_mark_republished(PGconn *c, const char *run_id, long long count, int64_t at_ms);
 
 /*
- * running -> failed for every run whose heartbeat (updated_at) is older than
- * cutoff_ms (crash guard):
+ * running -> failed for every run of the tenant whose heartbeat (updated_at)
+ * is older than cutoff_ms (crash guard, one tenant at a time under row-level
+ * security):
  *     UPDATE ingestion_runs SET status = 'failed',
  *            error = 'stale_running: no heartbeat since ' || <updated_at as RFC 3339>,
  *            finished_at = <at_ms>, updated_at = <at_ms>
- *     WHERE status = 'running' AND updated_at < <cutoff_ms>
+ *     WHERE tenant_id = $tenant AND status = 'running' AND updated_at < <cutoff_ms>
  *     RETURNING run_id, tenant_id, error
  * Returns the result for the caller to PQclear, or NULL.
  */
-PGresult *run_fail_stale_running(PGconn *c, int64_t cutoff_ms, int64_t at_ms);
+PGresult *run_fail_stale_running(PGconn *c, const char *tenant_id, int64_t cutoff_ms, int64_t at_ms);
 
 /* ---------- the worker: claim and owned writes ---------- */
 

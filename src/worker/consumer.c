@@ -450,7 +450,8 @@ static void keeper_run(struct consumer *c, struct sqs_client *q, PGconn **conn, 
         ok = 0;
     }
     if (t->heartbeat) {
-        if (db_ensure(conn, c->cfg->database_url, DB_ROLE_WORKER) == 0)
+        /* One connection for every slot's heartbeat: each sets its run's tenant (row-level security). */
+        if (db_ensure(conn, c->cfg->database_url, DB_ROLE_WORKER) == 0 && db_set_tenant(*conn, t->run.tenant_id) == 0)
             w = run_heartbeat(*conn, &t->run, t->stage, t->done, t->total);
         else
             w = RUN_WRITE_DB;
@@ -607,7 +608,7 @@ static void requeue_unfinished(struct consumer *c, struct sqs_client *q)
         if (hb) {
             if (!conn)
                 conn = db_connect(c->cfg->database_url, DB_ROLE_WORKER, err, sizeof(err));
-            if (conn)
+            if (conn && db_set_tenant(conn, run.tenant_id) == 0)
                 (void)run_requeue(conn, &run, RUN_FAIL_INTERNAL, "worker shut down before the job finished");
         }
         if (receipt)

@@ -148,17 +148,29 @@ static int conn_broken(const struct pipeline_env *env)
 }
 
 /*
+ * The job's connection, reconnected if it went away, with the session's
+ * tenant set to tenant_id (row-level security: a new connection has none, and
+ * every statement of the job must see its tenant's rows only). 0 or -1.
+ */
+static int job_db(const struct pipeline_env *env, const char *tenant_id)
+{
+    if (db_ensure(env->conn, env->cfg->database_url, DB_ROLE_WORKER) < 0)
+        return -1;
+    return db_set_tenant(*env->conn, tenant_id);
+}
+
+/*
  * The database went away: hold the message (the keeper keeps extending its
  * visibility, so its receive count does not grow) and wait for the database.
- * 0 when it is back, -1 on shutdown or after DB_WAIT_MAX_MS.
+ * 0 when it is back (the tenant set again), -1 on shutdown or after DB_WAIT_MAX_MS.
  */
-static int wait_db(const struct pipeline_env *env)
+static int wait_db(const struct pipeline_env *env, const char *tenant_id)
 {
     int64_t deadline = time_mono_ms() + DB_WAIT_MAX_MS;
     int logged = 0;
 
     for (;;) {
-        if (db_ensure(env->conn, env->cfg->database_url, DB_ROLE_WORKER) == 0)
+        if (job_db(env, tenant_id) == 0)
             return 0;
         if (!logged) {
             log_event(LOG_WARN, "database unreachable: holding the message until it is back", NULL);
@@ -222,7 +234,7 @@ static void finish_failure(struct job *j, enum run_fail code, const char *detail
     run_error_text(code, detail, text, sizeof(text));
     for (;;) {
         w = retry ? run_requeue(*env->conn, &j->run, code, detail) : run_fail(*env->conn, &j->run, code, detail);
-        if (w != RUN_WRITE_DB || !conn_broken(env) || wait_db(env) < 0)
+        if (w != RUN_WRITE_DB || !conn_broken(env) || wait_db(env, j->run.tenant_id) < 0)
             break;
     }
     if (w == RUN_WRITE_DB) {
@@ -296,7 +308,8 @@ static enum stage_rc stage_claim(struct job *j)
     const struct pipeline_env *env = j->env;
     enum run_claim cl;
 
-    if (db_ensure(env->conn, env->cfg->database_url, DB_ROLE_WORKER) < 0) {
+    /* From here the connection sees the message's tenant only (row-level security). */
+    if (job_db(env, j->msg->tenant_id) < 0) {
         set_release(j->out, DB_ERROR_RELEASE_S, "db_error");
         return STAGE_END;
     }
@@ -499,7 +512,7 @@ static enum stage_rc write_content(struct job *j, const struct store_input *in)
         if (conn_broken(j->env)) {
             /* PostgreSQL went away at write/commit time: nothing is ACKed; wait and write again. */
             log_stage(j, "write", NULL, time_mono_ms() - t, (long)j->nchunks, "database unreachable");
-            if (wait_db(j->env) == 0 && !should_stop(j))
+            if (wait_db(j->env, j->run.tenant_id) == 0 && !should_stop(j))
                 continue;
             set_release(j->out, DB_ERROR_RELEASE_S, "db_error");
             return STAGE_END;
@@ -661,4 +674,7 @@ void pipeline_process(const struct pipeline_env *env, struct arena *a, const cha
     }
     run_stages(&j);
     job_release(&j);
+    /* The connection outlives the job: it keeps no tenant (closed if that cannot be cleared). */
+    if (*env->conn && PQstatus(*env->conn) == CONNECTION_OK && db_set_tenant(*env->conn, NULL) < 0)
+        db_close(env->conn);
 }

@@ -1,6 +1,12 @@
 /*
  * store.c - the content write of a job in one transaction (store.h): version,
  * chunks and embeddings by COPY, activation, and the run's running -> succeeded.
+ *
+ * Row-level security (db/migrations/0006_rls.sql): the transaction sets the
+ * run's tenant itself, and since PostgreSQL refuses COPY FROM into a table
+ * with a policy, chunks and embeddings are copied into temporary tables of the
+ * transaction (dropped at its end) and moved with INSERT ... SELECT, where the
+ * policy checks every row's tenant.
  */
 #include "worker/store.h"
 
@@ -19,6 +25,10 @@
 /* A deadlock or serialization failure reruns the whole transaction: this many times in all. */
 #define STORE_TX_ATTEMPTS 4
 #define COPY_BUF_MAX ((size_t)64 << 20)
+
+/* The columns each COPY writes, in the order copy_chunks() and copy_embeddings() write them. */
+#define CHUNK_COLS "chunk_id, tenant_id, doc_id, version_id, ordinal, text, page_start, page_end, char_start, char_end"
+#define EMBED_COLS "chunk_id, tenant_id, model, dim, vector"
 
 int store_copy_escape(struct buf *b, const char *s, size_t n)
 {
@@ -115,8 +125,9 @@ static int copy_chunks(PGconn *c, const struct store_input *in, const char *vers
     int failed = 0;
     char num[32];
 
-    if (copy_begin(c, "COPY chunks (chunk_id, tenant_id, doc_id, version_id, ordinal, text, page_start,"
-                      " page_end, char_start, char_end) FROM STDIN") < 0)
+    if (db_exec(c, "CREATE TEMP TABLE store_chunks ON COMMIT DROP AS SELECT " CHUNK_COLS " FROM chunks WITH NO DATA",
+                0, NULL) < 0 ||
+        copy_begin(c, "COPY pg_temp.store_chunks (" CHUNK_COLS ") FROM STDIN") < 0)
         return -1;
     buf_init(&b, COPY_BUF_MAX);
     for (size_t i = 0; i < in->nchunks && !failed; i++) {
@@ -168,7 +179,9 @@ static int copy_embeddings(PGconn *c, const struct store_input *in, char (*ids)[
     int failed = 0;
     char dim[16];
 
-    if (copy_begin(c, "COPY chunk_embeddings (chunk_id, tenant_id, model, dim, vector) FROM STDIN") < 0)
+    if (db_exec(c, "CREATE TEMP TABLE store_embeddings ON COMMIT DROP AS SELECT " EMBED_COLS
+                   " FROM chunk_embeddings WITH NO DATA", 0, NULL) < 0 ||
+        copy_begin(c, "COPY pg_temp.store_embeddings (" EMBED_COLS ") FROM STDIN") < 0)
         return -1;
     snprintf(dim, sizeof(dim), "%d", in->dim);
     buf_init(&b, COPY_BUF_MAX);
@@ -190,6 +203,16 @@ static int copy_embeddings(PGconn *c, const struct store_input *in, char (*ids)[
         failed = 1;
     buf_release(&b);
     return copy_end(c, failed);
+}
+
+/* The copied chunks, then their embeddings, into the tables: each row passes the tenant policy. */
+static int move_copied(PGconn *c)
+{
+    if (db_exec(c, "INSERT INTO chunks (" CHUNK_COLS ") SELECT " CHUNK_COLS " FROM pg_temp.store_chunks", 0,
+                NULL) < 0)
+        return -1;
+    return db_exec(c, "INSERT INTO chunk_embeddings (" EMBED_COLS ") SELECT " EMBED_COLS
+                      " FROM pg_temp.store_embeddings", 0, NULL);
 }
 
 /* One content transaction's inputs and what it decided (db_tx_run() may run it more than once). */
@@ -282,7 +305,9 @@ static int store_tx_body(PGconn *c, void *arg)
     const char *p[1] = {in->run->doc_id};
     enum run_write owned;
 
-    if (db_exec(c, "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))", 1, p) < 0)
+    /* The run's tenant, whatever the connection went through before (a reconnect has none). */
+    if (db_set_tenant(c, in->run->tenant_id) < 0 ||
+        db_exec(c, "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))", 1, p) < 0)
         return -1;
     /* Still ours? (Taken over, or failed by the crash guard, while we worked.) */
     owned = run_check_owner(c, in->run);
@@ -290,7 +315,8 @@ static int store_tx_body(PGconn *c, void *arg)
         return owned == RUN_WRITE_LOST ? STORE_LOST : -1;
     if (insert_version(c, tx) < 0)
         return -1;
-    if (in->nchunks && (copy_chunks(c, in, tx->vid, tx->ids) < 0 || copy_embeddings(c, in, tx->ids) < 0))
+    if (in->nchunks &&
+        (copy_chunks(c, in, tx->vid, tx->ids) < 0 || copy_embeddings(c, in, tx->ids) < 0 || move_copied(c) < 0))
         return -1;
     if (activate_version(c, tx) < 0)
         return -1;

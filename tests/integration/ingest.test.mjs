@@ -487,6 +487,7 @@ test('get-or-create statement: N parallel transactions of one source_uri -> one 
     const c = new pg.Client({ connectionString: stack.appUrl });
     await c.connect();
     await c.query('SET ROLE core_api');
+    await c.query("SELECT set_config('app.tenant_id', $1, false)", [tid(A)]);   // row-level security, as core-api
     return c;
   }));
   try {
@@ -522,6 +523,7 @@ test('DELETE /v1/documents while a worker commits an activation: no active versi
   await w.connect();
   try {
     await w.query('SET ROLE ingest_worker');
+    await w.query("SELECT set_config('app.tenant_id', $1, false)", [tid(A)]);   // row-level security, as the worker
     await w.query('BEGIN');
     await w.query('SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))', [docId]);
     await w.query('UPDATE document_versions SET is_active = false WHERE doc_id = $1 AND is_active', [docId]);

@@ -12,11 +12,13 @@ let stack;
 before(async () => { stack = await startStack({ api: false }); });
 after(async () => { await stack?.stop(); });
 
-async function asRole(role, fn) {
+// As the programs connect: the app login, SET ROLE, and (row-level security) the tenant.
+async function asRole(role, fn, tenant) {
   const c = new pg.Client({ connectionString: stack.appUrl });
   await c.connect();
   try {
     await c.query(`SET ROLE ${role}`);
+    if (tenant) await c.query("SELECT set_config('app.tenant_id', $1, false)", [tenant]);
     return await fn(c);
   } finally {
     await c.end();
@@ -85,8 +87,8 @@ test('core-api role is refused writes to content tables', async () => {
     await expectDenied(c.query('UPDATE document_versions SET is_active = false'));
     await expectDenied(c.query('DELETE FROM chunk_embeddings'));
     // its own tables are writable
-    await c.query("UPDATE documents SET title = 'ok' WHERE doc_id = $1", [s.doc]);
-  });
+    assert.equal((await c.query("UPDATE documents SET title = 'ok' WHERE doc_id = $1", [s.doc])).rowCount, 1);
+  }, s.tenant);
 });
 
 test('worker role is refused writes to users, documents and run configuration', async () => {
@@ -102,8 +104,10 @@ test('worker role is refused writes to users, documents and run configuration', 
       VALUES (gen_random_uuid(), $1, $2, 'queued')`, [s.tenant, s.doc]));
     // what it may do: content rows and the run's status columns
     await c.query(versionSql, [s.tenant, s.doc, s.runs[0], true]);
-    await c.query("UPDATE ingestion_runs SET status = 'succeeded', finished_at = now() WHERE run_id = $1", [s.runs[0]]);
-  });
+    const done = await c.query("UPDATE ingestion_runs SET status = 'succeeded', finished_at = now() WHERE run_id = $1",
+      [s.runs[0]]);
+    assert.equal(done.rowCount, 1);
+  }, s.tenant);
 });
 
 function runBin(name, env) {

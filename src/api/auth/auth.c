@@ -36,11 +36,14 @@ static const char principal_sql[] =
     "        OR $3::bigint >= ceil(extract(epoch FROM u.sessions_valid_after)))"
     "   AND NOT EXISTS (SELECT 1 FROM revoked_sessions s WHERE s.jti = $4::uuid)";
 
-/* AUTH_ENABLED=false: the tenant and user ids of the oldest active admin of tenant "dev". */
+/*
+ * AUTH_ENABLED=false: the tenant and user ids of the oldest active admin of
+ * tenant "dev" ($1, its id from tenant_id_by_slug()).
+ */
 static const char dev_admin_sql[] =
     "SELECT t.tenant_id::text, u.user_id::text"
     "  FROM tenants t JOIN users u ON u.tenant_id = t.tenant_id"
-    " WHERE t.slug = 'dev' AND u.role = 'admin' AND u.is_active"
+    " WHERE t.slug = 'dev' AND t.tenant_id = $1 AND u.role = 'admin' AND u.is_active"
     " ORDER BY u.created_at, u.user_id LIMIT 1";
 
 /* "scheme://host[:port]" of an Origin header -> host[:port], and whether it is https. */
@@ -121,19 +124,42 @@ static int principal_query(struct req *r, const char *sql, int n, const char *co
 }
 
 /*
+ * Row-level security: the request's connection sees tenant_id's rows only
+ * from here on (a token's tid is signed by us, and the principal query then
+ * checks the user belongs to it). 0, or -1 after answering.
+ */
+static int principal_tenant(struct req *r, const char *tenant_id)
+{
+    PGconn *db = req_db(r);
+
+    if (!db)
+        return -1;
+    if (db_set_tenant(db, tenant_id) < 0) {
+        req_db_error(r, AUTH_DB_WHAT);
+        return -1;
+    }
+    return 0;
+}
+
+/*
  * AUTH_ENABLED=false: every request is the oldest active admin of tenant "dev",
  * which `core-api bootstrap --tenant dev ...` must have created.
  */
 static int dev_principal(struct req *r)
 {
+    const char *params[1];
     PGresult *res;
 
     if (!atomic_flag_test_and_set(&dev_warned))
         log_event(LOG_WARN, "AUTH_ENABLED=false: every request acts as the admin of tenant \"dev\" "
                             "(development only, never in production)", NULL);
-    if (principal_query(r, dev_admin_sql, 0, NULL, &res) < 0)
+    /* Before any principal: the one cross-tenant lookup, by slug (0006_rls.sql). */
+    if (principal_query(r, "SELECT tenant_id_by_slug('dev')::text", 0, NULL, &res) < 0)
         return -1;
-    if (PQntuples(res) != 1) {
+    params[0] = db_val(res, 0, 0);
+    if (params[0] && (principal_tenant(r, params[0]) < 0 || principal_query(r, dev_admin_sql, 1, params, &res) < 0))
+        return -1;
+    if (!params[0] || PQntuples(res) != 1) {
         req_error(r, API_ERR_UNAUTHORIZED,
                   "AUTH_ENABLED=false needs a tenant \"dev\" with an active admin: run "
                   "`core-api bootstrap --tenant dev --name Dev --email EMAIL` first");
@@ -210,7 +236,7 @@ static int authenticate(struct req *r)
     params[1] = c.tid;
     params[2] = iat;
     params[3] = c.jti;
-    if (principal_query(r, principal_sql, 4, params, &res) < 0)
+    if (principal_tenant(r, c.tid) < 0 || principal_query(r, principal_sql, 4, params, &res) < 0)
         return -1;
     if (PQntuples(res) != 1) {
         log_event(LOG_INFO, "token rejected", json_pack("{s:s, s:s}", "reason", "user inactive or gone, or session ended",

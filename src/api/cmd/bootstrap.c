@@ -192,20 +192,50 @@ static int bootstrap_prepare(const struct config *cfg, struct bootstrap *b)
     return 0;
 }
 
-/* The tenant by slug, created if missing (an existing one keeps its name), its id into b. 0 or -1. */
-static int ensure_tenant(PGconn *db, struct bootstrap *b)
+/* The id of the tenant with slug params[0] into b->tenant_id ("" if none): 0 or -1. */
+static int tenant_by_slug(PGconn *db, const char *const *params, struct bootstrap *b)
 {
-    const char *params[2] = {b->a.tenant, b->a.name};
-    PGresult *res;
-    int created;
+    PGresult *res = db_query(db, "SELECT tenant_id_by_slug($1)::text", 1, params);
 
-    res = db_query(db, "INSERT INTO tenants (slug, name) VALUES ($1, $2) ON CONFLICT (slug) DO NOTHING", 2,
-                   params);
     if (!res)
         return -1;
-    created = strcmp(PQcmdTuples(res), "1") == 0;
+    snprintf(b->tenant_id, sizeof(b->tenant_id), "%s", db_val(res, 0, 0) ? db_val(res, 0, 0) : "");
     PQclear(res);
-    res = db_query(db, "SELECT tenant_id::text, name FROM tenants WHERE slug = $1", 1, params);
+    return 0;
+}
+
+/*
+ * The tenant by slug, created if missing (an existing one keeps its name), its
+ * id into b and the connection's tenant set to it (row-level security: core_api
+ * sees only that tenant's rows; tenant_id_by_slug() is the one lookup across
+ * tenants). A new tenant's id is made here so it can be set before the insert.
+ * 0 or -1.
+ */
+static int ensure_tenant(PGconn *db, struct bootstrap *b)
+{
+    const char *params[3] = {b->a.tenant, b->a.name, b->tenant_id};
+    PGresult *res;
+    int created = 0;
+
+    if (tenant_by_slug(db, params, b) < 0)
+        return -1;
+    if (!b->tenant_id[0]) {
+        id_uuid_new(b->tenant_id);
+        res = db_set_tenant(db, b->tenant_id) < 0 ? NULL
+              : db_query(db, "INSERT INTO tenants (tenant_id, slug, name) VALUES ($3, $1, $2)"
+                             " ON CONFLICT (slug) DO NOTHING", 3, params);
+        if (!res)
+            return -1;
+        created = strcmp(PQcmdTuples(res), "1") == 0;
+        PQclear(res);
+        /* Another bootstrap created the slug meanwhile: take its tenant. */
+        if (!created && tenant_by_slug(db, params, b) < 0)
+            return -1;
+    }
+    if (db_set_tenant(db, b->tenant_id) < 0)
+        return -1;
+    params[1] = b->tenant_id;
+    res = db_query(db, "SELECT tenant_id::text, name FROM tenants WHERE slug = $1 AND tenant_id = $2", 2, params);
     if (!res || PQntuples(res) != 1) {
         PQclear(res);
         return -1;

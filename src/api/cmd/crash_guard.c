@@ -20,6 +20,13 @@
  * Every change is conditional on the run still being in the state it was
  * found in. Time comes from the caller (now_ms) and is passed to SQL as a
  * parameter, never now(), so tests inject it instead of sleeping.
+ *
+ * Row-level security (db/migrations/0006_rls.sql) shows core_api one tenant
+ * at a time, so the guard works tenant by tenant: (a) and (b) ask
+ * stale_run_tenants() which tenants have stale runs and set each one before
+ * touching its runs; (c) sets the tenant of each tenant folder; (d) calls
+ * expire_idempotency_keys(). Those two functions are its only look across
+ * tenants, and they return ids and counts, never a row.
  */
 #include "api/cmd/crash_guard.h"
 
@@ -155,15 +162,48 @@ static int handle_queued(const struct config *cfg, PGconn *db, struct sqs_client
     return 0;
 }
 
-static int scan_queued(const struct config *cfg, PGconn *db, struct sqs_client *sqs, int64_t now_ms,
-                       struct scan_stats *stats)
+/* What the guard does for one tenant with stale runs (the connection's tenant already set to it). */
+typedef int (*tenant_scan_fn)(const struct config *cfg, PGconn *db, struct sqs_client *sqs, const char *tenant_id,
+                              int64_t cutoff_ms, int64_t now_ms, struct scan_stats *stats);
+
+/*
+ * fn for each tenant that has runs in status not updated since cutoff_ms, with
+ * the connection's tenant set to it (at most CRASH_GUARD_BATCH tenants a scan;
+ * the next scan takes the rest). 0, or -1 on database trouble.
+ */
+static int for_stale_tenants(const struct config *cfg, PGconn *db, struct sqs_client *sqs, enum run_status status,
+                             int64_t cutoff_ms, int64_t now_ms, struct scan_stats *stats, tenant_scan_fn fn)
 {
     char cutoff_s[24];
-    const char *params[2] = {cutoff_s, run_status_name(RUN_STATUS_QUEUED)};
+    const char *params[2] = {run_status_name(status), cutoff_s};
     PGresult *res;
     int rc = 0;
 
-    ms_text(now_ms - cfg->queued_ttl_ms, cutoff_s, sizeof(cutoff_s));
+    ms_text(cutoff_ms, cutoff_s, sizeof(cutoff_s));
+    res = db_query(db,
+                   "SELECT t::text FROM stale_run_tenants($1, to_timestamp($2::double precision / 1000.0), "
+                   CRASH_GUARD_BATCH ") t",
+                   2, params);
+    if (!res)
+        return -1;
+    for (int i = 0; i < PQntuples(res) && rc == 0; i++) {
+        const char *tenant_id = PQgetvalue(res, i, 0);
+
+        rc = db_set_tenant(db, tenant_id) < 0 ? -1 : fn(cfg, db, sqs, tenant_id, cutoff_ms, now_ms, stats);
+    }
+    PQclear(res);
+    return rc;
+}
+
+static int scan_queued_tenant(const struct config *cfg, PGconn *db, struct sqs_client *sqs, const char *tenant_id,
+                              int64_t cutoff_ms, int64_t now_ms, struct scan_stats *stats)
+{
+    char cutoff_s[24];
+    const char *params[3] = {cutoff_s, run_status_name(RUN_STATUS_QUEUED), tenant_id};
+    PGresult *res;
+    int rc = 0;
+
+    ms_text(cutoff_ms, cutoff_s, sizeof(cutoff_s));
     res = db_query(db,
                    "SELECT r.run_id, r.tenant_id, r.doc_id, r.config->>'upload_uri',"
                    " COALESCE(r.config->>'title', ''), COALESCE(r.config->>'created_by_user_id', ''),"
@@ -171,9 +211,10 @@ static int scan_queued(const struct config *cfg, PGconn *db, struct sqs_client *
                    "  THEN (r.config->>'republished')::numeric::bigint ELSE 0 END,"
                    " d.source_uri, " DB_TS("r.created_at")
                    " FROM ingestion_runs r JOIN documents d ON d.doc_id = r.doc_id"
-                   " WHERE r.status = $2 AND r.updated_at < to_timestamp($1::double precision / 1000.0)"
+                   " WHERE r.tenant_id = $3 AND r.status = $2"
+                   "   AND r.updated_at < to_timestamp($1::double precision / 1000.0)"
                    " ORDER BY r.updated_at LIMIT " CRASH_GUARD_BATCH,
-                   2, params);
+                   3, params);
     if (!res)
         return -1;
     for (int i = 0; i < PQntuples(res) && rc == 0; i++)
@@ -182,10 +223,13 @@ static int scan_queued(const struct config *cfg, PGconn *db, struct sqs_client *
     return rc;
 }
 
-static int scan_running(const struct config *cfg, PGconn *db, int64_t now_ms, struct scan_stats *stats)
+static int scan_running_tenant(const struct config *cfg, PGconn *db, struct sqs_client *sqs, const char *tenant_id,
+                               int64_t cutoff_ms, int64_t now_ms, struct scan_stats *stats)
 {
-    PGresult *res = run_fail_stale_running(db, now_ms - cfg->running_ttl_ms, now_ms);
+    PGresult *res = run_fail_stale_running(db, tenant_id, cutoff_ms, now_ms);
 
+    (void)cfg;
+    (void)sqs;
     if (!res)
         return -1;
     for (int i = 0; i < PQntuples(res); i++)
@@ -282,11 +326,11 @@ static int folder_idle(int tdfd, const char *name, int64_t cutoff)
     return newest >= 0 && newest < cutoff;
 }
 
-/* 1 if ingestion_runs has the run, 0 if not, -1 on database trouble. */
-static int run_exists(PGconn *db, const char *run_id)
+/* 1 if ingestion_runs has the run in that tenant, 0 if not, -1 on database trouble. */
+static int run_exists(PGconn *db, const char *tenant_id, const char *run_id)
 {
-    const char *params[1] = {run_id};
-    PGresult *res = db_query(db, "SELECT 1 FROM ingestion_runs WHERE run_id = $1", 1, params);
+    const char *params[2] = {run_id, tenant_id};
+    PGresult *res = db_query(db, "SELECT 1 FROM ingestion_runs WHERE run_id = $1 AND tenant_id = $2", 2, params);
     int has_run;
 
     if (!res)
@@ -308,7 +352,11 @@ static void remove_orphan(int tdfd, const char *tenant_id, const char *run_id, s
     }
 }
 
-/* The run folders of one tenant folder: idle ones without a run row are removed. 0, or -1 on database trouble. */
+/*
+ * The run folders of one tenant folder: idle ones without a run row of that
+ * tenant are removed (the folder's name is the tenant the connection is set
+ * to). 0, or -1 on database trouble.
+ */
 static int scan_tenant(PGconn *db, int rootfd, const char *tenant_id, int64_t cutoff, struct scan_stats *stats)
 {
     DIR *tdir = folder_stream(open_folder_at(rootfd, tenant_id));
@@ -317,12 +365,16 @@ static int scan_tenant(PGconn *db, int rootfd, const char *tenant_id, int64_t cu
 
     if (!tdir)
         return 0;
+    if (db_set_tenant(db, tenant_id) < 0) {
+        closedir(tdir);
+        return -1;
+    }
     for (re = readdir(tdir); re && rc == 0; re = readdir(tdir)) {
         int has_run;
 
         if (!upload_path_is_id(re->d_name) || !folder_idle(dirfd(tdir), re->d_name, cutoff))
             continue;
-        has_run = run_exists(db, re->d_name);
+        has_run = run_exists(db, tenant_id, re->d_name);
         if (has_run < 0)
             rc = -1;
         else if (!has_run)
@@ -352,7 +404,7 @@ static int scan_orphans(const struct config *cfg, PGconn *db, int64_t now_ms, st
     return rc;
 }
 
-/* Answers (status 2xx) and pending claims (status 0) alike, by created_at. */
+/* Answers (status 2xx) and pending claims (status 0) alike, by created_at, of every tenant. */
 static int scan_idempotency(PGconn *db, int64_t now_ms)
 {
     char now_s[24];
@@ -361,8 +413,7 @@ static int scan_idempotency(PGconn *db, int64_t now_ms)
     ms_text(now_ms, now_s, sizeof(now_s));
     params[0] = now_s;
     return db_exec(db,
-                   "DELETE FROM idempotency_keys"
-                   " WHERE created_at < to_timestamp($1::double precision / 1000.0) - interval '24 hours'",
+                   "SELECT expire_idempotency_keys(to_timestamp($1::double precision / 1000.0) - interval '24 hours')",
                    1, params);
 }
 
@@ -384,13 +435,18 @@ static int scan_locked(const struct config *cfg, PGconn *db, struct sqs_client *
         log_event(LOG_DEBUG, "crash guard: another instance is scanning", NULL);
         return 0;
     }
-    if (scan_queued(cfg, db, sqs, now_ms, stats) < 0)
+    if (for_stale_tenants(cfg, db, sqs, RUN_STATUS_QUEUED, now_ms - cfg->queued_ttl_ms, now_ms, stats,
+                          scan_queued_tenant) < 0)
         rc = -1;
-    if (scan_running(cfg, db, now_ms, stats) < 0)
+    if (for_stale_tenants(cfg, db, sqs, RUN_STATUS_RUNNING, now_ms - cfg->running_ttl_ms, now_ms, stats,
+                          scan_running_tenant) < 0)
         rc = -1;
     if (rc == 0 && scan_orphans(cfg, db, now_ms, stats) < 0)
         rc = -1;
     if (rc == 0 && scan_idempotency(db, now_ms) < 0)
+        rc = -1;
+    /* The guard's connection lives on between scans: it keeps no tenant. */
+    if (db_set_tenant(db, NULL) < 0)
         rc = -1;
     db_exec(db, "SELECT pg_advisory_unlock($1::bigint)", 1, key);
     if (stats->republished || stats->stale_queued || stats->stale_running || stats->orphans_removed)

@@ -301,7 +301,7 @@ static int idem_exec(struct ingest *st, const char *sql, int n, const char *cons
 
     if (!db) {
         /* Never a second connection while this thread holds one (the pool blocks). */
-        db = r->app->db ? db_pool_acquire(r->app->db) : NULL;
+        db = r->app->db ? db_pool_acquire_tenant(r->app->db, r->principal.tenant_id) : NULL;
         if (!db)
             return -1;
         loaned = 1;
@@ -382,7 +382,7 @@ static int idem_claim(struct ingest *st)
     PGresult *res;
     int rc = -1, attempt;
 
-    /* A short checkout, given back below: the upload itself may take minutes. */
+    /* A short checkout (with the principal's tenant), given back below: the upload itself may take minutes. */
     db = req_db(r);
     if (!db)
         return -1;   /* 503 with Retry-After */
@@ -886,7 +886,7 @@ static void answer_enqueue_failed(struct ingest *st, const struct finish *f, con
 {
     /* A short loan, not req_db(): the answer is this 503 with the run_id whatever the pool says. */
     struct db_pool *pool = st->r->app->db;
-    PGconn *db = pool ? db_pool_acquire(pool) : NULL;
+    PGconn *db = pool ? db_pool_acquire_tenant(pool, st->r->principal.tenant_id) : NULL;
     int failed = db && fail_enqueue(st, db, qerr);
 
     if (db)

@@ -58,14 +58,20 @@
  * ranked with the whole query. A lexeme the statistics do not list counts as
  * rare (frequency 0). With $6 = 1 every lexeme is used (the fallback when the
  * narrow set is too small).
+ *
+ * Row-level security (db/migrations/0006_rls.sql) would defeat both halves:
+ * pg_stats hides a policy table's statistics, and the GIN index cannot serve
+ * the (not LEAKPROOF) @@ under a policy. So the frequencies come from
+ * chunk_lexeme_freq() and the chunks from the view tenant_chunks, which
+ * filters on the session's tenant itself; m.tenant_id = $1 stays as well. The
+ * chunks are matched in their own subquery (OFFSET 0 keeps it one): joined in
+ * one query level, the policies of documents and document_versions would
+ * reach the chunks scan through tenant_id = $1 (one equivalence class) and
+ * forbid the index all the same (docs/retrieval.md has the figures).
  */
 static const char candidates_sql[] =
     "WITH lex AS ("
-    "  SELECT t.lexeme,"
-    "         coalesce((SELECT s.most_common_elem_freqs[array_position(s.most_common_elems::text::text[], t.lexeme)]"
-    "                     FROM pg_stats s"
-    "                    WHERE s.schemaname = 'public' AND s.tablename = 'chunks' AND s.attname = 'tsv'"
-    "                    LIMIT 1), 0) AS freq"
+    "  SELECT t.lexeme, chunk_lexeme_freq(t.lexeme) AS freq"
     "    FROM unnest(to_tsvector('english', $2)) t"
     "), sel AS ("
     "  SELECT lexeme, row_number() OVER w AS rn, sum(freq) OVER w AS cum"
@@ -79,10 +85,10 @@ static const char candidates_sql[] =
     "), cand AS ("
     "  SELECT c.chunk_id, c.doc_id, c.version_id, c.page_start, c.page_end, c.tsv,"
     "         ts_rank_cd(c.tsv, (SELECT tq FROM q)) AS fts"
-    "    FROM chunks c"
+    "    FROM (SELECT m.* FROM tenant_chunks m"
+    "           WHERE m.tenant_id = $1 AND m.tsv @@ (SELECT tq_cand FROM q) OFFSET 0) c"
     "    JOIN document_versions v ON v.version_id = c.version_id AND v.is_active AND v.tenant_id = $1"
     "    JOIN documents d ON d.doc_id = c.doc_id AND d.tenant_id = $1 AND d.deleted_at IS NULL"
-    "   WHERE c.tenant_id = $1 AND c.tsv @@ (SELECT tq_cand FROM q)"
     "   ORDER BY fts DESC, c.chunk_id"
     "   LIMIT $3"
     ")"

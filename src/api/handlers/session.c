@@ -116,22 +116,46 @@ static int login_throttle(struct req *r, PGconn *db, struct login *l)
     return -1;
 }
 
+/*
+ * The tenant of the slug params[0] into params[2] (NULL: no such tenant), and
+ * the request's connection scoped to it (row-level security; no tenant at all
+ * for an unknown slug, so the same statements run and find nothing): no
+ * principal exists yet, so this lookup by slug is login's one cross-tenant
+ * step (tenant_id_by_slug(), db/migrations/0006_rls.sql). -1 after answering.
+ */
+static int login_tenant(struct req *r, const char *params[3])
+{
+    PGresult *res = rows_query(r, "SELECT tenant_id_by_slug($1)::text", 1, params, SESSION_DB_WHAT);
+
+    if (!res)
+        return -1;
+    params[2] = db_val(res, 0, 0);
+    if (db_set_tenant(r->db, params[2]) < 0) {
+        req_db_error(r, SESSION_DB_WHAT);
+        return -1;
+    }
+    return 0;
+}
+
 /* The account's row into l (l->user stays NULL when there is none); -1 after answering. */
 static int login_lookup(struct req *r, struct login *l)
 {
-    const char *params[2] = {l->tenant, l->email};
+    const char *params[3] = {l->tenant, l->email, NULL};
     const char *active, *cutoff;
     PGresult *res;
 
     /* Inputs the schema cannot hold need no lookup; they still cost one verify (login_verify). */
     if (strlen(l->tenant) > 63 || !auth_email_valid(l->email))
         return 0;
+    /* An unknown tenant runs the same statements as an unknown e-mail: comparable timing. */
+    if (login_tenant(r, params) < 0)
+        return -1;
     res = rows_query(r,
         "SELECT " AUTH_USER_COLS ", u.password_hash,"
         "       ceil(extract(epoch FROM u.sessions_valid_after))::bigint"
         "  FROM users u JOIN tenants t ON t.tenant_id = u.tenant_id"
-        " WHERE t.slug = $1 AND lower(u.email) = lower($2)",
-        2, params, SESSION_DB_WHAT);
+        " WHERE t.slug = $1 AND lower(u.email) = lower($2) AND u.tenant_id = $3",
+        3, params, SESSION_DB_WHAT);
     if (!res)
         return -1;
     if (PQntuples(res) != 1)

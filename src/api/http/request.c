@@ -333,7 +333,8 @@ PGconn *req_db(struct req *r)
         answer_db_unavailable(r, "database unavailable");
         return NULL;
     }
-    r->db = db_pool_acquire(r->app->db);
+    /* Row-level security: the connection sees the principal's tenant only (none before authentication). */
+    r->db = db_pool_acquire_tenant(r->app->db, r->principal.tenant_id);
     if (!r->db)
         answer_db_unavailable(r, strcmp(db_last_sqlstate(), DB_POOL_EXHAUSTED) == 0 ? "database busy"
                                                                                    : "database unavailable");
