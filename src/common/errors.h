@@ -35,10 +35,16 @@
  * file). Users see the same "extract_failed" prefix ("extract_failed: no text
  * found"), but a retry reads the same bytes and finds nothing again, so it is
  * permanent: the run fails at once and the message goes to the DLQ.
+ * CORRUPT shares it too: the extractor ran to its end and said the file is
+ * damaged or not what it claims (pdftotext exiting with its own error code,
+ * a DOCX that is not a readable zip). The same bytes fail the same way, so it
+ * is permanent; a child killed by a signal or a limit stays EXTRACT_FAILED
+ * (transient), since load can cause it.
  */
 #define RUN_FAIL_MAP(X)                                 \
     X(EXTRACT_FAILED,   "extract_failed",   1)         \
     X(NO_TEXT,          "extract_failed",   0)         \
+    X(CORRUPT,          "extract_failed",   0)         \
     X(UNSUPPORTED_TYPE, "unsupported_type", 0)         \
     X(TOO_LARGE,        "too_large",        0)         \
     X(TIMEOUT,          "timeout",          1)         \

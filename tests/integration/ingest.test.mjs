@@ -578,11 +578,12 @@ test('doc_id: new content becomes a second run of the same document; another ten
   assert.equal(same.json.status, 'skipped');
   assert.equal(same.json.doc_id, docId);
 
-  // a deleted document comes back with a new version
+  // a deleted document is never revived by a new version: 409, the deletion record stays
+  // (docs/decisions.md "Versions and deletion"; the full rule in documents_content.test.mjs)
   await stack.sql('UPDATE documents SET deleted_at = now() WHERE doc_id = $1', [docId]);
   const v3 = await stack.upload({ token: A.token, filename: 'p3.txt', content: uniq('policy v3'), docId });
-  assert.equal(v3.status, 202, v3.text);
-  assert.equal((await stack.sql('SELECT deleted_at FROM documents WHERE doc_id = $1', [docId]))[0].deleted_at, null);
+  assert.equal(v3.status, 409, v3.text);
+  assert.notEqual((await stack.sql('SELECT deleted_at FROM documents WHERE doc_id = $1', [docId]))[0].deleted_at, null);
 
   // another tenant's document, a missing one, a malformed id: the same 404, nothing created
   const beforeB = (await runsOf(B)).length;

@@ -21,6 +21,7 @@ const ROLES = ['core_api', 'ingest_worker'];
 // Every SECURITY DEFINER function, each a documented exception (docs/decisions.md, Security).
 const DEFINER = {
   deactivate_document_versions: { owner: 'ingest_worker', callers: ['core_api', 'ingest_worker'] },
+  activate_document_version: { owner: 'ingest_worker', callers: ['core_api', 'ingest_worker'] },
   tenant_id_by_slug: { callers: ['core_api'] },
   run_status_counts: { callers: ['core_api'] },
   stale_run_tenants: { callers: ['core_api'] },

@@ -326,13 +326,17 @@ suite('failures and retries', () => {
   });
   after(async () => { await stack?.stop(); });
 
-  test('corrupt PDF: failed extract_failed after maxReceiveCount attempts, message in the DLQ, queue empty, next job runs', async () => {
+  // pdftotext's own verdict on the bytes is permanent (errors.h CORRUPT): one attempt, no queue retries.
+  test('corrupt PDF: failed extract_failed in one attempt, message in the DLQ, queue empty, next job runs', async () => {
     const dlq0 = (await stack.dlqDepth()).visible;
+    const t0 = Date.now();
     const { runId } = await queueJob(stack, { tenantId, fixture: 'corrupt.pdf' });
     const run = await stack.waitRun(runId, { timeoutMs: 60000 });
     assert.equal(run.status, 'failed');
-    assert.match(run.error, /^extract_failed: /);
-    assert.equal(run.attempt, 3, 'one attempt per delivery up to maxReceiveCount');
+    assert.equal(run.error, 'extract_failed: pdftotext exit 1');
+    assert.equal(run.attempt, 1, 'a damaged file is not retried');
+    assert.equal(run.stats.last_error ?? null, null, 'never requeued');
+    assert.ok(Date.now() - t0 < 15000, 'failed without the backoff of queue retries');
     assert.ok(run.finished_at);
     await waitFor(async () => (await stack.dlqDepth()).visible === dlq0 + 1, { timeoutMs: 20000, what: 'message in DLQ' });
     await waitQueueEmpty(stack);

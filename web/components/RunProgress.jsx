@@ -1,6 +1,17 @@
 'use client';
 import { isNum, isPlainObject, safeJson } from '../lib/format';
 
+// The worker's stages in words, with the unit its counts are in (src/worker/README.md).
+const STAGE = {
+  claimed: ['starting', null],
+  read: ['reading the file', null],
+  extract: ['extracting text', 'pages'],
+  chunk: ['splitting into passages', 'passages'],
+  embed: ['indexing passages', 'passages'],
+  write: ['saving', 'passages'],
+  done: ['done', null],
+};
+
 /** stats.progress {stage, done, total} as text plus a bar; tolerant of odd shapes. */
 export default function RunProgress({ progress }) {
   if (progress == null) return null;
@@ -15,8 +26,8 @@ export default function RunProgress({ progress }) {
   return (
     <span className="stage-progress" data-testid="stage-progress">
       <span>
-        {stage ? <strong>{stage}</strong> : 'working'}
-        {done != null && total != null ? ` ${done}/${total}` : done != null ? ` ${done}` : ''}
+        {stage ? <strong>{STAGE[stage] ? STAGE[stage][0] : stage}</strong> : 'working'}
+        {total ? ` ${done ?? 0} of ${total}${STAGE[stage] && STAGE[stage][1] ? ` ${STAGE[stage][1]}` : ''}` : ''}
       </span>
       {hasBar ? (
         <progress

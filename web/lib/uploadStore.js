@@ -11,6 +11,7 @@ let seq = 0;
 const listeners = new Set();
 const queue = [];
 let active = 0;
+const aborts = new Map(); // key -> abort() of an upload being sent
 
 function emit() {
   listeners.forEach((l) => l());
@@ -49,10 +50,12 @@ function pump() {
 
 function run(item) {
   patch(item.key, { phase: 'uploading' });
-  const { promise } = uploadFile(item.file, {
+  const { promise, abort } = uploadFile(item.file, {
     title: item.title,
+    docId: item.docId,
     onProgress: (loaded, total) => patch(item.key, { loaded, total }),
   });
+  aborts.set(item.key, abort);
   return promise
     .then(({ status, data }) => {
       const d = isPlainObject(data) ? data : {};
@@ -69,19 +72,38 @@ function run(item) {
     .catch((err) => {
       const body = err && isPlainObject(err.body) ? err.body : {};
       patch(item.key, {
-        phase: 'error',
+        phase: err && err.code === 'aborted' ? 'cancelled' : 'error',
         error: err,
         runId: typeof body.run_id === 'string' ? body.run_id : null,
       });
-    });
+    })
+    .finally(() => aborts.delete(item.key));
 }
 
-/** files: [{key, file}] ; title applies to each. */
-export function startUploads(files, title) {
-  const batch = files.map(({ key, file }) => ({
+/** Cancel one upload: a waiting one is dropped from the queue, one being sent is aborted. */
+export function cancelUpload(key) {
+  const i = queue.findIndex((q) => q.key === key);
+  if (i >= 0) {
+    queue.splice(i, 1);
+    patch(key, { phase: 'cancelled' });
+    return;
+  }
+  const a = aborts.get(key);
+  if (a) a();
+}
+
+/** True while bytes are still to be sent (the page warns before it is left). */
+export function sending() {
+  return items.some((it) => it.phase === 'waiting' || it.phase === 'uploading');
+}
+
+/** files: [{key, file, title?, docId?}]: each its own title; docId makes it a new version. */
+export function startUploads(files) {
+  const batch = files.map(({ key, file, title, docId }) => ({
     key,
     file,
-    title,
+    title: title || '',
+    docId: docId || null,
     phase: 'waiting',
     loaded: 0,
     total: file.size,

@@ -32,7 +32,8 @@
 static const char list_sql[] =
     "WITH m AS ("
     "  SELECT d.doc_id, d.title, d.source_type, d.source_uri, d.created_at, d.updated_at,"
-    "         v.version_id AS active_version_id, d.deleted_at"
+    "         v.version_id AS active_version_id, d.deleted_at, d.tenant_id, v.run_id AS active_run_id,"
+    "         v.mime, v.pages, v.byte_size"
     "    FROM documents d"
     "    LEFT JOIN document_versions v"
     "      ON v.doc_id = d.doc_id AND v.is_active AND v.tenant_id = d.tenant_id AND d.deleted_at IS NULL"
@@ -41,11 +42,24 @@ static const char list_sql[] =
     "     AND ($3::text IS NULL OR d.title ILIKE $3 ESCAPE '\\')"
     ")"
     "SELECT t.total, p.doc_id, p.title, p.source_type, p.source_uri, " DB_TS("p.created_at") ", "
-    DB_TS("p.updated_at") ", p.active_version_id, " DB_TS("p.deleted_at")
+    DB_TS("p.updated_at") ", p.active_version_id, " DB_TS("p.deleted_at") ","
+    "       p.mime, p.pages, p.byte_size,"
+    /* Extras of the page's rows only: the uploader (of the active version, else of the newest run), the state. */
+    "       (SELECT u.email FROM ingestion_runs r JOIN users u ON u.tenant_id = r.tenant_id"
+    "                AND u.user_id::text = r.config->>'created_by_user_id'"
+    "         WHERE r.doc_id = p.doc_id AND r.tenant_id = p.tenant_id"
+    "         ORDER BY r.run_id = p.active_run_id DESC, r.created_at DESC LIMIT 1),"
+    "       CASE WHEN p.deleted_at IS NOT NULL THEN 'deleted' WHEN p.active_version_id IS NOT NULL THEN 'active'"
+    "            WHEN EXISTS (SELECT 1 FROM ingestion_runs r WHERE r.doc_id = p.doc_id AND r.tenant_id = p.tenant_id"
+    "                          AND r.status IN ('queued', 'running')) THEN 'processing' ELSE 'failed' END"
     "  FROM (SELECT count(*) AS total FROM m) t"
-    "  LEFT JOIN LATERAL (SELECT * FROM m ORDER BY m.updated_at DESC, m.doc_id LIMIT $4 OFFSET $5) p ON true";
+    "  LEFT JOIN LATERAL (SELECT * FROM m ORDER BY"
+    "       CASE WHEN $6 = 'title' THEN lower(m.title) END, CASE WHEN $6 = 'size' THEN m.byte_size END DESC NULLS LAST,"
+    "       CASE WHEN $6 = 'pages' THEN m.pages END DESC NULLS LAST, m.updated_at DESC, m.doc_id"
+    "       LIMIT $4 OFFSET $5) p ON true";
 
-enum { L_TOTAL, L_DOC, L_TITLE, L_STYPE, L_URI, L_CREATED, L_UPDATED, L_ACTIVE, L_DELETED };
+enum { L_TOTAL, L_DOC, L_TITLE, L_STYPE, L_URI, L_CREATED, L_UPDATED, L_ACTIVE, L_DELETED, L_MIME, L_PAGES, L_BYTES,
+       L_BY, L_STATE };
 
 /* A deleted document never shows an active version, even if a late run activated one. */
 static const char doc_sql[] =
@@ -53,15 +67,28 @@ static const char doc_sql[] =
     "       CASE WHEN d.deleted_at IS NULL THEN"
     "         (SELECT v.version_id FROM document_versions v"
     "           WHERE v.doc_id = d.doc_id AND v.tenant_id = d.tenant_id AND v.is_active) END,"
-    "       " DB_TS("d.deleted_at") ", d.deleted_by"
+    "       " DB_TS("d.deleted_at") ", d.deleted_by,"
+    "       (SELECT u.email FROM users u WHERE u.user_id = d.deleted_by AND u.tenant_id = d.tenant_id),"
+    "       CASE WHEN d.deleted_at IS NOT NULL THEN 'deleted'"
+    "            WHEN EXISTS (SELECT 1 FROM document_versions v WHERE v.doc_id = d.doc_id"
+    "                          AND v.tenant_id = d.tenant_id AND v.is_active) THEN 'active'"
+    "            WHEN EXISTS (SELECT 1 FROM ingestion_runs r WHERE r.doc_id = d.doc_id AND r.tenant_id = d.tenant_id"
+    "                          AND r.status IN ('queued', 'running')) THEN 'processing' ELSE 'failed' END"
     "  FROM documents d WHERE d.doc_id = $1 AND d.tenant_id = $2";
 
-enum { D_DOC, D_TITLE, D_STYPE, D_URI, D_CREATED, D_UPDATED, D_ACTIVE, D_DELETED, D_DELETED_BY };
+enum { D_DOC, D_TITLE, D_STYPE, D_URI, D_CREATED, D_UPDATED, D_ACTIVE, D_DELETED, D_DELETED_BY, D_DELETED_EMAIL,
+       D_STATE };
 
 static const char versions_sql[] =
     "SELECT v.version_id, v.run_id, v.content_hash, v.is_active AND d.deleted_at IS NULL, v.byte_size,"
     "       v.pages, v.mime, (SELECT count(*) FROM chunks c WHERE c.version_id = v.version_id),"
-    "       " DB_TS("v.created_at") ", r.status, " DB_TS("v.uploaded_at")
+    "       " DB_TS("v.created_at") ", r.status, " DB_TS("v.uploaded_at") ","
+    "       (SELECT u.email FROM users u WHERE u.tenant_id = v.tenant_id"
+    "           AND u.user_id::text = r.config->>'created_by_user_id'),"
+    "       r.config->>'original_filename',"
+    /* Why a version is not served (docs/api.md "Versions"). */
+    "       CASE WHEN d.deleted_at IS NOT NULL THEN 'deleted' WHEN v.is_active THEN NULL"
+    "            WHEN r.stats->>'activated' = 'false' THEN 'finished_late' ELSE 'superseded' END"
     "  FROM document_versions v"
     "  JOIN documents d ON d.doc_id = v.doc_id"
     "  LEFT JOIN ingestion_runs r ON r.run_id = v.run_id AND r.tenant_id = v.tenant_id"
@@ -69,7 +96,7 @@ static const char versions_sql[] =
     " ORDER BY v.uploaded_at DESC, v.created_at DESC, v.version_id";
 
 enum { V_VERSION, V_RUN, V_HASH, V_ACTIVE, V_BYTES, V_PAGES, V_MIME, V_CHUNKS, V_CREATED, V_RUN_STATUS,
-       V_UPLOADED };
+       V_UPLOADED, V_BY, V_FILENAME, V_REASON };
 
 static const char runs_sql[] =
     "SELECT r.run_id, r.status, " DB_TS("r.created_at") ", " DB_TS("r.finished_at") ", r.error"
@@ -77,7 +104,10 @@ static const char runs_sql[] =
     " ORDER BY r.created_at DESC, r.run_id LIMIT 50";
 
 static const char delete_sql[] =
-    "UPDATE documents SET deleted_at = now(), deleted_by = $3, updated_at = now()"
+    "UPDATE documents SET deleted_at = now(), deleted_by = $3, updated_at = now(),"
+    /* Final: the content may come back only as a new document (migration 0010). */
+    "       source_uri = CASE WHEN source_type = 'upload' AND source_uri LIKE 'upload://sha256:%'"
+    "                         THEN source_uri || '#deleted-' || doc_id::text ELSE source_uri END"
     " WHERE doc_id = $1 AND tenant_id = $2 AND deleted_at IS NULL RETURNING doc_id";
 static const char exists_sql[] = "SELECT 1 FROM documents WHERE doc_id = $1 AND tenant_id = $2";
 static const char deactivate_sql[] = "SELECT deactivate_document_versions($2, $1)";
@@ -123,6 +153,7 @@ struct docs_page {
     struct params_page page;
     int include_inactive;    /* admins only */
     const char *pattern;     /* ILIKE pattern of the title filter, or NULL */
+    const char *sort;        /* updated (default), title, size, pages */
 };
 
 /* Fill p from the query string (an empty value counts as absent); -1 after answering 400. */
@@ -136,6 +167,14 @@ static int docs_page_parse(struct req *r, struct docs_page *p)
         return -1;
     if (q_title && title_filter(r, q_title, &p->pattern) < 0)
         return -1;
+    if (params_query(r, "sort", &p->sort) < 0)
+        return -1;
+    if (!p->sort)
+        p->sort = "updated";
+    if (strcmp(p->sort, "updated") && strcmp(p->sort, "title") && strcmp(p->sort, "size") && strcmp(p->sort, "pages")) {
+        req_error(r, API_ERR_BAD_REQUEST, "sort must be one of updated, title, size, pages");
+        return -1;
+    }
     if (q_inactive && strcmp(q_inactive, "true") != 0 && strcmp(q_inactive, "false") != 0) {
         req_error(r, API_ERR_BAD_REQUEST, "include_inactive must be true or false");
         return -1;
@@ -160,6 +199,11 @@ static json_t *docs_page_json(const PGresult *res)
                             "updated_at", db_val(res, i, L_UPDATED),
                             "active_version_id", rows_str(db_val(res, i, L_ACTIVE)),
                             "deleted_at", rows_str(db_val(res, i, L_DELETED))));
+        json_object_update_missing_new(
+            json_array_get(docs, json_array_size(docs) - 1),
+            json_pack("{s:o,s:o,s:o,s:o,s:s}", "mime", rows_str(db_val(res, i, L_MIME)), "pages",
+                      rows_int(db_val(res, i, L_PAGES)), "byte_size", rows_int(db_val(res, i, L_BYTES)),
+                      "uploaded_by", rows_str(db_val(res, i, L_BY)), "state", db_val(res, i, L_STATE)));
     }
     return docs;
 }
@@ -168,7 +212,7 @@ void documents_list(struct req *r)
 {
     struct docs_page p;
     char limit_s[24], offset_s[24];
-    const char *params[5];
+    const char *params[6];
     PGresult *res;
 
     if (docs_page_parse(r, &p) < 0)
@@ -180,7 +224,8 @@ void documents_list(struct req *r)
     params[2] = p.pattern;
     params[3] = limit_s;
     params[4] = offset_s;
-    res = rows_query(r, list_sql, 5, params, DOCS_DB_WHAT);
+    params[5] = p.sort;
+    res = rows_query(r, list_sql, 6, params, DOCS_DB_WHAT);
     if (!res)
         return;
     req_json(r, 200, json_pack("{s:o,s:I,s:I,s:I}", "documents", docs_page_json(res), "total",
@@ -204,6 +249,12 @@ static json_t *versions_json(const PGresult *vers)
                       "created_at", db_val(vers, i, V_CREATED),
                       "run_status", rows_str(db_val(vers, i, V_RUN_STATUS)),
                       "uploaded_at", db_val(vers, i, V_UPLOADED)));
+        json_object_set_new(json_array_get(versions, json_array_size(versions) - 1), "uploaded_by",
+                            rows_str(db_val(vers, i, V_BY)));
+        json_object_set_new(json_array_get(versions, json_array_size(versions) - 1), "original_filename",
+                            rows_str(db_val(vers, i, V_FILENAME)));
+        json_object_set_new(json_array_get(versions, json_array_size(versions) - 1), "inactive_reason",
+                            rows_str(db_val(vers, i, V_REASON)));
     }
     return versions;
 }
@@ -250,6 +301,8 @@ void documents_get(struct req *r)
     if (!runs)
         return;
     body = document_json(doc, versions_json(vers), runs_json(runs));
+    if (body && json_object_set_new(body, "deleted_by_email", rows_str(db_val(doc, 0, D_DELETED_EMAIL))) == 0)
+        json_object_set_new(body, "state", json_string(db_val(doc, 0, D_STATE)));
     if (!body) {
         req_error(r, API_ERR_INTERNAL, "out of memory");
         return;

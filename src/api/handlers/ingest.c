@@ -727,14 +727,22 @@ static int resolve_title(struct ingest *st, struct finish *f)
         return 0;
     }
     res = arena_pg(&st->r->arena,
-                   db_query(f->db, "SELECT doc_id, title FROM documents WHERE doc_id = $1 AND tenant_id = $2", 2,
-                            params));
+                   db_query(f->db,
+                            "SELECT doc_id, title, deleted_at IS NOT NULL FROM documents"
+                            " WHERE doc_id = $1 AND tenant_id = $2",
+                            2, params));
     if (!res) {
         reject_db(st, "invalid doc_id");
         return -1;
     }
     if (PQntuples(res) != 1) {
         reject(st, API_ERR_NOT_FOUND, "document not found");
+        return -1;
+    }
+    /* Deletion is final (docs/decisions.md "Versions and deletion"): no silent revival. */
+    if (strcmp(PQgetvalue(res, 0, 2), "t") == 0) {
+        reject(st, API_ERR_CONFLICT,
+               "this document was deleted; upload the file without doc_id to add it as a new document");
         return -1;
     }
     snprintf(f->title, sizeof(f->title), "%s", *f->title_in ? f->title_in : PQgetvalue(res, 0, 1));
@@ -784,14 +792,15 @@ static PGresult *upsert_document(PGconn *db, const struct finish *f)
     const char *tenant = st->r->principal.tenant_id;
 
     if (f->want_doc) {
-        /* A new version of an existing document: it keeps its source_uri; a deleted one comes back. */
+        /* A new version of an existing document: it keeps its source_uri; never a deleted one. */
         const char *params[3] = {f->want_doc, tenant, f->title_in};
 
         return arena_pg(&st->r->arena,
                         db_query(db,
-                                 "UPDATE documents SET updated_at = now(), deleted_at = NULL, deleted_by = NULL,"
+                                 "UPDATE documents SET updated_at = now(),"
                                  " title = CASE WHEN $3 <> '' THEN $3 ELSE title END"
-                                 " WHERE doc_id = $1 AND tenant_id = $2 RETURNING doc_id, source_uri",
+                                 " WHERE doc_id = $1 AND tenant_id = $2 AND deleted_at IS NULL"
+                                 " RETURNING doc_id, source_uri",
                                  3, params));
     }
     {
@@ -801,8 +810,8 @@ static PGresult *upsert_document(PGconn *db, const struct finish *f)
                         db_query(db,
                                  "INSERT INTO documents (tenant_id, source_type, source_uri, title)"
                                  " VALUES ($1, 'upload', $2, $3)"
-                                 " ON CONFLICT (tenant_id, source_uri) DO UPDATE SET updated_at = now(),"
-                                 " deleted_at = NULL, deleted_by = NULL"
+                                 " ON CONFLICT (tenant_id, source_uri) DO UPDATE SET updated_at = now()"
+                                 " WHERE documents.deleted_at IS NULL"
                                  " RETURNING doc_id, source_uri",
                                  3, params));
     }

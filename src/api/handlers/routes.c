@@ -13,6 +13,8 @@
 #include "api/handlers/search.h"
 #include "api/handlers/session.h"
 #include "api/handlers/users.h"
+#include "api/handlers/retry.h"
+#include "api/handlers/versions.h"
 
 const struct route api_routes[] = {
     {"POST", "/v1/auth/login", ROUTE_PUBLIC, session_login, NULL},
@@ -23,10 +25,14 @@ const struct route api_routes[] = {
     {"POST", "/v1/ingest", ROUTE_STREAM, NULL, &ingest_stream_ops},
     {"GET", "/v1/ingestion-runs", 0, runs_list, NULL},
     {"GET", "/v1/ingestion-runs/:run_id", 0, runs_get, NULL},
+    {"POST", "/v1/ingestion-runs/:run_id/retry", 0, runs_retry, NULL},
 
     {"GET", "/v1/documents", 0, documents_list, NULL},
     {"GET", "/v1/documents/:doc_id", 0, documents_get, NULL},
     {"DELETE", "/v1/documents/:doc_id", ROUTE_ADMIN, documents_delete, NULL},
+    {"GET", "/v1/documents/:doc_id/versions/:version_id/content", 0, versions_content, NULL},
+    {"GET", "/v1/documents/:doc_id/versions/:version_id/chunks", 0, versions_chunks, NULL},
+    {"POST", "/v1/documents/:doc_id/versions/:version_id/activate", ROUTE_ADMIN, versions_activate, NULL},
 
     {"POST", "/v1/search", 0, search_handle, NULL},
 

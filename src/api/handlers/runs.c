@@ -37,7 +37,11 @@
     " 'created_at', " DB_TS("created_at") ", 'updated_at', " DB_TS("updated_at") ","                       \
     " 'started_at', " DB_TS("started_at") ", 'finished_at', " DB_TS("finished_at") ","                     \
     " 'attempt', attempt, 'content_hash', content_hash,"                                             \
-    " 'config', " RUN_CONFIG_JSON ", 'stats', stats, 'error', error)::text"
+    " 'config', " RUN_CONFIG_JSON ", 'stats', stats, 'error', error,"                                 \
+    " 'uploaded_by', (SELECT u.email FROM users u WHERE u.tenant_id = ingestion_runs.tenant_id"         \
+    "     AND u.user_id::text = ingestion_runs.config->>'created_by_user_id'),"                           \
+    " 'document_title', (SELECT d.title FROM documents d WHERE d.doc_id = ingestion_runs.doc_id"        \
+    "     AND d.tenant_id = ingestion_runs.tenant_id))::text"
 
 static const char *const run_statuses[] = {
 #define X(name, str) str,
@@ -78,17 +82,49 @@ static int status_filter(struct req *r, const char **status)
     return 0;
 }
 
+/* mine=true: only the caller's uploads (the upload screen's list); *mine the user id, or NULL. -1 after 400. */
+static int mine_filter(struct req *r, const char **mine)
+{
+    const char *q;
+
+    *mine = NULL;
+    if (params_query(r, "mine", &q) < 0)
+        return -1;
+    if (q && strcmp(q, "true") != 0 && strcmp(q, "false") != 0) {
+        req_error(r, API_ERR_BAD_REQUEST, "mine must be true or false");
+        return -1;
+    }
+    if (q && strcmp(q, "true") == 0)
+        *mine = r->principal.user_id;
+    return 0;
+}
+
+/* With mine=true, total counts the caller's runs (of the status filter). -1 after answering. */
+static int runs_mine_total(struct req *r, const char *const *params, json_t *body)
+{
+    const char *p[3] = {params[0], params[1], params[4]};
+    PGresult *res = rows_query(r,
+                               "SELECT count(*) FROM ingestion_runs WHERE tenant_id = $1"
+                               " AND ($2::text IS NULL OR status = $2) AND config->>'created_by_user_id' = $3",
+                               3, p, RUNS_DB_WHAT);
+
+    if (!res)
+        return -1;
+    json_object_set_new(body, "total", json_integer(strtoll(PQgetvalue(res, 0, 0), NULL, 10)));
+    return 0;
+}
+
 void runs_list(struct req *r)
 {
     struct params_page page;
-    const char *status;
+    const char *status, *mine;
     char limit_s[24], offset_s[24];
-    const char *params[4];
+    const char *params[5];
     PGresult *res;
     PGconn *db;
     json_t *body, *runs, *counts;
 
-    if (params_page(r, RUNS_LIMIT_DEFAULT, &page) < 0 || status_filter(r, &status) < 0)
+    if (params_page(r, RUNS_LIMIT_DEFAULT, &page) < 0 || status_filter(r, &status) < 0 || mine_filter(r, &mine) < 0)
         return;
     db = req_db(r);
     if (!db)
@@ -99,6 +135,7 @@ void runs_list(struct req *r)
     params[1] = status;
     params[2] = limit_s;
     params[3] = offset_s;
+    params[4] = mine;
 
     body = arena_json(&r->arena, json_object());
     runs = json_array();
@@ -114,8 +151,9 @@ void runs_list(struct req *r)
     res = rows_query(r,
                      "SELECT " RUN_JSON " FROM ingestion_runs"
                      " WHERE tenant_id = $1 AND ($2::text IS NULL OR status = $2)"
+                     "   AND ($5::text IS NULL OR config->>'created_by_user_id' = $5)"
                      " ORDER BY created_at DESC, run_id DESC LIMIT $3::bigint OFFSET $4::bigint",
-                     4, params, RUNS_DB_WHAT);
+                     5, params, RUNS_DB_WHAT);
     if (!res)
         return;
     for (int i = 0; i < PQntuples(res); i++) {
@@ -144,5 +182,7 @@ void runs_list(struct req *r)
         }
         json_object_set_new(body, "total", json_integer(total));
     }
+    if (mine && runs_mine_total(r, params, body) < 0)
+        return;
     req_json(r, 200, json_incref(body));
 }

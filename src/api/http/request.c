@@ -142,6 +142,7 @@ void req_file(struct req *r, unsigned status, const char *content_type, int fd, 
     r->resp_type = content_type;
     r->resp_fd = fd;
     r->resp_fd_size = size;
+    r->resp_fd_offset = 0;
     r->answered = 1;
 }
 
@@ -378,4 +379,11 @@ struct sqs_client *req_sqs(struct req *r)
             sqs_free(&c);
     }
     return c;
+}
+
+void req_file_at(struct req *r, unsigned status, const char *content_type, int fd, uint64_t offset, uint64_t size)
+{
+    req_file(r, status, content_type, fd, size);
+    if (r->resp_fd == fd)
+        r->resp_fd_offset = offset;
 }

@@ -78,6 +78,7 @@ struct req {
     int answered;
     int resp_fd;                               /* req_file(): file to send, -1 if none */
     uint64_t resp_fd_size;
+    uint64_t resp_fd_offset;                   /* req_file_at(): first byte sent */
 
     PGconn *db;                                /* lazily acquired by req_db(), until req_db_release() */
     char client_addr[REQ_ADDR_LEN];            /* filled on first req_client_addr() */
@@ -121,6 +122,8 @@ void req_no_content(struct req *r);
  * which closes it), sent without buffering the file (static files).
  */
 void req_file(struct req *r, unsigned status, const char *content_type, int fd, uint64_t size);
+/* req_file() of the size bytes from offset on (a range request's 206). */
+void req_file_at(struct req *r, unsigned status, const char *content_type, int fd, uint64_t offset, uint64_t size);
 /* Add a response header (both strings copied). */
 void req_set_header(struct req *r, const char *name, const char *value);
 /* 1 if a response header of that name (any case) is set. */

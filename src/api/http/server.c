@@ -131,7 +131,7 @@ static enum MHD_Result queue_answer(struct req_ctx *ctx)
         req_error(r, API_ERR_INTERNAL, "internal error");
     }
     if (r->resp_fd >= 0) {
-        resp = MHD_create_response_from_fd64(r->resp_fd_size, r->resp_fd);
+        resp = MHD_create_response_from_fd_at_offset64(r->resp_fd_size, r->resp_fd, r->resp_fd_offset);
         if (resp)
             r->resp_fd = -1;    /* MHD closes it */
     } else {

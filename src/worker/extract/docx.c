@@ -209,7 +209,7 @@ enum run_fail extract_docx_buffer(const char *p, size_t n, long max_uncompressed
         zip_source_free(src);
         snprintf(detail, detail_len, "docx is not a valid zip: %s", zip_error_strerror(&ze));
         zip_error_fini(&ze);
-        return RUN_FAIL_EXTRACT_FAILED;
+        return RUN_FAIL_CORRUPT;   /* the same bytes are never a zip: permanent */
     }
     zip_error_fini(&ze);
     rc = docx_from_zip(za, max_uncompressed, out, detail, detail_len);
@@ -231,7 +231,7 @@ enum run_fail extract_docx_file(const char *path, long max_uncompressed, struct 
         zip_error_init_with_code(&ze, err);
         snprintf(detail, detail_len, "docx is not a valid zip: %s", zip_error_strerror(&ze));
         zip_error_fini(&ze);
-        return RUN_FAIL_EXTRACT_FAILED;
+        return RUN_FAIL_CORRUPT;   /* the same bytes are never a zip: permanent */
     }
     rc = docx_from_zip(za, max_uncompressed, out, detail, detail_len);
     zip_discard(za);

@@ -58,9 +58,11 @@ static enum run_fail exit_result(int status, char *detail, size_t detail_len)
         return RUN_OK;
     if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
         snprintf(detail, detail_len, "pdftotext not found");
-    else if (WIFEXITED(status))
+    else if (WIFEXITED(status)) {
+        /* pdftotext's own verdict on the file (1: cannot open or parse it, 3: encrypted): permanent. */
         snprintf(detail, detail_len, "pdftotext exit %d", WEXITSTATUS(status));
-    else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGXCPU) {
+        return RUN_FAIL_CORRUPT;
+    } else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGXCPU) {
         snprintf(detail, detail_len, "pdftotext over its CPU time limit");
         return RUN_FAIL_TIMEOUT;
     } else if (WIFSIGNALED(status))

@@ -181,8 +181,9 @@ static void test_pdf_corrupt(void **state)
     char d[256];
 
     (void)state;
+    /* pdftotext's own verdict: permanent, no queue retries (CORRUPT) */
     assert_int_equal(extract_file(fixture("corrupt.pdf"), SNIFF_MIME_PDF, &lim, &r, d, sizeof(d)),
-                     RUN_FAIL_EXTRACT_FAILED);
+                     RUN_FAIL_CORRUPT);
     assert_string_equal(d, "pdftotext exit 1");
     assert_null(r.text);
 }
@@ -262,8 +263,9 @@ static void test_limits(void **state)
                      RUN_FAIL_UNSUPPORTED_TYPE);
     assert_int_equal(extract_file("/nonexistent/x.txt", SNIFF_MIME_TEXT, &lim, &r, d, sizeof(d)),
                      RUN_FAIL_EXTRACT_FAILED);
+    /* not a zip: the same bytes never will be, permanent */
     assert_int_equal(extract_file(fixture("sample.txt"), SNIFF_MIME_DOCX, &lim, &r, d, sizeof(d)),
-                     RUN_FAIL_EXTRACT_FAILED);
+                     RUN_FAIL_CORRUPT);
 }
 
 static void test_normalize_pages(void **state)

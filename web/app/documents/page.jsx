@@ -2,24 +2,55 @@
 import Link from 'next/link';
 import { useCallback, useEffect, useState } from 'react';
 import { api } from '../../lib/api';
-import { fmtTime, isNum, isPlainObject } from '../../lib/format';
+import { fmtBytes, fmtTime, isNum, isPlainObject } from '../../lib/format';
+import { useUrlParams } from '../../lib/useUrlParams';
+import { Suspended } from '../../components/AsyncState';
 import { isAdmin, useSession } from '../../components/Session';
 import StatusBadge from '../../components/StatusBadge';
 import Pager from '../../components/Pager';
 import DataTable from '../../components/DataTable';
 
-function docIsActive(d) {
-  return !!d && d.active_version_id != null && d.deleted_at == null;
+function docState(d) {
+  if (typeof d.state === 'string') return d.state;
+  return d.active_version_id != null && d.deleted_at == null ? 'active' : 'inactive';
 }
 
+const TYPES = {
+  'application/pdf': 'PDF',
+  'text/html': 'HTML',
+  'text/markdown': 'Markdown',
+  'text/plain': 'Text',
+  'application/vnd.openxmlformats-officedocument.wordprocessingml.document': 'Word',
+};
+
+const SORTS = [
+  ['updated', 'Recently updated'],
+  ['title', 'Title (A–Z)'],
+  ['size', 'Largest first'],
+  ['pages', 'Most pages'],
+];
+
 export default function DocumentsPage() {
+  return (
+    <Suspended>
+      <Documents />
+    </Suspended>
+  );
+}
+
+// Title filter, sort, "show all" and the page live in the URL (?title=&sort=&all=1&offset=).
+function Documents() {
   const { user } = useSession();
   const admin = isAdmin(user);
-  const [titleInput, setTitleInput] = useState('');
-  const [title, setTitle] = useState('');
-  const [all, setAll] = useState(false);
-  const [limit] = useState(20);
-  const [offset, setOffset] = useState(0);
+  const [u, setU] = useUrlParams({ title: '', sort: 'updated', all: '', offset: '0' });
+  const title = u.title;
+  const all = u.all === '1';
+  const sort = u.sort;
+  const offset = Number(u.offset) || 0;
+  const limit = 20;
+  const [titleInput, setTitleInput] = useState(title);
+  const setOffset = (o) => setU({ offset: String(o) });
+  const setAll = (v) => setU({ all: v ? '1' : '', offset: '0' });
   const [data, setData] = useState(null);
   const [error, setError] = useState(null);
   const [loading, setLoading] = useState(false);
@@ -27,16 +58,16 @@ export default function DocumentsPage() {
   // debounce the title filter
   useEffect(() => {
     const t = setTimeout(() => {
-      setTitle(titleInput.trim());
-      setOffset(0);
+      if (titleInput.trim() !== title) setU({ title: titleInput.trim(), offset: '0' });
     }, 300);
     return () => clearTimeout(t);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [titleInput]);
 
   const load = useCallback(async () => {
     setLoading(true);
     try {
-      const q = new URLSearchParams({ limit: String(limit), offset: String(offset) });
+      const q = new URLSearchParams({ limit: String(limit), offset: String(offset), sort });
       if (title) q.set('title', title);
       if (all && admin) q.set('include_inactive', 'true');
       const d = await api(`/v1/documents?${q}`);
@@ -47,7 +78,7 @@ export default function DocumentsPage() {
     } finally {
       setLoading(false);
     }
-  }, [limit, offset, title, all, admin]);
+  }, [limit, offset, title, all, admin, sort]);
 
   useEffect(() => {
     load();
@@ -76,15 +107,22 @@ export default function DocumentsPage() {
               id="docs-all"
               type="checkbox"
               checked={all}
-              onChange={(e) => {
-                setAll(e.target.checked);
-                setOffset(0);
-              }}
+              onChange={(e) => setAll(e.target.checked)}
               data-testid="docs-show-all"
             />
             <label htmlFor="docs-all">Show all (incl. inactive)</label>
           </div>
         ) : null}
+        <div className="field-inline">
+          <label htmlFor="docs-sort">Sort</label>
+          <select id="docs-sort" value={sort} onChange={(e) => setU({ sort: e.target.value, offset: '0' })} data-testid="docs-sort">
+            {SORTS.map(([v, l]) => (
+              <option key={v} value={v}>
+                {l}
+              </option>
+            ))}
+          </select>
+        </div>
         <span className="muted" aria-live="polite">
           {loading ? 'loading…' : ''}
         </span>
@@ -94,7 +132,7 @@ export default function DocumentsPage() {
         error={error}
         loading={null}
         testid="docs-table"
-        columns={['Title', 'Source type', 'Source URI', 'Updated', all && admin && 'State']}
+        columns={['Title', 'Type', 'Pages', 'Size', 'Uploaded by', 'Updated', 'State']}
         empty={`No documents${title ? ` matching “${title}”` : ''}.`}
         emptyTestid="docs-empty"
         row={(d, i) => {
@@ -102,7 +140,7 @@ export default function DocumentsPage() {
           const t = typeof d.title === 'string' && d.title ? d.title : '(untitled)';
           return (
             <tr key={id || i} data-testid="doc-row" data-doc-id={id || ''}>
-              <td className="wrap">
+              <td className="wrap titlecell">
                 {id ? (
                   <Link href={`/documents/detail/?id=${encodeURIComponent(id)}`} prefetch={false}>
                     {t}
@@ -111,14 +149,14 @@ export default function DocumentsPage() {
                   t
                 )}
               </td>
-              <td>{d.source_type == null ? '—' : String(d.source_type)}</td>
-              <td className="wrap mono small">{d.source_uri == null ? '—' : String(d.source_uri)}</td>
+              <td>{TYPES[d.mime] || (d.source_type === 's3' ? 'S3' : '—')}</td>
+              <td>{isNum(d.pages) ? d.pages : '—'}</td>
+              <td>{fmtBytes(d.byte_size) || '—'}</td>
+              <td className="wrap">{d.uploaded_by || '—'}</td>
               <td>{fmtTime(d.updated_at)}</td>
-              {all && admin ? (
-                <td>
-                  <StatusBadge status={docIsActive(d) ? 'active' : 'inactive'} testid="doc-state" />
-                </td>
-              ) : null}
+              <td>
+                <StatusBadge status={docState(d)} testid="doc-state" />
+              </td>
             </tr>
           );
         }}

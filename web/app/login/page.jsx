@@ -82,7 +82,11 @@ function LoginForm() {
       router.replace(next);
     } catch (e) {
       // a 401 here is a failed login, not an expired session
-      setError(e && e.status === 401 && e.code === 'http_401' ? 'Invalid tenant, email or password.' : e);
+      if (e && e.status === 401) setError('The tenant, email or password is wrong, or this account was deactivated.');
+      else if (e && e.status === 429) {
+        const s = /retry after (\d+)/.exec(String(e.message));
+        setError(`Too many failed sign-ins from this address. Wait ${s ? `${s[1]} seconds` : 'a few minutes'} and try again.`);
+      } else setError(e);
       setBusy(false);
     }
   }
@@ -92,7 +96,7 @@ function LoginForm() {
       <h1>Sign in</h1>
       {expired && !error ? (
         <p className="notice" role="status" data-testid="session-expired">
-          Your session has ended. Please sign in again.
+          Your session has ended (you signed out elsewhere, your password was changed, or an admin deactivated your account). Please sign in again.
         </p>
       ) : null}
       <form onSubmit={onSubmit} className="form" data-testid="login-form" aria-label="Sign in">

@@ -1,6 +1,8 @@
 'use client';
 import Link from 'next/link';
 import { useCallback, useEffect, useRef, useState } from 'react';
+import { useUrlParams } from '../../lib/useUrlParams';
+import { Suspended } from '../../components/AsyncState';
 import { api, STATUSES } from '../../lib/api';
 import { fmtBytes, fmtTime, isNum, isPlainObject, shortId } from '../../lib/format';
 import StatusBadge from '../../components/StatusBadge';
@@ -30,9 +32,21 @@ function ToolbarSelect({ id, label, value, options, testid, onChange, children }
 }
 
 export default function RunsPage() {
-  const [status, setStatus] = useState('');
-  const [limit, setLimit] = useState(20);
-  const [offset, setOffset] = useState(0);
+  return (
+    <Suspended>
+      <Runs />
+    </Suspended>
+  );
+}
+
+function Runs() {
+  const [u, setU] = useUrlParams({ status: '', offset: '0', limit: '20' });
+  const status = u.status;
+  const offset = Number(u.offset) || 0;
+  const limit = Number(u.limit) || 20;
+  const setStatus = (v) => setU({ status: v, offset: '0' });
+  const setOffset = (o) => setU({ offset: String(o) });
+  const setLimit = (l) => setU({ limit: String(l), offset: '0' });
   const [auto, setAuto] = useState(true);
   const [data, setData] = useState(null);
   const [error, setError] = useState(null);

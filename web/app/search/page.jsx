@@ -1,20 +1,49 @@
 'use client';
 import Link from 'next/link';
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
+import { useRouter, useSearchParams } from 'next/navigation';
 import { api } from '../../lib/api';
+import { Suspended } from '../../components/AsyncState';
 import { isNum, isPlainObject, pageRange } from '../../lib/format';
 import ErrorMessage from '../../components/ErrorMessage';
 import Snippet from '../../components/Snippet';
 
+/** Where a citation opens: the viewer at its page, with the chunk to highlight. */
+function viewerHref(c) {
+  const q = new URLSearchParams({ doc: c.doc_id, version: c.version_id, chunk: c.chunk_id });
+  if (isNum(c.page_start)) q.set('page', String(c.page_start));
+  return `/view/?${q.toString()}`;
+}
+
 export default function SearchPage() {
-  const [query, setQuery] = useState('');
-  const [topK, setTopK] = useState(8);
+  return (
+    <Suspended>
+      <Search />
+    </Suspended>
+  );
+}
+
+// The query and top_k live in the URL (?q=&k=), so Back from a citation shows the same results.
+function Search() {
+  const params = useSearchParams();
+  const router = useRouter();
+  const urlQ = params.get('q') || '';
+  const urlK = Number(params.get('k')) || 8;
+  const [query, setQuery] = useState(urlQ);
+  const [topK, setTopK] = useState(urlK);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState(null);
   const [result, setResult] = useState(null);
   const [asked, setAsked] = useState('');
 
-  async function onSubmit(ev) {
+  useEffect(() => {
+    setQuery(urlQ);
+    setTopK(urlK);
+    if (urlQ.trim()) run(urlQ.trim(), urlK);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [urlQ, urlK]);
+
+  function onSubmit(ev) {
     ev.preventDefault();
     const q = query.trim();
     if (!q) {
@@ -22,6 +51,11 @@ export default function SearchPage() {
       return;
     }
     const k = Math.max(1, Math.min(50, Math.round(Number(topK)) || 8));
+    if (q === urlQ && k === urlK) run(q, k);
+    else router.push(`/search/?${new URLSearchParams({ q, k: String(k) }).toString()}`);
+  }
+
+  async function run(q, k) {
     setBusy(true);
     setError(null);
     try {
@@ -104,12 +138,22 @@ export default function SearchPage() {
                       <span className="cite-title" data-testid="citation-title">{title}</span>
                     )}
                     {pages ? <span className="muted" data-testid="citation-pages">{pages}</span> : null}
+                    {typeof c.page_label === 'string' && c.page_label ? (
+                      <span className="muted" data-testid="citation-page-label">printed page {c.page_label}</span>
+                    ) : null}
+                    {typeof c.section === 'string' && c.section ? (
+                      <span className="muted break" data-testid="citation-section">{c.section}</span>
+                    ) : null}
                     <span className="score" data-testid="citation-score" title="relevance score">
                       score {isNum(c.score) ? c.score.toFixed(3) : c.score == null ? '—' : String(c.score)}
                     </span>
                   </div>
                   <Snippet text={c.snippet} />
-                  {c.source_uri != null ? <div className="muted small mono">{String(c.source_uri)}</div> : null}
+                  {typeof c.doc_id === 'string' && typeof c.version_id === 'string' && typeof c.chunk_id === 'string' ? (
+                    <Link href={viewerHref(c)} prefetch={false} className="cite-open" data-testid="citation-open">
+                      Open at this passage
+                    </Link>
+                  ) : null}
                 </li>
               );
             })}

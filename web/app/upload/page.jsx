@@ -1,9 +1,10 @@
 'use client';
 import Link from 'next/link';
-import { useCallback, useRef, useState } from 'react';
-import { TERMINAL } from '../../lib/api';
-import { nextKey, rejectUploads, startUploads, useUploads } from '../../lib/uploadStore';
-import { fmtBinary, fmtBytes, isPlainObject } from '../../lib/format';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { TERMINAL, api } from '../../lib/api';
+import { cancelUpload, clearFinished, nextKey, rejectUploads, sending, startUploads, useUploads } from '../../lib/uploadStore';
+import { fmtBinary, fmtBytes, fmtTime, isPlainObject } from '../../lib/format';
+import { explainError } from '../../lib/errors';
 import { useSession } from '../../components/Session';
 import { useRunPoll } from '../../lib/useRunPoll';
 import StatusBadge from '../../components/StatusBadge';
@@ -43,21 +44,44 @@ function screen(entries, maxBytes) {
   return ok;
 }
 
+/** The active document whose title is this file name (any case), or null: the replace prompt. */
+async function sameName(name) {
+  try {
+    const d = await api(`/v1/documents?limit=5&title=${encodeURIComponent(name)}`);
+    const docs = d && Array.isArray(d.documents) ? d.documents : [];
+    return docs.find((x) => x && typeof x.title === 'string' && x.title.toLowerCase() === name.toLowerCase()) || null;
+  } catch {
+    return null;
+  }
+}
+
 export default function UploadPage() {
   const { limits } = useSession();
   const maxBytes = limits && limits.max_upload_bytes > 0 ? limits.max_upload_bytes : null;
-  const [pending, setPending] = useState([]); // [{key, file}]
+  const [pending, setPending] = useState([]); // [{key, file, title}]
+  const [asking, setAsking] = useState([]); // [{key, file, title, doc}] waiting for "replace or keep both"
   const items = useUploads();
-  const [title, setTitle] = useState('');
   const [dragOver, setDragOver] = useState(false);
   const inputRef = useRef(null);
+
+  // Leaving while bytes are still being sent would drop them silently: ask first.
+  useEffect(() => {
+    const onLeave = (ev) => {
+      if (!sending()) return undefined;
+      ev.preventDefault();
+      ev.returnValue = '';
+      return '';
+    };
+    window.addEventListener('beforeunload', onLeave);
+    return () => window.removeEventListener('beforeunload', onLeave);
+  }, []);
 
   const addFiles = useCallback(
     (fileList) => {
       const files = Array.from(fileList || []);
       if (!files.length) return;
       const ok = screen(
-        files.map((file) => ({ key: nextKey(), file })),
+        files.map((file) => ({ key: nextKey(), file, title: '' })),
         maxBytes,
       );
       if (ok.length) setPending((p) => [...p, ...ok]);
@@ -65,14 +89,22 @@ export default function UploadPage() {
     [maxBytes],
   );
 
-  function onUpload(ev) {
+  async function onUpload(ev) {
     ev.preventDefault();
     if (!pending.length) return;
     // again: the limit may have become known after the files were chosen
     const ok = screen(pending, maxBytes);
-    if (ok.length) startUploads(ok, title.trim());
     setPending([]);
     if (inputRef.current) inputRef.current.value = '';
+    const found = await Promise.all(ok.map((e) => sameName(e.title.trim() || e.file.name)));
+    const go = ok.filter((_, i) => !found[i]).map((e) => ({ ...e, title: e.title.trim() }));
+    if (go.length) startUploads(go);
+    setAsking((a) => [...a, ...ok.filter((_, i) => found[i]).map((e, j) => ({ ...e, doc: found.filter(Boolean)[j] }))]);
+  }
+
+  function decide(entry, replace) {
+    setAsking((a) => a.filter((x) => x.key !== entry.key));
+    startUploads([{ key: entry.key, file: entry.file, title: entry.title.trim(), docId: replace ? entry.doc.doc_id : null }]);
   }
 
   function onDrop(ev) {
@@ -128,10 +160,18 @@ export default function UploadPage() {
 
         {pending.length ? (
           <ul className="pending" aria-label="Files to upload" data-testid="pending-list">
-            {pending.map(({ key, file }) => (
+            {pending.map(({ key, file, title }) => (
               <li key={key}>
-                <span className="fname">{file.name}</span>{' '}
+                <span className="fname break">{file.name}</span>{' '}
                 <span className="muted">{fmtBytes(file.size) || ''}</span>{' '}
+                <input
+                  aria-label={`Title for ${file.name}`}
+                  placeholder="Title (defaults to the file name)"
+                  value={title}
+                  maxLength={500}
+                  data-testid="pending-title"
+                  onChange={(e) => setPending((p) => p.map((x) => (x.key === key ? { ...x, title: e.target.value } : x)))}
+                />{' '}
                 <button
                   type="button"
                   className="link"
@@ -148,30 +188,31 @@ export default function UploadPage() {
         )}
 
         <div className="row">
-          <div className="field">
-            <label htmlFor="upload-title">Title (optional)</label>
-            <input
-              id="upload-title"
-              value={title}
-              onChange={(e) => setTitle(e.target.value)}
-              maxLength={500}
-              placeholder="Defaults to the file name"
-              data-testid="upload-title"
-              aria-describedby="upload-title-help"
-            />
-            <small id="upload-title-help" className="muted">
-              Used for every file of this upload.
-            </small>
-          </div>
           <button type="submit" disabled={!pending.length} data-testid="upload-submit">
             Upload {pending.length ? `${pending.length} file${pending.length === 1 ? '' : 's'}` : ''}
           </button>
         </div>
       </form>
 
+      {asking.map((e) => (
+        <div key={e.key} className="confirm-box" role="group" aria-label={`${e.file.name} already exists`} data-testid="replace-prompt">
+          <p>
+            A document called <strong className="break">{e.doc.title}</strong> already exists. Is{' '}
+            <span className="break">{e.file.name}</span> a new version of it?
+          </p>
+          <button type="button" onClick={() => decide(e, true)} data-testid="replace-yes">
+            Replace it (new version)
+          </button>{' '}
+          <button type="button" className="secondary" onClick={() => decide(e, false)} data-testid="replace-no">
+            Keep both
+          </button>
+        </div>
+      ))}
+
       {items.length ? (
         <>
-          <h2>Uploads</h2>
+          <h2>This session</h2>
+          <Summary items={items} />
           <ul className="uploads" data-testid="upload-list">
             {items.map((it) => (
               <UploadItem key={it.key} item={it} />
@@ -179,7 +220,91 @@ export default function UploadPage() {
           </ul>
         </>
       ) : null}
+      <RecentUploads />
     </section>
+  );
+}
+
+/** Batch summary: sent, done, failed, skipped, cancelled, and a Clear of the finished ones. */
+function Summary({ items }) {
+  const c = { sending: 0, sent: 0, failed: 0, cancelled: 0 };
+  for (const it of items) {
+    if (it.phase === 'waiting' || it.phase === 'uploading') c.sending += 1;
+    else if (it.phase === 'sent') c.sent += 1;
+    else if (it.phase === 'cancelled') c.cancelled += 1;
+    else c.failed += 1;
+  }
+  return (
+    <p className="muted" data-testid="upload-summary" data-sending={c.sending} data-sent={c.sent} data-failed={c.failed}>
+      {c.sending ? `${c.sending} sending · ` : ''}
+      {c.sent} sent · {c.failed} refused{c.cancelled ? ` · ${c.cancelled} cancelled` : ''}{' '}
+      <button type="button" className="link" onClick={() => clearFinished((it) => it.phase !== 'waiting' && it.phase !== 'uploading')} data-testid="upload-clear">
+        clear this list
+      </button>
+    </p>
+  );
+}
+
+/** This user's recent uploads from the server (runs, mine=true): they survive a reload. */
+function RecentUploads() {
+  const [data, setData] = useState(null);
+  const [error, setError] = useState(null);
+  useEffect(() => {
+    let off = false;
+    let timer = null;
+    const load = async () => {
+      try {
+        const d = await api('/v1/ingestion-runs?mine=true&limit=20');
+        if (off) return;
+        setData(d);
+        setError(null);
+        const live = d && Array.isArray(d.runs) && d.runs.some((r) => !TERMINAL.has(r.status));
+        timer = setTimeout(load, live ? 1500 : 5000);
+      } catch (e) {
+        if (!off) {
+          setError(e);
+          timer = setTimeout(load, 5000);
+        }
+      }
+    };
+    load();
+    return () => {
+      off = true;
+      clearTimeout(timer);
+    };
+  }, []);
+  const runs = data && Array.isArray(data.runs) ? data.runs.filter(isPlainObject) : [];
+  const count = (s) => runs.filter((r) => r.status === s).length;
+  return (
+    <>
+      <h2>Your recent uploads</h2>
+      <ErrorMessage error={error} prefix="Could not load your uploads" />
+      {data ? (
+        <p className="muted" data-testid="recent-summary">
+          {count('succeeded')} done · {count('queued') + count('running')} in progress · {count('failed')} failed · {count('skipped')} skipped (already there)
+        </p>
+      ) : null}
+      {data && !runs.length ? <p className="muted">Nothing uploaded yet.</p> : null}
+      <ul className="uploads" data-testid="recent-uploads">
+        {runs.map((r) => {
+          const name = (r.config && (r.config.original_filename || r.config.title)) || 'upload';
+          const err = explainError(r.error);
+          return (
+            <li key={r.run_id} className="upload-item" data-testid="recent-upload" data-status={r.status} data-run-id={r.run_id}>
+              <div className="upload-head">
+                <Link href={`/runs/detail/?id=${encodeURIComponent(r.run_id)}`} prefetch={false} className="fname break">
+                  {name}
+                </Link>
+                <StatusBadge status={r.status} />
+                <span className="muted">{fmtTime(r.created_at)}</span>
+              </div>
+              {r.status === 'running' && r.stats ? <RunProgress progress={r.stats.progress} /> : null}
+              {err ? <p className="muted small">{err.title}</p> : null}
+            </li>
+          );
+        })}
+      </ul>
+    </>
   );
 }
 
@@ -216,6 +341,12 @@ function UploadItem({ item }) {
         {runStatus ? <StatusBadge status={runStatus} testid="upload-status" /> : null}
         {item.phase === 'waiting' ? <span className="muted">waiting…</span> : null}
         {item.phase === 'uploading' ? <span className="muted">uploading…</span> : null}
+        {item.phase === 'cancelled' ? <span className="muted">cancelled</span> : null}
+        {item.phase === 'uploading' || item.phase === 'waiting' ? (
+          <button type="button" className="link" onClick={() => cancelUpload(item.key)} data-testid="upload-cancel">
+            cancel
+          </button>
+        ) : null}
         {item.phase === 'error' ? <StatusBadge status="failed" testid="upload-status" /> : null}
       </div>
 
@@ -256,13 +387,13 @@ function UploadItem({ item }) {
           {runStatus === 'succeeded' ? (
             <span>
               ingested
-              {typeof stats.chunks === 'number' ? ` · ${stats.chunks} chunks` : ''}
-              {typeof stats.pages === 'number' ? ` · ${stats.pages} pages` : ''}
+              {typeof stats.pages === 'number' ? ` · ${stats.pages} ${stats.pages === 1 ? 'page' : 'pages'}` : ''}
+              {typeof stats.chunks === 'number' ? ` · ${stats.chunks} ${stats.chunks === 1 ? 'passage' : 'passages'}` : ''}
               {stats.activated === false ? ' · stored inactive (a newer upload won)' : ''}
             </span>
           ) : null}
           {runStatus === 'failed' ? (
-            <ErrorMessage error={runError || 'The run failed.'} prefix="Run failed" />
+            <ErrorMessage error={runError ? `${explainError(runError).title}. ${explainError(runError).what}` : 'The run failed.'} prefix="Failed" />
           ) : null}
           <ErrorMessage error={pollError} prefix="Could not refresh the status" />
           <span className="links">

@@ -85,6 +85,19 @@ function UsersAdmin({ me }) {
 
   async function patchUser(u, body, label) {
     const id = u.user_id;
+    // Promotions and deactivations change what someone may do at once: ask first.
+    const ask =
+      body.role === 'admin'
+        ? `Make ${u.email} an admin? Admins manage users and can delete documents.`
+        : body.role === 'user'
+          ? `Remove the admin role from ${u.email}?`
+          : body.is_active === false
+            ? `Deactivate ${u.email}? They are signed out at once and cannot sign in.`
+            : null;
+    if (ask && !window.confirm(ask)) {
+      await load();
+      return;
+    }
     setRowBusy((b) => ({ ...b, [id]: true }));
     setRowError((m) => ({ ...m, [id]: null }));
     setNotice(null);

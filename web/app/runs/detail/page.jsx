@@ -1,6 +1,10 @@
 'use client';
 import Link from 'next/link';
-import { useSearchParams } from 'next/navigation';
+import { useState } from 'react';
+import { useRouter, useSearchParams } from 'next/navigation';
+import { api } from '../../../lib/api';
+import { explainError, retryHelps } from '../../../lib/errors';
+import { isAdmin, useSession } from '../../../components/Session';
 import { useRunPoll } from '../../../lib/useRunPoll';
 import { TERMINAL } from '../../../lib/api';
 import { fmtBytes, fmtMs, fmtTime, isNum, isPlainObject, safeJson } from '../../../lib/format';
@@ -14,12 +18,6 @@ const str = (v) => (typeof v === 'string' ? v : null);
 const num = (v) => (isNum(v) ? v.toLocaleString() : null);
 const bool = (v) => (typeof v === 'boolean' ? (v ? 'yes' : 'no') : null);
 const code = (v) => (typeof v === 'string' ? <code className="break">{v}</code> : null);
-const docLink = (v) =>
-  typeof v === 'string' ? (
-    <Link href={`/documents/detail/?id=${encodeURIComponent(v)}`} prefetch={false} className="mono">
-      {v}
-    </Link>
-  ) : null;
 
 const CONFIG_FIELDS = [
   { key: 'title', label: 'Title', fmt: str },
@@ -27,9 +25,6 @@ const CONFIG_FIELDS = [
   { key: 'content_type', label: 'Content type', fmt: str },
   { key: 'source_type', label: 'Source type', fmt: str },
   { key: 'size_bytes', label: 'Size', fmt: (v) => (isNum(v) ? `${fmtBytes(v)} (${v.toLocaleString()} bytes)` : null) },
-  { key: 'sha256', label: 'SHA-256', fmt: code },
-  { key: 'upload_key', label: 'Upload key', fmt: code },
-  { key: 'created_by_user_id', label: 'Created by (user id)', fmt: code },
   { key: 'republished', label: 'Re-published by the crash guard', fmt: (v) => (isNum(v) ? `${v} time${v === 1 ? '' : 's'}` : null) },
 ];
 
@@ -42,8 +37,50 @@ const STATS_FIELDS = [
   { key: 'embedding_model', label: 'Embedding model', fmt: str },
   { key: 'embedding_dim', label: 'Embedding dimension', fmt: num },
   { key: 'activated', label: 'Activated (is the active version)', fmt: bool },
-  { key: 'version_id', label: 'Version id', fmt: code },
 ];
+// Internals users need not read (ids, hashes, the store's key, the worker's bookkeeping).
+const CONFIG_SKIP = ['sha256', 'upload_key', 'created_by_user_id', 'retry_of', 'retried_by_user_id'];
+const STATS_SKIP = ['durations_ms', 'version_id', 'last_error', 'takeover_from', 'mime', 'byte_size', 'reason',
+  'duplicate_of_version'];
+
+/** What went wrong in words, what to do, and Retry for the uploader or an admin. */
+function Failure({ run }) {
+  const router = useRouter();
+  const { user } = useSession();
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  const e = explainError(run.error);
+  if (!e) return null;
+  const mine = user && isPlainObject(run.config) && run.config.created_by_user_id === user.user_id;
+  const canRetry = run.status === 'failed' && (isAdmin(user) || mine);
+  async function onRetry() {
+    setBusy(true);
+    setError(null);
+    try {
+      const d = await api(`/v1/ingestion-runs/${encodeURIComponent(run.run_id)}/retry`, { method: 'POST' });
+      if (d && typeof d.run_id === 'string') router.push(`/runs/detail/?id=${encodeURIComponent(d.run_id)}`);
+    } catch (err) {
+      setError(err);
+      setBusy(false);
+    }
+  }
+  return (
+    <div className="explain" role="alert" data-testid="run-error" data-code={e.code} data-kind={e.key}>
+      <p>
+        <strong data-testid="run-error-title">{e.title}.</strong> {e.what}
+      </p>
+      <p className="muted small">
+        Technical detail: <code className="break">{String(run.error)}</code>
+      </p>
+      {canRetry ? (
+        <button type="button" onClick={onRetry} disabled={busy} data-testid="run-retry" className={retryHelps(run.error) ? '' : 'secondary'}>
+          {busy ? 'Retrying…' : 'Retry'}
+        </button>
+      ) : null}
+      <ErrorMessage error={error} prefix="Retry failed" />
+    </div>
+  );
+}
 
 const STAGES = ['extract', 'chunk', 'embed', 'write', 'total'];
 
@@ -114,8 +151,10 @@ function RunDetail() {
           ← All runs
         </Link>
       </p>
-      <h1>
-        Run <span className="mono small">{id}</span>
+      <h1 className="break" data-testid="run-title">
+        {r && isPlainObject(r.config) && (r.config.original_filename || r.config.title)
+          ? r.config.original_filename || r.config.title
+          : 'Processing run'}
       </h1>
       <AsyncState data={r} error={error}>
         {() => (
@@ -128,12 +167,16 @@ function RunDetail() {
                 </span>
               ) : null}
               {status === 'running' && stats ? <RunProgress progress={stats.progress} /> : null}
+              {r.uploaded_by ? <span className="muted">uploaded by {r.uploaded_by}</span> : null}
+              {r.config && r.config.retry_of ? (
+                <Link href={`/runs/detail/?id=${encodeURIComponent(r.config.retry_of)}`} prefetch={false}>
+                  a retry of this earlier run
+                </Link>
+              ) : null}
             </div>
-            {r.error != null && r.error !== '' ? (
-              <div className="error" role="alert" data-testid="run-error">
-                <strong>Error: </strong>
-                {typeof r.error === 'string' ? r.error : safeJson(r.error)}
-              </div>
+            {status === 'failed' || (r.error != null && r.error !== '') ? <Failure run={r} /> : null}
+            {status !== 'failed' && stats && stats.last_error ? (
+              <p className="notice">Retrying after: {explainError(stats.last_error)?.title}</p>
             ) : null}
 
             <h2>Run</h2>
@@ -141,21 +184,20 @@ function RunDetail() {
               obj={r}
               testid="run-fields"
               known={[
-                { key: 'run_id', label: 'Run id', fmt: code },
-                { key: 'doc_id', label: 'Document', fmt: docLink },
+                { key: 'document_title', label: 'Document', fmt: (v) => (typeof v === 'string' ? <Link href={`/documents/detail/?id=${encodeURIComponent(r.doc_id)}`} prefetch={false} className="break">{v || 'document'}</Link> : null) },
                 { key: 'created_at', label: 'Created', fmt: (v) => (typeof v === 'string' ? fmtTime(v) : null) },
                 { key: 'started_at', label: 'Started', fmt: (v) => (typeof v === 'string' ? fmtTime(v) : null) },
                 { key: 'finished_at', label: 'Finished', fmt: (v) => (typeof v === 'string' ? fmtTime(v) : null) },
                 { key: 'updated_at', label: 'Last update', fmt: (v) => (typeof v === 'string' ? fmtTime(v) : null) },
               ]}
-              skip={['status', 'error', 'config', 'stats']}
+              skip={['status', 'error', 'config', 'stats', 'run_id', 'doc_id', 'uploaded_by', 'content_hash', 'attempt']}
             />
 
             <h2>Configuration</h2>
-            <Fields obj={r.config} known={CONFIG_FIELDS} testid="run-config" />
+            <Fields obj={r.config} known={CONFIG_FIELDS} skip={CONFIG_SKIP} testid="run-config" />
 
             <h2>Statistics</h2>
-            <Fields obj={r.stats} known={STATS_FIELDS} skip={['durations_ms']} testid="run-stats" empty="no statistics yet" />
+            <Fields obj={r.stats} known={STATS_FIELDS} skip={STATS_SKIP} testid="run-stats" empty="no statistics yet" />
 
             <h2>Timings</h2>
             <Durations value={stats ? stats.durations_ms : r.stats == null ? null : undefined} />
