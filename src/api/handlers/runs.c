@@ -5,6 +5,11 @@
  * tenant's run answers 404 exactly like a missing one. The Run object is built
  * by PostgreSQL (json_build_object), so config and stats stay JSON objects and
  * times are formatted once, in UTC, the same way for every endpoint.
+ *
+ * GET one run is also a long poll (?wait=SECONDS, with If-None-Match or
+ * ?since=<updated_at>): it answers at once when the run differs from what the
+ * caller has, else when a NOTIFY says it changed (common/watch.h), else when
+ * the wait ends (304 for If-None-Match, 200 with the same run for since).
  */
 #include "api/handlers/runs.h"
 
@@ -12,7 +17,10 @@
 #include "api/handlers/rows.h"
 #include "common/db.h"
 #include "common/run_state.h"
+#include "common/timeutil.h"
+#include "common/watch.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,22 +53,148 @@ static const char *const run_statuses[] = {
 #undef X
 };
 
-void runs_get(struct req *r)
+/* The run and its updated_at ($1 run_id, $2 tenant_id), prepared on each pooled connection. */
+static struct db_stmt run_stmt = {
+    "SELECT " RUN_JSON ", " DB_TS("updated_at") " FROM ingestion_runs WHERE run_id = $1 AND tenant_id = $2", 0};
+
+/* What the caller of a long poll already has: the ETag it sent and/or the updated_at. */
+struct run_poll {
+    const char *id;
+    const char *if_none_match;   /* NULL: none */
+    const char *since;           /* NULL: none */
+    long long wait_s;            /* -1: no ?wait= */
+    char etag[24];               /* of the last read: W/"<16 hex>" */
+};
+
+/* ETag of a run's JSON text: FNV-1a 64 of its bytes (changes whenever any field does). */
+static void run_etag(const char *json, char *out, size_t n)
 {
-    PGresult *res;
+    uint64_t h = 1469598103934665603ull;
+
+    for (const unsigned char *p = (const unsigned char *)json; *p; p++) {
+        h ^= *p;
+        h *= 1099511628211ull;
+    }
+    snprintf(out, n, "W/\"%016llx\"", (unsigned long long)h);
+}
+
+/* ?wait=, If-None-Match and ?since= into *p. 0, or -1 after answering 400. */
+static int poll_parse(struct req *r, struct run_poll *p)
+{
+    const char *wait;
+    long long max_s = r->app->cfg ? r->app->cfg->run_wait_max_ms / 1000 : 0;
+    char msg[96];
+
+    p->wait_s = -1;
+    p->if_none_match = req_header(r, "If-None-Match");
+    if (params_query(r, "wait", &wait) < 0 || params_query(r, "since", &p->since) < 0)
+        return -1;
+    if (wait && params_uint(wait, max_s, &p->wait_s) < 0) {
+        snprintf(msg, sizeof(msg), "wait must be a whole number of seconds from 0 to %lld", max_s);
+        req_error(r, API_ERR_BAD_REQUEST, msg);
+        return -1;
+    }
+    return 0;
+}
+
+/* 1 if the run read (its JSON's ETag in p->etag, its updated_at) is what the caller already has. */
+static int poll_unchanged(const struct run_poll *p, const char *updated_at)
+{
+    if (!p->if_none_match && !p->since)
+        return 0;   /* nothing to compare with: any state is news */
+    if (p->if_none_match && strcmp(p->if_none_match, p->etag) != 0 && strcmp(p->if_none_match, "*") != 0)
+        return 0;
+    if (p->since && (!updated_at || strcmp(p->since, updated_at) != 0))
+        return 0;
+    return 1;
+}
+
+/* Read the run into *res and its ETag. 0, or -1 after answering (404, database error). */
+static int run_read(struct req *r, struct run_poll *p, PGresult **res)
+{
+    const char *params[2] = {p->id, r->principal.tenant_id};
+    PGconn *db = req_db(r);
+
+    if (!db)
+        return -1;
+    *res = arena_pg(&r->arena, db_query_prepared(db, &run_stmt, 2, params));
+    if (!*res) {
+        req_db_error(r, RUNS_DB_WHAT);
+        return -1;
+    }
+    if (PQntuples(*res) != 1) {
+        req_error(r, API_ERR_NOT_FOUND, "run not found");
+        return -1;
+    }
+    run_etag(PQgetvalue(*res, 0, 0), p->etag, sizeof(p->etag));
+    return 0;
+}
+
+/* Answer the run read: 304 when the caller's ETag still matches, else 200 with it. */
+static void run_answer(struct req *r, const struct run_poll *p, PGresult *res)
+{
     json_t *run;
 
-    /* Not a UUID cannot be a run of this tenant: the same 404 as a missing one. */
-    res = rows_by_id(r, "SELECT " RUN_JSON " FROM ingestion_runs WHERE run_id = $1 AND tenant_id = $2",
-                     RUNS_DB_WHAT, "run not found");
-    if (!res)
+    req_set_header(r, "ETag", p->etag);
+    req_set_header(r, "Cache-Control", "no-cache");
+    if (p->if_none_match && poll_unchanged(p, db_val(res, 0, 1))) {
+        req_raw(r, 304, NULL, NULL, 0);
         return;
+    }
     run = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
     if (!run) {
         req_error(r, API_ERR_INTERNAL, "internal error");
         return;
     }
     req_json(r, 200, run);
+}
+
+/*
+ * The long poll: read, and while the run is what the caller has, give the
+ * connection back and sleep until a NOTIFY names the run (listener.c) or the
+ * wait ends; then read again. Registered before the first read, so a change
+ * between a read and the sleep is not missed.
+ */
+static void run_poll(struct req *r, struct run_poll *p)
+{
+    int64_t deadline = time_mono_ms() + p->wait_s * 1000;
+    struct watch_waiter w;
+    char key[WATCH_KEY_MAX];
+    PGresult *res;
+    int waiting = p->wait_s > 0 && r->app->runs;
+
+    snprintf(key, sizeof(key), "%s/%s", r->principal.tenant_id, p->id);
+    if (waiting)
+        watch_add(r->app->runs, &w, key);
+    for (;;) {
+        if (run_read(r, p, &res) < 0)
+            break;
+        if (!waiting || !poll_unchanged(p, db_val(res, 0, 1)) || time_mono_ms() >= deadline) {
+            run_answer(r, p, res);
+            break;
+        }
+        /* No connection held while nothing happens: 1,000 watchers cost the database nothing. */
+        req_db_release(r);
+        if (!watch_wait(r->app->runs, &w, deadline)) {
+            run_answer(r, p, res);
+            break;
+        }
+        watch_rearm(r->app->runs, &w);
+    }
+    if (waiting)
+        watch_remove(r->app->runs, &w);
+}
+
+void runs_get(struct req *r)
+{
+    struct run_poll p;
+
+    memset(&p, 0, sizeof(p));
+    /* Not a UUID cannot be a run of this tenant: the same 404 as a missing one. */
+    p.id = params_id(r, 0, "run not found");
+    if (!p.id || poll_parse(r, &p) < 0)
+        return;
+    run_poll(r, &p);
 }
 
 /* The status filter (NULL: every status) into *status; -1 after answering 400. */
