@@ -11,6 +11,7 @@
 
 struct config;
 struct db_pool;
+struct memo;
 struct principal_cache;
 struct watch;
 
@@ -20,6 +21,7 @@ struct api_app {
     int64_t started_ms;
     struct principal_cache *principals;   /* NULL: no cache (PRINCIPAL_CACHE_TTL=0, tests) */
     struct watch *runs;                   /* long polls by "<tenant_id>/<run_id>"; NULL: none */
+    struct memo *run_reads;               /* GET run by id, by the same key; NULL: no cache */
 };
 
 #endif

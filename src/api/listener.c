@@ -9,6 +9,7 @@
 #include "common/config.h"
 #include "common/db.h"
 #include "common/log.h"
+#include "common/memo.h"
 #include "common/principal_cache.h"
 #include "common/watch.h"
 
@@ -50,6 +51,7 @@ static int listen_connect(struct listener *l)
     }
     /* From here on no change is missed: the cache may serve, the long polls read again. */
     principal_cache_set_live(l->app->principals, 1);
+    memo_set_live(l->app->run_reads, 1);
     watch_fire_all(l->app->runs);
     log_event(LOG_INFO, "listener: listening", NULL);
     return 0;
@@ -59,6 +61,7 @@ static int listen_connect(struct listener *l)
 static void listen_lost(struct listener *l)
 {
     principal_cache_set_live(l->app->principals, 0);
+    memo_set_live(l->app->run_reads, 0);
     watch_fire_all(l->app->runs);
     db_close(&l->conn);
     log_event(LOG_WARN, "listener: connection lost, cache off until it is back", NULL);
@@ -68,8 +71,11 @@ static void dispatch(struct listener *l, const PGnotify *n)
 {
     if (strcmp(n->relname, PRINCIPAL_CACHE_CHANNEL) == 0)
         principal_cache_notify(l->app->principals, n->extra);
-    else if (strcmp(n->relname, LISTENER_RUN_CHANNEL) == 0)
+    else if (strcmp(n->relname, LISTENER_RUN_CHANNEL) == 0) {
+        /* Forget first: a woken long poll must read the new state. */
+        memo_forget_key(l->app->run_reads, n->extra);
         watch_fire(l->app->runs, n->extra);
+    }
 }
 
 /* Wait for input up to LISTENER_POLL_MS and apply every notification. 0, or -1 when the connection failed. */
@@ -111,6 +117,7 @@ static void *listen_main(void *arg)
             listen_lost(l);
     }
     principal_cache_set_live(l->app->principals, 0);
+    memo_set_live(l->app->run_reads, 0);
     watch_close(l->app->runs);
     db_close(&l->conn);
     return NULL;

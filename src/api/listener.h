@@ -2,14 +2,14 @@
  * listener.h - core-api's one LISTEN connection: the database tells every
  * instance what changed (migration 0008's triggers), and this thread applies
  * it: a user or session change to the principal cache, a run change to the
- * long polls waiting on that run.
+ * run read cache and the long polls waiting on that run.
  *
  * Channels: PRINCIPAL_CACHE_CHANNEL ("principal_changed", payload "u:<user>"
  * or "s:<jti>") and LISTENER_RUN_CHANNEL ("run_changed", payload
  * "<tenant_id>/<run_id>", the watch key).
  *
- * While the connection is down the principal cache serves nothing (set_live
- * 0) and every long poll is woken to read again, since a NOTIFY may have been
+ * While the connection is down the caches serve nothing (set_live 0) and
+ * every long poll is woken to read again, since a NOTIFY may have been
  * lost; the thread reconnects every LISTENER_RETRY_MS. When *stop is set it
  * closes the run watchers (long polls answer at once) and ends.
  */

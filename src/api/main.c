@@ -8,12 +8,14 @@
 #include "api/cmd/migrate.h"
 #include "api/auth/auth.h"
 #include "api/handlers/routes.h"
+#include "api/handlers/runs.h"
 #include "api/http/server.h"
 #include "api/http/static_files.h"
 #include "api/listener.h"
 #include "common/config.h"
 #include "common/db.h"
 #include "common/log.h"
+#include "common/memo.h"
 #include "common/principal_cache.h"
 #include "common/signals.h"
 #include "common/timeutil.h"
@@ -123,8 +125,9 @@ static int cmd_crash_guard(int argc, char **argv)
 }
 
 /*
- * The principal cache (unless PRINCIPAL_CACHE_TTL=0), the run watchers and the
- * LISTEN thread that feeds both. 0, or -1 (logged) when memory is out.
+ * The principal cache (unless PRINCIPAL_CACHE_TTL=0), the run read cache
+ * (unless RUN_CACHE_TTL=0), the run watchers and the LISTEN thread that feeds
+ * them. 0, or -1 (logged) when memory is out.
  */
 static int push_start(struct api_app *app, struct listener **l, volatile sig_atomic_t *stop)
 {
@@ -133,6 +136,11 @@ static int push_start(struct api_app *app, struct listener **l, volatile sig_ato
     if (cfg->principal_cache_ttl_ms > 0) {
         app->principals = principal_cache_new((size_t)cfg->principal_cache_size, cfg->principal_cache_ttl_ms);
         if (!app->principals)
+            return -1;
+    }
+    if (cfg->run_cache_ttl_ms > 0) {
+        app->run_reads = memo_new((size_t)cfg->run_cache_size, RUN_CACHE_VALUE_MAX, cfg->run_cache_ttl_ms);
+        if (!app->run_reads)
             return -1;
     }
     app->runs = watch_new();
@@ -146,6 +154,7 @@ static void push_stop(struct api_app *app, struct listener **l)
 {
     listener_stop(l);
     principal_cache_free(&app->principals);
+    memo_free(&app->run_reads);
     watch_free(&app->runs);
 }
 

@@ -144,6 +144,11 @@ static const struct cfg_entry cfg_table[] = {
      "database; changes reach every instance at once by LISTEN/NOTIFY, this bounds a missed one; 0: no cache"},
     {"PRINCIPAL_CACHE_SIZE", CFG_INT, F(principal_cache_size), API, "10000", 1, 1000000, NULL,
      "sessions the principal cache holds per core-api instance (a full cache evicts)"},
+    {"RUN_CACHE_TTL", CFG_DURATION, F(run_cache_ttl_ms), API, "5s", 0, SEC(300), NULL,
+     "longest a cached GET /v1/ingestion-runs/:id answer is served without the database; a run change "
+     "forgets it at once on every instance by LISTEN/NOTIFY, this bounds a missed one; 0: no cache"},
+    {"RUN_CACHE_SIZE", CFG_INT, F(run_cache_size), API, "10000", 1, 1000000, NULL,
+     "runs the read cache holds per core-api instance (at most 16 KiB each; a full cache evicts)"},
     {"RUN_WAIT_MAX", CFG_DURATION, F(run_wait_max_ms), API, "30s", SEC(1), SEC(120), NULL,
      "longest ?wait= of GET /v1/ingestion-runs/:id (long poll); a larger one answers 400"},
     {"HTTP_MAX_CONNECTIONS", CFG_INT, F(http_max_connections), API, "2048", 16, 65536, NULL,

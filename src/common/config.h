@@ -66,6 +66,8 @@ struct config {
     double search_min_cosine;
     int64_t principal_cache_ttl_ms;
     int64_t principal_cache_size;
+    int64_t run_cache_ttl_ms;
+    int64_t run_cache_size;
     int64_t run_wait_max_ms;
     int64_t http_max_connections;
 

@@ -17,8 +17,9 @@
  * NOTIFY is applied, then the stale row is put): principal_cache_gen() before
  * the read and principal_cache_put(gen) after it refuse such a put.
  *
- * Thread-safe (one mutex); bounded (a fixed table, direct-mapped by jti: a
- * collision evicts). Every function accepts NULL (no cache: misses, no-ops).
+ * A memo (memo.h) underneath: thread-safe, bounded (a fixed table,
+ * direct-mapped by jti: a collision evicts). Every function accepts NULL (no
+ * cache: misses, no-ops).
  */
 #ifndef COMMON_PRINCIPAL_CACHE_H
 #define COMMON_PRINCIPAL_CACHE_H
