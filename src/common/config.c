@@ -151,6 +151,9 @@ static const struct cfg_entry cfg_table[] = {
      "runs the read cache holds per core-api instance (at most 16 KiB each; a full cache evicts)"},
     {"RUN_WAIT_MAX", CFG_DURATION, F(run_wait_max_ms), API, "30s", SEC(1), SEC(120), NULL,
      "longest ?wait= of GET /v1/ingestion-runs/:id (long poll); a larger one answers 400"},
+    {"HTTP_CONN_MEMORY", CFG_BYTES, F(http_conn_memory), API, "32K", 16 * 1024, MIB(1), NULL,
+     "memory of each connection's request head and read buffer (libmicrohttpd's pool); a kept-alive "
+     "connection keeps it touched, so 1,000 long polls cost about 1,000 times this"},
     {"HTTP_MAX_CONNECTIONS", CFG_INT, F(http_max_connections), API, "2048", 16, 65536, NULL,
      "open connections one core-api instance holds (one thread each; long polls count); the next one is refused"},
     {"EMBED_TIMEOUT", CFG_DURATION, F(embed_timeout_ms), BOTH, "30s", 100, SEC(600), NULL,

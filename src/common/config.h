@@ -70,6 +70,7 @@ struct config {
     int64_t run_cache_size;
     int64_t run_wait_max_ms;
     int64_t http_max_connections;
+    int64_t http_conn_memory;
 
     /* ingest-worker */
     int64_t worker_concurrency;

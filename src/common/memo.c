@@ -17,6 +17,7 @@ struct memo_slot {
     size_t len;
     int aux;
     int64_t until_ms;
+    uint32_t gen;                 /* forgets of this slot */
 };
 
 struct memo {
@@ -54,10 +55,14 @@ struct memo *memo_new(size_t entries, size_t value_max, int64_t ttl_ms)
     return m;
 }
 
+/* Empty s; its generation goes on (a put read before this must not land). */
 static void slot_clear(struct memo_slot *s)
 {
+    uint32_t gen = s->gen + 1;
+
     free(s->value);
     memset(s, 0, sizeof(*s));
+    s->gen = gen;
 }
 
 void memo_free(struct memo **mp)
@@ -114,14 +119,20 @@ int memo_get(struct memo *m, const char *key, int64_t now_ms, char *out, size_t 
     return hit;
 }
 
-uint64_t memo_gen(struct memo *m)
+/* Under m->mu: the generation a put of key must still find (whole-cache count, slot count). */
+static uint64_t gen_of(struct memo *m, const char *key)
+{
+    return (m->gen << 32) ^ slot_of(m, key)->gen;
+}
+
+uint64_t memo_gen(struct memo *m, const char *key)
 {
     uint64_t g;
 
-    if (!m)
+    if (!m || !key)
         return 0;
     pthread_mutex_lock(&m->mu);
-    g = m->gen;
+    g = gen_of(m, key);
     pthread_mutex_unlock(&m->mu);
     return g;
 }
@@ -143,7 +154,7 @@ void memo_put(struct memo *m, uint64_t gen, const char *key, const char *tag, co
     if (until_ms > now_ms + m->ttl_ms)
         until_ms = now_ms + m->ttl_ms;
     pthread_mutex_lock(&m->mu);
-    if (m->live && m->gen == gen) {
+    if (m->live && gen_of(m, key) == gen) {
         s = slot_of(m, key);
         slot_clear(s);
         snprintf(s->key, sizeof(s->key), "%s", key);
@@ -165,10 +176,12 @@ void memo_forget_key(struct memo *m, const char *key)
     if (!m || !key)
         return;
     pthread_mutex_lock(&m->mu);
-    m->gen++;
+    /* The slot's generation moves even when it holds another key: a put of key read before may not land. */
     s = slot_of(m, key);
     if (strcasecmp(s->key, key) == 0)
         slot_clear(s);
+    else
+        s->gen++;
     pthread_mutex_unlock(&m->mu);
 }
 

@@ -17,8 +17,10 @@
  *  - while not live (memo_set_live(0): the signal's source is down) gets
  *    miss and puts are dropped;
  *  - a put races with an invalidation (read the row, the row changes, the
- *    signal is applied, then the stale row is put): memo_gen() before the
- *    read and memo_put(gen) after it drop such a put.
+ *    signal is applied, then the stale row is put): memo_gen(key) before the
+ *    read and memo_put(gen) after it drop such a put. The generation is the
+ *    key's slot's (forget_key) combined with the whole cache's (forget_tag,
+ *    clear, set_live), so changes of other keys do not drop a put.
  *
  * Every function accepts a NULL cache: gets miss, the rest do nothing.
  */
@@ -44,11 +46,11 @@ void memo_free(struct memo **m);
  * does not fit out (then *len is the room it needs, when len is not NULL).
  */
 int memo_get(struct memo *m, const char *key, int64_t now_ms, char *out, size_t outlen, size_t *len, int *aux);
-/* The invalidation count: read it before the read whose answer is put. */
-uint64_t memo_gen(struct memo *m);
+/* The invalidation count of key: read it before the read whose answer is put. */
+uint64_t memo_gen(struct memo *m, const char *key);
 /*
  * Hold key (tag may be NULL) with n bytes of value and aux, read when
- * memo_gen() was gen, trusted until min(now_ms + ttl, until_ms). Dropped when
+ * memo_gen(key) was gen, trusted until min(now_ms + ttl, until_ms). Dropped when
  * something was forgotten since gen, when not live, or when n > value_max.
  */
 void memo_put(struct memo *m, uint64_t gen, const char *key, const char *tag, const void *value, size_t n, int aux,

@@ -44,9 +44,9 @@ int principal_cache_get(struct principal_cache *pc, const char *jti, const char 
     return 1;
 }
 
-uint64_t principal_cache_gen(struct principal_cache *pc)
+uint64_t principal_cache_gen(struct principal_cache *pc, const char *jti)
 {
-    return memo_gen(M(pc));
+    return memo_gen(M(pc), jti);
 }
 
 void principal_cache_put(struct principal_cache *pc, uint64_t gen, const char *jti, const char *user_id,

@@ -44,8 +44,8 @@ void principal_cache_free(struct principal_cache **pc);
  */
 int principal_cache_get(struct principal_cache *pc, const char *jti, const char *user_id, const char *tenant_id,
                         int64_t now_ms, int *role);
-/* The invalidation count: read it before the database read whose answer is put. */
-uint64_t principal_cache_gen(struct principal_cache *pc);
+/* The invalidation count of session jti: read it before the database read whose answer is put. */
+uint64_t principal_cache_gen(struct principal_cache *pc, const char *jti);
 /*
  * Remember that session jti counts with role, read when principal_cache_gen()
  * was gen, trusted until min(now_ms + ttl, exp_ms). Dropped if anything was

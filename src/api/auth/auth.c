@@ -239,7 +239,7 @@ static void principal_set(struct req *r, const struct jwt_claims *c, enum role r
 static int principal_read(struct req *r, const struct jwt_claims *c, enum role *role)
 {
     struct principal_cache *pc = r->app->principals;
-    uint64_t gen = principal_cache_gen(pc);
+    uint64_t gen = principal_cache_gen(pc, c->jti);
     const char *params[4], *v;
     char iat[32];
     PGresult *res;

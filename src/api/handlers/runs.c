@@ -22,6 +22,7 @@
 #include "common/watch.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,7 +152,7 @@ static int run_cached(struct req *r, const struct run_poll *p, struct run_read *
 static int run_fetch(struct req *r, const struct run_poll *p, struct run_read *rd)
 {
     const char *params[2] = {p->id, r->principal.tenant_id};
-    uint64_t gen = memo_gen(r->app->run_reads);
+    uint64_t gen = memo_gen(r->app->run_reads, p->key);
     PGconn *db = req_db(r);
     PGresult *res;
     char *v;
@@ -175,10 +176,44 @@ static int run_fetch(struct req *r, const struct run_poll *p, struct run_read *r
     return 0;
 }
 
+/*
+ * One fill at a time per stripe of keys: when a change wakes 1,000 long polls
+ * of one run, the first reads the database and the others find its answer in
+ * the cache, instead of 1,000 reads of the same row.
+ */
+#define RUN_FILL_STRIPES 64
+static pthread_mutex_t fill_locks[RUN_FILL_STRIPES] = {
+#define L4 PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER
+    L4, L4, L4, L4, L4, L4, L4, L4, L4, L4, L4, L4, L4, L4, L4, L4,
+#undef L4
+};
+
+static pthread_mutex_t *fill_lock(const char *key)
+{
+    unsigned h = 0;
+
+    for (const unsigned char *c = (const unsigned char *)key; *c; c++)
+        h = h * 31u + *c;
+    return &fill_locks[h % RUN_FILL_STRIPES];
+}
+
 /* Read the run (cache, else database) into *rd and its ETag. 0, or -1 after answering. */
 static int run_read(struct req *r, struct run_poll *p, struct run_read *rd)
 {
-    if (!run_cached(r, p, rd) && run_fetch(r, p, rd) < 0)
+    pthread_mutex_t *mu;
+    int rc = 0;
+
+    if (!run_cached(r, p, rd)) {
+        /* Without a cache there is nothing to share: no lock. */
+        mu = r->app->run_reads ? fill_lock(p->key) : NULL;
+        if (mu)
+            pthread_mutex_lock(mu);
+        if (!mu || !run_cached(r, p, rd))
+            rc = run_fetch(r, p, rd);
+        if (mu)
+            pthread_mutex_unlock(mu);
+    }
+    if (rc < 0)
         return -1;
     run_etag(rd->json, p->etag, sizeof(p->etag));
     return 0;

@@ -68,7 +68,6 @@
 #include <unistd.h>
 
 #define SERVER_CONN_TIMEOUT_S 60
-#define SERVER_CONN_MEMORY (128u * 1024u)
 #define SERVER_DISCARD_MAX ((uint64_t)16 << 20)
 #define SERVER_DRAIN_MS 5000
 #define SERVER_TICK_MS 100          /* main loop: stop flag and conn_guard_scan() */
@@ -604,7 +603,7 @@ static struct MHD_Daemon *start_daemon(struct server *srv, int fd)
                             MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv, MHD_OPTION_CONNECTION_TIMEOUT,
                             (unsigned)SERVER_CONN_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT,
                             (unsigned)srv->app->cfg->http_max_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-                            (size_t)SERVER_CONN_MEMORY, MHD_OPTION_END);
+                            (size_t)srv->app->cfg->http_conn_memory, MHD_OPTION_END);
 }
 
 int server_run(struct api_app *app, const struct server_hooks *hooks, volatile sig_atomic_t *stop)
