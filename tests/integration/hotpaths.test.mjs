@@ -249,3 +249,24 @@ test('a long poll holds no database connection while it waits', async () => {
   assert.ok(Date.now() - t0 < 1000, `a read waited ${Date.now() - t0} ms`);
   for (const w of await Promise.all(waits)) assert.equal(w.status, 304);
 });
+
+test('GET run is served from the read cache; a run change reaches every instance by NOTIFY', async () => {
+  const id = await queuedRun(A, 'read cache\n');
+  for (const on of [onA, onB]) assert.equal((await on('GET', `/v1/ingestion-runs/${id}`, { token: A.token })).json.status, 'queued');
+  // Without the NOTIFY (trigger disabled) B keeps answering what it read: the cache is what answers.
+  await stack.sql('ALTER TABLE ingestion_runs DISABLE TRIGGER ingestion_runs_changed_update');
+  try {
+    await stack.sql("UPDATE ingestion_runs SET status = 'running', updated_at = now() WHERE run_id = $1", [id]);
+    assert.equal((await onB('GET', `/v1/ingestion-runs/${id}`, { token: A.token })).json.status, 'queued');
+  } finally {
+    await stack.sql('ALTER TABLE ingestion_runs ENABLE TRIGGER ingestion_runs_changed_update');
+  }
+  // With it: the next change is seen on both within the bound.
+  await stack.sql("UPDATE ingestion_runs SET status = 'failed', error = 'x', updated_at = now() WHERE run_id = $1", [id]);
+  for (const base of [stack.baseUrl, second.baseUrl]) {
+    await waitFor(async () => (await call(base, 'GET', `/v1/ingestion-runs/${id}`, { token: A.token })).json.status === 'failed',
+      { timeoutMs: NOTIFY_BOUND_MS, intervalMs: 20, what: `the change on ${base}` });
+  }
+  // The cache is per tenant: another tenant still gets 404, not the cached run.
+  assert.equal((await onB('GET', `/v1/ingestion-runs/${id}`, { token: Z.token })).status, 404);
+});
