@@ -60,3 +60,17 @@ CREATE TRIGGER ingestion_runs_changed_update
     AFTER UPDATE ON ingestion_runs
     FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*)
     EXECUTE FUNCTION notify_run_changed();
+
+-- Search at scale: full-text candidates of ONE tenant. chunks_tsv (0001) indexes
+-- every tenant's chunks together, so a small tenant's question walked the posting
+-- lists of the whole corpus and dropped the other tenants' rows afterwards: its
+-- cost grew with the corpus, not with its own chunks. A two-column GIN index on
+-- (tenant_id, tsv) lets PostgreSQL intersect the tenant's entry with the rare
+-- lexemes' entries inside the index (btree_gin gives uuid a GIN operator class;
+-- it is a trusted extension, so the database owner may create it). Ranking is not
+-- touched (handlers/search.c builds the same statement); the planner picks the
+-- index. On an existing database this builds the index inside the migration's
+-- transaction: writes to chunks wait for it (bench/search_scale_bench.mjs prints
+-- its build time; about a second per 100k chunks on the benchmark machine).
+CREATE EXTENSION IF NOT EXISTS btree_gin;
+CREATE INDEX chunks_tenant_tsv ON chunks USING gin (tenant_id, tsv);
