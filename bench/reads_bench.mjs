@@ -127,6 +127,15 @@ async function main() {
       row('Go design GET run req/s (baseline)', 'n/a', '', 'go or the anchor missing: not measured');
     }
     row('core-api RSS', procMem(stack.apiPid).rss, 'KiB');
+    // The same server with both caches off: prepared statements and the kept tenant alone.
+    await stack.stopApi();
+    await stack.startApi({ PRINCIPAL_CACHE_TTL: '0', RUN_CACHE_TTL: '0' });
+    const x0 = await xacts(stack, stack.db);
+    const nc = wrk(ours, admin.token);
+    const x1 = await xacts(stack, stack.db);
+    row('caches off: GET run req/s', f1(nc.rps), 'req/s', `p50 ${f2(nc.p50)} ms, p99 ${f2(nc.p99)} ms, non-2xx ${nc.non2xx}`);
+    row('caches off: db transactions per read', f2((x1 - x0 - 2) / (nc.rps * SECONDS)), '', 'principal + run: 2 statements, no tenant set/clear');
+    if (best.go) row('caches off / Go design', f2(nc.rps / best.go.rps), 'x');
   } finally {
     if (anchor) anchor.child.kill('SIGKILL');
     await stack.stop();

@@ -1,6 +1,7 @@
 /*
  * memo.c - the invalidated cache (memo.h): a direct-mapped table of slots
- * under one mutex, values copied in and out.
+ * under one read-write lock (gets read, everything else writes), values
+ * copied in and out.
  */
 #include "common/memo.h"
 
@@ -21,7 +22,7 @@ struct memo_slot {
 };
 
 struct memo {
-    pthread_mutex_t mu;
+    pthread_rwlock_t mu;          /* gets share it: a reader descheduled inside blocks no other reader */
     struct memo_slot *slots;
     size_t nslots;                /* a power of two */
     size_t value_max;
@@ -48,7 +49,7 @@ struct memo *memo_new(size_t entries, size_t value_max, int64_t ttl_ms)
         free(m);
         return NULL;
     }
-    pthread_mutex_init(&m->mu, NULL);
+    pthread_rwlock_init(&m->mu, NULL);
     m->nslots = n;
     m->value_max = value_max;
     m->ttl_ms = ttl_ms;
@@ -74,7 +75,7 @@ void memo_free(struct memo **mp)
     m = *mp;
     for (size_t i = 0; i < m->nslots; i++)
         slot_clear(&m->slots[i]);
-    pthread_mutex_destroy(&m->mu);
+    pthread_rwlock_destroy(&m->mu);
     free(m->slots);
     free(m);
     *mp = NULL;
@@ -99,7 +100,7 @@ int memo_get(struct memo *m, const char *key, int64_t now_ms, char *out, size_t 
 
     if (!m || !key || !*key)
         return 0;
-    pthread_mutex_lock(&m->mu);
+    pthread_rwlock_rdlock(&m->mu);
     s = slot_of(m, key);
     hit = m->live && strcasecmp(s->key, key) == 0 && now_ms < s->until_ms;
     if (hit && s->len > outlen && len)
@@ -115,7 +116,7 @@ int memo_get(struct memo *m, const char *key, int64_t now_ms, char *out, size_t 
         if (aux)
             *aux = s->aux;
     }
-    pthread_mutex_unlock(&m->mu);
+    pthread_rwlock_unlock(&m->mu);
     return hit;
 }
 
@@ -131,9 +132,9 @@ uint64_t memo_gen(struct memo *m, const char *key)
 
     if (!m || !key)
         return 0;
-    pthread_mutex_lock(&m->mu);
+    pthread_rwlock_rdlock(&m->mu);
     g = gen_of(m, key);
-    pthread_mutex_unlock(&m->mu);
+    pthread_rwlock_unlock(&m->mu);
     return g;
 }
 
@@ -153,7 +154,7 @@ void memo_put(struct memo *m, uint64_t gen, const char *key, const char *tag, co
         memcpy(copy, value, n);
     if (until_ms > now_ms + m->ttl_ms)
         until_ms = now_ms + m->ttl_ms;
-    pthread_mutex_lock(&m->mu);
+    pthread_rwlock_wrlock(&m->mu);
     if (m->live && gen_of(m, key) == gen) {
         s = slot_of(m, key);
         slot_clear(s);
@@ -165,7 +166,7 @@ void memo_put(struct memo *m, uint64_t gen, const char *key, const char *tag, co
         s->until_ms = until_ms;
         copy = NULL;
     }
-    pthread_mutex_unlock(&m->mu);
+    pthread_rwlock_unlock(&m->mu);
     free(copy);
 }
 
@@ -175,26 +176,26 @@ void memo_forget_key(struct memo *m, const char *key)
 
     if (!m || !key)
         return;
-    pthread_mutex_lock(&m->mu);
+    pthread_rwlock_wrlock(&m->mu);
     /* The slot's generation moves even when it holds another key: a put of key read before may not land. */
     s = slot_of(m, key);
     if (strcasecmp(s->key, key) == 0)
         slot_clear(s);
     else
         s->gen++;
-    pthread_mutex_unlock(&m->mu);
+    pthread_rwlock_unlock(&m->mu);
 }
 
 void memo_forget_tag(struct memo *m, const char *tag)
 {
     if (!m || !tag || !*tag)
         return;
-    pthread_mutex_lock(&m->mu);
+    pthread_rwlock_wrlock(&m->mu);
     m->gen++;
     for (size_t i = 0; i < m->nslots; i++)
         if (m->slots[i].key[0] && strcasecmp(m->slots[i].tag, tag) == 0)
             slot_clear(&m->slots[i]);
-    pthread_mutex_unlock(&m->mu);
+    pthread_rwlock_unlock(&m->mu);
 }
 
 /* Under m->mu: forget everything. */
@@ -210,19 +211,19 @@ void memo_clear(struct memo *m)
 {
     if (!m)
         return;
-    pthread_mutex_lock(&m->mu);
+    pthread_rwlock_wrlock(&m->mu);
     clear_locked(m);
-    pthread_mutex_unlock(&m->mu);
+    pthread_rwlock_unlock(&m->mu);
 }
 
 void memo_set_live(struct memo *m, int live)
 {
     if (!m)
         return;
-    pthread_mutex_lock(&m->mu);
+    pthread_rwlock_wrlock(&m->mu);
     clear_locked(m);
     m->live = live;
-    pthread_mutex_unlock(&m->mu);
+    pthread_rwlock_unlock(&m->mu);
 }
 
 size_t memo_count(struct memo *m)
@@ -231,9 +232,9 @@ size_t memo_count(struct memo *m)
 
     if (!m)
         return 0;
-    pthread_mutex_lock(&m->mu);
+    pthread_rwlock_rdlock(&m->mu);
     for (size_t i = 0; i < m->nslots; i++)
         n += m->slots[i].key[0] != '\0';
-    pthread_mutex_unlock(&m->mu);
+    pthread_rwlock_unlock(&m->mu);
     return n;
 }

@@ -6,7 +6,7 @@
  * An entry: a key (at most MEMO_KEY_MAX - 1 bytes), a tag that groups
  * entries to forget together (a user's sessions), a value (bytes, at most
  * the cache's value_max) and an int. A fixed table of slots, direct-mapped
- * by the key's hash (a collision evicts), under one mutex; values are
+ * by the key's hash (a collision evicts), under one read-write lock; values are
  * malloc'd copies, freed when replaced or forgotten. Memory is bounded by
  * slots x (value_max + a few hundred bytes).
  *
