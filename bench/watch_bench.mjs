@@ -7,14 +7,16 @@
 // change cost. The watchers come from several loopback addresses
 // (127.0.0.1-4) so the per-address connection limit is not what is measured.
 //
-//   node bench/watch_bench.mjs      BENCH_WATCHERS, BENCH_IDLE_SECONDS (5), BENCH_CHANGES
+//   node bench/watch_bench.mjs      BENCH_WATCHERS, BENCH_IDLE_SECONDS (30), BENCH_WAIT_SECONDS (25), BENCH_CHANGES
 import http from 'node:http';
 import pg from 'pg';
 import { startStack } from '../tests/lib/stack.mjs';
 import { envNum, f1, f2, pct, procMem, row, sleep } from './lib.mjs';
 
 const WATCHERS = envNum('BENCH_WATCHERS', 1000);
-const IDLE_S = envNum('BENCH_IDLE_SECONDS', 5);
+const IDLE_S = envNum('BENCH_IDLE_SECONDS', 30);
+// The web UI's wait (web/lib/useRunPoll.js): the idle window is longer, so re-polls at each wait's end count.
+const WAIT_S = envNum('BENCH_WAIT_SECONDS', 25);
 const CHANGES = envNum('BENCH_CHANGES', 5);
 const ADDRS = ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4'];
 
@@ -49,7 +51,7 @@ async function idleRate(client, db) {
 }
 
 async function main() {
-  const stack = await startStack({ worker: false, apiEnv: { HTTP_MAX_CONN_PER_ADDR: '512', LOG_LEVEL: 'warn', RUN_WAIT_MAX: '60s' } });
+  const stack = await startStack({ worker: false, apiEnv: { HTTP_MAX_CONN_PER_ADDR: '512', LOG_LEVEL: 'warn' } });
   const client = new pg.Client({ connectionString: stack.superUrl });
   await client.connect();
   try {
@@ -74,7 +76,7 @@ async function main() {
         let etag = first.etag;
         while (!stop) {
           try {
-            const r = await get(stack.baseUrl, `${p}?wait=50`, { token: admin.token, etag, localAddress: ADDRS[a], agent: agents[a] });
+            const r = await get(stack.baseUrl, `${p}?wait=${WAIT_S}`, { token: admin.token, etag, localAddress: ADDRS[a], agent: agents[a] });
             if (r.status === 200) {
               if (r.etag !== etag && changeAt) seen.push(Date.now() - changeAt);
               etag = r.etag;
@@ -113,7 +115,7 @@ async function main() {
     stop = true;
     latencies.sort((a, b) => a - b);
 
-    console.log(`watchers: ${WATCHERS} long polls on one run, one core-api, shared 2-core machine`);
+    console.log(`watchers: ${WATCHERS} long polls (wait=${WAIT_S}) on one run, one core-api, idle window ${IDLE_S} s, shared 2-core machine`);
     row('core-api RSS before watchers (baseline)', f1(rss0 / 1024), 'MiB');
     row('core-api RSS with watchers held', f1(rssHeld / 1024), 'MiB', `+${f1((rssHeld - rss0) / 1024)} MiB (target < 64)`);
     row('core-api RSS after idle + changes', f1(Math.max(rssAfterIdle, rssEnd) / 1024), 'MiB',

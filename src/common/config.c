@@ -139,12 +139,12 @@ static const struct cfg_entry cfg_table[] = {
     {"SEARCH_MIN_COSINE", CFG_REAL, F(search_min_cosine), API, "0.25", -1000, 1000, NULL,
      "cosine similarity that makes a chunk evidence on its own (calibrated for the hash embedder; recalibrate for another model)"},
     /* core-api: hot paths (docs/operations.md, "Principal cache" and "Run status push") */
-    {"PRINCIPAL_CACHE_TTL", CFG_DURATION, F(principal_cache_ttl_ms), API, "5s", 0, SEC(300), NULL,
+    {"PRINCIPAL_CACHE_TTL", CFG_DURATION, F(principal_cache_ttl_ms), API, "60s", 0, SEC(300), NULL,
      "longest a cached session check (user active, role, session not revoked) is trusted without the "
      "database; changes reach every instance at once by LISTEN/NOTIFY, this bounds a missed one; 0: no cache"},
     {"PRINCIPAL_CACHE_SIZE", CFG_INT, F(principal_cache_size), API, "10000", 1, 1000000, NULL,
      "sessions the principal cache holds per core-api instance (a full cache evicts)"},
-    {"RUN_CACHE_TTL", CFG_DURATION, F(run_cache_ttl_ms), API, "5s", 0, SEC(300), NULL,
+    {"RUN_CACHE_TTL", CFG_DURATION, F(run_cache_ttl_ms), API, "60s", 0, SEC(300), NULL,
      "longest a cached GET /v1/ingestion-runs/:id answer is served without the database; a run change "
      "forgets it at once on every instance by LISTEN/NOTIFY, this bounds a missed one; 0: no cache"},
     {"RUN_CACHE_SIZE", CFG_INT, F(run_cache_size), API, "10000", 1, 1000000, NULL,
