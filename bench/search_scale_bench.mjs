@@ -6,7 +6,8 @@
 // to the small ones.
 //
 // At each size, in the same run:
-//   - p50/p95/p99 with migration 0008's per-tenant full-text index,
+//   - p50/p95/p99 with migration 0008's per-tenant full-text index (and by 1 client, the
+//     latency without queuing for the CPU),
 //   - the same questions without it (the index dropped: the unoptimised path), and
 //     whether both return the same chunks in the same order for every question,
 //   - GET /healthz under the same concurrency (the server's floor).
@@ -20,7 +21,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startStack, ROOT } from '../tests/lib/stack.mjs';
-import { envNum, f1, pct, row } from './lib.mjs';
+import { envNum, f1, f2, pct, row } from './lib.mjs';
 
 const SIZES = (process.env.BENCH_SIZES ?? '10000,100000').split(',').map(Number);
 const TENANTS = 100;
@@ -87,7 +88,7 @@ async function makeTenants(stack) {
 }
 
 // Every question once, CLIENTS at a time: latencies (ms) overall, big tenant, small tenants; the chunk ids answered.
-async function runQueries(stack, tenants, queries) {
+async function runQueries(stack, tenants, queries, clients = CLIENTS) {
   const lat = { all: [], big: [], small: [] };
   const answers = new Array(queries.length);
   let next = 0;
@@ -103,7 +104,7 @@ async function runQueries(stack, tenants, queries) {
       answers[i] = JSON.stringify((r.json.results ?? r.json.chunks ?? r.json.citations ?? []).map((c) => c.chunk_id));
     }
   }
-  await Promise.all(Array.from({ length: CLIENTS }, client));
+  await Promise.all(Array.from({ length: clients }, client));
   for (const k of Object.keys(lat)) lat[k].sort((a, b) => a - b);
   return { lat, answers };
 }
@@ -141,6 +142,7 @@ async function main() {
       console.log(`\n${n} chunks (big tenant ${want[0] * CHUNKS_PER_DOC}, smallest ${Math.min(...want) * CHUNKS_PER_DOC}), loaded in ${f1((Date.now() - t0) / 1000)} s`);
       await runQueries(stack, tenants, queries.slice(0, 40));   // warm-up
       const fast = await runQueries(stack, tenants, queries);
+      const one = await runQueries(stack, tenants, queries.slice(0, 60), 1);
       await stack.sql(`DROP INDEX IF EXISTS ${INDEX_NAME}`);
       const slow = await runQueries(stack, tenants, queries);
       t0 = Date.now();
@@ -152,7 +154,8 @@ async function main() {
       row(`search p50/p95/p99 all`, p3(fast.lat.all), 'ms', size >= 1000000 ? 'target p95 <= 150' : size >= 100000 ? 'target p95 <= 40' : '');
       row(`  big tenant`, p3(fast.lat.big), 'ms');
       row(`  small tenants`, p3(fast.lat.small), 'ms');
-      row(`baseline: without ${INDEX_NAME}`, p3(slow.lat.all), 'ms', `p95 ratio ${f1(pct(fast.lat.all, 95) / pct(slow.lat.all, 95))} x`);
+      row('  1 client (no queuing)', p3(one.lat.all), 'ms', `big ${f1(pct(one.lat.big, 50))}, small ${f1(pct(one.lat.small, 50))} ms p50`);
+      row(`baseline: without ${INDEX_NAME}`, p3(slow.lat.all), 'ms', `p95 with / without ${f2(pct(fast.lat.all, 95) / pct(slow.lat.all, 95))} x`);
       row(`  big tenant`, p3(slow.lat.big), 'ms');
       row(`  small tenants`, p3(slow.lat.small), 'ms');
       row('same chunks, same order as without', `${same}/${queries.length}`, '', `${found} questions answered with chunks`);
