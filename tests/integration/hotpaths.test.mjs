@@ -247,7 +247,13 @@ test('a long poll holds no database connection while it waits', async () => {
   const read = await onA('GET', '/v1/ingestion-runs', { token: A.token });
   assert.equal(read.status, 200);
   assert.ok(Date.now() - t0 < 1000, `a read waited ${Date.now() - t0} ms`);
+  // /metrics counts them, and the cached sessions and runs.
+  const m = (await onA('GET', '/metrics')).text;
+  assert.ok(Number(m.match(/^core_api_long_polls (\d+)$/m)[1]) >= 24, m);
+  assert.ok(Number(m.match(/^core_api_principal_cache_entries (\d+)$/m)[1]) >= 1);
+  assert.ok(Number(m.match(/^core_api_run_cache_entries (\d+)$/m)[1]) >= 1);
   for (const w of await Promise.all(waits)) assert.equal(w.status, 304);
+  assert.match((await onA('GET', '/metrics')).text, /^core_api_long_polls 0$/m);
 });
 
 test('GET run is served from the read cache; a run change reaches every instance by NOTIFY', async () => {
