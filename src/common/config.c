@@ -149,8 +149,9 @@ static const struct cfg_entry cfg_table[] = {
      "forgets it at once on every instance by LISTEN/NOTIFY, this bounds a missed one; 0: no cache"},
     {"RUN_CACHE_SIZE", CFG_INT, F(run_cache_size), API, "10000", 1, 1000000, NULL,
      "runs the read cache holds per core-api instance (at most 16 KiB each; a full cache evicts)"},
-    {"RUN_WAIT_MAX", CFG_DURATION, F(run_wait_max_ms), API, "30s", SEC(1), SEC(120), NULL,
-     "longest ?wait= of GET /v1/ingestion-runs/:id (long poll); a larger one answers 400"},
+    {"RUN_WAIT_MAX", CFG_DURATION, F(run_wait_max_ms), API, "30s", SEC(1), SEC(55), NULL,
+     "longest ?wait= of GET /v1/ingestion-runs/:id (long poll); a larger one answers 400 (at most 55s: "
+     "below the server's 60 s connection timeout)"},
     {"HTTP_CONN_MEMORY", CFG_BYTES, F(http_conn_memory), API, "32K", 16 * 1024, MIB(1), NULL,
      "memory of each connection's request head and read buffer (libmicrohttpd's pool); a kept-alive "
      "connection keeps it touched, so 1,000 long polls cost about 1,000 times this"},
