@@ -5,7 +5,8 @@
 // (no auth, no database). Also the database transactions per read
 // (pg_stat_database), i.e. the round trips a read costs.
 //
-//   node bench/reads_bench.mjs            BENCH_SECONDS (5) per phase, BENCH_ROUNDS (1)
+//   node bench/reads_bench.mjs            BENCH_SECONDS (5) per phase, BENCH_ROUNDS (1),
+//                                         BENCH_LOG_LEVEL (warn: no access log line, like the Go design)
 //
 // Needs wrk, and to build the anchor golang-go and golang-github-jackc-pgx-v4-dev
 // (Debian); without Go the anchor's figures are left out and said so.
@@ -91,7 +92,7 @@ async function xacts(stack, db) {
 
 async function main() {
   if (!haveCmd('wrk')) throw new Error('wrk is required (apt-get install wrk)');
-  const stack = await startStack({ worker: false, apiEnv: { LOG_LEVEL: 'warn' } });
+  const stack = await startStack({ worker: false, apiEnv: { LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn' } });
   let anchor = null;
   try {
     const admin = await stack.tenant('bench');
