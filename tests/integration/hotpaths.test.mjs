@@ -276,3 +276,28 @@ test('GET run is served from the read cache; a run change reaches every instance
   // The cache is per tenant: another tenant still gets 404, not the cached run.
   assert.equal((await onB('GET', `/v1/ingestion-runs/${id}`, { token: Z.token })).status, 404);
 });
+
+test("a worker's transitions reach a long-polling client: queued to succeeded in a few requests", { timeout: 90000 }, async () => {
+  const w = await stack.startWorker();
+  try {
+    const id = await queuedRun(A, 'the worker moves this run through its states\n'.repeat(20));
+    const seen = [];
+    let r = await onB('GET', `/v1/ingestion-runs/${id}`, { token: A.token });
+    seen.push(r.json.status);
+    let requests = 1;
+    const deadline = Date.now() + 60000;
+    while (!['succeeded', 'failed', 'skipped'].includes(r.json.status) && Date.now() < deadline) {
+      r = await onB('GET', `/v1/ingestion-runs/${id}?wait=20&since=${encodeURIComponent(r.json.updated_at)}`, { token: A.token });
+      assert.equal(r.status, 200, r.text);
+      requests++;
+      if (seen.at(-1) !== r.json.status) seen.push(r.json.status);
+    }
+    assert.equal(r.json.status, 'succeeded', JSON.stringify(r.json));
+    // Every answer was a change (running with progress, then succeeded): no empty polling.
+    assert.ok(requests <= 12, `${requests} requests`);
+    assert.ok(seen.length >= 2, seen.join(' -> '));
+  } finally {
+    await w.stop('SIGTERM');
+    stack.workers = stack.workers.filter((x) => x !== w);
+  }
+});
