@@ -12,6 +12,7 @@
  * 50 chunks per document.
  *
  *   gen_chunks corpus TENANT_UUID FIRST_DOC NDOCS [DIM [MODEL]]   > load.sql
+ *                    (GEN_NO_ANALYZE=1 leaves out the closing ANALYZE)
  *   gen_chunks queries N [SEED]                                    (one query per line)
  *
  * Build (no Makefile rule; search_bench.mjs does this):
@@ -182,7 +183,8 @@ static int corpus(const char *tenant, long first, long ndocs, int dim, const cha
         }
         printf("\\.\n");
     }
-    printf("COMMIT;\nANALYZE documents, document_versions, chunks, chunk_embeddings;\n");
+    /* GEN_NO_ANALYZE=1: the caller loads many tenants and analyzes once at the end. */
+    printf("COMMIT;\n%s", getenv("GEN_NO_ANALYZE") ? "" : "ANALYZE documents, document_versions, chunks, chunk_embeddings;\n");
     free(vecs);
     embed_free(&e);
     return 0;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what building, running and testing need, on Debian 12: the C libraries,
-# PostgreSQL 15, poppler-utils (pdftotext), Chromium for the browser tests, and
+# PostgreSQL 15, poppler-utils (pdftotext), Chromium for the browser tests, wrk and Go
+# for the benchmarks, and
 # the npm packages (SQS emulator, test tools, web UI). Safe to run again: it only
 # installs what is missing.
 set -euo pipefail
@@ -12,6 +13,8 @@ APT_PACKAGES=(
   libargon2-dev libxml2-dev libzip-dev uuid-dev libcmocka-dev
   postgresql-15 postgresql-client-15 poppler-utils
   chromium nodejs npm curl ca-certificates procps iproute2 docker-compose
+  # benches: wrk (bench/reads_bench.mjs), Go and pgx to build the spec's Go design it compares with
+  wrk golang-go golang-github-jackc-pgx-v4-dev
 )
 
 missing=()

@@ -8,13 +8,18 @@
 #include "api/cmd/migrate.h"
 #include "api/auth/auth.h"
 #include "api/handlers/routes.h"
+#include "api/handlers/runs.h"
 #include "api/http/server.h"
 #include "api/http/static_files.h"
+#include "api/listener.h"
 #include "common/config.h"
 #include "common/db.h"
 #include "common/log.h"
+#include "common/memo.h"
+#include "common/principal_cache.h"
 #include "common/signals.h"
 #include "common/timeutil.h"
+#include "common/watch.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,8 +124,43 @@ static int cmd_crash_guard(int argc, char **argv)
     return crash_guard_main(&cfg, argc, argv);
 }
 
+/*
+ * The principal cache (unless PRINCIPAL_CACHE_TTL=0), the run read cache
+ * (unless RUN_CACHE_TTL=0), the run watchers and the LISTEN thread that feeds
+ * them. 0, or -1 (logged) when memory is out.
+ */
+static int push_start(struct api_app *app, struct listener **l, volatile sig_atomic_t *stop)
+{
+    const struct config *cfg = app->cfg;
+
+    if (cfg->principal_cache_ttl_ms > 0) {
+        app->principals = principal_cache_new((size_t)cfg->principal_cache_size, cfg->principal_cache_ttl_ms);
+        if (!app->principals)
+            return -1;
+    }
+    if (cfg->run_cache_ttl_ms > 0) {
+        app->run_reads = memo_new((size_t)cfg->run_cache_size, RUN_CACHE_VALUE_MAX, cfg->run_cache_ttl_ms);
+        if (!app->run_reads)
+            return -1;
+    }
+    app->runs = watch_new();
+    if (!app->runs)
+        return -1;
+    *l = listener_start(app, stop);
+    return *l ? 0 : -1;
+}
+
+static void push_stop(struct api_app *app, struct listener **l)
+{
+    listener_stop(l);
+    principal_cache_free(&app->principals);
+    memo_free(&app->run_reads);
+    watch_free(&app->runs);
+}
+
 static int cmd_serve(void)
 {
+    struct listener *listener = NULL;
     struct config cfg;
     struct api_app app;
     char err[512];
@@ -171,6 +211,10 @@ static int cmd_serve(void)
         goto out;
     }
     guard = 1;
+    if (push_start(&app, &listener, &stop_requested) < 0) {
+        log_event(LOG_ERROR, "cannot start the principal cache and run watchers", NULL);
+        goto out;
+    }
     log_event(LOG_INFO, "core-api starting",
               json_pack("{s:s,s:b,s:s,s:I}", "http_addr", cfg.http_addr, "auth_enabled", cfg.auth_enabled,
                         "web_dir", cfg.web_dir, "db_pool_size", (json_int_t)cfg.db_pool_size));
@@ -182,6 +226,7 @@ static int cmd_serve(void)
 out:
     if (guard)
         crash_guard_stop();
+    push_stop(&app, &listener);
     db_pool_free(&app.db);
     log_event(LOG_INFO, "core-api stopped", json_pack("{s:i}", "exit_code", rc));
     return rc;

@@ -138,6 +138,25 @@ static const struct cfg_entry cfg_table[] = {
     {"EMBED_BATCH", CFG_INT, F(embed_batch), WORKER, "32", 1, 2048, NULL, "texts per embeddings request"},
     {"SEARCH_MIN_COSINE", CFG_REAL, F(search_min_cosine), API, "0.25", -1000, 1000, NULL,
      "cosine similarity that makes a chunk evidence on its own (calibrated for the hash embedder; recalibrate for another model)"},
+    /* core-api: hot paths (docs/operations.md, "Principal cache" and "Run status push") */
+    {"PRINCIPAL_CACHE_TTL", CFG_DURATION, F(principal_cache_ttl_ms), API, "60s", 0, SEC(300), NULL,
+     "longest a cached session check (user active, role, session not revoked) is trusted without the "
+     "database; changes reach every instance at once by LISTEN/NOTIFY, this bounds a missed one; 0: no cache"},
+    {"PRINCIPAL_CACHE_SIZE", CFG_INT, F(principal_cache_size), API, "10000", 1, 1000000, NULL,
+     "sessions the principal cache holds per core-api instance (a full cache evicts)"},
+    {"RUN_CACHE_TTL", CFG_DURATION, F(run_cache_ttl_ms), API, "60s", 0, SEC(300), NULL,
+     "longest a cached GET /v1/ingestion-runs/:id answer is served without the database; a run change "
+     "forgets it at once on every instance by LISTEN/NOTIFY, this bounds a missed one; 0: no cache"},
+    {"RUN_CACHE_SIZE", CFG_INT, F(run_cache_size), API, "10000", 1, 1000000, NULL,
+     "runs the read cache holds per core-api instance (at most 16 KiB each; a full cache evicts)"},
+    {"RUN_WAIT_MAX", CFG_DURATION, F(run_wait_max_ms), API, "30s", SEC(1), SEC(55), NULL,
+     "longest ?wait= of GET /v1/ingestion-runs/:id (long poll); a larger one answers 400 (at most 55s: "
+     "below the server's 60 s connection timeout)"},
+    {"HTTP_CONN_MEMORY", CFG_BYTES, F(http_conn_memory), API, "32K", 16 * 1024, MIB(1), NULL,
+     "memory of each connection's request head and read buffer (libmicrohttpd's pool); a kept-alive "
+     "connection keeps it touched, so 1,000 long polls cost about 1,000 times this"},
+    {"HTTP_MAX_CONNECTIONS", CFG_INT, F(http_max_connections), API, "2048", 16, 65536, NULL,
+     "open connections one core-api instance holds (one thread each; long polls count); the next one is refused"},
     {"EMBED_TIMEOUT", CFG_DURATION, F(embed_timeout_ms), BOTH, "30s", 100, SEC(600), NULL,
      "timeout of one embeddings request"},
     {"EXTRACT_TIMEOUT", CFG_DURATION, F(extract_timeout_ms), WORKER, "120s", 100, SEC(3600), NULL,

@@ -64,6 +64,13 @@ struct config {
     int64_t queued_max_republish;
     int64_t orphan_grace_ms;
     double search_min_cosine;
+    int64_t principal_cache_ttl_ms;
+    int64_t principal_cache_size;
+    int64_t run_cache_ttl_ms;
+    int64_t run_cache_size;
+    int64_t run_wait_max_ms;
+    int64_t http_max_connections;
+    int64_t http_conn_memory;
 
     /* ingest-worker */
     int64_t worker_concurrency;

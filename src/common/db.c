@@ -5,11 +5,15 @@
 #include "common/db.h"
 #include "common/log.h"
 
+#include <libpq-events.h>
+
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 static _Thread_local char last_sqlstate[6];
@@ -32,6 +36,49 @@ int db_last_was_conflict(void)
 static void set_sqlstate(const char *s)
 {
     snprintf(last_sqlstate, sizeof(last_sqlstate), "%s", s ? s : "");
+}
+
+/*
+ * What this program knows about one connection's session, attached to the
+ * PGconn with libpq's event API (PQsetInstanceData) so it lives and dies with
+ * the connection: a reconnect starts from nothing known.
+ */
+struct conn_state {
+    int tenant_known;                         /* tenant is the session's app.tenant_id */
+    char tenant[40];                          /* "" : none */
+    uint64_t prepared[DB_STMT_MAX / 64];      /* bit n: statement n is prepared here */
+};
+
+static int conn_event(PGEventId id, void *info, void *pass)
+{
+    (void)pass;
+    if (id == PGEVT_CONNDESTROY) {
+        const PGEventConnDestroy *e = info;
+
+        free(PQinstanceData(e->conn, conn_event));
+    }
+    return 1;
+}
+
+/* Attach an empty conn_state to c. 0, or -1 if memory is out. */
+static int conn_state_attach(PGconn *c)
+{
+    struct conn_state *st = calloc(1, sizeof(*st));
+
+    if (!st || !PQregisterEventProc(c, conn_event, "db", NULL)) {
+        free(st);
+        return -1;
+    }
+    if (!PQsetInstanceData(c, conn_event, st)) {
+        free(st);
+        return -1;
+    }
+    return 0;
+}
+
+static struct conn_state *conn_state_of(const PGconn *c)
+{
+    return c ? PQinstanceData(c, conn_event) : NULL;
 }
 
 PGconn *db_connect(const char *url, const char *role, char *err, size_t errlen)
@@ -67,6 +114,11 @@ PGconn *db_connect(const char *url, const char *role, char *err, size_t errlen)
             return NULL;
         }
         PQclear(res);
+    }
+    if (conn_state_attach(c) < 0) {
+        snprintf(err, errlen, "out of memory");
+        PQfinish(c);
+        return NULL;
     }
     return c;
 }
@@ -112,33 +164,39 @@ int db_ensure(PGconn **c, const char *url, const char *role)
     return 0;
 }
 
-PGresult *db_query(PGconn *c, const char *sql, int n, const char *const *params)
+/* A statement of c failed with res (may be NULL): keep its SQLSTATE, log it, free res. */
+static void query_failed(PGconn *c, PGresult *res, const char *sql)
 {
-    PGresult *res;
-    ExecStatusType st;
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(c);
+    char first[96];
 
-    set_sqlstate("");
-    res = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
-    st = PQresultStatus(res);
+    if (PQstatus(c) != CONNECTION_OK)
+        state = "08006";
+    set_sqlstate(state ? state : "08006");
+    snprintf(first, sizeof(first), "%s", sql);
+    first[strcspn(first, "\n")] = '\0';
+    /* Unique violations are expected flow (get-or-create, 409s): debug only. */
+    log_event(strcmp(last_sqlstate, DB_UNIQUE_VIOLATION) == 0 ? LOG_DEBUG : LOG_WARN, "query failed",
+              json_pack("{s:s,s:s,s:s}", "sqlstate", last_sqlstate, "error", msg ? msg : "", "sql", first));
+    PQclear(res);
+}
+
+/* res if it is a success (PGRES_TUPLES_OK or PGRES_COMMAND_OK), else NULL after query_failed(). */
+static PGresult *query_result(PGconn *c, PGresult *res, const char *sql)
+{
+    ExecStatusType st = PQresultStatus(res);
+
     if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
         return res;
-    {
-        const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-        const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(c);
-        char first[96];
-
-        if (PQstatus(c) != CONNECTION_OK)
-            state = "08006";
-        set_sqlstate(state ? state : "08006");
-        snprintf(first, sizeof(first), "%s", sql);
-        first[strcspn(first, "\n")] = '\0';
-        /* Unique violations are expected flow (get-or-create, 409s): debug only. */
-        log_event(strcmp(last_sqlstate, DB_UNIQUE_VIOLATION) == 0 ? LOG_DEBUG : LOG_WARN, "query failed",
-                  json_pack("{s:s,s:s,s:s}", "sqlstate", last_sqlstate, "error", msg ? msg : "",
-                            "sql", first));
-    }
-    PQclear(res);
+    query_failed(c, res, sql);
     return NULL;
+}
+
+PGresult *db_query(PGconn *c, const char *sql, int n, const char *const *params)
+{
+    set_sqlstate("");
+    return query_result(c, PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0), sql);
 }
 
 int db_exec(PGconn *c, const char *sql, int n, const char *const *params)
@@ -214,11 +272,100 @@ const char *db_val(const PGresult *res, int r, int col)
     return PQgetvalue(res, r, col);
 }
 
+static struct db_stmt set_tenant_stmt = {
+    "SELECT set_config('app.tenant_id', coalesce($1::uuid::text, ''), false)", 0};
+
 int db_set_tenant(PGconn *c, const char *tenant_id)
 {
     const char *params[1] = {tenant_id && *tenant_id ? tenant_id : NULL};
+    struct conn_state *st = conn_state_of(c);
+    PGresult *res = db_query_prepared(c, &set_tenant_stmt, 1, params);
+    const char *now = res ? db_val(res, 0, 0) : NULL;
 
-    return db_exec(c, "SELECT set_config('app.tenant_id', coalesce($1::uuid::text, ''), false)", 1, params);
+    /*
+     * Known from here on only outside a transaction: a rollback would undo a
+     * change made inside one. The value is PostgreSQL's own spelling of it.
+     */
+    if (st) {
+        st->tenant_known = now && PQtransactionStatus(c) == PQTRANS_IDLE && strlen(now) < sizeof(st->tenant);
+        snprintf(st->tenant, sizeof(st->tenant), "%s", st->tenant_known ? now : "");
+    }
+    PQclear(res);
+    return res ? 0 : -1;
+}
+
+/* 1 if c's session tenant is known (set outside a transaction by db_set_tenant). */
+static int tenant_known(const PGconn *c)
+{
+    const struct conn_state *st = conn_state_of(c);
+
+    return st && st->tenant_known;
+}
+
+/* 1 if c's session is known to have tenant_id ("" or NULL: none) as its tenant. */
+static int tenant_is(const PGconn *c, const char *tenant_id)
+{
+    const struct conn_state *st = conn_state_of(c);
+
+    if (!st || !st->tenant_known)
+        return 0;
+    return strcasecmp(st->tenant, tenant_id ? tenant_id : "") == 0;
+}
+
+int db_use_tenant(PGconn *c, const char *tenant_id)
+{
+    if (PQtransactionStatus(c) == PQTRANS_IDLE && tenant_is(c, tenant_id))
+        return 0;
+    return db_set_tenant(c, tenant_id);
+}
+
+/* Statement ids, given out on first use (0: not yet). */
+static atomic_int stmt_ids;
+
+static int stmt_id(struct db_stmt *s)
+{
+    int id = atomic_load(&s->id);
+
+    if (id == 0) {
+        int fresh = atomic_fetch_add(&stmt_ids, 1) + 1;
+
+        /* Two threads may race: the first id stored wins, the other is never used. */
+        if (!atomic_compare_exchange_strong(&s->id, &id, fresh))
+            return id;
+        id = fresh;
+    }
+    return id <= DB_STMT_MAX - 1 ? id : -1;
+}
+
+/* Prepare s on c as name unless it is. 0, or -1 (logged, db_last_sqlstate()). */
+static int stmt_prepare(PGconn *c, struct conn_state *st, int id, const char *name, const struct db_stmt *s, int n)
+{
+    PGresult *res;
+
+    if (st->prepared[id / 64] & ((uint64_t)1 << (id % 64)))
+        return 0;
+    res = query_result(c, PQprepare(c, name, s->sql, n, NULL), s->sql);
+    if (!res)
+        return -1;
+    st->prepared[id / 64] |= (uint64_t)1 << (id % 64);
+    PQclear(res);
+    return 0;
+}
+
+PGresult *db_query_prepared(PGconn *c, struct db_stmt *s, int n, const char *const *params)
+{
+    struct conn_state *st = conn_state_of(c);
+    int id = stmt_id(s);
+    char name[16];
+
+    /* A connection made elsewhere, or more statements than the bitmap holds: plain. */
+    if (!st || id < 0)
+        return db_query(c, s->sql, n, params);
+    snprintf(name, sizeof(name), "s%d", id);
+    set_sqlstate("");
+    if (stmt_prepare(c, st, id, name, s, n) < 0)
+        return NULL;
+    return query_result(c, PQexecPrepared(c, name, n, params, NULL, NULL, 0), s->sql);
 }
 
 struct db_pool {
@@ -281,11 +428,24 @@ static void pool_put(struct db_pool *p, PGconn *c)
     pthread_mutex_unlock(&p->mu);
 }
 
-PGconn *db_pool_acquire(struct db_pool *p)
+/*
+ * Under p->mu, with a free slot: the index of a free connection known to have
+ * tenant_id already, else the most recently released one.
+ */
+static int pool_pick(const struct db_pool *p, const char *tenant_id)
+{
+    for (int i = p->nfree - 1; i >= 0; i--)
+        if (p->free[i] && tenant_is(p->free[i], tenant_id))
+            return i;
+    return p->nfree - 1;
+}
+
+/* A connection, connected, whatever tenant it last had; NULL as db_pool_acquire() says. */
+static PGconn *pool_take(struct db_pool *p, const char *tenant_id)
 {
     struct timespec until = deadline_after(p->acquire_timeout_ms);
     PGconn *c;
-    int rc = 0;
+    int rc = 0, i;
 
     pthread_mutex_lock(&p->mu);
     /* Spurious wake-ups and a slot taken by another thread first: wait again, up to the same deadline. */
@@ -299,7 +459,9 @@ PGconn *db_pool_acquire(struct db_pool *p)
                             (json_int_t)p->acquire_timeout_ms));
         return NULL;
     }
-    c = p->free[--p->nfree];
+    i = pool_pick(p, tenant_id);
+    c = p->free[i];
+    p->free[i] = p->free[--p->nfree];
     p->free[p->nfree] = NULL;
     pthread_mutex_unlock(&p->mu);
     /* Connect outside the lock: a down database must not stall other threads. */
@@ -313,13 +475,19 @@ PGconn *db_pool_acquire(struct db_pool *p)
 
 PGconn *db_pool_acquire_tenant(struct db_pool *p, const char *tenant_id)
 {
-    PGconn *c = db_pool_acquire(p);
+    PGconn *c = pool_take(p, tenant_id ? tenant_id : "");
 
-    if (c && tenant_id && *tenant_id && db_set_tenant(c, tenant_id) < 0) {
+    /* No statement at all when the connection already has that tenant (or none, as asked). */
+    if (c && db_use_tenant(c, tenant_id) < 0) {
         db_pool_release(p, c);
         return NULL;
     }
     return c;
+}
+
+PGconn *db_pool_acquire(struct db_pool *p)
+{
+    return db_pool_acquire_tenant(p, NULL);
 }
 
 void db_pool_release(struct db_pool *p, PGconn *c)
@@ -330,8 +498,13 @@ void db_pool_release(struct db_pool *p, PGconn *c)
     memcpy(kept, last_sqlstate, sizeof(kept));
     if (c && PQstatus(c) == CONNECTION_OK)
         db_tx_rollback(c);
-    /* Never lend a connection that may still carry the last borrower's tenant. */
-    if (c && (PQstatus(c) != CONNECTION_OK || db_set_tenant(c, NULL) < 0))
+    /*
+     * The tenant stays on an idle connection (the next borrower asking for the
+     * same one then needs no statement); every acquire sets the tenant it asks
+     * for, or clears it, before lending. A connection whose tenant is not
+     * known for sure is cleared here, or closed if that fails.
+     */
+    if (c && (PQstatus(c) != CONNECTION_OK || (!tenant_known(c) && db_set_tenant(c, NULL) < 0)))
         db_close(&c);
     memcpy(last_sqlstate, kept, sizeof(kept));
     pool_put(p, c);

@@ -13,8 +13,16 @@
  * Tenants (row-level security, db/migrations/0006_rls.sql): the application
  * roles see and write only rows whose tenant_id is the session's app.tenant_id,
  * and nothing while it is unset. db_set_tenant() sets it; a pooled connection
- * takes its tenant with db_pool_acquire_tenant() and loses it in
- * db_pool_release(), so no connection carries one request's tenant into the next.
+ * takes its tenant with db_pool_acquire_tenant(), which sets (or clears) the
+ * tenant before it lends the connection, so no borrower ever works with the
+ * previous borrower's tenant. An idle connection keeps its last tenant: a
+ * borrower asking for the same one runs no statement for it.
+ *
+ * Prepared statements (db_query_prepared): a `static struct db_stmt` names a
+ * statement once; each connection prepares it on its first use and runs it by
+ * name afterwards (no parse or plan per request). What a connection has
+ * prepared, and its tenant, live with the PGconn (libpq instance data), so a
+ * reconnect starts from nothing.
  */
 #ifndef COMMON_DB_H
 #define COMMON_DB_H
@@ -58,6 +66,25 @@ int db_ensure(PGconn **c, const char *url, const char *role);
  * NULL on any failure, logged, with the SQLSTATE in db_last_sqlstate().
  */
 PGresult *db_query(PGconn *c, const char *sql, int n, const char *const *params);
+/* Most statements a program may name with struct db_stmt (more run unprepared). */
+#define DB_STMT_MAX 256
+
+/*
+ * A statement run prepared: declare it `static struct db_stmt x = {SQL, 0};`.
+ * id is given out on first use (atomic), the same on every connection.
+ */
+struct db_stmt {
+    const char *sql;
+    _Atomic int id;
+};
+
+/*
+ * db_query() for a prepared statement: on a connection from db_connect() (and
+ * so from the pool) the statement is prepared on its first use there (one
+ * more round trip, once per connection) and executed by name; elsewhere it
+ * runs like db_query(). Same result and failure contract as db_query().
+ */
+PGresult *db_query_prepared(PGconn *c, struct db_stmt *s, int n, const char *const *params);
 /* Like db_query for statements whose result is not needed: 0 or -1. */
 int db_exec(PGconn *c, const char *sql, int n, const char *const *params);
 /* SQLSTATE of this thread's last failed db_query ("" if none, "08006" if the connection broke). */
@@ -113,6 +140,12 @@ const char *db_val(const PGresult *res, int r, int col);
  * made inside it. Returns 0 or -1 (logged, db_last_sqlstate()).
  */
 int db_set_tenant(PGconn *c, const char *tenant_id);
+/*
+ * db_set_tenant() unless the connection is known to have that tenant already
+ * (set by db_set_tenant outside a transaction, on this same session): then no
+ * statement runs. 0 or -1 like db_set_tenant().
+ */
+int db_use_tenant(PGconn *c, const char *tenant_id);
 
 /*
  * SQLSTATE db_pool_acquire() leaves in db_last_sqlstate() when no connection
@@ -144,18 +177,22 @@ struct db_pool *db_pool_new(const char *url, const char *role, int size, int64_t
  * (DB_POOL_UNREACHABLE). Never blocks longer than the deadline plus one
  * connection attempt. A thread must not ask for a second connection while it
  * holds one: with every connection held that way, all of them would wait.
+ * The connection has no tenant (see db_pool_acquire_tenant()).
  */
 PGconn *db_pool_acquire(struct db_pool *p);
 /*
- * db_pool_acquire(), then db_set_tenant(tenant_id) unless tenant_id is NULL or
- * "" (a connection from the pool has no tenant). NULL if the database cannot
- * be reached or the tenant cannot be set (the connection went back).
+ * db_pool_acquire() with the session's tenant set to tenant_id (NULL or "":
+ * none). A free connection that already has that tenant is preferred and then
+ * costs no statement; otherwise db_use_tenant() sets it. NULL if the database
+ * cannot be reached or the tenant cannot be set (the connection went back).
  */
 PGconn *db_pool_acquire_tenant(struct db_pool *p, const char *tenant_id);
 /*
  * Return a connection from db_pool_acquire(): an open transaction is rolled
- * back and the tenant cleared first; a connection whose tenant cannot be cleared is closed (the
- * pool connects again on the next acquire) rather than lent with it.
+ * back. The connection keeps its tenant while idle (the next acquire sets the
+ * one it asks for); one whose tenant is not known for sure (changed inside a
+ * transaction) is cleared, or closed if that fails (the pool connects again
+ * on the next acquire), rather than lent with it.
  */
 void db_pool_release(struct db_pool *p, PGconn *c);
 void db_pool_free(struct db_pool **p);

@@ -1,16 +1,18 @@
 /*
  * auth.c - the authenticate hook (auth.h): who is calling, from the verified
- * session token and the user's current row, and the CSRF rule for cookie
- * writes.
+ * session token and the user's current row (or its cached check,
+ * common/principal_cache.h), and the CSRF rule for cookie writes.
  */
 #include "api/auth/auth.h"
 
 #include "api/auth/jwt.h"
 #include "common/db.h"
 #include "common/log.h"
+#include "common/principal_cache.h"
 #include "common/timeutil.h"
 
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -29,12 +31,12 @@ static atomic_flag dev_warned = ATOMIC_FLAG_INIT;
  * cutoff for a whole-second iat, without to_timestamp's range error on a
  * huge one.
  */
-static const char principal_sql[] =
+static struct db_stmt principal_stmt = {
     "SELECT u.role FROM users u"
     " WHERE u.user_id = $1 AND u.tenant_id = $2 AND u.is_active"
     "   AND (u.sessions_valid_after IS NULL"
     "        OR $3::bigint >= ceil(extract(epoch FROM u.sessions_valid_after)))"
-    "   AND NOT EXISTS (SELECT 1 FROM revoked_sessions s WHERE s.jti = $4::uuid)";
+    "   AND NOT EXISTS (SELECT 1 FROM revoked_sessions s WHERE s.jti = $4::uuid)", 0};
 
 /*
  * AUTH_ENABLED=false: the tenant and user ids of the oldest active admin of
@@ -218,38 +220,81 @@ static int token_claims(struct req *r, struct jwt_claims *c, int *via_cookie)
     return 0;
 }
 
+/* Fill r->principal from the verified claims and the role. */
+static void principal_set(struct req *r, const struct jwt_claims *c, enum role role, int via_cookie)
+{
+    memset(&r->principal, 0, sizeof(r->principal));
+    memcpy(r->principal.tenant_id, c->tid, sizeof(r->principal.tenant_id));
+    memcpy(r->principal.user_id, c->sub, sizeof(r->principal.user_id));
+    r->principal.role = role;
+    r->principal.via_cookie = via_cookie;
+}
+
+/*
+ * The role of c's session from the database (principal_stmt) into *role, and
+ * into the cache. The connection is taken with the token's tenant already
+ * set (a pooled one that has it costs no statement), so this is one round
+ * trip. 0, or -1 after answering.
+ */
+static int principal_read(struct req *r, const struct jwt_claims *c, enum role *role)
+{
+    struct principal_cache *pc = r->app->principals;
+    uint64_t gen = principal_cache_gen(pc, c->jti);
+    const char *params[4], *v;
+    char iat[32];
+    PGresult *res;
+    PGconn *db;
+
+    /* Row-level security: the token's tid is signed by us; the statement then checks the user belongs to it. */
+    memcpy(r->principal.tenant_id, c->tid, sizeof(r->principal.tenant_id));
+    db = req_db(r);
+    if (!db)
+        return -1;
+    snprintf(iat, sizeof(iat), "%lld", (long long)c->iat);
+    params[0] = c->sub;
+    params[1] = c->tid;
+    params[2] = iat;
+    params[3] = c->jti;
+    res = arena_pg(&r->arena, db_query_prepared(db, &principal_stmt, 4, params));
+    if (!res) {
+        req_db_error(r, AUTH_DB_WHAT);
+        return -1;
+    }
+    if (PQntuples(res) != 1) {
+        log_event(LOG_INFO, "token rejected", json_pack("{s:s, s:s}", "reason", "user inactive or gone, or session ended",
+                                                        "user_id", c->sub));
+        req_error(r, API_ERR_UNAUTHORIZED, AUTH_REQUIRED_MSG);
+        return -1;
+    }
+    v = db_val(res, 0, 0);
+    *role = v && strcmp(v, "admin") == 0 ? ROLE_ADMIN : ROLE_USER;
+    principal_cache_put(pc, gen, c->jti, c->sub, c->tid, (int)*role, time_now_ms(),
+                        c->exp < INT64_MAX / 1000 ? c->exp * 1000 : INT64_MAX);
+    return 0;
+}
+
 /* auth_authenticate() but for the connection, which it may leave held. */
 static int authenticate(struct req *r)
 {
-    const char *params[4], *role;
-    char iat[32];
     struct jwt_claims c;
-    PGresult *res;
-    int via_cookie;
+    int via_cookie, cached;
+    enum role role;
+    int rc;
 
     if (!r->app->cfg->auth_enabled)
         return dev_principal(r);
     if (token_claims(r, &c, &via_cookie) < 0)
         return -1;
-    snprintf(iat, sizeof(iat), "%lld", (long long)c.iat);
-    params[0] = c.sub;
-    params[1] = c.tid;
-    params[2] = iat;
-    params[3] = c.jti;
-    if (principal_tenant(r, c.tid) < 0 || principal_query(r, principal_sql, 4, params, &res) < 0)
-        return -1;
-    if (PQntuples(res) != 1) {
-        log_event(LOG_INFO, "token rejected", json_pack("{s:s, s:s}", "reason", "user inactive or gone, or session ended",
-                                                        "user_id", c.sub));
-        req_error(r, API_ERR_UNAUTHORIZED, AUTH_REQUIRED_MSG);
+    rc = 0;
+    if (principal_cache_get(r->app->principals, c.jti, c.sub, c.tid, time_now_ms(), &cached))
+        role = (enum role)cached;
+    else
+        rc = principal_read(r, &c, &role);
+    if (rc < 0) {
+        memset(&r->principal, 0, sizeof(r->principal));
         return -1;
     }
-    role = db_val(res, 0, 0);
-    memset(&r->principal, 0, sizeof(r->principal));
-    memcpy(r->principal.tenant_id, c.tid, sizeof(r->principal.tenant_id));
-    memcpy(r->principal.user_id, c.sub, sizeof(r->principal.user_id));
-    r->principal.role = role && strcmp(role, "admin") == 0 ? ROLE_ADMIN : ROLE_USER;
-    r->principal.via_cookie = via_cookie;
+    principal_set(r, &c, role, via_cookie);
     return 0;
 }
 

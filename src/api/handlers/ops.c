@@ -7,8 +7,11 @@
 #include "common/db.h"
 #include "common/hash.h"
 #include "common/log.h"
+#include "common/memo.h"
+#include "common/principal_cache.h"
 #include "common/run_state.h"
 #include "common/sqs.h"
+#include "common/watch.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -118,6 +121,23 @@ static int metrics_allowed(struct req *r)
     return 0;
 }
 
+/* The caches and the long polls of this instance (docs/operations.md, "Principal cache and run status push"). */
+static int hot_path_metrics(struct req *r, struct buf *out)
+{
+    return buf_addf(out,
+                    "# HELP core_api_principal_cache_entries Sessions whose check is cached by this instance.\n"
+                    "# TYPE core_api_principal_cache_entries gauge\n"
+                    "core_api_principal_cache_entries %zu\n"
+                    "# HELP core_api_run_cache_entries Run answers cached by this instance.\n"
+                    "# TYPE core_api_run_cache_entries gauge\n"
+                    "core_api_run_cache_entries %zu\n"
+                    "# HELP core_api_long_polls Long polls of GET /v1/ingestion-runs/:id waiting on this instance.\n"
+                    "# TYPE core_api_long_polls gauge\n"
+                    "core_api_long_polls %zu\n",
+                    principal_cache_count(r->app->principals), memo_count(r->app->run_reads),
+                    watch_count(r->app->runs));
+}
+
 void ops_metrics(struct req *r)
 {
     struct buf out;
@@ -146,6 +166,8 @@ void ops_metrics(struct req *r)
                 n = PQgetvalue(res, row, 1);
         rc = buf_addf(&out, "ingest_runs{status=\"%s\"} %s\n", name, n);
     }
+    if (rc == 0)
+        rc = hot_path_metrics(r, &out);
     if (rc == 0)
         rc = buf_addf(&out, "# HELP ingest_runs_scrape_ok 1 if the run counts could be read from the database.\n"
                             "# TYPE ingest_runs_scrape_ok gauge\n"

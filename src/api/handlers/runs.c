@@ -5,14 +5,25 @@
  * tenant's run answers 404 exactly like a missing one. The Run object is built
  * by PostgreSQL (json_build_object), so config and stats stay JSON objects and
  * times are formatted once, in UTC, the same way for every endpoint.
+ *
+ * GET one run is also a long poll (?wait=SECONDS, with If-None-Match or
+ * ?since=<updated_at>): it answers at once when the run differs from what the
+ * caller has, else when a NOTIFY says it changed (common/watch.h), else when
+ * the wait ends (304 for If-None-Match, 200 with the same run for since).
  */
 #include "api/handlers/runs.h"
 
 #include "api/handlers/params.h"
 #include "api/handlers/rows.h"
 #include "common/db.h"
+#include "common/memo.h"
 #include "common/run_state.h"
+#include "common/timeutil.h"
+#include "common/watch.h"
 
+#include <ctype.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,22 +60,226 @@ static const char *const run_statuses[] = {
 #undef X
 };
 
-void runs_get(struct req *r)
-{
-    PGresult *res;
-    json_t *run;
+/* The run and its updated_at ($1 run_id, $2 tenant_id), prepared on each pooled connection. */
+static struct db_stmt run_stmt = {
+    "SELECT " RUN_JSON ", " DB_TS("updated_at") " FROM ingestion_runs WHERE run_id = $1 AND tenant_id = $2", 0};
 
-    /* Not a UUID cannot be a run of this tenant: the same 404 as a missing one. */
-    res = rows_by_id(r, "SELECT " RUN_JSON " FROM ingestion_runs WHERE run_id = $1 AND tenant_id = $2",
-                     RUNS_DB_WHAT, "run not found");
-    if (!res)
-        return;
-    run = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
-    if (!run) {
-        req_error(r, API_ERR_INTERNAL, "internal error");
+/* What the caller of a long poll already has: the ETag it sent and/or the updated_at. */
+struct run_poll {
+    const char *id;
+    const char *if_none_match;   /* NULL: none */
+    const char *since;           /* NULL: none */
+    long long wait_s;            /* -1: no ?wait= */
+    char key[WATCH_KEY_MAX];     /* "<tenant_id>/<run_id>", lower case, as the NOTIFY names it */
+    char etag[24];               /* of the last read: W/"<16 hex>" */
+};
+
+/* One read of the run: its JSON text and its updated_at, both in the request's arena. */
+struct run_read {
+    const char *json;
+    const char *updated_at;
+};
+
+/* ETag of a run's JSON text: FNV-1a 64 of its bytes (changes whenever any field does). */
+static void run_etag(const char *json, char *out, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+
+    for (const unsigned char *p = (const unsigned char *)json; *p; p++) {
+        h ^= *p;
+        h *= 1099511628211ull;
+    }
+    snprintf(out, n, "W/\"%016llx\"", (unsigned long long)h);
+}
+
+/* ?wait=, If-None-Match and ?since= into *p. 0, or -1 after answering 400. */
+static int poll_parse(struct req *r, struct run_poll *p)
+{
+    const char *wait;
+    long long max_s = r->app->cfg ? r->app->cfg->run_wait_max_ms / 1000 : 0;
+    char msg[96];
+
+    p->wait_s = -1;
+    p->if_none_match = req_header(r, "If-None-Match");
+    if (params_query(r, "wait", &wait) < 0 || params_query(r, "since", &p->since) < 0)
+        return -1;
+    if (wait && params_uint(wait, max_s, &p->wait_s) < 0) {
+        snprintf(msg, sizeof(msg), "wait must be a whole number of seconds from 0 to %lld", max_s);
+        req_error(r, API_ERR_BAD_REQUEST, msg);
+        return -1;
+    }
+    snprintf(p->key, sizeof(p->key), "%s/%s", r->principal.tenant_id, p->id);
+    for (char *c = p->key; *c; c++)
+        *c = (char)tolower((unsigned char)*c);
+    return 0;
+}
+
+/* 1 if the run read (its JSON's ETag in p->etag) is what the caller already has. */
+static int poll_unchanged(const struct run_poll *p, const struct run_read *rd)
+{
+    if (!p->if_none_match && !p->since)
+        return 0;   /* nothing to compare with: any state is news */
+    if (p->if_none_match && strcmp(p->if_none_match, p->etag) != 0 && strcmp(p->if_none_match, "*") != 0)
+        return 0;
+    if (p->since && (!rd->updated_at || strcmp(p->since, rd->updated_at) != 0))
+        return 0;
+    return 1;
+}
+
+/*
+ * The run from the read cache (r->app->run_reads, "<updated_at>\t<json>"),
+ * forgotten by the run_changed NOTIFY: 1 on a hit, 0 on a miss.
+ */
+static int run_cached(struct req *r, const struct run_poll *p, struct run_read *rd)
+{
+    char small[2048], *buf = small, *tab;
+    size_t len = 0;
+    int hit = memo_get(r->app->run_reads, p->key, time_now_ms(), small, sizeof(small), &len, NULL);
+
+    /* Most runs fit the stack buffer; a larger one is copied again into the arena. */
+    if (!hit && len >= sizeof(small)) {
+        buf = arena_alloc(&r->arena, len + 1);
+        hit = buf && memo_get(r->app->run_reads, p->key, time_now_ms(), buf, len + 1, NULL, NULL);
+    }
+    if (!hit)
+        return 0;
+    tab = strchr(buf, '\t');
+    if (!tab)
+        return 0;
+    *tab = '\0';
+    rd->updated_at = arena_strdup(&r->arena, buf);
+    rd->json = arena_strdup(&r->arena, tab + 1);
+    return rd->updated_at && rd->json;
+}
+
+/* The run from the database, put in the read cache. 0, or -1 after answering (404, database error). */
+static int run_fetch(struct req *r, const struct run_poll *p, struct run_read *rd)
+{
+    const char *params[2] = {p->id, r->principal.tenant_id};
+    uint64_t gen = memo_gen(r->app->run_reads, p->key);
+    PGconn *db = req_db(r);
+    PGresult *res;
+    char *v;
+
+    if (!db)
+        return -1;
+    res = arena_pg(&r->arena, db_query_prepared(db, &run_stmt, 2, params));
+    if (!res) {
+        req_db_error(r, RUNS_DB_WHAT);
+        return -1;
+    }
+    if (PQntuples(res) != 1) {
+        req_error(r, API_ERR_NOT_FOUND, "run not found");
+        return -1;
+    }
+    rd->json = PQgetvalue(res, 0, 0);
+    rd->updated_at = PQgetvalue(res, 0, 1);
+    v = arena_printf(&r->arena, "%s\t%s", rd->updated_at, rd->json);
+    if (v)
+        memo_put(r->app->run_reads, gen, p->key, NULL, v, strlen(v) + 1, 0, time_now_ms(), INT64_MAX);
+    return 0;
+}
+
+/*
+ * One fill at a time per stripe of keys: when a change wakes 1,000 long polls
+ * of one run, the first reads the database and the others find its answer in
+ * the cache, instead of 1,000 reads of the same row.
+ */
+#define RUN_FILL_STRIPES 64
+static pthread_mutex_t fill_locks[RUN_FILL_STRIPES] = {
+#define L4 PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER
+    L4, L4, L4, L4, L4, L4, L4, L4, L4, L4, L4, L4, L4, L4, L4, L4,
+#undef L4
+};
+
+static pthread_mutex_t *fill_lock(const char *key)
+{
+    unsigned h = 0;
+
+    for (const unsigned char *c = (const unsigned char *)key; *c; c++)
+        h = h * 31u + *c;
+    return &fill_locks[h % RUN_FILL_STRIPES];
+}
+
+/* Read the run (cache, else database) into *rd and its ETag. 0, or -1 after answering. */
+static int run_read(struct req *r, struct run_poll *p, struct run_read *rd)
+{
+    pthread_mutex_t *mu;
+    int rc = 0;
+
+    if (!run_cached(r, p, rd)) {
+        /* Without a cache there is nothing to share: no lock. */
+        mu = r->app->run_reads ? fill_lock(p->key) : NULL;
+        if (mu)
+            pthread_mutex_lock(mu);
+        if (!mu || !run_cached(r, p, rd))
+            rc = run_fetch(r, p, rd);
+        if (mu)
+            pthread_mutex_unlock(mu);
+    }
+    if (rc < 0)
+        return -1;
+    run_etag(rd->json, p->etag, sizeof(p->etag));
+    return 0;
+}
+
+/* Answer the run read: 304 when the caller's ETag still matches, else 200 with it. */
+static void run_answer(struct req *r, const struct run_poll *p, const struct run_read *rd)
+{
+    req_set_header(r, "ETag", p->etag);
+    req_set_header(r, "Cache-Control", "no-cache");
+    if (p->if_none_match && poll_unchanged(p, rd)) {
+        req_raw(r, 304, NULL, NULL, 0);
         return;
     }
-    req_json(r, 200, run);
+    /* The text PostgreSQL built, as it is: no parse and print again. */
+    req_raw(r, 200, "application/json", rd->json, strlen(rd->json));
+}
+
+/*
+ * The long poll: read, and while the run is what the caller has, give the
+ * connection back and sleep until a NOTIFY names the run (listener.c) or the
+ * wait ends; then read again. Registered before the first read, so a change
+ * between a read and the sleep is not missed.
+ */
+static void run_poll(struct req *r, struct run_poll *p)
+{
+    int64_t deadline = time_mono_ms() + p->wait_s * 1000;
+    struct watch_waiter w;
+    struct run_read rd;
+    int waiting = p->wait_s > 0 && r->app->runs;
+
+    if (waiting)
+        watch_add(r->app->runs, &w, p->key);
+    for (;;) {
+        if (run_read(r, p, &rd) < 0)
+            break;
+        if (!waiting || !poll_unchanged(p, &rd) || time_mono_ms() >= deadline) {
+            run_answer(r, p, &rd);
+            break;
+        }
+        /* No connection held while nothing happens: 1,000 watchers cost the database nothing. */
+        req_db_release(r);
+        if (!watch_wait(r->app->runs, &w, deadline)) {
+            run_answer(r, p, &rd);
+            break;
+        }
+        watch_rearm(r->app->runs, &w);
+    }
+    if (waiting)
+        watch_remove(r->app->runs, &w);
+}
+
+void runs_get(struct req *r)
+{
+    struct run_poll p;
+
+    memset(&p, 0, sizeof(p));
+    /* Not a UUID cannot be a run of this tenant: the same 404 as a missing one. */
+    p.id = params_id(r, 0, "run not found");
+    if (!p.id || poll_parse(r, &p) < 0)
+        return;
+    run_poll(r, &p);
 }
 
 /* The status filter (NULL: every status) into *status; -1 after answering 400. */

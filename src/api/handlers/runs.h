@@ -4,6 +4,9 @@
 
 #include "api/http/request.h"
 
+/* Longest cached run answer (app->run_reads, bytes): a larger one is read every time. */
+#define RUN_CACHE_VALUE_MAX 16384
+
 void runs_get(struct req *r);        /* GET /v1/ingestion-runs/:run_id */
 void runs_list(struct req *r);       /* GET /v1/ingestion-runs */
 

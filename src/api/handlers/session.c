@@ -13,6 +13,7 @@
 #include "common/db.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/principal_cache.h"
 #include "common/timeutil.h"
 
 #include <stdatomic.h>
@@ -283,6 +284,8 @@ static int revoke_token(struct req *r, PGconn *db, const char *token)
                     " VALUES ($1, $2, to_timestamp($3::bigint)) ON CONFLICT (jti) DO NOTHING",
                 3, params) < 0)
         return -1;
+    /* At once on this instance; the others by the NOTIFY of the insert (migration 0008). */
+    principal_cache_forget_session(r->app->principals, c.jti);
     log_event(LOG_INFO, "logout", json_pack("{s:s, s:s}", "user_id", c.sub, "tenant_id", c.tid));
     return 0;
 }

@@ -22,6 +22,7 @@
 #include "api/handlers/rows.h"
 #include "common/db.h"
 #include "common/log.h"
+#include "common/principal_cache.h"
 
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -353,6 +354,8 @@ static void change_run(struct req *r, const char *id, const struct user_change *
         req_db_error(r, USERS_DB_WHAT);
         return;
     }
+    /* At once on this instance; the others by the NOTIFY of the update (migration 0008). */
+    principal_cache_forget_user(r->app->principals, id);
     log_event(LOG_INFO, "user updated",
               json_pack("{s:s, s:s, s:s?, s:s?, s:b, s:s}", "user_id", id, "tenant_id", r->principal.tenant_id,
                         "role", c->role, "is_active", c->is_active, "password_reset", c->hash != NULL,

@@ -7,7 +7,9 @@
  * handler blocks (libpq, libcurl for SQS, disk writes of uploads), so a slow
  * query or a queue timeout must only ever stall its own connection, never the
  * other connections a pool thread would also own. Concurrency is bounded by
- * SERVER_CONN_LIMIT and, for database work, by the pool (DB_POOL_SIZE).
+ * HTTP_MAX_CONNECTIONS and, for database work, by the pool (DB_POOL_SIZE); a
+ * long poll (GET /v1/ingestion-runs/:id?wait=) holds its thread but no
+ * database connection while it waits.
  *
  * One request, as MHD drives it (con_cls holds our struct req_ctx):
  *  1. headers complete: route, authenticate, admin check, size check, and for
@@ -65,9 +67,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define SERVER_CONN_LIMIT 512
 #define SERVER_CONN_TIMEOUT_S 60
-#define SERVER_CONN_MEMORY (128u * 1024u)
 #define SERVER_DISCARD_MAX ((uint64_t)16 << 20)
 #define SERVER_DRAIN_MS 5000
 #define SERVER_TICK_MS 100          /* main loop: stop flag and conn_guard_scan() */
@@ -602,8 +602,8 @@ static struct MHD_Daemon *start_daemon(struct server *srv, int fd)
                             MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
                             MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv, MHD_OPTION_CONNECTION_TIMEOUT,
                             (unsigned)SERVER_CONN_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT,
-                            (unsigned)SERVER_CONN_LIMIT, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-                            (size_t)SERVER_CONN_MEMORY, MHD_OPTION_END);
+                            (unsigned)srv->app->cfg->http_max_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                            (size_t)srv->app->cfg->http_conn_memory, MHD_OPTION_END);
 }
 
 int server_run(struct api_app *app, const struct server_hooks *hooks, volatile sig_atomic_t *stop)
