@@ -13,6 +13,9 @@ APT_PACKAGES=(
   postgresql-15 postgresql-client-15 poppler-utils
   chromium nodejs npm curl ca-certificates procps iproute2 docker-compose
 )
+# Real manuals for bench/retrieval_eval.mjs and tests/integration/retrieval.test.mjs:
+# the Debian Reference (HTML), the Bash and gnuplot manuals (PDF).
+APT_PACKAGES+=(debian-reference-en bash-doc gnuplot-doc)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
