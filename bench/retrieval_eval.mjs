@@ -20,6 +20,7 @@
 // the PDFs as pdftotext gives them (the worker's own command line) and, for the
 // HTML corpus, the chunks the worker stored (an HTML file has no pages).
 //
+// EVAL_DEFAULTS=0 skips the run with core-api's default settings.
 // EVAL_VARIANTS: comma-separated core-api settings to compare, each a list of
 // NAME=VALUE joined by '+' (e.g. "SEARCH_VECTOR_WEIGHT=0"); each variant restarts
 // core-api with those settings and asks every question again.
@@ -238,9 +239,9 @@ async function evalCorpus(stack, corpus, ci, variants) {
   console.log(`  baseline: BM25 over ${units.length} ${what}; its latency is in-process JS scoring`);
   const out = [];
   for (const v of variants) {
-    if (v.env) {
+    if (v.env || variants.length > 1) {   // each variant on a core-api of its own settings
       await stack.stopApi();
-      await stack.startApi(v.env);
+      await stack.startApi(v.env ?? {});
     }
     const sA = await askAll(stack, token, corpus.answerable, chunkById, byDoc);
     const sU = await askAll(stack, token, corpus.unanswerable, chunkById, byDoc);
@@ -258,10 +259,13 @@ async function evalCorpus(stack, corpus, ci, variants) {
 }
 
 function printMisses(corpus, lists, ulists) {
+  const top = (ls) => ls.map((l) => (l.length ? l[0].score : 0)).sort((a, b) => a - b).map((x) => x.toFixed(2)).join(' ');
+  console.log(`    top scores, answerable:   ${top(lists)}`);
+  console.log(`    top scores, unanswerable: ${top(ulists)}`);
   corpus.answerable.forEach((q, i) => {
     const first = lists[i].findIndex((u) => isRelevant(q, u));
     if (first < 0 || first >= 5)
-      console.log(`    miss (${first}): ${q.q} -> ${lists[i].slice(0, 3).map((u) => `${u.file}:${u.page_start}`).join(' ')}`);
+      console.log(`    miss (${first}): ${q.q} -> ${lists[i].slice(0, 3).map((u) => `${u.file}:${u.page_start} ${f3(u.score)}`).join(" ")}`);
   });
   corpus.unanswerable.forEach((q, i) => {
     if (ulists[i].length)
@@ -270,7 +274,7 @@ function printMisses(corpus, lists, ulists) {
 }
 
 function parseVariants() {
-  const list = [{ label: 'defaults', env: null }];
+  const list = process.env.EVAL_DEFAULTS === '0' ? [] : [{ label: 'defaults', env: null }];
   for (const v of (process.env.EVAL_VARIANTS ?? '').split(',').filter(Boolean)) {
     const env = {};
     for (const kv of v.split('+')) {

@@ -64,6 +64,9 @@ struct config {
     int64_t queued_max_republish;
     int64_t orphan_grace_ms;
     double search_min_cosine;
+    double search_min_score;
+    double search_vector_weight;
+    int64_t search_max_per_doc;
 
     /* ingest-worker */
     int64_t worker_concurrency;
