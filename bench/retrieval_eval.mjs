@@ -265,7 +265,7 @@ function printMisses(corpus, lists, ulists) {
   corpus.answerable.forEach((q, i) => {
     const first = lists[i].findIndex((u) => isRelevant(q, u));
     if (first < 0 || first >= 5)
-      console.log(`    miss (${first}): ${q.q} -> ${lists[i].slice(0, 3).map((u) => `${u.file}:${u.page_start} ${f3(u.score)}`).join(" ")}`);
+      console.log(`    miss (${first}): ${q.q} -> ${lists[i].slice(0, 3).map((u) => `${u.file}:${u.page_start}[${u.page_label ?? ""}] ${f3(u.score)} {${u.section ?? ""}}`).join(" ")}`);
   });
   corpus.unanswerable.forEach((q, i) => {
     if (ulists[i].length)

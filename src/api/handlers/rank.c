@@ -194,8 +194,9 @@ void rank_score(const struct rank_query *q, const char *hits, const char *fields
     struct term_hits *h = calloc((size_t)(q->nterms ? q->nterms : 1), sizeof(*h));
     double norm = RANK_K1 * (1.0 - RANK_B + RANK_B * (dl > 0 ? dl : q->avgdl) / q->avgdl);
 
-    c->bm25 = c->prox = c->cover = 0.0;
+    c->bm25 = c->prox = c->cover = c->ctx = 0.0;
     c->matched = 0;
+    c->mask = 0;
     if (!h)
         return;
     parse_hits(q, hits, h);
@@ -207,6 +208,7 @@ void rank_score(const struct rank_query *q, const char *hits, const char *fields
         if (tf <= 0.0)
             continue;
         c->bm25 += w * q->idf[i] * tf * (RANK_K1 + 1.0) / (tf + norm);
+        c->mask |= (uint64_t)1 << i;
         if (!q->qword[i]) {
             c->matched++;
             c->cover += q->idf[i];
@@ -218,12 +220,60 @@ void rank_score(const struct rank_query *q, const char *hits, const char *fields
 
 void rank_finish(const struct rank_query *q, const struct rank_select *o, struct rank_cand *c)
 {
-    double total = c->bm25 + c->prox;
+    double total = c->bm25 + c->prox + c->ctx;
 
     if (c->has_vec && c->cosine > o->min_cosine)
         total += o->vec_weight * (c->cosine - o->min_cosine) * q->idf_sum;
     c->rel = q->idf_sum > 0 ? (total / q->idf_sum) * (c->cover / q->idf_sum) : 0.0;
     c->score = 1.0 - exp(-c->rel);
+}
+
+static int cmp_pos(const void *pa, const void *pb)
+{
+    const struct rank_cand *a = pa, *b = pb;
+    int c = strcmp(a->version ? a->version : "", b->version ? b->version : "");
+
+    if (c)
+        return c;
+    return (a->ordinal > b->ordinal) - (a->ordinal < b->ordinal);
+}
+
+/* The IDF mass of the content terms in mask. */
+static double mass(const struct rank_query *q, uint64_t mask)
+{
+    double m = 0.0;
+
+    for (int i = 0; i < q->nterms; i++)
+        if (!q->qword[i] && (mask >> i & 1))
+            m += q->idf[i];
+    return m;
+}
+
+/* 1 if b is the chunk right after a in the same version. */
+static int adjacent(const struct rank_cand *a, const struct rank_cand *b)
+{
+    return a->version && b->version && strcmp(a->version, b->version) == 0 && b->ordinal == a->ordinal + 1;
+}
+
+void rank_context(const struct rank_query *q, struct rank_cand *c, size_t n)
+{
+    if (n > 1)
+        qsort(c, n, sizeof(*c), cmp_pos);
+    for (size_t i = 0; i < n; i++) {
+        double best = 0.0;
+        uint64_t nb = 0;
+
+        if (i > 0 && adjacent(&c[i - 1], &c[i])) {
+            best = c[i - 1].bm25;
+            nb |= c[i - 1].mask;
+        }
+        if (i + 1 < n && adjacent(&c[i], &c[i + 1])) {
+            best = fmax(best, c[i + 1].bm25);
+            nb |= c[i + 1].mask;
+        }
+        c[i].ctx = RANK_CTX_WEIGHT * best;
+        c[i].cover += RANK_CTX_WEIGHT * mass(q, nb & ~c[i].mask);
+    }
 }
 
 int rank_parse_sketch(const char *text, int *out, int max)
@@ -322,12 +372,14 @@ int rank_pick(const struct rank_cand *c, size_t n, const struct rank_select *o, 
     int k = 0;
     size_t i;
 
+    if (n == 0 || c[0].score < o->min_score)
+        return 0;   /* sorted: the best is not evidence, so nothing is */
     /* First pass: the diversity cap holds; second pass: fill with what it deferred. */
     for (int pass = 0; pass < 2 && k < o->top_k; pass++) {
         for (i = 0; i < n && k < o->top_k; i++) {
             int in_doc;
 
-            if (c[i].score < o->min_score)
+            if (c[i].score < RANK_TAIL * o->min_score)
                 break;   /* sorted: nothing after it is evidence */
             if (picked_already(c[i].idx, out, k) || is_duplicate(&c[i], out, k))
                 continue;

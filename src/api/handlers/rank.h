@@ -11,6 +11,7 @@
 #include "common/buf.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * Ranking (docs/retrieval.md "Ranking"): BM25F over the query's lexemes with
@@ -30,6 +31,8 @@
 #define RANK_PROX_WINDOW 8     /* words: farther apart, two query words are not near */
 #define RANK_MAX_POS 64        /* positions of one lexeme read per chunk */
 #define RANK_SKETCH 16         /* bottom-k sketch size of a chunk's lexemes (near-duplicates) */
+#define RANK_CTX_WEIGHT 0.3    /* share of an adjacent chunk's evidence a chunk gets (passage context) */
+#define RANK_TAIL 0.5          /* once one result reaches min_score, others need this share of it */
 #define RANK_DUP_JACCARD 0.7   /* estimated Jaccard similarity at or above which chunks are near-duplicates */
 
 /* Defaults of the settings (docs/configuration.md). */
@@ -54,6 +57,10 @@ struct rank_cand {
     size_t idx;          /* caller's row index, carried through the sort */
     const char *id;      /* chunk_id: the last tie-break */
     const char *doc;     /* doc_id: per-document diversity */
+    const char *version; /* version_id and ordinal: adjacent chunks (context) */
+    int ordinal;
+    uint64_t mask;       /* query terms matched (bit i: term i) */
+    double ctx;          /* context part: RANK_CTX_WEIGHT of the best adjacent candidate's bm25 */
     double bm25;         /* BM25F part of the relevance */
     double prox;         /* proximity part */
     int matched;         /* distinct content words matched (body or heading) */
@@ -92,6 +99,13 @@ int rank_query_add(struct rank_query *q, double df, int qword);
  */
 void rank_score(const struct rank_query *q, const char *hits, const char *fields, double dl, struct rank_cand *c);
 
+/*
+ * Passage context: each candidate gets RANK_CTX_WEIGHT of the BM25 of the best
+ * adjacent chunk (same version, ordinal +-1) among the candidates, and of the
+ * IDF mass of the words only that neighbour matches. c is reordered.
+ */
+void rank_context(const struct rank_query *q, struct rank_cand *c, size_t n);
+
 /* Combine c's parts (and cosine) into rel and score. */
 void rank_finish(const struct rank_query *q, const struct rank_select *o, struct rank_cand *c);
 
@@ -106,7 +120,8 @@ void rank_sort(struct rank_cand *c, size_t n);
 
 /*
  * From c (sorted by rank_sort), pick at most o->top_k results into out:
- * score >= o->min_score, not a near-duplicate of one already picked, and at
+ * nothing when the best score is under o->min_score (abstain), else those
+ * with score >= RANK_TAIL * o->min_score, not a near-duplicate of one already picked, and at
  * most o->max_per_doc per document unless no other document has evidence left
  * (then the best deferred ones fill the rest, in order). Returns the count.
  */

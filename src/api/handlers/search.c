@@ -77,7 +77,9 @@ enum { T_LEXEME, T_DF, T_QWORD, T_N, T_BYTES };
  * content words of the query, search.c picks them from term_stats), pre-ranked
  * by ts_rank_cd against every lexeme $2, at most $6. For each, what rank.c
  * scores: the query lexemes it holds with their positions ("i:p,p;j:p", i the
- * 1-based index in $2), the ones in its document title or heading path, its
+ * 1-based index in $2), the ones in its document title or its own heading
+ * (the last level of a heading path of two levels or more: a top-level
+ * heading or a PDF's running head names a whole chapter), its
  * length in bytes and its vector when comparable.
  *
  * Row-level security (db/migrations/0006_rls.sql): the chunks come from the
@@ -91,7 +93,7 @@ static const char candidates_sql[] =
     "  SELECT (SELECT string_agg(" SEARCH_QUOTE_LEXEME ", ' | ')::tsquery FROM unnest($2::text[]) lexeme) AS tq,"
     "         (SELECT string_agg(" SEARCH_QUOTE_LEXEME ", ' | ')::tsquery FROM unnest($3::text[]) lexeme) AS tq_cand"
     "), cand AS ("
-    "  SELECT c.chunk_id, c.doc_id, c.version_id, c.page_start, c.page_end, c.section, c.page_label, c.tsv,"
+    "  SELECT c.chunk_id, c.doc_id, c.version_id, c.ordinal, c.page_start, c.page_end, c.section, c.page_label, c.tsv,"
     "         octet_length(c.text) AS bytes, ts_rank_cd(c.tsv, (SELECT tq FROM q)) AS pre"
     "    FROM (SELECT m.* FROM tenant_chunks m"
     "           WHERE m.tenant_id = $1 AND m.tsv @@ (SELECT tq_cand FROM q) OFFSET 0) c"
@@ -101,11 +103,12 @@ static const char candidates_sql[] =
     "   LIMIT $6"
     ")"
     "SELECT cand.chunk_id, cand.doc_id, cand.version_id, d.title, d.source_uri,"
-    "       cand.page_start, cand.page_end, cand.section, cand.page_label, cand.bytes,"
+    "       cand.page_start, cand.page_end, cand.section, cand.page_label, cand.bytes, cand.ordinal,"
     "       (SELECT string_agg(array_position($2::text[], u.lexeme) || ':' || array_to_string(u.positions, ','), ';')"
     "          FROM unnest(cand.tsv) u WHERE u.lexeme = ANY ($2::text[])) AS hits,"
     "       (SELECT string_agg(array_position($2::text[], u.lexeme)::text, ',')"
-    "          FROM unnest(to_tsvector('english', coalesce(d.title, '') || ' ' || coalesce(cand.section, ''))) u"
+    "          FROM unnest(to_tsvector('english', coalesce(d.title, '') || ' ' ||"
+    "                   coalesce(substring(cand.section FROM '.* > (.*)$'), ''))) u"
     "         WHERE u.lexeme = ANY ($2::text[])) AS fields,"
     "       CASE WHEN e.model = $4 AND e.dim = $5::integer THEN e.vector END AS vector"
     "  FROM cand"
@@ -134,7 +137,7 @@ static const char candidates_sql[] =
     "mean means go goes come want know tell find happen possible often ever "     \
     "also still would could should please thing something anything best good"
 
-enum { C_CHUNK, C_DOC, C_VERSION, C_TITLE, C_URI, C_PSTART, C_PEND, C_SECTION, C_PLABEL, C_BYTES, C_HITS,
+enum { C_CHUNK, C_DOC, C_VERSION, C_TITLE, C_URI, C_PSTART, C_PEND, C_SECTION, C_PLABEL, C_BYTES, C_ORDINAL, C_HITS,
        C_FIELDS, C_VECTOR };
 
 /*
@@ -516,6 +519,8 @@ static void read_candidates(struct search *s, struct rank_cand *c, float *tmp, c
         c[i].idx = (size_t)i;
         c[i].id = db_val(s->cands, i, C_CHUNK);
         c[i].doc = db_val(s->cands, i, C_DOC);
+        c[i].version = db_val(s->cands, i, C_VERSION);
+        c[i].ordinal = (int)strtol(db_val(s->cands, i, C_ORDINAL), NULL, 10);
         rank_score(&s->rq, db_val(s->cands, i, C_HITS), db_val(s->cands, i, C_FIELDS),
                    strtod(db_val(s->cands, i, C_BYTES), NULL), &c[i]);
         /* A chunk embedded by another model (or a malformed vector) is ranked by FTS only. */
@@ -524,8 +529,10 @@ static void read_candidates(struct search *s, struct rank_cand *c, float *tmp, c
             c[i].cosine = rank_cosine(s->qvec, tmp, s->dim);
             s->nvec++;
         }
-        rank_finish(&s->rq, o, &c[i]);
     }
+    rank_context(&s->rq, c, (size_t)s->ncands);
+    for (int i = 0; i < s->ncands; i++)
+        rank_finish(&s->rq, o, &c[i]);
 }
 
 /* The sketches of the first n of c (sorted) from sketches_sql; 0 or -1 (answered). */
@@ -567,7 +574,7 @@ static int select_evidence(struct search *s)
     memset(c, 0, sizeof(*c) * (size_t)s->ncands);
     read_candidates(s, c, tmp, &o);
     rank_sort(c, (size_t)s->ncands);
-    while (m > 0 && (m > s->ncands || c[m - 1].score < o.min_score))
+    while (m > 0 && (m > s->ncands || c[m - 1].score < RANK_TAIL * o.min_score))
         m--;   /* only evidence can be picked */
     if (m > 0 && read_sketches(s, c, m) < 0)
         return -1;
