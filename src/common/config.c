@@ -140,7 +140,7 @@ static const struct cfg_entry cfg_table[] = {
      "cosine similarity below which a chunk's vector adds nothing to its relevance (recalibrate for another model)"},
     {"SEARCH_MIN_SCORE", CFG_REAL, F(search_min_score), API, "0.2", 0, 1000, NULL,
      "search abstains when no chunk's 0-1 score reaches this (docs/retrieval.md)"},
-    {"SEARCH_VECTOR_WEIGHT", CFG_REAL, F(search_vector_weight), API, "0", 0, 10000, NULL,
+    {"SEARCH_VECTOR_WEIGHT", CFG_REAL, F(search_vector_weight), API, "0.5", 0, 10000, NULL,
      "weight of the embedding's cosine (above SEARCH_MIN_COSINE) in relevance; 0: full-text ranking only"},
     {"SEARCH_MAX_PER_DOC", CFG_INT, F(search_max_per_doc), API, "3", 0, 50, NULL,
      "results of one document in a search while other documents have evidence (0: no limit)"},

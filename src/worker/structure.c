@@ -5,8 +5,9 @@
  * PDF running heads and footers are found by counting, over all pages, the
  * lines at the top and bottom of each page after normalization (digits and
  * roman numerals as '#', ASCII case folded): a line that carries a number and
- * comes back on STRUCT_EDGE_MIN_PAGES pages or more, or any line that comes back
- * on a quarter of the pages, is boilerplate.
+ * comes back on a twentieth of the pages, or any line that comes back on a
+ * quarter of them, is boilerplate (and in either case on STRUCT_EDGE_MIN_PAGES
+ * pages at least).
  */
 #include "worker/structure.h"
 
@@ -217,8 +218,7 @@ static int keep_boilerplate(struct lines *L, int pages)
             continue;
         c = count_of(keys, nk, L->v[i].norm);
         L->v[i].count = c;
-        if (!((L->v[i].has_num && c >= STRUCT_EDGE_MIN_PAGES) ||
-              (c >= STRUCT_EDGE_MIN_PAGES && c * 4 >= (size_t)pages)))
+        if (c < STRUCT_EDGE_MIN_PAGES || c * (L->v[i].has_num ? 20 : 4) < (size_t)pages)
             L->v[i].norm = 0;
     }
     free(keys);
@@ -466,7 +466,7 @@ static int on_edge(struct sout *o, const struct line *l, int pages)
     if (l->only_num)
         return set_label(o, l);
     /* a head on most pages is the document's (its title), not a section */
-    if (l->count * 10 < (size_t)pages * 4)
+    if (l->count * 10 < (size_t)pages * 6)
         return head_section(o, l);
     return 0;
 }

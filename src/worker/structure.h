@@ -51,7 +51,7 @@ int structure_build(const char *text, size_t len, const size_t *page_starts, int
                     struct structure *st);
 
 /*
- * Give each chunk (made from st->text) its section and page label: pointers
+ * Give each chunk (made from st->text, in text order) its section and page label: pointers
  * into st, valid while st is. The section is the heading path in force at the
  * chunk's start, or the one of a heading that starts in its first half.
  */
