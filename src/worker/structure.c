@@ -21,7 +21,7 @@
 
 #define STRUCT_EDGE_LINES 2          /* non-blank lines at each end of a page that may be a running head */
 #define STRUCT_EDGE_MIN_PAGES 3
-#define STRUCT_LEADER_RUN 5          /* ". . . . ." or "....." */
+#define STRUCT_LEADER_RUN 4          /* ". . . ." or "...." (an ellipsis has 3) */
 enum { STRUCT_HTML = 1, STRUCT_MARKDOWN = 2 };
 #define STRUCT_JUNK_MIN_CHARS 4      /* shorter lines are never judged junk */
 #define STRUCT_JUNK_MAX_SHARE 0.25   /* below this share of word-like tokens a line may be glyph junk */

@@ -224,7 +224,7 @@ void rank_finish(const struct rank_query *q, const struct rank_select *o, struct
 
     if (c->has_vec && c->cosine > o->min_cosine)
         total += o->vec_weight * (c->cosine - o->min_cosine) * q->idf_sum;
-    c->rel = q->idf_sum > 0 ? (total / q->idf_sum) * (c->cover / q->idf_sum) : 0.0;
+    c->rel = q->idf_sum > 0 ? (total / q->idf_sum) * pow(fmin(1.0, c->cover / q->idf_sum), RANK_COVER_POWER) : 0.0;
     c->score = 1.0 - exp(-c->rel);
 }
 

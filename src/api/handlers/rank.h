@@ -31,13 +31,14 @@
 #define RANK_PROX_WINDOW 8     /* words: farther apart, two query words are not near */
 #define RANK_MAX_POS 64        /* positions of one lexeme read per chunk */
 #define RANK_SKETCH 16         /* bottom-k sketch size of a chunk's lexemes (near-duplicates) */
+#define RANK_COVER_POWER 2.0   /* the coordination factor is the matched IDF share to this power */
 #define RANK_CTX_WEIGHT 0.3    /* share of an adjacent chunk's evidence a chunk gets (passage context) */
 #define RANK_TAIL 0.5          /* once one result reaches min_score, others need this share of it */
 #define RANK_DUP_JACCARD 0.7   /* estimated Jaccard similarity at or above which chunks are near-duplicates */
 
 /* Defaults of the settings (docs/configuration.md). */
 #define RANK_MIN_COSINE 0.25   /* SEARCH_MIN_COSINE: cosine below it is no evidence */
-#define RANK_MIN_SCORE 0.2     /* SEARCH_MIN_SCORE: the abstain threshold on score */
+#define RANK_MIN_SCORE 0.15    /* SEARCH_MIN_SCORE: the abstain threshold on score */
 
 /* Markers ts_headline() is asked to put around matches; rank_snippet() turns them into <mark>. */
 #define RANK_MARK_OPEN '\x01'
@@ -67,7 +68,7 @@ struct rank_cand {
     double cover;        /* IDF mass of those words (divided by idf_sum in rank_finish) */
     int has_vec;         /* 1 if cosine is meaningful (same model and dim as the query) */
     double cosine;       /* cosine similarity with the query, when has_vec */
-    double rel;          /* relevance: (bm25 + prox + vector) / idf_sum * cover / idf_sum */
+    double rel;          /* relevance: (bm25 + prox + ctx + vector) / idf_sum * (cover / idf_sum)^2 */
     double score;        /* 1 - exp(-rel) */
     int nsketch;
     int sketch[RANK_SKETCH];   /* the smallest hashes of the chunk's lexemes, ascending */
