@@ -164,7 +164,9 @@ async function askAll(stack, token, questions, chunkById, byDoc) {
   const times = [];
   for (const q of questions) {
     const t = process.hrtime.bigint();
-    const r = await stack.api('POST', '/v1/search', { token, body: { query: q.q, top_k: TOP_K } });
+    // one retry: a keep-alive connection the server closed while idle (HTTP_HEAD_TIMEOUT) fails once
+    const ask = () => stack.api('POST', '/v1/search', { token, body: { query: q.q, top_k: TOP_K } });
+    const r = await ask().catch(ask);
     times.push(Number(process.hrtime.bigint() - t) / 1e6);
     if (r.status !== 200) throw new Error(`search ${r.status}: ${r.text}`);
     lists.push((r.json.results ?? []).map((c) => ({

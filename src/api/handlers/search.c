@@ -35,7 +35,7 @@
 #define SEARCH_TOP_K_DEFAULT 8
 #define SEARCH_TOP_K_MAX 50
 #define SEARCH_QUERY_MAX_CHARS 1000
-#define SEARCH_CANDIDATES 400
+#define SEARCH_CANDIDATES 200
 #define SEARCH_SNIPPET_MAX (64 * 1024)
 /* The message of a statement error that is the request's fault (req_db_error). */
 #define SEARCH_DB_WHAT "invalid search query"
@@ -122,7 +122,7 @@ static const char candidates_sql[] =
  * chunk a candidate (docs/retrieval.md "Candidates").
  */
 #define SEARCH_RARE_BUDGET 0.02
-#define SEARCH_RARE_FLOOR 500.0
+#define SEARCH_RARE_FLOOR 200.0
 
 /*
  * Words of how people ask rather than of what they ask about ("how long does
