@@ -22,7 +22,7 @@
 #define STRUCT_EDGE_LINES 2          /* non-blank lines at each end of a page that may be a running head */
 #define STRUCT_EDGE_MIN_PAGES 3
 #define STRUCT_LEADER_RUN 4          /* ". . . ." or "...." (an ellipsis has 3) */
-enum { STRUCT_HTML = 1, STRUCT_MARKDOWN = 2 };
+enum { STRUCT_HTML = 1, STRUCT_MARKDOWN = 2 };   /* STRUCT_HTML: EXTRACT_HEADING_MARK lines (HTML, DOCX) */
 #define STRUCT_JUNK_MIN_CHARS 4      /* shorter lines are never judged junk */
 #define STRUCT_JUNK_MAX_SHARE 0.25   /* below this share of word-like tokens a line may be glyph junk */
 
@@ -543,7 +543,7 @@ int structure_build(const char *text, size_t len, const size_t *page_starts, int
     o.st = st;
     o.t = text;
     o.pdf = mime && strcmp(mime, SNIFF_MIME_PDF) == 0;
-    if (mime && strcmp(mime, SNIFF_MIME_HTML) == 0)
+    if (mime && (strcmp(mime, SNIFF_MIME_HTML) == 0 || strcmp(mime, SNIFF_MIME_DOCX) == 0))
         o.marked = STRUCT_HTML;
     else if (mime && strcmp(mime, SNIFF_MIME_MARKDOWN) == 0)
         o.marked = STRUCT_MARKDOWN;

@@ -9,7 +9,8 @@
  *    dot leaders (tables of contents, back-of-book indexes: "grace note . . . 134")
  *    and lines of glyph junk (few letters or digits among the characters) are
  *    removed.
- *  - HTML (whose extractor marks h1-h4 lines, EXTRACT_HEADING_MARK) and Markdown ("#" lines):
+ *  - HTML and DOCX (whose extractors mark h1-h4 and Heading1-4 paragraphs with
+ *    EXTRACT_HEADING_MARK) and Markdown ("#" lines):
  *    heading lines give the heading path ("Install > From source"); the
  *    markers are removed from the text.
  *
