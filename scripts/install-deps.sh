@@ -16,6 +16,9 @@ APT_PACKAGES=(
   # benches: wrk (bench/reads_bench.mjs), Go and pgx to build the spec's Go design it compares with
   wrk golang-go golang-github-jackc-pgx-v4-dev
 )
+# Real manuals for bench/retrieval_eval.mjs and tests/integration/retrieval.test.mjs:
+# the Debian Reference (HTML), the Bash and gnuplot manuals (PDF).
+APT_PACKAGES+=(debian-reference-en bash-doc gnuplot-doc)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

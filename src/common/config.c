@@ -137,7 +137,7 @@ static const struct cfg_entry cfg_table[] = {
     {"EMBED_DIM", CFG_INT, F(embed_dim), BOTH, "256", 8, 8192, NULL, "embedding dimension"},
     {"EMBED_BATCH", CFG_INT, F(embed_batch), WORKER, "32", 1, 2048, NULL, "texts per embeddings request"},
     {"SEARCH_MIN_COSINE", CFG_REAL, F(search_min_cosine), API, "0.25", -1000, 1000, NULL,
-     "cosine similarity that makes a chunk evidence on its own (calibrated for the hash embedder; recalibrate for another model)"},
+     "cosine similarity below which a chunk's vector adds nothing to its relevance (recalibrate for another model)"},
     /* core-api: hot paths (docs/operations.md, "Principal cache" and "Run status push") */
     {"PRINCIPAL_CACHE_TTL", CFG_DURATION, F(principal_cache_ttl_ms), API, "60s", 0, SEC(300), NULL,
      "longest a cached session check (user active, role, session not revoked) is trusted without the "
@@ -157,6 +157,12 @@ static const struct cfg_entry cfg_table[] = {
      "connection keeps it touched, so 1,000 long polls cost about 1,000 times this"},
     {"HTTP_MAX_CONNECTIONS", CFG_INT, F(http_max_connections), API, "2048", 16, 65536, NULL,
      "open connections one core-api instance holds (one thread each; long polls count); the next one is refused"},
+    {"SEARCH_MIN_SCORE", CFG_REAL, F(search_min_score), API, "0.15", 0, 1000, NULL,
+     "search abstains when no chunk's 0-1 score reaches this (docs/retrieval.md)"},
+    {"SEARCH_VECTOR_WEIGHT", CFG_REAL, F(search_vector_weight), API, "0.5", 0, 10000, NULL,
+     "weight of the embedding's cosine (above SEARCH_MIN_COSINE) in relevance; 0: full-text ranking only"},
+    {"SEARCH_MAX_PER_DOC", CFG_INT, F(search_max_per_doc), API, "4", 0, 50, NULL,
+     "results of one document in a search while other documents have evidence (0: no limit)"},
     {"EMBED_TIMEOUT", CFG_DURATION, F(embed_timeout_ms), BOTH, "30s", 100, SEC(600), NULL,
      "timeout of one embeddings request"},
     {"EXTRACT_TIMEOUT", CFG_DURATION, F(extract_timeout_ms), WORKER, "120s", 100, SEC(3600), NULL,

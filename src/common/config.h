@@ -71,6 +71,9 @@ struct config {
     int64_t run_wait_max_ms;
     int64_t http_max_connections;
     int64_t http_conn_memory;
+    double search_min_score;
+    double search_vector_weight;
+    int64_t search_max_per_doc;
 
     /* ingest-worker */
     int64_t worker_concurrency;

@@ -188,6 +188,8 @@ int chunk_text(const char *text, size_t len, const size_t *page_starts, int page
             v[cnt].end = e;
             v[cnt].page_start = page_of(page_starts, pages, pos);
             v[cnt].page_end = page_of(page_starts, pages, e - 1);
+            v[cnt].section = NULL;
+            v[cnt].page_label = NULL;
             cnt++;
             last_end = e;
         }

@@ -23,6 +23,8 @@
 struct chunk {
     size_t start, end;          /* byte range [start, end) of text */
     int page_start, page_end;   /* 1-based pages of the first and last byte */
+    const char *section;        /* heading path, or NULL (set by structure_label_chunks) */
+    const char *page_label;     /* printed label of page_start, or NULL (likewise) */
 };
 
 /*

@@ -19,6 +19,7 @@
 #include "worker/chunk.h"
 #include "worker/extract/extract.h"
 #include "worker/store.h"
+#include "worker/structure.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -63,6 +64,7 @@ struct job {
     long long size;
     const char *mime;
     struct extract_result ex;       /* extract */
+    struct structure st;            /* chunk: ex's text without boilerplate, headings, page labels */
     struct chunk *chunks;           /* chunk */
     size_t nchunks;
     int chunked;
@@ -427,9 +429,18 @@ static enum stage_rc stage_chunk(struct job *j)
      * user all is well. The same bytes give the same nothing: fail at once (permanent). */
     if (!chunk_has_text(j->ex.text, j->ex.len))
         return stage_fail(j, RUN_FAIL_NO_TEXT, "no text found");
-    if (chunk_text(j->ex.text, j->ex.len, j->ex.page_starts, j->ex.pages, (size_t)cfg->chunk_size,
+    if (structure_build(j->ex.text, j->ex.len, j->ex.page_starts, j->ex.pages, j->mime, &j->st) != 0)
+        return stage_fail(j, RUN_FAIL_INTERNAL, "out of memory for the document structure");
+    /* Only boilerplate (a file of page numbers): index what extraction gave, as before. */
+    if (!chunk_has_text(j->st.text, j->st.len)) {
+        structure_release(&j->st);
+        if (structure_build(j->ex.text, j->ex.len, j->ex.page_starts, j->ex.pages, SNIFF_MIME_TEXT, &j->st) != 0)
+            return stage_fail(j, RUN_FAIL_INTERNAL, "out of memory for the document structure");
+    }
+    if (chunk_text(j->st.text, j->st.len, j->st.page_starts, j->st.pages, (size_t)cfg->chunk_size,
                    (size_t)cfg->chunk_overlap, &j->chunks, &j->nchunks) != 0)
         return stage_fail(j, RUN_FAIL_INTERNAL, "chunking failed");
+    structure_label_chunks(&j->st, j->chunks, j->nchunks);
     j->chunked = 1;
     return STAGE_NEXT;
 }
@@ -449,7 +460,7 @@ static enum stage_rc stage_embed(struct job *j)
     if (!j->vectors || !j->texts || !j->lens)
         return stage_fail(j, RUN_FAIL_INTERNAL, "out of memory for %zu embeddings", n);
     for (size_t i = 0; i < n; i++) {
-        j->texts[i] = j->ex.text + j->chunks[i].start;
+        j->texts[i] = j->st.text + j->chunks[i].start;
         j->lens[i] = j->chunks[i].end - j->chunks[i].start;
     }
     for (size_t i = 0; i < n; i += batch) {
@@ -477,7 +488,7 @@ static json_t *job_stats(struct job *j)
 {
     json_t *stats = json_pack(
         "{s:i,s:I,s:I,s:s,s:i,s:i,s:s,s:I,s:{s:I,s:I,s:I},s:{s:s,s:I,s:I}}", "pages", j->ex.pages, "chars",
-        (json_int_t)j->ex.len, "chunks", (json_int_t)j->nchunks, "embedding_model", embed_model(j->env->embedder),
+        (json_int_t)j->st.len, "chunks", (json_int_t)j->nchunks, "embedding_model", embed_model(j->env->embedder),
         "embedding_dim", j->dim, "attempt", j->run.attempt, "mime", j->mime, "byte_size", (json_int_t)j->size,
         "durations_ms", "extract", (json_int_t)j->ms[ST_EXTRACT], "chunk", (json_int_t)j->ms[ST_CHUNK], "embed",
         (json_int_t)j->ms[ST_EMBED], "progress", "stage", "done", "done", (json_int_t)j->nchunks, "total",
@@ -534,8 +545,8 @@ static enum stage_rc stage_store(struct job *j)
     in.byte_size = j->size;
     in.mime = j->mime;
     in.pages = j->ex.pages;
-    in.text = j->ex.text;
-    in.chars = j->ex.len;
+    in.text = j->st.text;
+    in.chars = j->st.len;
     in.chunks = j->chunks;
     in.nchunks = j->nchunks;
     in.vectors = j->vectors;
@@ -640,6 +651,7 @@ static void run_stages(struct job *j)
 static void job_release(struct job *j)
 {
     extract_result_release(&j->ex);
+    structure_release(&j->st);
     free(j->chunks);
     free(j->vectors);
     free(j->texts);

@@ -27,7 +27,8 @@
 #define COPY_BUF_MAX ((size_t)64 << 20)
 
 /* The columns each COPY writes, in the order copy_chunks() and copy_embeddings() write them. */
-#define CHUNK_COLS "chunk_id, tenant_id, doc_id, version_id, ordinal, text, page_start, page_end, char_start, char_end"
+#define CHUNK_COLS \
+    "chunk_id, tenant_id, doc_id, version_id, ordinal, text, page_start, page_end, char_start, char_end, section, page_label"
 #define EMBED_COLS "chunk_id, tenant_id, model, dim, vector"
 
 int store_copy_escape(struct buf *b, const char *s, size_t n)
@@ -119,6 +120,16 @@ static int put_field_sep(struct buf *b, const char *s, char sep)
     return buf_add(b, &sep, 1);
 }
 
+/* A text field (escaped), or \N for NULL, then sep. */
+static int put_text_sep(struct buf *b, const char *s, char sep)
+{
+    if (!s)
+        return put_field_sep(b, NULL, sep);
+    if (store_copy_escape(b, s, strlen(s)) < 0)
+        return -1;
+    return buf_add(b, &sep, 1);
+}
+
 static int copy_chunks(PGconn *c, const struct store_input *in, const char *version_id, char (*ids)[ID_UUID_LEN + 1])
 {
     struct buf b;
@@ -160,7 +171,8 @@ static int copy_chunks(PGconn *c, const struct store_input *in, const char *vers
             break;
         }
         snprintf(num, sizeof(num), "%zu", k->end);
-        if (put_field_sep(&b, num, '\n') < 0) {
+        if (put_field_sep(&b, num, '\t') < 0 || put_text_sep(&b, k->section, '\t') < 0 ||
+            put_text_sep(&b, k->page_label, '\n') < 0) {
             failed = 1;
             break;
         }

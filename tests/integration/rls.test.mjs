@@ -26,7 +26,6 @@ const DEFINER = {
   run_status_counts: { callers: ['core_api'] },
   stale_run_tenants: { callers: ['core_api'] },
   expire_idempotency_keys: { callers: ['core_api'] },
-  chunk_lexeme_freq: { callers: ['core_api'] },
 };
 const C_BIN = path.resolve(ROOT, process.env.BUILD_DIR ?? 'build', 'tests/integration/c/test_db_tenant');
 
@@ -111,7 +110,7 @@ test('the tenant-owned relations are the expected ones and every table has row-l
   assert.deepEqual(rels.map((r) => `${r.name}:${r.kind}`).sort(), [
     'chunk_embeddings:BASE TABLE', 'chunks:BASE TABLE', 'document_versions:BASE TABLE', 'documents:BASE TABLE',
     'idempotency_keys:BASE TABLE', 'ingestion_runs:BASE TABLE', 'tenant_chunks:VIEW', 'tenants:BASE TABLE',
-    'users:BASE TABLE'].sort(), 'a new relation with tenant_id: give it a policy (0006_rls.sql) and list it here');
+    'users:BASE TABLE', 'term_stats:BASE TABLE', 'corpus_stats:BASE TABLE'].sort(), 'a new relation with tenant_id: give it a policy (0006_rls.sql) and list it here');
   for (const { name, kind } of rels) {
     if (kind !== 'BASE TABLE') continue;
     const [c] = await stack.sql('SELECT relrowsecurity FROM pg_class WHERE oid = $1::regclass', [`public.${name}`]);
@@ -296,7 +295,8 @@ test('under the policies, search still finds candidates through the full-text in
   await stack.sql('ANALYZE chunks');
   const sql = candidatesSql();
   assert.match(sql, /FROM \(SELECT m\.\* FROM tenant_chunks m/);
-  const params = [big.tenant, 'zyxwvut refund terms', 200, 'm', 2, 0.02, 'long take'];
+  // $2 every ranked lexeme, $3 the candidate ones (the rarest), as search.c passes them.
+  const params = [big.tenant, '{zyxwvut,refund,term}', '{zyxwvut}', 'm', 2, 200];
   const explain = (c, text) => c.query(`EXPLAIN (FORMAT JSON) ${text}`, params).then((r) => r.rows[0]['QUERY PLAN']);
   await asRole('core_api', big.tenant, async (c) => {
     const rows = (await c.query(sql, params)).rows;

@@ -1,21 +1,15 @@
 /*
- * rank.c - the pure parts of retrieval (rank.h): reciprocal rank fusion,
- * cosine similarity, the evidence rule that answers or abstains, snippets.
+ * rank.c - the pure parts of retrieval (rank.h): BM25F with proximity, the
+ * 0-1 score, near-duplicate and diversity selection, cosine, snippets.
  * No database and no request: search.c feeds it rows, tests feed it arrays.
  */
 #include "api/handlers/rank.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-double rank_rrf(int rank, int k)
-{
-    if (rank < 1)
-        return 0.0;
-    return 1.0 / ((double)k + (double)rank);
-}
 
 double rank_cosine(const float *a, const float *b, int dim)
 {
@@ -67,77 +61,335 @@ int rank_parse_vector(const char *text, float *out, int dim)
     return i == dim ? 0 : -1;
 }
 
-/* Sort helpers: qsort is not stable, so every comparison ends on idx. */
-static int cmp_fts(const void *pa, const void *pb)
+double rank_idf(double n, double df)
+{
+    if (df < 0)
+        df = 0;
+    if (df > n)
+        n = df;
+    return log(1.0 + (n - df + 0.5) / (df + 0.5));
+}
+
+void rank_query_init(struct rank_query *q, double n, double bytes)
+{
+    memset(q, 0, sizeof(*q));
+    q->n = n > 0 ? n : 0;
+    q->avgdl = n > 0 && bytes > 0 ? bytes / n : 1.0;
+}
+
+int rank_query_add(struct rank_query *q, double df, int qword)
+{
+    int i = q->nterms;
+
+    if (i >= RANK_MAX_TERMS)
+        return -1;
+    /* A word no chunk contains weighs as much as the rarest one: it counts against
+     * the coverage of every candidate, but a typo or a synonym is not a veto. */
+    q->idf[i] = rank_idf(q->n, df < 1 ? 1 : df);
+    q->qword[i] = qword;
+    if (!qword)
+        q->idf_sum += q->idf[i];
+    q->nterms++;
+    return 0;
+}
+
+/* One term's hits in a chunk: its word positions (ascending, at most RANK_MAX_POS). */
+struct term_hits {
+    int tf;
+    int npos;
+    int pos[RANK_MAX_POS];
+    int field;
+};
+
+/* Parse "i:p,p;j:p" into h (q->nterms entries, zeroed by the caller). */
+static void parse_hits(const struct rank_query *q, const char *s, struct term_hits *h)
+{
+    while (s && *s) {
+        char *end;
+        long t = strtol(s, &end, 10);
+        struct term_hits *th = NULL;
+
+        if (end != s && *end == ':' && t >= 1 && t <= q->nterms)
+            th = &h[t - 1];
+        s = end;
+        while (*s && *s != ';') {
+            long p;
+
+            s++;
+            p = strtol(s, &end, 10);
+            if (end == s)
+                break;
+            s = end;
+            if (!th)
+                continue;
+            th->tf++;
+            if (th->npos < RANK_MAX_POS)
+                th->pos[th->npos++] = (int)p;
+        }
+        while (*s && *s != ';')
+            s++;
+        if (*s == ';')
+            s++;
+    }
+}
+
+/* Mark the terms listed in "i,j" as present in the title or heading path. */
+static void parse_fields(const struct rank_query *q, const char *s, struct term_hits *h)
+{
+    while (s && *s) {
+        char *end;
+        long t = strtol(s, &end, 10);
+
+        if (end == s)
+            return;
+        if (t >= 1 && t <= q->nterms)
+            h[t - 1].field = 1;
+        s = *end == ',' ? end + 1 : end;
+    }
+}
+
+/* Smallest distance between two ascending position lists (INT_MAX when either is empty). */
+static int min_distance(const int *a, int na, const int *b, int nb)
+{
+    int i = 0, j = 0, best = INT_MAX;
+
+    while (i < na && j < nb) {
+        int d = a[i] - b[j];
+
+        if (d < 0)
+            d = -d;
+        if (d < best)
+            best = d;
+        if (a[i] < b[j])
+            i++;
+        else
+            j++;
+    }
+    return best;
+}
+
+/* Proximity: for each pair of content terms both present, min(idf) / distance when within the window. */
+static double proximity(const struct rank_query *q, const struct term_hits *h)
+{
+    double p = 0.0;
+
+    for (int i = 0; i < q->nterms; i++) {
+        if (q->qword[i] || !h[i].npos)
+            continue;
+        for (int j = i + 1; j < q->nterms; j++) {
+            int d;
+
+            if (q->qword[j] || !h[j].npos)
+                continue;
+            d = min_distance(h[i].pos, h[i].npos, h[j].pos, h[j].npos);
+            if (d >= 1 && d <= RANK_PROX_WINDOW)
+                p += fmin(q->idf[i], q->idf[j]) / (double)d;
+        }
+    }
+    return p;
+}
+
+void rank_score(const struct rank_query *q, const char *hits, const char *fields, double dl, struct rank_cand *c)
+{
+    struct term_hits *h = calloc((size_t)(q->nterms ? q->nterms : 1), sizeof(*h));
+    double norm = RANK_K1 * (1.0 - RANK_B + RANK_B * (dl > 0 ? dl : q->avgdl) / q->avgdl);
+
+    c->bm25 = c->prox = c->cover = c->ctx = 0.0;
+    c->matched = 0;
+    c->mask = 0;
+    if (!h)
+        return;
+    parse_hits(q, hits, h);
+    parse_fields(q, fields, h);
+    for (int i = 0; i < q->nterms; i++) {
+        double tf = (double)h[i].tf + (h[i].field ? RANK_HEAD_WEIGHT : 0.0);
+        double w = q->qword[i] ? RANK_QWORD_WEIGHT : 1.0;
+
+        if (tf <= 0.0)
+            continue;
+        c->bm25 += w * q->idf[i] * tf * (RANK_K1 + 1.0) / (tf + norm);
+        c->mask |= (uint64_t)1 << i;
+        if (!q->qword[i]) {
+            c->matched++;
+            c->cover += q->idf[i];
+        }
+    }
+    c->prox = RANK_PROX_WEIGHT * proximity(q, h);
+    free(h);
+}
+
+void rank_finish(const struct rank_query *q, const struct rank_select *o, struct rank_cand *c)
+{
+    double total = c->bm25 + c->prox + c->ctx;
+
+    if (c->has_vec && c->cosine > o->min_cosine)
+        total += o->vec_weight * (c->cosine - o->min_cosine) * q->idf_sum;
+    c->rel = q->idf_sum > 0 ? (total / q->idf_sum) * pow(fmin(1.0, c->cover / q->idf_sum), RANK_COVER_POWER) : 0.0;
+    c->score = 1.0 - exp(-c->rel);
+}
+
+static int cmp_pos(const void *pa, const void *pb)
 {
     const struct rank_cand *a = pa, *b = pb;
+    int c = strcmp(a->version ? a->version : "", b->version ? b->version : "");
 
-    if (a->fts != b->fts)
-        return a->fts > b->fts ? -1 : 1;
+    if (c)
+        return c;
+    return (a->ordinal > b->ordinal) - (a->ordinal < b->ordinal);
+}
+
+/* The IDF mass of the content terms in mask. */
+static double mass(const struct rank_query *q, uint64_t mask)
+{
+    double m = 0.0;
+
+    for (int i = 0; i < q->nterms; i++)
+        if (!q->qword[i] && (mask >> i & 1))
+            m += q->idf[i];
+    return m;
+}
+
+/* 1 if b is the chunk right after a in the same version. */
+static int adjacent(const struct rank_cand *a, const struct rank_cand *b)
+{
+    return a->version && b->version && strcmp(a->version, b->version) == 0 && b->ordinal == a->ordinal + 1;
+}
+
+void rank_context(const struct rank_query *q, struct rank_cand *c, size_t n)
+{
+    if (n > 1)
+        qsort(c, n, sizeof(*c), cmp_pos);
+    for (size_t i = 0; i < n; i++) {
+        double best = 0.0;
+        uint64_t nb = 0;
+
+        if (i > 0 && adjacent(&c[i - 1], &c[i])) {
+            best = c[i - 1].bm25;
+            nb |= c[i - 1].mask;
+        }
+        if (i + 1 < n && adjacent(&c[i], &c[i + 1])) {
+            best = fmax(best, c[i + 1].bm25);
+            nb |= c[i + 1].mask;
+        }
+        c[i].ctx = RANK_CTX_WEIGHT * best;
+        c[i].cover += RANK_CTX_WEIGHT * mass(q, nb & ~c[i].mask);
+    }
+}
+
+int rank_parse_sketch(const char *text, int *out, int max)
+{
+    const char *p = text;
+    int n = 0;
+
+    if (!p || *p != '{')
+        return 0;
+    p++;
+    while (*p && *p != '}' && n < max) {
+        char *end;
+        long v = strtol(p, &end, 10);
+
+        if (end == p)
+            return 0;
+        out[n++] = (int)v;
+        p = *end == ',' ? end + 1 : end;
+    }
+    return n;
+}
+
+double rank_jaccard(const int *a, int na, const int *b, int nb)
+{
+    int i = 0, j = 0, k = 0, both = 0, cap;
+
+    if (na <= 0 || nb <= 0)
+        return 0.0;
+    cap = na < nb ? na : nb;
+    /* The k smallest of the union; those in both sketches estimate the shared share. */
+    while (k < cap && (i < na || j < nb)) {
+        if (j >= nb || (i < na && a[i] < b[j])) {
+            i++;
+        } else if (i >= na || b[j] < a[i]) {
+            j++;
+        } else {
+            both++;
+            i++;
+            j++;
+        }
+        k++;
+    }
+    return (double)both / (double)k;
+}
+
+static int cmp_rel(const void *pa, const void *pb)
+{
+    const struct rank_cand *a = pa, *b = pb;
+    int c;
+
+    if (a->rel != b->rel)
+        return a->rel > b->rel ? -1 : 1;
+    c = strcmp(a->id ? a->id : "", b->id ? b->id : "");
+    if (c)
+        return c;
     return a->idx < b->idx ? -1 : a->idx > b->idx;
 }
 
-static int cmp_vec(const void *pa, const void *pb)
+void rank_sort(struct rank_cand *c, size_t n)
 {
-    const struct rank_cand *a = pa, *b = pb;
-
-    /* candidates without a vector go last */
-    if (a->has_vec != b->has_vec)
-        return a->has_vec ? -1 : 1;
-    if (a->has_vec && a->cosine != b->cosine)
-        return a->cosine > b->cosine ? -1 : 1;
-    return a->idx < b->idx ? -1 : a->idx > b->idx;
+    if (n > 1)
+        qsort(c, n, sizeof(*c), cmp_rel);
 }
 
-static int cmp_fused(const void *pa, const void *pb)
+/* 1 if c is a near-duplicate of one of the n picked. */
+static int is_duplicate(const struct rank_cand *c, const struct rank_cand *picked, int n)
 {
-    const struct rank_cand *a = pa, *b = pb;
-
-    if (a->fused != b->fused)
-        return a->fused > b->fused ? -1 : 1;
-    if (a->fts_rank != b->fts_rank)
-        return a->fts_rank < b->fts_rank ? -1 : 1;
-    return a->idx < b->idx ? -1 : a->idx > b->idx;
+    for (int i = 0; i < n; i++)
+        if (rank_jaccard(c->sketch, c->nsketch, picked[i].sketch, picked[i].nsketch) >= RANK_DUP_JACCARD)
+            return 1;
+    return 0;
 }
 
-void rank_fuse(struct rank_cand *c, size_t n, int k)
+/* 1 if row idx is among the n picked. */
+static int picked_already(size_t idx, const struct rank_cand *picked, int n)
 {
+    for (int i = 0; i < n; i++)
+        if (picked[i].idx == idx)
+            return 1;
+    return 0;
+}
+
+/* How many of the n picked come from doc. */
+static int doc_count(const char *doc, const struct rank_cand *picked, int n)
+{
+    int k = 0;
+
+    for (int i = 0; i < n; i++)
+        if (doc && picked[i].doc && strcmp(doc, picked[i].doc) == 0)
+            k++;
+    return k;
+}
+
+int rank_pick(const struct rank_cand *c, size_t n, const struct rank_select *o, struct rank_cand *out)
+{
+    int k = 0;
     size_t i;
 
-    if (n == 0)
-        return;
-    qsort(c, n, sizeof(*c), cmp_fts);
-    for (i = 0; i < n; i++)
-        c[i].fts_rank = (int)i + 1;
-    qsort(c, n, sizeof(*c), cmp_vec);
-    for (i = 0; i < n; i++)
-        c[i].vec_rank = c[i].has_vec ? (int)i + 1 : 0;
-    for (i = 0; i < n; i++)
-        c[i].fused = rank_rrf(c[i].fts_rank, k) + rank_rrf(c[i].vec_rank, k);
-    qsort(c, n, sizeof(*c), cmp_fused);
-}
+    if (n == 0 || c[0].score < o->min_score)
+        return 0;   /* sorted: the best is not evidence, so nothing is */
+    /* First pass: the diversity cap holds; second pass: fill with what it deferred. */
+    for (int pass = 0; pass < 2 && k < o->top_k; pass++) {
+        for (i = 0; i < n && k < o->top_k; i++) {
+            int in_doc;
 
-int rank_required_matches(int nlex)
-{
-    int need;
-
-    if (nlex <= 0)
-        return 1;
-    need = (int)ceil(RANK_MIN_COVERAGE * (double)nlex - 1e-9);
-    if (need < 1)
-        need = 1;
-    if (need > RANK_MATCH_CAP)
-        need = RANK_MATCH_CAP;
-    return need;
-}
-
-int rank_is_evidence(const struct rank_cand *c, double min_cosine)
-{
-    if (c->matched < 1)
-        return 0;
-    if (c->matched >= rank_required_matches(c->nlex))
-        return 1;
-    return c->has_vec && c->cosine >= min_cosine;
+            if (c[i].score < RANK_TAIL * o->min_score)
+                break;   /* sorted: nothing after it is evidence */
+            if (picked_already(c[i].idx, out, k) || is_duplicate(&c[i], out, k))
+                continue;
+            in_doc = doc_count(c[i].doc, out, k);
+            if (pass == 0 && o->max_per_doc > 0 && in_doc >= o->max_per_doc)
+                continue;
+            out[k++] = c[i];
+        }
+    }
+    return k;
 }
 
 int rank_snippet(const char *in, size_t len, struct buf *out)

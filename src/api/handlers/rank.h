@@ -1,7 +1,7 @@
 /*
- * rank.h - the pure parts of retrieval (search.c): reciprocal rank fusion,
- * cosine similarity, the evidence threshold that decides answer or abstain,
- * and the snippet escaping. No I/O, no database: unit-testable on their own.
+ * rank.h - the pure parts of retrieval (search.c): BM25F with proximity,
+ * the 0-1 score and the threshold that decides answer or abstain, near-duplicate
+ * and per-document diversity selection, cosine similarity, snippet escaping. No I/O, no database: unit-testable on their own.
  * docs/retrieval.md explains how they fit together and why the numbers are
  * what they are.
  */
@@ -11,42 +11,122 @@
 #include "common/buf.h"
 
 #include <stddef.h>
-
-/* Reciprocal rank fusion constant (Cormack et al. 2009). */
-#define RANK_RRF_K 60
+#include <stdint.h>
 
 /*
- * Evidence threshold (docs/retrieval.md "Abstain"): a candidate is evidence when
- * it matched at least one query lexeme in full-text search AND either
- *  - it matched at least min(RANK_MATCH_CAP, ceil(RANK_MIN_COVERAGE * nlex))
- *    of the query's nlex distinct lexemes, or
- *  - its embedding's cosine similarity with the query is >= min_cosine
- *    (SEARCH_MIN_COSINE, default RANK_MIN_COSINE: calibrated for the hash embedder).
+ * Ranking (docs/retrieval.md "Ranking"): BM25F over the query's lexemes with
+ * per-tenant document frequencies (term_stats, active versions only), the
+ * document title and the chunk's heading path as a second field, proximity of
+ * the query's words, and optionally the embedding's cosine. A candidate's
+ * relevance x is that total divided by the query's IDF mass (what a chunk
+ * matching every word once, at average length, would get), and its score is
+ * 1 - exp(-x): 0..1, the same scale for every query.
  */
-#define RANK_MIN_COVERAGE 0.5
-#define RANK_MATCH_CAP 3
-#define RANK_MIN_COSINE 0.25
+#define RANK_MAX_TERMS 64      /* lexemes of a query that are ranked (the rarest) */
+#define RANK_K1 1.2
+#define RANK_B 0.75
+#define RANK_HEAD_WEIGHT 2.0   /* a title or heading match counts as this many body occurrences */
+#define RANK_QWORD_WEIGHT 0.3  /* question words ("how long", "use") weigh this much of their IDF */
+#define RANK_PROX_WEIGHT 0.5   /* weight of the proximity evidence */
+#define RANK_PROX_WINDOW 8     /* words: farther apart, two query words are not near */
+#define RANK_MAX_POS 64        /* positions of one lexeme read per chunk */
+#define RANK_SKETCH 16         /* bottom-k sketch size of a chunk's lexemes (near-duplicates) */
+#define RANK_COVER_POWER 2.0   /* the coordination factor is the matched IDF share to this power */
+#define RANK_CTX_WEIGHT 0.3    /* share of an adjacent chunk's evidence a chunk gets (passage context) */
+#define RANK_TAIL 0.5          /* once one result reaches min_score, others need this share of it */
+#define RANK_DUP_JACCARD 0.7   /* estimated Jaccard similarity at or above which chunks are near-duplicates */
+
+/* Defaults of the settings (docs/configuration.md). */
+#define RANK_MIN_COSINE 0.25   /* SEARCH_MIN_COSINE: cosine below it is no evidence */
+#define RANK_MIN_SCORE 0.15    /* SEARCH_MIN_SCORE: the abstain threshold on score */
 
 /* Markers ts_headline() is asked to put around matches; rank_snippet() turns them into <mark>. */
 #define RANK_MARK_OPEN '\x01'
 #define RANK_MARK_CLOSE '\x02'
 
-struct rank_cand {
-    /* inputs */
-    double fts;          /* ts_rank_cd of the candidate (higher is better) */
-    int has_vec;         /* 1 if cosine is meaningful (same model and dim as the query) */
-    double cosine;       /* cosine similarity with the query, when has_vec */
-    int matched;         /* distinct query lexemes present in the chunk */
-    int nlex;            /* distinct lexemes of the query */
-    size_t idx;          /* caller's row index, carried through the sort */
-    /* outputs of rank_fuse */
-    int fts_rank;        /* 1-based rank by fts (ties broken by idx) */
-    int vec_rank;        /* 1-based rank by cosine among has_vec candidates, 0 if none */
-    double fused;        /* RRF score: 1/(k+fts_rank) + 1/(k+vec_rank) (second term only with a vector) */
+/* The query as ranked: its lexemes' statistics (in the order of the SQL's term array). */
+struct rank_query {
+    int nterms;
+    double idf[RANK_MAX_TERMS];
+    int qword[RANK_MAX_TERMS];   /* 1: a question word (weight RANK_QWORD_WEIGHT, not in idf_sum) */
+    double n;                    /* active chunks of the tenant */
+    double avgdl;                /* their mean length in bytes */
+    double idf_sum;              /* IDF mass of the content words */
 };
 
-/* 1/(k + rank) for rank >= 1, else 0. */
-double rank_rrf(int rank, int k);
+struct rank_cand {
+    size_t idx;          /* caller's row index, carried through the sort */
+    const char *id;      /* chunk_id: the last tie-break */
+    const char *doc;     /* doc_id: per-document diversity */
+    const char *version; /* version_id and ordinal: adjacent chunks (context) */
+    int ordinal;
+    uint64_t mask;       /* query terms matched (bit i: term i) */
+    double ctx;          /* context part: RANK_CTX_WEIGHT of the best adjacent candidate's bm25 */
+    double bm25;         /* BM25F part of the relevance */
+    double prox;         /* proximity part */
+    int matched;         /* distinct content words matched (body or heading) */
+    double cover;        /* IDF mass of those words (divided by idf_sum in rank_finish) */
+    int has_vec;         /* 1 if cosine is meaningful (same model and dim as the query) */
+    double cosine;       /* cosine similarity with the query, when has_vec */
+    double rel;          /* relevance: (bm25 + prox + ctx + vector) / idf_sum * (cover / idf_sum)^2 */
+    double score;        /* 1 - exp(-rel) */
+    int nsketch;
+    int sketch[RANK_SKETCH];   /* the smallest hashes of the chunk's lexemes, ascending */
+};
+
+/* Selection settings. */
+struct rank_select {
+    double min_score;     /* evidence threshold */
+    double min_cosine;    /* cosine below this adds nothing */
+    double vec_weight;    /* weight of (cosine - min_cosine) in rel */
+    int max_per_doc;      /* at most this many results of one document while others have evidence */
+    int top_k;
+};
+
+/* Robertson/Sparck Jones IDF with the +1 of Lucene's BM25 (never negative); df 0 counts as unseen. */
+double rank_idf(double n, double df);
+
+/* Start q for a tenant of n chunks holding bytes bytes. */
+void rank_query_init(struct rank_query *q, double n, double bytes);
+
+/* Add the next lexeme (df: its document frequency; qword: 1 for a question word); -1 when full. */
+int rank_query_add(struct rank_query *q, double df, int qword);
+
+/*
+ * Score one candidate into c (bm25, prox, matched): hits is "i:p,p,...;j:p,..."
+ * (1-based term index into q, then the lexeme's word positions in the chunk),
+ * fields is "i,j,..." (terms present in the title or heading path), dl its length
+ * in bytes. NULL or empty strings mean no match. Malformed parts are skipped.
+ */
+void rank_score(const struct rank_query *q, const char *hits, const char *fields, double dl, struct rank_cand *c);
+
+/*
+ * Passage context: each candidate gets RANK_CTX_WEIGHT of the BM25 of the best
+ * adjacent chunk (same version, ordinal +-1) among the candidates, and of the
+ * IDF mass of the words only that neighbour matches. c is reordered.
+ */
+void rank_context(const struct rank_query *q, struct rank_cand *c, size_t n);
+
+/* Combine c's parts (and cosine) into rel and score. */
+void rank_finish(const struct rank_query *q, const struct rank_select *o, struct rank_cand *c);
+
+/* Parse PostgreSQL's int[] text ("{-5,3}") into out (at most max); returns the count (0 on error). */
+int rank_parse_sketch(const char *text, int *out, int max);
+
+/* Estimated Jaccard similarity of two bottom-k sketches (ascending); 0 if either is empty. */
+double rank_jaccard(const int *a, int na, const int *b, int nb);
+
+/* Sort by rel, descending; ties by id (strcmp), then idx: the same input always gives the same order. */
+void rank_sort(struct rank_cand *c, size_t n);
+
+/*
+ * From c (sorted by rank_sort), pick at most o->top_k results into out:
+ * nothing when the best score is under o->min_score (abstain), else those
+ * with score >= RANK_TAIL * o->min_score, not a near-duplicate of one already picked, and at
+ * most o->max_per_doc per document unless no other document has evidence left
+ * (then the best deferred ones fill the rest, in order). Returns the count.
+ */
+int rank_pick(const struct rank_cand *c, size_t n, const struct rank_select *o, struct rank_cand *out);
 
 /* Cosine similarity of a and b (dim entries); 0 when either is a zero vector or dim <= 0. */
 double rank_cosine(const float *a, const float *b, int dim);
@@ -56,18 +136,6 @@ double rank_cosine(const float *a, const float *b, int dim);
  * Returns 0 when it holds exactly dim finite numbers, -1 otherwise.
  */
 int rank_parse_vector(const char *text, float *out, int dim);
-
-/*
- * Assign fts_rank, vec_rank and fused with constant k, then sort c by fused
- * (descending; ties by fts_rank, then idx). n may be 0.
- */
-void rank_fuse(struct rank_cand *c, size_t n, int k);
-
-/* Lexemes a candidate must match to pass on coverage alone, for a query of nlex lexemes. */
-int rank_required_matches(int nlex);
-
-/* 1 if the candidate is evidence by the threshold above, else 0. */
-int rank_is_evidence(const struct rank_cand *c, double min_cosine);
 
 /*
  * Turn ts_headline() output made with RANK_MARK_OPEN/RANK_MARK_CLOSE as

@@ -2,11 +2,14 @@
  * search.c - POST /v1/search: hybrid retrieval over the caller's tenant's
  * active versions, with citations, or an honest abstention.
  *
- * One statement fetches the full-text candidates (an OR of the query's
- * lexemes, ranked by ts_rank_cd, at most SEARCH_CANDIDATES) together with
- * their embeddings; rank.c fuses the FTS and vector ranks (RRF) and applies
- * the evidence threshold; a second statement makes the snippets of the chunks
- * that are returned. docs/retrieval.md has the reasoning and the figures.
+ * A first statement reads the query's lexemes with their per-tenant document
+ * frequencies (term_stats); a second fetches the candidates (chunks holding
+ * one of the rarest content words, at most SEARCH_CANDIDATES) with what rank.c
+ * needs: term positions, title and heading matches, a lexeme sketch, the
+ * vector. rank.c scores them (BM25F, proximity, a 0-1 score), and picks the
+ * results (threshold, near-duplicates, per-document cap); a third statement
+ * makes the snippets of the chunks returned. docs/retrieval.md has the
+ * reasoning and the figures.
  *
  * Latest-only and tenant isolation live in the SQL: every chunk is joined to
  * an active version and a live document of the caller's tenant (from the
@@ -23,6 +26,7 @@
 #include "common/timeutil.h"
 #include "common/utf8.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,80 +48,111 @@
  * re-normalized, so they stay exactly as to_tsvector() made them.
  */
 #define SEARCH_QUOTE_LEXEME "'''' || replace(replace(lexeme, '\\', '\\\\'), '''', '''''') || ''''"
+#define SEARCH_XSTR(x) #x
+#define SEARCH_STR(x) SEARCH_XSTR(x)
 #define SEARCH_TSQUERY_SQL                                                                 \
     "(SELECT string_agg(" SEARCH_QUOTE_LEXEME ", ' | ')::tsquery FROM unnest(to_tsvector('english', $2)))"
 
 /*
- * Candidates. Ranking every chunk that contains any query word does not scale:
- * a common word ("work", "use") matches a large share of 100k chunks, and
- * ts_rank_cd must read each one's tsvector (docs/retrieval.md has the figures).
- * So candidates are the chunks matching the query's rarest lexemes, taken in
- * order of their frequency in the planner's statistics (pg_stats, filled by
- * ANALYZE for tsvector columns) while their summed frequency stays within
- * $6 (a fraction of all chunks), and at least the rarest one. They are still
- * ranked with the whole query. A lexeme the statistics do not list counts as
- * rare (frequency 0). With $6 = 1 every lexeme is used (the fallback when the
- * narrow set is too small).
+ * The query's lexemes with their per-tenant document frequency (term_stats,
+ * kept over active versions by the trigger of db/migrations/0007_retrieval.sql)
+ * and whether each is a question word, plus the tenant's chunk count and bytes
+ * (corpus_stats): the inputs of BM25. The rarest RANK_MAX_TERMS, rarest first
+ * (a word no chunk contains has df 0), ties by lexeme: a stable order.
+ */
+static const char terms_sql[] =
+    "SELECT t.lexeme, coalesce(greatest(s.df, 0), 0) AS df,"
+    "       t.lexeme = ANY (tsvector_to_array(to_tsvector('english', $3))) AS qword,"
+    "       coalesce(greatest(cs.chunks, 0), 0) AS n, coalesce(greatest(cs.bytes, 0), 0) AS bytes"
+    "  FROM unnest(to_tsvector('english', $2)) t"
+    "  LEFT JOIN term_stats s ON s.tenant_id = $1 AND s.lexeme = t.lexeme"
+    "  LEFT JOIN corpus_stats cs ON cs.tenant_id = $1"
+    " ORDER BY df, t.lexeme"
+    " LIMIT " SEARCH_STR(RANK_MAX_TERMS);
+
+enum { T_LEXEME, T_DF, T_QWORD, T_N, T_BYTES };
+
+/*
+ * Candidates: chunks containing any of the candidate lexemes $3 (the rarest
+ * content words of the query, search.c picks them from term_stats), pre-ranked
+ * by ts_rank_cd against every lexeme $2, at most $6. For each, what rank.c
+ * scores: the query lexemes it holds with their positions ("i:p,p;j:p", i the
+ * 1-based index in $2), the ones in its document title or its own heading
+ * (the last level of a heading path of two levels or more: a top-level
+ * heading or a PDF's running head names a whole chapter), its
+ * length in bytes and its vector when comparable.
  *
- * Row-level security (db/migrations/0006_rls.sql) would defeat both halves:
- * pg_stats hides a policy table's statistics, and the GIN index cannot serve
- * the (not LEAKPROOF) @@ under a policy. So the frequencies come from
- * chunk_lexeme_freq() and the chunks from the view tenant_chunks, which
- * filters on the session's tenant itself; m.tenant_id = $1 stays as well. The
- * chunks are matched in their own subquery (OFFSET 0 keeps it one): joined in
- * one query level, the policies of documents and document_versions would
- * reach the chunks scan through tenant_id = $1 (one equivalence class) and
- * forbid the index all the same (docs/retrieval.md has the figures).
+ * Row-level security (db/migrations/0006_rls.sql): the chunks come from the
+ * view tenant_chunks, which filters on the session's tenant itself, matched in
+ * their own subquery (OFFSET 0 keeps it one): joined in one query level, the
+ * policies of documents and document_versions would reach the chunks scan
+ * through tenant_id = $1 and forbid the GIN index (docs/retrieval.md).
  */
 static const char candidates_sql[] =
-    "WITH lex AS ("
-    "  SELECT t.lexeme, chunk_lexeme_freq(t.lexeme) AS freq"
-    "    FROM unnest(to_tsvector('english', $2)) t"
-    "), sel AS ("
-    "  SELECT lexeme, row_number() OVER w AS rn, sum(freq) OVER w AS cum"
-    "    FROM lex WINDOW w AS (ORDER BY freq, lexeme)"
-    "), q AS ("
-    "  SELECT (SELECT string_agg(" SEARCH_QUOTE_LEXEME ", ' | ')::tsquery FROM lex) AS tq,"
-    "         (SELECT string_agg(" SEARCH_QUOTE_LEXEME ", ' | ')::tsquery FROM sel"
-    "           WHERE rn = 1 OR cum <= $6::float8) AS tq_cand,"
-    "         ARRAY(SELECT lexeme FROM lex"
-    "                WHERE lexeme <> ALL (tsvector_to_array(to_tsvector('english', $7)))) AS lex"
+    "WITH q AS ("
+    "  SELECT (SELECT string_agg(" SEARCH_QUOTE_LEXEME ", ' | ')::tsquery FROM unnest($2::text[]) lexeme) AS tq,"
+    "         (SELECT string_agg(" SEARCH_QUOTE_LEXEME ", ' | ')::tsquery FROM unnest($3::text[]) lexeme) AS tq_cand"
     "), cand AS ("
-    "  SELECT c.chunk_id, c.doc_id, c.version_id, c.page_start, c.page_end, c.tsv,"
-    "         ts_rank_cd(c.tsv, (SELECT tq FROM q)) AS fts"
+    "  SELECT c.chunk_id, c.doc_id, c.version_id, c.ordinal, c.page_start, c.page_end, c.section, c.page_label, c.tsv,"
+    "         octet_length(c.text) AS bytes, ts_rank_cd(c.tsv, (SELECT tq FROM q)) AS pre"
     "    FROM (SELECT m.* FROM tenant_chunks m"
     "           WHERE m.tenant_id = $1 AND m.tsv @@ (SELECT tq_cand FROM q) OFFSET 0) c"
     "    JOIN document_versions v ON v.version_id = c.version_id AND v.is_active AND v.tenant_id = $1"
     "    JOIN documents d ON d.doc_id = c.doc_id AND d.tenant_id = $1 AND d.deleted_at IS NULL"
-    "   ORDER BY fts DESC, c.chunk_id"
-    "   LIMIT $3"
+    "   ORDER BY pre DESC, c.chunk_id"
+    "   LIMIT $6"
     ")"
     "SELECT cand.chunk_id, cand.doc_id, cand.version_id, d.title, d.source_uri,"
-    "       cand.page_start, cand.page_end, cand.fts,"
-    "       length(cand.tsv) - length(ts_delete(cand.tsv, q.lex)) AS matched,"
-    "       cardinality(q.lex) AS nlex,"
+    "       cand.page_start, cand.page_end, cand.section, cand.page_label, cand.bytes, cand.ordinal,"
+    "       (SELECT string_agg(array_position($2::text[], u.lexeme) || ':' || array_to_string(u.positions, ','), ';')"
+    "          FROM unnest(cand.tsv) u WHERE u.lexeme = ANY ($2::text[])) AS hits,"
+    "       (SELECT string_agg(array_position($2::text[], u.lexeme)::text, ',')"
+    "          FROM unnest(to_tsvector('english', coalesce(d.title, '') || ' ' ||"
+    "                   coalesce(substring(cand.section FROM '.* > (.*)$'), ''))) u"
+    "         WHERE u.lexeme = ANY ($2::text[])) AS fields,"
     "       CASE WHEN e.model = $4 AND e.dim = $5::integer THEN e.vector END AS vector"
-    "  FROM cand CROSS JOIN q"
+    "  FROM cand"
     "  JOIN documents d ON d.doc_id = cand.doc_id"
     "  LEFT JOIN chunk_embeddings e ON e.chunk_id = cand.chunk_id";
 
-/* Share of all chunks the candidate lexemes may cover together (see above). */
-#define SEARCH_RARE_BUDGET "0.02"
+/*
+ * The candidate lexemes may cover together at most this share of the tenant's
+ * chunks, or SEARCH_RARE_FLOOR chunks, whichever is more (always at least the
+ * rarest one): the IDF-like choice that keeps a common word from making every
+ * chunk a candidate (docs/retrieval.md "Candidates").
+ */
+#define SEARCH_RARE_BUDGET 0.02
+#define SEARCH_RARE_FLOOR 200.0
 
 /*
  * Words of how people ask rather than of what they ask about ("how long does
- * a refund take?"). They still rank candidates, but they do not count among the
- * lexemes a chunk must match to be evidence (matched / nlex): a passage about
- * refunds answers that question even though it never says "long" or "take".
- * PostgreSQL's English stop words are dropped already; these are the common
- * verbs and adverbs its list keeps. Stemmed by to_tsvector like the query.
+ * a refund take?"). They weigh RANK_QWORD_WEIGHT of their IDF and do not count
+ * in the query's IDF mass: a passage about refunds answers that question even
+ * though it never says "long" or "take". PostgreSQL's English stop words are
+ * dropped already; these are the common verbs and adverbs its list keeps.
+ * Stemmed by to_tsvector like the query.
  */
 #define SEARCH_QUESTION_WORDS                                                      \
     "long take takes took much many get gets make need needs use work works way " \
     "mean means go goes come want know tell find happen possible often ever "     \
-    "also still would could should please thing something anything"
+    "also still would could should please thing something anything best good"
 
-enum { C_CHUNK, C_DOC, C_VERSION, C_TITLE, C_URI, C_PSTART, C_PEND, C_FTS, C_MATCHED, C_NLEX, C_VECTOR };
+enum { C_CHUNK, C_DOC, C_VERSION, C_TITLE, C_URI, C_PSTART, C_PEND, C_SECTION, C_PLABEL, C_BYTES, C_ORDINAL, C_HITS,
+       C_FIELDS, C_VECTOR };
+
+/*
+ * Bottom-k sketches (the RANK_SKETCH smallest hashes of a chunk's lexemes) of
+ * the best-ranked candidates only, $2: near-duplicates are found among them.
+ */
+static const char sketches_sql[] =
+    "SELECT c.chunk_id, ARRAY(SELECT hashtext(l) FROM unnest(tsvector_to_array(c.tsv)) l"
+    "                          ORDER BY 1 LIMIT " SEARCH_STR(RANK_SKETCH) ")"
+    "  FROM tenant_chunks c"
+    " WHERE c.tenant_id = $1 AND c.chunk_id = ANY ($2::uuid[])";
+
+/* Candidates, best first, among which the results are picked: top_k times this, plus a few. */
+#define SEARCH_PICK_FACTOR 4
+#define SEARCH_PICK_EXTRA 8
 
 /*
  * Snippets only for the chunks returned. Control characters 1 and 2 mark the
@@ -201,11 +236,15 @@ struct search {
     struct embedder *emb;    /* the query's embedder, NULL when ranking by FTS only */
     float *qvec;             /* the query's vector (dim floats), or NULL */
     int dim;                 /* 0 without a vector */
+    PGresult *terms;         /* terms_sql's rows (T_* columns) */
+    struct rank_query rq;    /* their statistics, in the same order */
+    char *all_terms;         /* text[] literal of every ranked lexeme ($2 of candidates_sql) */
+    char *cand_terms;        /* text[] literal of the candidate lexemes ($3) */
     PGresult *cands;         /* candidates_sql's rows (C_* columns) */
     int ncands;
-    int widened;             /* 1: the candidates come from every lexeme ($6 = 1) */
+    int widened;             /* 1: the candidates come from every known content lexeme */
     int nvec;                /* candidates ranked by their vector too */
-    struct rank_cand *sel;   /* the evidence, best first */
+    struct rank_cand *sel;   /* the results, in order */
     int nsel;
 };
 
@@ -349,48 +388,141 @@ static json_t *make_snippet(const char *headline)
     return j ? j : json_string("");
 }
 
+/* Append the PostgreSQL array literal element "v" (quotes and backslashes escaped). */
+static int array_elem(struct buf *b, const char *v)
+{
+    if (b->len > 1 && buf_add(b, ",", 1) < 0)
+        return -1;
+    if (buf_add(b, "\"", 1) < 0)
+        return -1;
+    for (; *v; v++) {
+        if ((*v == '"' || *v == '\\') && buf_add(b, "\\", 1) < 0)
+            return -1;
+        if (buf_add(b, v, 1) < 0)
+            return -1;
+    }
+    return buf_add(b, "\"", 1);
+}
+
 /*
- * The full-text candidates with their embeddings into s->cands: from the
- * rarest lexemes first; too few of them (e.g. a misspelt rare word) widen to
- * all of them. 0, or -1 after answering.
+ * The text[] literal of the ranked lexemes: every one (cand 0), or the
+ * candidate ones (cand 1): content words that some chunk contains, rarest first
+ * while their summed df stays within the budget (always the rarest one), or
+ * all of them when widened. In the arena; NULL when out of memory.
  */
-static int fetch_candidates(struct search *s)
+static char *terms_literal(struct search *s, int cand)
+{
+    double budget = s->rq.n * SEARCH_RARE_BUDGET, cum = 0.0;
+    struct buf b;
+    char *out = NULL;
+    int fail;
+
+    if (budget < SEARCH_RARE_FLOOR)
+        budget = SEARCH_RARE_FLOOR;
+    buf_init(&b, 1 << 20);
+    fail = buf_add(&b, "{", 1) < 0;
+    for (int i = 0; i < PQntuples(s->terms) && !fail; i++) {
+        double df = strtod(db_val(s->terms, i, T_DF), NULL);
+
+        if (cand && (s->rq.qword[i] || df <= 0))
+            continue;
+        if (cand && !s->widened && b.len > 1 && cum + df > budget)
+            break;   /* rarest first: the rest are commoner */
+        cum += df;
+        fail = array_elem(&b, db_val(s->terms, i, T_LEXEME)) < 0;
+    }
+    if (!fail && buf_add(&b, "}", 1) == 0)
+        out = arena_strndup(&s->r->arena, b.ptr, b.len);
+    buf_release(&b);
+    return out;
+}
+
+/*
+ * The query's lexemes and their statistics into s->terms and s->rq. 0; 1 when
+ * the query has no content word some chunk contains (nothing can be evidence:
+ * abstain); -1 after answering.
+ */
+static int fetch_terms(struct search *s)
+{
+    const char *params[3] = {s->r->principal.tenant_id, s->query, SEARCH_QUESTION_WORDS};
+    int n, known = 0;
+
+    s->terms = rows_query(s->r, terms_sql, 3, params, SEARCH_DB_WHAT);
+    if (!s->terms)
+        return -1;
+    n = PQntuples(s->terms);
+    if (n == 0)
+        return 1;
+    rank_query_init(&s->rq, strtod(db_val(s->terms, 0, T_N), NULL), strtod(db_val(s->terms, 0, T_BYTES), NULL));
+    for (int i = 0; i < n; i++) {
+        double df = strtod(db_val(s->terms, i, T_DF), NULL);
+        int qword = strcmp(db_val(s->terms, i, T_QWORD), "t") == 0;
+
+        rank_query_add(&s->rq, df, qword);
+        known += !qword && df > 0;
+    }
+    return known ? 0 : 1;
+}
+
+/* candidates_sql with the current candidate lexemes into s->cands; 0 or -1 (answered). */
+static int query_candidates(struct search *s)
 {
     struct req *r = s->r;
     char limit[16], dimtxt[16];
-    const char *params[7];
+    const char *params[6];
 
+    s->cand_terms = terms_literal(s, 1);
+    if (!s->cand_terms) {
+        req_error(r, API_ERR_INTERNAL, "out of memory");
+        return -1;
+    }
     snprintf(limit, sizeof(limit), "%d", SEARCH_CANDIDATES);
     snprintf(dimtxt, sizeof(dimtxt), "%d", s->dim);
     params[0] = r->principal.tenant_id;
-    params[1] = s->query;
-    params[2] = limit;
+    params[1] = s->all_terms;
+    params[2] = s->cand_terms;
     params[3] = s->qvec ? embed_model(s->emb) : NULL;
     params[4] = dimtxt;
-    params[5] = SEARCH_RARE_BUDGET;
-    params[6] = SEARCH_QUESTION_WORDS;
-    s->cands = rows_query(r, candidates_sql, 7, params, SEARCH_DB_WHAT);
-    if (s->cands && PQntuples(s->cands) < s->top_k) {
-        params[5] = "1";
-        s->cands = rows_query(r, candidates_sql, 7, params, SEARCH_DB_WHAT);
-        s->widened = 1;
-    }
-    if (!s->cands)
+    params[5] = limit;
+    s->cands = rows_query(r, candidates_sql, 6, params, SEARCH_DB_WHAT);
+    return s->cands ? 0 : -1;
+}
+
+/*
+ * The candidates with their embeddings into s->cands: from the rarest content
+ * lexemes first; too few of them widen to every one. 0, or -1 after answering.
+ */
+static int fetch_candidates(struct search *s)
+{
+    s->all_terms = terms_literal(s, 0);
+    if (!s->all_terms) {
+        req_error(s->r, API_ERR_INTERNAL, "out of memory");
         return -1;
+    }
+    if (query_candidates(s) < 0)
+        return -1;
+    if (PQntuples(s->cands) < s->top_k) {
+        s->widened = 1;
+        if (query_candidates(s) < 0)
+            return -1;
+    }
     s->ncands = PQntuples(s->cands);
     return 0;
 }
 
-/* The ranking inputs of every candidate row, into c (s->ncands entries); counts s->nvec. */
-static void read_candidates(struct search *s, struct rank_cand *c, float *tmp)
+/* The ranking inputs of every candidate row, scored into c (s->ncands entries); counts s->nvec. */
+static void read_candidates(struct search *s, struct rank_cand *c, float *tmp, const struct rank_select *o)
 {
     for (int i = 0; i < s->ncands; i++) {
         const char *v = db_val(s->cands, i, C_VECTOR);
 
         c[i].idx = (size_t)i;
-        c[i].fts = strtod(db_val(s->cands, i, C_FTS), NULL);
-        c[i].matched = (int)strtol(db_val(s->cands, i, C_MATCHED), NULL, 10);
-        c[i].nlex = (int)strtol(db_val(s->cands, i, C_NLEX), NULL, 10);
+        c[i].id = db_val(s->cands, i, C_CHUNK);
+        c[i].doc = db_val(s->cands, i, C_DOC);
+        c[i].version = db_val(s->cands, i, C_VERSION);
+        c[i].ordinal = (int)strtol(db_val(s->cands, i, C_ORDINAL), NULL, 10);
+        rank_score(&s->rq, db_val(s->cands, i, C_HITS), db_val(s->cands, i, C_FIELDS),
+                   strtod(db_val(s->cands, i, C_BYTES), NULL), &c[i]);
         /* A chunk embedded by another model (or a malformed vector) is ranked by FTS only. */
         if (v && s->qvec && rank_parse_vector(v, tmp, s->dim) == 0) {
             c[i].has_vec = 1;
@@ -398,14 +530,41 @@ static void read_candidates(struct search *s, struct rank_cand *c, float *tmp)
             s->nvec++;
         }
     }
+    rank_context(&s->rq, c, (size_t)s->ncands);
+    for (int i = 0; i < s->ncands; i++)
+        rank_finish(&s->rq, o, &c[i]);
 }
 
-/* Rank the candidates (RRF) and keep the first top_k that are evidence in s->sel; -1 after answering. */
+/* The sketches of the first n of c (sorted) from sketches_sql; 0 or -1 (answered). */
+static int read_sketches(struct search *s, struct rank_cand *c, int n)
+{
+    const char *params[2] = {s->r->principal.tenant_id, uuid_array(s->r, s->cands, c, n)};
+    PGresult *res;
+
+    if (!params[1]) {
+        req_error(s->r, API_ERR_INTERNAL, "out of memory");
+        return -1;
+    }
+    res = rows_query(s->r, sketches_sql, 2, params, SEARCH_DB_WHAT);
+    if (!res)
+        return -1;
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < PQntuples(res); j++)
+            if (strcmp(c[i].id, db_val(res, j, 0)) == 0)
+                c[i].nsketch = rank_parse_sketch(db_val(res, j, 1), c[i].sketch, RANK_SKETCH);
+    return 0;
+}
+
+/* Rank the candidates and pick the results into s->sel; -1 after answering. */
 static int select_evidence(struct search *s)
 {
     struct arena *a = &s->r->arena;
+    const struct config *cfg = s->r->app->cfg;
     struct rank_cand *c = arena_alloc(a, sizeof(*c) * (size_t)s->ncands);
     float *tmp = s->dim ? arena_alloc(a, sizeof(float) * (size_t)s->dim) : NULL;
+    struct rank_select o = {cfg->search_min_score, cfg->search_min_cosine, cfg->search_vector_weight,
+                            (int)cfg->search_max_per_doc, s->top_k};
+    int m = s->top_k * SEARCH_PICK_FACTOR + SEARCH_PICK_EXTRA;
 
     s->sel = arena_alloc(a, sizeof(*s->sel) * (size_t)s->top_k);
     if (!c || (s->dim && !tmp) || !s->sel) {
@@ -413,11 +572,13 @@ static int select_evidence(struct search *s)
         return -1;
     }
     memset(c, 0, sizeof(*c) * (size_t)s->ncands);
-    read_candidates(s, c, tmp);
-    rank_fuse(c, (size_t)s->ncands, RANK_RRF_K);
-    for (int i = 0; i < s->ncands && s->nsel < s->top_k; i++)
-        if (rank_is_evidence(&c[i], s->r->app->cfg->search_min_cosine))
-            s->sel[s->nsel++] = c[i];
+    read_candidates(s, c, tmp, &o);
+    rank_sort(c, (size_t)s->ncands);
+    while (m > 0 && (m > s->ncands || c[m - 1].score < RANK_TAIL * o.min_score))
+        m--;   /* only evidence can be picked */
+    if (m > 0 && read_sketches(s, c, m) < 0)
+        return -1;
+    s->nsel = rank_pick(c, (size_t)m, &o, s->sel);
     return 0;
 }
 
@@ -453,13 +614,16 @@ static json_t *result_json(const struct search *s, int i, const PGresult *snip)
     const PGresult *res = s->cands;
     int row = (int)s->sel[i].idx;
     const char *chunk_id = db_val(res, row, C_CHUNK);
+    double score = floor(s->sel[i].score * 10000.0 + 0.5) / 10000.0;
 
-    return json_pack("{s:s,s:s,s:s,s:s,s:s?,s:o,s:o,s:o,s:f}", "chunk_id", chunk_id,
+    return json_pack("{s:s,s:s,s:s,s:s,s:s?,s:o,s:o,s:o,s:o,s:o,s:f}", "chunk_id", chunk_id,
                      "doc_id", db_val(res, row, C_DOC), "version_id", db_val(res, row, C_VERSION),
                      "title", db_val(res, row, C_TITLE), "source_uri", db_val(res, row, C_URI),
                      "page_start", rows_int(db_val(res, row, C_PSTART)),
                      "page_end", rows_int(db_val(res, row, C_PEND)),
-                     "snippet", make_snippet(headline_of(snip, chunk_id)), "score", s->sel[i].fused);
+                     "page_label", rows_str(db_val(res, row, C_PLABEL)),
+                     "section", rows_str(db_val(res, row, C_SECTION)),
+                     "snippet", make_snippet(headline_of(snip, chunk_id)), "score", score);
 }
 
 /* Answer 200 "answered" with the selected candidates as citations. */
@@ -483,16 +647,22 @@ void search_handle(struct req *r)
 {
     struct search s;
     PGresult *snip;
+    int rc;
 
     memset(&s, 0, sizeof(s));
     s.r = r;
     s.t0 = time_mono_ms();
     if (parse_request(&s) < 0)
         return;
-    s.qvec = embed_query(r, s.query, &s.emb);
-    s.dim = s.qvec ? embed_dim(s.emb) : 0;
-    if (fetch_candidates(&s) < 0)
+    rc = fetch_terms(&s);
+    if (rc < 0)
         return;
+    if (rc == 0) {
+        s.qvec = embed_query(r, s.query, &s.emb);
+        s.dim = s.qvec ? embed_dim(s.emb) : 0;
+        if (fetch_candidates(&s) < 0)
+            return;
+    }
     if (s.ncands > 0 && select_evidence(&s) < 0)
         return;
     if (s.nsel == 0) {

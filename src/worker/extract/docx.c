@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <zip.h>
 
 #define DOCX_MAX_ENTRIES 20000
@@ -62,6 +63,26 @@ static int is(const xmlChar *name, const char *s)
     return name && strcmp((const char *)name, s) == 0;
 }
 
+/*
+ * A paragraph style "Heading1".."Heading4" (the style ids Word writes) opens the
+ * paragraph with EXTRACT_HEADING_MARK and the level: worker/structure.c makes
+ * heading paths of them. w:pPr, which holds w:pStyle, comes before the runs.
+ */
+static enum run_fail heading_style(xmlTextReaderPtr r, struct buf *out)
+{
+    xmlChar *v = xmlTextReaderGetAttributeNs(r, (const xmlChar *)"val",
+                                             (const xmlChar *)"http://schemas.openxmlformats.org/wordprocessingml/2006/main");
+    enum run_fail rc = RUN_OK;
+
+    if (v && strncasecmp((const char *)v, "heading", 7) == 0 && v[7] >= '1' && v[7] <= '4' && !v[8]) {
+        rc = extract_put(out, EXTRACT_HEADING_MARK, sizeof(EXTRACT_HEADING_MARK) - 1);
+        if (rc == RUN_OK)
+            rc = extract_put(out, (const char *)v + 7, 1);
+    }
+    xmlFree(v);
+    return rc;
+}
+
 /* Walk word/document.xml and append its text. */
 static enum run_fail read_document(xmlTextReaderPtr r, struct buf *out)
 {
@@ -89,6 +110,8 @@ static enum run_fail read_document(xmlTextReaderPtr r, struct buf *out)
                 rc = extract_put(out, "-", 1);
             else if (is(name, "p") && xmlTextReaderIsEmptyElement(r))
                 rc = extract_put(out, "\n\n", 2);
+            else if (is(name, "pStyle"))
+                rc = heading_style(r, out);
         } else if (type == XML_READER_TYPE_END_ELEMENT) {
             if (is(name, "t") && in_t > 0)
                 in_t--;

@@ -14,6 +14,12 @@
 
 #include <stddef.h>
 
+/*
+ * HTML headings h1-h4 start a line with this (U+E000, a private-use
+ * character) and the level digit; worker/structure.c reads and removes them.
+ */
+#define EXTRACT_HEADING_MARK "\xEE\x80\x80"
+
 struct extract_limits {
     long timeout_ms;              /* wall clock of the child; <= 0: 120 s */
     long memory_mb;               /* RLIMIT_AS of the child; <= 0: 1024 */

@@ -123,9 +123,33 @@ static int keeps_space(const xmlNode *n)
     return strcasecmp((const char *)n->name, "pre") == 0 || strcasecmp((const char *)n->name, "textarea") == 0;
 }
 
+/* h1..h4: 1..4, else 0. */
+static int heading_level(const xmlNode *n)
+{
+    const char *name = (const char *)n->name;
+
+    if (!name || (name[0] != 'h' && name[0] != 'H') || name[1] < '1' || name[1] > '4' || name[2])
+        return 0;
+    return name[1] - '0';
+}
+
+/*
+ * A heading starts its own paragraph with EXTRACT_HEADING_MARK and its level
+ * ('1'..'4'): worker/structure.c turns those lines into heading paths and
+ * removes the markers (a "#" would be ambiguous: "# apt update" in a <pre>).
+ */
 static void open_el(struct html_out *h, xmlNode *n)
 {
+    int level = heading_level(n);
+
     element_break(h, n);
+    if (level && !h->pre) {
+        flush_break(h);
+        char lv = (char)('0' + level);
+
+        put(h, EXTRACT_HEADING_MARK, sizeof(EXTRACT_HEADING_MARK) - 1);
+        put(h, &lv, 1);
+    }
     if (keeps_space(n))
         h->pre++;
 }

@@ -1,4 +1,4 @@
-/* Unit tests of api/rank.c: RRF, cosine, vector parsing, the evidence threshold, snippets. */
+/* Unit tests of api/rank.c: BM25F, proximity, score, sketches, selection, cosine, vectors, snippets. */
 #include "api/handlers/rank.h"
 
 #include <setjmp.h>
@@ -11,15 +11,6 @@
 #include <string.h>
 
 #define assert_close(a, b) assert_true(fabs((double)(a) - (double)(b)) < 1e-9)
-
-static void test_rrf(void **state)
-{
-    (void)state;
-    assert_close(rank_rrf(1, 60), 1.0 / 61);
-    assert_close(rank_rrf(10, 60), 1.0 / 70);
-    assert_close(rank_rrf(0, 60), 0.0);
-    assert_close(rank_rrf(-3, 60), 0.0);
-}
 
 static void test_cosine(void **state)
 {
@@ -52,96 +43,160 @@ static void test_parse_vector(void **state)
     assert_int_equal(rank_parse_vector(NULL, v, 3), -1);
 }
 
-static void test_fuse(void **state)
+/* A query of three content words (df 5, 50, 0 in 1000 chunks of 1000 bytes) and a question word. */
+static void three_word_query(struct rank_query *q)
 {
-    /* idx 0: best FTS, weak vector; idx 1: second FTS, best vector; idx 2: no vector. */
-    struct rank_cand c[3];
-
-    (void)state;
-    memset(c, 0, sizeof(c));
-    c[0].idx = 0; c[0].fts = 0.9; c[0].has_vec = 1; c[0].cosine = 0.1;
-    c[1].idx = 1; c[1].fts = 0.5; c[1].has_vec = 1; c[1].cosine = 0.8;
-    c[2].idx = 2; c[2].fts = 0.7; c[2].has_vec = 0;
-    rank_fuse(c, 3, RANK_RRF_K);
-    /* idx 0: 1/61 + 1/62 beats idx 1: 1/63 + 1/61 */
-    assert_int_equal(c[0].idx, 0);
-    assert_int_equal(c[0].fts_rank, 1);
-    assert_int_equal(c[0].vec_rank, 2);
-    assert_close(c[0].fused, 1.0 / 61 + 1.0 / 62);
-    assert_int_equal(c[1].idx, 1);
-    assert_int_equal(c[1].fts_rank, 3);
-    assert_int_equal(c[1].vec_rank, 1);
-    assert_close(c[1].fused, 1.0 / 63 + 1.0 / 61);
-    /* no vector: FTS term only, so it sinks below both despite FTS rank 2 */
-    assert_int_equal(c[2].idx, 2);
-    assert_int_equal(c[2].vec_rank, 0);
-    assert_close(c[2].fused, 1.0 / 62);
-
-    /* vector rank can lift a lower FTS candidate above a higher one */
-    memset(c, 0, sizeof(c));
-    c[0].idx = 0; c[0].fts = 0.9; c[0].has_vec = 1; c[0].cosine = 0.1;
-    c[1].idx = 1; c[1].fts = 0.8; c[1].has_vec = 1; c[1].cosine = 0.9;
-    c[2].idx = 2; c[2].fts = 0.7; c[2].has_vec = 1; c[2].cosine = 0.3;
-    rank_fuse(c, 3, RANK_RRF_K);
-    assert_int_equal(c[0].idx, 1);   /* 1/62 + 1/61 > 1/61 + 1/63 */
-    assert_int_equal(c[1].idx, 0);
-    /* equal fused scores (ranks swapped) are broken by the FTS rank */
-    memset(c, 0, sizeof(c));
-    c[0].idx = 0; c[0].fts = 0.9; c[0].has_vec = 1; c[0].cosine = 0.2;
-    c[1].idx = 1; c[1].fts = 0.8; c[1].has_vec = 1; c[1].cosine = 0.9;
-    rank_fuse(c, 2, RANK_RRF_K);
-    assert_int_equal(c[0].idx, 0);
-    rank_fuse(c, 0, RANK_RRF_K);     /* n = 0 is fine */
+    rank_query_init(q, 1000, 1000 * 1000);
+    assert_int_equal(rank_query_add(q, 5, 0), 0);
+    assert_int_equal(rank_query_add(q, 50, 0), 0);
+    assert_int_equal(rank_query_add(q, 0, 0), 0);
+    assert_int_equal(rank_query_add(q, 300, 1), 0);
 }
 
-static void test_fuse_ties_deterministic(void **state)
+static void test_idf(void **state)
 {
-    struct rank_cand c[4];
-    size_t i;
+    struct rank_query q;
 
     (void)state;
-    memset(c, 0, sizeof(c));
-    for (i = 0; i < 4; i++) {
-        c[i].idx = 3 - i;
-        c[i].fts = 0.5;
-    }
-    rank_fuse(c, 4, RANK_RRF_K);
-    for (i = 0; i < 4; i++)
-        assert_int_equal(c[i].idx, i);
+    assert_true(rank_idf(1000, 1) > rank_idf(1000, 10));
+    assert_true(rank_idf(1000, 1000) > 0);              /* never negative */
+    assert_close(rank_idf(1000, 0), log(1.0 + 1000.5 / 0.5));   /* unseen: the largest */
+    three_word_query(&q);
+    assert_int_equal(q.nterms, 4);
+    assert_close(q.avgdl, 1000.0);
+    /* the question word is not part of the IDF mass */
+    /* an unseen word (df 0) weighs as much as the rarest possible (df 1) */
+    assert_close(q.idf_sum, rank_idf(1000, 5) + rank_idf(1000, 50) + rank_idf(1000, 1));
+    for (int i = q.nterms; i < RANK_MAX_TERMS; i++)
+        assert_int_equal(rank_query_add(&q, 1, 0), 0);
+    assert_int_equal(rank_query_add(&q, 1, 0), -1);     /* full */
 }
 
-static void test_threshold(void **state)
+static void test_score_bm25(void **state)
+{
+    struct rank_query q;
+    struct rank_select o = {0.0, 0.25, 0.0, 3, 10};
+    struct rank_cand a, b, c, d, e;
+
+    (void)state;
+    three_word_query(&q);
+    memset(&a, 0, sizeof(a));
+    b = c = d = e = a;
+    rank_score(&q, "1:3", NULL, 1000, &a);                    /* the rare word once */
+    rank_score(&q, "2:3", NULL, 1000, &b);                    /* the commoner word once */
+    rank_score(&q, "1:3,40,90", NULL, 1000, &c);              /* the rare word three times */
+    rank_score(&q, "1:3", NULL, 4000, &d);                    /* once, in a long chunk */
+    rank_score(&q, "1:3;2:4", NULL, 1000, &e);                /* both, adjacent */
+    assert_true(a.bm25 > b.bm25);                             /* IDF */
+    assert_true(c.bm25 > a.bm25 && c.bm25 < 3 * a.bm25);      /* tf saturates */
+    assert_true(d.bm25 < a.bm25);                             /* length normalization */
+    assert_int_equal(e.matched, 2);
+    assert_true(e.prox > 0 && a.prox == 0);                   /* proximity needs two words */
+    /* at average length, a word once scores exactly its IDF */
+    assert_close(a.bm25, rank_idf(1000, 5));
+    rank_finish(&q, &o, &a);
+    rank_finish(&q, &o, &e);
+    assert_true(e.rel > a.rel);
+    assert_true(a.score > 0 && a.score < 1 && e.score < 1);
+    assert_close(a.score, 1 - exp(-a.rel));
+}
+
+static void test_score_fields_and_parsing(void **state)
+{
+    struct rank_query q;
+    struct rank_cand a, b, c, far;
+
+    (void)state;
+    three_word_query(&q);
+    memset(&a, 0, sizeof(a));
+    b = c = far = a;
+    rank_score(&q, "1:3", "1", 1000, &a);                     /* also in the heading */
+    rank_score(&q, "1:3", NULL, 1000, &b);
+    assert_true(a.bm25 > b.bm25);
+    rank_score(&q, "1:3;2:30", NULL, 1000, &far);            /* too far apart for proximity */
+    assert_close(far.prox, 0.0);
+    /* malformed or out-of-range parts are skipped, never read out of bounds */
+    rank_score(&q, "9:1;x:2;0:3;1:;:;;2:7,", "77,a,", 1000, &c);
+    assert_int_equal(c.matched, 1);
+    rank_score(&q, NULL, NULL, 0, &c);
+    assert_int_equal(c.matched, 0);
+    assert_close(c.bm25, 0.0);
+}
+
+static void test_sketch(void **state)
+{
+    int a[RANK_SKETCH], b[RANK_SKETCH];
+    int na, nb;
+
+    (void)state;
+    na = rank_parse_sketch("{-9,-3,1,4}", a, RANK_SKETCH);
+    nb = rank_parse_sketch("{-9,-3,1,4}", b, RANK_SKETCH);
+    assert_int_equal(na, 4);
+    assert_close(rank_jaccard(a, na, b, nb), 1.0);
+    nb = rank_parse_sketch("{-8,-2,2,5}", b, RANK_SKETCH);
+    assert_close(rank_jaccard(a, na, b, nb), 0.0);
+    nb = rank_parse_sketch("{-9,-3,2,5}", b, RANK_SKETCH);
+    assert_true(rank_jaccard(a, na, b, nb) > 0.3 && rank_jaccard(a, na, b, nb) < 0.7);
+    assert_int_equal(rank_parse_sketch("{x}", a, RANK_SKETCH), 0);
+    assert_int_equal(rank_parse_sketch(NULL, a, RANK_SKETCH), 0);
+    assert_close(rank_jaccard(a, 0, b, nb), 0.0);
+}
+
+static struct rank_cand cand(size_t idx, const char *id, const char *doc, double rel, int sk)
 {
     struct rank_cand c;
 
-    (void)state;
-    assert_int_equal(rank_required_matches(1), 1);
-    assert_int_equal(rank_required_matches(2), 1);
-    assert_int_equal(rank_required_matches(3), 2);
-    assert_int_equal(rank_required_matches(4), 2);
-    assert_int_equal(rank_required_matches(5), 3);
-    assert_int_equal(rank_required_matches(12), RANK_MATCH_CAP);
-    assert_int_equal(rank_required_matches(0), 1);
-
     memset(&c, 0, sizeof(c));
-    /* no lexeme matched: never evidence, whatever the vector says */
-    c.nlex = 3; c.matched = 0; c.has_vec = 1; c.cosine = 0.99;
-    assert_int_equal(rank_is_evidence(&c, RANK_MIN_COSINE), 0);
-    /* one of one */
-    c.nlex = 1; c.matched = 1; c.has_vec = 0;
-    assert_int_equal(rank_is_evidence(&c, RANK_MIN_COSINE), 1);
-    /* one of five: only with a close vector */
-    c.nlex = 5; c.matched = 1; c.has_vec = 1; c.cosine = RANK_MIN_COSINE - 0.01;
-    assert_int_equal(rank_is_evidence(&c, RANK_MIN_COSINE), 0);
-    c.cosine = RANK_MIN_COSINE;
-    assert_int_equal(rank_is_evidence(&c, RANK_MIN_COSINE), 1);
-    c.has_vec = 0;   /* a cosine without a comparable vector does not count */
-    assert_int_equal(rank_is_evidence(&c, RANK_MIN_COSINE), 0);
-    /* three of twelve: coverage capped */
-    c.nlex = 12; c.matched = 3;
-    assert_int_equal(rank_is_evidence(&c, RANK_MIN_COSINE), 1);
-    c.matched = 2;
-    assert_int_equal(rank_is_evidence(&c, RANK_MIN_COSINE), 0);
+    c.idx = idx;
+    c.id = id;
+    c.doc = doc;
+    c.rel = rel;
+    c.score = 1 - exp(-rel);
+    c.nsketch = 4;
+    for (int i = 0; i < 4; i++)
+        c.sketch[i] = sk * 100 + i;
+    return c;
+}
+
+static void test_sort_deterministic(void **state)
+{
+    struct rank_cand c[3] = {cand(0, "c", "d1", 1.0, 1), cand(1, "a", "d1", 1.0, 2), cand(2, "b", "d1", 2.0, 3)};
+
+    (void)state;
+    rank_sort(c, 3);
+    assert_string_equal(c[0].id, "b");   /* best first */
+    assert_string_equal(c[1].id, "a");   /* ties by chunk id, whatever the input order */
+    assert_string_equal(c[2].id, "c");
+}
+
+static void test_pick(void **state)
+{
+    /* d1 has four results, one of them a near-duplicate (same sketch) of the best; d2 has one. */
+    struct rank_cand c[6] = {cand(0, "a", "d1", 3.0, 1), cand(1, "b", "d1", 2.9, 1), cand(2, "c", "d1", 2.8, 2),
+                             cand(3, "d", "d1", 2.7, 3), cand(4, "e", "d1", 2.6, 4), cand(5, "f", "d2", 0.1, 5)};
+    struct rank_select o = {0.05, 0.25, 0.0, 2, 10};
+    struct rank_cand out[10];
+    int n;
+
+    (void)state;
+    n = rank_pick(c, 6, &o, out);
+    assert_int_equal(n, 5);
+    assert_string_equal(out[0].id, "a");
+    assert_string_equal(out[1].id, "c");      /* b is a near-duplicate of a */
+    assert_string_equal(out[2].id, "f");      /* d1 is at its cap of 2 while d2 has evidence */
+    assert_string_equal(out[3].id, "d");      /* then what the cap deferred, in order */
+    assert_string_equal(out[4].id, "e");
+    o.top_k = 3;
+    assert_int_equal(rank_pick(c, 6, &o, out), 3);
+    assert_string_equal(out[2].id, "f");
+    o.min_score = 0.5;                        /* f is below the threshold: no longer evidence */
+    o.top_k = 10;
+    n = rank_pick(c, 6, &o, out);
+    assert_int_equal(n, 4);
+    for (int i = 0; i < n; i++)
+        assert_string_not_equal(out[i].id, "f");
+    o.min_score = 0.99;                       /* nothing is evidence: abstain */
+    assert_int_equal(rank_pick(c, 6, &o, out), 0);
 }
 
 static void snippet_is(const char *in, size_t len, const char *want)
@@ -192,12 +247,14 @@ static void test_snippet_bounded(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rrf),
         cmocka_unit_test(test_cosine),
         cmocka_unit_test(test_parse_vector),
-        cmocka_unit_test(test_fuse),
-        cmocka_unit_test(test_fuse_ties_deterministic),
-        cmocka_unit_test(test_threshold),
+        cmocka_unit_test(test_idf),
+        cmocka_unit_test(test_score_bm25),
+        cmocka_unit_test(test_score_fields_and_parsing),
+        cmocka_unit_test(test_sketch),
+        cmocka_unit_test(test_sort_deterministic),
+        cmocka_unit_test(test_pick),
         cmocka_unit_test(test_snippet),
         cmocka_unit_test(test_snippet_bounded),
     };

@@ -336,6 +336,30 @@ static void test_docx_xxe(void **state)
     }
 }
 
+/* Heading1..4 paragraph styles are marked for worker/structure.c; other styles are not. */
+static void test_docx_headings(void **state)
+{
+    static const char xml[] =
+        "<?xml version=\"1.0\"?>"
+        "<w:document xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\"><w:body>"
+        "<w:p><w:pPr><w:pStyle w:val=\"Heading1\"/></w:pPr><w:r><w:t>Setup</w:t></w:r></w:p>"
+        "<w:p><w:pPr><w:pStyle w:val=\"Heading2\"/></w:pPr><w:r><w:t>Cables</w:t></w:r></w:p>"
+        "<w:p><w:pPr><w:pStyle w:val=\"Quote\"/></w:pPr><w:r><w:t>Plug it in.</w:t></w:r></w:p>"
+        "<w:p><w:pPr><w:pStyle w:val=\"Heading9\"/></w:pPr><w:r><w:t>Deep</w:t></w:r></w:p>"
+        "</w:body></w:document>";
+    struct extract_limits lim = limits();
+    struct extract_result r;
+    char path[512], d[256];
+
+    (void)state;
+    snprintf(path, sizeof(path), "%s/headings.docx", tmpdir);
+    make_docx(path, xml);
+    assert_int_equal(extract_file(path, SNIFF_MIME_DOCX, &lim, &r, d, sizeof(d)), RUN_OK);
+    assert_non_null(strstr(r.text, EXTRACT_HEADING_MARK "1Setup\n\n" EXTRACT_HEADING_MARK "2Cables\n\nPlug it in."));
+    assert_non_null(strstr(r.text, "\n\nDeep"));   /* level 9 is not a heading we keep */
+    extract_result_release(&r);
+}
+
 static void test_html_buffer(void **state)
 {
     struct buf out;
@@ -352,6 +376,22 @@ static void test_html_buffer(void **state)
     buf_init(&out, 10);
     assert_int_equal(extract_html_buffer("<p>0123456789abcdef</p>", 23, &out, d, sizeof(d)),
                      RUN_FAIL_TOO_LARGE);
+    buf_release(&out);
+}
+
+/* h1..h4 open their paragraph with the heading mark and level; h5 and <pre> "#" lines are text. */
+static void test_html_headings(void **state)
+{
+    static const char html[] = "<h1>Guide</h1><p>intro</p><h3>Deep <b>dive</b></h3><h5>small</h5>"
+                               "<pre># not a heading</pre>";
+    struct buf out;
+    char d[256];
+
+    (void)state;
+    buf_init(&out, 1000);
+    assert_int_equal(extract_html_buffer(html, sizeof(html) - 1, &out, d, sizeof(d)), RUN_OK);
+    assert_string_equal(out.ptr, EXTRACT_HEADING_MARK "1Guide\n\nintro\n\n" EXTRACT_HEADING_MARK "3Deep dive\n\n"
+                                 "small\n\n# not a heading");
     buf_release(&out);
 }
 
@@ -466,6 +506,8 @@ int main(void)
         cmocka_unit_test(test_docx_bomb),     cmocka_unit_test(test_timeout_fifo),
         cmocka_unit_test(test_repair),        cmocka_unit_test(test_limits),
         cmocka_unit_test(test_normalize_pages), cmocka_unit_test(test_docx_xxe),
+        cmocka_unit_test(test_docx_headings),
+        cmocka_unit_test(test_html_headings),
         cmocka_unit_test(test_html_buffer),   cmocka_unit_test(test_html_utf8_detection),
         cmocka_unit_test(test_put),           cmocka_unit_test(test_html_declared_charsets),
     };

@@ -44,6 +44,8 @@ static inline void fixture_init(struct fixture *f, const char *method, const cha
     f->cfg.embed_provider = "hash";
     f->cfg.embed_dim = 64;
     f->cfg.search_min_cosine = 0.25;
+    f->cfg.search_min_score = 0.15;
+    f->cfg.search_max_per_doc = 4;
     f->app.cfg = &f->cfg;
     assert_int_equal(req_init(&f->r, &f->app, NULL, method, path), 0);
     strcpy(f->r.principal.tenant_id, FIXTURE_TENANT);
