@@ -7,7 +7,7 @@
  * handler blocks (libpq, libcurl for SQS, disk writes of uploads), so a slow
  * query or a queue timeout must only ever stall its own connection, never the
  * other connections a pool thread would also own. Concurrency is bounded by
- * SERVER_CONN_LIMIT and, for database work, by the pool (DB_POOL_SIZE).
+ * HTTP_MAX_CONNECTIONS and, for database work, by the pool (DB_POOL_SIZE).
  *
  * One request, as MHD drives it (con_cls holds our struct req_ctx):
  *  1. headers complete: route, authenticate, admin check, size check, and for
@@ -65,7 +65,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define SERVER_CONN_LIMIT 512
 #define SERVER_CONN_TIMEOUT_S 60
 #define SERVER_CONN_MEMORY (128u * 1024u)
 #define SERVER_DISCARD_MAX ((uint64_t)16 << 20)
@@ -602,7 +601,7 @@ static struct MHD_Daemon *start_daemon(struct server *srv, int fd)
                             MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
                             MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv, MHD_OPTION_CONNECTION_TIMEOUT,
                             (unsigned)SERVER_CONN_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT,
-                            (unsigned)SERVER_CONN_LIMIT, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                            (unsigned)srv->app->cfg->http_max_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
                             (size_t)SERVER_CONN_MEMORY, MHD_OPTION_END);
 }
 
