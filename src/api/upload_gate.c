@@ -8,6 +8,7 @@
 
 #include "common/ids.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,7 +82,9 @@ static enum upload_gate_result take_token(const char *tenant_id, int64_t rate_pe
         return UPLOAD_GATE_OK;
     }
     /* Seconds until the bucket holds one token again, rounded up. */
-    *retry_after_s = (int64_t)((1.0 - b->tokens) * 60.0 / (double)rate_per_min) + 1;
+    *retry_after_s = (int64_t)ceil((1.0 - b->tokens) * 60.0 / (double)rate_per_min);
+    if (*retry_after_s < 1)
+        *retry_after_s = 1;
     return UPLOAD_GATE_RATE;
 }
 

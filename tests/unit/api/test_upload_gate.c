@@ -50,14 +50,14 @@ static void test_tenant_rate(void **state)
     }
     assert_int_equal(upload_gate_enter(&g, TENANT_A, 100, 6, t, &retry), UPLOAD_GATE_RATE);
     assert_int_equal(g.held, 0);
-    assert_int_equal(retry, 11);   /* one token every 10 s, rounded up */
+    assert_int_equal(retry, 10);   /* one token every 10 s */
     assert_int_equal(upload_gate_in_progress(), 0);
     /* the other tenant is not affected */
     assert_int_equal(upload_gate_enter(&g, TENANT_B, 100, 6, t, &retry), UPLOAD_GATE_OK);
     upload_gate_leave(&g);
-    /* 5 s later: still empty, 6 s to go; 10 s later one token */
+    /* 5 s later: half a token, 5 s to go; 10 s later one token */
     assert_int_equal(upload_gate_enter(&g, TENANT_A, 100, 6, t + 5000, &retry), UPLOAD_GATE_RATE);
-    assert_int_equal(retry, 6);
+    assert_int_equal(retry, 5);
     assert_int_equal(upload_gate_enter(&g, TENANT_A, 100, 6, t + 10000, &retry), UPLOAD_GATE_OK);
     upload_gate_leave(&g);
     assert_int_equal(upload_gate_enter(&g, TENANT_A, 100, 6, t + 10000, &retry), UPLOAD_GATE_RATE);
