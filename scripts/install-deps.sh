@@ -12,6 +12,8 @@ APT_PACKAGES=(
   libargon2-dev libxml2-dev libzip-dev uuid-dev libcmocka-dev
   postgresql-15 postgresql-client-15 poppler-utils
   chromium nodejs npm curl ca-certificates procps iproute2 docker-compose
+  # real multi-hundred-page PDFs for the soak (tests/soak/soak.mjs): their manuals
+  bash-doc gnuplot-doc libtasn1-doc valgrind
 )
 
 missing=()
