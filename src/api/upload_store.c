@@ -399,6 +399,8 @@ int upload_store_probe(const char *root)
     char path[PATH_MAX], block[UPLOAD_STORE_PROBE_BYTES];
     int fd, err = 0;
 
+    if (!root)
+        return EINVAL;
     /* A dot name: never a tenant folder, so the crash guard's scan ignores a leftover. */
     if (snprintf(path, sizeof(path), "%s/.probe-%ld-%ld", root, (long)getpid(), (long)gettid()) >= (int)sizeof(path))
         return ENAMETOOLONG;
@@ -447,7 +449,7 @@ int upload_store_usage(const char *root, struct upload_store_usage *u)
     struct statvfs vfs;
 
     memset(u, 0, sizeof(*u));
-    if (statvfs(root, &vfs) < 0)
+    if (!root || statvfs(root, &vfs) < 0)
         return -1;
     u->fs_bytes = (uint64_t)vfs.f_blocks * vfs.f_frsize;
     u->free_bytes = (uint64_t)vfs.f_bavail * vfs.f_frsize;

@@ -122,7 +122,7 @@ int upload_store_full(void);
 /*
  * Can the store take a file now? Writes UPLOAD_STORE_PROBE_BYTES to a dot file
  * in root, fsyncs and removes it. 0, or the errno that stopped it (ENOSPC on a
- * full volume, EROFS, EACCES, ENOENT...). For /readyz.
+ * full volume, EROFS, EACCES, ENOENT; EINVAL for a NULL root). For /readyz.
  */
 int upload_store_probe(const char *root);
 
@@ -137,7 +137,7 @@ struct upload_store_usage {
 
 /*
  * Walk root (tenant and run folders only, no symlink followed) and statvfs
- * it. 0, or -1 when root cannot be read (u zeroed). Costs one stat per file.
+ * it. 0, or -1 when root is NULL or cannot be read (u zeroed). Costs one stat per file.
  */
 int upload_store_usage(const char *root, struct upload_store_usage *u);
 
