@@ -88,24 +88,40 @@ static enum upload_gate_result take_token(const char *tenant_id, int64_t rate_pe
     return UPLOAD_GATE_RATE;
 }
 
-enum upload_gate_result upload_gate_enter(struct upload_gate *g, const char *tenant_id, int64_t max_instance,
-                                          int64_t rate_per_min, int64_t now_ms, int64_t *retry_after_s)
+enum upload_gate_result upload_gate_enter(struct upload_gate *g, int64_t max_instance, int64_t *retry_after_s)
+{
+    int ok;
+
+    *retry_after_s = UPLOAD_GATE_RETRY_S;
+    pthread_mutex_lock(&gate_mu);
+    ok = in_progress < max_instance;
+    if (ok)
+        in_progress++;
+    pthread_mutex_unlock(&gate_mu);
+    g->held = ok;
+    return ok ? UPLOAD_GATE_OK : UPLOAD_GATE_INSTANCE_FULL;
+}
+
+enum upload_gate_result upload_gate_token(const char *tenant_id, int64_t rate_per_min, int64_t now_ms,
+                                          int64_t *retry_after_s)
 {
     enum upload_gate_result rc;
 
     *retry_after_s = 1;
     pthread_mutex_lock(&gate_mu);
-    if (in_progress >= max_instance) {
-        rc = UPLOAD_GATE_INSTANCE_FULL;
-        *retry_after_s = 5;
-    } else {
-        rc = take_token(tenant_id, rate_per_min, now_ms, retry_after_s);
-        if (rc == UPLOAD_GATE_OK)
-            in_progress++;
-    }
+    rc = take_token(tenant_id, rate_per_min, now_ms, retry_after_s);
     pthread_mutex_unlock(&gate_mu);
-    g->held = rc == UPLOAD_GATE_OK;
     return rc;
+}
+
+int upload_gate_full(int64_t max_instance)
+{
+    int full;
+
+    pthread_mutex_lock(&gate_mu);
+    full = in_progress >= max_instance;
+    pthread_mutex_unlock(&gate_mu);
+    return full;
 }
 
 void upload_gate_leave(struct upload_gate *g)

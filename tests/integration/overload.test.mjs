@@ -56,6 +56,12 @@ test(`${N} connections opening uploads: ${CAP} admitted, the rest 503 + Retry-Af
   assert.ok(h.n >= 20, `${h.n} probes`);
   assert.ok(h.p99 < 1000, `/healthz p99 ${h.p99} ms`);
 
+  // still full: refused before authentication (no database round trip), whatever the token
+  const early = await stack.upload({ token: 'not-a-token', filename: 'x.txt', content: 'x\n' });
+  assert.equal(early.status, 503, early.text);
+  assert.equal(early.json.error.code, 'unavailable');
+  assert.ok(Number(early.headers.get('retry-after')) >= 1);
+
   f.closeAll();
   // back to where it was: no thread or descriptor left behind
   const deadline = Date.now() + 15000;
@@ -68,6 +74,8 @@ test(`${N} connections opening uploads: ${CAP} admitted, the rest 503 + Retry-Af
   assert.ok(after_.threads <= base.threads + 2, `threads ${base.threads} -> ${after_.threads}`);
   // the database pool may have grown to DB_POOL_SIZE connections meanwhile: they stay
   assert.ok(after_.fds <= base.fds + POOL + 2, `fds ${base.fds} -> ${after_.fds}`);
+  const bad = await stack.upload({ token: 'not-a-token', filename: 'x.txt', content: 'x\n' });
+  assert.equal(bad.status, 401, 'with room again, authentication decides');
   const up = await stack.upload({ token: A.token, filename: 'after.txt', content: 'after the flood\n' });
   assert.equal(up.status, 202, up.text);
   assert.deepEqual(fs.readdirSync(stack.uploadDir).flatMap((t) => fs.readdirSync(`${stack.uploadDir}/${t}`)),

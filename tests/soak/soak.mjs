@@ -101,8 +101,11 @@ try {
   exitCode = await main();
 } catch (e) {
   console.error(e);
+  console.error(`PostgreSQL running: ${stack.pg.running()}; its log ends:\n${pgLogTail()}`);
 } finally {
   stopping = true;
+  // keep the stack's folder (logs, PostgreSQL's data) when anything failed
+  if (exitCode !== 0) process.env.KEEP_STACK = '1';
   if (tmpfs) {
     for (const w of stack.workers) await w.stop('SIGKILL');
     for (const a of stack.extraApis ?? []) await a.stop('SIGKILL');
@@ -117,6 +120,10 @@ try {
   }
 }
 process.exit(exitCode);
+
+function pgLogTail() {
+  try { return fs.readFileSync(stack.pg.log, 'utf8').split('\n').slice(-30).join('\n'); } catch { return '(no log)'; }
+}
 
 async function main() {
   const pdfs = loadPdfs();

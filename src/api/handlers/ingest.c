@@ -516,32 +516,65 @@ static int check_length(struct ingest *st)
     return 0;
 }
 
-/*
- * Overload first (upload_gate.h): a place among MAX_UPLOADS_PER_INSTANCE (503)
- * and a token of the tenant's UPLOAD_RATE_PER_TENANT (429), both with
- * Retry-After. 0, or -1 after answering.
- */
-static int enter_gate(struct ingest *st)
+/* 503 with Retry-After: this instance streams MAX_UPLOADS_PER_INSTANCE uploads already. */
+static void reject_instance_full(struct ingest *st, int64_t retry_s)
 {
-    const struct config *cfg = st->r->app->cfg;
+    char retry[24];
+
+    snprintf(retry, sizeof(retry), "%lld", (long long)retry_s);
+    req_set_header(st->r, "Retry-After", retry);
+    reject(st, API_ERR_UNAVAILABLE, "too many uploads in progress on this server; try again shortly");
+}
+
+/*
+ * Before authentication (stream_ops.admit): the instance already at
+ * MAX_UPLOADS_PER_INSTANCE answers 503 at once, without a database round
+ * trip. A peek: the place itself is taken in begin (take_place).
+ */
+static int ingest_admit(struct req *r)
+{
+    struct ingest *st;
+
+    if (!upload_gate_full(r->app->cfg->max_uploads_per_instance))
+        return 0;
+    st = ingest_new(r);
+    if (!st) {
+        req_error(r, API_ERR_INTERNAL, "internal error");
+        return -1;
+    }
+    reject_instance_full(st, UPLOAD_GATE_RETRY_S);
+    return -1;
+}
+
+/* A place among MAX_UPLOADS_PER_INSTANCE (upload_gate.h). 0, or -1 after answering 503. */
+static int take_place(struct ingest *st)
+{
+    int64_t retry_s = UPLOAD_GATE_RETRY_S;
+
+    if (upload_gate_enter(&st->gate, st->r->app->cfg->max_uploads_per_instance, &retry_s) == UPLOAD_GATE_OK)
+        return 0;
+    reject_instance_full(st, retry_s);
+    return -1;
+}
+
+/* The tenant's UPLOAD_RATE_PER_TENANT (upload_gate.h): 0, or -1 after answering 429 with Retry-After. */
+static int take_token(struct ingest *st)
+{
     int64_t retry_s = 1;
     char retry[24];
-    enum upload_gate_result rc = upload_gate_enter(&st->gate, st->r->principal.tenant_id,
-                                                   cfg->max_uploads_per_instance, cfg->upload_rate_per_tenant,
-                                                   time_mono_ms(), &retry_s);
+    enum upload_gate_result rc = upload_gate_token(st->r->principal.tenant_id,
+                                                   st->r->app->cfg->upload_rate_per_tenant, time_mono_ms(),
+                                                   &retry_s);
 
     if (rc == UPLOAD_GATE_OK)
         return 0;
-    snprintf(retry, sizeof(retry), "%lld", (long long)retry_s);
     if (rc == UPLOAD_GATE_NOMEM) {
         reject(st, API_ERR_INTERNAL, "internal error");
         return -1;
     }
+    snprintf(retry, sizeof(retry), "%lld", (long long)retry_s);
     req_set_header(st->r, "Retry-After", retry);
-    if (rc == UPLOAD_GATE_INSTANCE_FULL)
-        reject(st, API_ERR_UNAVAILABLE, "too many uploads in progress on this server; try again shortly");
-    else
-        reject(st, API_ERR_RATE_LIMITED, "too many uploads started by this tenant in the last minute; try again later");
+    reject(st, API_ERR_RATE_LIMITED, "too many uploads started by this tenant in the last minute; try again later");
     return -1;
 }
 
@@ -612,7 +645,8 @@ static int ingest_begin(struct req *r)
         reject(st, API_ERR_BAD_REQUEST, "missing or invalid multipart boundary");
         return -1;
     }
-    if (check_length(st) < 0 || enter_gate(st) < 0 || take_slot(st) < 0 || claim_key(st) < 0)
+    if (check_length(st) < 0 || take_place(st) < 0 || take_token(st) < 0 || take_slot(st) < 0 ||
+        claim_key(st) < 0)
         return -1;
     /* From here on every way out releases the claim: end() or abort() (which also runs when begin fails). */
     st->mp = multipart_new(boundary, &ingest_mp_callbacks, st);
@@ -1099,6 +1133,7 @@ static void ingest_end_body(struct ingest *st)
 }
 
 const struct stream_ops ingest_stream_ops = {
+    .admit = ingest_admit,
     .begin = ingest_begin,
     .data = ingest_data,
     .end = ingest_end,
