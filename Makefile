@@ -3,6 +3,7 @@
 #   make                 release build into build/
 #   make SAN=1           ASan+UBSan build into build-san/
 #   make WERROR=1        warnings are errors (CI)
+#   make FAILPOINTS=0    release build: no failpoint compiled in (src/common/failpoint.h)
 #   make unit            build and run the C unit tests (cmocka)
 #   make test            unit tests + integration tests (needs scripts/install-deps.sh once)
 #   make fuzz            libFuzzer targets (clang) into build-fuzz/
@@ -31,6 +32,12 @@ else
 endif
 ifeq ($(WERROR),1)
   WARN += -Werror
+endif
+# Failpoints (src/common/failpoint.h): compiled in by default for development and
+# tests, off at run time unless FAILPOINTS names one; release builds use FAILPOINTS=0.
+FAILPOINTS ?= 1
+ifeq ($(FAILPOINTS),1)
+  DEFS += -DFAILPOINTS
 endif
 # Quiet by default: one short line per step; V=1 shows the commands.
 ifeq ($(V),1)

@@ -15,6 +15,8 @@ APT_PACKAGES=(
   chromium nodejs npm curl ca-certificates procps iproute2 docker-compose
   # benches: wrk (bench/reads_bench.mjs), Go and pgx to build the spec's Go design it compares with
   wrk golang-go golang-github-jackc-pgx-v4-dev
+  # real multi-hundred-page PDFs for the soak (tests/soak/soak.mjs): their manuals
+  bash-doc gnuplot-doc libtasn1-doc valgrind
 )
 # Real manuals for bench/retrieval_eval.mjs and tests/integration/retrieval.test.mjs:
 # the Debian Reference (HTML), the Bash and gnuplot manuals (PDF).

@@ -9,11 +9,14 @@
 #include "api/auth/auth.h"
 #include "api/handlers/routes.h"
 #include "api/handlers/runs.h"
+#include "api/outbox.h"
 #include "api/http/server.h"
 #include "api/http/static_files.h"
 #include "api/listener.h"
 #include "common/config.h"
 #include "common/db.h"
+#include "common/failpoint.h"
+#include "common/takeover.h"
 #include "common/log.h"
 #include "common/memo.h"
 #include "common/principal_cache.h"
@@ -158,6 +161,24 @@ static void push_stop(struct api_app *app, struct listener **l)
     watch_free(&app->runs);
 }
 
+/*
+ * RUNNING_TTL against the takeover bound the workers published (common/takeover.h):
+ * a warning now; the crash guard applies the larger of the two anyway.
+ */
+static void check_running_ttl(const struct api_app *app)
+{
+    PGconn *c = db_pool_acquire(app->db);
+    int64_t bound = c ? takeover_bound_seen(c) : -1;
+
+    if (c)
+        db_pool_release(app->db, c);
+    if (bound < 0)
+        log_event(LOG_WARN, "cannot read the workers' takeover bound (database unreachable); checked again in /readyz",
+                  NULL);
+    else
+        takeover_warn_if_short(app->cfg->running_ttl_ms, bound);
+}
+
 static int cmd_serve(void)
 {
     struct listener *listener = NULL;
@@ -165,7 +186,7 @@ static int cmd_serve(void)
     struct api_app app;
     char err[512];
     int rc = 1;
-    int guard = 0;
+    int guard = 0, outbox = 0;
     const struct server_hooks hooks = {
         .routes = api_routes,
         .nroutes = api_routes_count,
@@ -215,6 +236,14 @@ static int cmd_serve(void)
         log_event(LOG_ERROR, "cannot start the principal cache and run watchers", NULL);
         goto out;
     }
+    if (outbox_start(&app) < 0) {
+        log_event(LOG_ERROR, "cannot start the outbox publisher", NULL);
+        goto out;
+    }
+    outbox = 1;
+    check_running_ttl(&app);
+    if (failpoint_compiled_in() && getenv("FAILPOINTS") && *getenv("FAILPOINTS"))
+        log_event(LOG_WARN, "failpoints armed (tests only)", json_pack("{s:s}", "FAILPOINTS", getenv("FAILPOINTS")));
     log_event(LOG_INFO, "core-api starting",
               json_pack("{s:s,s:b,s:s,s:I}", "http_addr", cfg.http_addr, "auth_enabled", cfg.auth_enabled,
                         "web_dir", cfg.web_dir, "db_pool_size", (json_int_t)cfg.db_pool_size));
@@ -224,6 +253,8 @@ static int cmd_serve(void)
     }
     rc = 0;
 out:
+    if (outbox)
+        outbox_stop();
     if (guard)
         crash_guard_stop();
     push_stop(&app, &listener);

@@ -15,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #define EXT_MAX 16
@@ -161,8 +163,12 @@ static int fsync_dir(const char *path)
     return rc;
 }
 
+/* The last I/O failure of this thread was a full volume (upload_store_full). */
+static _Thread_local int tl_full;
+
 static void log_io(const char *what, const char *path, int err)
 {
+    tl_full = err == ENOSPC || err == EDQUOT;
     log_event(LOG_ERROR, "upload store failure",
               json_pack("{s:s,s:s,s:s}", "op", what, "path", path ? path : "", "error", strerror(err)));
 }
@@ -248,6 +254,7 @@ int upload_store_begin(struct upload_store *s, const char *root, const char *ten
 {
     upload_store_release(s);
     upload_store_init(s);
+    tl_full = 0;
     s->max_bytes = max_bytes;
     upload_store_sanitize_name(original_name, original_len, s->name, sizeof(s->name));
     if (make_run_dir(s, root, tenant_id, run_id) < 0) {
@@ -378,4 +385,74 @@ void upload_store_release(struct upload_store *s)
     free(s->path);
     free(s->uri);
     upload_store_init(s);
+}
+
+int upload_store_full(void)
+{
+    return tl_full;
+}
+
+/* ---------- health and usage ---------- */
+
+int upload_store_probe(const char *root)
+{
+    char path[PATH_MAX], block[UPLOAD_STORE_PROBE_BYTES];
+    int fd, err = 0;
+
+    if (!root)
+        return EINVAL;
+    /* A dot name: never a tenant folder, so the crash guard's scan ignores a leftover. */
+    if (snprintf(path, sizeof(path), "%s/.probe-%ld-%ld", root, (long)getpid(), (long)gettid()) >= (int)sizeof(path))
+        return ENAMETOOLONG;
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return errno;
+    memset(block, 0, sizeof(block));
+    if (write(fd, block, sizeof(block)) != (ssize_t)sizeof(block))
+        err = errno ? errno : EIO;
+    else if (fsync(fd) < 0)
+        err = errno;
+    close(fd);
+    unlink(path);
+    return err;
+}
+
+/* Add the plain files of folder fd (closed here) to u; depth 0 is UPLOAD_DIR, 2 a run folder. */
+static void usage_walk(int fd, int depth, struct upload_store_usage *u)
+{
+    DIR *d = fd < 0 ? NULL : fdopendir(fd);
+    struct dirent *e;
+    struct stat st;
+
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    for (e = readdir(d); e; e = readdir(d)) {
+        if (e->d_name[0] == '.' || fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+            continue;
+        if (S_ISREG(st.st_mode)) {
+            u->bytes += (uint64_t)st.st_size;
+            u->files++;
+        } else if (S_ISDIR(st.st_mode) && depth < 2) {
+            if (depth == 1)
+                u->folders++;
+            usage_walk(openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), depth + 1, u);
+        }
+    }
+    closedir(d);
+}
+
+int upload_store_usage(const char *root, struct upload_store_usage *u)
+{
+    struct statvfs vfs;
+
+    memset(u, 0, sizeof(*u));
+    if (!root || statvfs(root, &vfs) < 0)
+        return -1;
+    u->fs_bytes = (uint64_t)vfs.f_blocks * vfs.f_frsize;
+    u->free_bytes = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+    usage_walk(open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC), 0, u);
+    return 0;
 }

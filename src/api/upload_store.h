@@ -109,4 +109,36 @@ void upload_store_release(struct upload_store *s);
  */
 size_t upload_store_sanitize_name(const char *in, size_t n, char *out, size_t outsz);
 
+/*
+ * 1 if the last upload store failure of the calling thread (since its last
+ * upload_store_begin) was a full volume (ENOSPC, EDQUOT): the client is told
+ * 507 with Retry-After instead of 500.
+ */
+int upload_store_full(void);
+
+/* Bytes the readiness probe writes (and fsyncs, then removes). */
+#define UPLOAD_STORE_PROBE_BYTES 4096
+
+/*
+ * Can the store take a file now? Writes UPLOAD_STORE_PROBE_BYTES to a dot file
+ * in root, fsyncs and removes it. 0, or the errno that stopped it (ENOSPC on a
+ * full volume, EROFS, EACCES, ENOENT; EINVAL for a NULL root). For /readyz.
+ */
+int upload_store_probe(const char *root);
+
+/* What the upload store holds and what its volume has left, for /metrics. */
+struct upload_store_usage {
+    uint64_t bytes;       /* sizes of the files under UPLOAD_DIR/<tenant>/<run>/ */
+    uint64_t files;
+    uint64_t folders;     /* run folders */
+    uint64_t fs_bytes;    /* size of the volume holding UPLOAD_DIR */
+    uint64_t free_bytes;  /* bytes available to this process on it */
+};
+
+/*
+ * Walk root (tenant and run folders only, no symlink followed) and statvfs
+ * it. 0, or -1 when root is NULL or cannot be read (u zeroed). Costs one stat per file.
+ */
+int upload_store_usage(const char *root, struct upload_store_usage *u);
+
 #endif

@@ -114,6 +114,19 @@ static const struct cfg_entry cfg_table[] = {
      "re-publications of a stale queued run before it fails stale_queued"},
     {"UPLOAD_ORPHAN_GRACE", CFG_DURATION, F(orphan_grace_ms), API, "1h", SEC(1), SEC(30 * 86400), NULL,
      "upload folders with no run older than this are removed"},
+    /* reliability (issue 14): outbox, storage hygiene, overload */
+    {"OUTBOX_INTERVAL", CFG_DURATION, F(outbox_interval_ms), API, "1s", 100, SEC(3600), NULL,
+     "period of the outbox publisher (sends the messages of committed runs their request did not send)"},
+    {"OUTBOX_DELAY", CFG_DURATION, F(outbox_delay_ms), API, "2s", 0, SEC(3600), NULL,
+     "an outbox row is left to the request that wrote it this long before any instance's publisher sends it"},
+    {"FAILED_UPLOAD_RETENTION", CFG_DURATION, F(failed_upload_retention_ms), API, "7d", 0, SEC(365 * 86400),
+     NULL, "a failed run's upload is kept this long after the run ended (for a retry), then removed by the crash guard"},
+    {"MAX_UPLOADS_PER_INSTANCE", CFG_INT, F(max_uploads_per_instance), API, "64", 1, 100000, NULL,
+     "uploads streaming into one core-api instance at once, all tenants together; the next one answers 503 "
+     "with Retry-After"},
+    {"UPLOAD_RATE_PER_TENANT", CFG_INT, F(upload_rate_per_tenant), API, "600", 0, 1000000, NULL,
+     "uploads a tenant may start per minute on one core-api instance (bursts up to the same number); "
+     "past it 429 with Retry-After; 0: no limit"},
 
     /* ingest-worker */
     {"WORKER_CONCURRENCY", CFG_INT, F(worker_concurrency), WORKER, "2", 1, 64, NULL,
@@ -176,8 +189,9 @@ static const struct cfg_entry cfg_table[] = {
     {"CHUNK_SIZE", CFG_INT, F(chunk_size), WORKER, "1200", 100, 100000, NULL, "target chunk size (bytes)"},
     {"CHUNK_OVERLAP", CFG_INT, F(chunk_overlap), WORKER, "200", 0, 50000, NULL,
      "bytes of the previous chunk repeated at the start of the next"},
-    {"UPLOAD_RETENTION", CFG_ENUM, F(upload_retention), WORKER, "keep", 0, 0, "keep|delete",
-     "delete: remove the raw upload after its run succeeds"},
+    {"UPLOAD_RETENTION", CFG_ENUM, F(upload_retention), BOTH, "keep", 0, 0, "keep|delete",
+     "delete: remove the raw upload after its run succeeds (the worker; core-api's crash guard removes one "
+     "left behind)"},
     {"WORKER_HEALTH_ADDR", CFG_STR, F(worker_health_addr), WORKER, "", 0, 0, NULL,
      "optional 127.0.0.1:PORT for the worker's /healthz and /metrics"},
 };
@@ -468,6 +482,11 @@ struct sqs_config config_sqs(const struct config *cfg, long timeout_ms)
     };
 
     return sc;
+}
+
+int64_t config_takeover_bound_ms(const struct config *cfg)
+{
+    return cfg->visibility_timeout_ms + cfg->takeover_after_ms + cfg->heartbeat_interval_ms + CONFIG_TAKEOVER_MARGIN_MS;
 }
 
 struct embed_config config_embed(const struct config *cfg)

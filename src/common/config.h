@@ -74,6 +74,11 @@ struct config {
     double search_min_score;
     double search_vector_weight;
     int64_t search_max_per_doc;
+    int64_t outbox_interval_ms;
+    int64_t outbox_delay_ms;
+    int64_t failed_upload_retention_ms;
+    int64_t max_uploads_per_instance;
+    int64_t upload_rate_per_tenant;
 
     /* ingest-worker */
     int64_t worker_concurrency;
@@ -120,6 +125,18 @@ void config_print_table(unsigned program);
  * keys), with timeout_ms per call. The one place both programs build it.
  */
 struct sqs_config config_sqs(const struct config *cfg, long timeout_ms);
+/*
+ * The worker's takeover bound: the longest a run of a crashed worker stays
+ * `running` before another worker takes it over. Its message becomes visible
+ * again at most VISIBILITY_TIMEOUT after the last extension; its heartbeat is at
+ * most HEARTBEAT_INTERVAL older than the crash; a redelivery that finds the
+ * heartbeat younger than TAKEOVER_AFTER waits TAKEOVER_AFTER + 1 s more. So
+ * VISIBILITY_TIMEOUT + TAKEOVER_AFTER + HEARTBEAT_INTERVAL + CONFIG_TAKEOVER_MARGIN_MS
+ * (receive polling, the 1 s, clocks). core-api's RUNNING_TTL must be above it
+ * (docs/operations.md); workers publish it in worker_settings.
+ */
+#define CONFIG_TAKEOVER_MARGIN_MS 5000
+int64_t config_takeover_bound_ms(const struct config *cfg);
 /* The embedder's settings (provider, URL, model, key, dimension, batch, timeout). */
 struct embed_config config_embed(const struct config *cfg);
 

@@ -21,7 +21,8 @@
     X(RATE_LIMITED,     "rate_limited",     429)       \
     X(INTERNAL,         "internal",         500)       \
     X(UNAVAILABLE,      "unavailable",      503)       \
-    X(NOT_IMPLEMENTED,  "not_implemented",  501)
+    X(NOT_IMPLEMENTED,  "not_implemented",  501)       \
+    X(STORAGE_FULL,     "storage_full",     507)
 
 /*
  * Run failure codes: ingestion_runs.error is "<code>: <detail>".

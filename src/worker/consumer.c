@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "common/run_state.h"
 #include "common/sqs.h"
+#include "common/takeover.h"
 #include "common/timeutil.h"
 #include "worker/pipeline.h"
 
@@ -506,7 +507,7 @@ static void *keeper_main(void *arg)
     struct sqs_client *q = sqs_new(&c->sqs_cfg);
     PGconn *conn = NULL;
     struct keeper_task *tasks = calloc((size_t)c->nslots, sizeof(*tasks));
-    int64_t next_probe = 0;
+    int64_t next_probe = 0, next_publish = 0;
 
     if (!q || !tasks)
         log_event(LOG_ERROR, "keeper cannot start", NULL);
@@ -525,6 +526,8 @@ static void *keeper_main(void *arg)
             keeper_probe_db(c, &conn);
             next_probe = time_mono_ms() + DB_PROBE_MS;
         }
+        if (now >= next_publish && c->db_ok && conn && takeover_publish(conn, c->cfg) == 0)
+            next_publish = now + TAKEOVER_PUBLISH_MS;   /* core-api checks RUNNING_TTL against it */
         publish_gauges(c);
         time_sleep_ms(KEEPER_TICK_MS);
     }

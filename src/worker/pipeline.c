@@ -9,6 +9,7 @@
 
 #include "common/db.h"
 #include "common/errors.h"
+#include "common/failpoint.h"
 #include "common/hash.h"
 #include "common/job_msg.h"
 #include "common/log.h"
@@ -581,6 +582,8 @@ static void succeeded(struct job *j)
                           (json_int_t)j->nchunks, "duration_ms", (json_int_t)(time_mono_ms() - j->t0));
 
     log_event(LOG_INFO, "job succeeded", f);
+    /* Tests kill the worker here: the content and `succeeded` are committed, the message not deleted. */
+    FAILPOINT("after_content_commit");
     if (strcmp(j->env->cfg->upload_retention, "delete") == 0)
         remove_upload(j->path);
     j->out->action = PIPE_ACT_DELETE;

@@ -156,6 +156,27 @@ export class Stack {
     return this.api_;
   }
 
+  // Another core-api instance on its own port, sharing the database, queue and upload
+  // store (several instances behind a load balancer); stop() stops it too.
+  async startExtraApi(extraEnv = {}) {
+    const port = await freePort();
+    const n = (this.extraApis ??= []).length;
+    const env = { ...this.env, HTTP_ADDR: `127.0.0.1:${port}`, ...(this.opts.apiEnv ?? {}), ...extraEnv };
+    const p = spawnLogged(`core-api-${n + 1}`, this.bin('core-api'), ['serve'], env,
+      path.join(this.dir, `core-api-${n + 1}.log`));
+    p.baseUrl = `http://127.0.0.1:${port}`;
+    this.extraApis.push(p);
+    const deadline = Date.now() + 20000;
+    for (;;) {
+      if (!p.alive) throw new Error(`core-api ${n + 1} exited (${p.code}):\n${p.log()}`);
+      try {
+        if ((await fetch(`${p.baseUrl}/healthz`)).status === 200) return p;
+      } catch {}
+      if (Date.now() > deadline) throw new Error(`core-api ${n + 1} not healthy:\n${p.log()}`);
+      await sleep(50);
+    }
+  }
+
   async stopApi(signal = 'SIGTERM') {
     if (this.api_) await this.api_.stop(signal);
   }
@@ -357,6 +378,7 @@ export class Stack {
   async stop() {
     live.delete(this);
     for (const w of this.workers) await w.stop('SIGTERM');
+    for (const a of this.extraApis ?? []) await a.stop('SIGTERM');
     if (this.api_) await this.api_.stop('SIGTERM');
     await this.stopSqs();
     if (this.pg) this.pg.stop('immediate');
@@ -370,6 +392,7 @@ export class Stack {
   stopSync() {
     for (const w of this.workers) if (w.alive) w.child.kill('SIGKILL');
     if (this.api_?.alive) this.api_.child.kill('SIGKILL');
+    for (const a of this.extraApis ?? []) if (a.alive) a.child.kill('SIGKILL');
     try { this.sqsHandle?.stop(); } catch {}
     try { this.pg?.stop('immediate'); } catch {}
   }

@@ -10,10 +10,15 @@
  *      duplicates harmless. It fails stale_queued only when its upload file is
  *      gone or after QUEUED_MAX_REPUBLISH re-publications;
  *  (b) a run running whose heartbeat (updated_at) is older than RUNNING_TTL
- *      fails stale_running;
- *  (c) upload folders UPLOAD_DIR/<tenant>/<run>/ with no run row whose newest
- *      mtime is older than UPLOAD_ORPHAN_GRACE (a crash between write and
- *      commit) are removed;
+ *      fails stale_running; never sooner than the takeover bound the workers
+ *      published (common/takeover.h), so a short RUNNING_TTL cannot fail runs
+ *      another worker is about to take over;
+ *  (c) upload folders UPLOAD_DIR/<tenant>/<run>/ whose newest mtime is older
+ *      than UPLOAD_ORPHAN_GRACE are removed when no policy keeps them
+ *      (upload_folder_policy: no run row, i.e. a crash between write and
+ *      commit; a failed run ended longer than FAILED_UPLOAD_RETENTION ago; a
+ *      skipped run; a succeeded run under UPLOAD_RETENTION=delete), never
+ *      while a queued or running run names a file in it;
  *  (d) Idempotency-Key rows older than 24 h are deleted: stored answers and
  *      pending claims alike (a claim older than 1 h is already taken over by
  *      the next request with its key, see ingest.c).
@@ -37,13 +42,14 @@
 #include "common/log.h"
 #include "common/run_state.h"
 #include "common/sqs.h"
+#include "common/takeover.h"
+#include "common/ticker.h"
 #include "common/timeutil.h"
 #include "common/upload_path.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +68,7 @@ struct scan_stats {
     int stale_queued;
     int stale_running;
     int orphans_removed;
+    int uploads_removed;  /* of failed (past retention), skipped, or succeeded (UPLOAD_RETENTION=delete) runs */
     int publish_errors;
 };
 
@@ -326,26 +333,73 @@ static int folder_idle(int tdfd, const char *name, int64_t cutoff)
     return newest >= 0 && newest < cutoff;
 }
 
-/* 1 if ingestion_runs has the run in that tenant, 0 if not, -1 on database trouble. */
-static int run_exists(PGconn *db, const char *tenant_id, const char *run_id)
+const char *upload_folder_policy(const char *status, int expired, int in_use, int delete_succeeded)
 {
-    const char *params[2] = {run_id, tenant_id};
-    PGresult *res = db_query(db, "SELECT 1 FROM ingestion_runs WHERE run_id = $1 AND tenant_id = $2", 2, params);
-    int has_run;
-
-    if (!res)
-        return -1;
-    has_run = PQntuples(res) > 0;
-    PQclear(res);
-    return has_run;
+    if (in_use)
+        return NULL;
+    if (!status)
+        return "orphan";
+    if (strcmp(status, "failed") == 0)
+        return expired ? "failed_retention" : NULL;
+    if (strcmp(status, "skipped") == 0)
+        return "skipped";
+    if (strcmp(status, "succeeded") == 0 && delete_succeeded)
+        return "succeeded_retention";
+    return NULL;   /* queued, running, succeeded kept */
 }
 
-static void remove_orphan(int tdfd, const char *tenant_id, const char *run_id, struct scan_stats *stats)
+/* What the storage scan knows of one run folder. */
+struct folder_scan {
+    const struct config *cfg;
+    const char *root;          /* UPLOAD_DIR, absolute */
+    const char *tenant_id;
+    int64_t now_ms;
+    struct scan_stats *stats;
+};
+
+/*
+ * Why the run folder run_id may go (upload_folder_policy), NULL to keep it;
+ * *err set on database trouble.
+ */
+static const char *folder_decision(PGconn *db, const struct folder_scan *fs, const char *run_id, int *err)
+{
+    char now_s[24], keep_s[24], prefix[1200];
+    const char *params[5] = {fs->tenant_id, run_id, now_s, keep_s, prefix};
+    const char *why;
+    PGresult *res;
+
+    ms_text(fs->now_ms, now_s, sizeof(now_s));
+    ms_text(fs->cfg->failed_upload_retention_ms, keep_s, sizeof(keep_s));
+    snprintf(prefix, sizeof(prefix), "file://%s/%s/%s/", fs->root, fs->tenant_id, run_id);
+    res = db_query(db,
+                   "SELECT (SELECT status FROM ingestion_runs WHERE run_id = $2 AND tenant_id = $1),"
+                   " COALESCE((SELECT COALESCE(finished_at, updated_at) < to_timestamp($3::double precision / 1000.0)"
+                   "   - $4::bigint * interval '1 millisecond' FROM ingestion_runs WHERE run_id = $2 AND tenant_id = $1),"
+                   "   false),"
+                   " EXISTS (SELECT 1 FROM ingestion_runs WHERE tenant_id = $1 AND status IN ('queued', 'running')"
+                   "   AND starts_with(config->>'upload_uri', $5))",
+                   5, params);
+    if (!res) {
+        *err = 1;
+        return NULL;
+    }
+    why = upload_folder_policy(db_val(res, 0, 0), strcmp(PQgetvalue(res, 0, 1), "t") == 0,
+                               strcmp(PQgetvalue(res, 0, 2), "t") == 0,
+                               strcmp(fs->cfg->upload_retention, "delete") == 0);
+    PQclear(res);
+    return why;
+}
+
+static void remove_orphan(int tdfd, const char *tenant_id, const char *run_id, const char *why,
+                          struct scan_stats *stats)
 {
     if (remove_run_folder(tdfd, run_id) == 0) {
-        stats->orphans_removed++;
-        log_event(LOG_INFO, "crash guard: orphan upload folder removed",
-                  json_pack("{s:s,s:s}", "tenant_id", tenant_id, "run_id", run_id));
+        if (strcmp(why, "orphan") == 0)
+            stats->orphans_removed++;
+        else
+            stats->uploads_removed++;
+        log_event(LOG_INFO, "crash guard: upload folder removed",
+                  json_pack("{s:s,s:s,s:s}", "tenant_id", tenant_id, "run_id", run_id, "reason", why));
     } else {
         log_event(LOG_WARN, "crash guard: cannot remove orphan upload folder",
                   json_pack("{s:s,s:s,s:s}", "tenant_id", tenant_id, "run_id", run_id, "error", strerror(errno)));
@@ -357,8 +411,9 @@ static void remove_orphan(int tdfd, const char *tenant_id, const char *run_id, s
  * tenant are removed (the folder's name is the tenant the connection is set
  * to). 0, or -1 on database trouble.
  */
-static int scan_tenant(PGconn *db, int rootfd, const char *tenant_id, int64_t cutoff, struct scan_stats *stats)
+static int scan_tenant(PGconn *db, int rootfd, struct folder_scan *fs, int64_t cutoff)
 {
+    const char *tenant_id = fs->tenant_id;
     DIR *tdir = folder_stream(open_folder_at(rootfd, tenant_id));
     struct dirent *re;
     int rc = 0;
@@ -370,15 +425,16 @@ static int scan_tenant(PGconn *db, int rootfd, const char *tenant_id, int64_t cu
         return -1;
     }
     for (re = readdir(tdir); re && rc == 0; re = readdir(tdir)) {
-        int has_run;
+        const char *why;
+        int err = 0;
 
         if (!upload_path_is_id(re->d_name) || !folder_idle(dirfd(tdir), re->d_name, cutoff))
             continue;
-        has_run = run_exists(db, tenant_id, re->d_name);
-        if (has_run < 0)
+        why = folder_decision(db, fs, re->d_name, &err);
+        if (err)
             rc = -1;
-        else if (!has_run)
-            remove_orphan(dirfd(tdir), tenant_id, re->d_name, stats);
+        else if (why)
+            remove_orphan(dirfd(tdir), tenant_id, re->d_name, why, fs->stats);
     }
     closedir(tdir);
     return rc;
@@ -389,18 +445,28 @@ static int scan_orphans(const struct config *cfg, PGconn *db, int64_t now_ms, st
     DIR *root = opendir(cfg->upload_dir);
     struct dirent *te;
     int64_t cutoff = now_ms - cfg->orphan_grace_ms;
+    char *abs = root ? realpath(cfg->upload_dir, NULL) : NULL;
+    struct folder_scan fs = {cfg, abs, NULL, now_ms, stats};
     int rc = 0;
 
+    if (root && !abs) {
+        closedir(root);
+        root = NULL;
+    }
     if (!root) {
         if (errno != ENOENT)
             log_event(LOG_WARN, "crash guard: cannot read UPLOAD_DIR",
                       json_pack("{s:s,s:s}", "dir", cfg->upload_dir, "error", strerror(errno)));
         return 0;
     }
-    for (te = readdir(root); te && rc == 0; te = readdir(root))
-        if (upload_path_is_id(te->d_name))
-            rc = scan_tenant(db, dirfd(root), te->d_name, cutoff, stats);
+    for (te = readdir(root); te && rc == 0; te = readdir(root)) {
+        if (!upload_path_is_id(te->d_name))
+            continue;
+        fs.tenant_id = te->d_name;
+        rc = scan_tenant(db, dirfd(root), &fs, cutoff);
+    }
     closedir(root);
+    free(abs);
     return rc;
 }
 
@@ -423,6 +489,7 @@ static int scan_locked(const struct config *cfg, PGconn *db, struct sqs_client *
     const char *key[1] = {CRASH_GUARD_LOCK_KEY};
     PGresult *res;
     int rc = 0, got;
+    int64_t bound;
 
     memset(stats, 0, sizeof(*stats));
     res = db_query(db, "SELECT pg_try_advisory_lock($1::bigint)", 1, key);
@@ -438,7 +505,9 @@ static int scan_locked(const struct config *cfg, PGconn *db, struct sqs_client *
     if (for_stale_tenants(cfg, db, sqs, RUN_STATUS_QUEUED, now_ms - cfg->queued_ttl_ms, now_ms, stats,
                           scan_queued_tenant) < 0)
         rc = -1;
-    if (for_stale_tenants(cfg, db, sqs, RUN_STATUS_RUNNING, now_ms - cfg->running_ttl_ms, now_ms, stats,
+    bound = takeover_bound_seen(db);
+    if (for_stale_tenants(cfg, db, sqs, RUN_STATUS_RUNNING,
+                          now_ms - takeover_running_ttl(cfg->running_ttl_ms, bound > 0 ? bound : 0), now_ms, stats,
                           scan_running_tenant) < 0)
         rc = -1;
     if (rc == 0 && scan_orphans(cfg, db, now_ms, stats) < 0)
@@ -449,11 +518,13 @@ static int scan_locked(const struct config *cfg, PGconn *db, struct sqs_client *
     if (db_set_tenant(db, NULL) < 0)
         rc = -1;
     db_exec(db, "SELECT pg_advisory_unlock($1::bigint)", 1, key);
-    if (stats->republished || stats->stale_queued || stats->stale_running || stats->orphans_removed)
+    if (stats->republished || stats->stale_queued || stats->stale_running || stats->orphans_removed ||
+        stats->uploads_removed)
         log_event(LOG_INFO, "crash guard scan",
-                  json_pack("{s:i,s:i,s:i,s:i,s:i}", "republished", stats->republished, "stale_queued",
+                  json_pack("{s:i,s:i,s:i,s:i,s:i,s:i}", "republished", stats->republished, "stale_queued",
                             stats->stale_queued, "stale_running", stats->stale_running, "orphans_removed",
-                            stats->orphans_removed, "publish_errors", stats->publish_errors));
+                            stats->orphans_removed, "uploads_removed", stats->uploads_removed, "publish_errors",
+                            stats->publish_errors));
     return rc;
 }
 
@@ -486,70 +557,41 @@ int crash_guard_scan(const struct api_app *app, int64_t now_ms)
 /* ---------- background thread ---------- */
 
 static struct {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    pthread_t thread;
-    int started;
-    int stop;
-    const struct api_app *app;
-} guard = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    struct ticker ticker;
+    const struct config *cfg;
+    struct sqs_client *sqs;
+    PGconn *db;
+} guard = {.ticker = TICKER_INIT};
 
-static void *guard_main(void *arg)
+/* One scan (at start-up, then every CRASH_GUARD_INTERVAL) on the thread's own connection. */
+static int64_t guard_tick(void *arg)
 {
-    const struct config *cfg = guard.app->cfg;
-    PGconn *db = NULL;
-    struct sqs_client *sqs = guard_sqs_new(cfg);
     struct scan_stats stats;
 
     (void)arg;
-    for (;;) {
-        struct timespec deadline;
-        int stop;
+    if (db_ensure(&guard.db, guard.cfg->database_url, DB_ROLE_API) == 0 &&
+        scan_locked(guard.cfg, guard.db, guard.sqs, time_now_ms(), &stats) < 0 && db_last_was_connection_error())
+        db_close(&guard.db);
+    return guard.cfg->crash_guard_interval_ms;
+}
 
-        /* Scan first: at start-up, then after every interval. */
-        if (db_ensure(&db, cfg->database_url, DB_ROLE_API) == 0 &&
-            scan_locked(cfg, db, sqs, time_now_ms(), &stats) < 0 && db_last_was_connection_error())
-            db_close(&db);
-
-        clock_gettime(CLOCK_MONOTONIC, &deadline);
-        deadline.tv_sec += cfg->crash_guard_interval_ms / 1000;
-        deadline.tv_nsec += (cfg->crash_guard_interval_ms % 1000) * 1000000;
-        if (deadline.tv_nsec >= 1000000000) {
-            deadline.tv_sec++;
-            deadline.tv_nsec -= 1000000000;
-        }
-        pthread_mutex_lock(&guard.mu);
-        while (!guard.stop) {
-            if (pthread_cond_timedwait(&guard.cv, &guard.mu, &deadline) == ETIMEDOUT)
-                break;
-        }
-        stop = guard.stop;
-        pthread_mutex_unlock(&guard.mu);
-        if (stop)
-            break;
-    }
-    sqs_free(&sqs);
-    db_close(&db);
-    return NULL;
+static void guard_done(void *arg)
+{
+    (void)arg;
+    sqs_free(&guard.sqs);
+    db_close(&guard.db);
 }
 
 int crash_guard_start(const struct api_app *app)
 {
-    pthread_condattr_t ca;
-
-    if (guard.started)
+    if (guard.ticker.started)
         return 0;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&guard.cv, &ca);
-    pthread_condattr_destroy(&ca);
-    guard.app = app;
-    guard.stop = 0;
-    if (pthread_create(&guard.thread, NULL, guard_main, NULL) != 0) {
-        pthread_cond_destroy(&guard.cv);
+    guard.cfg = app->cfg;
+    guard.sqs = guard_sqs_new(app->cfg);
+    if (ticker_start(&guard.ticker, guard_tick, guard_done, NULL) < 0) {
+        sqs_free(&guard.sqs);
         return -1;
     }
-    guard.started = 1;
     log_event(LOG_INFO, "crash guard started",
               json_pack("{s:I,s:I,s:I,s:I}", "interval_ms", (json_int_t)app->cfg->crash_guard_interval_ms,
                         "queued_ttl_ms", (json_int_t)app->cfg->queued_ttl_ms, "running_ttl_ms",
@@ -560,15 +602,7 @@ int crash_guard_start(const struct api_app *app)
 
 void crash_guard_stop(void)
 {
-    if (!guard.started)
-        return;
-    pthread_mutex_lock(&guard.mu);
-    guard.stop = 1;
-    pthread_cond_broadcast(&guard.cv);
-    pthread_mutex_unlock(&guard.mu);
-    pthread_join(guard.thread, NULL);
-    pthread_cond_destroy(&guard.cv);
-    guard.started = 0;
+    ticker_stop(&guard.ticker);
 }
 
 /* ---------- core-api crash-guard ---------- */
@@ -645,9 +679,10 @@ int crash_guard_main(const struct config *cfg, int argc, char **argv)
     time_format_rfc3339(now_ms, now_text, sizeof(now_text));
     rc = scan_once(cfg, now_ms, &stats);
     printf("{\"now\":\"%s\",\"ok\":%s,\"skipped\":%s,\"republished\":%d,\"stale_queued\":%d,"
-           "\"stale_running\":%d,\"orphans_removed\":%d,\"publish_errors\":%d}\n",
+           "\"stale_running\":%d,\"orphans_removed\":%d,\"uploads_removed\":%d,\"publish_errors\":%d}\n",
            now_text, rc == 0 ? "true" : "false", stats.skipped ? "true" : "false", stats.republished,
-           stats.stale_queued, stats.stale_running, stats.orphans_removed, stats.publish_errors);
+           stats.stale_queued, stats.stale_running, stats.orphans_removed, stats.uploads_removed,
+           stats.publish_errors);
     fflush(stdout);
     return rc == 0 ? 0 : 1;
 }

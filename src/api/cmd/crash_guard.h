@@ -8,6 +8,16 @@
 
 /* One scan at time now_ms (injected in tests). Returns 0, -1 on database trouble. */
 int crash_guard_scan(const struct api_app *app, int64_t now_ms);
+/*
+ * The storage scan's rule for one idle upload folder UPLOAD_DIR/<tenant>/<run>/:
+ * status is its run's (NULL: no run row), expired whether a failed run ended
+ * more than FAILED_UPLOAD_RETENTION ago, in_use whether a queued or running run
+ * names a file in it, delete_succeeded whether UPLOAD_RETENTION=delete. Returns
+ * why it goes ("orphan", "failed_retention", "skipped", "succeeded_retention"),
+ * or NULL when it stays (in use, queued, running, a failed run within its
+ * retention, a succeeded run under UPLOAD_RETENTION=keep).
+ */
+const char *upload_folder_policy(const char *status, int expired, int in_use, int delete_succeeded);
 /* Scan at start-up, then every CRASH_GUARD_INTERVAL in a thread until crash_guard_stop(). */
 int crash_guard_start(const struct api_app *app);
 void crash_guard_stop(void);

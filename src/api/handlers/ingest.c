@@ -33,11 +33,14 @@
 
 #include "api/http/metrics.h"
 #include "api/http/multipart.h"
+#include "api/outbox.h"
+#include "api/upload_gate.h"
 #include "api/upload_slots.h"
 #include "api/upload_store.h"
 #include "common/buf.h"
 #include "common/db.h"
 #include "common/errors.h"
+#include "common/failpoint.h"
 #include "common/hash.h"
 #include "common/ids.h"
 #include "common/job_msg.h"
@@ -66,6 +69,8 @@
 #define INGEST_IDEM_PENDING_TTL "1 hour"
 /* Retry-After (seconds) of a 429 for too many uploads at once: about how long a small upload takes. */
 #define INGEST_SLOT_RETRY_AFTER "5"
+/* Retry-After (seconds) of a 507 for a full upload volume: space comes back when runs finish or an operator acts. */
+#define INGEST_FULL_RETRY_AFTER "60"
 
 enum part_kind { PART_IGNORE, PART_FILE, PART_TITLE, PART_DOC_ID };
 
@@ -77,6 +82,7 @@ struct ingest {
     const char *idem_key;
     int idem_claimed;               /* this request holds the key's pending row */
     struct upload_slot slot;        /* counts against MAX_UPLOADS_PER_TENANT and _PER_USER */
+    struct upload_gate gate;        /* counts against MAX_UPLOADS_PER_INSTANCE (upload_gate.h) */
     struct multipart *mp;
     struct upload_store store;
     int have_file;
@@ -105,6 +111,7 @@ static void ingest_cleanup(void *p)
     if (st->idem_claimed)
         idem_release(st);
     upload_slot_release(&st->slot);
+    upload_gate_leave(&st->gate);
     if (!st->keep_file)
         upload_store_abort(&st->store);
     upload_store_release(&st->store);
@@ -159,6 +166,8 @@ static void log_rejected(struct ingest *st, unsigned status, const char *why)
 static void reject(struct ingest *st, enum api_err e, const char *msg)
 {
     upload_store_abort(&st->store);
+    if (e == API_ERR_STORAGE_FULL)
+        req_set_header(st->r, "Retry-After", INGEST_FULL_RETRY_AFTER);
     log_rejected(st, api_err_status(e), msg);
     req_error(st->r, e, msg);
 }
@@ -180,6 +189,14 @@ static int stop_with(struct ingest *st, enum api_err e, const char *msg)
     st->err = e;
     st->err_msg = msg;
     return 1;
+}
+
+/* The upload store failed: a full volume is the client's 507 (retry later), anything else 500. */
+static int stop_store_failed(struct ingest *st)
+{
+    if (upload_store_full())
+        return stop_with(st, API_ERR_STORAGE_FULL, "the upload store is full; try again later");
+    return stop_with(st, API_ERR_INTERNAL, "internal error");
 }
 
 static int sniff_now(struct ingest *st)
@@ -210,7 +227,7 @@ static int on_part_begin(void *ud, const struct multipart_part *part)
         if (upload_store_begin(&st->store, cfg->upload_dir, st->r->principal.tenant_id, st->run_id,
                                part->filename, part->filename ? part->filename_len : 0,
                                (uint64_t)cfg->max_upload_bytes) < 0)
-            return stop_with(st, API_ERR_INTERNAL, "internal error");
+            return stop_store_failed(st);
     } else if (strcmp(part->name, "title") == 0) {
         st->kind = PART_TITLE;
         buf_release(&st->title);
@@ -245,7 +262,7 @@ static int on_part_data(void *ud, const char *p, size_t n)
         if (rc == UPLOAD_STORE_TOO_LARGE)
             return stop_with(st, API_ERR_TOO_LARGE, "upload larger than MAX_UPLOAD_BYTES");
         if (rc != UPLOAD_STORE_OK)
-            return stop_with(st, API_ERR_INTERNAL, "internal error");
+            return stop_store_failed(st);
         return 0;
     case PART_TITLE:
         if (!st->title_bad && buf_add(&st->title, p, n) < 0)
@@ -465,6 +482,7 @@ static struct ingest *ingest_new(struct req *r)
     st->r = r;
     st->t0 = time_mono_ms();
     upload_slot_init(&st->slot);
+    st->gate.held = 0;
     upload_store_init(&st->store);
     buf_init(&st->title, INGEST_TITLE_MAX);
     buf_init(&st->doc_id, INGEST_DOC_ID_MAX);
@@ -496,6 +514,68 @@ static int check_length(struct ingest *st)
         return -1;
     }
     return 0;
+}
+
+/* 503 with Retry-After: this instance streams MAX_UPLOADS_PER_INSTANCE uploads already. */
+static void reject_instance_full(struct ingest *st, int64_t retry_s)
+{
+    char retry[24];
+
+    snprintf(retry, sizeof(retry), "%lld", (long long)retry_s);
+    req_set_header(st->r, "Retry-After", retry);
+    reject(st, API_ERR_UNAVAILABLE, "too many uploads in progress on this server; try again shortly");
+}
+
+/*
+ * Before authentication (stream_ops.admit): the instance already at
+ * MAX_UPLOADS_PER_INSTANCE answers 503 at once, without a database round
+ * trip. A peek: the place itself is taken in begin (take_place).
+ */
+static int ingest_admit(struct req *r)
+{
+    struct ingest *st;
+
+    if (!upload_gate_full(r->app->cfg->max_uploads_per_instance))
+        return 0;
+    st = ingest_new(r);
+    if (!st) {
+        req_error(r, API_ERR_INTERNAL, "internal error");
+        return -1;
+    }
+    reject_instance_full(st, UPLOAD_GATE_RETRY_S);
+    return -1;
+}
+
+/* A place among MAX_UPLOADS_PER_INSTANCE (upload_gate.h). 0, or -1 after answering 503. */
+static int take_place(struct ingest *st)
+{
+    int64_t retry_s = UPLOAD_GATE_RETRY_S;
+
+    if (upload_gate_enter(&st->gate, st->r->app->cfg->max_uploads_per_instance, &retry_s) == UPLOAD_GATE_OK)
+        return 0;
+    reject_instance_full(st, retry_s);
+    return -1;
+}
+
+/* The tenant's UPLOAD_RATE_PER_TENANT (upload_gate.h): 0, or -1 after answering 429 with Retry-After. */
+static int take_token(struct ingest *st)
+{
+    int64_t retry_s = 1;
+    char retry[24];
+    enum upload_gate_result rc = upload_gate_token(st->r->principal.tenant_id,
+                                                   st->r->app->cfg->upload_rate_per_tenant, time_mono_ms(),
+                                                   &retry_s);
+
+    if (rc == UPLOAD_GATE_OK)
+        return 0;
+    if (rc == UPLOAD_GATE_NOMEM) {
+        reject(st, API_ERR_INTERNAL, "internal error");
+        return -1;
+    }
+    snprintf(retry, sizeof(retry), "%lld", (long long)retry_s);
+    req_set_header(st->r, "Retry-After", retry);
+    reject(st, API_ERR_RATE_LIMITED, "too many uploads started by this tenant in the last minute; try again later");
+    return -1;
 }
 
 /* An upload slot of the tenant and the user (upload_slots.h). 0, or -1 after answering 429 or 500. */
@@ -565,7 +645,8 @@ static int ingest_begin(struct req *r)
         reject(st, API_ERR_BAD_REQUEST, "missing or invalid multipart boundary");
         return -1;
     }
-    if (check_length(st) < 0 || take_slot(st) < 0 || claim_key(st) < 0)
+    if (check_length(st) < 0 || take_place(st) < 0 || take_token(st) < 0 || take_slot(st) < 0 ||
+        claim_key(st) < 0)
         return -1;
     /* From here on every way out releases the claim: end() or abort() (which also runs when begin fails). */
     st->mp = multipart_new(boundary, &ingest_mp_callbacks, st);
@@ -606,6 +687,7 @@ static void ingest_abort(struct req *r)
         upload_store_abort(&st->store);
     idem_release(st);   /* the client went away or was answered early: it may retry with the key */
     upload_slot_release(&st->slot);
+    upload_gate_leave(&st->gate);
 }
 
 /* Common config of the run (spec 4.3 plus size, hash and the crash guard's counter). */
@@ -694,6 +776,7 @@ struct finish {
     const char *config;                   /* the run's config as JSON text */
     char doc_id[ID_UUID_LEN + 1];
     char doc_uri[1024];
+    char *message;                        /* the run's queue message (spec 4.5), also in its outbox row */
     int dup_seen;                         /* a run of this content was queued or running */
     PGresult *in_progress;                /* that run (run_id, doc_id, status), once found */
 };
@@ -817,6 +900,50 @@ static PGresult *upsert_document(PGconn *db, const struct finish *f)
     }
 }
 
+/* The run's queue message (spec 4.5) as JSON text, malloc'd; NULL when memory is out. */
+static char *run_message(const struct ingest *st, const struct finish *f)
+{
+    struct job_msg m;
+
+    memset(&m, 0, sizeof(m));
+    snprintf(m.run_id, sizeof(m.run_id), "%s", st->run_id);
+    snprintf(m.tenant_id, sizeof(m.tenant_id), "%s", st->r->principal.tenant_id);
+    snprintf(m.user_id, sizeof(m.user_id), "%s", st->r->principal.user_id);
+    snprintf(m.doc_id, sizeof(m.doc_id), "%s", f->doc_id);
+    m.source_uri = f->doc_uri;
+    m.upload_uri = st->store.uri;
+    m.title = f->title;
+    m.received_at = st->received_at;
+    return job_msg_encode(&m);
+}
+
+/*
+ * The run's message into the outbox, in the run's transaction (api/outbox.h):
+ * committed together, so the message outlives this process. 0, or -1.
+ */
+static int outbox_in_tx(PGconn *db, struct finish *f)
+{
+    free(f->message);
+    f->message = run_message(f->st, f);
+    if (!f->message)
+        return -1;
+    return outbox_add(db, f->st->run_id, f->message, f->st->r->app->cfg->outbox_delay_ms);
+}
+
+/* The message is sent (or the run failed): its outbox row goes, on a short loan. Best effort. */
+static void outbox_clear(struct ingest *st)
+{
+    struct db_pool *pool = st->r->app->db;
+    PGconn *db = pool ? db_pool_acquire_tenant(pool, st->r->principal.tenant_id) : NULL;
+
+    /* A row left behind is sent once more by a publisher: a duplicate the worker drops. */
+    if (!db || outbox_remove(db, st->run_id) < 0)
+        log_event(LOG_WARN, "outbox row not cleared (its message will be sent again)",
+                  json_pack("{s:s}", "run_id", st->run_id));
+    if (db)
+        db_pool_release(pool, db);
+}
+
 /*
  * The run transaction (db_tx_fn): the document, then its queued run. A run of
  * the same content already queued or running makes the insert fail (unique
@@ -849,7 +976,7 @@ static int create_run_tx(PGconn *db, void *arg)
     run.doc_id = f->doc_id;
     /* received_at is the run's created_at, so a re-published message (crash guard) is the same. */
     if (run_create_queued(db, &run, st->received_at, sizeof(st->received_at)) == 0)
-        return 0;
+        return outbox_in_tx(db, f);
     if (strcmp(db_last_sqlstate(), DB_UNIQUE_VIOLATION) != 0)
         return -1;
     f->dup_seen = 1;
@@ -898,6 +1025,9 @@ static void answer_enqueue_failed(struct ingest *st, const struct finish *f, con
     PGconn *db = pool ? db_pool_acquire_tenant(pool, st->r->principal.tenant_id) : NULL;
     int failed = db && fail_enqueue(st, db, qerr);
 
+    /* Failed for good: nothing to send. Otherwise the row stays and a publisher sends it later. */
+    if (failed && outbox_remove(db, st->run_id) < 0)
+        log_event(LOG_WARN, "outbox row of a failed run not cleared", json_pack("{s:s}", "run_id", st->run_id));
     if (db)
         db_pool_release(pool, db);
     if (failed) {
@@ -916,31 +1046,18 @@ static void answer_enqueue_failed(struct ingest *st, const struct finish *f, con
 static void publish(struct ingest *st, const struct finish *f)
 {
     struct req *r = st->r;
-    struct job_msg m;
     char message_id[160] = "";
     struct sqs_error qerr;
     struct sqs_client *sqs = req_sqs(r);
-    char *text;
 
-    memset(&m, 0, sizeof(m));
-    snprintf(m.run_id, sizeof(m.run_id), "%s", st->run_id);
-    snprintf(m.tenant_id, sizeof(m.tenant_id), "%s", r->principal.tenant_id);
-    snprintf(m.user_id, sizeof(m.user_id), "%s", r->principal.user_id);
-    snprintf(m.doc_id, sizeof(m.doc_id), "%s", f->doc_id);
-    m.source_uri = f->doc_uri;
-    m.upload_uri = st->store.uri;
-    m.title = f->title;
-    m.received_at = st->received_at;
-    text = job_msg_encode(&m);
     memset(&qerr, 0, sizeof(qerr));
-    if (!text || !sqs || sqs_send(sqs, r->app->cfg->sqs_queue_url, text, 0, message_id, sizeof(message_id), &qerr) < 0) {
+    if (!sqs || sqs_send(sqs, r->app->cfg->sqs_queue_url, f->message, 0, message_id, sizeof(message_id), &qerr) < 0) {
         if (!qerr.code[0])
-            snprintf(qerr.code, sizeof(qerr.code), "%s", !text || !sqs ? "nomem" : "transport");
-        free(text);
+            snprintf(qerr.code, sizeof(qerr.code), "%s", !sqs ? "nomem" : "transport");
         answer_enqueue_failed(st, f, &qerr);
         return;
     }
-    free(text);
+    outbox_clear(st);
     metrics_upload(st->store.size);
     log_upload(st, "queued", 202, f->doc_id, st->run_id, message_id);
     answer_ok(st, 202, json_pack("{s:s,s:s,s:s}", "run_id", st->run_id, "doc_id", f->doc_id, "status", "queued"));
@@ -969,14 +1086,19 @@ static void ingest_finish(struct ingest *st)
         reject(st, API_ERR_INTERNAL, "internal error");
         return;
     }
-    if (create_run(st, &f) < 0)
+    if (create_run(st, &f) < 0) {
+        free(f.message);
         return;
+    }
     /* The run exists: from here on the file is its upload and stays. */
     st->keep_file = 1;
+    /* Tests kill the process here: the run and its outbox row are committed, the message unsent. */
+    FAILPOINT("after_run_commit");
     /* The queue may take seconds to answer: the pool does not wait for it. */
     req_db_release(st->r);
     f.db = NULL;
     publish(st, &f);
+    free(f.message);
 }
 
 static void ingest_end_body(struct ingest *st);
@@ -990,6 +1112,7 @@ static void ingest_end(struct req *r)
     idem_release(st);
     /* And the slot: the client may start its next upload as soon as it has this answer. */
     upload_slot_release(&st->slot);
+    upload_gate_leave(&st->gate);
 }
 
 static void ingest_end_body(struct ingest *st)
@@ -1011,13 +1134,15 @@ static void ingest_end_body(struct ingest *st)
         return;
     }
     if (upload_store_commit(&st->store) < 0) {
-        reject(st, API_ERR_INTERNAL, "internal error");
+        stop_store_failed(st);
+        reject(st, st->err, st->err_msg);
         return;
     }
     ingest_finish(st);
 }
 
 const struct stream_ops ingest_stream_ops = {
+    .admit = ingest_admit,
     .begin = ingest_begin,
     .data = ingest_data,
     .end = ingest_end,

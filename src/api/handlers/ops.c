@@ -1,9 +1,14 @@
 /*
- * ops.c - /healthz (process alive), /readyz (database and queue reachable),
- * /metrics (METRICS_TOKEN's bearer token, or a loopback client without one).
+ * ops.c - /healthz (process alive), /readyz (database and queue reachable,
+ * upload store writable; RUNNING_TTL against the workers' takeover bound as a
+ * warning), /metrics (METRICS_TOKEN's bearer token, or a loopback client
+ * without one).
  */
 #include "api/handlers/ops.h"
 #include "api/http/metrics.h"
+#include "api/outbox.h"
+#include "api/upload_store.h"
+#include "common/config.h"
 #include "common/db.h"
 #include "common/hash.h"
 #include "common/log.h"
@@ -12,8 +17,11 @@
 #include "common/run_state.h"
 #include "common/sqs.h"
 #include "common/watch.h"
+#include "common/takeover.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include <netinet/in.h>
 #include <openssl/crypto.h>
 #include <stdlib.h>
@@ -64,16 +72,61 @@ static int queue_ok(struct req *r)
     return 1;
 }
 
+/* Can the upload store take a file (upload_store_probe)? 1 or 0, logged when not. */
+static int store_ok(struct req *r)
+{
+    const char *dir = r->app->cfg->upload_dir;
+    int err;
+
+    if (mkdir(dir, 0750) < 0 && errno != EEXIST)
+        err = errno;
+    else
+        err = upload_store_probe(dir);
+    if (err)
+        log_event(LOG_WARN, "readiness: upload store not writable",
+                  json_pack("{s:s,s:s}", "dir", dir, "error", strerror(err)));
+    return err == 0;
+}
+
+/*
+ * RUNNING_TTL against the workers' published takeover bound (common/takeover.h):
+ * "ok", "too_short" (a warning in the answer: the crash guard waits the bound
+ * anyway, so the instance stays ready) or "unknown" (no worker seen, or no database).
+ */
+static const char *running_ttl_check(struct req *r, json_t *warnings)
+{
+    PGconn *c = ops_db(r);
+    int64_t bound = c ? takeover_bound_seen(c) : -1, ttl = r->app->cfg->running_ttl_ms;
+    char text[320];
+
+    if (bound <= 0)
+        return "unknown";
+    if (!takeover_ttl_too_short(ttl, bound))
+        return "ok";
+    snprintf(text, sizeof(text),
+             "RUNNING_TTL (%llds) is not above the workers' takeover bound (%llds, VISIBILITY_TIMEOUT + "
+             "TAKEOVER_AFTER + HEARTBEAT_INTERVAL + 5s): the crash guard waits %llds before stale_running",
+             (long long)(ttl / 1000), (long long)(bound / 1000), (long long)(bound / 1000));
+    json_array_append_new(warnings, json_string(text));
+    return "too_short";
+}
+
 void ops_readyz(struct req *r)
 {
     int db = database_ok(r);
     int queue = queue_ok(r);
-    json_t *checks = json_pack("{s:s,s:s}", "database", db ? "ok" : "down", "queue", queue ? "ok" : "down");
+    int store = store_ok(r);
+    json_t *warnings = json_array();
+    const char *ttl = db ? running_ttl_check(r, warnings) : "unknown";
+    json_t *checks = json_pack("{s:s,s:s,s:s,s:s}", "database", db ? "ok" : "down", "queue", queue ? "ok" : "down",
+                               "upload_store", store ? "ok" : "not_writable", "running_ttl", ttl);
+    int ready = db && queue && store;
 
-    if (db && queue)
-        req_json(r, 200, json_pack("{s:s,s:o}", "status", "ready", "checks", checks));
-    else
-        req_json(r, 503, json_pack("{s:s,s:o}", "status", "unavailable", "checks", checks));
+    if (!ready)
+        req_set_header(r, "Retry-After", "5");
+    req_json(r, ready ? 200 : 503,
+             json_pack("{s:s,s:o,s:o}", "status", ready ? "ready" : "unavailable", "checks", checks, "warnings",
+                       warnings));
 }
 
 int ops_is_loopback(const char *addr)
@@ -138,6 +191,39 @@ static int hot_path_metrics(struct req *r, struct buf *out)
                     watch_count(r->app->runs));
 }
 
+/* The upload store's size and free space, the outbox backlog, RUNNING_TTL and the workers' bound. */
+static int metrics_reliability(struct req *r, PGconn *c, struct buf *out)
+{
+    const struct config *cfg = r->app->cfg;
+    struct upload_store_usage u;
+    int usage_ok = upload_store_usage(cfg->upload_dir, &u) == 0;
+    long long pending = c ? (long long)outbox_pending(c) : -1, bound = c ? (long long)takeover_bound_seen(c) : -1;
+
+    return buf_addf(out,
+                    "# HELP ingest_upload_store_bytes Bytes of the files in the upload store (UPLOAD_DIR).\n"
+                    "# TYPE ingest_upload_store_bytes gauge\ningest_upload_store_bytes %llu\n"
+                    "# HELP ingest_upload_store_files Files in the upload store.\n"
+                    "# TYPE ingest_upload_store_files gauge\ningest_upload_store_files %llu\n"
+                    "# HELP ingest_upload_store_run_folders Run folders in the upload store.\n"
+                    "# TYPE ingest_upload_store_run_folders gauge\ningest_upload_store_run_folders %llu\n"
+                    "# HELP ingest_upload_store_free_bytes Bytes free for core-api on the upload store's volume.\n"
+                    "# TYPE ingest_upload_store_free_bytes gauge\ningest_upload_store_free_bytes %llu\n"
+                    "# HELP ingest_upload_store_volume_bytes Size of the upload store's volume.\n"
+                    "# TYPE ingest_upload_store_volume_bytes gauge\ningest_upload_store_volume_bytes %llu\n"
+                    "# HELP ingest_upload_store_scrape_ok 1 if UPLOAD_DIR could be read.\n"
+                    "# TYPE ingest_upload_store_scrape_ok gauge\ningest_upload_store_scrape_ok %d\n"
+                    "# HELP ingest_outbox_pending Committed runs whose message is still in the outbox (-1: unknown).\n"
+                    "# TYPE ingest_outbox_pending gauge\ningest_outbox_pending %lld\n"
+                    "# HELP ingest_running_ttl_seconds RUNNING_TTL of this core-api.\n"
+                    "# TYPE ingest_running_ttl_seconds gauge\ningest_running_ttl_seconds %lld\n"
+                    "# HELP ingest_worker_takeover_bound_seconds Largest takeover bound of the workers seen "
+                    "lately (0: none, -1: unknown); RUNNING_TTL must be above it.\n"
+                    "# TYPE ingest_worker_takeover_bound_seconds gauge\ningest_worker_takeover_bound_seconds %lld\n",
+                    (unsigned long long)u.bytes, (unsigned long long)u.files, (unsigned long long)u.folders,
+                    (unsigned long long)u.free_bytes, (unsigned long long)u.fs_bytes, usage_ok ? 1 : 0, pending,
+                    (long long)(cfg->running_ttl_ms / 1000), bound < 0 ? -1 : bound / 1000);
+}
+
 void ops_metrics(struct req *r)
 {
     struct buf out;
@@ -173,6 +259,8 @@ void ops_metrics(struct req *r)
                             "# TYPE ingest_runs_scrape_ok gauge\n"
                             "ingest_runs_scrape_ok %d\n",
                       res ? 1 : 0);
+    if (rc == 0)
+        rc = metrics_reliability(r, c, &out);
     if (rc < 0) {
         buf_release(&out);
         log_event(LOG_ERROR, "cannot render metrics", NULL);

@@ -22,6 +22,13 @@ enum route_flags {
 };
 
 struct stream_ops {
+    /*
+     * Optional, before authentication: a check that costs nothing (no database),
+     * so a flood of requests the server cannot take is refused before it costs a
+     * database round trip. 0 to go on; -1 after answering. Whatever it holds must
+     * be released by the request's arena (abort() does not run if begin() never did).
+     */
+    int (*admit)(struct req *r);
     /* 0 to go on; -1 after answering (e.g. req_error) to stop reading the body. */
     int (*begin)(struct req *r);
     int (*data)(struct req *r, const char *p, size_t n);

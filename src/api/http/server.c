@@ -323,6 +323,11 @@ static struct req_ctx *request_start(const struct server *srv, struct MHD_Connec
         return ctx;
     }
     r->route = ctx->route->pattern;
+    if (ctx->route->stream && ctx->route->stream->admit && ctx->route->stream->admit(r) < 0) {
+        if (!r->answered)
+            req_error(r, API_ERR_INTERNAL, "internal error");
+        return ctx;
+    }
     if (request_authorize(srv, ctx) < 0)
         return ctx;
 

@@ -2,6 +2,7 @@
 #include "api/upload_store.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -261,6 +262,35 @@ static void test_store_refuses_existing_run_folder(void **state)
     rmdir(path);
 }
 
+/* Usage counts the committed files of run folders; the probe leaves nothing; a missing root is an error. */
+static void test_store_usage_and_probe(void **state)
+{
+    struct upload_store s;
+    struct upload_store_usage u;
+    char missing[600];
+
+    (void)state;
+    upload_store_init(&s);
+    assert_int_equal(upload_store_begin(&s, root, TENANT, RUN, "a.txt", 5, 1000), 0);
+    assert_int_equal(upload_store_write(&s, "hello world", 11), UPLOAD_STORE_OK);
+    assert_int_equal(upload_store_commit(&s), 0);
+    assert_int_equal(upload_store_full(), 0);
+    assert_int_equal(upload_store_usage(root, &u), 0);
+    assert_int_equal(u.bytes, 11);
+    assert_int_equal(u.files, 1);
+    assert_int_equal(u.folders, 1);
+    assert_true(u.fs_bytes > 0);
+    assert_true(u.free_bytes <= u.fs_bytes);
+    assert_int_equal(upload_store_probe(root), 0);
+    assert_int_equal(upload_store_usage(root, &u), 0);
+    assert_int_equal(u.files, 1);   /* the probe file is gone */
+    snprintf(missing, sizeof(missing), "%s/no/such/dir", root);
+    assert_int_equal(upload_store_probe(missing), ENOENT);
+    assert_int_equal(upload_store_usage(missing, &u), -1);
+    upload_store_abort(&s);
+    upload_store_release(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -271,6 +301,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_store_abort_leaves_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_too_large, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_refuses_existing_run_folder, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_usage_and_probe, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -86,10 +86,27 @@ static void crash_guard_bad_usage(void **state)
     assert_int_equal(crash_guard_main(NULL, 2, argv_of(unknown, 2)), 2);
 }
 
+/* The storage scan keeps what a policy keeps and nothing else (issue 14). */
+static void upload_folder_policy_rules(void **state)
+{
+    (void)state;
+    assert_string_equal(upload_folder_policy(NULL, 0, 0, 0), "orphan");
+    assert_null(upload_folder_policy(NULL, 0, 1, 0));   /* a queued run names a file in it */
+    assert_null(upload_folder_policy("queued", 0, 0, 1));
+    assert_null(upload_folder_policy("running", 1, 0, 1));
+    assert_null(upload_folder_policy("failed", 0, 0, 0));   /* within FAILED_UPLOAD_RETENTION */
+    assert_string_equal(upload_folder_policy("failed", 1, 0, 0), "failed_retention");
+    assert_null(upload_folder_policy("failed", 1, 1, 0));   /* a retry uses it */
+    assert_string_equal(upload_folder_policy("skipped", 0, 0, 0), "skipped");
+    assert_null(upload_folder_policy("succeeded", 0, 0, 0));   /* UPLOAD_RETENTION=keep */
+    assert_string_equal(upload_folder_policy("succeeded", 0, 0, 1), "succeeded_retention");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(bootstrap_without_arguments_is_usage),
+        cmocka_unit_test(upload_folder_policy_rules),
         cmocka_unit_test(bootstrap_refuses_a_weak_password),
         cmocka_unit_test(bootstrap_refuses_a_bad_email),
         cmocka_unit_test(bootstrap_needs_a_database_url),
