@@ -79,7 +79,7 @@ INTEG_BINS  := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/integration/c/test_*.c
 TEST_SUPPORT := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/support/*.c))
 
 .PHONY: all unit test integration e2e fuzz clean check check-layers check-headers check-functions
-all: $(BUILD)/core-api $(BUILD)/ingest-worker $(INTEG_BINS)
+all: $(BUILD)/core-api $(BUILD)/ingest-worker $(BUILD)/ingest-extract $(INTEG_BINS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -95,6 +95,12 @@ $(BUILD)/core-api: $(API_OBJ) $(BUILD)/libcommon.a
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/ingest-worker: $(WORKER_OBJ) $(BUILD)/libcommon.a
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+
+# The extraction helper the worker posix_spawn()s per job (src/worker/extract/README.md):
+# its own main, the worker's modules (only extract/ is reached from it) and common.
+$(BUILD)/ingest-extract: $(BUILD)/src/worker/extract/helper/main.o $(WORKER_LIB_OBJ) $(BUILD)/libcommon.a
 	$(call say,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
@@ -117,7 +123,7 @@ $(UNIT_CMD): $(BUILD)/tests/%: tests/%.c $(API_CMD_OBJ) $(BUILD)/libcommon.a
 	@mkdir -p $(dir $@)
 	$(call say,TEST,$@)
 	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(API_CMD_OBJ) $(BUILD)/libcommon.a $(PKG_LIBS) -lcmocka
-$(UNIT_WORKER): $(BUILD)/tests/%: tests/%.c $(WORKER_LIB_OBJ) $(BUILD)/libcommon.a
+$(UNIT_WORKER): $(BUILD)/tests/%: tests/%.c $(WORKER_LIB_OBJ) $(BUILD)/libcommon.a | $(BUILD)/ingest-extract
 	@mkdir -p $(dir $@)
 	$(call say,TEST,$@)
 	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(WORKER_LIB_OBJ) $(BUILD)/libcommon.a $(PKG_LIBS) -lcmocka
