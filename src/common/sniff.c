@@ -313,7 +313,26 @@ static const char *declared_html(const unsigned char *head, size_t n, const char
     return mime;
 }
 
+/* The types that have an extractor today; the others are detected but refused. */
+static int extracted(const char *m)
+{
+    static const char *const types[] = {SNIFF_MIME_PDF, SNIFF_MIME_DOCX, SNIFF_MIME_HTML, SNIFF_MIME_MARKDOWN,
+                                        SNIFF_MIME_TEXT, SNIFF_MIME_PNG, SNIFF_MIME_JPEG, SNIFF_MIME_TIFF, NULL};
+
+    for (int i = 0; m && types[i]; i++)
+        if (m == types[i])
+            return 1;
+    return 0;
+}
+
 const char *sniff_mime(const unsigned char *head, size_t n, const char *filename)
+{
+    const char *m = sniff_detect(head, n, filename);
+
+    return extracted(m) ? m : NULL;
+}
+
+const char *sniff_detect(const unsigned char *head, size_t n, const char *filename)
 {
     size_t i;
 
