@@ -301,6 +301,7 @@ static void test_sandbox_exec(void **state)
 static void test_sandbox_memory(void **state)
 {
 #if defined(__SANITIZE_ADDRESS__)
+    (void)state;
     skip();
 #else
     struct extract_limits lim = limits();
