@@ -317,7 +317,8 @@ static const char *declared_html(const unsigned char *head, size_t n, const char
 static int extracted(const char *m)
 {
     static const char *const types[] = {SNIFF_MIME_PDF, SNIFF_MIME_DOCX, SNIFF_MIME_HTML, SNIFF_MIME_MARKDOWN,
-                                        SNIFF_MIME_TEXT, SNIFF_MIME_PNG, SNIFF_MIME_JPEG, SNIFF_MIME_TIFF, NULL};
+                                        SNIFF_MIME_TEXT, SNIFF_MIME_PNG, SNIFF_MIME_JPEG, SNIFF_MIME_TIFF,
+                                        SNIFF_MIME_XLSX, SNIFF_MIME_PPTX, NULL};
 
     for (int i = 0; m && types[i]; i++)
         if (m == types[i])

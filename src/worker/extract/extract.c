@@ -177,7 +177,7 @@ enum run_fail extract_normalize(const char *src, size_t n, struct buf *out, size
 
 /* ---- child side --------------------------------------------------------- */
 
-static enum run_fail read_file(const char *path, size_t max, struct buf *out, char *detail, size_t dlen)
+enum run_fail extract_read_file(const char *path, size_t max, struct buf *out, char *detail, size_t dlen)
 {
     struct stat st;
     char chunk[65536];
@@ -245,7 +245,7 @@ static enum run_fail extract_raw(const struct job *job, struct buf *raw, char *d
     if (job->kind == K_DOCX)
         return extract_docx_file(job->path, job->max_uncompressed, raw, detail, dlen);
     buf_init(&file, (size_t)job->max_uncompressed);
-    rc = read_file(job->path, (size_t)job->max_uncompressed, &file, detail, dlen);
+    rc = extract_read_file(job->path, (size_t)job->max_uncompressed, &file, detail, dlen);
     if (rc == RUN_OK && job->kind == K_HTML)
         rc = extract_html_buffer(file.ptr ? file.ptr : "", file.len, raw, detail, dlen);
     else if (rc == RUN_OK)

@@ -78,6 +78,13 @@ enum run_fail extract_normalize(const char *p, size_t n, struct buf *out, size_t
 enum run_fail extract_put(struct buf *out, const void *p, size_t n);
 
 /*
+ * Read the file at path (no symlink) into out, at most max bytes. RUN_OK,
+ * TOO_LARGE ("file over the N byte limit"), EXTRACT_FAILED (open/read error),
+ * INTERNAL, with a detail.
+ */
+enum run_fail extract_read_file(const char *path, size_t max, struct buf *out, char *detail, size_t dlen);
+
+/*
  * The helper program's whole work (helper/main.c): parse argv (as built by
  * extract_file), apply the limits, extract, answer on SANDBOX_CHILD_FD.
  * Returns the process exit status.

@@ -3,28 +3,62 @@
  */
 #include "worker/extract/formats.h"
 #include "common/sniff.h"
+#include "worker/extract/extract.h"
 #include "worker/extract/ocr.h"
+#include "worker/extract/pptx.h"
+#include "worker/extract/xlsx.h"
 
 #include <stdio.h>
 #include <string.h>
 
 typedef enum run_fail (*format_fn)(struct extract_ctx *ctx, struct buf *raw, char *detail, size_t detail_len);
 
+/* The formats that parse the file's bytes in memory (the fuzzers call them so). */
+typedef enum run_fail (*buffer_fn)(const char *p, size_t n, long max_uncompressed, struct buf *out, char *detail,
+                                   size_t detail_len);
+
+static enum run_fail from_buffer(struct extract_ctx *ctx, struct buf *raw, char *detail, size_t dlen);
+
 static const struct {
     const char *mime;
     format_fn fn;
+    buffer_fn bfn;
 } formats[] = {
-    {SNIFF_MIME_PNG, extract_image_ocr},
-    {SNIFF_MIME_JPEG, extract_image_ocr},
-    {SNIFF_MIME_TIFF, extract_image_ocr},
+    {SNIFF_MIME_PNG, extract_image_ocr, NULL},
+    {SNIFF_MIME_JPEG, extract_image_ocr, NULL},
+    {SNIFF_MIME_TIFF, extract_image_ocr, NULL},
+    {SNIFF_MIME_XLSX, from_buffer, extract_xlsx_buffer},
+    {SNIFF_MIME_PPTX, from_buffer, extract_pptx_buffer},
 };
 
-static format_fn find(const char *mime)
+static int find_index(const char *mime)
 {
     for (size_t i = 0; mime && i < sizeof(formats) / sizeof(formats[0]); i++)
         if (strcmp(formats[i].mime, mime) == 0)
-            return formats[i].fn;
-    return NULL;
+            return (int)i;
+    return -1;
+}
+
+static format_fn find(const char *mime)
+{
+    int i = find_index(mime);
+
+    return i < 0 ? NULL : formats[i].fn;
+}
+
+/* Read the whole file (at most the inflation limit), then the format's buffer parser. */
+static enum run_fail from_buffer(struct extract_ctx *ctx, struct buf *raw, char *detail, size_t dlen)
+{
+    long max = ctx->max_uncompressed > 0 ? ctx->max_uncompressed : 512L << 20;
+    struct buf file;
+    enum run_fail rc;
+
+    buf_init(&file, (size_t)max);
+    rc = extract_read_file(ctx->path, (size_t)max, &file, detail, dlen);
+    if (rc == RUN_OK)
+        rc = formats[find_index(ctx->mime)].bfn(file.ptr ? file.ptr : "", file.len, max, raw, detail, dlen);
+    buf_release(&file);
+    return rc;
 }
 
 int extract_other_handles(const char *mime)
