@@ -14,6 +14,8 @@
 
 CC      ?= cc
 PKGS    := libmicrohttpd jansson libpq libcurl openssl libargon2 libxml-2.0 libzip uuid
+# the e-mail extractor (src/worker/extract/eml.c)
+PKGS    += gmime-3.0
 WARN    := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wformat=2 -Wvla -Wwrite-strings -fno-common
 DEFS    := -D_GNU_SOURCE

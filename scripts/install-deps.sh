@@ -11,6 +11,7 @@ APT_PACKAGES=(
   libmicrohttpd-dev libjansson-dev libpq-dev libcurl4-openssl-dev libssl-dev
   libargon2-dev libxml2-dev libzip-dev uuid-dev libcmocka-dev
   postgresql-15 postgresql-client-15 poppler-utils tesseract-ocr tesseract-ocr-eng
+  libgmime-3.0-dev
   chromium nodejs npm curl ca-certificates procps iproute2 docker-compose
 )
 

@@ -313,12 +313,14 @@ static const char *declared_html(const unsigned char *head, size_t n, const char
     return mime;
 }
 
-/* The types that have an extractor today; the others are detected but refused. */
+/* The types that have an extractor (a type detected before its extractor exists is refused). */
 static int extracted(const char *m)
 {
     static const char *const types[] = {SNIFF_MIME_PDF, SNIFF_MIME_DOCX, SNIFF_MIME_HTML, SNIFF_MIME_MARKDOWN,
                                         SNIFF_MIME_TEXT, SNIFF_MIME_PNG, SNIFF_MIME_JPEG, SNIFF_MIME_TIFF,
-                                        SNIFF_MIME_XLSX, SNIFF_MIME_PPTX, NULL};
+                                        SNIFF_MIME_XLSX, SNIFF_MIME_PPTX, SNIFF_MIME_ODT, SNIFF_MIME_ODS,
+                                        SNIFF_MIME_ODP, SNIFF_MIME_EPUB, SNIFF_MIME_RTF, SNIFF_MIME_CSV,
+                                        SNIFF_MIME_TSV, SNIFF_MIME_EML, NULL};
 
     for (int i = 0; m && types[i]; i++)
         if (m == types[i])

@@ -73,9 +73,7 @@ const char *sniff_mime(const unsigned char *head, size_t n, const char *filename
 
 /*
  * The same detection, before the filter: sniff_mime() returns only the types
- * the worker has an extractor for (PDF, DOCX, HTML, Markdown, text, PNG, JPEG,
- * TIFF); PPTX, XLSX, ODT/ODS/ODP, EPUB, RTF, EML, CSV and TSV are recognised
- * here but still refused (415) until their extractors exist.
+ * the worker has an extractor for - today every type sniff_detect() returns.
  */
 const char *sniff_detect(const unsigned char *head, size_t n, const char *filename);
 

@@ -5,7 +5,12 @@
 #include "common/sniff.h"
 #include "worker/extract/extract.h"
 #include "worker/extract/ocr.h"
+#include "worker/extract/csv.h"
+#include "worker/extract/eml.h"
+#include "worker/extract/epub.h"
+#include "worker/extract/odf.h"
 #include "worker/extract/pptx.h"
+#include "worker/extract/rtf.h"
 #include "worker/extract/xlsx.h"
 
 #include <stdio.h>
@@ -29,6 +34,14 @@ static const struct {
     {SNIFF_MIME_TIFF, extract_image_ocr, NULL},
     {SNIFF_MIME_XLSX, from_buffer, extract_xlsx_buffer},
     {SNIFF_MIME_PPTX, from_buffer, extract_pptx_buffer},
+    {SNIFF_MIME_ODT, from_buffer, extract_odf_buffer},
+    {SNIFF_MIME_ODS, from_buffer, extract_odf_buffer},
+    {SNIFF_MIME_ODP, from_buffer, extract_odf_buffer},
+    {SNIFF_MIME_EPUB, from_buffer, extract_epub_buffer},
+    {SNIFF_MIME_CSV, from_buffer, extract_csv_buffer},
+    {SNIFF_MIME_TSV, from_buffer, extract_tsv_buffer},
+    {SNIFF_MIME_RTF, from_buffer, extract_rtf_buffer},
+    {SNIFF_MIME_EML, from_buffer, extract_eml_buffer},
 };
 
 static int find_index(const char *mime)

@@ -65,6 +65,11 @@ static void test_zip(void **state)
     expect(sniff_mime(plain, sizeof(plain) - 1, "a.zip"), NULL);
     expect(sniff_mime(plain, sizeof(plain) - 1, "Report.DOCX"), SNIFF_MIME_DOCX);
     expect(sniff_detect(plain, sizeof(plain) - 1, "deck.pptx"), SNIFF_MIME_PPTX);
+    /* each detected type has its extractor now, so the upload filter passes it */
+    expect(sniff_mime(other, sizeof(other) - 1, "a.zip"), SNIFF_MIME_XLSX);
+    expect(sniff_mime(ppt, sizeof(ppt) - 1, "a.zip"), SNIFF_MIME_PPTX);
+    expect(sniff_mime(odt, sizeof(odt) - 1, "a.zip"), SNIFF_MIME_ODT);
+    expect(sniff_mime(epub, sizeof(epub) - 1, "a.docx"), SNIFF_MIME_EPUB);
     expect(sniff_mime(S("PK\x05\x06\0\0\0\0"), "a.docx"), NULL);
 }
 
@@ -140,6 +145,10 @@ static void test_binary(void **state)
     expect(sniff_mime(S("a,b,c\n1,2\n"), "t.csv"), SNIFF_MIME_TEXT);
     expect(sniff_mime(S("a,b,c\n1,2,3\n"), "t.txt"), SNIFF_MIME_TEXT);
     expect(sniff_detect(S("a\tb\n1\t2\n"), "t.tsv"), SNIFF_MIME_TSV);
+    expect(sniff_mime(S("{\\rtf1\\ansi hello}"), "a.txt"), SNIFF_MIME_RTF);
+    expect(sniff_mime(S("From: a@example.org\r\nSubject: hi\r\n\r\nbody"), "x.txt"), SNIFF_MIME_EML);
+    expect(sniff_mime(S("a,b,c\n1,2,3\n"), "t.csv"), SNIFF_MIME_CSV);
+    expect(sniff_mime(S("a\tb\n1\t2\n"), "t.tsv"), SNIFF_MIME_TSV);
     expect(sniff_mime(NULL, 10, "a.txt"), SNIFF_MIME_TEXT);
 }
 
