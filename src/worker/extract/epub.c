@@ -78,7 +78,7 @@ static enum run_fail chapter(struct ozip *z, const char *part, struct buf *out)
     rc = ozip_read(z, part, &b);
     if (rc == RUN_OK && epub_declares_entity(b.ptr ? b.ptr : "", b.len)) {
         snprintf(z->detail, z->dlen, "epub: %s declares XML entities", part);
-        rc = RUN_FAIL_EXTRACT_FAILED;
+        rc = RUN_FAIL_UNSUPPORTED_TYPE;   /* permanent: an XXE attempt is refused, not retried */
     }
     if (rc == RUN_OK)
         rc = extract_html_buffer(b.ptr ? b.ptr : "", b.len, out, z->detail, z->dlen);

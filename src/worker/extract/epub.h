@@ -19,8 +19,8 @@
 /*
  * Append the text of the EPUB in p[0..n) to out, a form feed after each
  * chapter of the spine. Returns RUN_OK, or EXTRACT_FAILED (not a zip, no
- * container.xml or package, a spine item missing, "epub: <part> declares XML
- * entities"), TOO_LARGE ("epub uncompressed size over limit", "epub over
+ * container.xml or package, a spine item missing), UNSUPPORTED_TYPE ("epub:
+ * <part> declares XML entities"), TOO_LARGE ("epub uncompressed size over limit", "epub over
  * 10000 chapters", a chapter over 64 MiB, out full), INTERNAL.
  */
 enum run_fail extract_epub_buffer(const char *p, size_t n, long max_uncompressed, struct buf *out, char *detail,

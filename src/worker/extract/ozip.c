@@ -235,7 +235,7 @@ enum run_fail ozip_doc(struct ozip *z, const char *name, xmlDocPtr *doc)
             rc = RUN_FAIL_EXTRACT_FAILED;
         } else if (declares_entities(*doc)) {
             fail(z, "%s: %s declares XML entities", z->what, name);
-            rc = RUN_FAIL_EXTRACT_FAILED;
+            rc = RUN_FAIL_UNSUPPORTED_TYPE;   /* permanent: the same bytes are refused again */
         }
     }
     if (rc != RUN_OK && *doc) {

@@ -8,8 +8,8 @@
  * read (headers can lie), against the same limit. Over it: TOO_LARGE
  * "<what> uncompressed size over limit".
  * XML: XML_PARSE_NONET, no entity substitution, no DTD loading; a part whose
- * internal DTD subset declares entities is refused (EXTRACT_FAILED "<what>:
- * <part> declares XML entities").
+ * internal DTD subset declares entities is refused (UNSUPPORTED_TYPE "<what>:
+ * <part> declares XML entities": permanent, not retried).
  */
 #ifndef WORKER_EXTRACT_OZIP_H
 #define WORKER_EXTRACT_OZIP_H
@@ -57,7 +57,7 @@ int ozip_has(struct ozip *z, const char *name);
 enum run_fail ozip_read(struct ozip *z, const char *name, struct buf *out);
 
 /* Parse a small part (at most OZIP_SMALL_PART) as XML into *doc (xmlFreeDoc it).
- * Missing part, malformed XML or declared entities: EXTRACT_FAILED. */
+ * Missing part or malformed XML: EXTRACT_FAILED; declared entities: UNSUPPORTED_TYPE. */
 enum run_fail ozip_doc(struct ozip *z, const char *name, xmlDocPtr *doc);
 
 /* Stream the part name through libxml2's reader: fn(reader, arg) walks it
