@@ -18,7 +18,8 @@ struct extract_limits {
     long timeout_ms;              /* wall clock of the child; <= 0: 120 s */
     long memory_mb;               /* RLIMIT_AS of the child; <= 0: 1024 */
     long max_chars;               /* max bytes of extracted UTF-8 text; over it: TOO_LARGE */
-    long max_uncompressed_bytes;  /* DOCX: max inflated size of the archive; <= 0: 512 MiB */
+    long max_uncompressed_bytes;  /* zip formats: max inflated size of the archive; other formats:
+                                     max file size read; <= 0: 512 MiB */
     const char *helper;           /* the ingest-extract program; NULL or "": next to this
                                      program's own /proc/self/exe */
     int ocr;                      /* 1: OCR image-only PDF pages and images (PNG, JPEG, TIFF) */
