@@ -46,7 +46,7 @@ static enum run_fail record_end(struct table *t, size_t line_start)
         snprintf(t->detail, t->dlen, "csv over %ld rows", CSV_MAX_ROWS);
         return RUN_FAIL_TOO_LARGE;
     }
-    if (t->rows == 1 && t->out->len - line_start < CSV_MAX_HEADER &&
+    if (t->rows == 1 && t->out->len > line_start && t->out->len - line_start < CSV_MAX_HEADER &&
         buf_add(&t->header, t->out->ptr + line_start, t->out->len - line_start) < 0)
         return RUN_FAIL_INTERNAL;
     rc = extract_put(t->out, "\n", 1);
