@@ -15,6 +15,8 @@
 
 CC      ?= cc
 PKGS    := libmicrohttpd jansson libpq libcurl openssl libargon2 libxml-2.0 libzip uuid
+# the e-mail extractor (src/worker/extract/eml.c)
+PKGS    += gmime-3.0
 WARN    := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wformat=2 -Wvla -Wwrite-strings -fno-common
 DEFS    := -D_GNU_SOURCE
@@ -86,7 +88,7 @@ INTEG_BINS  := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/integration/c/test_*.c
 TEST_SUPPORT := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/support/*.c))
 
 .PHONY: all unit test integration e2e fuzz clean check check-layers check-headers check-functions
-all: $(BUILD)/core-api $(BUILD)/ingest-worker $(INTEG_BINS)
+all: $(BUILD)/core-api $(BUILD)/ingest-worker $(BUILD)/ingest-extract $(INTEG_BINS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -102,6 +104,12 @@ $(BUILD)/core-api: $(API_OBJ) $(BUILD)/libcommon.a
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/ingest-worker: $(WORKER_OBJ) $(BUILD)/libcommon.a
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+
+# The extraction helper the worker posix_spawn()s per job (src/worker/extract/README.md):
+# its own main, the worker's modules (only extract/ is reached from it) and common.
+$(BUILD)/ingest-extract: $(BUILD)/src/worker/extract/helper/main.o $(WORKER_LIB_OBJ) $(BUILD)/libcommon.a
 	$(call say,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
@@ -124,7 +132,7 @@ $(UNIT_CMD): $(BUILD)/tests/%: tests/%.c $(API_CMD_OBJ) $(BUILD)/libcommon.a
 	@mkdir -p $(dir $@)
 	$(call say,TEST,$@)
 	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(API_CMD_OBJ) $(BUILD)/libcommon.a $(PKG_LIBS) -lcmocka
-$(UNIT_WORKER): $(BUILD)/tests/%: tests/%.c $(WORKER_LIB_OBJ) $(BUILD)/libcommon.a
+$(UNIT_WORKER): $(BUILD)/tests/%: tests/%.c $(WORKER_LIB_OBJ) $(BUILD)/libcommon.a | $(BUILD)/ingest-extract
 	@mkdir -p $(dir $@)
 	$(call say,TEST,$@)
 	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(WORKER_LIB_OBJ) $(BUILD)/libcommon.a $(PKG_LIBS) -lcmocka

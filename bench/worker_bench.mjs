@@ -26,9 +26,11 @@
 //       PDF:  `pdftotext -q -enc UTF-8 -eol unix FILE -` (the worker's own command
 //             line) over every PDF, sequentially;
 //     run once before and once after the pipeline (the mean is used), with the
-//     ratio pipeline wall time / baseline time.
+//     ratio pipeline wall time / baseline time;
+//   - the per-job spawn overhead of the extraction helper (ingest-extract) against a
+//     spawn of /bin/true, both measured in the same run.
 // MB here means MiB (2^20 bytes). Nothing fails on speed.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -166,6 +168,37 @@ async function pdftotextBaseline(files) {
   return { ms: nowMs() - t0, chars };
 }
 
+// ---- spawn overhead of the extraction helper ---------------------------------
+// The per-job cost of the exec'd sandbox: N runs of build/ingest-extract on a tiny
+// text file (spawn, limits, network namespace, answer on fd 3), against N spawns of
+// /bin/true in the same run. Both sequential, from node.
+function spawnOnce(cmd, args, extraFd) {
+  return new Promise((resolve, reject) => {
+    const stdio = ['ignore', 'ignore', 'inherit', ...(extraFd ? ['pipe'] : [])];
+    const c = spawn(cmd, args, { stdio });
+    if (extraFd) c.stdio[3].resume();
+    c.on('error', reject);
+    c.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} exit ${code}`))));
+  });
+}
+
+async function spawnOverhead(tmp, n = 50) {
+  const helper = path.join(process.env.BUILD_DIR ?? path.join(path.dirname(new URL(import.meta.url).pathname), '../build'), 'ingest-extract');
+  const file = path.join(tmp, 'tiny.txt');
+  fs.writeFileSync(file, 'a tiny document\n');
+  const args = [`--parent=${process.pid}`, '--mime=text/plain', `--path=${file}`, '--timeout-ms=10000',
+    '--memory-mb=1024', '--max-chars=100000', '--max-uncompressed=1048576', '--ocr=0'];
+  const time = async (fn) => { const t0 = nowMs(); for (let i = 0; i < n; i++) await fn(); return (nowMs() - t0) / n; };
+  await spawnOnce(helper, args, true);
+  const base = await time(() => spawnOnce('/bin/true', [], false));
+  const ms = await time(() => spawnOnce(helper, args, true));
+  console.log('');
+  console.log(`extraction helper spawn overhead (${n} sequential runs each):`);
+  row('ingest-extract on a 16-byte text file', f3(ms), 'ms/job');
+  row('baseline: spawn of /bin/true', f3(base), 'ms');
+  row('ratio helper / baseline', f1(ms / base), 'x');
+}
+
 // ---- report ----------------------------------------------------------------
 function report(label, corpus, r, baseName, baseRuns) {
   const baseMs = (baseRuns[0] + baseRuns[1]) / 2;
@@ -214,6 +247,7 @@ async function main() {
     const ptt2 = (await pdftotextBaseline(pdfs.files)).ms;
     report('text corpus', text, rt, 'read + sha256 in node', [hash1, hash2]);
     report('pdf corpus', pdfs, rp, 'pdftotext alone, sequential', [ptt1, ptt2]);
+    await spawnOverhead(tmp);
     console.log('');
     console.log('  (client, PostgreSQL, SQS emulator, core-api and worker share the same 2 cores)');
   } finally {

@@ -11,7 +11,8 @@ APT_PACKAGES=(
   build-essential pkg-config clang libclang-rt-14-dev bear
   libmicrohttpd-dev libjansson-dev libpq-dev libcurl4-openssl-dev libssl-dev
   libargon2-dev libxml2-dev libzip-dev uuid-dev libcmocka-dev
-  postgresql-15 postgresql-client-15 poppler-utils
+  postgresql-15 postgresql-client-15 poppler-utils tesseract-ocr tesseract-ocr-eng
+  libgmime-3.0-dev
   chromium nodejs npm curl ca-certificates procps iproute2 docker-compose
   # benches: wrk (bench/reads_bench.mjs), Go and pgx to build the spec's Go design it compares with
   wrk golang-go golang-github-jackc-pgx-v4-dev

@@ -194,6 +194,16 @@ static const struct cfg_entry cfg_table[] = {
      "left behind)"},
     {"WORKER_HEALTH_ADDR", CFG_STR, F(worker_health_addr), WORKER, "", 0, 0, NULL,
      "optional 127.0.0.1:PORT for the worker's /healthz and /metrics"},
+    {"EXTRACT_HELPER", CFG_STR, F(extract_helper), WORKER, "", 0, 0, NULL,
+     "the ingest-extract program run per job; empty: the one beside ingest-worker"},
+    {"OCR", CFG_ENUM, F(ocr), WORKER, "on", 0, 0, "on|off",
+     "on: OCR images and PDF pages without a text layer (tesseract); off: images fail unsupported_type"},
+    {"OCR_LANGS", CFG_STR, F(ocr_langs), WORKER, "eng", 1, 0, NULL,
+     "tesseract languages, e.g. eng or eng+deu (each needs its tesseract-ocr-<lang> package)"},
+    {"OCR_PAGE_TIMEOUT", CFG_DURATION, F(ocr_page_timeout_ms), WORKER, "60s", 100, SEC(3600), NULL,
+     "wall-clock and CPU limit of one page's rendering and OCR (an image: all its pages)"},
+    {"OCR_MAX_PIXELS", CFG_INT, F(ocr_max_pixels), WORKER, "50000000", 10000, (int64_t)1 << 32, NULL,
+     "an image larger than this fails too_large; PDF pages are rendered at a lower resolution to fit"},
 };
 
 /* Strict base-10 integer: the whole text, no overflow. */

@@ -102,6 +102,12 @@ struct config {
     int64_t chunk_overlap;
     const char *upload_retention;
     const char *worker_health_addr;
+    /* issue 16: the extraction helper and OCR */
+    const char *extract_helper;
+    const char *ocr;
+    const char *ocr_langs;
+    int64_t ocr_page_timeout_ms;
+    int64_t ocr_max_pixels;
 };
 
 /*

@@ -93,6 +93,143 @@ static int zip_names_word(const unsigned char *p, size_t n)
     return memmem(p, n, "word/document.xml", 17) != NULL;
 }
 
+/* The zip's local header names a folder prefix (ppt/, xl/). */
+static int zip_names(const unsigned char *p, size_t n, const char *prefix)
+{
+    size_t off = 0, pl = strlen(prefix);
+
+    for (int guard = 0; guard < 64 && off + 30 <= n; guard++) {
+        uint32_t csize = le32(p + off + 18), nlen = le16(p + off + 26), elen = le16(p + off + 28);
+
+        if (memcmp(p + off, "PK\x03\x04", 4) != 0)
+            break;
+        if (nlen >= pl && off + 30 + pl <= n && memcmp(p + off + 30, prefix, pl) == 0)
+            return 1;
+        if (le16(p + off + 6) & 0x08)
+            break;
+        off += 30 + (size_t)nlen + elen + csize;
+    }
+    return 0;
+}
+
+/* OpenDocument and EPUB: a first entry "mimetype", stored, holding the type. */
+static const char *zip_mimetype(const unsigned char *p, size_t n)
+{
+    static const char *const types[] = {SNIFF_MIME_EPUB, SNIFF_MIME_ODT, SNIFF_MIME_ODS, SNIFF_MIME_ODP, NULL};
+    uint32_t size, nlen, elen;
+
+    if (n < 38 || memcmp(p + 30, "mimetype", 8) != 0 || le16(p + 8) != 0)
+        return NULL;
+    size = le32(p + 22);
+    nlen = le16(p + 26);
+    elen = le16(p + 28);
+    if (nlen != 8 || 30 + 8 + (size_t)elen + size > n)
+        return NULL;
+    for (int i = 0; types[i]; i++)
+        if (size == strlen(types[i]) && memcmp(p + 38 + elen, types[i], size) == 0)
+            return types[i];
+    return NULL;
+}
+
+static const char *sniff_zip(const unsigned char *head, size_t n, const char *filename)
+{
+    const char *m = zip_mimetype(head, n);
+
+    if (m)
+        return m;
+    if (zip_names(head, n, "ppt/"))
+        return SNIFF_MIME_PPTX;
+    if (zip_names(head, n, "xl/"))
+        return SNIFF_MIME_XLSX;
+    if (zip_names_word(head, n) || name_ends(filename, ".docx"))
+        return SNIFF_MIME_DOCX;
+    if (name_ends(filename, ".pptx"))
+        return SNIFF_MIME_PPTX;
+    if (name_ends(filename, ".xlsx"))
+        return SNIFF_MIME_XLSX;
+    return NULL;
+}
+
+/* An RFC 5322 header block: "Name: value" lines (folded lines allowed) up to a
+ * blank line or the end of head, with From: and another message field. */
+static int looks_eml(const unsigned char *p, size_t n)
+{
+    static const char *const more[] = {"date:", "subject:", "message-id:", "mime-version:", "received:", NULL};
+    size_t i = 0;
+    int from = 0, other = 0, lines = 0;
+
+    while (i < n && lines < 200) {
+        const unsigned char *nl = memchr(p + i, '\n', n - i);
+        size_t len = nl ? (size_t)(nl - (p + i)) : n - i, k = 0;
+
+        if (len == 0 || (len == 1 && p[i] == '\r'))
+            break;
+        if (p[i] != ' ' && p[i] != '\t') {
+            while (k < len && p[i + k] > ' ' && p[i + k] != ':' && p[i + k] < 0x7F)
+                k++;
+            if (k == 0 || k >= len || p[i + k] != ':')
+                return 0;
+            from |= starts_ci(p + i, len, "from:");
+            for (int m = 0; more[m]; m++)
+                other |= starts_ci(p + i, len, more[m]);
+        } else if (lines == 0)
+            return 0;
+        lines++;
+        if (!nl)
+            break;
+        i += len + 1;
+    }
+    return from && other;
+}
+
+/* The first lines (at least 2, up to 20, the last maybe cut) split into the
+ * same number >= 2 of fields on sep, outside double quotes. */
+static int looks_table(const unsigned char *p, size_t n, unsigned char sep)
+{
+    size_t i = 0;
+    int lines = 0, want = -1, fields = 1, quoted = 0;
+
+    for (; i < n && lines < 20; i++) {
+        if (p[i] == '"')
+            quoted = !quoted;
+        else if (!quoted && p[i] == sep)
+            fields++;
+        else if (!quoted && p[i] == '\n') {
+            if (want >= 0 && fields != want)
+                return 0;
+            want = fields;
+            fields = 1;
+            lines++;
+        }
+    }
+    return want >= 2 && (lines >= 2 || i == n);
+}
+
+static const char *image_or_rtf(const unsigned char *head, size_t n)
+{
+    if (has_prefix(head, n, "\x89PNG\r\n\x1a\n", 8))
+        return SNIFF_MIME_PNG;
+    if (has_prefix(head, n, "\xFF\xD8\xFF", 3))
+        return SNIFF_MIME_JPEG;
+    if (has_prefix(head, n, "II*\0", 4) || has_prefix(head, n, "MM\0*", 4))
+        return SNIFF_MIME_TIFF;
+    if (has_prefix(head, n, "{\\rtf", 5))
+        return SNIFF_MIME_RTF;
+    return NULL;
+}
+
+/* Text that is an e-mail, or a table whose name and lines agree. */
+static const char *mail_or_table(const unsigned char *head, size_t n, const char *filename)
+{
+    if (looks_eml(head, n))
+        return SNIFF_MIME_EML;
+    if (name_ends(filename, ".csv") && looks_table(head, n, ','))
+        return SNIFF_MIME_CSV;
+    if (name_ends(filename, ".tsv") && looks_table(head, n, '\t'))
+        return SNIFF_MIME_TSV;
+    return NULL;
+}
+
 static const unsigned char *skip_blank(const unsigned char *p, const unsigned char *end)
 {
     while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n' || *p == '\f'))
@@ -176,7 +313,29 @@ static const char *declared_html(const unsigned char *head, size_t n, const char
     return mime;
 }
 
+/* The types that have an extractor (a type detected before its extractor exists is refused). */
+static int extracted(const char *m)
+{
+    static const char *const types[] = {SNIFF_MIME_PDF, SNIFF_MIME_DOCX, SNIFF_MIME_HTML, SNIFF_MIME_MARKDOWN,
+                                        SNIFF_MIME_TEXT, SNIFF_MIME_PNG, SNIFF_MIME_JPEG, SNIFF_MIME_TIFF,
+                                        SNIFF_MIME_XLSX, SNIFF_MIME_PPTX, SNIFF_MIME_ODT, SNIFF_MIME_ODS,
+                                        SNIFF_MIME_ODP, SNIFF_MIME_EPUB, SNIFF_MIME_RTF, SNIFF_MIME_CSV,
+                                        SNIFF_MIME_TSV, SNIFF_MIME_EML, NULL};
+
+    for (int i = 0; m && types[i]; i++)
+        if (m == types[i])
+            return 1;
+    return 0;
+}
+
 const char *sniff_mime(const unsigned char *head, size_t n, const char *filename)
+{
+    const char *m = sniff_detect(head, n, filename);
+
+    return extracted(m) ? m : NULL;
+}
+
+const char *sniff_detect(const unsigned char *head, size_t n, const char *filename)
 {
     size_t i;
 
@@ -189,17 +348,16 @@ const char *sniff_mime(const unsigned char *head, size_t n, const char *filename
         if (head[i] == '%' && memcmp(head + i, "%PDF-", 5) == 0)
             return SNIFF_MIME_PDF;
 
-    if (has_prefix(head, n, "PK\x03\x04", 4)) {
-        if (zip_names_word(head, n) || name_ends(filename, ".docx"))
-            return SNIFF_MIME_DOCX;
-        return NULL;
-    }
-    if (binary_magic(head, n))
-        return NULL;
+    if (has_prefix(head, n, "PK\x03\x04", 4))
+        return sniff_zip(head, n, filename);
+    if (image_or_rtf(head, n) || binary_magic(head, n))
+        return image_or_rtf(head, n);
     if (!is_text(head, n))
         return declared_html(head, n, filename);
     if (looks_html(head, n) || html_name(filename))
         return SNIFF_MIME_HTML;
+    if (mail_or_table(head, n, filename))
+        return mail_or_table(head, n, filename);
     if (name_ends(filename, ".md") || name_ends(filename, ".markdown"))
         return SNIFF_MIME_MARKDOWN;
     return SNIFF_MIME_TEXT;

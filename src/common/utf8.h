@@ -40,4 +40,8 @@ int utf8_valid(const char *s, size_t n);
 /* Number of code points in the n bytes at s, or -1 if they are not valid UTF-8. */
 long utf8_count(const char *s, size_t n);
 
+/* Write code point cp as UTF-8 into out (room for 4 bytes); surrogates and
+ * values over U+10FFFF become U+FFFD. Returns the bytes written (1..4). */
+size_t utf8_encode(uint32_t cp, char *out);
+
 #endif

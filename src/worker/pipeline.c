@@ -66,6 +66,7 @@ struct job {
     const char *mime;
     struct extract_result ex;       /* extract */
     struct structure st;            /* chunk: ex's text without boilerplate, headings, page labels */
+    int64_t progress_ms;            /* the last extract progress written */
     struct chunk *chunks;           /* chunk */
     size_t nchunks;
     int chunked;
@@ -401,22 +402,43 @@ static enum stage_rc stage_locate(struct job *j)
     base = base ? base + 1 : j->path;
     j->mime = sniff_mime(head, headlen, base);
     if (!j->mime)
-        return stage_fail(j, RUN_FAIL_UNSUPPORTED_TYPE, "not PDF, DOCX, HTML, Markdown or plain text");
+        return stage_fail(j, RUN_FAIL_UNSUPPORTED_TYPE, "not a supported document type (docs/api.md)");
     return STAGE_NEXT;
 }
 
 /* ---- extract, chunk, embed -------------------------------------------------------- */
 
-/* Sandboxed child; the keeper heartbeats while we wait. */
+/* Pages done of total, sent by the extraction helper as it goes: the
+ * keeper repeats it; written at once at most every second. */
+static void extract_progress_cb(void *arg, long done, long total)
+{
+    struct job *j = arg;
+    int64_t now = time_mono_ms();
+
+    if (done < total && now - j->progress_ms < 1000)
+        return;
+    j->progress_ms = now;
+    progress(j, "extract", done, total);
+}
+
+/* Sandboxed helper (ingest-extract); the keeper heartbeats while we wait. */
 static enum stage_rc stage_extract(struct job *j)
 {
     const struct config *cfg = j->env->cfg;
     struct extract_limits lim;
 
+    memset(&lim, 0, sizeof(lim));
     lim.timeout_ms = (long)cfg->extract_timeout_ms;
     lim.memory_mb = (long)cfg->extract_memory_mb;
     lim.max_chars = (long)cfg->extract_max_chars;
     lim.max_uncompressed_bytes = (long)cfg->extract_max_uncompressed;
+    lim.helper = cfg->extract_helper;
+    lim.ocr = cfg->ocr && strcmp(cfg->ocr, "on") == 0;
+    lim.ocr_langs = cfg->ocr_langs;
+    lim.ocr_page_timeout_ms = (long)cfg->ocr_page_timeout_ms;
+    lim.ocr_max_pixels = (long)cfg->ocr_max_pixels;
+    lim.progress = extract_progress_cb;
+    lim.progress_arg = j;
     j->code = extract_file(j->path, j->mime, &lim, &j->ex, j->detail, sizeof(j->detail));
     return j->code == RUN_OK ? STAGE_NEXT : STAGE_FAIL;
 }
@@ -554,6 +576,10 @@ static enum stage_rc stage_store(struct job *j)
     in.dim = j->dim;
     in.model = embed_model(j->env->embedder);
     in.started_mono = j->t0;
+    in.page_ocr = j->ex.page_ocr;
+    in.title = j->ex.title;
+    in.author = j->ex.author;
+    in.filename = strrchr(j->path, '/') ? strrchr(j->path, '/') + 1 : j->path;
     return write_content(j, &in);
 }
 

@@ -309,6 +309,50 @@ static int succeed_run(PGconn *c, const struct store_tx *tx)
     return w == RUN_WRITE_LOST ? STORE_LOST : 0;
 }
 
+/* chunks.ocr for the chunks that touch an OCR page: the pages as an int[] literal. 0 or -1. */
+static int mark_ocr_chunks(PGconn *c, const struct store_tx *tx)
+{
+    const struct store_input *in = tx->in;
+    struct buf arr;
+    const char *p[2];
+    int rc = 0, any = 0;
+
+    buf_init(&arr, (size_t)in->pages * 12 + 16);
+    if (buf_add(&arr, "{", 1) < 0)
+        return -1;
+    for (int i = 0; i < in->pages && rc == 0; i++)
+        if (in->page_ocr[i])
+            rc = buf_addf(&arr, "%s%d", any++ ? "," : "", i + 1);
+    if (rc == 0 && buf_add(&arr, "}", 1) < 0)
+        rc = -1;
+    p[0] = tx->vid;
+    p[1] = arr.ptr;
+    if (rc == 0 && any)
+        rc = db_exec(c, "UPDATE chunks SET ocr = true WHERE version_id = $1"
+                        " AND EXISTS (SELECT 1 FROM unnest($2::int[]) AS o(page)"
+                        "             WHERE o.page BETWEEN page_start AND coalesce(page_end, page_start))", 2, p);
+    buf_release(&arr);
+    return rc < 0 ? -1 : 0;
+}
+
+/* What the extractor found besides the text: OCR'd chunks, the file's title and author. 0 or -1. */
+static int store_extras(PGconn *c, const struct store_tx *tx)
+{
+    const struct store_input *in = tx->in;
+    const char *title = in->title ? in->title : "", *author = in->author ? in->author : "";
+    const char *p[3] = {tx->vid, title, author};
+    const char *q[3] = {in->run->doc_id, title, in->filename ? in->filename : ""};
+
+    if (in->page_ocr && in->nchunks && mark_ocr_chunks(c, tx) < 0)
+        return -1;
+    if (!title[0] && !author[0])
+        return 0;
+    if (db_exec(c, "UPDATE document_versions SET meta_title = $2, meta_author = $3 WHERE version_id = $1", 3,
+                p) < 0)
+        return -1;
+    return title[0] ? db_exec(c, "SELECT document_title_from_file($1, $2, $3)", 3, q) : 0;
+}
+
 /* The content transaction's body (db_tx_fn): 0 to commit, STORE_LOST or -1 to roll back. */
 static int store_tx_body(PGconn *c, void *arg)
 {
@@ -329,6 +373,8 @@ static int store_tx_body(PGconn *c, void *arg)
         return -1;
     if (in->nchunks &&
         (copy_chunks(c, in, tx->vid, tx->ids) < 0 || copy_embeddings(c, in, tx->ids) < 0 || move_copied(c) < 0))
+        return -1;
+    if (store_extras(c, tx) < 0)
         return -1;
     if (activate_version(c, tx) < 0)
         return -1;

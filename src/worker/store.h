@@ -39,6 +39,11 @@ struct store_input {
     json_t *stats;                /* merged into the run's stats (borrowed); its durations_ms
                                      object gains write and total */
     long long started_mono;       /* time_mono_ms() when the job started (for durations_ms.total) */
+    const unsigned char *page_ocr; /* pages entries or NULL: 1 = that page's text is OCR output;
+                                     chunks touching such a page get chunks.ocr */
+    const char *title;            /* from the file's metadata, or NULL: document_versions.meta_title, */
+    const char *author;           /* and the document's title if it was empty or the file name */
+    const char *filename;         /* the upload's file name (what core-api titles a document without one) */
 };
 
 enum store_result {

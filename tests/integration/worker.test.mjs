@@ -183,8 +183,9 @@ suite('pipeline end to end', () => {
 
   test('an unsupported file fails at once with unsupported_type and its message goes to the DLQ', async () => {
     const before_ = await stack.dlqDepth();
-    const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), crypto.randomBytes(64)]);
-    const { runId } = await queueJob(stack, { tenantId, filename: 'image.png', content: png });
+    // (PNG, JPEG and TIFF are documents since issue 16: OCR; GIF is not)
+    const gif = Buffer.concat([Buffer.from('GIF89a'), crypto.randomBytes(64)]);
+    const { runId } = await queueJob(stack, { tenantId, filename: 'image.gif', content: gif });
     const run = await stack.waitRun(runId, { timeoutMs: 20000 });
     assert.equal(run.status, 'failed');
     assert.match(run.error, /^unsupported_type: /);

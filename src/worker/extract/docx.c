@@ -1,62 +1,17 @@
 /*
- * docx.c - DOCX text (docx.h): bound the archive's inflated size, then stream
- * word/document.xml through libxml2's reader and keep the run text.
+ * docx.c - DOCX text (docx.h): bound the archive's inflated size (ozip.h), then
+ * stream word/document.xml, then the headers, footers, footnotes, endnotes and
+ * comments through libxml2's reader and keep the run text; tables as rows of cells.
  */
 #include "worker/extract/docx.h"
 #include "common/errors.h"
 #include "worker/extract/extract.h"
+#include "worker/extract/ozip.h"
 
 #include <libxml/xmlreader.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
-#include <zip.h>
-
-#define DOCX_MAX_ENTRIES 20000
-
-struct zread {
-    zip_file_t *zf;
-    uint64_t got;      /* bytes inflated so far */
-    uint64_t limit;
-    int over;          /* inflated past the limit: the header lied or it is a bomb */
-    int failed;        /* libzip read error (CRC, corrupt stream) */
-};
-
-static int zread_cb(void *ctx, char *dst, int len)
-{
-    struct zread *z = ctx;
-    zip_int64_t r;
-
-    if (z->over || z->failed)
-        return -1;
-    r = zip_fread(z->zf, dst, (zip_uint64_t)len);
-    if (r < 0) {
-        z->failed = 1;
-        return -1;
-    }
-    z->got += (uint64_t)r;
-    if (z->got > z->limit) {
-        z->over = 1;
-        return -1;
-    }
-    return (int)r;
-}
-
-static int zclose_cb(void *ctx)
-{
-    (void)ctx;
-    return 0;
-}
-
-static void quiet_reader(void *arg, const char *msg, xmlParserSeverities sev,
-                         xmlTextReaderLocatorPtr loc)
-{
-    (void)arg;
-    (void)msg;
-    (void)sev;
-    (void)loc;
-}
 
 static int is(const xmlChar *name, const char *s)
 {
@@ -83,11 +38,52 @@ static enum run_fail heading_style(xmlTextReaderPtr r, struct buf *out)
     return rc;
 }
 
+/* Tables, rows of cells: inside w:tbl a cell's paragraphs are joined by a
+ * space, its cells by " | ", and a row ends its line. */
+struct tstate {
+    int tbl, cells, paras;
+};
+
+/* 1 when the element was a table's (handled here). */
+static int table_open(xmlTextReaderPtr r, const xmlChar *name, struct tstate *ts, struct buf *out,
+                      enum run_fail *rc)
+{
+    if (is(name, "tbl") && !xmlTextReaderIsEmptyElement(r))
+        ts->tbl++;
+    else if (is(name, "tr"))
+        ts->cells = 0;
+    else if (is(name, "tc")) {
+        ts->paras = 0;
+        if (ts->cells++ > 0)
+            *rc = extract_put(out, " | ", 3);
+    } else if (is(name, "p") && ts->tbl) {
+        if (ts->paras++ > 0)
+            *rc = extract_put(out, " ", 1);
+    } else
+        return 0;
+    return 1;
+}
+
+static int table_close(const xmlChar *name, struct tstate *ts, struct buf *out, enum run_fail *rc)
+{
+    if (!ts->tbl || is(name, "p"))
+        return ts->tbl != 0;
+    if (is(name, "tr"))
+        *rc = extract_put(out, "\n", 1);
+    else if (is(name, "tbl")) {
+        ts->tbl--;
+        *rc = extract_put(out, "\n\n", 2);
+    } else
+        return 0;
+    return 1;
+}
+
 /* Walk word/document.xml and append its text. */
 static enum run_fail read_document(xmlTextReaderPtr r, struct buf *out)
 {
     enum run_fail rc = RUN_OK;
     int ret, in_t = 0;
+    struct tstate ts = {0, 0, 0};
 
     ret = xmlTextReaderRead(r);
     while (ret == 1 && rc == RUN_OK) {
@@ -100,7 +96,9 @@ static enum run_fail read_document(xmlTextReaderPtr r, struct buf *out)
                 ret = xmlTextReaderNext(r);
                 continue;
             }
-            if (is(name, "t") && !xmlTextReaderIsEmptyElement(r))
+            if (table_open(r, name, &ts, out, &rc))
+                ;
+            else if (is(name, "t") && !xmlTextReaderIsEmptyElement(r))
                 in_t++;
             else if (is(name, "tab"))
                 rc = extract_put(out, "\t", 1);
@@ -115,6 +113,8 @@ static enum run_fail read_document(xmlTextReaderPtr r, struct buf *out)
         } else if (type == XML_READER_TYPE_END_ELEMENT) {
             if (is(name, "t") && in_t > 0)
                 in_t--;
+            else if (table_close(name, &ts, out, &rc))
+                ;
             else if (is(name, "p"))
                 rc = extract_put(out, "\n\n", 2);
         } else if (in_t && (type == XML_READER_TYPE_TEXT ||
@@ -134,79 +134,39 @@ static enum run_fail read_document(xmlTextReaderPtr r, struct buf *out)
     return rc;
 }
 
-static enum run_fail docx_from_zip(zip_t *za, long max_uncompressed, struct buf *out, char *detail,
-                                   size_t detail_len)
+static enum run_fail walk_part(xmlTextReaderPtr r, void *arg)
 {
-    struct zread z;
-    xmlTextReaderPtr r = NULL;
-    zip_int64_t n, i, doc;
-    zip_stat_t st;
-    uint64_t total = 0, limit = max_uncompressed > 0 ? (uint64_t)max_uncompressed : (512u << 20);
-    enum run_fail rc = RUN_FAIL_EXTRACT_FAILED;
+    return read_document(r, arg);
+}
 
-    memset(&z, 0, sizeof(z));
-    n = zip_get_num_entries(za, 0);
-    if (n < 0 || n > DOCX_MAX_ENTRIES) {
-        snprintf(detail, detail_len, "docx has %lld entries", (long long)n);
-        goto out;
-    }
-    /* the declared sizes first: refuse a bomb before inflating a byte */
-    for (i = 0; i < n; i++) {
-        zip_stat_init(&st);
-        if (zip_stat_index(za, (zip_uint64_t)i, 0, &st) < 0 || !(st.valid & ZIP_STAT_SIZE)) {
-            snprintf(detail, detail_len, "docx entry %lld unreadable", (long long)i);
-            goto out;
+/* The parts after the body, in this order: headers, footers (in the archive's
+ * order), footnotes, endnotes, comments. */
+static int part_rank(const char *name)
+{
+    static const char *const prefixes[] = {"word/header", "word/footer", "word/footnotes.xml",
+                                           "word/endnotes.xml", "word/comments.xml", NULL};
+    size_t n = strlen(name);
+
+    for (int i = 0; prefixes[i]; i++)
+        if (strncmp(name, prefixes[i], strlen(prefixes[i])) == 0 && n > 4 && strcmp(name + n - 4, ".xml") == 0 &&
+            !strchr(name + 5, '/'))
+            return i;
+    return -1;
+}
+
+static enum run_fail docx_from_zip(struct ozip *z, struct buf *out)
+{
+    zip_int64_t n = zip_get_num_entries(z->za, 0);
+    enum run_fail rc = ozip_walk(z, "word/document.xml", walk_part, out);
+
+    for (int rank = 0; rank < 5 && rc == RUN_OK; rank++)
+        for (zip_int64_t i = 0; i < n && rc == RUN_OK; i++) {
+            const char *name = zip_get_name(z->za, (zip_uint64_t)i, 0);
+
+            if (name && part_rank(name) == rank)
+                rc = ozip_walk(z, name, walk_part, out);
         }
-        total += st.size;
-        if (st.size > limit || total > limit) {
-            snprintf(detail, detail_len, "docx uncompressed size over limit");
-            rc = RUN_FAIL_TOO_LARGE;
-            goto out;
-        }
-    }
-    doc = zip_name_locate(za, "word/document.xml", 0);
-    if (doc < 0) {
-        snprintf(detail, detail_len, "docx has no word/document.xml");
-        goto out;
-    }
-    z.zf = zip_fopen_index(za, (zip_uint64_t)doc, 0);
-    if (!z.zf) {
-        snprintf(detail, detail_len, "docx: cannot open word/document.xml: %s",
-                 zip_strerror(za));
-        goto out;
-    }
-    zip_stat_init(&st);
-    zip_stat_index(za, (zip_uint64_t)doc, 0, &st);
-    /* headers can lie: count what is really inflated, against the smaller
-     * of the declared size and the limit */
-    z.limit = (st.valid & ZIP_STAT_SIZE) && st.size < limit ? st.size : limit;
-    r = xmlReaderForIO(zread_cb, zclose_cb, &z, "word/document.xml", NULL,
-                       XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-    if (!r) {
-        rc = RUN_FAIL_INTERNAL;
-        snprintf(detail, detail_len, "out of memory");
-        goto out;
-    }
-    xmlTextReaderSetErrorHandler(r, quiet_reader, NULL);
-    rc = read_document(r, out);
-    if (z.over) {
-        rc = RUN_FAIL_TOO_LARGE;
-        buf_release(out);
-        snprintf(detail, detail_len, "docx uncompressed size over limit");
-    } else if (z.failed) {
-        rc = RUN_FAIL_EXTRACT_FAILED;
-        snprintf(detail, detail_len, "docx: corrupt word/document.xml stream");
-    } else if (rc == RUN_FAIL_EXTRACT_FAILED)
-        snprintf(detail, detail_len, "docx: malformed word/document.xml");
-    else if (rc == RUN_FAIL_TOO_LARGE)
-        snprintf(detail, detail_len, "docx text over the limit");
-    else if (rc == RUN_FAIL_INTERNAL)
-        snprintf(detail, detail_len, "out of memory");
-out:
-    if (r)
-        xmlFreeTextReader(r);
-    if (z.zf)
-        zip_fclose(z.zf);
+    ozip_meta(z, "docProps/core.xml");
     if (rc != RUN_OK)
         buf_release(out);
     return rc;
@@ -215,48 +175,17 @@ out:
 enum run_fail extract_docx_buffer(const char *p, size_t n, long max_uncompressed, struct buf *out,
                                   char *detail, size_t detail_len)
 {
-    zip_error_t ze;
-    zip_source_t *src;
-    zip_t *za;
-    enum run_fail rc;
-
-    zip_error_init(&ze);
-    src = zip_source_buffer_create(p, n, 0, &ze);
-    if (!src) {
-        zip_error_fini(&ze);
-        snprintf(detail, detail_len, "out of memory");
-        return RUN_FAIL_INTERNAL;
-    }
-    za = zip_open_from_source(src, ZIP_RDONLY, &ze);
-    if (!za) {
-        zip_source_free(src);
-        snprintf(detail, detail_len, "docx is not a valid zip: %s", zip_error_strerror(&ze));
-        zip_error_fini(&ze);
-        return RUN_FAIL_CORRUPT;   /* the same bytes are never a zip: permanent */
-    }
-    zip_error_fini(&ze);
-    rc = docx_from_zip(za, max_uncompressed, out, detail, detail_len);
-    zip_discard(za);
-    return rc;
+    return ozip_extract(p, n, max_uncompressed, "docx", docx_from_zip, out, detail, detail_len);
 }
 
 enum run_fail extract_docx_file(const char *path, long max_uncompressed, struct buf *out, char *detail,
                                 size_t detail_len)
 {
-    zip_t *za;
-    enum run_fail rc;
-    int err = 0;
+    struct ozip z;
+    enum run_fail rc = ozip_open_file(&z, path, max_uncompressed, "docx", detail, detail_len);
 
-    za = zip_open(path, ZIP_RDONLY, &err);
-    if (!za) {
-        zip_error_t ze;
-
-        zip_error_init_with_code(&ze, err);
-        snprintf(detail, detail_len, "docx is not a valid zip: %s", zip_error_strerror(&ze));
-        zip_error_fini(&ze);
-        return RUN_FAIL_CORRUPT;   /* the same bytes are never a zip: permanent */
-    }
-    rc = docx_from_zip(za, max_uncompressed, out, detail, detail_len);
-    zip_discard(za);
+    if (rc == RUN_OK)
+        rc = docx_from_zip(&z, out);
+    ozip_close(&z);
     return rc;
 }

@@ -1,6 +1,7 @@
 /*
  * docx.h - DOCX text: libzip for the container, libxml2's reader for
- * word/document.xml (no network, no entity substitution, no DTD loading).
+ * word/document.xml, then the headers, footers, footnotes, endnotes and
+ * comments (no network, no entity substitution, no DTD loading; ozip.h).
  *
  * Zip bombs: each entry's declared uncompressed size and the archive total
  * are checked against max_uncompressed before anything is inflated, and the
@@ -16,7 +17,9 @@
 
 /*
  * Append the text of the DOCX in p[0..n) (or in the file path) to out:
- * w:t text, w:tab -> tab, w:br/w:cr -> newline, end of w:p -> blank line.
+ * w:t text, w:tab -> tab, w:br/w:cr -> newline, end of w:p -> blank line;
+ * a table row is a line of its cells joined by " | ". Title and author from
+ * docProps/core.xml (extract_meta).
  * Returns RUN_OK, or EXTRACT_FAILED (not a zip, no word/document.xml,
  * malformed XML), TOO_LARGE ("docx uncompressed size over limit", or out full),
  * INTERNAL (memory), with a detail.

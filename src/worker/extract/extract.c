@@ -1,26 +1,34 @@
 /*
  * extract.c - dispatch by type, run the extractor in the sandbox, normalize.
  *
- * Child side: read/parse the file with the format's extractor into a raw
- * buffer, normalize it (UTF-8 repair, NULs, line ends, page breaks) and send
- *   payload = int32 pages | uint64 page_starts[pages] | text
- * Parent side: check the payload (page table ordered and in range, text valid
- * UTF-8 without NULs: a child compromised by a parser bug must not be able to
- * hand the worker malformed data) and fill struct extract_result.
+ * Child side (the ingest-extract helper, extract_child_main): read/parse the
+ * file with the format's extractor into a raw buffer, normalize it (UTF-8
+ * repair, NULs, line ends, page breaks) and send
+ *   payload = int32 pages | uint64 page_starts[pages] | uint8 page_ocr[pages]
+ *             | uint32 title_len | title | uint32 author_len | author | text
+ * Parent side: spawn the helper, check the payload (page table ordered and in
+ * range, flags 0/1, title, author and text valid UTF-8 without NULs: a child
+ * compromised by a parser bug must not be able to hand the worker malformed
+ * data) and fill struct extract_result.
  */
 #include "worker/extract/extract.h"
 #include "common/errors.h"
 #include "common/sniff.h"
 #include "common/utf8.h"
+#include "worker/extract/ctx.h"
 #include "worker/extract/docx.h"
+#include "worker/extract/formats.h"
 #include "worker/extract/html.h"
+#include "worker/extract/ocr.h"
 #include "worker/extract/pdf.h"
 #include "worker/extract/sandbox.h"
 #include "worker/extract/text.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <libxml/parser.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,14 +39,17 @@
 #define EXTRACT_MAX_PAGES 1000000
 #define DEFAULT_MAX_UNCOMPRESSED (512L << 20)
 
-enum extract_kind { K_PDF, K_DOCX, K_HTML, K_MARKDOWN, K_TEXT };
+enum extract_kind { K_PDF, K_DOCX, K_HTML, K_MARKDOWN, K_TEXT, K_OTHER, K_PROBE };
 
 struct job {
     const char *path;
     enum extract_kind kind;
     size_t max_chars;
     long max_uncompressed;
+    struct extract_ctx *ctx;   /* in the helper: OCR settings, progress, metadata */
 };
+
+static enum run_fail extract_probe(struct buf *raw, char *detail, size_t dlen);
 
 /* ---- normalization ---------------------------------------------------- */
 
@@ -166,7 +177,7 @@ enum run_fail extract_normalize(const char *src, size_t n, struct buf *out, size
 
 /* ---- child side --------------------------------------------------------- */
 
-static enum run_fail read_file(const char *path, size_t max, struct buf *out, char *detail, size_t dlen)
+enum run_fail extract_read_file(const char *path, size_t max, struct buf *out, char *detail, size_t dlen)
 {
     struct stat st;
     char chunk[65536];
@@ -222,12 +233,19 @@ static enum run_fail extract_raw(const struct job *job, struct buf *raw, char *d
     struct buf file;
     enum run_fail rc;
 
-    if (job->kind == K_PDF)
-        return extract_pdf_file(job->path, raw, detail, dlen);
+    if (job->kind == K_PDF) {
+        extract_pdf_info(job->ctx);
+        rc = extract_pdf_file(job->path, raw, detail, dlen);
+        return rc == RUN_OK ? extract_pdf_ocr(job->ctx, raw, detail, dlen) : rc;
+    }
+    if (job->kind == K_OTHER)
+        return extract_other_file(job->ctx, raw, detail, dlen);
+    if (job->kind == K_PROBE)
+        return extract_probe(raw, detail, dlen);
     if (job->kind == K_DOCX)
         return extract_docx_file(job->path, job->max_uncompressed, raw, detail, dlen);
     buf_init(&file, (size_t)job->max_uncompressed);
-    rc = read_file(job->path, (size_t)job->max_uncompressed, &file, detail, dlen);
+    rc = extract_read_file(job->path, (size_t)job->max_uncompressed, &file, detail, dlen);
     if (rc == RUN_OK && job->kind == K_HTML)
         rc = extract_html_buffer(file.ptr ? file.ptr : "", file.len, raw, detail, dlen);
     else if (rc == RUN_OK)
@@ -241,14 +259,14 @@ static enum run_fail extract_raw(const struct job *job, struct buf *raw, char *d
 static enum run_fail normalize_raw(const struct job *job, const struct buf *raw, struct buf *text,
                                    size_t **starts, int *pages, char *detail, size_t dlen)
 {
-    enum run_fail rc = extract_normalize(raw->ptr ? raw->ptr : "", raw->len, text,
-                                         job->kind == K_PDF ? starts : NULL, pages);
+    int paged = job->kind == K_PDF || job->kind == K_OTHER;
+    enum run_fail rc = extract_normalize(raw->ptr ? raw->ptr : "", raw->len, text, paged ? starts : NULL, pages);
 
     if (rc == RUN_FAIL_TOO_LARGE) {
         snprintf(detail, dlen, "extracted text over %zu bytes", job->max_chars);
         return rc;
     }
-    if (rc == RUN_OK && job->kind != K_PDF) {
+    if (rc == RUN_OK && !paged) {
         *pages = 1;
         *starts = calloc(1, sizeof(**starts));
         if (!*starts)
@@ -259,9 +277,17 @@ static enum run_fail normalize_raw(const struct job *job, const struct buf *raw,
     return rc;
 }
 
-/* payload = int32 pages | uint64 page_starts[pages] | text */
+/* uint32 length | bytes */
+static int pack_string(struct buf *out, const char *s)
+{
+    uint32_t n = (uint32_t)strlen(s);
+
+    return buf_add(out, &n, sizeof(n)) < 0 || buf_add(out, s, n) < 0 ? -1 : 0;
+}
+
+/* payload = int32 pages | uint64 page_starts[pages] | uint8 page_ocr[pages] | title | author | text */
 static enum run_fail pack_payload(struct buf *out, const size_t *starts, int pages, const struct buf *text,
-                                  char *detail, size_t dlen)
+                                  const struct extract_ctx *ctx, char *detail, size_t dlen)
 {
     int32_t np = pages;
 
@@ -273,6 +299,14 @@ static enum run_fail pack_payload(struct buf *out, const size_t *starts, int pag
         if (buf_add(out, &s, sizeof(s)) < 0)
             goto full;
     }
+    for (int i = 0; i < pages; i++) {
+        unsigned char f = ctx && i < ctx->page_ocr_n ? ctx->page_ocr[i] : 0;
+
+        if (buf_add(out, &f, 1) < 0)
+            goto full;
+    }
+    if (pack_string(out, ctx ? ctx->title : "") < 0 || pack_string(out, ctx ? ctx->author : "") < 0)
+        goto full;
     if (buf_add(out, text->ptr ? text->ptr : "", text->len) < 0)
         goto full;
     return RUN_OK;
@@ -297,7 +331,7 @@ static enum run_fail child_extract(void *arg, struct buf *out, char *detail, siz
         rc = normalize_raw(job, &raw, &text, &starts, &pages, detail, dlen);
     buf_release(&raw);
     if (rc == RUN_OK)
-        rc = pack_payload(out, starts, pages, &text, detail, dlen);
+        rc = pack_payload(out, starts, pages, &text, job->ctx, detail, dlen);
     free(starts);
     buf_release(&text);
     return rc;
@@ -319,6 +353,10 @@ static int kind_of(const char *mime, enum extract_kind *k)
         *k = K_MARKDOWN;
     else if (strcmp(mime, SNIFF_MIME_TEXT) == 0)
         *k = K_TEXT;
+    else if (extract_other_handles(mime))
+        *k = K_OTHER;
+    else if (strcmp(mime, EXTRACT_MIME_PROBE) == 0)
+        *k = K_PROBE;
     else
         return -1;
     return 0;
@@ -339,6 +377,47 @@ static int read_page_starts(const char *p, int32_t pages, size_t text_len, size_
     return 0;
 }
 
+/* A length-prefixed string of the payload at *off (at most EXTRACT_META_MAX
+ * bytes, valid UTF-8, no NUL): a malloc'ed copy ("" kept as NULL) or -1. */
+static int take_string(const struct buf *payload, size_t *off, char **dst)
+{
+    uint32_t n;
+
+    *dst = NULL;
+    if (payload->len - *off < sizeof(n))
+        return -1;
+    memcpy(&n, payload->ptr + *off, sizeof(n));
+    *off += sizeof(n);
+    if (n >= EXTRACT_META_MAX || payload->len - *off < n || !utf8_valid(payload->ptr + *off, n) ||
+        memchr(payload->ptr + *off, '\0', n))
+        return -1;
+    if (n > 0 && !(*dst = strndup(payload->ptr + *off, n)))
+        return -1;
+    *off += n;
+    return 0;
+}
+
+/* The page flags (each 0 or 1) and the metadata after the page table. 0 or -1. */
+static int take_extras(const struct buf *payload, size_t *off, int32_t pages, struct extract_result *out)
+{
+    if (payload->len - *off < (size_t)pages)
+        return -1;
+    out->page_ocr = malloc((size_t)pages);
+    if (!out->page_ocr)
+        return -1;
+    for (int32_t i = 0; i < pages; i++) {
+        unsigned char f = (unsigned char)payload->ptr[*off + (size_t)i];
+
+        if (f > 1)
+            return -1;
+        out->page_ocr[i] = f;
+    }
+    *off += (size_t)pages;
+    if (take_string(payload, off, &out->title) < 0 || take_string(payload, off, &out->author) < 0)
+        return -1;
+    return 0;
+}
+
 /* Check the child's payload and fill out from it; nothing in it is trusted. */
 static enum run_fail unpack_payload(const struct buf *payload, struct extract_result *out, char *detail,
                                     size_t detail_len)
@@ -354,6 +433,8 @@ static enum run_fail unpack_payload(const struct buf *payload, struct extract_re
     if (pages < 1 || pages > EXTRACT_MAX_PAGES || payload->len - sizeof(pages) < (size_t)pages * sizeof(uint64_t))
         goto bad;
     off = sizeof(pages) + (size_t)pages * sizeof(uint64_t);
+    if (take_extras(payload, &off, pages, out) < 0)
+        goto bad;
     text_len = payload->len - off;
     starts = malloc((size_t)pages * sizeof(*starts));
     text = malloc(text_len + 1);
@@ -381,12 +462,71 @@ bad:
 out:
     free(text);
     free(starts);
+    if (rc != RUN_OK)
+        extract_result_release(out);
     return rc;
+}
+
+/* The helper's path: lim->helper, else ingest-extract beside /proc/self/exe. 0 or -1. */
+static int helper_path(const struct extract_limits *lim, char *dst, size_t cap)
+{
+    char self[PATH_MAX];
+    ssize_t n;
+
+    if (lim->helper && lim->helper[0])
+        return snprintf(dst, cap, "%s", lim->helper) < (int)cap ? 0 : -1;
+    n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n <= 0)
+        return -1;
+    self[n] = '\0';
+    return snprintf(dst, cap, "%s/ingest-extract", dirname(self)) < (int)cap ? 0 : -1;
+}
+
+/* The helper's command line: every setting as --name=value (extract_child_main parses them). */
+enum { ARG_N = 14, ARG_LEN = 4200 };
+static int build_argv(const struct extract_limits *lim, const struct job *job, const char *mime,
+                      char store[ARG_N][ARG_LEN], char *argv[ARG_N + 1])
+{
+    int k = 0, bad = 0;
+
+#define ARG(...) (bad |= snprintf(store[k], ARG_LEN, __VA_ARGS__) >= ARG_LEN, argv[k] = store[k], k++)
+    if (helper_path(lim, store[0], ARG_LEN) < 0)
+        return -1;
+    argv[k] = store[k];
+    k++;
+    ARG("--parent=%ld", (long)getpid());
+    ARG("--mime=%s", mime);
+    ARG("--path=%s", job->path);
+    ARG("--timeout-ms=%ld", lim->timeout_ms > 0 ? lim->timeout_ms : 120000);
+    ARG("--memory-mb=%ld", lim->memory_mb > 0 ? lim->memory_mb : 1024);
+    ARG("--max-chars=%zu", job->max_chars);
+    ARG("--max-uncompressed=%ld", job->max_uncompressed);
+    ARG("--ocr=%d", lim->ocr ? 1 : 0);
+    ARG("--ocr-langs=%s", lim->ocr_langs && lim->ocr_langs[0] ? lim->ocr_langs : "eng");
+    ARG("--ocr-page-ms=%ld", lim->ocr_page_timeout_ms > 0 ? lim->ocr_page_timeout_ms : 60000);
+    ARG("--ocr-max-pixels=%ld", lim->ocr_max_pixels > 0 ? lim->ocr_max_pixels : 50000000L);
+#undef ARG
+    argv[k] = NULL;
+    return bad ? -1 : 0;
+}
+
+/* The child's limits, the same in the parent (to check) and in the helper (to apply). */
+static void child_limits(struct sandbox_limits *sl, long timeout_ms, long memory_mb, size_t max_chars)
+{
+    memset(sl, 0, sizeof(*sl));
+    sl->timeout_ms = timeout_ms > 0 ? timeout_ms : 120000;
+    sl->memory_mb = memory_mb > 0 ? memory_mb : 1024;
+    sl->fsize_bytes = 0;
+    sl->nofile = 64;
+    sl->max_output = max_chars + sizeof(int32_t) + (size_t)EXTRACT_MAX_PAGES * (sizeof(uint64_t) + 1) +
+                     2 * (sizeof(uint32_t) + EXTRACT_META_MAX);
 }
 
 enum run_fail extract_file(const char *path, const char *mime, const struct extract_limits *lim,
                            struct extract_result *out, char *detail, size_t detail_len)
 {
+    char (*args)[ARG_LEN] = NULL;   /* on the heap: too big for a job thread's stack */
+    char *argv[ARG_N + 1];
     struct sandbox_limits sl;
     struct job job;
     struct buf payload;
@@ -403,18 +543,21 @@ enum run_fail extract_file(const char *path, const char *mime, const struct extr
     job.max_chars = lim->max_chars > 0 ? (size_t)lim->max_chars : 50000000;
     job.max_uncompressed = lim->max_uncompressed_bytes > 0 ? lim->max_uncompressed_bytes
                                                            : DEFAULT_MAX_UNCOMPRESSED;
-    /* libxml2's global state must exist before fork, not be half-built by a
-     * child (xmlInitParser is idempotent and thread-safe) */
-    xmlInitParser();
-
-    memset(&sl, 0, sizeof(sl));
-    sl.timeout_ms = lim->timeout_ms > 0 ? lim->timeout_ms : 120000;
-    sl.memory_mb = lim->memory_mb > 0 ? lim->memory_mb : 1024;
-    sl.fsize_bytes = 0;
-    sl.nofile = 64;
-    sl.max_output = job.max_chars + sizeof(int32_t) + (size_t)EXTRACT_MAX_PAGES * sizeof(uint64_t);
-
-    rc = sandbox_run(child_extract, &job, &sl, &payload, detail, detail_len);
+    args = malloc(sizeof(char[ARG_N][ARG_LEN]));
+    if (!args) {
+        snprintf(detail, detail_len, "out of memory");
+        return RUN_FAIL_INTERNAL;
+    }
+    if (build_argv(lim, &job, mime, args, argv) < 0) {
+        free(args);
+        snprintf(detail, detail_len, "upload or helper path too long");
+        return RUN_FAIL_EXTRACT_FAILED;
+    }
+    child_limits(&sl, lim->timeout_ms, lim->memory_mb, job.max_chars);
+    sl.progress = lim->progress;
+    sl.progress_arg = lim->progress_arg;
+    rc = sandbox_run(argv, &sl, &payload, detail, detail_len);
+    free(args);
     if (rc == RUN_OK)
         rc = unpack_payload(&payload, out, detail, detail_len);
     buf_release(&payload);
@@ -427,5 +570,109 @@ void extract_result_release(struct extract_result *r)
         return;
     free(r->text);
     free(r->page_starts);
+    free(r->page_ocr);
+    free(r->title);
+    free(r->author);
     memset(r, 0, sizeof(*r));
+}
+
+/* ---- the helper program ------------------------------------------------------ */
+
+/* The probe kind: the helper's own program image, so a test can see it is not the worker. */
+static enum run_fail extract_probe(struct buf *raw, char *detail, size_t dlen)
+{
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+    if (n <= 0) {
+        snprintf(detail, dlen, "readlink /proc/self/exe: %s", strerror(errno));
+        return RUN_FAIL_EXTRACT_FAILED;
+    }
+    return extract_put(raw, self, (size_t)n);
+}
+
+/* --name=value: value, or NULL when arg is another option. */
+static const char *opt(const char *arg, const char *name)
+{
+    size_t n = strlen(name);
+
+    return strncmp(arg, name, n) == 0 && arg[n] == '=' ? arg + n + 1 : NULL;
+}
+
+/* Fill the job and its context from the helper's command line. 0, or -1 on a bad one. */
+static int parse_args(int argc, char **argv, struct job *job, struct extract_ctx *c, long *timeout_ms, long *parent)
+{
+    const char *v;
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+
+        if ((v = opt(a, "--parent")))
+            *parent = atol(v);
+        else if ((v = opt(a, "--mime")))
+            c->mime = v;
+        else if ((v = opt(a, "--path")))
+            c->path = v;
+        else if ((v = opt(a, "--timeout-ms")))
+            *timeout_ms = atol(v);
+        else if ((v = opt(a, "--memory-mb")))
+            c->memory_mb = atol(v);
+        else if ((v = opt(a, "--max-chars")))
+            c->max_chars = (size_t)strtoull(v, NULL, 10);
+        else if ((v = opt(a, "--max-uncompressed")))
+            c->max_uncompressed = atol(v);
+        else if ((v = opt(a, "--ocr")))
+            c->ocr = atoi(v) == 1;
+        else if ((v = opt(a, "--ocr-langs")))
+            c->ocr_langs = v;
+        else if ((v = opt(a, "--ocr-page-ms")))
+            c->ocr_page_timeout_ms = atol(v);
+        else if ((v = opt(a, "--ocr-max-pixels")))
+            c->ocr_max_pixels = atol(v);
+        else
+            return -1;
+    }
+    if (!c->path || !c->mime || c->max_chars == 0 || kind_of(c->mime, &job->kind) < 0)
+        return -1;
+    job->path = c->path;
+    job->max_chars = c->max_chars;
+    job->max_uncompressed = c->max_uncompressed > 0 ? c->max_uncompressed : DEFAULT_MAX_UNCOMPRESSED;
+    job->ctx = c;
+    return 0;
+}
+
+int extract_child_main(int argc, char **argv)
+{
+    struct extract_ctx ctx;
+    struct sandbox_limits sl;
+    struct job job;
+    struct buf out;
+    char detail[512] = "";
+    long timeout_ms = 0, parent = 0;
+    enum run_fail code;
+
+    memset(&ctx, 0, sizeof(ctx));
+    memset(&job, 0, sizeof(job));
+    ctx.progress_fd = SANDBOX_CHILD_FD;
+    if (parse_args(argc, argv, &job, &ctx, &timeout_ms, &parent) < 0) {
+        sandbox_child_answer(SANDBOX_CHILD_FD, RUN_FAIL_INTERNAL, "extraction helper: bad arguments", NULL);
+        return 2;
+    }
+    child_limits(&sl, timeout_ms, ctx.memory_mb, job.max_chars);
+    sandbox_child_setup(&sl, (pid_t)parent);
+    extract_ctx_set_current(&ctx);
+    xmlInitParser();
+    buf_init(&out, sl.max_output);
+    code = child_extract(&job, &out, detail, sizeof(detail));
+    if (code == RUN_FAIL_INTERNAL) {
+        /* in the helper only an allocation fails this way: the file needs more
+         * memory than EXTRACT_MEMORY_MB allows */
+        code = RUN_FAIL_TOO_LARGE;
+        snprintf(detail, sizeof(detail), "extractor over its memory limit (%ld MiB)", ctx.memory_mb);
+    }
+    if (sandbox_child_answer(SANDBOX_CHILD_FD, code, detail, &out) < 0)
+        return 3;
+    buf_release(&out);
+    free(ctx.page_ocr);
+    return 0;
 }

@@ -24,7 +24,17 @@ struct extract_limits {
     long timeout_ms;              /* wall clock of the child; <= 0: 120 s */
     long memory_mb;               /* RLIMIT_AS of the child; <= 0: 1024 */
     long max_chars;               /* max bytes of extracted UTF-8 text; over it: TOO_LARGE */
-    long max_uncompressed_bytes;  /* DOCX: max inflated size of the archive; <= 0: 512 MiB */
+    long max_uncompressed_bytes;  /* zip formats: max inflated size of the archive; other formats:
+                                     max file size read; <= 0: 512 MiB */
+    const char *helper;           /* the ingest-extract program; NULL or "": next to this
+                                     program's own /proc/self/exe */
+    int ocr;                      /* 1: OCR image-only PDF pages and images (PNG, JPEG, TIFF) */
+    const char *ocr_langs;        /* tesseract languages; NULL: "eng" */
+    long ocr_page_timeout_ms;     /* one page's render + OCR; <= 0: 60 s */
+    long ocr_max_pixels;          /* larger images / rendered pages fail too_large; <= 0: 50 M */
+    /* optional: pages done of total, from the extractor as it goes */
+    void (*progress)(void *arg, long done, long total);
+    void *progress_arg;
 };
 
 struct extract_result {
@@ -32,13 +42,17 @@ struct extract_result {
     size_t len;
     int pages;                    /* >= 1 */
     size_t *page_starts;          /* pages entries: byte offset where page i+1 starts;
-                                     pages = 1, page_starts[0] = 0 for non-PDF */
+                                     pages = 1, page_starts[0] = 0 for unpaged formats */
+    unsigned char *page_ocr;      /* pages entries: 1 when the page's text came from OCR */
+    char *title;                  /* from the file's metadata, or NULL */
+    char *author;                 /* from the file's metadata, or NULL */
 };
 
 /*
  * Extract path (of type mime, a SNIFF_MIME_* string) in a sandboxed child
- * (fork; RLIMIT_AS/CPU/FSIZE/NOFILE; killed at the wall-clock limit; the result
- * comes back over a pipe, bounded by max_chars).
+ * (the ingest-extract helper, posix_spawn'ed; RLIMIT_AS/CPU/FSIZE/NOFILE, its
+ * own network namespace where permitted; killed at the wall-clock limit; the
+ * result comes back over a pipe, bounded by max_chars).
  * Returns RUN_OK on success (out filled; release it with
  * extract_result_release) or a run_fail code - EXTRACT_FAILED,
  * UNSUPPORTED_TYPE, TOO_LARGE, TIMEOUT, INTERNAL - with a short detail such as
@@ -69,5 +83,23 @@ enum run_fail extract_normalize(const char *p, size_t n, struct buf *out, size_t
  * released: a cut text is of no use); INTERNAL when memory is out.
  */
 enum run_fail extract_put(struct buf *out, const void *p, size_t n);
+
+/*
+ * Read the file at path (no symlink) into out, at most max bytes. RUN_OK,
+ * TOO_LARGE ("file over the N byte limit"), EXTRACT_FAILED (open/read error),
+ * INTERNAL, with a detail.
+ */
+enum run_fail extract_read_file(const char *path, size_t max, struct buf *out, char *detail, size_t dlen);
+
+/*
+ * The helper program's whole work (helper/main.c): parse argv (as built by
+ * extract_file), apply the limits, extract, answer on SANDBOX_CHILD_FD.
+ * Returns the process exit status.
+ */
+int extract_child_main(int argc, char **argv);
+
+/* The type extract_file() accepts for a self-test of the helper: its text is
+ * the helper's own /proc/self/exe (tests prove the child is a new program). */
+#define EXTRACT_MIME_PROBE "application/x-ingest-probe"
 
 #endif

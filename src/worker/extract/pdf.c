@@ -3,6 +3,7 @@
  * pipe (proc.h), read that into the bounded buffer, map its exit status.
  */
 #include "worker/extract/pdf.h"
+#include "worker/extract/ocr.h"
 #include "worker/extract/proc.h"
 
 #include <errno.h>
@@ -38,6 +39,7 @@ static enum run_fail read_output(pid_t pid, int fd, struct buf *out, char *detai
             continue;
         if (r <= 0)
             return RUN_OK;
+        extract_pdf_progress(chunk, (size_t)r);
         if ((size_t)r > out->max - out->len) {
             kill(pid, SIGKILL);
             snprintf(detail, detail_len, "pdftotext output over the limit");

@@ -1,9 +1,12 @@
 /*
- * sandbox.c - fork a resource-limited child, run one function there, read its
- * answer over a pipe. Design notes in README.md.
+ * sandbox.c - posix_spawn the extraction helper (a new program image, never a
+ * forked copy of the threaded worker), limit it, read its answer over a pipe.
+ * Design notes in README.md.
  *
- * Wire format, child -> parent (native byte order, same machine):
- *   struct frame_head { magic, code, detail_len, payload_len } | detail | payload
+ * Wire format, child -> parent (native byte order, same machine), any number
+ * of progress frames then one answer frame:
+ *   progress: struct frame_head { PROGRESS_MAGIC, 0, 0, 16 } | int64 done | int64 total
+ *   answer:   struct frame_head { FRAME_MAGIC, code, detail_len, payload_len } | detail | payload
  * The parent trusts nothing in it: lengths are checked against the limits
  * before anything is read, and a short or missing frame means the child died.
  */
@@ -14,7 +17,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +31,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define FRAME_MAGIC 0x53424f58u   /* "SBOX" */
+#define FRAME_MAGIC 0x53424f58u      /* "SBOX" */
+#define PROGRESS_MAGIC 0x474f5250u   /* "PROG" */
+#define PROGRESS_MAX_FRAMES 10000000 /* a child that only ever sends progress still ends at the deadline */
 #define DETAIL_MAX 512
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -79,42 +86,6 @@ static void set_limit(int res, rlim_t v)
     setrlimit(res, &rl);
 }
 
-/* Close every descriptor but 0-2 and keep: the child must not hold the worker's
- * sockets, database connections or other jobs' pipes. */
-static void close_other_fds(int keep)
-{
-    int fd;
-
-#ifdef SYS_close_range
-    if (keep > 3)
-        syscall(SYS_close_range, 3u, (unsigned)keep - 1, 0u);
-    if (syscall(SYS_close_range, (unsigned)keep + 1, ~0u, 0u) == 0 && keep >= 3)
-        return;
-#endif
-    for (fd = 3; fd < 65536; fd++)
-        if (fd != keep)
-            close(fd);
-}
-
-/* In the child: detach from the worker's resources (signals, stdin, descriptors but wfd). */
-static void child_isolate(int wfd)
-{
-    int devnull;
-
-    /* die with the worker; never gain privileges through exec */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-    setpgid(0, 0);
-    signal(SIGPIPE, SIG_DFL);
-    devnull = open("/dev/null", O_RDWR);
-    if (devnull >= 0) {
-        dup2(devnull, 0);
-        if (devnull > 2)
-            close(devnull);
-    }
-    close_other_fds(wfd);
-}
-
 /* In the child: the resource limits (see README.md). */
 static void child_limits(const struct sandbox_limits *lim)
 {
@@ -131,29 +102,49 @@ static void child_limits(const struct sandbox_limits *lim)
     set_limit(RLIMIT_CORE, 0);
 }
 
-static void child_main(sandbox_fn fn, void *arg, const struct sandbox_limits *lim, int wfd)
+int sandbox_child_setup(const struct sandbox_limits *lim, pid_t parent_pid)
+{
+    int netns;
+
+    /* die with the worker (and if it is already gone, do nothing at all);
+     * never gain privileges through exec */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (parent_pid > 0 && getppid() != parent_pid)
+        _exit(5);
+    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+    prctl(PR_SET_DUMPABLE, 0);
+    netns = unshare(CLONE_NEWNET) == 0;
+    child_limits(lim);
+    return netns;
+}
+
+int sandbox_child_progress(int fd, long done, long total)
 {
     struct frame_head h;
-    struct buf out;
-    char detail[DETAIL_MAX] = "";
-    enum run_fail code;
+    int64_t v[2] = { done, total };
 
-    child_isolate(wfd);
-    child_limits(lim);
-    buf_init(&out, lim->max_output);
-    code = fn(arg, &out, detail, sizeof(detail));
-    if (code != RUN_OK)
-        buf_release(&out);
+    memset(&h, 0, sizeof(h));
+    h.magic = PROGRESS_MAGIC;
+    h.payload_len = sizeof(v);
+    if (write_all(fd, &h, sizeof(h)) < 0 || write_all(fd, v, sizeof(v)) < 0)
+        return -1;
+    return 0;
+}
+
+int sandbox_child_answer(int fd, enum run_fail code, const char *detail, const struct buf *out)
+{
+    struct frame_head h;
+    size_t len = code == RUN_OK && out ? out->len : 0;
 
     memset(&h, 0, sizeof(h));
     h.magic = FRAME_MAGIC;
     h.code = code;
-    h.detail_len = (uint32_t)strnlen(detail, sizeof(detail) - 1);
-    h.payload_len = out.len;
-    if (write_all(wfd, &h, sizeof(h)) < 0 || write_all(wfd, detail, h.detail_len) < 0 ||
-        (out.len && write_all(wfd, out.ptr, out.len) < 0))
-        _exit(3);
-    _exit(0);
+    h.detail_len = detail ? (uint32_t)strnlen(detail, DETAIL_MAX - 1) : 0;
+    h.payload_len = len;
+    if (write_all(fd, &h, sizeof(h)) < 0 || write_all(fd, detail ? detail : "", h.detail_len) < 0 ||
+        (len && write_all(fd, out->ptr, len) < 0))
+        return -1;
+    return 0;
 }
 
 /* The parent's side of one run. */
@@ -242,8 +233,42 @@ static int read_payload(struct reader *rd, uint64_t payload_len, struct buf *out
     return 0;
 }
 
+/* A progress frame's body: two int64, done <= total; handed to lim->progress.
+ * 0, -1 when the pipe ended early, 1 when it is malformed. */
+static int read_progress(struct reader *rd, const struct frame_head *h, const struct sandbox_limits *lim)
+{
+    int64_t v[2];
+
+    if (h->code != 0 || h->detail_len != 0 || h->payload_len != sizeof(v))
+        return 1;
+    if (read_exact(rd, v, sizeof(v)) < 0)
+        return -1;
+    if (v[0] < 0 || v[1] < 0 || v[0] > v[1])
+        return 1;
+    if (lim->progress)
+        lim->progress(lim->progress_arg, (long)v[0], (long)v[1]);
+    return 0;
+}
+
+/* The next answer frame's head, after any progress frames. 0, -1 (pipe ended), 1 (malformed). */
+static int read_head(struct reader *rd, const struct sandbox_limits *lim, struct frame_head *h)
+{
+    for (long n = 0; n < PROGRESS_MAX_FRAMES; n++) {
+        int rc;
+
+        if (read_exact(rd, h, sizeof(*h)) < 0)
+            return -1;
+        if (h->magic != PROGRESS_MAGIC)
+            return 0;
+        rc = read_progress(rd, h, lim);
+        if (rc != 0)
+            return rc;
+    }
+    return 1;
+}
+
 /*
- * Read the child's frame. 0 with *code (and detail) set: the child's own
+ * Read the child's frames. 0 with *code (and detail) set: the child's own
  * answer, or the parent's refusal of a malformed or oversized one. -1: the
  * pipe ended before a whole frame (the child died, or the deadline passed).
  */
@@ -252,11 +277,12 @@ static int read_answer(struct reader *rd, const struct sandbox_limits *lim, stru
 {
     struct frame_head h;
     char d[DETAIL_MAX];
-    int rc;
+    int rc = read_head(rd, lim, &h);
 
-    if (read_exact(rd, &h, sizeof(h)) < 0)
+    if (rc < 0)
         return -1;
-    if (h.magic != FRAME_MAGIC || h.detail_len >= sizeof(d) || h.code < 0 || h.code >= RUN_FAIL__COUNT) {
+    if (rc > 0 || h.magic != FRAME_MAGIC || h.detail_len >= sizeof(d) || h.code < 0 ||
+        h.code >= RUN_FAIL__COUNT) {
         snprintf(detail, detail_len, "extractor sent a malformed answer");
         *code = RUN_FAIL_EXTRACT_FAILED;
         return 0;
@@ -307,25 +333,107 @@ static enum run_fail death_result(const struct reader *rd, int status, const str
     return RUN_FAIL_EXTRACT_FAILED;
 }
 
-enum run_fail sandbox_run(sandbox_fn fn, void *arg, const struct sandbox_limits *lim, struct buf *out,
+/* The helper's environment: nothing of the worker's (database URL, keys), only
+ * what the programs it runs need. */
+static void child_env(char **env, size_t n, char store[][512])
+{
+    static const char *const keep[] = {"PATH", "TESSDATA_PREFIX", "ASAN_OPTIONS", "UBSAN_OPTIONS",
+                                       "LSAN_OPTIONS", NULL};
+    size_t k = 0;
+
+    for (size_t i = 0; keep[i] && k + 3 < n; i++) {
+        const char *v = getenv(keep[i]);
+
+        if (v && snprintf(store[k], 512, "%s=%s", keep[i], v) < 512)
+            env[k] = store[k], k++;
+    }
+    if (!getenv("PATH"))
+        env[k++] = (char *)"PATH=/usr/local/bin:/usr/bin:/bin";
+    env[k++] = (char *)"LC_ALL=C.UTF-8";
+    env[k++] = (char *)"OMP_THREAD_LIMIT=1";   /* tesseract: one thread, so RLIMIT_CPU means wall time */
+    env[k] = NULL;
+}
+
+/*
+ * Spawn argv with the write end wfd as SANDBOX_CHILD_FD, stdin/stdout on
+ * /dev/null, stderr kept (sanitizer reports), every other descriptor closed, in
+ * a process group of its own, default signal dispositions and an empty mask.
+ */
+static pid_t spawn_helper(char *const argv[], int wfd, char *detail, size_t detail_len)
+{
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t at;
+    sigset_t none, all;
+    char *env[12], store[8][512];
+    pid_t pid = -1;
+    int err;
+
+    child_env(env, sizeof(env) / sizeof(env[0]), store);
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawn_file_actions_init(&fa);
+    posix_spawnattr_init(&at);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, wfd, SANDBOX_CHILD_FD);
+    posix_spawn_file_actions_addclosefrom_np(&fa, SANDBOX_CHILD_FD + 1);
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    posix_spawnattr_setpgroup(&at, 0);
+    posix_spawnattr_setsigmask(&at, &none);
+    posix_spawnattr_setsigdefault(&at, &all);
+    err = posix_spawn(&pid, argv[0], &fa, &at, argv, env);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
+    if (err != 0) {
+        snprintf(detail, detail_len, "spawn %s: %s", argv[0], strerror(err));
+        return -1;
+    }
+    return pid;
+}
+
+/* A pipe whose write end is above SANDBOX_CHILD_FD (so the dup2 onto it always
+ * makes a descriptor without CLOEXEC); both ends CLOEXEC, so no other spawn
+ * of another worker thread inherits them. 0 or -1. */
+static int helper_pipe(int fds[2], char *detail, size_t detail_len)
+{
+    int w;
+
+    if (pipe2(fds, O_CLOEXEC) < 0) {
+        snprintf(detail, detail_len, "pipe: %s", strerror(errno));
+        return -1;
+    }
+    if (fds[1] > SANDBOX_CHILD_FD)
+        return 0;
+    w = fcntl(fds[1], F_DUPFD_CLOEXEC, SANDBOX_CHILD_FD + 1);
+    close(fds[1]);
+    fds[1] = w;
+    if (w >= 0)
+        return 0;
+    snprintf(detail, detail_len, "pipe: %s", strerror(errno));
+    close(fds[0]);
+    return -1;
+}
+
+enum run_fail sandbox_run(char *const argv[], const struct sandbox_limits *lim, struct buf *out,
                           char *detail, size_t detail_len)
 {
     struct reader rd;
     enum run_fail code = RUN_FAIL_INTERNAL;
-    int died = 0, status;
+    int died = 0, status, fds[2];
 
     memset(&rd, 0, sizeof(rd));
     buf_init(out, lim->max_output);
     if (detail_len)
         detail[0] = '\0';
-    rd.pid = proc_spawn_piped(&rd.fd, detail, detail_len);
-    if (rd.pid < 0)
+    if (helper_pipe(fds, detail, detail_len) < 0)
         return RUN_FAIL_INTERNAL;
-    if (rd.pid == 0) {
-        child_main(fn, arg, lim, rd.fd);
-        _exit(4);
+    rd.pid = spawn_helper(argv, fds[1], detail, detail_len);
+    close(fds[1]);
+    rd.fd = fds[0];
+    if (rd.pid < 0) {
+        close(rd.fd);
+        return RUN_FAIL_INTERNAL;
     }
-    setpgid(rd.pid, rd.pid);   /* also done by the child: whichever runs first wins the race */
     rd.deadline = now_ms() + (lim->timeout_ms > 0 ? lim->timeout_ms : 120000);
 
     if (read_answer(&rd, lim, out, &code, detail, detail_len) < 0) {
@@ -338,7 +446,7 @@ enum run_fail sandbox_run(sandbox_fn fn, void *arg, const struct sandbox_limits 
         }
     }
     /* the child is unreaped until here, so pid and group id are still ours;
-     * this also kills grandchildren (pdftotext) left in the group */
+     * this also kills grandchildren (pdftotext, tesseract) left in the group */
     kill(-rd.pid, SIGKILL);
     kill(rd.pid, SIGKILL);
     status = proc_reap(rd.pid);

@@ -44,8 +44,32 @@ static void test_zip(void **state)
 
     (void)state;
     expect(sniff_mime(docx, sizeof(docx) - 1, "x.bin"), SNIFF_MIME_DOCX);
-    expect(sniff_mime(other, sizeof(other) - 1, "a.zip"), NULL);
-    expect(sniff_mime(other, sizeof(other) - 1, "Report.DOCX"), SNIFF_MIME_DOCX);
+    static const unsigned char plain[] =
+        "PK\x03\x04\x14\x00\x00\x00\x00\x00\x00\x00\x21\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+        "\x00\x00\x00\x00\x0b\x00\x00\x00" "abc/def.txt";
+    static const unsigned char ppt[] =
+        "PK\x03\x04\x14\x00\x00\x00\x00\x00\x00\x00\x21\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+        "\x00\x00\x00\x00\x0b\x00\x00\x00ppt/pre.xml";
+    /* OpenDocument / EPUB: the first entry "mimetype", stored (method 0), 39 bytes of type */
+    static const unsigned char odt[] =
+        "PK\x03\x04\x14\x00\x00\x00\x00\x00\x00\x00\x21\x00\x00\x00\x00\x00\x27\x00\x00\x00"
+        "\x27\x00\x00\x00\x08\x00\x00\x00mimetypeapplication/vnd.oasis.opendocument.text";
+    static const unsigned char epub[] =
+        "PK\x03\x04\x14\x00\x00\x00\x00\x00\x00\x00\x21\x00\x00\x00\x00\x00\x14\x00\x00\x00"
+        "\x14\x00\x00\x00\x08\x00\x00\x00mimetypeapplication/epub+zip";
+
+    expect(sniff_detect(other, sizeof(other) - 1, "a.zip"), SNIFF_MIME_XLSX);
+    expect(sniff_detect(ppt, sizeof(ppt) - 1, "a.zip"), SNIFF_MIME_PPTX);
+    expect(sniff_detect(odt, sizeof(odt) - 1, "a.zip"), SNIFF_MIME_ODT);
+    expect(sniff_detect(epub, sizeof(epub) - 1, "a.docx"), SNIFF_MIME_EPUB);
+    expect(sniff_mime(plain, sizeof(plain) - 1, "a.zip"), NULL);
+    expect(sniff_mime(plain, sizeof(plain) - 1, "Report.DOCX"), SNIFF_MIME_DOCX);
+    expect(sniff_detect(plain, sizeof(plain) - 1, "deck.pptx"), SNIFF_MIME_PPTX);
+    /* each detected type has its extractor now, so the upload filter passes it */
+    expect(sniff_mime(other, sizeof(other) - 1, "a.zip"), SNIFF_MIME_XLSX);
+    expect(sniff_mime(ppt, sizeof(ppt) - 1, "a.zip"), SNIFF_MIME_PPTX);
+    expect(sniff_mime(odt, sizeof(odt) - 1, "a.zip"), SNIFF_MIME_ODT);
+    expect(sniff_mime(epub, sizeof(epub) - 1, "a.docx"), SNIFF_MIME_EPUB);
     expect(sniff_mime(S("PK\x05\x06\0\0\0\0"), "a.docx"), NULL);
 }
 
@@ -99,7 +123,10 @@ static void test_cut_sequence(void **state)
 static void test_binary(void **state)
 {
     (void)state;
-    expect(sniff_mime(S("\x89PNG\r\n\x1a\n\0\0\0\rIHDR"), "a.txt"), NULL);
+    /* images are documents now (OCR), by their bytes whatever the name */
+    expect(sniff_mime(S("\x89PNG\r\n\x1a\n\0\0\0\rIHDR"), "a.txt"), SNIFF_MIME_PNG);
+    expect(sniff_mime(S("\xFF\xD8\xFF\xE0\0\x10JFIF"), "a.txt"), SNIFF_MIME_JPEG);
+    expect(sniff_mime(S("II*\0\x08\0\0\0"), "a.txt"), SNIFF_MIME_TIFF);
     expect(sniff_mime(S("\x7f" "ELF\x02\x01\x01"), "a.md"), NULL);
     expect(sniff_mime(S("\x1f\x8b\x08\x00"), "a.txt"), NULL);
     expect(sniff_mime(S("GIF89a"), "a.txt"), NULL);
@@ -110,7 +137,18 @@ static void test_binary(void **state)
     expect(sniff_mime(S("overlong \xC0\xAF"), "a.txt"), NULL);
     expect(sniff_mime(S("surrogate \xED\xA0\x80"), "a.txt"), NULL);
     expect(sniff_mime(S("\x01\x02\x03\x04\x05\x06 mostly control"), "a.txt"), NULL);
-    expect(sniff_mime(S("{\\rtf1\\ansi hello}"), "a.rtf"), NULL);
+    expect(sniff_detect(S("{\\rtf1\\ansi hello}"), "a.txt"), SNIFF_MIME_RTF);
+    /* e-mail by its header block; tables only when name and lines agree */
+    expect(sniff_detect(S("From: a@example.org\r\nSubject: hi\r\n\r\nbody"), "x.txt"), SNIFF_MIME_EML);
+    expect(sniff_mime(S("From: a@example.org\nno header line\n"), "x.txt"), SNIFF_MIME_TEXT);
+    expect(sniff_detect(S("a,b,c\n1,2,3\n\"x,y\",5,6\n"), "t.csv"), SNIFF_MIME_CSV);
+    expect(sniff_mime(S("a,b,c\n1,2\n"), "t.csv"), SNIFF_MIME_TEXT);
+    expect(sniff_mime(S("a,b,c\n1,2,3\n"), "t.txt"), SNIFF_MIME_TEXT);
+    expect(sniff_detect(S("a\tb\n1\t2\n"), "t.tsv"), SNIFF_MIME_TSV);
+    expect(sniff_mime(S("{\\rtf1\\ansi hello}"), "a.txt"), SNIFF_MIME_RTF);
+    expect(sniff_mime(S("From: a@example.org\r\nSubject: hi\r\n\r\nbody"), "x.txt"), SNIFF_MIME_EML);
+    expect(sniff_mime(S("a,b,c\n1,2,3\n"), "t.csv"), SNIFF_MIME_CSV);
+    expect(sniff_mime(S("a\tb\n1\t2\n"), "t.tsv"), SNIFF_MIME_TSV);
     expect(sniff_mime(NULL, 10, "a.txt"), SNIFF_MIME_TEXT);
 }
 
@@ -165,7 +203,7 @@ static void test_declared_charset_refused(void **state)
     /* an unpaired surrogate is invalid UTF-16 */
     expect(sniff_mime(utf16_bad, sizeof(utf16_bad) - 1, "x.html"), NULL);
     /* other binary magic still wins over a later declaration */
-    expect(sniff_mime(S("\x89PNG\r\n\x1a\n<meta charset=latin1>"), "a.html"), NULL);
+    expect(sniff_mime(S("\x89PNG\r\n\x1a\n<meta charset=latin1>"), "a.html"), SNIFF_MIME_PNG);
 }
 
 int main(void)

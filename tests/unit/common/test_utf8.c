@@ -86,6 +86,25 @@ static void counts_code_points(void **state)
     assert_int_equal(utf8_count("\xC0\x80", 2), -1);
 }
 
+/* utf8_encode round-trips through the strict decoder; surrogates become U+FFFD. */
+static void encodes_code_points(void **state)
+{
+    static const uint32_t cps[] = {0x41, 0x7F, 0x80, 0xE9, 0x7FF, 0x800, 0x20AC, 0xFFFD, 0x10000, 0x1F600, 0x10FFFF};
+    char o[4];
+    uint32_t back;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cps) / sizeof(cps[0]); i++) {
+        size_t l = utf8_encode(cps[i], o);
+
+        assert_int_equal(utf8_next((const unsigned char *)o, l, &back), l);
+        assert_int_equal(back, cps[i]);
+    }
+    assert_int_equal(utf8_encode(0xD800, o), 3);
+    assert_memory_equal(o, "\xEF\xBF\xBD", 3);
+    assert_int_equal(utf8_encode(0x110000, o), 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -94,6 +113,7 @@ int main(void)
         cmocka_unit_test(tells_cut_from_invalid),
         cmocka_unit_test(validates_text),
         cmocka_unit_test(counts_code_points),
+        cmocka_unit_test(encodes_code_points),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

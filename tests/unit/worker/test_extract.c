@@ -22,6 +22,7 @@
 
 static char fixtures[512];
 static char tmpdir[256];
+static char helper[600];   /* build/ingest-extract, found from this test's own path */
 
 static const char *fixture(const char *name)
 {
@@ -33,8 +34,11 @@ static const char *fixture(const char *name)
 
 static struct extract_limits limits(void)
 {
-    struct extract_limits l = { 20000, 512, 1000000, 16L << 20 };
+    struct extract_limits l = { .timeout_ms = 20000, .memory_mb = 512, .max_chars = 1000000,
+                                .max_uncompressed_bytes = 16L << 20 };
 
+    l.helper = helper;
+    l.ocr = 1;
     return l;
 }
 
@@ -257,8 +261,12 @@ static void test_limits(void **state)
     assert_int_equal(extract_file(fixture("sample.pdf"), SNIFF_MIME_PDF, &lim, &r, d, sizeof(d)),
                      RUN_FAIL_TOO_LARGE);
     lim = limits();
-    assert_int_equal(extract_file(fixture("sample.txt"), "image/png", &lim, &r, d, sizeof(d)),
+    assert_int_equal(extract_file(fixture("sample.txt"), "application/x-unknown", &lim, &r, d, sizeof(d)),
                      RUN_FAIL_UNSUPPORTED_TYPE);
+    /* an image type whose bytes are no image: refused by the header check, before any decoder */
+    assert_int_equal(extract_file(fixture("sample.txt"), "image/png", &lim, &r, d, sizeof(d)),
+                     RUN_FAIL_EXTRACT_FAILED);
+    assert_string_equal(d, "image header not understood");
     assert_int_equal(extract_file(fixture("sample.txt"), NULL, &lim, &r, d, sizeof(d)),
                      RUN_FAIL_UNSUPPORTED_TYPE);
     assert_int_equal(extract_file("/nonexistent/x.txt", SNIFF_MIME_TEXT, &lim, &r, d, sizeof(d)),
@@ -266,6 +274,58 @@ static void test_limits(void **state)
     /* not a zip: the same bytes never will be, permanent */
     assert_int_equal(extract_file(fixture("sample.txt"), SNIFF_MIME_DOCX, &lim, &r, d, sizeof(d)),
                      RUN_FAIL_CORRUPT);
+}
+
+/* The sandbox is a new program image: the child reads its own /proc/self/exe,
+ * which is the helper, not this test program (a fork would report the test). */
+static void test_sandbox_exec(void **state)
+{
+    struct extract_limits lim = limits();
+    struct extract_result r;
+    char d[256], self[512];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+    (void)state;
+    assert_true(n > 0);
+    self[n] = '\0';
+    assert_int_equal(run(fixture("sample.txt"), EXTRACT_MIME_PROBE, &lim, &r, d), RUN_OK);
+    assert_string_equal(r.text, helper);
+    assert_string_not_equal(r.text, self);
+    extract_result_release(&r);
+    /* a helper that cannot be spawned: internal, said so */
+    lim.helper = "/nonexistent/ingest-extract";
+    assert_int_equal(extract_file(fixture("sample.txt"), SNIFF_MIME_TEXT, &lim, &r, d, sizeof(d)),
+                     RUN_FAIL_INTERNAL);
+    assert_contains(d, "spawn /nonexistent/ingest-extract");
+}
+
+/* A child over its memory limit fails too_large (RLIMIT_AS; not applied under ASan). */
+static void test_sandbox_memory(void **state)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    (void)state;
+    skip();
+#else
+    struct extract_limits lim = limits();
+    struct extract_result r;
+    char d[256], path[600];
+    static char block[1 << 20];
+    FILE *f;
+
+    (void)state;
+    snprintf(path, sizeof(path), "%s/big.txt", tmpdir);
+    memset(block, 'a', sizeof(block));
+    f = fopen(path, "wb");
+    assert_non_null(f);
+    for (int i = 0; i < 96; i++)
+        assert_int_equal(fwrite(block, 1, sizeof(block), f), sizeof(block));
+    fclose(f);
+    lim.memory_mb = 48;
+    lim.max_chars = 200L << 20;
+    lim.max_uncompressed_bytes = 200L << 20;
+    assert_int_equal(extract_file(path, SNIFF_MIME_TEXT, &lim, &r, d, sizeof(d)), RUN_FAIL_TOO_LARGE);
+    assert_contains(d, "memory limit");
+#endif
 }
 
 static void test_normalize_pages(void **state)
@@ -484,6 +544,18 @@ static int setup(void **state)
             *slash = '\0';
         snprintf(fixtures, sizeof(fixtures), "%s/../../fixtures", here);
     }
+    /* build/tests/unit/worker/test_extract -> build/ingest-extract */
+    {
+        char self[512];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+        if (n <= 0)
+            return -1;
+        self[n] = '\0';
+        for (int up = 0; up < 4; up++)
+            *strrchr(self, '/') = '\0';
+        snprintf(helper, sizeof(helper), "%s/ingest-extract", self);
+    }
     snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_extract.XXXXXX");
     return mkdtemp(tmpdir) ? 0 : -1;
 }
@@ -510,6 +582,7 @@ int main(void)
         cmocka_unit_test(test_html_headings),
         cmocka_unit_test(test_html_buffer),   cmocka_unit_test(test_html_utf8_detection),
         cmocka_unit_test(test_put),           cmocka_unit_test(test_html_declared_charsets),
+        cmocka_unit_test(test_sandbox_exec),  cmocka_unit_test(test_sandbox_memory),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

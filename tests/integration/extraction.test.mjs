@@ -1,0 +1,176 @@
+// Issue 16: OCR through the exec'd extraction helper, end to end. The fixtures are
+// made here: text PDFs (tests/lib/pdf-writer.mjs) rendered by pdftoppm into a PNG
+// and into the grey pixels of an image-only page, wrapped in a PDF written below.
+//   - a PNG of a paragraph: searchable, its chunks marked ocr
+//   - a mixed PDF (text, image-only, text): the image page's phrase is found on page 2
+//     with ocr, the text pages are not OCR'd
+//   - an OCR bomb (a PNG header claiming 30000x30000 px): too_large at once, no retry
+//   - OCR=off: an image fails unsupported_type
+//   - the worker's extraction children are ingest-extract, not ingest-worker
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { deflateSync } from 'node:zlib';
+import { makePdf } from '../lib/pdf-writer.mjs';
+import { startStack } from '../lib/stack.mjs';
+
+let stack;
+let who;
+let tmp;
+
+const PHRASE_PNG = 'walrus cinnamon observatory';
+const PHRASE_SCAN = 'pelican granite harmonica';
+
+// Render page 1 of a text PDF: {png} or {gray: {w, h, data}} (8-bit grey pixels).
+function render(lines, kind) {
+  const src = path.join(tmp, `src-${kind}.pdf`);
+  fs.writeFileSync(src, makePdf([lines], { fontSize: 16, leading: 22 }));
+  const out = path.join(tmp, `out-${kind}`);
+  execFileSync('pdftoppm', ['-r', '150', '-gray', ...(kind === 'png' ? ['-png'] : []), '-singlefile', src, out]);
+  if (kind === 'png') return fs.readFileSync(`${out}.png`);
+  const pgm = fs.readFileSync(`${out}.pgm`);
+  const m = pgm.toString('latin1', 0, 64).match(/^P5\s+(\d+)\s+(\d+)\s+255\s/);
+  return { w: Number(m[1]), h: Number(m[2]), data: pgm.subarray(m[0].length) };
+}
+
+// A PDF whose pages are text (an array of lines) or an image ({w, h, data}).
+function mixedPdf(pages) {
+  const objs = [null, '<< /Type /Catalog /Pages 2 0 R >>', null,
+    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>'];
+  const kids = [];
+  for (const p of pages) {
+    const page = objs.length;
+    kids.push(`${page} 0 R`);
+    if (Array.isArray(p)) {
+      const text = p.map((l) => `(${l}) Tj T*`).join('\n');
+      const stream = `BT /F1 12 Tf 72 720 Td 16 TL\n${text}\nET`;
+      objs.push(`<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> /Contents ${page + 1} 0 R >>`);
+      objs.push(Buffer.concat([Buffer.from(`<< /Length ${stream.length} >>\nstream\n`), Buffer.from(stream), Buffer.from('\nendstream')]));
+    } else {
+      const z = deflateSync(p.data);
+      const draw = `q 612 0 0 792 0 0 cm /Im1 Do Q`;
+      objs.push(`<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /XObject << /Im1 ${page + 2} 0 R >> >> /Contents ${page + 1} 0 R >>`);
+      objs.push(Buffer.from(`<< /Length ${draw.length} >>\nstream\n${draw}\nendstream`));
+      objs.push(Buffer.concat([Buffer.from(`<< /Type /XObject /Subtype /Image /Width ${p.w} /Height ${p.h} /ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /FlateDecode /Length ${z.length} >>\nstream\n`), z, Buffer.from('\nendstream')]));
+    }
+  }
+  objs[2] = `<< /Type /Pages /Kids [${kids.join(' ')}] /Count ${pages.length} >>`;
+  const parts = [Buffer.from('%PDF-1.4\n')];
+  const offsets = [];
+  let off = parts[0].length;
+  for (let i = 1; i < objs.length; i++) {
+    const body = Buffer.isBuffer(objs[i]) ? objs[i] : Buffer.from(objs[i]);
+    const b = Buffer.concat([Buffer.from(`${i} 0 obj\n`), body, Buffer.from('\nendobj\n')]);
+    offsets[i] = off;
+    off += b.length;
+    parts.push(b);
+  }
+  let xref = `xref\n0 ${objs.length}\n0000000000 65535 f \n`;
+  for (let i = 1; i < objs.length; i++) xref += `${String(offsets[i]).padStart(10, '0')} 00000 n \n`;
+  parts.push(Buffer.from(`${xref}trailer\n<< /Size ${objs.length} /Root 1 0 R >>\nstartxref\n${off}\n%%EOF\n`));
+  return Buffer.concat(parts);
+}
+
+async function search(query) {
+  const r = await stack.api('POST', '/v1/search', { token: who.token, body: { query } });
+  assert.equal(r.status, 200, r.text);
+  return r.json.results;
+}
+
+before(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'extraction-test-'));
+  stack = await startStack({ worker: true });
+  who = await stack.tenant('ocr');
+});
+
+after(async () => {
+  await stack?.stop();
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+test('a PNG of a paragraph is OCR\'d: its phrase is found, its chunks are marked ocr', async () => {
+  const png = render([`The survey noted a ${PHRASE_PNG} near the`, 'northern ridge of the old quarry.'], 'png');
+  const { run } = await stack.ingest({ token: who.token, filename: 'photo.png', content: png }, { timeoutMs: 120000 });
+  assert.equal(run.status, 'succeeded', `${run.status} ${run.error}`);
+  const hits = await search(PHRASE_PNG);
+  assert.ok(hits.length >= 1, 'phrase found');
+  assert.match(hits[0].snippet.toLowerCase(), /walrus/);
+  const rows = await stack.sql('SELECT bool_and(ocr) AS all_ocr, count(*)::int AS n FROM chunks WHERE version_id = $1',
+    [run.stats.version_id]);
+  assert.equal(rows[0].all_ocr, true);
+  assert.ok(rows[0].n >= 1);
+});
+
+test('a mixed PDF: the image-only page is OCR\'d and cited as page 2, the text pages are not OCR', async () => {
+  const gray = render([`Inventory: one ${PHRASE_SCAN} in the`, 'storeroom behind the lighthouse.'], 'gray');
+  // text pages longer than a chunk, so each page has chunks of its own
+  const filler = (what) => Array.from({ length: 40 }, (_, i) => `Line ${i} of ordinary text about ${what}.`);
+  const pdf = mixedPdf([filler('harbour tides and the evening ferry'), gray, filler('the keeper and the lamp oil')]);
+  const { run } = await stack.ingest({ token: who.token, filename: 'scan.pdf', content: pdf }, { timeoutMs: 120000 });
+  assert.equal(run.status, 'succeeded', `${run.status} ${run.error}`);
+  assert.equal(run.stats.pages, 3);
+  const hits = await search(PHRASE_SCAN);
+  assert.ok(hits.length >= 1, 'phrase found');
+  assert.ok(hits[0].page_start <= 2 && hits[0].page_end >= 2, JSON.stringify(hits[0]));
+  // chunks.ocr exactly for the chunks that touch the scanned page
+  const rows = await stack.sql('SELECT page_start, page_end, ocr FROM chunks WHERE version_id = $1',
+    [run.stats.version_id]);
+  assert.ok(rows.some((r) => r.page_end < 2) && rows.some((r) => r.page_start > 2), JSON.stringify(rows));
+  for (const r of rows) assert.equal(r.ocr, r.page_start <= 2 && r.page_end >= 2, JSON.stringify(r));
+  const ocr = await stack.sql(`SELECT text FROM chunks WHERE version_id = $1 AND ocr`, [run.stats.version_id]);
+  assert.ok(ocr.some((r) => r.text.includes(PHRASE_SCAN)), JSON.stringify(ocr));
+});
+
+test('an OCR bomb (30000x30000 px header) fails too_large at once, and the worker stays up', async () => {
+  const ihdr = Buffer.alloc(25);
+  Buffer.from('\x89PNG\r\n\x1a\n', 'latin1').copy(ihdr, 0);
+  ihdr.writeUInt32BE(13, 8);
+  ihdr.write('IHDR', 12, 'latin1');
+  ihdr.writeUInt32BE(30000, 16);
+  ihdr.writeUInt32BE(30000, 20);
+  ihdr[24] = 8;
+  const bomb = Buffer.concat([ihdr, Buffer.alloc(4096)]);
+  const { run } = await stack.ingest({ token: who.token, filename: 'bomb.png', content: bomb });
+  assert.equal(run.status, 'failed');
+  assert.match(run.error, /^too_large: image of 30000x30000 px over the \d+ pixel limit/);
+  assert.equal(run.attempt ?? run.stats.attempt, 1, 'no retry');
+  assert.ok(stack.workers[0].alive);
+});
+
+test('the extraction child is a new program image (ingest-extract), not a fork of the worker', async () => {
+  // twelve scanned pages keep the helper busy (OCR) while we look at it
+  const worker = stack.workers[0].child.pid;
+  const gray = render(['slow page'], 'gray');
+  const big = mixedPdf(Array.from({ length: 12 }, () => gray));
+  const up = await stack.upload({ token: who.token, filename: 'slow.pdf', content: big });
+  assert.equal(up.status, 202, up.text);
+  let seen = null;
+  const deadline = Date.now() + 60000;
+  while (!seen && Date.now() < deadline) {
+    for (const task of fs.readdirSync(`/proc/${worker}/task`)) {
+      let kids = '';
+      try { kids = fs.readFileSync(`/proc/${worker}/task/${task}/children`, 'utf8'); } catch { continue; }
+      for (const pid of kids.split(/\s+/).filter(Boolean)) {
+        try { seen = fs.readlinkSync(`/proc/${pid}/exe`); } catch { /* gone */ }
+      }
+    }
+    if (!seen) await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.ok(seen, 'an extraction child was seen');
+  assert.match(seen, /\/ingest-extract$/);
+  const run = await stack.waitRun(up.json.run_id, { timeoutMs: 240000 });
+  assert.equal(run.status, 'succeeded', `${run.status} ${run.error}`);
+  assert.equal(run.stats.pages, 12);
+});
+
+test('OCR=off: an image fails unsupported_type', async () => {
+  await stack.killWorker(stack.workers[0], 'SIGTERM');
+  await stack.startWorker({ OCR: 'off' });
+  const png = render(['nothing to see'], 'png');
+  const { run } = await stack.ingest({ token: who.token, filename: 'off.png', content: png });
+  assert.equal(run.status, 'failed');
+  assert.match(run.error, /^unsupported_type: image needs OCR, and OCR is off/);
+});
