@@ -17,6 +17,8 @@
 #include "common/timeutil.h"
 #include "common/upload_path.h"
 #include "worker/chunk.h"
+#include "worker/s3_source.h"
+#include "worker/sync.h"
 #include "worker/extract/extract.h"
 #include "worker/store.h"
 
@@ -59,6 +61,7 @@ struct job {
     const char *transition;         /* the status change the running stage made, for its log line */
     /* what the stages produce, in order */
     char path[PATH_MAX];            /* locate */
+    int fetched;                    /* path is a download of an s3:// upload_uri (removed at the end) */
     char hash[65];
     long long size;
     const char *mime;
@@ -380,8 +383,14 @@ static enum stage_rc stage_locate(struct job *j)
     size_t headlen = 0;
     const char *base;
 
-    j->code = upload_path_resolve(j->msg->upload_uri, cfg->upload_dir, j->run.tenant_id, j->path, sizeof(j->path),
-                              j->detail, sizeof(j->detail));
+    if (strncmp(j->msg->upload_uri, "s3://", 5) == 0) {
+        j->code = s3_source_fetch(*j->env->conn, cfg, j->run.run_id, j->msg->upload_uri, j->path, sizeof(j->path),
+                                  j->detail, sizeof(j->detail));
+        j->fetched = j->code == RUN_OK;
+    } else {
+        j->code = upload_path_resolve(j->msg->upload_uri, cfg->upload_dir, j->run.tenant_id, j->path,
+                                      sizeof(j->path), j->detail, sizeof(j->detail));
+    }
     if (j->code != RUN_OK)
         return STAGE_FAIL;
     head = arena_alloc(j->a, SNIFF_HEAD_MAX);
@@ -570,7 +579,7 @@ static void succeeded(struct job *j)
                           (json_int_t)j->nchunks, "duration_ms", (json_int_t)(time_mono_ms() - j->t0));
 
     log_event(LOG_INFO, "job succeeded", f);
-    if (strcmp(j->env->cfg->upload_retention, "delete") == 0)
+    if (strcmp(j->env->cfg->upload_retention, "delete") == 0 && !j->fetched)
         remove_upload(j->path);
     j->out->action = PIPE_ACT_DELETE;
     j->out->outcome = "succeeded";
@@ -639,6 +648,8 @@ static void run_stages(struct job *j)
 
 static void job_release(struct job *j)
 {
+    if (j->fetched)
+        s3_source_cleanup(j->path);
     extract_result_release(&j->ex);
     free(j->chunks);
     free(j->vectors);
@@ -664,6 +675,10 @@ void pipeline_process(const struct pipeline_env *env, struct arena *a, const cha
 
     j.msg_valid = job_msg_parse(body, len, a, &msg, err, sizeof(err)) == 0;
     j.msg_err = err;
+    if (j.msg_valid && msg.type == JOB_SOURCE_SYNC) {
+        sync_process(env, a, &msg, out);
+        return;
+    }
     snprintf(out->run_id, sizeof(out->run_id), "%s", msg.run_id);
     if (!msg.run_id[0] || !msg.tenant_id[0]) {
         /* Nothing to fail: a message that can never succeed goes to the DLQ for a human. */

@@ -1,0 +1,82 @@
+/*
+ * s3.h - a small Amazon S3 client: path-style requests
+ * (<endpoint>/<bucket>/<key>), SigV4-signed by libcurl (CURLOPT_AWS_SIGV4,
+ * service "s3", payload UNSIGNED-PAYLOAD), XML answers parsed with libxml2.
+ * The same code talks to AWS S3, MinIO or the local emulator (fauxqs).
+ *
+ * A client is used by one thread at a time. Failures fill struct s3_error
+ * with S3's error code ("NoSuchBucket", "AccessDenied", ...), "transport"
+ * when no answer came (connection refused, timeout), "bad_response" when the
+ * answer was not the expected XML, "too_large" when an object passed the
+ * caller's limit.
+ */
+#ifndef COMMON_S3_H
+#define COMMON_S3_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct s3_config {
+    const char *endpoint;          /* "http://127.0.0.1:4566"; NULL/"": https://s3.<region>.amazonaws.com */
+    const char *region;            /* NULL/"": us-east-1 */
+    const char *access_key_id;     /* NULL/"": requests go unsigned (only an emulator accepts them) */
+    const char *secret_access_key;
+    long timeout_ms;               /* per request; 0: 60 s (a download: no total limit, a low-speed cut instead) */
+};
+
+struct s3_error {
+    long http_status;              /* 0 when no response */
+    char code[96];
+    char message[256];
+};
+
+struct s3_object {
+    char *key;
+    char etag[80];                 /* as listed, quotes removed */
+    long long size;
+    char last_modified[40];
+};
+
+/* One ListObjectsV2 page. */
+struct s3_page {
+    struct s3_object *objects;
+    size_t n;
+    int truncated;                 /* more pages: call again with next_token */
+    char *next_token;              /* NULL when not truncated */
+};
+
+struct s3_client;
+
+/* Copies the config strings. NULL if memory is out. */
+struct s3_client *s3_new(const struct s3_config *cfg);
+void s3_free(struct s3_client **c);
+
+/*
+ * ListObjectsV2 of bucket under prefix (may be NULL), starting after token
+ * (NULL for the first page), at most 1000 keys. 0 with page filled (release
+ * with s3_page_release), or -1 with err.
+ */
+int s3_list(struct s3_client *c, const char *bucket, const char *prefix, const char *token, struct s3_page *page,
+            struct s3_error *err);
+void s3_page_release(struct s3_page *page);
+
+/*
+ * GetObject of bucket/key written to fd. More than max_bytes stops the
+ * transfer: -1 with err->code "too_large". *size receives the bytes written.
+ */
+int s3_get_to_fd(struct s3_client *c, const char *bucket, const char *key, int fd, uint64_t max_bytes,
+                 uint64_t *size, struct s3_error *err);
+
+/*
+ * Split "s3://bucket/key" into bucket (at most 63 bytes, NUL-terminated into
+ * a buffer of bucket_len) and *key (pointing into uri). 0, or -1 when uri is
+ * not of that form (no key, empty bucket).
+ */
+int s3_uri_split(const char *uri, char *bucket, size_t bucket_len, const char **key);
+
+/*
+ * "s3://bucket/key" as a malloc'd string; NULL if memory is out.
+ */
+char *s3_uri(const char *bucket, const char *key);
+
+#endif
