@@ -40,4 +40,14 @@ enum source_sync_result source_sync_start(PGconn *db, struct sqs_client *sqs, co
                                           const char *tenant_id, const char *source_id, const char *trigger,
                                           char *sync_id);
 
+/*
+ * The schedule: start a "schedule" sync of every source whose schedule_s has
+ * passed since its last sync and that has none active (due_source_syncs(),
+ * of every tenant, at most 100 a call), each under its own tenant. Called by
+ * the crash guard's scan, which one core-api instance at a time runs (its
+ * advisory lock). *started receives how many were queued. 0, or -1 on
+ * database trouble. Leaves the connection with no tenant.
+ */
+int source_sync_schedule(PGconn *db, struct sqs_client *sqs, const struct config *cfg, int *started);
+
 #endif

@@ -380,3 +380,37 @@ describe('bad input', () => {
 test('no worker or program wrote a sanitizer report', () => {
   assert.deepEqual(stack.sanitizerReports(), []);
 });
+
+describe('schedule', () => {
+  test("the crash guard's scan starts a due sync once; a manual source is never scheduled", async () => {
+    await mkBucket('sched');
+    await put('sched', 'a.txt', 'scheduled file kwsched1q');
+    const due = await createSource(A, { name: 'sched', bucket: 'sched', schedule: 'every 1m' });
+    const manual = await createSource(A, { name: 'sched-manual', bucket: 'sched' });
+    const count = async (id) => (await stack.sql('SELECT count(*)::int AS n FROM source_syncs WHERE source_id = $1', [id]))[0].n;
+    let r = await stack.runApi(['crash-guard', '--now', 'now']);
+    assert.equal(r.code, 0, r.stderr);
+    const [row] = await stack.sql("SELECT sync_id::text, trigger FROM source_syncs WHERE source_id = $1", [due.source_id]);
+    assert.equal(row.trigger, 'schedule');
+    const s = await waitSync(A, due.source_id, row.sync_id);
+    assert.equal(s.status, 'succeeded');
+    assert.equal(s.stats.new, 1);
+    // Not due again within its period, and the manual source never.
+    r = await stack.runApi(['crash-guard', '--now', 'now']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await count(due.source_id), 1);
+    assert.equal(await count(manual.source_id), 0);
+  });
+
+  test('a sync left queued past QUEUED_TTL (its message lost) does not block the next trigger', async () => {
+    const src = await createSource(A, { name: 'lost', bucket: 'sched' });
+    const [lost] = await stack.sql(`INSERT INTO source_syncs (tenant_id, source_id, trigger, created_at)
+      VALUES ($1, $2, 'manual', now() - interval '1 day') RETURNING sync_id::text`, [A.user.tenant_id, src.source_id]);
+    const id = await sync(A, src.source_id);
+    assert.notEqual(id, lost.sync_id);
+    const [old] = await stack.sql('SELECT status, error FROM source_syncs WHERE sync_id = $1', [lost.sync_id]);
+    assert.equal(old.status, 'failed');
+    assert.match(old.error, /^stale_queued/);
+    assert.equal((await waitSync(A, src.source_id, id)).status, 'succeeded');
+  });
+});

@@ -30,6 +30,7 @@
  */
 #include "api/cmd/crash_guard.h"
 
+#include "api/source_sync.h"
 #include "common/config.h"
 #include "common/db.h"
 #include "common/errors.h"
@@ -63,6 +64,7 @@ struct scan_stats {
     int stale_running;
     int orphans_removed;
     int publish_errors;
+    int syncs_scheduled;  /* source syncs the schedule started (docs/sources.md) */
 };
 
 static struct sqs_client *guard_sqs_new(const struct config *cfg)
@@ -445,15 +447,19 @@ static int scan_locked(const struct config *cfg, PGconn *db, struct sqs_client *
         rc = -1;
     if (rc == 0 && scan_idempotency(db, now_ms) < 0)
         rc = -1;
+    if (rc == 0 && source_sync_schedule(db, sqs, cfg, &stats->syncs_scheduled) < 0)
+        rc = -1;
     /* The guard's connection lives on between scans: it keeps no tenant. */
     if (db_set_tenant(db, NULL) < 0)
         rc = -1;
     db_exec(db, "SELECT pg_advisory_unlock($1::bigint)", 1, key);
-    if (stats->republished || stats->stale_queued || stats->stale_running || stats->orphans_removed)
+    if (stats->republished || stats->stale_queued || stats->stale_running || stats->orphans_removed ||
+        stats->syncs_scheduled)
         log_event(LOG_INFO, "crash guard scan",
-                  json_pack("{s:i,s:i,s:i,s:i,s:i}", "republished", stats->republished, "stale_queued",
+                  json_pack("{s:i,s:i,s:i,s:i,s:i,s:i}", "republished", stats->republished, "stale_queued",
                             stats->stale_queued, "stale_running", stats->stale_running, "orphans_removed",
-                            stats->orphans_removed, "publish_errors", stats->publish_errors));
+                            stats->orphans_removed, "publish_errors", stats->publish_errors, "syncs_scheduled",
+                            stats->syncs_scheduled));
     return rc;
 }
 
