@@ -45,8 +45,11 @@ enum upload_store_state {
     UPLOAD_STORE_COMMITTED,        /* final file in place */
 };
 
+struct upload_s3;
+
 struct upload_store {
     enum upload_store_state state;
+    struct upload_s3 *s3;          /* UPLOAD_STORE=s3: the S3 side (upload_store_s3.h), else NULL */
     int fd;
     int hash_live;
     struct sha256 hash;
@@ -64,6 +67,15 @@ struct upload_store {
 };
 
 void upload_store_init(struct upload_store *s);
+
+/*
+ * UPLOAD_STORE=s3 (issue 17): after upload_store_configure(cfg) at start-up,
+ * upload_store_begin() ignores root and streams to S3 instead (upload_store_s3.h);
+ * every other call keeps its contract, path stays NULL and uri is
+ * "s3://bucket/key". With UPLOAD_STORE=local (or never configured) nothing changes.
+ */
+struct config;
+void upload_store_configure(const struct config *cfg);
 
 /*
  * Create root/<tenant_id>/<run_id>/ (the run folder must not exist yet) and the

@@ -87,6 +87,15 @@ struct config {
     int64_t chunk_overlap;
     const char *upload_retention;
     const char *worker_health_addr;
+
+    /* issue 17: the upload store on S3, the proxy mode */
+    const char *upload_store;          /* "local" | "s3" */
+    const char *upload_s3_bucket;
+    const char *upload_s3_prefix;
+    const char *upload_s3_endpoint;
+    int64_t upload_s3_part_size;
+    const char *ingest_proxy_addr;     /* worker */
+    const char *ingest_proxy_url;      /* core-api */
 };
 
 /*

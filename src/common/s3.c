@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #define S3_DEFAULT_TIMEOUT_MS 60000L
@@ -127,6 +128,10 @@ static int encode(struct buf *b, const char *s, int keep_slash)
 /* One transfer: where a 2xx body goes (fd or the bounded buffer), errors always to the buffer. */
 struct s3_xfer {
     CURL *curl;
+    const char *method;     /* NULL: GET */
+    const void *send;       /* request body (PUT, POST), or NULL */
+    size_t send_len;
+    char etag[80];          /* the answer's ETag header, quotes removed */
     struct buf body;
     int fd;                 /* -1: the body goes to body */
     uint64_t max_bytes;     /* fd only */
@@ -163,6 +168,23 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *userdata)
     return n;
 }
 
+/* Keep the ETag response header (UploadPart answers with it). */
+static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
+{
+    struct s3_xfer *x = userdata;
+    size_t n = size * nmemb, i = 5;
+
+    if (n > 5 && strncasecmp(data, "etag:", 5) == 0) {
+        while (i < n && (data[i] == ' ' || data[i] == '"'))
+            i++;
+        size_t e = n;
+        while (e > i && (data[e - 1] == '\r' || data[e - 1] == '\n' || data[e - 1] == ' ' || data[e - 1] == '"'))
+            e--;
+        snprintf(x->etag, sizeof(x->etag), "%.*s", (int)(e - i), data + i);
+    }
+    return n;
+}
+
 /* S3's <Error><Code>..</Code><Message>..</Message></Error>, or the status when the body is not that. */
 static void err_from_xml(struct s3_error *err, long status, const struct buf *body)
 {
@@ -190,7 +212,8 @@ static void err_from_xml(struct s3_error *err, long status, const struct buf *bo
 /* GET url, signed. 0 on a 2xx answer (body in x), -1 with err otherwise. */
 static int s3_perform(struct s3_client *c, const char *url, struct s3_xfer *x, struct s3_error *err)
 {
-    static const char *const hdrs[] = {"x-amz-content-sha256: UNSIGNED-PAYLOAD", NULL};
+    static const char *const hdrs[] = {"x-amz-content-sha256: UNSIGNED-PAYLOAD", "Expect:",
+                                       "Content-Type: application/octet-stream", NULL};
     struct curl_slist *list = NULL;
     char errbuf[CURL_ERROR_SIZE] = "";
     long status = 0;
@@ -215,6 +238,14 @@ static int s3_perform(struct s3_client *c, const char *url, struct s3_xfer *x, s
     curl_easy_setopt(x->curl, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(x->curl, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(x->curl, CURLOPT_WRITEDATA, x);
+    curl_easy_setopt(x->curl, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(x->curl, CURLOPT_HEADERDATA, x);
+    if (x->method)
+        curl_easy_setopt(x->curl, CURLOPT_CUSTOMREQUEST, x->method);
+    if (x->send) {
+        curl_easy_setopt(x->curl, CURLOPT_POSTFIELDS, x->send);
+        curl_easy_setopt(x->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->send_len);
+    }
     if (c->userpwd) {
         curl_easy_setopt(x->curl, CURLOPT_AWS_SIGV4, c->sigv4);
         curl_easy_setopt(x->curl, CURLOPT_USERPWD, c->userpwd);
@@ -426,4 +457,156 @@ int s3_uri_split(const char *uri, char *bucket, size_t bucket_len, const char **
 char *s3_uri(const char *bucket, const char *key)
 {
     return fmt_alloc("s3://%s/%s", bucket, key);
+}
+
+/* "<endpoint>/<bucket>/<key>" percent-encoded, then query (already encoded, may be NULL) into url. */
+static int object_url(struct s3_client *c, struct buf *url, const char *bucket, const char *key, const char *query)
+{
+    buf_init(url, 8192);
+    if (buf_addf(url, "%s/", c->endpoint) < 0 || encode(url, bucket, 0) < 0 || buf_adds(url, "/") < 0 ||
+        encode(url, key, 1) < 0 || (query && buf_adds(url, query) < 0))
+        return -1;
+    return 0;
+}
+
+/* One object request with a body in memory: method on bucket/key?query. etag (80 bytes) may be NULL. */
+static int object_call(struct s3_client *c, const char *method, const char *bucket, const char *key,
+                       const char *query, const void *body, size_t len, struct buf *resp, char *etag,
+                       struct s3_error *err)
+{
+    struct buf url;
+    struct s3_xfer x;
+    int rc = -1;
+
+    memset(&x, 0, sizeof(x));
+    memset(err, 0, sizeof(*err));
+    x.fd = -1;
+    x.method = method;
+    x.send = body ? body : "";
+    x.send_len = body ? len : 0;
+    buf_init(&x.body, S3_MAX_XML);
+    if (object_url(c, &url, bucket, key, query) < 0) {
+        err_set(err, 0, "internal", "URL too long or out of memory");
+        goto out;
+    }
+    rc = s3_perform(c, url.ptr, &x, err);
+    if (rc == 0 && etag)
+        snprintf(etag, 80, "%s", x.etag);
+    if (rc == 0 && resp) {
+        *resp = x.body;
+        buf_init(&x.body, 1);
+    }
+out:
+    buf_release(&x.body);
+    buf_release(&url);
+    return rc;
+}
+
+int s3_put(struct s3_client *c, const char *bucket, const char *key, const void *data, size_t len,
+           struct s3_error *err)
+{
+    return object_call(c, "PUT", bucket, key, NULL, data, len, NULL, NULL, err);
+}
+
+int s3_delete(struct s3_client *c, const char *bucket, const char *key, struct s3_error *err)
+{
+    return object_call(c, "DELETE", bucket, key, NULL, NULL, 0, NULL, NULL, err);
+}
+
+/* The text of the first element named name anywhere under the root of an XML answer. */
+static int xml_find(const struct buf *body, const char *name, char *out, size_t outlen)
+{
+    xmlDocPtr doc = body->len ? xmlReadMemory(body->ptr, (int)body->len, NULL, NULL, XML_PARSE_NONET) : NULL;
+    xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL;
+    int rc = -1;
+
+    for (xmlNodePtr n = root ? root->children : NULL; n && rc < 0; n = n->next) {
+        if (n->type == XML_ELEMENT_NODE && xmlStrcmp(n->name, BAD_CAST name) == 0) {
+            child_text(n, out, outlen);
+            rc = out[0] ? 0 : -1;
+        }
+    }
+    xmlFreeDoc(doc);
+    return rc;
+}
+
+int s3_multipart_begin(struct s3_client *c, const char *bucket, const char *key, char *upload_id, size_t len,
+                       struct s3_error *err)
+{
+    struct buf resp;
+    int rc;
+
+    buf_init(&resp, 1);
+    rc = object_call(c, "POST", bucket, key, "?uploads", NULL, 0, &resp, NULL, err);
+    if (rc == 0 && xml_find(&resp, "UploadId", upload_id, len) < 0) {
+        err_set(err, 200, "bad_response", "CreateMultipartUpload answered no UploadId");
+        rc = -1;
+    }
+    buf_release(&resp);
+    return rc;
+}
+
+/* "?partNumber=N&uploadId=ID" or "?uploadId=ID" (names in SigV4's order), into q. */
+static int upload_query(struct buf *q, int part, const char *upload_id)
+{
+    buf_init(q, 4096);
+    if ((part > 0 ? buf_addf(q, "?partNumber=%d&uploadId=", part) : buf_adds(q, "?uploadId=")) < 0)
+        return -1;
+    return encode(q, upload_id, 0);
+}
+
+int s3_multipart_part(struct s3_client *c, const char *bucket, const char *key, const char *upload_id, int part,
+                      const void *data, size_t len, char *etag, struct s3_error *err)
+{
+    struct buf q;
+    int rc = -1;
+
+    if (upload_query(&q, part, upload_id) < 0)
+        err_set(err, 0, "internal", "out of memory");
+    else
+        rc = object_call(c, "PUT", bucket, key, q.ptr, data, len, NULL, etag, err);
+    if (rc == 0 && !etag[0]) {
+        err_set(err, 200, "bad_response", "UploadPart answered no ETag");
+        rc = -1;
+    }
+    buf_release(&q);
+    return rc;
+}
+
+int s3_multipart_complete(struct s3_client *c, const char *bucket, const char *key, const char *upload_id,
+                          const char (*etags)[80], int nparts, struct s3_error *err)
+{
+    struct buf q, body;
+    int rc = -1;
+
+    buf_init(&body, (size_t)nparts * 160 + 256);
+    if (upload_query(&q, 0, upload_id) < 0 || buf_adds(&body, "<CompleteMultipartUpload>") < 0)
+        goto nomem;
+    for (int i = 0; i < nparts; i++)
+        if (buf_addf(&body, "<Part><PartNumber>%d</PartNumber><ETag>\"%s\"</ETag></Part>", i + 1, etags[i]) < 0)
+            goto nomem;
+    if (buf_adds(&body, "</CompleteMultipartUpload>") < 0)
+        goto nomem;
+    rc = object_call(c, "POST", bucket, key, q.ptr, body.ptr, body.len, NULL, NULL, err);
+    goto out;
+nomem:
+    err_set(err, 0, "internal", "out of memory");
+out:
+    buf_release(&q);
+    buf_release(&body);
+    return rc;
+}
+
+int s3_multipart_abort(struct s3_client *c, const char *bucket, const char *key, const char *upload_id,
+                       struct s3_error *err)
+{
+    struct buf q;
+    int rc = -1;
+
+    if (upload_query(&q, 0, upload_id) < 0)
+        err_set(err, 0, "internal", "out of memory");
+    else
+        rc = object_call(c, "DELETE", bucket, key, q.ptr, NULL, 0, NULL, NULL, err);
+    buf_release(&q);
+    return rc;
 }

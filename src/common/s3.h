@@ -67,6 +67,27 @@ void s3_page_release(struct s3_page *page);
 int s3_get_to_fd(struct s3_client *c, const char *bucket, const char *key, int fd, uint64_t max_bytes,
                  uint64_t *size, struct s3_error *err);
 
+/* PutObject of len bytes of data (one request; S3 takes up to 5 GiB so). 0 or -1. */
+int s3_put(struct s3_client *c, const char *bucket, const char *key, const void *data, size_t len,
+           struct s3_error *err);
+/* DeleteObject (a missing key is no error on S3). 0 or -1. */
+int s3_delete(struct s3_client *c, const char *bucket, const char *key, struct s3_error *err);
+
+/*
+ * Multipart upload: begin (upload_id receives S3's id, len bytes), parts
+ * numbered from 1 (every part but the last at least 5 MiB; etag receives the
+ * part's ETag, 80 bytes), complete with the parts' ETags in order, or abort
+ * (S3 frees the parts). Each 0 or -1 with err.
+ */
+int s3_multipart_begin(struct s3_client *c, const char *bucket, const char *key, char *upload_id, size_t len,
+                       struct s3_error *err);
+int s3_multipart_part(struct s3_client *c, const char *bucket, const char *key, const char *upload_id, int part,
+                      const void *data, size_t len, char *etag, struct s3_error *err);
+int s3_multipart_complete(struct s3_client *c, const char *bucket, const char *key, const char *upload_id,
+                          const char (*etags)[80], int nparts, struct s3_error *err);
+int s3_multipart_abort(struct s3_client *c, const char *bucket, const char *key, const char *upload_id,
+                       struct s3_error *err);
+
 /*
  * Split "s3://bucket/key" into bucket (at most 63 bytes, NUL-terminated into
  * a buffer of bucket_len) and *key (pointing into uri). 0, or -1 when uri is

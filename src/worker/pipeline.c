@@ -581,6 +581,8 @@ static void succeeded(struct job *j)
     log_event(LOG_INFO, "job succeeded", f);
     if (strcmp(j->env->cfg->upload_retention, "delete") == 0 && !j->fetched)
         remove_upload(j->path);
+    else if (strcmp(j->env->cfg->upload_retention, "delete") == 0)
+        s3_source_remove_upload(j->env->cfg, j->msg->upload_uri);
     j->out->action = PIPE_ACT_DELETE;
     j->out->outcome = "succeeded";
 }

@@ -5,6 +5,7 @@
 #include "worker/s3_source.h"
 
 #include "common/db.h"
+#include "common/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -113,8 +114,9 @@ static enum run_fail fetch_into(PGconn *c, const struct config *cfg, const char 
         snprintf(detail, detaillen, "cannot read the run's source");
         return RUN_FAIL_INTERNAL;
     }
-    s3 = s3_source_client(cfg, one ? PQgetvalue(res, 0, 0) : NULL, one ? PQgetvalue(res, 0, 1) : NULL,
-                          one ? PQgetvalue(res, 0, 2) : NULL, detail, detaillen);
+    /* No source: an upload of the S3 upload store (UPLOAD_STORE=s3), signed as the worker. */
+    s3 = s3_source_client(cfg, one ? PQgetvalue(res, 0, 0) : cfg->upload_s3_endpoint,
+                          one ? PQgetvalue(res, 0, 1) : NULL, one ? PQgetvalue(res, 0, 2) : NULL, detail, detaillen);
     PQclear(res);
     if (!s3)
         return RUN_FAIL_UPLOAD_MISSING;
@@ -177,4 +179,29 @@ void s3_source_cleanup(const char *path)
         *slash = '\0';
         (void)rmdir(dir);
     }
+}
+
+int s3_source_is_upload_store(const struct config *cfg, const char *upload_uri)
+{
+    char bucket[64];
+    const char *key;
+
+    return strcmp(cfg->upload_store, "s3") == 0 && s3_uri_split(upload_uri, bucket, sizeof(bucket), &key) == 0 &&
+           strcmp(bucket, cfg->upload_s3_bucket) == 0 &&
+           strncmp(key, cfg->upload_s3_prefix, strlen(cfg->upload_s3_prefix)) == 0;
+}
+
+void s3_source_remove_upload(const struct config *cfg, const char *upload_uri)
+{
+    char bucket[64], err[256];
+    const char *key;
+    struct s3_client *c;
+    struct s3_error e;
+
+    if (!s3_source_is_upload_store(cfg, upload_uri) || s3_uri_split(upload_uri, bucket, sizeof(bucket), &key) < 0)
+        return;
+    c = s3_source_client(cfg, cfg->upload_s3_endpoint, NULL, NULL, err, sizeof(err));
+    if (c && s3_delete(c, bucket, key, &e) < 0)
+        log_event(LOG_WARN, "upload removal failed", json_pack("{s:s,s:s}", "code", e.code, "error", e.message));
+    s3_free(&c);
 }

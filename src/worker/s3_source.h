@@ -38,4 +38,14 @@ enum run_fail s3_source_fetch(PGconn *c, const struct config *cfg, const char *r
 /* Remove the file of s3_source_fetch and its folder (path as it returned). Accepts "". */
 void s3_source_cleanup(const char *path);
 
+/* 1 if upload_uri is an object of the S3 upload store (UPLOAD_S3_BUCKET under UPLOAD_S3_PREFIX). */
+int s3_source_is_upload_store(const struct config *cfg, const char *upload_uri);
+
+/*
+ * UPLOAD_RETENTION=delete for the S3 upload store: DeleteObject of upload_uri
+ * when it is an upload store object; a source's objects are never touched.
+ * Failures are logged.
+ */
+void s3_source_remove_upload(const struct config *cfg, const char *upload_uri);
+
 #endif
