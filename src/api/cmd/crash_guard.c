@@ -30,6 +30,7 @@
  */
 #include "api/cmd/crash_guard.h"
 
+#include "api/publish.h"
 #include "api/source_sync.h"
 #include "common/config.h"
 #include "common/db.h"
@@ -123,7 +124,7 @@ static int republish(const struct config *cfg, PGconn *db, struct sqs_client *sq
     struct sqs_error qerr;
 
     memset(&qerr, 0, sizeof(qerr));
-    if (!text || !sqs || sqs_send(sqs, cfg->sqs_queue_url, text, 0, message_id, sizeof(message_id), &qerr) < 0) {
+    if (!text || !sqs || job_publish(cfg, sqs, text, message_id, sizeof(message_id), &qerr) < 0) {
         /* Left as it is: the next scan tries again; nothing is lost by waiting. */
         log_event(LOG_WARN, "crash guard: re-publish failed",
                   json_pack("{s:s,s:s}", "run_id", run_id, "code", qerr.code[0] ? qerr.code : "nomem"));

@@ -30,6 +30,7 @@
  * The upload slot is held from begin to the end of end() or abort().
  */
 #include "api/handlers/ingest.h"
+#include "api/publish.h"
 
 #include "api/http/metrics.h"
 #include "api/http/multipart.h"
@@ -924,7 +925,7 @@ static void publish(struct ingest *st, const struct finish *f)
     m.received_at = st->received_at;
     text = job_msg_encode(&m);
     memset(&qerr, 0, sizeof(qerr));
-    if (!text || !sqs || sqs_send(sqs, r->app->cfg->sqs_queue_url, text, 0, message_id, sizeof(message_id), &qerr) < 0) {
+    if (!text || !sqs || job_publish(r->app->cfg, sqs, text, message_id, sizeof(message_id), &qerr) < 0) {
         if (!qerr.code[0])
             snprintf(qerr.code, sizeof(qerr.code), "%s", !text || !sqs ? "nomem" : "transport");
         free(text);
