@@ -314,14 +314,15 @@ static int parse_contents(xmlNodePtr e, struct s3_object *o)
     return o->key ? 0 : -1;
 }
 
-/* A ListBucketResult document into page; -1 with err when it is not one. */
-static int parse_list(const struct buf *body, struct s3_page *page, struct s3_error *err)
+int s3_parse_list(const char *xml, size_t len, struct s3_page *page, struct s3_error *err)
 {
-    xmlDocPtr doc = xmlReadMemory(body->ptr, (int)body->len, NULL, NULL, XML_PARSE_NONET);
+    xmlDocPtr doc = len && len < INT32_MAX ? xmlReadMemory(xml, (int)len, NULL, NULL, XML_PARSE_NONET) : NULL;
     xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL;
     size_t cap = 0;
     int rc = -1;
 
+    memset(page, 0, sizeof(*page));
+    memset(err, 0, sizeof(*err));
     if (!root || xmlStrcmp(root->name, BAD_CAST "ListBucketResult") != 0) {
         err_set(err, 200, "bad_response", "not a ListBucketResult");
         goto out;
@@ -365,6 +366,8 @@ static int parse_list(const struct buf *body, struct s3_page *page, struct s3_er
 nomem:
     err_set(err, 0, "internal", "out of memory");
 out:
+    if (rc < 0)
+        s3_page_release(page);
     xmlFreeDoc(doc);
     return rc;
 }
@@ -392,7 +395,7 @@ int s3_list(struct s3_client *c, const char *bucket, const char *prefix, const c
     }
     if (s3_perform(c, url.ptr, &x, err) < 0)
         goto out;
-    rc = parse_list(&x.body, page, err);
+    rc = s3_parse_list(x.body.ptr, x.body.len, page, err);
 out:
     if (rc < 0)
         s3_page_release(page);

@@ -61,6 +61,13 @@ int s3_list(struct s3_client *c, const char *bucket, const char *prefix, const c
 void s3_page_release(struct s3_page *page);
 
 /*
+ * Parse a ListObjectsV2 answer (len bytes of XML from the network, untrusted):
+ * 0 with page filled, or -1 with err ("bad_response", "internal") and page
+ * empty. What s3_list uses; exposed for the fuzzer and the unit tests.
+ */
+int s3_parse_list(const char *xml, size_t len, struct s3_page *page, struct s3_error *err);
+
+/*
  * GetObject of bucket/key written to fd. More than max_bytes stops the
  * transfer: -1 with err->code "too_large". *size receives the bytes written.
  */
