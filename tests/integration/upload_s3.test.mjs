@@ -105,6 +105,21 @@ test('an upload over MAX_UPLOAD_BYTES answers 413 and leaves no object, also aft
   assert.doesNotMatch(stack.apiLog(), /upload store failure/);
 });
 
+test("the crash guard removes upload objects without a run, past the grace period, and keeps the others", async () => {
+  const orphan = `uploads/${A.user.tenant_id}/${crypto.randomUUID()}/lost.txt`;
+  const r = await fetch(`${stack.sqs.endpoint}/${BUCKET}/${orphan}`, { method: 'PUT', body: 'no run for this one' });
+  assert.equal(r.status, 200);
+  const kept = (await listKeys()).filter((k) => k !== orphan);
+  assert.ok(kept.length >= 2);
+  // Within UPLOAD_ORPHAN_GRACE (1h) nothing goes.
+  let g = await stack.runApi(['crash-guard', '--now', 'now']);
+  assert.equal(g.code, 0, g.stderr);
+  assert.ok((await listKeys()).includes(orphan));
+  g = await stack.runApi(['crash-guard', '--now', '+2h']);
+  assert.equal(g.code, 0, g.stderr);
+  assert.deepEqual((await listKeys()).sort(), kept.sort(), 'only the orphan is gone');
+});
+
 test('no program wrote a sanitizer report', () => {
   assert.deepEqual(stack.sanitizerReports(), []);
 });

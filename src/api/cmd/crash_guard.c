@@ -32,6 +32,7 @@
 
 #include "api/publish.h"
 #include "api/source_sync.h"
+#include "api/upload_orphans_s3.h"
 #include "common/config.h"
 #include "common/db.h"
 #include "common/errors.h"
@@ -389,10 +390,14 @@ static int scan_tenant(PGconn *db, int rootfd, const char *tenant_id, int64_t cu
 
 static int scan_orphans(const struct config *cfg, PGconn *db, int64_t now_ms, struct scan_stats *stats)
 {
-    DIR *root = opendir(cfg->upload_dir);
+    DIR *root;
     struct dirent *te;
     int64_t cutoff = now_ms - cfg->orphan_grace_ms;
     int rc = 0;
+
+    if (strcmp(cfg->upload_store, "s3") == 0)
+        return upload_s3_sweep_orphans(db, cfg, cutoff, &stats->orphans_removed);
+    root = opendir(cfg->upload_dir);
 
     if (!root) {
         if (errno != ENOENT)
