@@ -151,6 +151,11 @@ void upload_store_init(struct upload_store *s)
     s->fd = -1;
 }
 
+int upload_store_unavailable(const struct upload_store *s)
+{
+    return s->unavailable;
+}
+
 void upload_store_configure(const struct config *cfg)
 {
     upload_s3_configure(cfg);

@@ -59,6 +59,8 @@ struct upload_store {
     char *tmp_path;
     char name[UPLOAD_NAME_MAX + 1];   /* sanitized final name */
 
+    int unavailable;               /* S3: the last failure was the store being unreachable or busy */
+
     /* results, valid after a successful commit */
     uint64_t size;                 /* bytes written so far (also while writing) */
     char *path;                    /* absolute final path */
@@ -93,6 +95,13 @@ int upload_store_write(struct upload_store *s, const void *p, size_t n);
 
 /* fsync, rename to the final name, fsync the folders; fills path, uri, sha256. 0 or -1. */
 int upload_store_commit(struct upload_store *s);
+
+/*
+ * After a failed write or commit: 1 when the store itself was unreachable or
+ * overloaded (S3 transport errors, 5xx, SlowDown: the client may retry, 503),
+ * 0 for anything else (500).
+ */
+int upload_store_unavailable(const struct upload_store *s);
 
 /* Remove the temporary or final file and the run folder. Safe in any state, idempotent. */
 void upload_store_abort(struct upload_store *s);

@@ -42,8 +42,9 @@ int upload_s3_enabled(void)
     return s3cfg != NULL;
 }
 
-static void log_s3(const char *what, const struct upload_store *s, const struct s3_error *e)
+static void log_s3(const char *what, struct upload_store *s, const struct s3_error *e)
 {
+    s->unavailable = strcmp(e->code, "transport") == 0 || e->http_status >= 500 || strcmp(e->code, "SlowDown") == 0;
     log_event(LOG_ERROR, "upload store failure",
               json_pack("{s:s,s:s,s:s,s:s,s:I}", "op", what, "key", s->s3 && s->s3->key ? s->s3->key : "", "code",
                         e->code, "error", e->message, "status", (json_int_t)e->http_status));

@@ -84,3 +84,7 @@ test('a worker that is down: the upload answers 503 and its run fails enqueue_fa
   assert.equal(run.status, 'failed');
   assert.match(run.error, /^enqueue_failed/);
 });
+
+test('no program wrote a sanitizer report', () => {
+  assert.deepEqual(stack.sanitizerReports(), []);
+});

@@ -120,6 +120,20 @@ test("the crash guard removes upload objects without a run, past the grace perio
   assert.deepEqual((await listKeys()).sort(), kept.sort(), 'only the orphan is gone');
 });
 
+test('S3 unreachable: the upload answers 503 (retry later), no run, nothing left', async () => {
+  const runs0 = (await stack.sql('SELECT count(*)::int AS n FROM ingestion_runs'))[0].n;
+  await stack.stopSqs();   // the emulator serves both S3 and SQS
+  try {
+    const r = await stack.upload({ token: A.token, filename: 'down.txt', content: `S3 is down ${crypto.randomUUID()}` });
+    assert.equal(r.status, 503, r.text);
+    assert.match(r.json.error.message, /storage unavailable/);
+    assert.equal((await stack.sql('SELECT count(*)::int AS n FROM ingestion_runs'))[0].n, runs0);
+  } finally {
+    await stack.startSqs();
+    await fetch(`${stack.sqs.endpoint}/${BUCKET}`, { method: 'PUT' });
+  }
+});
+
 test('no program wrote a sanitizer report', () => {
   assert.deepEqual(stack.sanitizerReports(), []);
 });

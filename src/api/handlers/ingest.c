@@ -225,6 +225,17 @@ static int on_part_begin(void *ud, const struct multipart_part *part)
     return 0;
 }
 
+/* A failed upload store write or commit: 503 when the store (S3) was unreachable, else 500. */
+static enum api_err store_error(const struct ingest *st)
+{
+    return upload_store_unavailable(&st->store) ? API_ERR_UNAVAILABLE : API_ERR_INTERNAL;
+}
+
+static const char *store_error_message(const struct ingest *st)
+{
+    return upload_store_unavailable(&st->store) ? "upload storage unavailable; try again" : "internal error";
+}
+
 static int on_part_data(void *ud, const char *p, size_t n)
 {
     struct ingest *st = ud;
@@ -246,7 +257,7 @@ static int on_part_data(void *ud, const char *p, size_t n)
         if (rc == UPLOAD_STORE_TOO_LARGE)
             return stop_with(st, API_ERR_TOO_LARGE, "upload larger than MAX_UPLOAD_BYTES");
         if (rc != UPLOAD_STORE_OK)
-            return stop_with(st, API_ERR_INTERNAL, "internal error");
+            return stop_with(st, store_error(st), store_error_message(st));
         return 0;
     case PART_TITLE:
         if (!st->title_bad && buf_add(&st->title, p, n) < 0)
@@ -1003,7 +1014,7 @@ static void ingest_end_body(struct ingest *st)
         return;
     }
     if (upload_store_commit(&st->store) < 0) {
-        reject(st, API_ERR_INTERNAL, "internal error");
+        reject(st, store_error(st), store_error_message(st));
         return;
     }
     ingest_finish(st);
