@@ -213,6 +213,8 @@ export class Stack {
     this.sqsHandle = await startSqs({ port: this.sqsPort, maxReceiveCount: this.opts.maxReceiveCount ?? 3,
       visibilityTimeout: this.opts.visibilityTimeout ?? 30 });
     this.sqs = { endpoint: this.sqsHandle.endpoint, queueUrl: this.sqsHandle.queueUrl, dlqUrl: this.sqsHandle.dlqUrl };
+    // The emulator forgets its buckets when it stops: a restarted one gets the upload bucket back.
+    if (this.env?.UPLOAD_STORE === 's3' && process.env.STACK_UPLOAD_STORE === 's3') await this.uploadStoreEnv();
   }
 
   async stopSqs() {
