@@ -56,26 +56,34 @@ static int run_exists(PGconn *db, const char *tenant, const char *run)
     return n;
 }
 
-/* One listed object: deleted when it is an idle orphan. 0, or -1 on database trouble. */
-static int sweep_object(PGconn *db, struct s3_client *c, const struct config *cfg, const struct s3_object *o,
-                        int64_t cutoff_ms, int *removed)
+struct sweep {
+    PGconn *db;
+    struct s3_client *c;
+    const struct config *cfg;
+    int64_t cutoff_ms;
+    int *removed;
+};
+
+/* One listed object (s3_list_each): deleted when it is an idle orphan. 0, or -1 on database trouble. */
+static int sweep_object(void *ctx, const struct s3_object *o)
 {
+    struct sweep *w = ctx;
     char tenant[ID_UUID_LEN + 1], run[ID_UUID_LEN + 1];
     int64_t at = iso_ms(o->last_modified);
     struct s3_error e;
     int has;
 
-    if (at < 0 || at >= cutoff_ms || key_ids(o->key + strlen(cfg->upload_s3_prefix), tenant, run) < 0)
+    if (at < 0 || at >= w->cutoff_ms || key_ids(o->key + strlen(w->cfg->upload_s3_prefix), tenant, run) < 0)
         return 0;
-    has = run_exists(db, tenant, run);
+    has = run_exists(w->db, tenant, run);
     if (has != 0)
         return has < 0 ? -1 : 0;
-    if (s3_delete(c, cfg->upload_s3_bucket, o->key, &e) < 0) {
+    if (s3_delete(w->c, w->cfg->upload_s3_bucket, o->key, &e) < 0) {
         log_event(LOG_WARN, "crash guard: cannot delete an orphan upload object",
                   json_pack("{s:s,s:s}", "key", o->key, "code", e.code));
         return 0;
     }
-    (*removed)++;
+    (*w->removed)++;
     log_event(LOG_INFO, "crash guard: orphan upload object removed",
               json_pack("{s:s,s:s}", "tenant_id", tenant, "run_id", run));
     return 0;
@@ -85,30 +93,20 @@ int upload_s3_sweep_orphans(PGconn *db, const struct config *cfg, int64_t cutoff
 {
     struct s3_config sc = {cfg->upload_s3_endpoint[0] ? cfg->upload_s3_endpoint : cfg->aws_endpoint_url,
                            cfg->aws_region, cfg->aws_access_key_id, cfg->aws_secret_access_key, SWEEP_TIMEOUT_MS};
-    struct s3_client *c = s3_new(&sc);
-    struct s3_page page;
+    struct sweep w = {db, s3_new(&sc), cfg, cutoff_ms, removed};
     struct s3_error e;
-    char *token = NULL;
     int rc = 0;
 
     *removed = 0;
-    for (int p = 0; c && rc == 0 && p < SWEEP_MAX_PAGES; p++) {
-        if (s3_list(c, cfg->upload_s3_bucket, cfg->upload_s3_prefix, token, &page, &e) < 0) {
+    if (w.c) {
+        rc = s3_list_each(w.c, cfg->upload_s3_bucket, cfg->upload_s3_prefix, SWEEP_MAX_PAGES, sweep_object, &w, &e);
+        if (rc < 0)
             log_event(LOG_WARN, "crash guard: cannot list the upload store",
                       json_pack("{s:s,s:s}", "code", e.code, "error", e.message));
-            break;
-        }
-        for (size_t i = 0; i < page.n && rc == 0; i++)
-            rc = sweep_object(db, c, cfg, &page.objects[i], cutoff_ms, removed);
-        free(token);
-        token = page.truncated ? page.next_token : NULL;
-        page.next_token = NULL;
-        s3_page_release(&page);
-        if (!token)
-            break;
     }
-    free(token);
-    s3_free(&c);
+    s3_free(&w.c);
+    /* An S3 error ends the sweep quietly; only the database stopping it (1) is a failure. */
+    rc = rc == 1 ? -1 : 0;
     if (db_set_tenant(db, NULL) < 0)
         rc = -1;
     return rc;

@@ -281,14 +281,14 @@ int upload_store_write(struct upload_store *s, const void *p, size_t n)
 {
     const char *c = p;
 
-    if (s->s3)
-        return upload_s3_write(s, p, n);
     if (s->state != UPLOAD_STORE_WRITING)
         return UPLOAD_STORE_ERROR;
     if (n > s->max_bytes || s->size > s->max_bytes - n)
         return UPLOAD_STORE_TOO_LARGE;
     if (sha256_update(&s->hash, p, n) < 0)
         return UPLOAD_STORE_ERROR;
+    if (s->s3)
+        return upload_s3_write(s, p, n);
     while (n > 0) {
         ssize_t w = write(s->fd, c, n);
 

@@ -109,17 +109,12 @@ static int send_part(struct upload_store *s)
     return 0;
 }
 
+/* upload_store_write() has checked the state and the limit and hashed the bytes. */
 int upload_s3_write(struct upload_store *s, const void *p, size_t n)
 {
     struct upload_s3 *u = s->s3;
     const unsigned char *c = p;
 
-    if (s->state != UPLOAD_STORE_WRITING)
-        return UPLOAD_STORE_ERROR;
-    if (n > s->max_bytes || s->size > s->max_bytes - n)
-        return UPLOAD_STORE_TOO_LARGE;
-    if (sha256_update(&s->hash, p, n) < 0)
-        return UPLOAD_STORE_ERROR;
     while (n > 0) {
         size_t take = u->part_cap - u->part_len < n ? u->part_cap - u->part_len : n;
 

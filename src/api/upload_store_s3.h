@@ -23,7 +23,12 @@ void upload_s3_configure(const struct config *cfg);
 /* 1 when UPLOAD_STORE=s3 was configured. */
 int upload_s3_enabled(void);
 
-/* The upload_store_* calls for an S3 store (s->s3 set by begin). Same contracts as upload_store.h. */
+/*
+ * The upload_store_* calls for an S3 store (s->s3 set by begin). Same
+ * contracts as upload_store.h; upload_s3_write is called by
+ * upload_store_write once it has checked the state and the limit and hashed
+ * the bytes.
+ */
 int upload_s3_begin(struct upload_store *s, const char *tenant_id, const char *run_id);
 int upload_s3_write(struct upload_store *s, const void *p, size_t n);
 int upload_s3_commit(struct upload_store *s);

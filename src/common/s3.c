@@ -26,25 +26,10 @@
 #define S3_MAX_ERROR_BODY (64u * 1024u)
 
 struct s3_client {
-    char *endpoint;
-    char *sigv4;        /* "aws:amz:<region>:s3" */
-    char *userpwd;      /* "key:secret" or NULL */
+    struct httpc_aws aws;   /* endpoint (no trailing '/'), "aws:amz:<region>:s3", "key:secret" or NULL */
     long timeout_ms;
     struct httpc http;  /* owns the curl easy handle and the one-time global init */
 };
-
-static char *fmt_alloc(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *fmt_alloc(const char *fmt, ...)
-{
-    va_list ap;
-    char *s = NULL;
-    int n;
-
-    va_start(ap, fmt);
-    n = vasprintf(&s, fmt, ap);
-    va_end(ap);
-    return n < 0 ? NULL : s;
-}
 
 static void err_set(struct s3_error *err, long status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -62,33 +47,22 @@ static void err_set(struct s3_error *err, long status, const char *code, const c
 struct s3_client *s3_new(const struct s3_config *cfg)
 {
     struct s3_client *c = calloc(1, sizeof(*c));
-    const char *region = cfg->region && cfg->region[0] ? cfg->region : "us-east-1";
+    char *e;
 
     if (!c)
         return NULL;
     xmlInitParser();
-    if (httpc_init(&c->http) < 0)
-        goto fail;
-    if (cfg->endpoint && cfg->endpoint[0])
-        c->endpoint = fmt_alloc("%s", cfg->endpoint);
-    else
-        c->endpoint = fmt_alloc("https://s3.%s.amazonaws.com", region);
-    c->sigv4 = fmt_alloc("aws:amz:%s:s3", region);
-    if (!c->endpoint || !c->sigv4)
-        goto fail;
-    /* A trailing '/' of the endpoint would double the path's first one. */
-    while (c->endpoint[0] && c->endpoint[strlen(c->endpoint) - 1] == '/')
-        c->endpoint[strlen(c->endpoint) - 1] = '\0';
-    if (cfg->access_key_id && cfg->access_key_id[0]) {
-        c->userpwd = fmt_alloc("%s:%s", cfg->access_key_id, cfg->secret_access_key ? cfg->secret_access_key : "");
-        if (!c->userpwd)
-            goto fail;
+    if (httpc_init(&c->http) < 0 ||
+        httpc_aws_init(&c->aws, cfg->endpoint, cfg->region, "s3", cfg->access_key_id, cfg->secret_access_key) < 0) {
+        s3_free(&c);
+        return NULL;
     }
+    /* A trailing '/' of the endpoint would double the path's first one. */
+    e = c->aws.endpoint;
+    while (e[0] && e[strlen(e) - 1] == '/')
+        e[strlen(e) - 1] = '\0';
     c->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : S3_DEFAULT_TIMEOUT_MS;
     return c;
-fail:
-    s3_free(&c);
-    return NULL;
 }
 
 void s3_free(struct s3_client **cp)
@@ -98,12 +72,7 @@ void s3_free(struct s3_client **cp)
     if (!c)
         return;
     httpc_release(&c->http);
-    free(c->endpoint);
-    free(c->sigv4);
-    if (c->userpwd) {
-        explicit_bzero(c->userpwd, strlen(c->userpwd));
-        free(c->userpwd);
-    }
+    httpc_aws_release(&c->aws);
     free(c);
     *cp = NULL;
 }
@@ -246,9 +215,9 @@ static int s3_perform(struct s3_client *c, const char *url, struct s3_xfer *x, s
         curl_easy_setopt(x->curl, CURLOPT_POSTFIELDS, x->send);
         curl_easy_setopt(x->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->send_len);
     }
-    if (c->userpwd) {
-        curl_easy_setopt(x->curl, CURLOPT_AWS_SIGV4, c->sigv4);
-        curl_easy_setopt(x->curl, CURLOPT_USERPWD, c->userpwd);
+    if (c->aws.userpwd) {
+        curl_easy_setopt(x->curl, CURLOPT_AWS_SIGV4, c->aws.sigv4);
+        curl_easy_setopt(x->curl, CURLOPT_USERPWD, c->aws.userpwd);
     }
     rc = curl_easy_perform(x->curl);
     curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &status);
@@ -258,7 +227,7 @@ static int s3_perform(struct s3_client *c, const char *url, struct s3_xfer *x, s
         return -1;
     }
     if (rc != CURLE_OK && !(status && x->body.len && rc == CURLE_WRITE_ERROR)) {
-        err_set(err, status, x->write_failed ? "write_failed" : "transport", "%s: %s", c->endpoint,
+        err_set(err, status, x->write_failed ? "write_failed" : "transport", "%s: %s", c->aws.endpoint,
                 errbuf[0] ? errbuf : curl_easy_strerror(rc));
         return -1;
     }
@@ -386,7 +355,7 @@ int s3_list(struct s3_client *c, const char *bucket, const char *prefix, const c
     buf_init(&x.body, S3_MAX_XML);
     buf_init(&url, 8192);
     /* Query parameters in name order: continuation-token, list-type, prefix (SigV4's canonical order). */
-    if (buf_addf(&url, "%s/", c->endpoint) < 0 || encode(&url, bucket, 0) < 0 || buf_adds(&url, "?") < 0 ||
+    if (buf_addf(&url, "%s/", c->aws.endpoint) < 0 || encode(&url, bucket, 0) < 0 || buf_adds(&url, "?") < 0 ||
         (token && (buf_adds(&url, "continuation-token=") < 0 || encode(&url, token, 0) < 0 ||
                    buf_adds(&url, "&") < 0)) ||
         buf_adds(&url, "list-type=2&prefix=") < 0 || encode(&url, prefix ? prefix : "", 0) < 0) {
@@ -401,6 +370,31 @@ out:
         s3_page_release(page);
     buf_release(&x.body);
     buf_release(&url);
+    return rc;
+}
+
+int s3_list_each(struct s3_client *c, const char *bucket, const char *prefix, int max_pages, s3_each_fn fn,
+                 void *ctx, struct s3_error *err)
+{
+    struct s3_page page;
+    char *token = NULL;
+    int rc = 0;
+
+    for (int p = 0; p < max_pages && rc == 0; p++) {
+        if (s3_list(c, bucket, prefix, token, &page, err) < 0) {
+            rc = -1;
+            break;
+        }
+        for (size_t i = 0; i < page.n && rc == 0; i++)
+            rc = fn(ctx, &page.objects[i]) ? 1 : 0;
+        free(token);
+        token = page.truncated ? page.next_token : NULL;
+        page.next_token = NULL;
+        s3_page_release(&page);
+        if (!token)
+            break;
+    }
+    free(token);
     return rc;
 }
 
@@ -428,7 +422,7 @@ int s3_get_to_fd(struct s3_client *c, const char *bucket, const char *key, int f
     x.max_bytes = max_bytes;
     buf_init(&x.body, S3_MAX_ERROR_BODY);
     buf_init(&url, 8192);
-    if (buf_addf(&url, "%s/", c->endpoint) < 0 || encode(&url, bucket, 0) < 0 || buf_adds(&url, "/") < 0 ||
+    if (buf_addf(&url, "%s/", c->aws.endpoint) < 0 || encode(&url, bucket, 0) < 0 || buf_adds(&url, "/") < 0 ||
         encode(&url, key, 1) < 0) {
         err_set(err, 0, "internal", "URL too long or out of memory");
         goto out;
@@ -459,14 +453,16 @@ int s3_uri_split(const char *uri, char *bucket, size_t bucket_len, const char **
 
 char *s3_uri(const char *bucket, const char *key)
 {
-    return fmt_alloc("s3://%s/%s", bucket, key);
+    char *u;
+
+    return asprintf(&u, "s3://%s/%s", bucket, key) < 0 ? NULL : u;
 }
 
 /* "<endpoint>/<bucket>/<key>" percent-encoded, then query (already encoded, may be NULL) into url. */
 static int object_url(struct s3_client *c, struct buf *url, const char *bucket, const char *key, const char *query)
 {
     buf_init(url, 8192);
-    if (buf_addf(url, "%s/", c->endpoint) < 0 || encode(url, bucket, 0) < 0 || buf_adds(url, "/") < 0 ||
+    if (buf_addf(url, "%s/", c->aws.endpoint) < 0 || encode(url, bucket, 0) < 0 || buf_adds(url, "/") < 0 ||
         encode(url, key, 1) < 0 || (query && buf_adds(url, query) < 0))
         return -1;
     return 0;

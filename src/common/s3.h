@@ -61,6 +61,16 @@ int s3_list(struct s3_client *c, const char *bucket, const char *prefix, const c
 void s3_page_release(struct s3_page *page);
 
 /*
+ * Every object of bucket under prefix, page after page (at most max_pages),
+ * handed to fn in listing order; a nonzero return of fn stops the walk.
+ * 0 when the listing was walked to its end (or max_pages), 1 when fn stopped
+ * it, -1 on an S3 error (err).
+ */
+typedef int (*s3_each_fn)(void *ctx, const struct s3_object *o);
+int s3_list_each(struct s3_client *c, const char *bucket, const char *prefix, int max_pages, s3_each_fn fn,
+                 void *ctx, struct s3_error *err);
+
+/*
  * Parse a ListObjectsV2 answer (len bytes of XML from the network, untrusted):
  * 0 with page filled, or -1 with err ("bad_response", "internal") and page
  * empty. What s3_list uses; exposed for the fuzzer and the unit tests.

@@ -241,38 +241,30 @@ static int sync_object(struct sync *s, const struct s3_object *o)
     return 0;
 }
 
-/* Every page of the listing; 0 when complete, -1 with s->error or s->db_failed. */
+/* One listed object (s3_list_each): 0 to go on, nonzero to stop (shutdown, database trouble). */
+static int on_object(void *ctx, const struct s3_object *o)
+{
+    struct sync *s = ctx;
+
+    if (s->env->hooks.should_stop && s->env->hooks.should_stop(s->env->hooks.hook))
+        return db_fail(s);   /* shutdown: the message comes back and the sync resumes */
+    s->n[C_LISTED]++;
+    if (!wanted(s, o->key)) {
+        s->n[C_IGNORED]++;
+        return 0;
+    }
+    return sync_object(s, o);
+}
+
+/* The whole listing; 0 when complete, -1 with s->error or s->db_failed. */
 static int sync_list(struct sync *s)
 {
-    struct s3_page page;
     struct s3_error e;
-    char *token = NULL;
-    int rc = 0;
+    int rc = s3_list_each(s->s3, s->bucket, s->prefix, SYNC_MAX_PAGES, on_object, s, &e);
 
-    for (int p = 0; p < SYNC_MAX_PAGES && rc == 0; p++) {
-        if (s->env->hooks.should_stop && s->env->hooks.should_stop(s->env->hooks.hook))
-            return db_fail(s);   /* shutdown: the message comes back and the sync resumes */
-        if (s3_list(s->s3, s->bucket, s->prefix, token, &page, &e) < 0) {
-            snprintf(s->error, sizeof(s->error), "s3_error: %s: %s", e.code, e.message);
-            rc = -1;
-            break;
-        }
-        for (size_t i = 0; i < page.n && rc == 0; i++) {
-            s->n[C_LISTED]++;
-            if (!wanted(s, page.objects[i].key))
-                s->n[C_IGNORED]++;
-            else
-                rc = sync_object(s, &page.objects[i]);
-        }
-        free(token);
-        token = page.truncated ? page.next_token : NULL;
-        page.next_token = NULL;
-        s3_page_release(&page);
-        if (!token)
-            break;
-    }
-    free(token);
-    return rc;
+    if (rc < 0)
+        snprintf(s->error, sizeof(s->error), "s3_error: %s: %s", e.code, e.message);
+    return rc == 0 ? 0 : -1;
 }
 
 /* Objects the complete listing no longer has: their documents deactivated. 0 or -1. */
