@@ -376,3 +376,16 @@ enum run_write run_succeed(PGconn *c, const struct run_owner *o, const char *sta
                       " error = NULL, stats = stats || $5::jsonb" OWNED,
                       6, &w);
 }
+
+enum run_write run_skip(PGconn *c, const struct run_owner *o, const char *stats)
+{
+    struct owned w;
+
+    owned_init(&w, o);
+    w.p[4] = stats;
+    w.p[5] = S(SKIPPED);
+    return owned_exec(c,
+                      "UPDATE ingestion_runs SET status = $6, finished_at = now(), updated_at = now(),"
+                      " error = NULL, stats = stats || $5::jsonb" OWNED,
+                      6, &w);
+}

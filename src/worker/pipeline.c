@@ -376,6 +376,39 @@ static int read_upload(const char *path, unsigned char *head, size_t *headlen, c
     return rc;
 }
 
+/*
+ * A downloaded s3:// object whose bytes are those of its document's active
+ * version (a sync saw new metadata, not new content): the run ends skipped
+ * ("duplicate content", as an identical upload does) and no version is made.
+ */
+static enum stage_rc skip_if_unchanged(struct job *j)
+{
+    const char *params[2] = {j->run.doc_id, j->hash};
+    PGresult *res = db_query(*j->env->conn,
+                             "SELECT version_id FROM document_versions WHERE doc_id = $1 AND is_active"
+                             " AND content_hash = $2",
+                             2, params);
+    char stats[256];
+    int same = res && PQntuples(res) == 1;
+    enum run_write w;
+
+    if (same)
+        snprintf(stats, sizeof(stats), "{\"reason\":\"duplicate content\",\"sha256\":\"%s\",\"version_id\":\"%s\"}",
+                 j->hash, PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (!same)
+        return STAGE_NEXT;   /* new content (or the lookup failed: ingesting again is harmless) */
+    w = run_skip(*j->env->conn, &j->run, stats);
+    if (w == RUN_WRITE_DB) {
+        set_release(j->out, DB_ERROR_RELEASE_S, "db_error");
+        return STAGE_END;
+    }
+    log_event(LOG_INFO, "job skipped: content unchanged", json_pack("{s:s,s:s}", "run_id", j->run.run_id, "sha256", j->hash));
+    j->out->action = PIPE_ACT_DELETE;
+    j->out->outcome = w == RUN_WRITE_OK ? "skipped" : "lost";
+    return STAGE_END;
+}
+
 static enum stage_rc stage_locate(struct job *j)
 {
     const struct config *cfg = j->env->cfg;
@@ -408,7 +441,7 @@ static enum stage_rc stage_locate(struct job *j)
     j->mime = sniff_mime(head, headlen, base);
     if (!j->mime)
         return stage_fail(j, RUN_FAIL_UNSUPPORTED_TYPE, "not PDF, DOCX, HTML, Markdown or plain text");
-    return STAGE_NEXT;
+    return j->fetched ? skip_if_unchanged(j) : STAGE_NEXT;
 }
 
 /* ---- extract, chunk, embed -------------------------------------------------------- */

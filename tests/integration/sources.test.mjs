@@ -381,6 +381,31 @@ test('no worker or program wrote a sanitizer report', () => {
   assert.deepEqual(stack.sanitizerReports(), []);
 });
 
+describe('content hash', () => {
+  test('an object rewritten with the same bytes is seen as changed, then skipped by its content hash', async () => {
+    await mkBucket('same');
+    await put('same', 'a.md', '# Same\n\nThe same bytes kwsame4q.\n');
+    const src = await createSource(A, { name: 'same', bucket: 'same' });
+    const s1 = await waitSync(A, src.source_id, await sync(A, src.source_id));
+    assert.equal(s1.stats.new, 1);
+    const runOf = async () => stack.sql(`SELECT r.status, r.stats, d.doc_id FROM ingestion_runs r JOIN documents d USING (doc_id)
+      WHERE d.source_uri = 's3://same/a.md' ORDER BY r.created_at`);
+    await waitFor(async () => (await runOf())[0]?.status === 'succeeded', { what: 'first run' });
+    await new Promise((r) => setTimeout(r, 1100));   // a new LastModified (second resolution on AWS)
+    await put('same', 'a.md', '# Same\n\nThe same bytes kwsame4q.\n');
+    const s2 = await waitSync(A, src.source_id, await sync(A, src.source_id));
+    assert.equal(s2.stats.changed, 1, JSON.stringify(s2.stats));
+    const runs = await waitFor(async () => {
+      const r = await runOf();
+      return r.length === 2 && r[1].status !== 'queued' && r[1].status !== 'running' ? r : null;
+    }, { what: 'second run' });
+    assert.equal(runs[1].status, 'skipped');
+    assert.equal(runs[1].stats.reason, 'duplicate content');
+    const versions = await stack.sql('SELECT count(*)::int AS n FROM document_versions WHERE doc_id = $1', [runs[0].doc_id]);
+    assert.equal(versions[0].n, 1, 'no second version of the same bytes');
+  });
+});
+
 describe('schedule', () => {
   test("the crash guard's scan starts a due sync once; a manual source is never scheduled", async () => {
     await mkBucket('sched');
