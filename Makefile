@@ -80,7 +80,9 @@ $(BUILD)/tests/unit/api/handlers/test_users: $(BUILD)/src/api/auth/account.o $(B
 $(BUILD)/tests/unit/api/handlers/test_session: $(API_AUTH_OBJ)
 UNIT_CMD      := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/unit/api/cmd/test_*.c))
 API_CMD_OBJ   := $(patsubst %.c,$(BUILD)/%.o,$(wildcard src/api/cmd/*.c)) \
-                 $(BUILD)/src/api/auth/account.o $(BUILD)/src/api/auth/password.o
+                 $(BUILD)/src/api/auth/account.o $(BUILD)/src/api/auth/password.o \
+                 $(BUILD)/src/api/source_sync.o $(BUILD)/src/api/publish.o \
+                 $(BUILD)/src/api/upload_orphans_s3.o
 UNIT_BINS   := $(UNIT_COMMON) $(UNIT_API) $(UNIT_WORKER) $(UNIT_HANDLERS) $(UNIT_CMD)
 # C programs driven by the node integration tests (they need PostgreSQL or the queue).
 INTEG_BINS  := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/integration/c/test_*.c))

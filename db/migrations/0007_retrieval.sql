@@ -47,8 +47,10 @@ GRANT SELECT, INSERT, UPDATE ON term_stats, corpus_stats TO ingest_worker;
 -- Add (sign 1) or remove (sign -1) the chunks of one version to the statistics.
 -- Lexemes are upserted in lexeme order, so two transactions of one tenant wait
 -- for each other instead of deadlocking on the same rows.
+-- A fixed search_path: these run from triggers, also inside SECURITY DEFINER
+-- functions whose search_path is pg_catalog only (0012's source_object_removed).
 CREATE FUNCTION term_stats_apply(p_tenant uuid, p_version uuid, p_sign integer) RETURNS void
-LANGUAGE sql AS $$
+LANGUAGE sql SET search_path = public, pg_temp AS $$
     INSERT INTO term_stats AS s (tenant_id, lexeme, df)
     SELECT p_tenant, u.lexeme, p_sign * count(*)
       FROM chunks c, unnest(c.tsv) u
@@ -64,7 +66,7 @@ LANGUAGE sql AS $$
 $$;
 
 CREATE FUNCTION term_stats_trigger() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 BEGIN
     IF TG_OP = 'DELETE' THEN
         IF OLD.is_active THEN
@@ -98,7 +100,7 @@ CREATE TRIGGER term_stats_change AFTER INSERT OR UPDATE OF is_active ON document
 -- load or a repair might). A chunk deleted with its version is not counted twice:
 -- by then the version row is gone, so the join finds nothing.
 CREATE FUNCTION term_stats_chunks_trigger() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
     sign integer := CASE WHEN TG_OP = 'INSERT' THEN 1 ELSE -1 END;
 BEGIN

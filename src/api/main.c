@@ -13,6 +13,7 @@
 #include "api/http/server.h"
 #include "api/http/static_files.h"
 #include "api/listener.h"
+#include "api/upload_store.h"
 #include "common/config.h"
 #include "common/db.h"
 #include "common/failpoint.h"
@@ -219,6 +220,7 @@ static int cmd_serve(void)
     memset(&app, 0, sizeof(app));
     app.cfg = &cfg;
     app.started_ms = time_now_ms();
+    upload_store_configure(&cfg);   /* UPLOAD_STORE=s3: uploads stream to S3 */
     app.db = db_pool_new(cfg.database_url, DB_ROLE_API, (int)cfg.db_pool_size, cfg.db_acquire_timeout_ms);
     if (!app.db) {
         log_event(LOG_ERROR, "out of memory creating the database pool", NULL);

@@ -2,6 +2,7 @@
  * outbox.c - the outbox table's statements and the publisher thread (outbox.h).
  */
 #include "api/outbox.h"
+#include "api/publish.h"
 
 #include "common/config.h"
 #include "common/db.h"
@@ -49,14 +50,14 @@ int64_t outbox_pending(PGconn *c)
 }
 
 /* Send row i of a lease and delete it. 1 if sent, 0 if the send failed, -1 if the delete failed. */
-static int send_one(PGconn *c, struct sqs_client *sqs, const char *queue_url, PGresult *res, int i)
+static int send_one(PGconn *c, struct sqs_client *sqs, const struct config *cfg, PGresult *res, int i)
 {
     const char *run_id = PQgetvalue(res, i, 0);
     char message_id[160] = "";
     struct sqs_error err;
 
     memset(&err, 0, sizeof(err));
-    if (!sqs || sqs_send(sqs, queue_url, PQgetvalue(res, i, 1), 0, message_id, sizeof(message_id), &err) < 0) {
+    if (!sqs || job_publish(cfg, sqs, PQgetvalue(res, i, 1), message_id, sizeof(message_id), &err) < 0) {
         log_event(LOG_WARN, "outbox: send failed (tried again later)",
                   json_pack("{s:s,s:s,s:s}", "run_id", run_id, "code", err.code[0] ? err.code : "no client",
                             "attempts", PQgetvalue(res, i, 2)));
@@ -68,7 +69,7 @@ static int send_one(PGconn *c, struct sqs_client *sqs, const char *queue_url, PG
     return outbox_remove(c, run_id) == 0 ? 1 : -1;
 }
 
-int outbox_publish_due(PGconn *c, struct sqs_client *sqs, const char *queue_url)
+int outbox_publish_due(PGconn *c, struct sqs_client *sqs, const struct config *cfg)
 {
     PGresult *res;
     int sent = 0, rc = 0;
@@ -84,7 +85,7 @@ int outbox_publish_due(PGconn *c, struct sqs_client *sqs, const char *queue_url)
     if (!res)
         return -1;
     for (int i = 0; i < PQntuples(res) && rc >= 0; i++) {
-        rc = send_one(c, sqs, queue_url, res, i);
+        rc = send_one(c, sqs, cfg, res, i);
         sent += rc > 0;
     }
     PQclear(res);
@@ -108,7 +109,7 @@ static int64_t pub_tick(void *arg)
     (void)arg;
     if (db_ensure(&pub.db, pub.cfg->database_url, DB_ROLE_API) < 0)
         return pub.cfg->outbox_interval_ms;
-    sent = outbox_publish_due(pub.db, pub.sqs, pub.cfg->sqs_queue_url);
+    sent = outbox_publish_due(pub.db, pub.sqs, pub.cfg);
     if (sent < 0 && db_last_was_connection_error())
         db_close(&pub.db);
     return sent >= OUTBOX_BATCH ? 0 : pub.cfg->outbox_interval_ms;

@@ -43,10 +43,10 @@ int outbox_remove(PGconn *c, const char *run_id);
 
 /*
  * One publisher pass on c: lease the due rows (at most OUTBOX_BATCH), send
- * each to queue_url and delete the sent ones. Returns how many were sent, or
+ * each with job_publish() (the queue, or the worker in INGEST_MODE=proxy) and delete the sent ones. Returns how many were sent, or
  * -1 on database trouble. Rows whose send failed stay, due again after the lease.
  */
-int outbox_publish_due(PGconn *c, struct sqs_client *sqs, const char *queue_url);
+int outbox_publish_due(PGconn *c, struct sqs_client *sqs, const struct config *cfg);
 
 /* Rows waiting in the outbox (for /metrics); -1 on database trouble. */
 int64_t outbox_pending(PGconn *c);

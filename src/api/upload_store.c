@@ -5,6 +5,8 @@
  */
 #include "api/upload_store.h"
 
+#include "api/upload_store_s3.h"
+
 #include "common/log.h"
 #include "common/upload_path.h"
 #include "common/utf8.h"
@@ -151,6 +153,16 @@ void upload_store_init(struct upload_store *s)
     s->fd = -1;
 }
 
+int upload_store_unavailable(const struct upload_store *s)
+{
+    return s->unavailable;
+}
+
+void upload_store_configure(const struct config *cfg)
+{
+    upload_s3_configure(cfg);
+}
+
 static int fsync_dir(const char *path)
 {
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -257,6 +269,8 @@ int upload_store_begin(struct upload_store *s, const char *root, const char *ten
     tl_full = 0;
     s->max_bytes = max_bytes;
     upload_store_sanitize_name(original_name, original_len, s->name, sizeof(s->name));
+    if (upload_s3_enabled())
+        return upload_s3_begin(s, tenant_id, run_id);
     if (make_run_dir(s, root, tenant_id, run_id) < 0) {
         drop_paths(s);
         return -1;
@@ -280,6 +294,8 @@ int upload_store_write(struct upload_store *s, const void *p, size_t n)
         return UPLOAD_STORE_TOO_LARGE;
     if (sha256_update(&s->hash, p, n) < 0)
         return UPLOAD_STORE_ERROR;
+    if (s->s3)
+        return upload_s3_write(s, p, n);
     while (n > 0) {
         ssize_t w = write(s->fd, c, n);
 
@@ -334,6 +350,8 @@ static int rename_final(struct upload_store *s)
 
 int upload_store_commit(struct upload_store *s)
 {
+    if (s->s3)
+        return upload_s3_commit(s);
     if (s->state != UPLOAD_STORE_WRITING)
         return -1;
     if (finish_temp(s) < 0 || rename_final(s) < 0)
@@ -354,6 +372,7 @@ void upload_store_abort(struct upload_store *s)
 {
     if (!s)
         return;
+    upload_s3_abort(s);
     if (s->fd >= 0) {
         close(s->fd);
         s->fd = -1;
@@ -375,6 +394,7 @@ void upload_store_release(struct upload_store *s)
 {
     if (!s)
         return;
+    upload_s3_release(s);
     if (s->fd >= 0)
         close(s->fd);
     if (s->hash_live)

@@ -45,8 +45,11 @@ enum upload_store_state {
     UPLOAD_STORE_COMMITTED,        /* final file in place */
 };
 
+struct upload_s3;
+
 struct upload_store {
     enum upload_store_state state;
+    struct upload_s3 *s3;          /* UPLOAD_STORE=s3: the S3 side (upload_store_s3.h), else NULL */
     int fd;
     int hash_live;
     struct sha256 hash;
@@ -56,6 +59,8 @@ struct upload_store {
     char *tmp_path;
     char name[UPLOAD_NAME_MAX + 1];   /* sanitized final name */
 
+    int unavailable;               /* S3: the last failure was the store being unreachable or busy */
+
     /* results, valid after a successful commit */
     uint64_t size;                 /* bytes written so far (also while writing) */
     char *path;                    /* absolute final path */
@@ -64,6 +69,15 @@ struct upload_store {
 };
 
 void upload_store_init(struct upload_store *s);
+
+/*
+ * UPLOAD_STORE=s3 (issue 17): after upload_store_configure(cfg) at start-up,
+ * upload_store_begin() ignores root and streams to S3 instead (upload_store_s3.h);
+ * every other call keeps its contract, path stays NULL and uri is
+ * "s3://bucket/key". With UPLOAD_STORE=local (or never configured) nothing changes.
+ */
+struct config;
+void upload_store_configure(const struct config *cfg);
 
 /*
  * Create root/<tenant_id>/<run_id>/ (the run folder must not exist yet) and the
@@ -81,6 +95,13 @@ int upload_store_write(struct upload_store *s, const void *p, size_t n);
 
 /* fsync, rename to the final name, fsync the folders; fills path, uri, sha256. 0 or -1. */
 int upload_store_commit(struct upload_store *s);
+
+/*
+ * After a failed write or commit: 1 when the store itself was unreachable or
+ * overloaded (S3 transport errors, 5xx, SlowDown: the client may retry, 503),
+ * 0 for anything else (500).
+ */
+int upload_store_unavailable(const struct upload_store *s);
 
 /* Remove the temporary or final file and the run folder. Safe in any state, idempotent. */
 void upload_store_abort(struct upload_store *s);

@@ -53,8 +53,9 @@ static const struct cfg_entry cfg_table[] = {
     {"AWS_ACCESS_KEY_ID", CFG_STR, F(aws_access_key_id), BOTH, NULL, 1, 0, NULL, "SigV4 key id"},
     {"AWS_SECRET_ACCESS_KEY", CFG_STR, F(aws_secret_access_key), BOTH, NULL, 1, 0, NULL,
      "SigV4 secret"},
-    {"INGEST_MODE", CFG_ENUM, F(ingest_mode), BOTH, "orchestrated", 0, 0, "orchestrated",
-     "orchestrated (queue + worker); the spec's legacy proxy mode is not built"},
+    {"INGEST_MODE", CFG_ENUM, F(ingest_mode), BOTH, "orchestrated", 0, 0, "orchestrated|proxy",
+     "orchestrated: core-api publishes each job on the queue; proxy (the rollback path, spec 11): core-api "
+     "hands it to the worker's internal endpoint INGEST_PROXY_URL instead (docs/operations.md)"},
     {"MAX_UPLOAD_BYTES", CFG_BYTES, F(max_upload_bytes), BOTH, "100M", 1, (int64_t)1 << 40, NULL,
      "largest accepted upload (bytes, or with K/M/G suffix)"},
     {"MAX_RECEIVE_COUNT", CFG_INT, F(max_receive_count), BOTH, "3", 1, 1000, NULL,
@@ -204,6 +205,22 @@ static const struct cfg_entry cfg_table[] = {
      "wall-clock and CPU limit of one page's rendering and OCR (an image: all its pages)"},
     {"OCR_MAX_PIXELS", CFG_INT, F(ocr_max_pixels), WORKER, "50000000", 10000, (int64_t)1 << 32, NULL,
      "an image larger than this fails too_large; PDF pages are rendered at a lower resolution to fit"},
+
+    /* issue 17: the upload store on S3 and the proxy mode */
+    {"UPLOAD_STORE", CFG_ENUM, F(upload_store), BOTH, "local", 0, 0, "local|s3",
+     "where raw uploads live: local (UPLOAD_DIR) or s3 (UPLOAD_S3_BUCKET, streamed as a multipart upload)"},
+    {"UPLOAD_S3_BUCKET", CFG_STR, F(upload_s3_bucket), BOTH, "", 0, 0, NULL,
+     "bucket of the upload store when UPLOAD_STORE=s3 (required then)"},
+    {"UPLOAD_S3_PREFIX", CFG_STR, F(upload_s3_prefix), BOTH, "uploads/", 0, 0, NULL,
+     "key prefix of uploads in UPLOAD_S3_BUCKET (<prefix><tenant>/<run>/<file>)"},
+    {"UPLOAD_S3_ENDPOINT", CFG_STR, F(upload_s3_endpoint), BOTH, "", 0, 0, NULL,
+     "S3 endpoint of the upload store; empty: AWS_ENDPOINT_URL, else https://s3.<region>.amazonaws.com"},
+    {"UPLOAD_S3_PART_SIZE", CFG_BYTES, F(upload_s3_part_size), API, "8M", MIB(5), MIB(512), NULL,
+     "multipart part size: the memory one upload holds at most while it streams to S3"},
+    {"INGEST_PROXY_ADDR", CFG_STR, F(ingest_proxy_addr), WORKER, "", 0, 0, NULL,
+     "worker: loopback or private host:port of the internal ingest endpoint (INGEST_MODE=proxy; never publish it)"},
+    {"INGEST_PROXY_URL", CFG_STR, F(ingest_proxy_url), API, "", 0, 0, NULL,
+     "core-api: http://host:port of the worker's internal ingest endpoint (required when INGEST_MODE=proxy)"},
 };
 
 /* Strict base-10 integer: the whole text, no overflow. */
@@ -415,6 +432,21 @@ static int load_entry(const struct cfg_entry *e, struct config *cfg, const char 
     return -1;
 }
 
+/* The settings UPLOAD_STORE=s3 and INGEST_MODE=proxy need. 0 or -1 with err. */
+static int check_modes(const struct config *cfg, unsigned program, char *err, size_t errlen)
+{
+    if (strcmp(cfg->upload_store, "s3") == 0 && !*cfg->upload_s3_bucket) {
+        snprintf(err, errlen, "UPLOAD_S3_BUCKET: required when UPLOAD_STORE=s3");
+        return -1;
+    }
+    if ((program & CONFIG_API) && strcmp(cfg->ingest_mode, "proxy") == 0 &&
+        strncmp(cfg->ingest_proxy_url, "http://", 7) != 0 && strncmp(cfg->ingest_proxy_url, "https://", 8) != 0) {
+        snprintf(err, errlen, "INGEST_PROXY_URL: an http:// URL is required when INGEST_MODE=proxy");
+        return -1;
+    }
+    return 0;
+}
+
 int config_load(struct config *cfg, unsigned program, char *err, size_t errlen)
 {
     const char *override = program == CONFIG_API ? "API_DATABASE_URL" : "WORKER_DATABASE_URL";
@@ -456,7 +488,7 @@ int config_load(struct config *cfg, unsigned program, char *err, size_t errlen)
         snprintf(err, errlen, "EMBED_URL: required when EMBED_PROVIDER=openai");
         return -1;
     }
-    return 0;
+    return check_modes(cfg, program, err, errlen);
 }
 
 int config_load_report(struct config *cfg, unsigned program, const char *svc)

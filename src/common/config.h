@@ -108,6 +108,15 @@ struct config {
     const char *ocr_langs;
     int64_t ocr_page_timeout_ms;
     int64_t ocr_max_pixels;
+
+    /* issue 17: the upload store on S3, the proxy mode */
+    const char *upload_store;          /* "local" | "s3" */
+    const char *upload_s3_bucket;
+    const char *upload_s3_prefix;
+    const char *upload_s3_endpoint;
+    int64_t upload_s3_part_size;
+    const char *ingest_proxy_addr;     /* worker */
+    const char *ingest_proxy_url;      /* core-api */
 };
 
 /*

@@ -258,3 +258,40 @@ out:
     curl_slist_free_all(hdrs);
     return ret;
 }
+
+int httpc_aws_init(struct httpc_aws *a, const char *endpoint, const char *region, const char *service,
+                   const char *key_id, const char *secret)
+{
+    const char *r = region && region[0] ? region : "us-east-1";
+    int ok;
+
+    memset(a, 0, sizeof(*a));
+    if (endpoint && endpoint[0])
+        ok = (a->endpoint = strdup(endpoint)) != NULL;
+    else
+        ok = asprintf(&a->endpoint, "https://%s.%s.amazonaws.com", service, r) >= 0;
+    if (ok)
+        ok = asprintf(&a->sigv4, "aws:amz:%s:%s", r, service) >= 0;
+    else
+        a->endpoint = NULL;
+    if (!ok)
+        a->sigv4 = NULL;
+    if (ok && key_id && key_id[0] && asprintf(&a->userpwd, "%s:%s", key_id, secret ? secret : "") < 0) {
+        a->userpwd = NULL;
+        ok = 0;
+    }
+    if (!ok)
+        httpc_aws_release(a);
+    return ok ? 0 : -1;
+}
+
+void httpc_aws_release(struct httpc_aws *a)
+{
+    free(a->endpoint);
+    free(a->sigv4);
+    if (a->userpwd) {
+        explicit_bzero(a->userpwd, strlen(a->userpwd));
+        free(a->userpwd);
+    }
+    memset(a, 0, sizeof(*a));
+}

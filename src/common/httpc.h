@@ -40,6 +40,25 @@ struct httpc_response {
                                       0 if that date is past), -1 if absent or unparsable */
 };
 
+/*
+ * The endpoint and SigV4 settings of an AWS client (SQS, S3), built once:
+ * endpoint (the given one, or "https://<service>.<region>.amazonaws.com"),
+ * sigv4 ("aws:amz:<region>:<service>", for httpc_request.aws_sigv4) and
+ * userpwd ("key:secret", NULL without a key: requests then go unsigned, which
+ * only an emulator accepts). region NULL or "": us-east-1.
+ */
+struct httpc_aws {
+    char *endpoint;
+    char *sigv4;
+    char *userpwd;
+};
+
+/* 0, or -1 when memory is out (a has been released then). */
+int httpc_aws_init(struct httpc_aws *a, const char *endpoint, const char *region, const char *service,
+                   const char *key_id, const char *secret);
+/* Free the strings (the secret wiped first). Accepts a zeroed struct. */
+void httpc_aws_release(struct httpc_aws *a);
+
 int httpc_init(struct httpc *h);
 void httpc_release(struct httpc *h);
 

@@ -14,7 +14,11 @@ char *job_msg_encode(const struct job_msg *m)
     char *text;
 
     /* Insertion order is the order on the wire: the same for every publisher. */
-    o = json_pack("{s:s,s:s,s:s,s:s?,s:s,s:s?,s:s?,s:s?,s:s?}", "job_type", JOB_MSG_TYPE, "run_id", m->run_id,
+    if (m->type == JOB_SOURCE_SYNC)
+        o = json_pack("{s:s,s:s,s:s,s:s,s:s?}", "job_type", JOB_MSG_TYPE_SYNC, "sync_id", m->sync_id, "source_id",
+                      m->source_id, "tenant_id", m->tenant_id, "requested_at", m->received_at);
+    else
+        o = json_pack("{s:s,s:s,s:s,s:s?,s:s,s:s?,s:s?,s:s?,s:s?}", "job_type", JOB_MSG_TYPE, "run_id", m->run_id,
                   "tenant_id", m->tenant_id, "user_id", m->user_id[0] ? m->user_id : NULL, "doc_id", m->doc_id,
                   "source_uri", m->source_uri, "upload_uri", m->upload_uri, "title", m->title, "received_at",
                   m->received_at);
@@ -152,6 +156,25 @@ static int job_fields(json_t *root, struct arena *a, struct job_msg *m, char *er
     return 0;
 }
 
+/* A source_sync message: every id required. */
+static int sync_fields(json_t *root, struct arena *a, struct job_msg *m, char *err, size_t errlen)
+{
+    m->type = JOB_SOURCE_SYNC;
+    if (uuid_field(root, "sync_id", 1, m->sync_id, err, errlen) < 0 ||
+        uuid_field(root, "source_id", 1, m->source_id, err, errlen) < 0 ||
+        uuid_field(root, "tenant_id", 1, m->tenant_id, err, errlen) < 0 ||
+        string_field(root, "requested_at", 0, a, &m->received_at, err, errlen) < 0)
+        return -1;
+    return 0;
+}
+
+static int is_sync(json_t *root)
+{
+    json_t *jt = json_object_get(root, "job_type");
+
+    return json_is_string(jt) && strcmp(json_string_value(jt), JOB_MSG_TYPE_SYNC) == 0;
+}
+
 int job_msg_parse(const char *body, size_t len, struct arena *a, struct job_msg *m, char *err, size_t errlen)
 {
     json_t *root;
@@ -160,8 +183,10 @@ int job_msg_parse(const char *body, size_t len, struct arena *a, struct job_msg 
     memset(m, 0, sizeof(*m));
     m->source_uri = m->upload_uri = m->title = m->received_at = "";
     root = load_object(body, len, err, errlen);
+    if (root && is_sync(root))
+        rc = sync_fields(root, a, m, err, errlen);
     /* Identify the run first, so even a bad message can fail its run. */
-    if (root && identify(root, m, err, errlen) == 0)
+    else if (root && identify(root, m, err, errlen) == 0)
         rc = job_fields(root, a, m, err, errlen);
     json_decref(root);
     return rc;

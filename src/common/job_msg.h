@@ -11,6 +11,11 @@
  * (a title or a file name with an emoji) travels as \u escapes, which every
  * JSON reader decodes and every queue accepts.
  *
+ * A second job type shares the queue (issue 17): a source sync,
+ *     {"job_type": "source_sync", "sync_id", "source_id", "tenant_id", "requested_at"}
+ * with type JOB_SOURCE_SYNC; its run_id, doc_id and the upload strings are
+ * empty ("") after parsing and not sent.
+ *
  * Typical use:
  *     char *text = job_msg_encode(&m);        // publish text, then free(text)
  *     if (job_msg_parse(body, len, arena, &m, err, sizeof(err)) < 0) ...
@@ -25,6 +30,12 @@
 
 #define JOB_MSG_MAX_BODY (256 * 1024)   /* SQS' own limit */
 #define JOB_MSG_TYPE "upload_ingest"
+#define JOB_MSG_TYPE_SYNC "source_sync"
+
+enum job_type {
+    JOB_UPLOAD_INGEST = 0,            /* the spec 4.5 message (the zero value) */
+    JOB_SOURCE_SYNC,                  /* list a source and enqueue its new and changed objects */
+};
 
 /*
  * The spec 4.5 message. Ids are lower-case UUID text; user_id is optional
@@ -33,6 +44,9 @@
  * as JSON null.
  */
 struct job_msg {
+    enum job_type type;
+    char sync_id[ID_UUID_LEN + 1];    /* JOB_SOURCE_SYNC only */
+    char source_id[ID_UUID_LEN + 1];  /* JOB_SOURCE_SYNC only */
     char run_id[ID_UUID_LEN + 1];     /* "" when the message does not name a valid one */
     char tenant_id[ID_UUID_LEN + 1];
     char user_id[ID_UUID_LEN + 1];
@@ -40,7 +54,7 @@ struct job_msg {
     const char *source_uri;
     const char *upload_uri;
     const char *title;                /* "" if absent */
-    const char *received_at;          /* "" if absent */
+    const char *received_at;          /* "" if absent; a sync's requested_at */
 };
 
 /*

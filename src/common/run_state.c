@@ -364,15 +364,26 @@ enum run_write run_check_owner(PGconn *c, const struct run_owner *o)
     return rc;
 }
 
-enum run_write run_succeed(PGconn *c, const struct run_owner *o, const char *stats)
+/* running -> status (succeeded or skipped), terminal, with stats merged in. */
+static enum run_write run_end_ok(PGconn *c, const struct run_owner *o, const char *stats, const char *status)
 {
     struct owned w;
 
     owned_init(&w, o);
     w.p[4] = stats;
-    w.p[5] = S(SUCCEEDED);
+    w.p[5] = status;
     return owned_exec(c,
                       "UPDATE ingestion_runs SET status = $6, finished_at = now(), updated_at = now(),"
                       " error = NULL, stats = stats || $5::jsonb" OWNED,
                       6, &w);
+}
+
+enum run_write run_succeed(PGconn *c, const struct run_owner *o, const char *stats)
+{
+    return run_end_ok(c, o, stats, S(SUCCEEDED));
+}
+
+enum run_write run_skip(PGconn *c, const struct run_owner *o, const char *stats)
+{
+    return run_end_ok(c, o, stats, S(SKIPPED));
 }

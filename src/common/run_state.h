@@ -220,4 +220,14 @@ enum run_write run_check_owner(PGconn *c, const struct run_owner *o);
  */
 enum run_write run_succeed(PGconn *c, const struct run_owner *o, const char *stats);
 
+/*
+ * running -> skipped, terminal: the worker found the run's content already
+ * active for its document (an S3 object whose metadata changed but whose
+ * bytes did not; docs/sources.md):
+ *     UPDATE ingestion_runs SET status = 'skipped', finished_at = now(), updated_at = now(),
+ *            error = NULL, stats = stats || $stats
+ *     WHERE <owned, as run_heartbeat>
+ */
+enum run_write run_skip(PGconn *c, const struct run_owner *o, const char *stats);
+
 #endif

@@ -18,55 +18,23 @@
 #define SQS_RECEIVE_MAX_RESPONSE (32u * 1024u * 1024u)
 
 struct sqs_client {
-    char *endpoint;
-    char *sigv4;       /* "aws:amz:<region>:sqs" */
-    char *userpwd;     /* "key:secret", NULL when no keys are configured */
+    struct httpc_aws aws;   /* endpoint, "aws:amz:<region>:sqs", "key:secret" or NULL */
     long timeout_ms;
     struct httpc http;
 };
 
-static char *dup_or_null(const char *s)
-{
-    return s ? strdup(s) : NULL;
-}
-
-static char *alloc_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *alloc_printf(const char *fmt, ...)
-{
-    va_list ap;
-    char *s = NULL;
-    int n;
-
-    va_start(ap, fmt);
-    n = vasprintf(&s, fmt, ap);
-    va_end(ap);
-    return n < 0 ? NULL : s;
-}
-
 struct sqs_client *sqs_new(const struct sqs_config *cfg)
 {
     struct sqs_client *c;
-    const char *region = cfg->region && cfg->region[0] ? cfg->region : "us-east-1";
 
     c = calloc(1, sizeof(*c));
     if (!c)
         return NULL;
     if (httpc_init(&c->http) < 0)
         goto fail;
-    if (cfg->endpoint && cfg->endpoint[0])
-        c->endpoint = dup_or_null(cfg->endpoint);
-    else
-        c->endpoint = alloc_printf("https://sqs.%s.amazonaws.com", region);
-    c->sigv4 = alloc_printf("aws:amz:%s:sqs", region);
-    if (!c->endpoint || !c->sigv4)
-        goto fail;
     /* Without keys requests go unsigned, which only an emulator accepts. */
-    if (cfg->access_key_id && cfg->access_key_id[0]) {
-        c->userpwd = alloc_printf("%s:%s", cfg->access_key_id,
-                                  cfg->secret_access_key ? cfg->secret_access_key : "");
-        if (!c->userpwd)
-            goto fail;
-    }
+    if (httpc_aws_init(&c->aws, cfg->endpoint, cfg->region, "sqs", cfg->access_key_id, cfg->secret_access_key) < 0)
+        goto fail;
     c->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : SQS_DEFAULT_TIMEOUT_MS;
     return c;
 fail:
@@ -81,12 +49,7 @@ void sqs_free(struct sqs_client **cp)
     if (!c)
         return;
     httpc_release(&c->http);
-    free(c->endpoint);
-    free(c->sigv4);
-    if (c->userpwd) {
-        explicit_bzero(c->userpwd, strlen(c->userpwd));
-        free(c->userpwd);
-    }
+    httpc_aws_release(&c->aws);
     free(c);
     *cp = NULL;
 }
@@ -207,19 +170,19 @@ static int sqs_call(struct sqs_client *c, const char *action, json_t *req, long 
     headers[2] = NULL;
 
     memset(&hr, 0, sizeof(hr));
-    hr.url = c->endpoint;
+    hr.url = c->aws.endpoint;
     hr.body = body;
     hr.body_len = strlen(body);
     hr.headers = headers;
     hr.timeout_ms = c->timeout_ms + extra_timeout_ms;
-    if (c->userpwd) {
-        hr.aws_sigv4 = c->sigv4;
-        hr.userpwd = c->userpwd;
+    if (c->aws.userpwd) {
+        hr.aws_sigv4 = c->aws.sigv4;
+        hr.userpwd = c->aws.userpwd;
     }
     hr.max_response = max_response;
 
     if (httpc_do(&c->http, &hr, &resp, terr, sizeof(terr)) < 0) {
-        err_set(err, 0, "transport", "%s %s: %s", action, c->endpoint, terr);
+        err_set(err, 0, "transport", "%s %s: %s", action, c->aws.endpoint, terr);
         goto out;
     }
     if (resp.status < 200 || resp.status > 299) {

@@ -282,6 +282,7 @@ static void *job_main(void *arg)
     env.cfg = c->cfg;
     env.conn = &conn;
     env.embedder = emb;
+    env.sqs = q;
     env.max_receive_count = c->max_receive_count;
     env.hooks.progress = hook_progress;
     env.hooks.should_stop = hook_should_stop;

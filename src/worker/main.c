@@ -12,6 +12,7 @@
 #include "common/signals.h"
 #include "worker/consumer.h"
 #include "worker/health.h"
+#include "worker/proxy.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -31,6 +32,7 @@ int main(int argc, char **argv)
 {
     struct config cfg;
     struct health *h = NULL;
+    struct proxy *px = NULL;
     char err[512];
     const char *cmd = argc > 1 ? argv[1] : "run";
     int threads_left = 0, rc;
@@ -63,8 +65,17 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    if (cfg.ingest_proxy_addr[0]) {
+        px = proxy_start(&cfg, &stop_requested, err, sizeof(err));
+        if (!px) {
+            fprintf(stderr, "ingest-worker: INGEST_PROXY_ADDR: %s\n", err);
+            health_stop(&h);
+            return 2;
+        }
+    }
     log_event(LOG_INFO, "ingest-worker starting", NULL);
     rc = consumer_run(&cfg, &stop_requested, &threads_left);
+    proxy_stop(&px);
     health_stop(&h);
     if (threads_left)
         _exit(rc);   /* jobs past the deadline still run: no atexit handlers under them */

@@ -18,6 +18,8 @@
 #include "common/timeutil.h"
 #include "common/upload_path.h"
 #include "worker/chunk.h"
+#include "worker/s3_source.h"
+#include "worker/sync.h"
 #include "worker/extract/extract.h"
 #include "worker/store.h"
 #include "worker/structure.h"
@@ -61,6 +63,7 @@ struct job {
     const char *transition;         /* the status change the running stage made, for its log line */
     /* what the stages produce, in order */
     char path[PATH_MAX];            /* locate */
+    int fetched;                    /* path is a download of an s3:// upload_uri (removed at the end) */
     char hash[65];
     long long size;
     const char *mime;
@@ -377,6 +380,39 @@ static int read_upload(const char *path, unsigned char *head, size_t *headlen, c
     return rc;
 }
 
+/*
+ * A downloaded s3:// object whose bytes are those of its document's active
+ * version (a sync saw new metadata, not new content): the run ends skipped
+ * ("duplicate content", as an identical upload does) and no version is made.
+ */
+static enum stage_rc skip_if_unchanged(struct job *j)
+{
+    const char *params[2] = {j->run.doc_id, j->hash};
+    PGresult *res = db_query(*j->env->conn,
+                             "SELECT version_id FROM document_versions WHERE doc_id = $1 AND is_active"
+                             " AND content_hash = $2",
+                             2, params);
+    char stats[256];
+    int same = res && PQntuples(res) == 1;
+    enum run_write w;
+
+    if (same)
+        snprintf(stats, sizeof(stats), "{\"reason\":\"duplicate content\",\"sha256\":\"%s\",\"version_id\":\"%s\"}",
+                 j->hash, PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (!same)
+        return STAGE_NEXT;   /* new content (or the lookup failed: ingesting again is harmless) */
+    w = run_skip(*j->env->conn, &j->run, stats);
+    if (w == RUN_WRITE_DB) {
+        set_release(j->out, DB_ERROR_RELEASE_S, "db_error");
+        return STAGE_END;
+    }
+    log_event(LOG_INFO, "job skipped: content unchanged", json_pack("{s:s,s:s}", "run_id", j->run.run_id, "sha256", j->hash));
+    j->out->action = PIPE_ACT_DELETE;
+    j->out->outcome = w == RUN_WRITE_OK ? "skipped" : "lost";
+    return STAGE_END;
+}
+
 static enum stage_rc stage_locate(struct job *j)
 {
     const struct config *cfg = j->env->cfg;
@@ -384,8 +420,14 @@ static enum stage_rc stage_locate(struct job *j)
     size_t headlen = 0;
     const char *base;
 
-    j->code = upload_path_resolve(j->msg->upload_uri, cfg->upload_dir, j->run.tenant_id, j->path, sizeof(j->path),
-                              j->detail, sizeof(j->detail));
+    if (strncmp(j->msg->upload_uri, "s3://", 5) == 0) {
+        j->code = s3_source_fetch(*j->env->conn, cfg, j->run.run_id, j->msg->upload_uri, j->path, sizeof(j->path),
+                                  j->detail, sizeof(j->detail));
+        j->fetched = j->code == RUN_OK;
+    } else {
+        j->code = upload_path_resolve(j->msg->upload_uri, cfg->upload_dir, j->run.tenant_id, j->path,
+                                      sizeof(j->path), j->detail, sizeof(j->detail));
+    }
     if (j->code != RUN_OK)
         return STAGE_FAIL;
     head = arena_alloc(j->a, SNIFF_HEAD_MAX);
@@ -403,7 +445,7 @@ static enum stage_rc stage_locate(struct job *j)
     j->mime = sniff_mime(head, headlen, base);
     if (!j->mime)
         return stage_fail(j, RUN_FAIL_UNSUPPORTED_TYPE, "not a supported document type (docs/api.md)");
-    return STAGE_NEXT;
+    return j->fetched ? skip_if_unchanged(j) : STAGE_NEXT;
 }
 
 /* ---- extract, chunk, embed -------------------------------------------------------- */
@@ -610,8 +652,10 @@ static void succeeded(struct job *j)
     log_event(LOG_INFO, "job succeeded", f);
     /* Tests kill the worker here: the content and `succeeded` are committed, the message not deleted. */
     FAILPOINT("after_content_commit");
-    if (strcmp(j->env->cfg->upload_retention, "delete") == 0)
+    if (strcmp(j->env->cfg->upload_retention, "delete") == 0 && !j->fetched)
         remove_upload(j->path);
+    else if (strcmp(j->env->cfg->upload_retention, "delete") == 0)
+        s3_source_remove_upload(j->env->cfg, j->msg->upload_uri);
     j->out->action = PIPE_ACT_DELETE;
     j->out->outcome = "succeeded";
 }
@@ -679,6 +723,8 @@ static void run_stages(struct job *j)
 
 static void job_release(struct job *j)
 {
+    if (j->fetched)
+        s3_source_cleanup(j->path);
     extract_result_release(&j->ex);
     structure_release(&j->st);
     free(j->chunks);
@@ -705,6 +751,10 @@ void pipeline_process(const struct pipeline_env *env, struct arena *a, const cha
 
     j.msg_valid = job_msg_parse(body, len, a, &msg, err, sizeof(err)) == 0;
     j.msg_err = err;
+    if (j.msg_valid && msg.type == JOB_SOURCE_SYNC) {
+        sync_process(env, a, &msg, out);
+        return;
+    }
     snprintf(out->run_id, sizeof(out->run_id), "%s", msg.run_id);
     if (!msg.run_id[0] || !msg.tenant_id[0]) {
         /* Nothing to fail: a message that can never succeed goes to the DLQ for a human. */

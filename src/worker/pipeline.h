@@ -34,6 +34,8 @@
 
 #include <libpq-fe.h>
 
+struct sqs_client;
+
 enum pipeline_action {
     PIPE_ACT_DELETE,     /* terminal status committed (or the run was already terminal): ACK */
     PIPE_ACT_DLQ,        /* permanent failure committed, or a message that can never succeed:
@@ -55,6 +57,7 @@ struct pipeline_env {
     const struct config *cfg;
     PGconn **conn;                 /* the job thread's connection (re-made by db_ensure) */
     struct embedder *embedder;     /* the job thread's */
+    struct sqs_client *sqs;        /* the job thread's (a source sync publishes ingest jobs) */
     int max_receive_count;
     struct pipeline_hooks hooks;
 };

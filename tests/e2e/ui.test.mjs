@@ -368,6 +368,29 @@ describe('web UI against the real stack', { timeout: 15 * 60_000 }, () => {
     await shot('12-users');
   });
 
+  test('the admin adds an S3 source, syncs it and sees the result (issue 17)', { timeout: INGEST_TIMEOUT }, async () => {
+    await fetch(`${stack.sqs.endpoint}/ui-bucket`, { method: 'PUT' });
+    await fetch(`${stack.sqs.endpoint}/ui-bucket/team/readme.md`, { method: 'PUT', body: '# Team\n\nSynced from S3.\n' });
+    await page.getByTestId('nav-sources').click();
+    await page.waitForURL(/\/sources\/?$/);
+    await page.getByTestId('source-name').fill('Team bucket');
+    await page.getByTestId('source-bucket').fill('ui-bucket');
+    await page.getByTestId('source-prefix').fill('team/');
+    await page.getByTestId('source-endpoint').fill(stack.sqs.endpoint);
+    await page.getByTestId('source-submit').click();
+    const row = page.locator('[data-testid="source-row"][data-name="Team bucket"]');
+    await row.waitFor();
+    await row.getByTestId('source-sync').click();
+    await row.locator('[data-testid="status-badge"][data-status="succeeded"]').waitFor({ timeout: INGEST_TIMEOUT });
+    assert.match(await row.getByTestId('source-last-sync').innerText(), /new 1/);
+    // a bad field is refused with the server's message
+    await page.getByTestId('source-name').fill('Bad');
+    await page.getByTestId('source-bucket').fill('No_Such');
+    await page.getByTestId('source-submit').click();
+    await page.getByTestId('error').first().waitFor();
+    await shot('12b-sources');
+  });
+
   test('a plain user cannot reach the Users page', async () => {
     await logout();
     await login(READER.email, READER.password);
@@ -379,6 +402,15 @@ describe('web UI against the real stack', { timeout: 15 * 60_000 }, () => {
     await shot('13-admins-only');
     await logout();
     await shot('14-logged-out');
+  });
+
+  test('a plain user sees the sources read-only', async () => {
+    await login(READER.email, READER.password);
+    await page.getByTestId('nav-sources').click();
+    await page.locator('[data-testid="source-row"][data-name="Team bucket"]').waitFor();
+    assert.equal(await page.getByTestId('source-form').count(), 0, 'no form for a plain user');
+    assert.equal(await page.getByTestId('source-sync').count(), 0, 'no sync button for a plain user');
+    await logout();
   });
 
   test('an expired session sends the user back to the login page', async () => {

@@ -9,7 +9,9 @@
  * TENANT_B, and symlinks from A's folder to B's file, to /etc/hostname and to
  * A's own file. Whatever upload_path_resolve accepts must be a regular file whose
  * real path lies inside <uploads>/<tenant_id>/. The raw input, NUL-terminated,
- * is also tried directly as an upload_uri for tenant A.
+ * is also tried directly as an upload_uri for tenant A. A source_sync message
+ * (issue 17) that parses names valid sync, source and tenant ids and no run,
+ * and round-trips too.
  */
 #include "common/arena.h"
 #include "common/errors.h"
@@ -94,6 +96,10 @@ static void check_round_trip(const struct job_msg *m)
     arena_init(&a);
     if (job_msg_parse(text, strlen(text), &a, &back, err, sizeof(err)) != 0)
         abort();
+    if (back.type != m->type)
+        abort();
+    same_string(back.sync_id, m->sync_id);
+    same_string(back.source_id, m->source_id);
     same_string(back.run_id, m->run_id);
     same_string(back.tenant_id, m->tenant_id);
     same_string(back.user_id, m->user_id);
@@ -149,7 +155,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     if (!m.source_uri || !m.upload_uri || !m.title || !m.received_at)
         abort();
-    if (rc == 0) {
+    if (rc == 0 && m.type == JOB_SOURCE_SYNC) {
+        if (m.run_id[0] || !id_is_uuid(m.sync_id) || !id_is_uuid(m.source_id) || !id_is_uuid(m.tenant_id))
+            abort();
+        check_round_trip(&m);
+    } else if (rc == 0) {
         if (!m.run_id[0] || !m.tenant_id[0] || !id_is_uuid(m.doc_id))
             abort();
         if (m.user_id[0] && !id_is_uuid(m.user_id))

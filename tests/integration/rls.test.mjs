@@ -26,6 +26,12 @@ const DEFINER = {
   run_status_counts: { callers: ['core_api'] },
   stale_run_tenants: { callers: ['core_api'] },
   expire_idempotency_keys: { callers: ['core_api'] },
+  // Migration 0012 (S3 sources): the sync's two writes in the caller's tenant, and the schedule.
+  source_object_run: { callers: ['ingest_worker'] },
+  source_object_removed: { callers: ['ingest_worker'] },
+  due_source_syncs: { callers: ['core_api'] },
+  // Migration 0011 (extraction): the title from the file's metadata, in the caller's tenant only.
+  document_title_from_file: { callers: ['ingest_worker'] },
 };
 const C_BIN = path.resolve(ROOT, process.env.BUILD_DIR ?? 'build', 'tests/integration/c/test_db_tenant');
 
@@ -56,6 +62,9 @@ async function seedTenant(q, slug, nChunks) {
   const [v] = await q(`INSERT INTO document_versions (tenant_id, doc_id, run_id, content_hash, is_active, byte_size,
     mime, uploaded_at) VALUES ($1, $2, $3, md5($4), true, 1, 'text/plain', now()) RETURNING version_id::text`,
   [tenant, d.doc_id, r.run_id, slug]);
+  // Sources exist from migration 0012 on (the upgrade test below seeds a 0005 database).
+  const [hasSources] = await q("SELECT to_regclass('public.sources') IS NOT NULL AS ok");
+  if (hasSources.ok) await seedSource(q, tenant, slug, d.doc_id);
   const chunks = [];
   for (let i = 0; i < nChunks; i++) {
     const [c] = await q(`INSERT INTO chunks (tenant_id, doc_id, version_id, ordinal, text, char_start, char_end)
@@ -66,6 +75,16 @@ async function seedTenant(q, slug, nChunks) {
     chunks.push(c.chunk_id);
   }
   return { tenant, user: u.user_id, doc: d.doc_id, run: r.run_id, version: v.version_id, chunks, slug };
+}
+
+// One source with a sync and an object memory row (migration 0012), as the superuser.
+async function seedSource(q, tenant, slug, doc) {
+  const [s] = await q(`INSERT INTO sources (tenant_id, name, bucket) VALUES ($1, 's', 'bucket-' || $2)
+    RETURNING source_id::text`, [tenant, slug]);
+  await q(`INSERT INTO source_syncs (tenant_id, source_id, trigger, status) VALUES ($1, $2, 'manual', 'succeeded')`,
+    [tenant, s.source_id]);
+  await q(`INSERT INTO source_objects (source_id, tenant_id, key, etag, size, last_modified, doc_id)
+    VALUES ($1, $2, 'k', 'e', 1, 't', $3)`, [s.source_id, tenant, doc]);
 }
 
 // As the programs connect: the application login, SET ROLE, then (if given) the tenant.
@@ -110,7 +129,7 @@ test('the tenant-owned relations are the expected ones and every table has row-l
   assert.deepEqual(rels.map((r) => `${r.name}:${r.kind}`).sort(), [
     'chunk_embeddings:BASE TABLE', 'chunks:BASE TABLE', 'document_versions:BASE TABLE', 'documents:BASE TABLE',
     'idempotency_keys:BASE TABLE', 'ingestion_runs:BASE TABLE', 'tenant_chunks:VIEW', 'tenants:BASE TABLE',
-    'users:BASE TABLE', 'term_stats:BASE TABLE', 'corpus_stats:BASE TABLE'].sort(), 'a new relation with tenant_id: give it a policy (0006_rls.sql) and list it here');
+    'users:BASE TABLE', 'term_stats:BASE TABLE', 'corpus_stats:BASE TABLE', 'sources:BASE TABLE', 'source_syncs:BASE TABLE', 'source_objects:BASE TABLE'].sort(), 'a new relation with tenant_id: give it a policy (0006_rls.sql) and list it here');
   for (const { name, kind } of rels) {
     if (kind !== 'BASE TABLE') continue;
     const [c] = await stack.sql('SELECT relrowsecurity FROM pg_class WHERE oid = $1::regclass', [`public.${name}`]);
@@ -344,7 +363,8 @@ test('the migration applies to an existing database with rows of several tenants
         await asRole('core_api', who.tenant, async (app) => {
           if (!(await app.query('SELECT has_table_privilege($1, \'SELECT\') AS ok', [`public.${name}`])).rows[0].ok) return;
           const rows = (await app.query(`SELECT tenant_id::text AS t FROM "${name}"`)).rows;
-          assert.equal(rows.length, before_[who.tenant], `${name} as ${who.slug}: the existing rows, all kept`);
+          // A table of a later migration (0012's sources) starts empty.
+          assert.equal(rows.length, before_[who.tenant] ?? 0, `${name} as ${who.slug}: the existing rows, all kept`);
           assert.ok(rows.every((x) => x.t === who.tenant));
         }, appUrl);
       }

@@ -119,6 +119,7 @@ export class Stack {
       // Plain http on loopback, the dev profile: the session cookie without Secure
       // (the default is true; a suite may pass env: { COOKIE_SECURE: undefined }).
       COOKIE_SECURE: 'false',
+      ...(await this.uploadStoreEnv()),
       ...(o.env ?? {}),
     };
 
@@ -130,6 +131,15 @@ export class Stack {
     if (o.worker) await this.startWorker();
     live.add(this);
     return this;
+  }
+
+  // STACK_UPLOAD_STORE=s3 runs any suite with the S3 upload store (issue 17): a bucket on the
+  // emulator's S3 and the settings that point both programs at it.
+  async uploadStoreEnv() {
+    if (process.env.STACK_UPLOAD_STORE !== 's3') return {};
+    const r = await fetch(`${this.sqs.endpoint}/stack-uploads`, { method: 'PUT' });
+    if (r.status !== 200) throw new Error(`creating the upload bucket: ${r.status}`);
+    return { UPLOAD_STORE: 's3', UPLOAD_S3_BUCKET: 'stack-uploads', UPLOAD_S3_PART_SIZE: '5M' };
   }
 
   // ---- processes ----
@@ -224,6 +234,8 @@ export class Stack {
     this.sqsHandle = await startSqs({ port: this.sqsPort, maxReceiveCount: this.opts.maxReceiveCount ?? 3,
       visibilityTimeout: this.opts.visibilityTimeout ?? 30 });
     this.sqs = { endpoint: this.sqsHandle.endpoint, queueUrl: this.sqsHandle.queueUrl, dlqUrl: this.sqsHandle.dlqUrl };
+    // The emulator forgets its buckets when it stops: a restarted one gets the upload bucket back.
+    if (this.env?.UPLOAD_STORE === 's3' && process.env.STACK_UPLOAD_STORE === 's3') await this.uploadStoreEnv();
   }
 
   async stopSqs() {

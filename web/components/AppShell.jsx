@@ -18,6 +18,7 @@ const LINKS = [
   { href: '/runs/', label: 'Runs', match: '/runs' },
   { href: '/documents/', label: 'Documents', match: '/documents' },
   { href: '/search/', label: 'Search', match: '/search' },
+  { href: '/sources/', label: 'Sources', match: '/sources' },
 ];
 
 export default function AppShell({ children }) {

@@ -35,6 +35,9 @@
  */
 #include "api/cmd/crash_guard.h"
 
+#include "api/publish.h"
+#include "api/source_sync.h"
+#include "api/upload_orphans_s3.h"
 #include "common/config.h"
 #include "common/db.h"
 #include "common/errors.h"
@@ -70,6 +73,7 @@ struct scan_stats {
     int orphans_removed;
     int uploads_removed;  /* of failed (past retention), skipped, or succeeded (UPLOAD_RETENTION=delete) runs */
     int publish_errors;
+    int syncs_scheduled;  /* source syncs the schedule started (docs/sources.md) */
 };
 
 static struct sqs_client *guard_sqs_new(const struct config *cfg)
@@ -128,7 +132,7 @@ static int republish(const struct config *cfg, PGconn *db, struct sqs_client *sq
     struct sqs_error qerr;
 
     memset(&qerr, 0, sizeof(qerr));
-    if (!text || !sqs || sqs_send(sqs, cfg->sqs_queue_url, text, 0, message_id, sizeof(message_id), &qerr) < 0) {
+    if (!text || !sqs || job_publish(cfg, sqs, text, message_id, sizeof(message_id), &qerr) < 0) {
         /* Left as it is: the next scan tries again; nothing is lost by waiting. */
         log_event(LOG_WARN, "crash guard: re-publish failed",
                   json_pack("{s:s,s:s}", "run_id", run_id, "code", qerr.code[0] ? qerr.code : "nomem"));
@@ -442,13 +446,18 @@ static int scan_tenant(PGconn *db, int rootfd, struct folder_scan *fs, int64_t c
 
 static int scan_orphans(const struct config *cfg, PGconn *db, int64_t now_ms, struct scan_stats *stats)
 {
-    DIR *root = opendir(cfg->upload_dir);
+    DIR *root;
     struct dirent *te;
     int64_t cutoff = now_ms - cfg->orphan_grace_ms;
-    char *abs = root ? realpath(cfg->upload_dir, NULL) : NULL;
-    struct folder_scan fs = {cfg, abs, NULL, now_ms, stats};
+    char *abs;
+    struct folder_scan fs = {cfg, NULL, NULL, now_ms, stats};
     int rc = 0;
 
+    if (strcmp(cfg->upload_store, "s3") == 0)
+        return upload_s3_sweep_orphans(db, cfg, cutoff, &stats->orphans_removed);
+    root = opendir(cfg->upload_dir);
+    abs = root ? realpath(cfg->upload_dir, NULL) : NULL;
+    fs.root = abs;
     if (root && !abs) {
         closedir(root);
         root = NULL;
@@ -514,17 +523,19 @@ static int scan_locked(const struct config *cfg, PGconn *db, struct sqs_client *
         rc = -1;
     if (rc == 0 && scan_idempotency(db, now_ms) < 0)
         rc = -1;
+    if (rc == 0 && source_sync_schedule(db, sqs, cfg, &stats->syncs_scheduled) < 0)
+        rc = -1;
     /* The guard's connection lives on between scans: it keeps no tenant. */
     if (db_set_tenant(db, NULL) < 0)
         rc = -1;
     db_exec(db, "SELECT pg_advisory_unlock($1::bigint)", 1, key);
     if (stats->republished || stats->stale_queued || stats->stale_running || stats->orphans_removed ||
-        stats->uploads_removed)
+        stats->uploads_removed || stats->syncs_scheduled)
         log_event(LOG_INFO, "crash guard scan",
-                  json_pack("{s:i,s:i,s:i,s:i,s:i,s:i}", "republished", stats->republished, "stale_queued",
+                  json_pack("{s:i,s:i,s:i,s:i,s:i,s:i,s:i}", "republished", stats->republished, "stale_queued",
                             stats->stale_queued, "stale_running", stats->stale_running, "orphans_removed",
                             stats->orphans_removed, "uploads_removed", stats->uploads_removed, "publish_errors",
-                            stats->publish_errors));
+                            stats->publish_errors, "syncs_scheduled", stats->syncs_scheduled));
     return rc;
 }
 

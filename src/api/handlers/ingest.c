@@ -30,6 +30,7 @@
  * The upload slot is held from begin to the end of end() or abort().
  */
 #include "api/handlers/ingest.h"
+#include "api/publish.h"
 
 #include "api/http/metrics.h"
 #include "api/http/multipart.h"
@@ -191,12 +192,26 @@ static int stop_with(struct ingest *st, enum api_err e, const char *msg)
     return 1;
 }
 
-/* The upload store failed: a full volume is the client's 507 (retry later), anything else 500. */
+/* A failed upload store write or commit: 503 when the store (S3) was unreachable, else 500. */
+static enum api_err store_error(const struct ingest *st)
+{
+    return upload_store_unavailable(&st->store) ? API_ERR_UNAVAILABLE : API_ERR_INTERNAL;
+}
+
+static const char *store_error_message(const struct ingest *st)
+{
+    return upload_store_unavailable(&st->store) ? "upload storage unavailable; try again" : "internal error";
+}
+
+/*
+ * The upload store failed: a full volume is the client's 507 (retry later), an
+ * unreachable store (S3) 503, anything else 500.
+ */
 static int stop_store_failed(struct ingest *st)
 {
     if (upload_store_full())
         return stop_with(st, API_ERR_STORAGE_FULL, "the upload store is full; try again later");
-    return stop_with(st, API_ERR_INTERNAL, "internal error");
+    return stop_with(st, store_error(st), store_error_message(st));
 }
 
 static int sniff_now(struct ingest *st)
@@ -1051,7 +1066,7 @@ static void publish(struct ingest *st, const struct finish *f)
     struct sqs_client *sqs = req_sqs(r);
 
     memset(&qerr, 0, sizeof(qerr));
-    if (!sqs || sqs_send(sqs, r->app->cfg->sqs_queue_url, f->message, 0, message_id, sizeof(message_id), &qerr) < 0) {
+    if (!sqs || job_publish(r->app->cfg, sqs, f->message, message_id, sizeof(message_id), &qerr) < 0) {
         if (!qerr.code[0])
             snprintf(qerr.code, sizeof(qerr.code), "%s", !sqs ? "nomem" : "transport");
         answer_enqueue_failed(st, f, &qerr);

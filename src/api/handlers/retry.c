@@ -16,6 +16,7 @@
 
 #include "api/handlers/params.h"
 #include "api/handlers/rows.h"
+#include "api/publish.h"
 #include "common/db.h"
 #include "common/job_msg.h"
 #include "common/log.h"
@@ -85,7 +86,7 @@ static void publish(struct req *r, const PGresult *run, const char *run_id, cons
     m.received_at = received_at;
     text = job_msg_encode(&m);
     memset(&qerr, 0, sizeof(qerr));
-    if (text && sqs && sqs_send(sqs, r->app->cfg->sqs_queue_url, text, 0, message_id, sizeof(message_id), &qerr) == 0) {
+    if (text && sqs && job_publish(r->app->cfg, sqs, text, message_id, sizeof(message_id), &qerr) == 0) {
         free(text);
         log_info("run retried", json_pack("{s:s,s:s,s:s,s:s}", "tenant_id", r->principal.tenant_id, "run_id", run_id,
                                           "retry_of", r->params[0], "user_id", r->principal.user_id));

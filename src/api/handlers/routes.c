@@ -12,6 +12,7 @@
 #include "api/handlers/runs.h"
 #include "api/handlers/search.h"
 #include "api/handlers/session.h"
+#include "api/handlers/sources.h"
 #include "api/handlers/users.h"
 #include "api/handlers/retry.h"
 #include "api/handlers/versions.h"
@@ -39,6 +40,13 @@ const struct route api_routes[] = {
     {"GET", "/v1/users", ROUTE_ADMIN, users_list, NULL},
     {"POST", "/v1/users", ROUTE_ADMIN, users_create, NULL},
     {"PATCH", "/v1/users/:user_id", ROUTE_ADMIN, users_update, NULL},
+
+    {"GET", "/v1/sources", 0, sources_list, NULL},
+    {"POST", "/v1/sources", ROUTE_ADMIN, sources_create, NULL},
+    {"GET", "/v1/sources/:source_id", 0, sources_get, NULL},
+    {"PATCH", "/v1/sources/:source_id", ROUTE_ADMIN, sources_update, NULL},
+    {"DELETE", "/v1/sources/:source_id", ROUTE_ADMIN, sources_delete, NULL},
+    {"POST", "/v1/sources/:source_id/sync", ROUTE_ADMIN, sources_sync, NULL},
 
     {"GET", "/healthz", ROUTE_PUBLIC, ops_healthz, NULL},
     {"GET", "/readyz", ROUTE_PUBLIC, ops_readyz, NULL},

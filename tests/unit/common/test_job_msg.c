@@ -1,7 +1,8 @@
 /*
  * test_job_msg.c - the spec 4.5 queue message (common/job_msg.c): parse
  * refusals and what a bad message still identifies, and encode -> parse round
- * trips (an emoji sent as \u escapes, missing optional fields).
+ * trips (an emoji sent as \u escapes, missing optional fields); the
+ * source_sync message of issue 17 (round trip, refusals).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -298,6 +299,53 @@ static void test_parse_size_limit(void **state)
     free(big);
 }
 
+/* A source sync round-trips with its ids; the upload fields stay empty and unsent. */
+static void test_sync_round_trip(void **state)
+{
+    struct arena a;
+    struct job_msg m, back;
+    char err[256];
+    char *text;
+
+    (void)state;
+    memset(&m, 0, sizeof(m));
+    m.type = JOB_SOURCE_SYNC;
+    snprintf(m.sync_id, sizeof(m.sync_id), "%s", RUN);
+    snprintf(m.source_id, sizeof(m.source_id), "%s", DOC);
+    snprintf(m.tenant_id, sizeof(m.tenant_id), "%s", TEN);
+    m.received_at = "2026-01-01T00:00:00Z";
+    text = job_msg_encode(&m);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "\"job_type\":\"source_sync\""));
+    assert_null(strstr(text, "upload_uri"));
+    arena_init(&a);
+    assert_int_equal(job_msg_parse(text, strlen(text), &a, &back, err, sizeof(err)), 0);
+    assert_int_equal(back.type, JOB_SOURCE_SYNC);
+    assert_string_equal(back.sync_id, RUN);
+    assert_string_equal(back.source_id, DOC);
+    assert_string_equal(back.tenant_id, TEN);
+    assert_string_equal(back.received_at, "2026-01-01T00:00:00Z");
+    assert_string_equal(back.run_id, "");
+    arena_release(&a);
+    free(text);
+}
+
+/* A sync message missing an id, or with a bad one, is refused and names no run. */
+static void test_sync_refused(void **state)
+{
+    struct job_msg m;
+    char err[256];
+
+    (void)state;
+    assert_int_equal(parse("{\"job_type\":\"source_sync\",\"sync_id\":\"" RUN "\",\"tenant_id\":\"" TEN "\"}",
+                           &m, err), -1);
+    assert_non_null(strstr(err, "source_id"));
+    assert_string_equal(m.run_id, "");
+    assert_int_equal(parse("{\"job_type\":\"source_sync\",\"sync_id\":\"x\",\"source_id\":\"" DOC
+                           "\",\"tenant_id\":\"" TEN "\"}", &m, err), -1);
+    assert_non_null(strstr(err, "sync_id"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -312,6 +360,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_round_trip_missing_optional, rt_setup, rt_teardown),
         cmocka_unit_test_setup_teardown(test_encode_refuses_what_parse_refuses, rt_setup, rt_teardown),
         cmocka_unit_test(test_parse_size_limit),
+        cmocka_unit_test(test_sync_round_trip),
+        cmocka_unit_test(test_sync_refused),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
