@@ -37,6 +37,12 @@
 #define SEARCH_QUERY_MAX_CHARS 1000
 #define SEARCH_CANDIDATES 200
 #define SEARCH_SNIPPET_MAX (64 * 1024)
+/*
+ * The most chunks one candidate statement reads from the index, whatever
+ * matches (a widened query over a big corpus): beyond it, chunks are not
+ * pre-ranked at all.
+ */
+#define SEARCH_SCAN_CAP 4000
 /* The message of a statement error that is the request's fault (req_db_error). */
 #define SEARCH_DB_WHAT "invalid search query"
 
@@ -129,12 +135,6 @@ static const char candidates_sql[] =
  * bring the expected count under the budget (docs/retrieval.md "Candidates").
  */
 #define SEARCH_RARE_BUDGET 500.0
-/*
- * The most chunks one candidate statement reads from the index, whatever
- * matches (a widened query over a big corpus): beyond it, chunks are not
- * pre-ranked at all.
- */
-#define SEARCH_SCAN_CAP 4000
 
 /* Which lexemes a candidate statement uses (terms_literal). */
 enum terms_mode {
