@@ -296,9 +296,9 @@ test('under the policies, search still finds candidates through the full-text in
   await stack.sql('ANALYZE chunks');
   const sql = candidatesSql();
   assert.match(sql, /FROM \(SELECT m\.\* FROM tenant_chunks m/);
-  // $2 every ranked lexeme, $3 the candidate ones (the rarest, any of them: $7), as search.c
-  // passes them; $8 the query's vector.
-  const params = [big.tenant, '{zyxwvut,refund,term}', '{zyxwvut}', 'm', 2, 200, ' | ', '{1,0}'];
+  // $2 every ranked lexeme, $3 the candidate ones (the rarest) joined by $7 (any of them), as
+  // search.c passes them.
+  const params = [big.tenant, '{zyxwvut,refund,term}', '{zyxwvut}', 'm', 2, 200, ' | '];
   const explain = (c, text) => c.query(`EXPLAIN (FORMAT JSON) ${text}`, params).then((r) => r.rows[0]['QUERY PLAN']);
   await asRole('core_api', big.tenant, async (c) => {
     const rows = (await c.query(sql, params)).rows;

@@ -87,9 +87,7 @@ enum { T_LEXEME, T_DF, T_QWORD, T_N, T_BYTES };
  * 1-based index in $2), the ones in its document title or its own heading
  * (the last level of a heading path of two levels or more: a top-level
  * heading or a PDF's running head names a whole chapter), its
- * length in bytes and, when its vector is comparable, its cosine with the
- * query's vector $8: computed where the vector is, rank_cosine's formula in
- * double precision (~2 kB of text a candidate less to print, send and parse).
+ * length in bytes and its vector when comparable.
  *
  * Row-level security (db/migrations/0006_rls.sql): the chunks come from the
  * view tenant_chunks, which filters on the session's tenant itself, matched in
@@ -119,10 +117,7 @@ static const char candidates_sql[] =
     "          FROM unnest(to_tsvector('english', coalesce(d.title, '') || ' ' ||"
     "                   coalesce(substring(cand.section FROM '.* > (.*)$'), ''))) u"
     "         WHERE u.lexeme = ANY ($2::text[])) AS fields,"
-    "       CASE WHEN e.model = $4 AND e.dim = $5::integer THEN"
-    "         (SELECT CASE WHEN sum(a * a) > 0 AND sum(b * b) > 0 THEN sum(a * b) / (sqrt(sum(a * a)) * sqrt(sum(b * b)))"
-    "                 ELSE 0 END"
-    "            FROM unnest(e.vector::float8[], $8::float8[]) AS v(a, b)) END AS cosine"
+    "       CASE WHEN e.model = $4 AND e.dim = $5::integer THEN e.vector END AS vector"
     "  FROM cand"
     "  JOIN documents d ON d.doc_id = cand.doc_id"
     "  LEFT JOIN chunk_embeddings e ON e.chunk_id = cand.chunk_id";
@@ -158,7 +153,7 @@ enum terms_mode {
     "also still would could should please thing something anything best good"
 
 enum { C_CHUNK, C_DOC, C_VERSION, C_TITLE, C_URI, C_PSTART, C_PEND, C_SECTION, C_PLABEL, C_BYTES, C_ORDINAL, C_HITS,
-       C_FIELDS, C_COSINE };
+       C_FIELDS, C_VECTOR };
 
 /*
  * Bottom-k sketches (the RANK_SKETCH smallest hashes of a chunk's lexemes) of
@@ -255,7 +250,6 @@ struct search {
     int top_k;
     struct embedder *emb;    /* the query's embedder, NULL when ranking by FTS only */
     float *qvec;             /* the query's vector (dim floats), or NULL */
-    char *qvec_text;         /* the same as a float8[] literal ($8 of candidates_sql), or NULL */
     int dim;                 /* 0 without a vector */
     PGresult *terms;         /* terms_sql's rows (T_* columns) */
     struct rank_query rq;    /* their statistics, in the same order */
@@ -373,22 +367,6 @@ static float *embed_query(struct req *r, const char *query, struct embedder **ou
     }
     *out_e = e;
     return vec;
-}
-
-/* The float8[] literal of vec (dim floats) in the arena; NULL when out of memory (FTS only). */
-static char *vector_literal(struct req *r, const float *vec, int dim)
-{
-    size_t cap = (size_t)dim * 18 + 3, off = 0;
-    char *s = arena_alloc(&r->arena, cap);
-
-    if (!s)
-        return NULL;
-    s[off++] = '{';
-    for (int i = 0; i < dim; i++)
-        off += (size_t)snprintf(s + off, cap - off, i ? ",%.9g" : "%.9g", (double)vec[i]);
-    s[off++] = '}';
-    s[off] = '\0';
-    return s;
 }
 
 /* "{id,id,...}" for the chosen chunks (UUIDs need no quoting). */
@@ -538,7 +516,7 @@ static int query_candidates(struct search *s, enum terms_mode mode)
 {
     struct req *r = s->r;
     char limit[16], dimtxt[16];
-    const char *params[8];
+    const char *params[7];
 
     s->mode = mode;
     s->widened = mode == TERMS_WIDE;
@@ -556,8 +534,7 @@ static int query_candidates(struct search *s, enum terms_mode mode)
     params[4] = dimtxt;
     params[5] = limit;
     params[6] = mode == TERMS_EVERY ? " & " : " | ";
-    params[7] = s->qvec_text;
-    s->cands = rows_query(r, candidates_sql, 8, params, SEARCH_DB_WHAT);
+    s->cands = rows_query(r, candidates_sql, 7, params, SEARCH_DB_WHAT);
     return s->cands ? 0 : -1;
 }
 
@@ -587,10 +564,10 @@ static int fetch_candidates(struct search *s)
 }
 
 /* The ranking inputs of every candidate row, scored into c (s->ncands entries); counts s->nvec. */
-static void read_candidates(struct search *s, struct rank_cand *c, const struct rank_select *o)
+static void read_candidates(struct search *s, struct rank_cand *c, float *tmp, const struct rank_select *o)
 {
     for (int i = 0; i < s->ncands; i++) {
-        const char *v = db_val(s->cands, i, C_COSINE);
+        const char *v = db_val(s->cands, i, C_VECTOR);
 
         c[i].idx = (size_t)i;
         c[i].id = db_val(s->cands, i, C_CHUNK);
@@ -599,10 +576,10 @@ static void read_candidates(struct search *s, struct rank_cand *c, const struct 
         c[i].ordinal = (int)strtol(db_val(s->cands, i, C_ORDINAL), NULL, 10);
         rank_score(&s->rq, db_val(s->cands, i, C_HITS), db_val(s->cands, i, C_FIELDS),
                    strtod(db_val(s->cands, i, C_BYTES), NULL), &c[i]);
-        /* A chunk embedded by another model has no cosine: it is ranked by FTS only. */
-        if (v && s->qvec_text) {
+        /* A chunk embedded by another model (or a malformed vector) is ranked by FTS only. */
+        if (v && s->qvec && rank_parse_vector(v, tmp, s->dim) == 0) {
             c[i].has_vec = 1;
-            c[i].cosine = strtod(v, NULL);
+            c[i].cosine = rank_cosine(s->qvec, tmp, s->dim);
             s->nvec++;
         }
     }
@@ -637,17 +614,18 @@ static int select_evidence(struct search *s)
     struct arena *a = &s->r->arena;
     const struct config *cfg = s->r->app->cfg;
     struct rank_cand *c = arena_alloc(a, sizeof(*c) * (size_t)s->ncands);
+    float *tmp = s->dim ? arena_alloc(a, sizeof(float) * (size_t)s->dim) : NULL;
     struct rank_select o = {cfg->search_min_score, cfg->search_min_cosine, cfg->search_vector_weight,
                             (int)cfg->search_max_per_doc, s->top_k};
     int m = s->top_k * SEARCH_PICK_FACTOR + SEARCH_PICK_EXTRA;
 
     s->sel = arena_alloc(a, sizeof(*s->sel) * (size_t)s->top_k);
-    if (!c || !s->sel) {
+    if (!c || (s->dim && !tmp) || !s->sel) {
         req_error(s->r, API_ERR_INTERNAL, "out of memory");
         return -1;
     }
     memset(c, 0, sizeof(*c) * (size_t)s->ncands);
-    read_candidates(s, c, &o);
+    read_candidates(s, c, tmp, &o);
     rank_sort(c, (size_t)s->ncands);
     while (m > 0 && (m > s->ncands || c[m - 1].score < RANK_TAIL * o.min_score))
         m--;   /* only evidence can be picked */
@@ -737,7 +715,6 @@ void search_handle(struct req *r)
         if (r->app->cfg->search_vector_weight > 0)
             s.qvec = embed_query(r, s.query, &s.emb);
         s.dim = s.qvec ? embed_dim(s.emb) : 0;
-        s.qvec_text = s.qvec ? vector_literal(r, s.qvec, s.dim) : NULL;
         if (fetch_candidates(&s) < 0)
             return;
     }
