@@ -4,7 +4,8 @@
  *
  * A first statement reads the query's lexemes with their per-tenant document
  * frequencies (term_stats); a second fetches the candidates (chunks holding
- * one of the rarest content words, at most SEARCH_CANDIDATES) with what rank.c
+ * one of the rarest content words, or every one of them when the rarest alone
+ * passes a fixed budget, at most SEARCH_CANDIDATES) with what rank.c
  * needs: term positions, title and heading matches, a lexeme sketch, the
  * vector. rank.c scores them (BM25F, proximity, a 0-1 score), and picks the
  * results (threshold, near-duplicates, per-document cap); a third statement
