@@ -416,3 +416,37 @@ describe('uploads in a declared charset', () => {
     }
   });
 });
+
+describe('candidates at scale', () => {
+  // Two words each in more than the candidate budget's 500 chunks, together in few: the
+  // candidates are the chunks holding both (the intersection of their posting lists), not
+  // hundreds of chunks holding the rarer one, and the chunk that holds both is found.
+  test('a question of two common words reads only the chunks holding both', async () => {
+    const C = await stack.tenant('initech');
+    const filler = 'the shipment was weighed, counted and stored in the yard before noon. '.repeat(15);
+    const blocks = [];
+    for (let i = 0; i < 700; i++) {
+      blocks.push(`Harbor ledger entry ${i}: ${filler}`);
+      if (i === 350) blocks.push('Our harbor crane was serviced in May.');
+    }
+    for (let i = 0; i < 700; i++) blocks.push(`Crane ledger entry ${i}: ${filler}`);
+    blocks.push('The harbor crane lifts containers of forty tonnes from the quay.');
+    await ingest(C.token, blocks.join('\n\n') + '\n', { title: 'Yard ledger', filename: 'ledger.txt' });
+    const df = await stack.sql(`SELECT s.lexeme, s.df FROM term_stats s JOIN tenants t USING (tenant_id)
+      WHERE t.slug = 'initech' AND s.lexeme IN ('harbor', 'crane') ORDER BY s.lexeme`);
+    assert.equal(df.length, 2);
+    for (const row of df) assert.ok(row.df > 500, `${row.lexeme} in ${row.df} chunks only`);
+
+    const before = stack.apiLog().length;
+    const r = await search({ ...C, slug: 'initech' }, 'harbor crane', 2);
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.status, 'answered');
+    const [top] = await stack.sql('SELECT text FROM chunks WHERE chunk_id = $1', [r.json.results[0].chunk_id]);
+    assert.match(top.text, /harbor crane/i);
+    await new Promise((res) => setTimeout(res, 200));
+    const line = stack.apiLog().slice(before).split('\n').filter((l) => l.includes('"msg":"search"')).pop();
+    assert.ok(line, 'no search log line');
+    const cands = JSON.parse(line).candidates;
+    assert.ok(cands >= 2 && cands <= 10, `not only the chunks holding both words: ${line}`);
+  });
+});

@@ -4,7 +4,8 @@
  *
  * A first statement reads the query's lexemes with their per-tenant document
  * frequencies (term_stats); a second fetches the candidates (chunks holding
- * one of the rarest content words, at most SEARCH_CANDIDATES) with what rank.c
+ * one of the rarest content words, or every one of them when the rarest alone
+ * passes a fixed budget, at most SEARCH_CANDIDATES) with what rank.c
  * needs: term positions, title and heading matches, a lexeme sketch, the
  * vector. rank.c scores them (BM25F, proximity, a 0-1 score), and picks the
  * results (threshold, near-duplicates, per-document cap); a third statement
@@ -37,6 +38,12 @@
 #define SEARCH_QUERY_MAX_CHARS 1000
 #define SEARCH_CANDIDATES 200
 #define SEARCH_SNIPPET_MAX (64 * 1024)
+/*
+ * The most chunks one candidate statement reads from the index, whatever
+ * matches (a widened query over a big corpus): beyond it, chunks are not
+ * pre-ranked at all.
+ */
+#define SEARCH_SCAN_CAP 4000
 /* The message of a statement error that is the request's fault (req_db_error). */
 #define SEARCH_DB_WHAT "invalid search query"
 
@@ -73,8 +80,9 @@ static const char terms_sql[] =
 enum { T_LEXEME, T_DF, T_QWORD, T_N, T_BYTES };
 
 /*
- * Candidates: chunks containing any of the candidate lexemes $3 (the rarest
- * content words of the query, search.c picks them from term_stats), pre-ranked
+ * Candidates: chunks containing any ($7 ' | ') or every ($7 ' & ') of the
+ * candidate lexemes $3 (the rarest content words of the query, search.c picks
+ * them from term_stats; at most SEARCH_SCAN_CAP rows are read), pre-ranked
  * by ts_rank_cd against every lexeme $2, at most $6. For each, what rank.c
  * scores: the query lexemes it holds with their positions ("i:p,p;j:p", i the
  * 1-based index in $2), the ones in its document title or its own heading
@@ -84,19 +92,19 @@ enum { T_LEXEME, T_DF, T_QWORD, T_N, T_BYTES };
  *
  * Row-level security (db/migrations/0006_rls.sql): the chunks come from the
  * view tenant_chunks, which filters on the session's tenant itself, matched in
- * their own subquery (OFFSET 0 keeps it one): joined in one query level, the
+ * their own subquery (its LIMIT keeps it one): joined in one query level, the
  * policies of documents and document_versions would reach the chunks scan
  * through tenant_id = $1 and forbid the GIN index (docs/retrieval.md).
  */
 static const char candidates_sql[] =
     "WITH q AS ("
     "  SELECT (SELECT string_agg(" SEARCH_QUOTE_LEXEME ", ' | ')::tsquery FROM unnest($2::text[]) lexeme) AS tq,"
-    "         (SELECT string_agg(" SEARCH_QUOTE_LEXEME ", ' | ')::tsquery FROM unnest($3::text[]) lexeme) AS tq_cand"
+    "         (SELECT string_agg(" SEARCH_QUOTE_LEXEME ", $7)::tsquery FROM unnest($3::text[]) lexeme) AS tq_cand"
     "), cand AS ("
     "  SELECT c.chunk_id, c.doc_id, c.version_id, c.ordinal, c.page_start, c.page_end, c.section, c.page_label, c.tsv,"
     "         octet_length(c.text) AS bytes, ts_rank_cd(c.tsv, (SELECT tq FROM q)) AS pre"
     "    FROM (SELECT m.* FROM tenant_chunks m"
-    "           WHERE m.tenant_id = $1 AND m.tsv @@ (SELECT tq_cand FROM q) OFFSET 0) c"
+    "           WHERE m.tenant_id = $1 AND m.tsv @@ (SELECT tq_cand FROM q) LIMIT " SEARCH_STR(SEARCH_SCAN_CAP) ") c"
     "    JOIN document_versions v ON v.version_id = c.version_id AND v.is_active AND v.tenant_id = $1"
     "    JOIN documents d ON d.doc_id = c.doc_id AND d.tenant_id = $1 AND d.deleted_at IS NULL"
     "   ORDER BY pre DESC, c.chunk_id"
@@ -116,13 +124,21 @@ static const char candidates_sql[] =
     "  LEFT JOIN chunk_embeddings e ON e.chunk_id = cand.chunk_id";
 
 /*
- * The candidate lexemes may cover together at most this share of the tenant's
- * chunks, or SEARCH_RARE_FLOOR chunks, whichever is more (always at least the
- * rarest one): the IDF-like choice that keeps a common word from making every
- * chunk a candidate (docs/retrieval.md "Candidates").
+ * The candidate lexemes may cover together at most this many chunks, whatever
+ * the size of the tenant's corpus: the cost of a search follows the answer,
+ * not the corpus. When the rarest content word alone is commoner, the
+ * candidates are the chunks holding every one of the rarest words, as many as
+ * bring the expected count under the budget (docs/retrieval.md "Candidates").
  */
-#define SEARCH_RARE_BUDGET 0.02
-#define SEARCH_RARE_FLOOR 200.0
+#define SEARCH_RARE_BUDGET 500.0
+
+/* Which lexemes a candidate statement uses (terms_literal). */
+enum terms_mode {
+    TERMS_ALL,     /* every ranked lexeme ($2) */
+    TERMS_ANY,     /* content words, rarest first within the budget, any of them */
+    TERMS_EVERY,   /* the rarest content words, every one of them */
+    TERMS_WIDE     /* every content word, any of them */
+};
 
 /*
  * Words of how people ask rather than of what they ask about ("how long does
@@ -243,6 +259,7 @@ struct search {
     PGresult *cands;         /* candidates_sql's rows (C_* columns) */
     int ncands;
     int widened;             /* 1: the candidates come from every known content lexeme */
+    enum terms_mode mode;    /* the lexemes of the candidates (terms_literal) */
     int nvec;                /* candidates ranked by their vector too */
     struct rank_cand *sel;   /* the results, in order */
     int nsel;
@@ -405,36 +422,67 @@ static int array_elem(struct buf *b, const char *v)
 }
 
 /*
- * The text[] literal of the ranked lexemes: every one (cand 0), or the
- * candidate ones (cand 1): content words that some chunk contains, rarest first
- * while their summed df stays within the budget (always the rarest one), or
- * all of them when widened. In the arena; NULL when out of memory.
+ * Whether content lexeme i (df) ends the list of mode: TERMS_ANY stops before
+ * the summed df would pass the budget, TERMS_EVERY once the expected count of
+ * chunks holding every word so far (independent words: n times the product of
+ * df/n) is within it; never before the first.
  */
-static char *terms_literal(struct search *s, int cand)
+static int terms_stop(enum terms_mode mode, int count, double *cum, double df, double n)
 {
-    double budget = s->rq.n * SEARCH_RARE_BUDGET, cum = 0.0;
+    if (mode == TERMS_ANY) {
+        if (count && *cum + df > SEARCH_RARE_BUDGET)
+            return 1;
+        *cum += df;
+        return 0;
+    }
+    if (mode != TERMS_EVERY)
+        return 0;
+    if (count && *cum <= SEARCH_RARE_BUDGET)
+        return 1;
+    *cum = count ? *cum * df / n : df;
+    return 0;
+}
+
+/*
+ * The text[] literal of the lexemes of mode (enum terms_mode): rarest first,
+ * only content words that some chunk contains but for TERMS_ALL. In the arena;
+ * NULL when out of memory.
+ */
+static char *terms_literal(struct search *s, enum terms_mode mode)
+{
+    double cum = 0.0;
     struct buf b;
     char *out = NULL;
-    int fail;
+    int fail, count = 0;
 
-    if (budget < SEARCH_RARE_FLOOR)
-        budget = SEARCH_RARE_FLOOR;
     buf_init(&b, 1 << 20);
     fail = buf_add(&b, "{", 1) < 0;
     for (int i = 0; i < PQntuples(s->terms) && !fail; i++) {
         double df = strtod(db_val(s->terms, i, T_DF), NULL);
 
-        if (cand && (s->rq.qword[i] || df <= 0))
+        if (mode != TERMS_ALL && (s->rq.qword[i] || df <= 0))
             continue;
-        if (cand && !s->widened && b.len > 1 && cum + df > budget)
+        if (terms_stop(mode, count, &cum, df, s->rq.n > 0 ? s->rq.n : 1.0))
             break;   /* rarest first: the rest are commoner */
-        cum += df;
+        count++;
         fail = array_elem(&b, db_val(s->terms, i, T_LEXEME)) < 0;
     }
     if (!fail && buf_add(&b, "}", 1) == 0)
         out = arena_strndup(&s->r->arena, b.ptr, b.len);
     buf_release(&b);
     return out;
+}
+
+/* The first mode of candidates: every rarest word when the rarest alone passes the budget. */
+static enum terms_mode first_mode(const struct search *s)
+{
+    for (int i = 0; i < PQntuples(s->terms); i++) {
+        double df = strtod(db_val(s->terms, i, T_DF), NULL);
+
+        if (!s->rq.qword[i] && df > 0)
+            return df > SEARCH_RARE_BUDGET ? TERMS_EVERY : TERMS_ANY;
+    }
+    return TERMS_ANY;
 }
 
 /*
@@ -464,14 +512,16 @@ static int fetch_terms(struct search *s)
     return known ? 0 : 1;
 }
 
-/* candidates_sql with the current candidate lexemes into s->cands; 0 or -1 (answered). */
-static int query_candidates(struct search *s)
+/* candidates_sql with the candidate lexemes of mode into s->cands; 0 or -1 (answered). */
+static int query_candidates(struct search *s, enum terms_mode mode)
 {
     struct req *r = s->r;
     char limit[16], dimtxt[16];
-    const char *params[6];
+    const char *params[7];
 
-    s->cand_terms = terms_literal(s, 1);
+    s->mode = mode;
+    s->widened = mode == TERMS_WIDE;
+    s->cand_terms = terms_literal(s, mode);
     if (!s->cand_terms) {
         req_error(r, API_ERR_INTERNAL, "out of memory");
         return -1;
@@ -484,27 +534,31 @@ static int query_candidates(struct search *s)
     params[3] = s->qvec ? embed_model(s->emb) : NULL;
     params[4] = dimtxt;
     params[5] = limit;
-    s->cands = rows_query(r, candidates_sql, 6, params, SEARCH_DB_WHAT);
+    params[6] = mode == TERMS_EVERY ? " & " : " | ";
+    s->cands = rows_query(r, candidates_sql, 7, params, SEARCH_DB_WHAT);
     return s->cands ? 0 : -1;
 }
 
 /*
  * The candidates with their embeddings into s->cands: from the rarest content
- * lexemes first; too few of them widen to every one. 0, or -1 after answering.
+ * lexemes first (every one of them when the rarest alone is common, then any
+ * of them); too few of them widen to every one. 0, or -1 after answering.
  */
 static int fetch_candidates(struct search *s)
 {
-    s->all_terms = terms_literal(s, 0);
+    enum terms_mode mode = first_mode(s);
+
+    s->all_terms = terms_literal(s, TERMS_ALL);
     if (!s->all_terms) {
         req_error(s->r, API_ERR_INTERNAL, "out of memory");
         return -1;
     }
-    if (query_candidates(s) < 0)
-        return -1;
-    if (PQntuples(s->cands) < s->top_k) {
-        s->widened = 1;
-        if (query_candidates(s) < 0)
+    for (;;) {
+        if (query_candidates(s, mode) < 0)
             return -1;
+        if (PQntuples(s->cands) >= s->top_k || mode == TERMS_WIDE)
+            break;
+        mode = mode == TERMS_EVERY ? TERMS_ANY : TERMS_WIDE;
     }
     s->ncands = PQntuples(s->cands);
     return 0;
@@ -658,7 +712,9 @@ void search_handle(struct req *r)
     if (rc < 0)
         return;
     if (rc == 0) {
-        s.qvec = embed_query(r, s.query, &s.emb);
+        /* A vector that weighs nothing is not made, nor are the candidates' fetched. */
+        if (r->app->cfg->search_vector_weight > 0)
+            s.qvec = embed_query(r, s.query, &s.emb);
         s.dim = s.qvec ? embed_dim(s.emb) : 0;
         if (fetch_candidates(&s) < 0)
             return;
