@@ -247,9 +247,9 @@ test('the type decides, not the name: markdown, html, pdf sniffed; title default
 test('unsupported type -> 415, nothing stored, recorded or queued', async () => {
   await drainQueue(stack);
   const before = (await runsOf(A)).length;
-  const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), crypto.randomBytes(3000)]);
+  const gif = Buffer.concat([Buffer.from('GIF89a'), crypto.randomBytes(3000)]);   // images OCR'd are PNG, JPEG and TIFF; GIF is not
   const elf = Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0]), Buffer.alloc(20000)]);
-  for (const [filename, content] of [['picture.png', png], ['notes.txt', elf], ['blob.txt', crypto.randomBytes(50000)]]) {
+  for (const [filename, content] of [['picture.gif', gif], ['notes.txt', elf], ['blob.txt', crypto.randomBytes(50000)]]) {
     const up = await stack.upload({ token: A.token, filename, content });
     assert.equal(up.status, 415, `${filename}: ${up.text}`);
     assert.equal(up.json.error.code, 'unsupported_type');
@@ -733,8 +733,8 @@ test('Idempotency-Key: a request that fails (415, 400, 413, 503) gives the key b
   const key = crypto.randomUUID();
   const headers = { 'idempotency-key': key };
   const runs = (await runsOf(A)).length;
-  const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), crypto.randomBytes(3000)]);
-  const unsupported = await stack.upload({ token: A.token, filename: 'p.png', content: png, headers });
+  const gif = Buffer.concat([Buffer.from('GIF89a'), crypto.randomBytes(3000)]);   // images OCR'd are PNG, JPEG and TIFF; GIF is not
+  const unsupported = await stack.upload({ token: A.token, filename: 'p.gif', content: gif, headers });
   assert.equal(unsupported.status, 415, unsupported.text);
   assert.equal(await idemRow(A, key), undefined, 'no row after 415');
   const tiny = await stack.upload({ token: A.token, filename: 'tiny.txt', content: crypto.randomBytes(10), headers });
