@@ -5,6 +5,21 @@
 //   make -j2 && node bench/worker_bench.mjs
 //   BENCH_DOCS=50 node bench/worker_bench.mjs                (scaled down)
 //   BUILD_DIR=/tmp/bench-build node bench/worker_bench.mjs    (other build dir)
+//   BENCH_MODE=real node bench/worker_bench.mjs               (real manuals + OCR, issue 16)
+//
+// BENCH_MODE=real (a few minutes at most) replaces the generated corpora with:
+//   - the PDF manuals installed by the Debian packages bash-doc and gnuplot-doc
+//     (`dpkg -L bash-doc gnuplot-doc`, .pdf or .pdf.gz, symlinks resolved and deduplicated),
+//     copied BENCH_REAL_COPIES times (default 2) to a temp dir, each copy made distinct by a
+//     trailing PDF comment line after %%EOF so no upload is a duplicate; the worker's wall
+//     time for the whole corpus against `pdftotext` (the worker's command line) on the
+//     same files with the same parallelism: as many concurrent pdftotext processes as
+//     the worker has job threads (WORKER_CONCURRENCY), before and after, mean; the ratio.
+//   - OCR: BENCH_OCR_PAGES pages (default 12) of the first manual rendered with
+//     `pdftoppm -r 150 -gray -png`, uploaded as PNG images (OCR'd by the worker), pages/s
+//     through the worker against `tesseract FILE stdout -l eng` (OMP_THREAD_LIMIT=1, as
+//     the helper runs it) on the same images with the same parallelism; the ratio.
+//   - the spawn overhead of the extraction helper, as in the default mode.
 //
 // Env: BENCH_DOCS (documents per corpus, default 200), BENCH_PDF_DOCS (PDF corpus
 // size, default BENCH_DOCS), BENCH_DOC_KB (text per document, default 20),
@@ -218,10 +233,114 @@ function report(label, corpus, r, baseName, baseRuns) {
     `mean of before ${f3(baseRuns[0] / 1000)} s / after ${f3(baseRuns[1] / 1000)} s`);
   row('  baseline documents/s', f1(n / (baseMs / 1000)), 'docs/s');
   row('  baseline throughput', f2(mb / (baseMs / 1000)), 'MB/s');
-  row('ratio pipeline / baseline (time)', f1(r.wallMs / baseMs), 'x');
+  row('ratio pipeline / baseline (time)', f2(r.wallMs / baseMs), 'x');
+}
+
+// ---- BENCH_MODE=real: the Debian manuals and OCR --------------------------------
+const REAL_COPIES = envNum('BENCH_REAL_COPIES', 2);
+const OCR_PAGES = envNum('BENCH_OCR_PAGES', 12);
+
+function run(cmd, args, env) {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { maxBuffer: 256 * MiB, encoding: 'buffer', env: env ? { ...process.env, ...env } : process.env },
+      (err, stdout) => (err ? reject(new Error(`${cmd} ${args.join(' ')}: ${err.message}`)) : resolve(stdout)));
+  });
+}
+
+// Run fn over items with at most conc in flight; returns the wall time in ms.
+async function pool(items, conc, fn) {
+  const t0 = nowMs();
+  let next = 0;
+  const one = async () => { while (next < items.length) await fn(items[next++]); };
+  await Promise.all(Array.from({ length: Math.min(conc, items.length) }, one));
+  return nowMs() - t0;
+}
+
+async function debianManuals(dir) {
+  const list = (await run('dpkg', ['-L', 'bash-doc', 'gnuplot-doc'])).toString('utf8').split('\n')
+    .filter((l) => /\.pdf(\.gz)?$/i.test(l) && fs.existsSync(l));
+  const seen = new Set();
+  const srcs = [];
+  for (const l of list) {
+    const real = fs.realpathSync(l);
+    if (!seen.has(real) && fs.statSync(real).isFile()) { seen.add(real); srcs.push(real); }
+  }
+  if (srcs.length === 0) throw new Error('no PDF from bash-doc or gnuplot-doc: apt-get install bash-doc gnuplot-doc');
+  fs.mkdirSync(dir, { recursive: true });
+  const files = [];
+  let bytes = 0;
+  let pages = 0;
+  for (let c = 0; c < REAL_COPIES; c++) {
+    for (const src of srcs) {
+      let data = fs.readFileSync(src);
+      if (/\.gz$/i.test(src)) data = (await import('node:zlib')).gunzipSync(data);
+      data = Buffer.concat([data, Buffer.from(`\n% worker_bench copy ${c} ${Date.now()}\n`)]);
+      const name = `${path.basename(src).replace(/\.gz$/i, '').replace(/\.pdf$/i, '')}-${c}.pdf`;
+      const file = path.join(dir, name);
+      fs.writeFileSync(file, data);
+      const info = (await run('pdfinfo', [file])).toString('utf8');
+      pages += Number((info.match(/^Pages:\s+(\d+)/m) ?? [])[1] ?? 0);
+      bytes += data.length;
+      files.push({ file, name });
+    }
+  }
+  return { files, bytes, pages, srcs };
+}
+
+async function ocrImages(dir, pdfFile) {
+  fs.mkdirSync(dir, { recursive: true });
+  await run('pdftoppm', ['-f', '1', '-l', String(OCR_PAGES), '-r', '150', '-gray', '-png', pdfFile, path.join(dir, 'page')]);
+  const files = fs.readdirSync(dir).filter((n) => n.endsWith('.png')).sort()
+    .map((name) => ({ file: path.join(dir, name), name }));
+  const bytes = files.reduce((a, f) => a + fs.statSync(f.file).size, 0);
+  return { files, bytes, pages: files.length };
+}
+
+async function mainReal(conc) {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'worker-bench-'));
+  const stack = await startStack({ worker: true, env: { LOG_LEVEL: 'warn' }, workerEnv: { WORKER_CONCURRENCY: String(conc) } });
+  try {
+    const pdfs = await debianManuals(path.join(tmp, 'pdf'));
+    const imgs = await ocrImages(path.join(tmp, 'ocr'), pdfs.files[0].file);
+    console.log(`  BENCH_MODE=real BENCH_REAL_COPIES=${REAL_COPIES} BENCH_OCR_PAGES=${OCR_PAGES}; worker: 1 process, WORKER_CONCURRENCY=${conc}, hash embeddings`);
+    console.log(`  manuals: ${pdfs.srcs.join(' ')}`);
+    const ptt = (files) => pool(files, conc, (f) => run('pdftotext', ['-q', '-enc', 'UTF-8', '-eol', 'unix', f.file, '-']));
+    const tess = (files) => pool(files, conc, (f) => run('tesseract', [f.file, 'stdout', '-l', 'eng'], { OMP_THREAD_LIMIT: '1' }));
+    await ptt(pdfs.files);                    // warm-up: libraries and the page cache
+    await tess(imgs.files.slice(0, 1));
+    const ptt1 = await ptt(pdfs.files);
+    const tess1 = await tess(imgs.files);
+
+    const rp = await ingestCorpus(stack, 'benchreal', pdfs, 'application/pdf');
+    const ro = await ingestCorpus(stack, 'benchocr', imgs, 'image/png');
+
+    const ptt2 = await ptt(pdfs.files);
+    const tess2 = await tess(imgs.files);
+    report('pdf corpus (Debian manuals)', pdfs, rp, `pdftotext alone, ${conc} in parallel`, [ptt1, ptt2]);
+    row('pages/s, worker', f1(pdfs.pages / (rp.wallMs / 1000)), 'pages/s');
+    const tessMs = (tess1 + tess2) / 2;
+    console.log('');
+    console.log(`ocr: ${imgs.pages} PNG pages (pdftoppm -r 150 -gray of ${path.basename(pdfs.files[0].file)}), ${f2(imgs.bytes / MiB)} MiB; ` +
+      `${ro.ok}/${imgs.pages} runs succeeded, ${ro.agg.chunks ?? 0} chunks`);
+    row('wall, 1st upload -> last run done', f2(ro.wallMs / 1000), 's', `worker stage time: extract ${f2(ro.agg.extract / 1000)} s summed`);
+    row('OCR pages/s, worker', f2(imgs.pages / (ro.wallMs / 1000)), 'pages/s');
+    row(`baseline: tesseract alone, ${conc} in parallel`, f2(imgs.pages / (tessMs / 1000)), 'pages/s',
+      `mean of before ${f3(tess1 / 1000)} s / after ${f3(tess2 / 1000)} s`);
+    row('ratio worker / tesseract (time)', f2(ro.wallMs / tessMs), 'x');
+    await spawnOverhead(tmp);
+    console.log('');
+    console.log('  (client, PostgreSQL, SQS emulator, core-api and worker share the same cores)');
+  } finally {
+    await stack.stop();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 }
 
 async function main() {
+  if (process.env.BENCH_MODE === 'real') {
+    console.log(`worker_bench  ${new Date().toISOString()}  ${os.cpus().length} cpus  node ${process.version}  loadavg ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}`);
+    return mainReal(Number(WORKER_CONC ?? 2));
+  }
   console.log(`worker_bench  ${new Date().toISOString()}  ${os.cpus().length} cpus  node ${process.version}  loadavg ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}`);
   console.log(`  BENCH_DOCS=${DOCS} BENCH_PDF_DOCS=${PDF_DOCS} BENCH_DOC_KB=${DOC_KB} BENCH_UPLOAD_CONCURRENCY=${UPLOAD_CONC}`);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'worker-bench-'));
