@@ -62,7 +62,7 @@ void failpoint_hit(const char *name)
         _exit(FAILPOINT_EXIT_CODE);
     }
     if (strncmp(action, "sleep=", 6) == 0)
-        time_sleep_ms(atoi(action + 6));
+        time_sleep_ms(strtol(action + 6, NULL, 10));
 }
 
 int failpoint_compiled_in(void)

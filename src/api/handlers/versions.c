@@ -270,7 +270,7 @@ static int activate_tx(PGconn *db, void *arg)
 
     if (!res)
         return -1;
-    rc = atoi(PQgetvalue(res, 0, 0));
+    rc = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
     if (rc != 1)
         return rc < 0 ? 2 : 1;

@@ -622,7 +622,7 @@ static int parse_args(int argc, char **argv, struct job *job, struct extract_ctx
         else if ((v = opt(a, "--max-uncompressed")))
             c->max_uncompressed = atol(v);
         else if ((v = opt(a, "--ocr")))
-            c->ocr = atoi(v) == 1;
+            c->ocr = strtol(v, NULL, 10) == 1;
         else if ((v = opt(a, "--ocr-langs")))
             c->ocr_langs = v;
         else if ((v = opt(a, "--ocr-page-ms")))

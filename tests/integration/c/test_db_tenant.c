@@ -153,7 +153,7 @@ static void test_pool_release_clears_the_tenant(void **state)
 static void test_pool_closes_what_it_cannot_clear(void **state)
 {
     struct db_pool *p = db_pool_new(g_url, DB_ROLE_API, 1, 5000);
-    char err[256], pid1[32], pid2[32], sql[96], v[128];
+    char err[256], pid1[32], pid2[32], v[128];
     PGconn *killer = db_connect(g_url, NULL, err, sizeof(err));
     PGconn *c;
 
@@ -163,9 +163,14 @@ static void test_pool_closes_what_it_cannot_clear(void **state)
     c = db_pool_acquire_tenant(p, g_a);
     assert_non_null(c);
     one_value(c, "SELECT pg_backend_pid()", pid1, sizeof(pid1));
-    snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(%s, 5000)", pid1);
-    one_value(killer, sql, v, sizeof(v));
-    assert_string_equal(v, "t");
+    {
+        const char *params[1] = {pid1};
+        PGresult *res = db_query(killer, "SELECT pg_terminate_backend($1::int, 5000)", 1, params);
+
+        assert_non_null(res);
+        assert_string_equal(PQgetvalue(res, 0, 0), "t");
+        PQclear(res);
+    }
     db_pool_release(p, c);
     c = db_pool_acquire(p);
     assert_non_null(c);
