@@ -2,7 +2,12 @@
 // Filters, pages and queries kept in the URL's query string, so a reload, a shared
 // link and Back show the same screen. Values are strings; a value equal to its
 // default is left out of the URL. Several updates in one event make one navigation.
-import { useCallback, useRef } from 'react';
+//
+// router.replace() lands in a transition, after the event that asked for it. Until
+// it lands, the values just set are shown from a local overlay, so a controlled
+// input (a checkbox, a select) shows its new state at once instead of snapping back
+// for a frame. The overlay is dropped whenever the URL changes.
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { usePathname, useRouter, useSearchParams } from 'next/navigation';
 
 export function useUrlParams(defaults) {
@@ -10,16 +15,30 @@ export function useUrlParams(defaults) {
   const router = useRouter();
   const pathname = usePathname();
   const pending = useRef(null);
+  const [overlay, setOverlay] = useState(null);
+  const key = params.toString();
+
+  useEffect(() => {
+    setOverlay(null);
+  }, [key]);
+
   const values = {};
-  for (const k of Object.keys(defaults)) values[k] = params.get(k) ?? defaults[k];
+  for (const k of Object.keys(defaults)) {
+    const o = overlay && Object.prototype.hasOwnProperty.call(overlay, k) ? overlay[k] : undefined;
+    values[k] = o !== undefined ? o : (params.get(k) ?? defaults[k]);
+  }
 
   const update = useCallback(
     (changes) => {
+      const shown = {};
+      for (const [k, v] of Object.entries(changes)) shown[k] = v == null || v === '' ? String(defaults[k] ?? '') : String(v);
+      setOverlay((o) => ({ ...(o || {}), ...shown }));
       const first = !pending.current;
       pending.current = { ...(pending.current || {}), ...changes };
       if (!first) return;
       queueMicrotask(() => {
-        const q = new URLSearchParams(window.location.search);
+        const before = window.location.search.replace(/^\?/, '');
+        const q = new URLSearchParams(before);
         for (const [k, v] of Object.entries(pending.current)) {
           const s = v == null ? '' : String(v);
           if (s === '' || s === String(defaults[k] ?? '')) q.delete(k);
@@ -27,7 +46,10 @@ export function useUrlParams(defaults) {
         }
         pending.current = null;
         const s = q.toString();
-        router.replace(`${pathname}${s ? `?${s}` : ''}`, { scroll: false });
+        // the same URL makes no navigation: nothing will drop the overlay, and it
+        // already equals the URL
+        if (s === before) setOverlay(null);
+        else router.replace(`${pathname}${s ? `?${s}` : ''}`, { scroll: false });
       });
     },
     // defaults is a literal of the caller: its keys and values do not change
