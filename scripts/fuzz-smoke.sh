@@ -6,7 +6,7 @@
 # build-fuzz/crashes/<target>/ (rerun: build-fuzz/<target> <file>).
 # Prints one summary line; exits 1 if any target failed.
 #
-#   scripts/fuzz-smoke.sh [SECONDS]        CI: scripts/fuzz-smoke.sh 15
+#   scripts/fuzz-smoke.sh [SECONDS]        CI: scripts/fuzz-smoke.sh 10
 set -u
 cd "$(dirname "$0")/.."
 secs=${1:-20}

@@ -142,6 +142,9 @@ static const struct cfg_entry cfg_table[] = {
      "a redelivered running run whose heartbeat is older than this is taken over"},
     {"SHUTDOWN_GRACE", CFG_DURATION, F(shutdown_grace_ms), WORKER, "30s", 0, SEC(3600), NULL,
      "on SIGTERM, how long in-flight jobs may finish before their messages are released"},
+    {"RECEIVE_WAIT", CFG_DURATION, F(receive_wait_ms), WORKER, "20s", SEC(1), SEC(20), NULL,
+     "long poll of each ReceiveMessage (whole seconds, SQS allows at most 20 s); a graceful stop waits "
+     "for the poll in flight, so a shorter poll stops faster at the cost of more empty receives"},
     {"EMBED_PROVIDER", CFG_ENUM, F(embed_provider), BOTH, "hash", 0, 0, "hash|openai",
      "hash: feature hashing, no model; openai: an OpenAI-compatible /v1/embeddings"},
     {"EMBED_URL", CFG_STR, F(embed_url), BOTH, "", 0, 0, NULL,

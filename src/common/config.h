@@ -87,6 +87,7 @@ struct config {
     int64_t visibility_timeout_ms;
     int64_t takeover_after_ms;
     int64_t shutdown_grace_ms;
+    int64_t receive_wait_ms;
     const char *embed_provider;
     const char *embed_url;
     const char *embed_model;

@@ -25,7 +25,6 @@
 #include <string.h>
 #include <time.h>
 
-#define RECEIVE_WAIT_S 20
 #define KEEPER_TICK_MS 200
 #define DB_PROBE_MS 2000
 
@@ -370,7 +369,8 @@ static void *receiver_main(void *arg)
             time_sleep_ms(500);
             continue;
         }
-        if (sqs_receive(q, c->cfg->sqs_queue_url, room > 10 ? 10 : room, RECEIVE_WAIT_S, c->vis_s, &msgs, &n,
+        if (sqs_receive(q, c->cfg->sqs_queue_url, room > 10 ? 10 : room,
+                        (int)(c->cfg->receive_wait_ms / 1000), c->vis_s, &msgs, &n,
                         &e) != 0) {
             log_sqs_error("receive failed", &e);
             time_sleep_ms(backoff_ms);

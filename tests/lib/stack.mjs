@@ -116,6 +116,9 @@ export class Stack {
       LOG_LEVEL: process.env.STACK_LOG_LEVEL ?? 'info',
       // The scan is triggered explicitly by tests (`core-api crash-guard --now`).
       CRASH_GUARD_INTERVAL: '24h',
+      // A graceful worker stop waits for the long poll in flight: a short poll keeps
+      // every SIGTERM in the suites from costing up to 20 s.
+      RECEIVE_WAIT: '2s',
       // Plain http on loopback, the dev profile: the session cookie without Secure
       // (the default is true; a suite may pass env: { COOKIE_SECURE: undefined }).
       COOKIE_SECURE: 'false',
