@@ -75,17 +75,16 @@ GRANT SELECT ON source_syncs TO ingest_worker;
 GRANT UPDATE (status, updated_at, started_at, finished_at, stats, error) ON source_syncs TO ingest_worker;
 GRANT SELECT, INSERT, UPDATE, DELETE ON source_objects TO ingest_worker;
 
-DO $$
-DECLARE
-    t text;
-BEGIN
-    FOREACH t IN ARRAY ARRAY['sources', 'source_syncs', 'source_objects'] LOOP
-        EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
-        EXECUTE format('CREATE POLICY tenant_isolation ON %I TO core_api, ingest_worker'
-                       ' USING (tenant_id = app_tenant_id()) WITH CHECK (tenant_id = app_tenant_id())', t);
-    END LOOP;
-END
-$$;
+-- Tenant isolation, as 0006 set it up for the older tables.
+ALTER TABLE sources ENABLE ROW LEVEL SECURITY;
+ALTER TABLE source_syncs ENABLE ROW LEVEL SECURITY;
+ALTER TABLE source_objects ENABLE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON sources TO core_api, ingest_worker
+    USING (tenant_id = app_tenant_id()) WITH CHECK (tenant_id = app_tenant_id());
+CREATE POLICY tenant_isolation ON source_syncs TO core_api, ingest_worker
+    USING (tenant_id = app_tenant_id()) WITH CHECK (tenant_id = app_tenant_id());
+CREATE POLICY tenant_isolation ON source_objects TO core_api, ingest_worker
+    USING (tenant_id = app_tenant_id()) WITH CHECK (tenant_id = app_tenant_id());
 
 -- The worker's sync: get or create the document of source_uri (an s3:// URI,
 -- the spec's identity) and insert its queued run with the given config. Only in
