@@ -1,7 +1,8 @@
 /*
  * docx.c - DOCX text (docx.h): bound the archive's inflated size (ozip.h), then
  * stream word/document.xml, then the headers, footers, footnotes, endnotes and
- * comments through libxml2's reader and keep the run text; tables as rows of cells.
+ * comments through libxml2's reader and keep the run text; tables as rows of cells;
+ * the body's explicit page breaks as pages.
  */
 #include "worker/extract/docx.h"
 #include "common/errors.h"
@@ -18,6 +19,19 @@ static int is(const xmlChar *name, const char *s)
     return name && strcmp((const char *)name, s) == 0;
 }
 
+/* The part being read: page breaks count in word/document.xml only. */
+struct docx {
+    struct buf *out;
+    int body;
+    size_t page_mark;   /* extract_page_break()'s */
+};
+
+static xmlChar *w_attr(xmlTextReaderPtr r, const char *name)
+{
+    return xmlTextReaderGetAttributeNs(r, (const xmlChar *)name,
+                                       (const xmlChar *)"http://schemas.openxmlformats.org/wordprocessingml/2006/main");
+}
+
 /*
  * A paragraph style "Heading1".."Heading4" (the style ids Word writes) opens the
  * paragraph with EXTRACT_HEADING_MARK and the level: worker/structure.c makes
@@ -25,8 +39,7 @@ static int is(const xmlChar *name, const char *s)
  */
 static enum run_fail heading_style(xmlTextReaderPtr r, struct buf *out)
 {
-    xmlChar *v = xmlTextReaderGetAttributeNs(r, (const xmlChar *)"val",
-                                             (const xmlChar *)"http://schemas.openxmlformats.org/wordprocessingml/2006/main");
+    xmlChar *v = w_attr(r, "val");
     enum run_fail rc = RUN_OK;
 
     if (v && strncasecmp((const char *)v, "heading", 7) == 0 && v[7] >= '1' && v[7] <= '4' && !v[8]) {
@@ -36,6 +49,32 @@ static enum run_fail heading_style(xmlTextReaderPtr r, struct buf *out)
     }
     xmlFree(v);
     return rc;
+}
+
+/*
+ * A page break of the body: w:br w:type="page", w:lastRenderedPageBreak (where
+ * Word's last layout started a page) or w:pageBreakBefore (unless w:val is
+ * off). 1 when name was one of these (a w:br of another type is a line break).
+ */
+static int page_break(xmlTextReaderPtr r, const xmlChar *name, struct docx *d, enum run_fail *rc)
+{
+    xmlChar *v;
+    int brk;
+
+    if (is(name, "lastRenderedPageBreak"))
+        brk = 1;
+    else if (is(name, "br") || is(name, "pageBreakBefore")) {
+        v = w_attr(r, is(name, "br") ? "type" : "val");
+        brk = is(name, "br") ? v && strcmp((const char *)v, "page") == 0
+                             : !v || (strcmp((const char *)v, "0") != 0 && strcmp((const char *)v, "false") != 0);
+        xmlFree(v);
+        if (!brk && is(name, "br"))
+            return 0;
+    } else
+        return 0;
+    if (brk && d->body)
+        *rc = extract_page_break(d->out, &d->page_mark);
+    return 1;
 }
 
 /* Tables, rows of cells: inside w:tbl a cell's paragraphs are joined by a
@@ -78,9 +117,10 @@ static int table_close(const xmlChar *name, struct tstate *ts, struct buf *out, 
     return 1;
 }
 
-/* Walk word/document.xml and append its text. */
-static enum run_fail read_document(xmlTextReaderPtr r, struct buf *out)
+/* Walk one part (word/document.xml, a header, ...) and append its text. */
+static enum run_fail read_document(xmlTextReaderPtr r, struct docx *d)
 {
+    struct buf *out = d->out;
     enum run_fail rc = RUN_OK;
     int ret, in_t = 0;
     struct tstate ts = {0, 0, 0};
@@ -96,7 +136,7 @@ static enum run_fail read_document(xmlTextReaderPtr r, struct buf *out)
                 ret = xmlTextReaderNext(r);
                 continue;
             }
-            if (table_open(r, name, &ts, out, &rc))
+            if (table_open(r, name, &ts, out, &rc) || page_break(r, name, d, &rc))
                 ;
             else if (is(name, "t") && !xmlTextReaderIsEmptyElement(r))
                 in_t++;
@@ -157,14 +197,17 @@ static int part_rank(const char *name)
 static enum run_fail docx_from_zip(struct ozip *z, struct buf *out)
 {
     zip_int64_t n = zip_get_num_entries(z->za, 0);
-    enum run_fail rc = ozip_walk(z, "word/document.xml", walk_part, out);
+    struct docx d = {out, 1, 0};
+    enum run_fail rc = ozip_walk(z, "word/document.xml", walk_part, &d);
 
     for (int rank = 0; rank < 5 && rc == RUN_OK; rank++)
         for (zip_int64_t i = 0; i < n && rc == RUN_OK; i++) {
             const char *name = zip_get_name(z->za, (zip_uint64_t)i, 0);
 
-            if (name && part_rank(name) == rank)
-                rc = ozip_walk(z, name, walk_part, out);
+            if (name && part_rank(name) == rank) {
+                d.body = 0;
+                rc = ozip_walk(z, name, walk_part, &d);
+            }
         }
     ozip_meta(z, "docProps/core.xml");
     if (rc != RUN_OK)
