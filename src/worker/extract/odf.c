@@ -123,22 +123,18 @@ static enum run_fail odf_start(xmlTextReaderPtr r, const char *name, int *skip, 
 {
     int empty = xmlTextReaderIsEmptyElement(r);
 
-    if (o->styles) {
+    if (o->styles)
         style_event(r, name, o);
-        return RUN_OK;
-    }
-    if (strcmp(name, "automatic-styles") == 0)
+    else if (strcmp(name, "automatic-styles") == 0)
         o->styles = !empty;
     else if (in(name, skipped))
         *skip = 1;
     else if (strcmp(name, "spreadsheet") == 0 || strcmp(name, "presentation") == 0)
         o->pages = 1;
-    else if ((strcmp(name, "p") == 0 || strcmp(name, "h") == 0) && !empty) {
-        o->para++;
+    else if (((strcmp(name, "p") == 0 || strcmp(name, "h") == 0) && !empty) || strcmp(name, "soft-page-break") == 0) {
+        o->para += name[0] != 's';
         return para_breaks(r, name, o);
-    } else if (strcmp(name, "soft-page-break") == 0)
-        return para_breaks(r, name, o);
-    else if (strcmp(name, "list") == 0 && !empty)
+    } else if (strcmp(name, "list") == 0 && !empty)
         o->list++;
     else if (strcmp(name, "table") == 0)
         return table_name(r, o);
