@@ -193,15 +193,19 @@ test('DOCX, ODT, RTF: explicit page breaks make pages, so citations carry a page
       '<w:p><w:r><w:br w:type="page"/></w:r></w:p>',
       // Word also marks where its last layout started the page: counted once with the break
       '<w:p><w:r><w:lastRenderedPageBreak/><w:t>Top of page two.</w:t></w:r></w:p>',
-      ...page('docx two', 'the indigo lantern clause'),
+      ...fill('docx two'), 'the indigo lantern clause',
+      // a footnote is read after the paragraph that references it, so it is cited on its page
+      '<w:p><w:r><w:t>See the note.</w:t></w:r><w:r><w:footnoteReference w:id="1"/></w:r></w:p>',
+      ...fill('docx two again'),
       '<w:p><w:pPr><w:pageBreakBefore/></w:pPr><w:r><w:t>Top of page three.</w:t><w:br/><w:t>same page</w:t></w:r></w:p>',
       ...page('docx three', 'the ochre tollgate appendix')],
-    footnote: ['a footnote follows the body'],
+    footnote: ['the violet footnote about ferries'],
   });
   const r1 = await ingest('paged.docx', docx);
   assert.equal(r1.stats.pages, 3, JSON.stringify(r1.stats));
   await expectPage(r1, 'the indigo lantern clause', 2);
   await expectPage(r1, 'the ochre tollgate appendix', 3);
+  await expectPage(r1, 'the violet footnote about ferries', 2);
 
   const styles = '<style:style style:name="PB" style:family="paragraph"><style:paragraph-properties fo:break-before="page"/></style:style>' +
     '<style:style style:name="PA" style:family="paragraph"><style:paragraph-properties fo:break-after="page"/></style:style>';
