@@ -85,6 +85,8 @@ static void style_event(xmlTextReaderPtr r, const char *name, struct odf *o)
 
     if (strcmp(name, "style") == 0)
         attr(r, "style:name", o->style, sizeof(o->style));
+    else if (strcmp(name, "default-style") == 0)
+        o->style[0] = '\0';   /* its properties belong to no named style */
     if (strcmp(name, "paragraph-properties") != 0 || !o->style[0] || o->nbrk >= ODF_BREAK_STYLES)
         return;
     attr(r, "fo:break-before", before, sizeof(before));
