@@ -156,7 +156,7 @@ async function ingestCorpus(stack, slug, corpus, type) {
       WHERE tenant_id = $1 AND status <> 'succeeded' GROUP BY 1, 2`, [tenantId]);
     console.log(`  WARNING: ${n - last.ok} of ${n} runs did not succeed: ${JSON.stringify(bad)}`);
   }
-  return { uploadMs, wallMs, ok: last.ok, agg };
+  return { uploadMs, wallMs, ok: last.ok, agg, tenantId };
 }
 
 // ---- baselines -------------------------------------------------------------
@@ -238,7 +238,7 @@ function report(label, corpus, r, baseName, baseRuns) {
 
 // ---- BENCH_MODE=real: the Debian manuals and OCR --------------------------------
 const REAL_COPIES = envNum('BENCH_REAL_COPIES', 2);
-const OCR_PAGES = envNum('BENCH_OCR_PAGES', 12);
+const OCR_PAGES = process.env.BENCH_OCR_PAGES === '0' ? 0 : envNum('BENCH_OCR_PAGES', 12);
 
 function run(cmd, args, env) {
   return new Promise((resolve, reject) => {
@@ -296,29 +296,94 @@ async function ocrImages(dir, pdfFile) {
   return { files, bytes, pages: files.length };
 }
 
+// The worker's own per-stage log lines ("job stage", LOG_LEVEL=info) for the runs of
+// one tenant, laid out per run on the wall clock of the corpus (ms from t0): where the
+// time between the first upload and the last run's end goes.
+function profile(stack, tenantId, t0Wall) {
+  const runs = new Map();
+  for (const line of stack.workers[0].log().split('\n')) {
+    if (!line.includes('"job stage"') || !line.includes(tenantId)) continue;
+    let j;
+    try { j = JSON.parse(line); } catch { continue; }
+    const r = runs.get(j.run_id) ?? { stages: {}, end: 0, start: Infinity };
+    const end = Date.parse(j.ts) - t0Wall;
+    r.stages[j.stage] = (r.stages[j.stage] ?? 0) + j.duration_ms;
+    r.end = Math.max(r.end, end);
+    r.start = Math.min(r.start, end - j.duration_ms);
+    runs.set(j.run_id, r);
+  }
+  console.log('  per run (ms from the first upload; the worker\'s stage log lines):');
+  const list = [...runs.values()].sort((a, b) => a.start - b.start);
+  for (const r of list) {
+    const st = Object.entries(r.stages).map(([k, v]) => `${k} ${v}`).join(', ');
+    console.log(`    ${String(Math.round(r.start)).padStart(6)} -> ${String(Math.round(r.end)).padStart(6)}  ${st}`);
+  }
+}
+
+// CPU seconds (user + system) from /proc: a process with its reaped children, or
+// PostgreSQL (the postmaster, its live backends and the ones it reaped). On a shared
+// machine wall time moves with the neighbours' load; CPU time says what the worker
+// itself costs.
+function procCpu(pid) {
+  try {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    // after "pid (comm) ": state is field 0, ppid 1, utime 11, stime 12, cutime 13, cstime 14
+    return { ppid: Number(f[1]), self: (Number(f[11]) + Number(f[12])) / 100, kids: (Number(f[13]) + Number(f[14])) / 100 };
+  } catch { return null; }
+}
+
+function cpuNow(stack) {
+  const w = procCpu(stack.workers[0].pid);
+  const pm = Number(fs.readFileSync(path.join(stack.pg.data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const m = procCpu(pm);
+  let pg = m ? m.self + m.kids : 0;
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d) || Number(d) === pm) continue;
+    const p = procCpu(d);
+    if (p && p.ppid === pm) pg += p.self;
+  }
+  const me = procCpu(process.pid);
+  return { worker: w ? w.self : 0, helpers: w ? w.kids : 0, pg, benchKids: me ? me.kids : 0 };
+}
+
 async function mainReal(conc) {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'worker-bench-'));
-  const stack = await startStack({ worker: true, env: { LOG_LEVEL: 'warn' }, workerEnv: { WORKER_CONCURRENCY: String(conc) } });
+  const stack = await startStack({ worker: true, env: { LOG_LEVEL: 'warn' },
+    workerEnv: { WORKER_CONCURRENCY: String(conc), LOG_LEVEL: 'info' } });
   try {
     const pdfs = await debianManuals(path.join(tmp, 'pdf'));
-    const imgs = await ocrImages(path.join(tmp, 'ocr'), pdfs.files[0].file);
+    // BENCH_OCR_PAGES=0: the PDF corpus only (a shorter run while profiling)
+    const imgs = OCR_PAGES > 0 ? await ocrImages(path.join(tmp, 'ocr'), pdfs.files[0].file) : { files: [], bytes: 0, pages: 0 };
     console.log(`  BENCH_MODE=real BENCH_REAL_COPIES=${REAL_COPIES} BENCH_OCR_PAGES=${OCR_PAGES}; worker: 1 process, WORKER_CONCURRENCY=${conc}, hash embeddings`);
     console.log(`  manuals: ${pdfs.srcs.join(' ')}`);
     const ptt = (files) => pool(files, conc, (f) => run('pdftotext', ['-q', '-enc', 'UTF-8', '-eol', 'unix', f.file, '-']));
     const tess = (files) => pool(files, conc, (f) => run('tesseract', [f.file, 'stdout', '-l', 'eng'], { OMP_THREAD_LIMIT: '1' }));
     await ptt(pdfs.files);                    // warm-up: libraries and the page cache
-    await tess(imgs.files.slice(0, 1));
+    if (imgs.pages) await tess(imgs.files.slice(0, 1));
+    const c0 = cpuNow(stack);
     const ptt1 = await ptt(pdfs.files);
+    const c1 = cpuNow(stack);
     const tess1 = await tess(imgs.files);
 
+    const t0Wall = Date.now();
+    const c2 = cpuNow(stack);
     const rp = await ingestCorpus(stack, 'benchreal', pdfs, 'application/pdf');
-    const ro = await ingestCorpus(stack, 'benchocr', imgs, 'image/png');
+    const c3 = cpuNow(stack);
+    const ro = imgs.pages ? await ingestCorpus(stack, 'benchocr', imgs, 'image/png') : null;
 
     const ptt2 = await ptt(pdfs.files);
     const tess2 = await tess(imgs.files);
     report('pdf corpus (Debian manuals)', pdfs, rp, `pdftotext alone, ${conc} in parallel`, [ptt1, ptt2]);
     row('pages/s, worker', f1(pdfs.pages / (rp.wallMs / 1000)), 'pages/s');
+    const pttCpu = c1.benchKids - c0.benchKids;
+    const wcpu = { helpers: c3.helpers - c2.helpers, worker: c3.worker - c2.worker, pg: c3.pg - c2.pg };
+    row('CPU: pdftotext alone (one pass)', f2(pttCpu), 's');
+    row('CPU: worker pipeline', f2(wcpu.helpers + wcpu.worker + wcpu.pg), 's',
+      `helpers (pdftotext inside) ${f2(wcpu.helpers)} s, worker threads ${f2(wcpu.worker)} s, PostgreSQL ${f2(wcpu.pg)} s`);
+    row('ratio worker CPU / pdftotext CPU', f2((wcpu.helpers + wcpu.worker + wcpu.pg) / pttCpu), 'x');
+    profile(stack, rp.tenantId, t0Wall);
     const tessMs = (tess1 + tess2) / 2;
+    if (ro) {
     console.log('');
     console.log(`ocr: ${imgs.pages} PNG pages (pdftoppm -r 150 -gray of ${path.basename(pdfs.files[0].file)}), ${f2(imgs.bytes / MiB)} MiB; ` +
       `${ro.ok}/${imgs.pages} runs succeeded, ${ro.agg.chunks ?? 0} chunks`);
@@ -327,6 +392,7 @@ async function mainReal(conc) {
     row(`baseline: tesseract alone, ${conc} in parallel`, f2(imgs.pages / (tessMs / 1000)), 'pages/s',
       `mean of before ${f3(tess1 / 1000)} s / after ${f3(tess2 / 1000)} s`);
     row('ratio worker / tesseract (time)', f2(ro.wallMs / tessMs), 'x');
+    }
     await spawnOverhead(tmp);
     console.log('');
     console.log('  (client, PostgreSQL, SQS emulator, core-api and worker share the same cores)');

@@ -15,18 +15,24 @@
 #include "common/sqs.h"
 #include "common/takeover.h"
 #include "common/timeutil.h"
+#include "common/upload_path.h"
 #include "worker/pipeline.h"
 
 #include <errno.h>
 #include <jansson.h>
+#include <limits.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #define KEEPER_TICK_MS 200
 #define DB_PROBE_MS 2000
+/* A waiting message overtaken by this many larger ones is taken next, whatever its size. */
+#define OVERTAKE_LIMIT 4
 
 enum slot_state { SLOT_FREE, SLOT_WAITING, SLOT_RUNNING };
 
@@ -36,6 +42,9 @@ struct slot {
     char *body;
     char *message_id;
     int receive_count;
+    long long weight;         /* the upload's size in bytes (0: unknown): larger jobs start first */
+    uint64_t seq;             /* arrival order */
+    int overtaken;            /* later, larger messages taken before this one */
     int64_t extend_at;        /* mono ms: next ChangeMessageVisibility */
     int finishing;            /* the job thread is acting on the message: keeper hands off */
     int extending;            /* the keeper is in a call for this slot */
@@ -66,6 +75,7 @@ struct consumer {
     int held;
     int running;
     int stopping;                 /* no more receives, job threads exit when idle */
+    uint64_t next_seq;            /* arrival order of held messages */
     int deadline_passed;          /* SHUTDOWN_GRACE over: running jobs should stop */
     int keeper_stop;
     int receiver_done;
@@ -220,6 +230,36 @@ static void act(struct consumer *c, struct sqs_client *q, struct slot *s, const 
     }
 }
 
+/*
+ * The waiting message a free job thread takes: the largest upload first (a
+ * long extraction started last would run alone at the end while the other
+ * threads idle), the oldest among equals; a message overtaken OVERTAKE_LIMIT
+ * times goes first, so a small one is never starved by a stream of large ones.
+ * Under c->mu.
+ */
+static struct slot *pick_slot(struct consumer *c)
+{
+    struct slot *best = NULL;
+
+    for (int i = 0; i < c->nslots; i++) {
+        struct slot *s = &c->slots[i];
+        int due, best_due;
+
+        if (s->state != SLOT_WAITING)
+            continue;
+        due = s->overtaken >= OVERTAKE_LIMIT;
+        best_due = best && best->overtaken >= OVERTAKE_LIMIT;
+        if (!best || due > best_due ||
+            (due == best_due && (due ? s->seq < best->seq
+                                     : s->weight > best->weight || (s->weight == best->weight && s->seq < best->seq))))
+            best = s;
+    }
+    for (int i = 0; best && i < c->nslots; i++)
+        if (c->slots[i].state == SLOT_WAITING && c->slots[i].seq < best->seq)
+            c->slots[i].overtaken++;
+    return best;
+}
+
 /* Wait for a held message no job thread has taken; NULL when stopping. Marks it running. */
 static struct slot *take_slot(struct consumer *c)
 {
@@ -227,9 +267,7 @@ static struct slot *take_slot(struct consumer *c)
 
     pthread_mutex_lock(&c->mu);
     while (!c->stopping) {
-        for (int i = 0; i < c->nslots && !s; i++)
-            if (c->slots[i].state == SLOT_WAITING)
-                s = &c->slots[i];
+        s = pick_slot(c);
         if (s)
             break;
         pthread_cond_wait(&c->work_cv, &c->mu);
@@ -320,10 +358,30 @@ static int wait_room(struct consumer *c)
     return room;
 }
 
+/* The size of the upload a message names, for the order jobs start in (0: unknown,
+ * not an upload, not a local file). The pipeline validates the message itself. */
+static long long message_weight(const struct consumer *c, const char *body)
+{
+    json_t *j = json_loads(body, 0, NULL);
+    const char *uri = json_string_value(json_object_get(j, "upload_uri"));
+    const char *tenant = json_string_value(json_object_get(j, "tenant_id"));
+    char path[PATH_MAX], err[160];
+    struct stat st;
+    long long w = 0;
+
+    if (uri && tenant && c->cfg->upload_dir &&
+        upload_path_resolve(uri, c->cfg->upload_dir, tenant, path, sizeof(path), err, sizeof(err)) == RUN_OK &&
+        stat(path, &st) == 0)
+        w = (long long)st.st_size;
+    json_decref(j);
+    return w;
+}
+
 /* Put a received message in a free slot for the job threads: 0, or -1 when stopping or out of memory. */
 static int hold_message(struct consumer *c, const struct sqs_message *m)
 {
     struct slot *s = NULL;
+    long long weight = message_weight(c, m->body);
 
     pthread_mutex_lock(&c->mu);
     for (int k = 0; k < c->nslots && !c->stopping && !s; k++)
@@ -338,6 +396,8 @@ static int hold_message(struct consumer *c, const struct sqs_message *m)
             s = NULL;
         } else {
             s->receive_count = m->receive_count > 0 ? m->receive_count : 1;
+            s->weight = weight;
+            s->seq = c->next_seq++;
             s->extend_at = time_mono_ms() + (int64_t)c->vis_s * 500;
             s->state = SLOT_WAITING;
             c->held++;

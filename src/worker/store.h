@@ -67,7 +67,11 @@ enum store_result store_write(PGconn *c, const struct store_input *in, int *acti
  * Returns 0 or -1 (the buffer's max was reached; it is then released).
  */
 int store_copy_escape(struct buf *b, const char *s, size_t n);
-/* A real[] literal "{0.1,-2.5e-05}" (non-finite values written as 0). */
-int store_vector_literal(struct buf *b, const float *v, int dim);
+/*
+ * A real[] in PostgreSQL's binary array format (array_recv: one dimension,
+ * lower bound 1, float4 elements big-endian; non-finite values written as 0),
+ * the value of a binary COPY field. 0, or -1 when b's max is reached.
+ */
+int store_vector_binary(struct buf *b, const float *v, int dim);
 
 #endif

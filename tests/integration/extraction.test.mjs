@@ -9,7 +9,7 @@
 //   - the worker's extraction children are ingest-extract, not ingest-worker
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -122,6 +122,55 @@ test('a mixed PDF: the image-only page is OCR\'d and cited as page 2, the text p
   for (const r of rows) assert.equal(r.ocr, r.page_start <= 2 && r.page_end >= 2, JSON.stringify(r));
   const ocr = await stack.sql(`SELECT text FROM chunks WHERE version_id = $1 AND ocr`, [run.stats.version_id]);
   assert.ok(ocr.some((r) => r.text.includes(PHRASE_SCAN)), JSON.stringify(ocr));
+});
+
+// The helper's progress frames on fd 3 (sandbox.c): a 24-byte head {magic, code,
+// detail_len, pad, payload_len}, then for "PROG" int64 done, int64 total.
+function progressFrames(buf) {
+  const frames = [];
+  for (let off = 0; off + 24 <= buf.length;) {
+    const magic = buf.toString('latin1', off, off + 4);
+    if (magic !== 'PROG') break;
+    frames.push({ done: Number(buf.readBigInt64LE(off + 24)), total: Number(buf.readBigInt64LE(off + 32)) });
+    off += 40;
+  }
+  return frames;
+}
+
+test('a mixed PDF\'s progress is one range in pages over text and OCR: it never goes back to 0', async () => {
+  const gray = render(['a scanned page in the middle'], 'gray');
+  const filler = (what) => Array.from({ length: 30 }, (_, i) => `Line ${i} of ordinary text about ${what}.`);
+  const file = path.join(tmp, 'progress.pdf');
+  fs.writeFileSync(file, mixedPdf([filler('the first page'), gray, filler('the third page')]));
+  const helper = path.join(path.dirname(stack.bin('ingest-worker')), 'ingest-extract');
+  const out = await new Promise((resolve, reject) => {
+    const c = spawn(helper, [`--parent=${process.pid}`, '--mime=application/pdf', `--path=${file}`, '--timeout-ms=120000',
+      '--memory-mb=2048', '--max-chars=10000000', '--max-uncompressed=100000000', '--ocr=1', '--ocr-langs=eng',
+      '--ocr-page-ms=60000', '--ocr-max-pixels=50000000'], { stdio: ['ignore', 'ignore', 'inherit', 'pipe'] });
+    const chunks = [];
+    c.stdio[3].on('data', (d) => chunks.push(d));
+    c.on('error', reject);
+    c.on('close', (code) => (code === 0 ? resolve(Buffer.concat(chunks)) : reject(new Error(`helper exit ${code}`))));
+  });
+  const frames = progressFrames(out);
+  assert.ok(frames.length >= 2, JSON.stringify(frames));
+  for (let i = 1; i < frames.length; i++) {
+    assert.ok(frames[i].done >= frames[i - 1].done && frames[i].total >= frames[i - 1].total,
+      `progress went back: ${JSON.stringify(frames)}`);
+  }
+  assert.ok(frames.some((f) => f.done === 3 && f.total === 3), `the text pass counts the 3 pages: ${JSON.stringify(frames)}`);
+  // 3 pages read + 1 page OCR'd
+  assert.deepEqual(frames.at(-1), { done: 4, total: 4 }, JSON.stringify(frames));
+});
+
+test('search citations say ocr: true for OCR\'d text and false for a text layer', async () => {
+  const hits = await search(PHRASE_SCAN);
+  assert.ok(hits.length >= 1, 'the mixed PDF was ingested by an earlier test');
+  assert.equal(hits[0].ocr, true, JSON.stringify(hits[0]));
+  const text = await search('keeper lamp oil');
+  const plain = text.find((h) => h.page_start === 3);
+  assert.ok(plain, JSON.stringify(text));
+  assert.equal(plain.ocr, false, JSON.stringify(plain));
 });
 
 test('an OCR bomb (30000x30000 px header) fails too_large at once, and the worker stays up', async () => {

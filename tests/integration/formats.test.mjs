@@ -185,6 +185,48 @@ test('DOCX: phrases only in a header, a footnote and a table cell are found; tab
   assert.match(rows[0].t, /Region \| Lead\nNorth \| the magenta quarry surveyor/);
 });
 
+// Issue 16: word-processing files cite the page their explicit page breaks put a
+// phrase on (the only pages such a file has without laying it out).
+test('DOCX, ODT, RTF: explicit page breaks make pages, so citations carry a page', async () => {
+  const docx = makeDocx({
+    body: [...fill('docx one'),
+      '<w:p><w:r><w:br w:type="page"/></w:r></w:p>',
+      // Word also marks where its last layout started the page: counted once with the break
+      '<w:p><w:r><w:lastRenderedPageBreak/><w:t>Top of page two.</w:t></w:r></w:p>',
+      ...fill('docx two'), 'the indigo lantern clause',
+      // a footnote is read after the paragraph that references it, so it is cited on its page
+      '<w:p><w:r><w:t>See the note.</w:t></w:r><w:r><w:footnoteReference w:id="1"/></w:r></w:p>',
+      ...fill('docx two again'),
+      '<w:p><w:pPr><w:pageBreakBefore/></w:pPr><w:r><w:t>Top of page three.</w:t><w:br/><w:t>same page</w:t></w:r></w:p>',
+      ...page('docx three', 'the ochre tollgate appendix')],
+    footnote: ['the violet footnote about ferries'],
+  });
+  const r1 = await ingest('paged.docx', docx);
+  assert.equal(r1.stats.pages, 3, JSON.stringify(r1.stats));
+  await expectPage(r1, 'the indigo lantern clause', 2);
+  await expectPage(r1, 'the ochre tollgate appendix', 3);
+  await expectPage(r1, 'the violet footnote about ferries', 2);
+
+  const styles = '<style:style style:name="PB" style:family="paragraph"><style:paragraph-properties fo:break-before="page"/></style:style>' +
+    '<style:style style:name="PA" style:family="paragraph"><style:paragraph-properties fo:break-after="page"/></style:style>';
+  const odt = makeOdf('odt', [...fill('odt one').map(odfPara), '<text:soft-page-break/>',
+    ...page('odt two', 'the russet ferry manifest').map(odfPara), '<text:p text:style-name="PA">Last line of page two.</text:p>',
+    ...page('odt three', 'the cerulean kiln register').map(odfPara), '<text:p text:style-name="PB">Top of page four.</text:p>',
+    ...page('odt four', 'the umber bell foundry').map(odfPara)].join(''), { styles });
+  const r2 = await ingest('paged.odt', odt);
+  assert.equal(r2.stats.pages, 4, JSON.stringify(r2.stats));
+  await expectPage(r2, 'the russet ferry manifest', 2);
+  await expectPage(r2, 'the cerulean kiln register', 3);
+  await expectPage(r2, 'the umber bell foundry', 4);
+
+  const rtf = `{\\rtf1\\ansi ${fill('rtf one').join('\\par\n')}\\par\\page\n${page('rtf two', 'the saffron quay ledger').join('\\par\n')}` +
+    `\\par\\page\n${page('rtf three', 'the garnet mill inventory').join('\\par\n')}\\par}`;
+  const r3 = await ingest('paged.rtf', Buffer.from(rtf, 'latin1'));
+  assert.equal(r3.stats.pages, 3, JSON.stringify(r3.stats));
+  await expectPage(r3, 'the saffron quay ledger', 2);
+  await expectPage(r3, 'the garnet mill inventory', 3);
+});
+
 function rssKb(pid) {
   const m = fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+) kB/);
   return Number(m[1]);

@@ -479,3 +479,65 @@ suite('crashes and outages', () => {
     assert.equal(r.code, 0);
   });
 });
+
+// Issue 16 (worker throughput): the order held messages start in, and the binary COPY
+// of the embeddings. One job thread, four held messages, a slow embeddings server so
+// the first job is still running when the others are received.
+suite('scheduling and storage', () => {
+  let stack;
+  let tenantId;
+  let embeddings;
+  const dim = 48;
+  before(async () => {
+    embeddings = await startSlowEmbeddings({ latencyMs: 300, dim });
+    const port = embeddings.address().port;
+    stack = await startStack({ api: false, worker: true, maxReceiveCount: 3,
+      workerEnv: { WORKER_CONCURRENCY: '1', MAX_INFLIGHT: '4', EMBED_PROVIDER: 'openai',
+        EMBED_URL: `http://127.0.0.1:${port}`, EMBED_MODEL: 'slow-test', EMBED_DIM: String(dim), EMBED_BATCH: '2',
+        CHUNK_SIZE: '400', CHUNK_OVERLAP: '50' } });
+    tenantId = await newTenant(stack);
+  });
+  after(async () => {
+    await stack?.stop();
+    embeddings?.close();
+  });
+
+  test('held messages start largest upload first (the first job holds the only thread meanwhile)', async () => {
+    const first = await queueJob(stack, { tenantId, filename: 'first.txt', content: longText(8) });
+    await waitFor(async () => {
+      const [r] = await stack.sql('SELECT status FROM ingestion_runs WHERE run_id = $1', [first.runId]);
+      return r.status === 'running';
+    }, { timeoutMs: 20000, intervalMs: 20, what: 'first job running' });
+    const small = await queueJob(stack, { tenantId, filename: 'small.txt', content: longText(1) });
+    const large = await queueJob(stack, { tenantId, filename: 'large.txt', content: longText(12) });
+    const medium = await queueJob(stack, { tenantId, filename: 'medium.txt', content: longText(4) });
+    const runs = [];
+    for (const j of [first, small, large, medium]) {
+      const run = await stack.waitRun(j.runId, { timeoutMs: 60000 });
+      assert.equal(run.status, 'succeeded', run.error);
+      runs.push(run);
+    }
+    const [, rs, rl, rm] = runs;
+    const t = (r) => new Date(r.started_at).getTime();
+    assert.ok(t(runs[0]) < t(rl), 'the first job was running before the others arrived');
+    assert.ok(t(rl) < t(rm) && t(rm) < t(rs), `order large < medium < small: ${t(rl)} ${t(rm)} ${t(rs)}`);
+  });
+
+  test('embeddings stored by binary COPY are the embedder\'s vectors, in order, per chunk', async () => {
+    const j = await queueJob(stack, { tenantId, filename: 'vec.txt', content: longText(3) });
+    const run = await stack.waitRun(j.runId, { timeoutMs: 30000 });
+    assert.equal(run.status, 'succeeded', run.error);
+    const rows = await stack.sql(`SELECT c.text, e.dim, e.model, e.vector FROM chunks c
+      JOIN chunk_embeddings e ON e.chunk_id = c.chunk_id WHERE c.version_id = $1 ORDER BY c.ordinal`, [run.stats.version_id]);
+    assert.ok(rows.length >= 2, `chunks: ${rows.length}`);
+    for (const r of rows) {
+      const h = crypto.createHash('sha256').update(r.text).digest();
+      const v = Array.from({ length: dim }, (_, i) => (h[i % 32] - 128) / 128);
+      const norm = Math.sqrt(v.reduce((a, x) => a + x * x, 0));
+      assert.equal(r.dim, dim);
+      assert.equal(r.model, 'slow-test');
+      assert.equal(r.vector.length, dim);
+      r.vector.forEach((x, i) => assert.ok(Math.abs(Number(x) - v[i] / norm) < 1e-6, `component ${i}: ${x} vs ${v[i] / norm}`));
+    }
+  });
+});

@@ -73,12 +73,13 @@ const W = 'http://schemas.openxmlformats.org/wordprocessingml/2006/main';
 const wp = (t) => `<w:p><w:r><w:t>${esc(t)}</w:t></w:r></w:p>`;
 
 // A DOCX: body paragraphs, a table (rows of cells), a header, a footer and a footnote.
+// A body entry that starts with '<' is raw WordprocessingML (a page break, a styled paragraph).
 export function makeDocx({ body = [], table = [], header = [], footer = [], footnote = [], comment = [], title = '' }) {
   const tbl = table.length ? `<w:tbl>${table.map((row) => `<w:tr>${row.map((c) => `<w:tc>${wp(c)}</w:tc>`).join('')}</w:tr>`).join('')}</w:tbl>` : '';
   const parts = [
     { name: '[Content_Types].xml', data: `${XML}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>` },
     { name: '_rels/.rels', data: rels([['rId1', 'officeDocument', 'word/document.xml']]) },
-    { name: 'word/document.xml', data: `${XML}<w:document xmlns:w="${W}"><w:body>${body.map(wp).join('')}${tbl}</w:body></w:document>` },
+    { name: 'word/document.xml', data: `${XML}<w:document xmlns:w="${W}"><w:body>${body.map((b) => (b.startsWith('<') ? b : wp(b))).join('')}${tbl}</w:body></w:document>` },
   ];
   if (title) parts.push({ name: 'docProps/core.xml', data: coreProps(title, '') });
   if (header.length) parts.push({ name: 'word/header1.xml', data: `${XML}<w:hdr xmlns:w="${W}">${header.map(wp).join('')}</w:hdr>` });
@@ -88,15 +89,16 @@ export function makeDocx({ body = [], table = [], header = [], footer = [], foot
   return makeZip(parts);
 }
 
-const ODF_NS = 'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:draw="urn:oasis:names:tc:opendocument:xmlns:drawing:1.0" xmlns:presentation="urn:oasis:names:tc:opendocument:xmlns:presentation:1.0" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:meta="urn:oasis:names:tc:opendocument:xmlns:meta:1.0"';
+const ODF_NS = 'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:draw="urn:oasis:names:tc:opendocument:xmlns:drawing:1.0" xmlns:presentation="urn:oasis:names:tc:opendocument:xmlns:presentation:1.0" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:meta="urn:oasis:names:tc:opendocument:xmlns:meta:1.0" xmlns:style="urn:oasis:names:tc:opendocument:xmlns:style:1.0" xmlns:fo="urn:oasis:names:tc:opendocument:xmlns:xsl-fo-compatible:1.0"';
 const ODF_TYPES = { odt: 'text', ods: 'spreadsheet', odp: 'presentation' };
 
-// kind 'odt' | 'ods' | 'odp'; body: the XML inside office:body/office:<kind>.
-export function makeOdf(kind, bodyXml, { title = '', author = '' } = {}) {
+// kind 'odt' | 'ods' | 'odp'; body: the XML inside office:body/office:<kind>;
+// styles: the XML inside office:automatic-styles (before the body).
+export function makeOdf(kind, bodyXml, { title = '', author = '', styles = '' } = {}) {
   const t = ODF_TYPES[kind];
   return makeZip([
     { name: 'mimetype', data: `application/vnd.oasis.opendocument.${t}`, store: true },
-    { name: 'content.xml', data: `${XML}<office:document-content ${ODF_NS}><office:body><office:${t}>${bodyXml}</office:${t}></office:body></office:document-content>` },
+    { name: 'content.xml', data: `${XML}<office:document-content ${ODF_NS}>${styles ? `<office:automatic-styles>${styles}</office:automatic-styles>` : ''}<office:body><office:${t}>${bodyXml}</office:${t}></office:body></office:document-content>` },
     { name: 'meta.xml', data: `${XML}<office:document-meta ${ODF_NS}><office:meta><dc:title>${esc(title)}</dc:title><meta:initial-creator>${esc(author)}</meta:initial-creator></office:meta></office:document-meta>` },
     { name: 'META-INF/manifest.xml', data: `${XML}<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"/>` },
   ]);

@@ -118,7 +118,9 @@ static const char candidates_sql[] =
     "          FROM unnest(to_tsvector('english', coalesce(d.title, '') || ' ' ||"
     "                   coalesce(substring(cand.section FROM '.* > (.*)$'), ''))) u"
     "         WHERE u.lexeme = ANY ($2::text[])) AS fields,"
-    "       CASE WHEN e.model = $4 AND e.dim = $5::integer THEN e.vector END AS vector"
+    "       CASE WHEN e.model = $4 AND e.dim = $5::integer THEN e.vector END AS vector,"
+    /* issue 16: the citation says when its text came from OCR (a primary-key look-up per candidate) */
+    "       (SELECT ch.ocr FROM chunks ch WHERE ch.chunk_id = cand.chunk_id) AS ocr"
     "  FROM cand"
     "  JOIN documents d ON d.doc_id = cand.doc_id"
     "  LEFT JOIN chunk_embeddings e ON e.chunk_id = cand.chunk_id";
@@ -154,7 +156,7 @@ enum terms_mode {
     "also still would could should please thing something anything best good"
 
 enum { C_CHUNK, C_DOC, C_VERSION, C_TITLE, C_URI, C_PSTART, C_PEND, C_SECTION, C_PLABEL, C_BYTES, C_ORDINAL, C_HITS,
-       C_FIELDS, C_VECTOR };
+       C_FIELDS, C_VECTOR, C_OCR };
 
 /*
  * Bottom-k sketches (the RANK_SKETCH smallest hashes of a chunk's lexemes) of
@@ -670,14 +672,15 @@ static json_t *result_json(const struct search *s, int i, const PGresult *snip)
     const char *chunk_id = db_val(res, row, C_CHUNK);
     double score = floor(s->sel[i].score * 10000.0 + 0.5) / 10000.0;
 
-    return json_pack("{s:s,s:s,s:s,s:s,s:s?,s:o,s:o,s:o,s:o,s:o,s:f}", "chunk_id", chunk_id,
+    return json_pack("{s:s,s:s,s:s,s:s,s:s?,s:o,s:o,s:o,s:o,s:o,s:f,s:b}", "chunk_id", chunk_id,
                      "doc_id", db_val(res, row, C_DOC), "version_id", db_val(res, row, C_VERSION),
                      "title", db_val(res, row, C_TITLE), "source_uri", db_val(res, row, C_URI),
                      "page_start", rows_int(db_val(res, row, C_PSTART)),
                      "page_end", rows_int(db_val(res, row, C_PEND)),
                      "page_label", rows_str(db_val(res, row, C_PLABEL)),
                      "section", rows_str(db_val(res, row, C_SECTION)),
-                     "snippet", make_snippet(headline_of(snip, chunk_id)), "score", score);
+                     "snippet", make_snippet(headline_of(snip, chunk_id)), "score", score,
+                     "ocr", db_val(res, row, C_OCR) && strcmp(db_val(res, row, C_OCR), "t") == 0);
 }
 
 /* Answer 200 "answered" with the selected candidates as citations. */

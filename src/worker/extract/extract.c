@@ -64,6 +64,20 @@ enum run_fail extract_put(struct buf *out, const void *p, size_t n)
     return RUN_OK;
 }
 
+enum run_fail extract_page_break(struct buf *out, size_t *mark)
+{
+    size_t i = *mark;
+    enum run_fail rc;
+
+    while (i < out->len && (unsigned char)out->ptr[i] <= ' ')
+        i++;
+    if (i >= out->len)
+        return RUN_OK;
+    rc = extract_put(out, "\n\f", 2);
+    *mark = out->len;
+    return rc;
+}
+
 static enum run_fail add_page(size_t **starts, int *pages, size_t *cap, size_t off)
 {
     if (*pages >= EXTRACT_MAX_PAGES)
@@ -259,7 +273,7 @@ static enum run_fail extract_raw(const struct job *job, struct buf *raw, char *d
 static enum run_fail normalize_raw(const struct job *job, const struct buf *raw, struct buf *text,
                                    size_t **starts, int *pages, char *detail, size_t dlen)
 {
-    int paged = job->kind == K_PDF || job->kind == K_OTHER;
+    int paged = job->kind == K_PDF || job->kind == K_OTHER || job->kind == K_DOCX;
     enum run_fail rc = extract_normalize(raw->ptr ? raw->ptr : "", raw->len, text, paged ? starts : NULL, pages);
 
     if (rc == RUN_FAIL_TOO_LARGE) {

@@ -85,6 +85,17 @@ enum run_fail extract_normalize(const char *p, size_t n, struct buf *out, size_t
 enum run_fail extract_put(struct buf *out, const void *p, size_t n);
 
 /*
+ * An explicit page break of a word-processing file (DOCX w:br type="page" and
+ * w:lastRenderedPageBreak, ODF soft-page-break and fo:break-before/after,
+ * RTF \page): a form feed, which extract_normalize() turns into a new page
+ * when text follows it. *mark is where the last break was put (0 at the
+ * start): a break with no visible text since it (or before the first text)
+ * is dropped, so a page break Word also marks as rendered counts once and no
+ * empty page is made. Returns as extract_put().
+ */
+enum run_fail extract_page_break(struct buf *out, size_t *mark);
+
+/*
  * Read the file at path (no symlink) into out, at most max bytes. RUN_OK,
  * TOO_LARGE ("file over the N byte limit"), EXTRACT_FAILED (open/read error),
  * INTERNAL, with a detail.

@@ -359,7 +359,13 @@ static long split_pages(const struct buf *raw, size_t **starts)
     return raw->len && raw->ptr[raw->len - 1] == '\f' ? n - 1 : n;
 }
 
-/* Rebuild raw into out: OCR for the thin pages with images, the rest copied. */
+/*
+ * Rebuild raw into out: OCR for the thin pages with images, the rest copied.
+ * Progress goes on from the text pass in the same units, one range for the
+ * whole extraction: each page read by pdftotext is a step (all n done by
+ * now), each page to OCR one more, so done runs n .. n + todo of a total
+ * n + todo and never goes back to 0.
+ */
 static enum run_fail rebuild(struct extract_ctx *ctx, const struct buf *raw, const size_t *starts, long n,
                              const unsigned char *has, struct buf *out, char *detail, size_t dlen)
 {
@@ -373,7 +379,7 @@ static enum run_fail rebuild(struct extract_ctx *ctx, const struct buf *raw, con
         size_t len = starts[i + 1] - 1 - starts[i];
 
         if (has[i + 1]) {
-            extract_progress(done, todo);
+            extract_progress(n + done, n + todo);
             rc = ocr_pdf_page(ctx, i + 1, out, detail, dlen);
             done++;
             if (rc == RUN_OK && extract_mark_ocr((int)i) < 0)
@@ -384,7 +390,7 @@ static enum run_fail rebuild(struct extract_ctx *ctx, const struct buf *raw, con
             rc = extract_put(out, "\f", 1);
     }
     if (rc == RUN_OK)
-        extract_progress(done, todo);
+        extract_progress(n + done, n + todo);
     return rc;
 }
 

@@ -29,6 +29,7 @@ struct rtf {
     int pending_skip;     /* fallback characters still to skip after \uN */
     char meta[512];
     size_t meta_len;
+    size_t page_mark;     /* extract_page_break()'s mark */
 };
 
 static const char *const dropped[] = {
@@ -97,7 +98,7 @@ static int word_text(struct rtf *r, const char *w, enum run_fail *rc)
     static const struct {
         const char *word, *text;
     } map[] = {
-        {"par", "\n\n"}, {"line", "\n"}, {"sect", "\n\n"}, {"page", "\n\n"}, {"tab", "\t"}, {"cell", " | "},
+        {"par", "\n\n"}, {"line", "\n"}, {"sect", "\n\n"}, {"tab", "\t"}, {"cell", " | "},
         {"row", "\n"}, {"emdash", "\xE2\x80\x94"}, {"endash", "\xE2\x80\x93"}, {"bullet", "\xE2\x80\xA2"},
         {"lquote", "\xE2\x80\x98"}, {"rquote", "\xE2\x80\x99"}, {"ldblquote", "\xE2\x80\x9C"},
         {"rdblquote", "\xE2\x80\x9D"}, {"emspace", " "}, {"enspace", " "}, {"qmspace", " "},
@@ -130,6 +131,8 @@ static enum run_fail control_word(struct rtf *r, const char *w, int has_n, long 
         r->meta_len = 0;
     } else if (is_dropped(w))
         g->skip = 1;
+    else if ((strcmp(w, "page") == 0 || strcmp(w, "pagebb") == 0) && !g->skip && r->depth > 0)
+        rc = extract_page_break(r->out, &r->page_mark);   /* a new page (\pagebb: before this paragraph) */
     else
         word_text(r, w, &rc);
     return rc;
