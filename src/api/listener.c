@@ -67,6 +67,19 @@ static void listen_lost(struct listener *l)
     log_event(LOG_WARN, "listener: connection lost, cache off until it is back", NULL);
 }
 
+/* Wake the tenant's list long polls (runs.c): their key is the payload's "<tenant_id>" part. */
+static void fire_tenant(struct listener *l, const char *payload)
+{
+    const char *slash = strchr(payload, '/');
+    char key[WATCH_KEY_MAX];
+
+    if (!slash || (size_t)(slash - payload) >= sizeof(key))
+        return;
+    memcpy(key, payload, (size_t)(slash - payload));
+    key[slash - payload] = '\0';
+    watch_fire(l->app->runs, key);
+}
+
 static void dispatch(struct listener *l, const PGnotify *n)
 {
     if (strcmp(n->relname, PRINCIPAL_CACHE_CHANNEL) == 0)
@@ -75,6 +88,7 @@ static void dispatch(struct listener *l, const PGnotify *n)
         /* Forget first: a woken long poll must read the new state. */
         memo_forget_key(l->app->run_reads, n->extra);
         watch_fire(l->app->runs, n->extra);
+        fire_tenant(l, n->extra);
     }
 }
 
