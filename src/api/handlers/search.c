@@ -85,7 +85,8 @@ enum { T_LEXEME, T_DF, T_QWORD, T_N, T_BYTES };
  * Candidates: chunks containing any ($5 ' | ') or every ($5 ' & ') of the
  * candidate lexemes $3 (the rarest content words of the query, search.c picks
  * them from term_stats; at most SEARCH_SCAN_CAP rows are read), pre-ranked
- * by ts_rank_cd against every lexeme $2, at most $4. For each, what rank.c
+ * by ts_rank_cd against every lexeme $2, at most $4 (when no more match, all
+ * are kept whatever their rank: ts_rank_cd is not computed). For each, what rank.c
  * scores: the query lexemes it holds with their positions ("i:p,p;j:p", i the
  * 1-based index in $2), the ones in its document title or its own heading
  * (the last level of a heading path of two levels or more: a top-level
@@ -105,15 +106,19 @@ static struct db_stmt candidates_stmt = {
     "WITH q AS ("
     "  SELECT (SELECT string_agg(" SEARCH_QUOTE_LEXEME ", ' | ')::tsquery FROM unnest($2::text[]) lexeme) AS tq,"
     "         (SELECT string_agg(" SEARCH_QUOTE_LEXEME ", $5)::tsquery FROM unnest($3::text[]) lexeme) AS tq_cand"
-    "), cand AS ("
+    "), hit AS MATERIALIZED ("
     "  SELECT c.chunk_id, c.doc_id, c.version_id, c.ordinal, c.page_start, c.page_end, c.section, c.page_label, c.tsv,"
-    "         octet_length(c.text) AS bytes, ts_rank_cd(c.tsv, (SELECT tq FROM q)) AS pre"
+    "         octet_length(c.text) AS bytes"
     "    FROM (SELECT m.* FROM tenant_chunks m"
     "           WHERE m.tenant_id = $1 AND m.tsv @@ (SELECT tq_cand FROM q) LIMIT " SEARCH_STR(SEARCH_SCAN_CAP) ") c"
     "    JOIN document_versions v ON v.version_id = c.version_id AND v.is_active AND v.tenant_id = $1"
     "    JOIN documents d ON d.doc_id = c.doc_id AND d.tenant_id = $1 AND d.deleted_at IS NULL"
-    "   ORDER BY pre DESC, c.chunk_id"
-    "   LIMIT $4"
+    "), cand AS ("
+    "  SELECT h.*, CASE WHEN (SELECT count(*) FROM hit) > $4::integer"
+    "                   THEN ts_rank_cd(h.tsv, (SELECT tq FROM q)) END AS pre"
+    "    FROM hit h"
+    "   ORDER BY pre DESC, h.chunk_id"
+    "   LIMIT $4::integer"
     ")"
     "SELECT cand.chunk_id, cand.doc_id, cand.version_id, d.title, d.source_uri,"
     "       cand.page_start, cand.page_end, cand.section, cand.page_label, cand.bytes, cand.ordinal,"
