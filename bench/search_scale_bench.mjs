@@ -10,7 +10,11 @@
 //     latency without queuing for the CPU),
 //   - the same questions without it (the index dropped: the unoptimised path), and
 //     whether both return the same chunks in the same order for every question,
-//   - GET /healthz under the same concurrency (the server's floor).
+//   - GET /healthz under the same concurrency (the server's floor),
+//   - the CPU one search costs PostgreSQL and core-api (from /proc, by one client),
+//   - with BENCH_BASELINE_BUILD=<build dir> (BENCH_BASELINE_LABEL names it): the same
+//     questions against that build's core-api on the same database in the same run, its
+//     latencies and CPU, and whether every citation (id, score, snippet) is the same.
 //
 //   node bench/search_scale_bench.mjs     BENCH_QUERIES (200 per phase)
 //
@@ -106,7 +110,7 @@ async function makeTenants(stack) {
 }
 
 // Every question once, CLIENTS at a time: latencies (ms) overall, big tenant, small tenants; the chunk ids answered.
-async function runQueries(stack, tenants, queries, clients = CLIENTS) {
+async function runQueries(stack, tenants, queries, clients = CLIENTS, base = stack.baseUrl) {
   const lat = { all: [], big: [], small: [] };
   const answers = new Array(queries.length);
   let next = 0;
@@ -114,12 +118,16 @@ async function runQueries(stack, tenants, queries, clients = CLIENTS) {
     for (let i = next++; i < queries.length; i = next++) {
       const t = i % 2 === 0 ? 0 : 1 + (Math.floor(i / 2) % (TENANTS - 1));
       const t0 = process.hrtime.bigint();
-      const r = await stack.api('POST', '/v1/search', { token: tenants[t].token, body: { query: queries[i], top_k: TOP_K } });
+      const r = await fetch(`${base}/v1/search`, { method: 'POST', body: JSON.stringify({ query: queries[i], top_k: TOP_K }),
+        headers: { authorization: `Bearer ${tenants[t].token}`, 'content-type': 'application/json' } });
+      const text = await r.text();
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-      if (r.status !== 200) throw new Error(`search ${r.status}: ${r.text}`);
+      if (r.status !== 200) throw new Error(`search ${r.status}: ${text}`);
       lat.all.push(ms);
       lat[t === 0 ? 'big' : 'small'].push(ms);
-      answers[i] = JSON.stringify((r.json.results ?? r.json.chunks ?? r.json.citations ?? []).map((c) => c.chunk_id));
+      const json = JSON.parse(text);
+      // ids, scores and snippets: "same answers" means the whole citation list
+      answers[i] = JSON.stringify((json.results ?? []).map((c) => [c.chunk_id, c.score, c.snippet]));
     }
   }
   await Promise.all(Array.from({ length: clients }, client));
@@ -143,9 +151,55 @@ async function healthz(stack, n) {
 
 const p3 = (xs) => `${f1(pct(xs, 50))} / ${f1(pct(xs, 95))} / ${f1(pct(xs, 99))}`;
 
+// CPU seconds (user + system) of the cluster's PostgreSQL processes and of the core-api at pid.
+function cpuTicks(pgDir, apiPid) {
+  const pids = new Set([apiPid]);
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(pgDir)) pids.add(Number(d));
+      const ppid = Number(fs.readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
+      if (ppid && fs.readFileSync(`/proc/${ppid}/cmdline`, 'utf8').includes(pgDir)) pids.add(Number(d));
+    } catch {}
+  }
+  let t = 0;
+  for (const p of pids) {
+    try {
+      const f = fs.readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
+      t += Number(f[11]) + Number(f[12]);
+    } catch {}
+  }
+  return t;
+}
+
+// Milliseconds of CPU one search costs the server side (PostgreSQL and core-api), by one client:
+// a figure that queuing behind other work on a shared machine does not inflate as much as latency.
+async function searchCpu(stack, tenants, queries, base = stack.baseUrl, pid = stack.apiPid) {
+  const qs = queries.slice(0, 100);
+  const hz = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
+  const t0 = cpuTicks(stack.pg.dir, pid);
+  await runQueries(stack, tenants, qs, 1, base);
+  return { ms: ((cpuTicks(stack.pg.dir, pid) - t0) * 1000) / hz / qs.length, n: qs.length };
+}
+
+// BENCH_BASELINE_BUILD=<dir with core-api>: the same questions against that build's core-api on
+// the same database in the same run (e.g. the commit before a change), answers compared.
+const BASE_BUILD = process.env.BENCH_BASELINE_BUILD;
+const BASE_LABEL = process.env.BENCH_BASELINE_LABEL ?? BASE_BUILD;
+let baseApi = null;
+
+async function baselineBuild(stack, tenants, queries, api) {
+  await runQueries(stack, tenants, queries.slice(0, 40), CLIENTS, api.baseUrl);   // warm-up
+  const fast = await runQueries(stack, tenants, queries, CLIENTS, api.baseUrl);
+  const one = await runQueries(stack, tenants, queries.slice(0, 60), 1, api.baseUrl);
+  const cpu = await searchCpu(stack, tenants, queries, api.baseUrl, api.pid);
+  return { fast, one, cpu };
+}
+
 async function main() {
   const stack = await startStack({ worker: false, apiEnv: { LOG_LEVEL: 'warn', DB_POOL_SIZE: '8' } });
   try {
+    if (BASE_BUILD) baseApi = await stack.startExtraApi({}, path.join(path.resolve(BASE_BUILD), 'core-api'));
     const gen = buildGen(stack.buildDir);
     const tenants = await makeTenants(stack);
     const queries = execFileSync(gen, ['queries', String(QUERIES), '42'], { encoding: 'utf8' }).trim().split('\n');
@@ -161,6 +215,8 @@ async function main() {
       await runQueries(stack, tenants, queries.slice(0, 40));   // warm-up
       const fast = await runQueries(stack, tenants, queries);
       const one = await runQueries(stack, tenants, queries.slice(0, 60), 1);
+      const cpu = await searchCpu(stack, tenants, queries);
+      const prev = baseApi ? await baselineBuild(stack, tenants, queries, baseApi) : null;
       await stack.sql(`DROP INDEX IF EXISTS ${INDEX_NAME}`);
       const slow = await runQueries(stack, tenants, queries);
       t0 = Date.now();
@@ -177,6 +233,16 @@ async function main() {
       row(`  big tenant`, p3(slow.lat.big), 'ms');
       row(`  small tenants`, p3(slow.lat.small), 'ms');
       row('same chunks, same order as without', `${same}/${queries.length}`, '', `${found} questions answered with chunks`);
+      row('  CPU per search (PostgreSQL + core-api)', f1(cpu.ms), 'ms', `${cpu.n} questions by 1 client, /proc`);
+      if (prev) {
+        row(`baseline: build ${BASE_LABEL}`, p3(prev.fast.lat.all), 'ms',
+          `p95 this / baseline ${f2(pct(fast.lat.all, 95) / pct(prev.fast.lat.all, 95))} x`);
+        row('  1 client (no queuing)', p3(prev.one.lat.all), 'ms');
+        row('  CPU per search (PostgreSQL + core-api)', f1(prev.cpu.ms), 'ms',
+          `this / baseline ${f2(cpu.ms / prev.cpu.ms)} x`);
+        row('same citations (ids, scores, snippets) as baseline',
+          `${fast.answers.filter((a, i) => a === prev.fast.answers[i]).length}/${queries.length}`, '');
+      }
       row('baseline: /healthz', p3(h), 'ms', `${CLIENTS} clients`);
       row(`${INDEX_NAME} build`, f1(indexS), 's');
     }
