@@ -302,6 +302,32 @@ test("a tenant's list long poll never wakes for another tenant's runs", async ()
   assert.ok(!zAfter.json.runs.some((r) => r.run_id === theirs));
 });
 
+test('the runs list is served from its cache; any run change of the tenant forgets it on every instance', async () => {
+  const id = await queuedRun(A, 'list cache\n');
+  const page = '/v1/ingestion-runs?limit=7';
+  const statusIn = (r) => r.json.runs.find((x) => x.run_id === id)?.status;
+  for (const on of [onA, onB]) assert.equal(statusIn(await on('GET', page, { token: A.token })), 'queued');
+  // Without the NOTIFY the page is what was read: the cache answers, not the database.
+  await stack.sql('ALTER TABLE ingestion_runs DISABLE TRIGGER ingestion_runs_changed_update');
+  try {
+    await stack.sql("UPDATE ingestion_runs SET status = 'running', updated_at = now() WHERE run_id = $1", [id]);
+    assert.equal(statusIn(await onB('GET', page, { token: A.token })), 'queued');
+    // mine=true pages are not cached: read again
+    const mine = await onB('GET', `${page}&mine=true`, { token: A.token });
+    assert.equal(mine.json.runs.find((x) => x.run_id === id).status, 'running');
+  } finally {
+    await stack.sql('ALTER TABLE ingestion_runs ENABLE TRIGGER ingestion_runs_changed_update');
+  }
+  await stack.sql("UPDATE ingestion_runs SET status = 'failed', error = 'x', updated_at = now() WHERE run_id = $1", [id]);
+  for (const base of [stack.baseUrl, second.baseUrl]) {
+    await waitFor(async () => statusIn(await call(base, 'GET', page, { token: A.token })) === 'failed',
+      { timeoutMs: NOTIFY_BOUND_MS, intervalMs: 20, what: `the list change on ${base}` });
+  }
+  // Per tenant: the same page of another tenant is its own.
+  const z = await onB('GET', page, { token: Z.token });
+  assert.ok(!z.json.runs.some((x) => x.run_id === id));
+});
+
 test('a long poll holds no database connection while it waits', async () => {
   const id = await queuedRun(A, 'pool check\n');
   const r = await onA('GET', `/v1/ingestion-runs/${id}`, { token: A.token });

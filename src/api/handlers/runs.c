@@ -349,6 +349,7 @@ struct list_poll {
     long long wait_s;            /* -1: no ?wait= */
     char key[WATCH_KEY_MAX];     /* "<tenant_id>", lower case: the listener fires it for any run of the tenant */
     char etag[24];               /* of the last read */
+    const char *text;            /* the last read's JSON, in the arena */
 };
 
 /* Filters, ?wait=, If-None-Match and ?since= of a list into *q. 0, or -1 after answering 400. */
@@ -429,26 +430,83 @@ static json_t *list_body(struct req *r, const struct list_poll *q)
     return body;
 }
 
-/*
- * The list into *body with its "version" (the ETag of everything else in it,
- * also in q->etag). 0, or -1 after answering.
- */
-static int list_read(struct req *r, struct list_poll *q, json_t **body)
+/* The list read from the database into q->text and q->etag. 0, or -1 after answering. */
+static int list_fetch(struct req *r, struct list_poll *q)
 {
+    json_t *body = list_body(r, q);
     char *text;
 
-    *body = list_body(r, q);
-    if (!*body)
+    if (!body)
         return -1;
-    text = json_dumps(*body, JSON_COMPACT);
-    if (!text) {
+    text = json_dumps(body, JSON_COMPACT);
+    if (text) {
+        /* The version is the ETag of everything else in the list. */
+        run_etag(text, q->etag, sizeof(q->etag));
+        free(text);
+        json_object_set_new(body, "version", json_string(q->etag));
+        text = json_dumps(body, JSON_COMPACT);
+    }
+    q->text = text ? arena_strdup(&r->arena, text) : NULL;
+    free(text);
+    if (!q->text) {
         req_error(r, API_ERR_INTERNAL, "out of memory");
         return -1;
     }
-    run_etag(text, q->etag, sizeof(q->etag));
-    free(text);
-    json_object_set_new(*body, "version", json_string(q->etag));
     return 0;
+}
+
+/* The page from the list cache ("<etag>\t<json>") into q->etag and q->text: 1 on a hit. */
+static int list_cached(struct req *r, const char *key, struct list_poll *q)
+{
+    char small[4096], *buf = small, *tab;
+    size_t len = 0;
+    int hit = memo_get(r->app->list_reads, key, time_now_ms(), small, sizeof(small), &len, NULL);
+
+    if (!hit && len >= sizeof(small)) {
+        buf = arena_alloc(&r->arena, len + 1);
+        hit = buf && memo_get(r->app->list_reads, key, time_now_ms(), buf, len + 1, NULL, NULL);
+    }
+    tab = hit ? strchr(buf, '\t') : NULL;
+    if (!tab || (size_t)(tab - buf) >= sizeof(q->etag))
+        return 0;
+    memcpy(q->etag, buf, (size_t)(tab - buf));
+    q->etag[tab - buf] = '\0';
+    q->text = arena_strdup(&r->arena, tab + 1);
+    return q->text != NULL;
+}
+
+/*
+ * The list into q->text with its "version" (the ETag of everything else in
+ * it, also in q->etag): from the list cache when the page is there (every
+ * page but mine=true), else read by one of the requests that want it while
+ * the others wait for its answer (a change wakes every open runs page of the
+ * tenant at once). 0, or -1 after answering.
+ */
+static int list_read(struct req *r, struct list_poll *q)
+{
+    char key[MEMO_KEY_MAX], *v;
+    pthread_mutex_t *mu;
+    uint64_t gen;
+    int rc = 0, n;
+
+    n = snprintf(key, sizeof(key), "%s|%s|%lld|%lld", q->key, q->status ? q->status : "", q->page.limit,
+                 q->page.offset);
+    /* Never a cut key: two pages would share it. */
+    if (!r->app->list_reads || q->mine || n < 0 || (size_t)n >= sizeof(key))
+        return list_fetch(r, q);
+    if (list_cached(r, key, q))
+        return 0;
+    mu = fill_lock(key);
+    pthread_mutex_lock(mu);
+    if (!list_cached(r, key, q)) {
+        gen = memo_gen(r->app->list_reads, key);
+        rc = list_fetch(r, q);
+        v = rc == 0 ? arena_printf(&r->arena, "%s\t%s", q->etag, q->text) : NULL;
+        if (v)
+            memo_put(r->app->list_reads, gen, key, q->key, v, strlen(v) + 1, 0, time_now_ms(), INT64_MAX);
+    }
+    pthread_mutex_unlock(mu);
+    return rc;
 }
 
 /* 1 if the list read (its ETag in q->etag) is what the caller already has. */
@@ -464,7 +522,7 @@ static int list_unchanged(const struct list_poll *q)
 }
 
 /* Answer the list: 304 when the caller's ETag still matches, else 200 with it. */
-static void list_answer(struct req *r, const struct list_poll *q, json_t *body)
+static void list_answer(struct req *r, const struct list_poll *q)
 {
     req_set_header(r, "ETag", q->etag);
     req_set_header(r, "Cache-Control", "no-cache");
@@ -472,7 +530,7 @@ static void list_answer(struct req *r, const struct list_poll *q, json_t *body)
         req_raw(r, 304, NULL, NULL, 0);
         return;
     }
-    req_json(r, 200, json_incref(body));
+    req_raw(r, 200, "application/json", q->text, strlen(q->text));
 }
 
 /*
@@ -485,7 +543,6 @@ void runs_list(struct req *r)
 {
     struct list_poll q;
     struct watch_waiter w;
-    json_t *body;
     int64_t deadline;
     int waiting;
 
@@ -497,15 +554,15 @@ void runs_list(struct req *r)
     if (waiting)
         watch_add(r->app->runs, &w, q.key);
     for (;;) {
-        if (list_read(r, &q, &body) < 0)
+        if (list_read(r, &q) < 0)
             break;
         if (!waiting || !list_unchanged(&q) || time_mono_ms() >= deadline) {
-            list_answer(r, &q, body);
+            list_answer(r, &q);
             break;
         }
         req_db_release(r);
         if (!watch_wait(r->app->runs, &w, deadline)) {
-            list_answer(r, &q, body);
+            list_answer(r, &q);
             break;
         }
         watch_rearm(r->app->runs, &w);
