@@ -658,7 +658,7 @@ static void read_candidates(struct search *s, struct rank_cand *c, float *tmp, c
         rank_finish(&s->rq, o, &c[i]);
 }
 
-/* The sketches of the first n of c (sorted) from sketches_sql; 0 or -1 (answered). */
+/* The sketches of the first n of c (sorted) from sketches_stmt; 0 or -1 (answered). */
 static int read_sketches(struct search *s, struct rank_cand *c, int n)
 {
     const char *params[2] = {s->r->principal.tenant_id, uuid_array(s->r, s->cands, c, n)};
