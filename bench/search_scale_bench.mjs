@@ -10,7 +10,11 @@
 //     latency without queuing for the CPU),
 //   - the same questions without it (the index dropped: the unoptimised path), and
 //     whether both return the same chunks in the same order for every question,
-//   - GET /healthz under the same concurrency (the server's floor).
+//   - GET /healthz under the same concurrency (the server's floor),
+//   - the CPU one search costs PostgreSQL and core-api (from /proc, by one client),
+//   - with BENCH_BASELINE_BUILD=<build dir> (BENCH_BASELINE_LABEL names it): the same
+//     questions against that build's core-api on the same database in the same run, its
+//     latencies and CPU, and whether every citation (id, score, snippet) is the same.
 //
 //   node bench/search_scale_bench.mjs     BENCH_QUERIES (200 per phase)
 //
@@ -31,7 +35,7 @@ const CHUNKS_PER_DOC = 50;
 const TOP_K = 8;
 // Migration 0008's index: dropped and made again here for the unoptimised baseline.
 const INDEX_NAME = 'chunks_tenant_tsv';
-const INDEX_SQL = `CREATE INDEX ${INDEX_NAME} ON chunks USING gin (tenant_id, tsv)`;
+const INDEX_SQL = `CREATE INDEX ${INDEX_NAME} ON chunks USING gin (tenant_id, tsv) WITH (fastupdate = off)`;
 
 function buildGen(buildDir) {
   const out = path.join(buildDir, 'bench', 'gen_chunks');
@@ -56,17 +60,35 @@ function shares(size) {
   return [big, ...small];
 }
 
-// Load docs [from, to) of every tenant through one psql.
+// The term statistics of migration 0007, computed once over everything active (the load runs
+// without triggers: kept row by row, the tenant's term_stats rows were rewritten once per
+// document inside one transaction, and loading 50k chunks of one tenant took over 10 minutes).
+const STATS_SQL = `BEGIN;
+DELETE FROM term_stats;
+DELETE FROM corpus_stats;
+WITH active AS (
+  SELECT c.tenant_id, c.tsv, octet_length(c.text) AS bytes FROM chunks c
+   WHERE EXISTS (SELECT 1 FROM document_versions v WHERE v.version_id = c.version_id AND v.is_active)
+), df AS (
+  INSERT INTO term_stats (tenant_id, lexeme, df)
+  SELECT tenant_id, lexeme, count(*) FROM active, unnest(tsvector_to_array(tsv)) lexeme GROUP BY 1, 2
+)
+INSERT INTO corpus_stats (tenant_id, chunks, bytes) SELECT tenant_id, count(*), sum(bytes) FROM active GROUP BY 1;
+COMMIT;
+`;
+
+// Load docs [from, to) of every tenant through one psql, triggers off (session_replication_role).
 async function loadDelta(gen, url, tenants, have, want) {
   const p = spawn('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', url], { stdio: ['pipe', 'ignore', 'inherit'] });
   const done = new Promise((resolve, reject) => p.on('exit', (c) => (c === 0 ? resolve() : reject(new Error(`psql ${c}`)))));
+  p.stdin.write('SET session_replication_role = replica;\n');
   for (let t = 0; t < tenants.length; t++) {
     if (want[t] <= have[t]) continue;
     const g = spawn(gen, ['corpus', tenants[t].id, String(have[t]), String(want[t] - have[t])],
       { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, GEN_NO_ANALYZE: '1' } });
     for await (const chunk of g.stdout) if (!p.stdin.write(chunk)) await new Promise((r) => p.stdin.once('drain', r));
   }
-  p.stdin.end('ANALYZE documents, document_versions, chunks, chunk_embeddings;\n');
+  p.stdin.end(`${STATS_SQL}ANALYZE documents, document_versions, chunks, chunk_embeddings, term_stats, corpus_stats;\n`);
   await done;
 }
 
@@ -88,7 +110,7 @@ async function makeTenants(stack) {
 }
 
 // Every question once, CLIENTS at a time: latencies (ms) overall, big tenant, small tenants; the chunk ids answered.
-async function runQueries(stack, tenants, queries, clients = CLIENTS) {
+async function runQueries(stack, tenants, queries, clients = CLIENTS, base = stack.baseUrl) {
   const lat = { all: [], big: [], small: [] };
   const answers = new Array(queries.length);
   let next = 0;
@@ -96,12 +118,16 @@ async function runQueries(stack, tenants, queries, clients = CLIENTS) {
     for (let i = next++; i < queries.length; i = next++) {
       const t = i % 2 === 0 ? 0 : 1 + (Math.floor(i / 2) % (TENANTS - 1));
       const t0 = process.hrtime.bigint();
-      const r = await stack.api('POST', '/v1/search', { token: tenants[t].token, body: { query: queries[i], top_k: TOP_K } });
+      const r = await fetch(`${base}/v1/search`, { method: 'POST', body: JSON.stringify({ query: queries[i], top_k: TOP_K }),
+        headers: { authorization: `Bearer ${tenants[t].token}`, 'content-type': 'application/json' } });
+      const text = await r.text();
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-      if (r.status !== 200) throw new Error(`search ${r.status}: ${r.text}`);
+      if (r.status !== 200) throw new Error(`search ${r.status}: ${text}`);
       lat.all.push(ms);
       lat[t === 0 ? 'big' : 'small'].push(ms);
-      answers[i] = JSON.stringify((r.json.results ?? r.json.chunks ?? r.json.citations ?? []).map((c) => c.chunk_id));
+      const json = JSON.parse(text);
+      // ids, scores and snippets: "same answers" means the whole citation list
+      answers[i] = JSON.stringify((json.results ?? []).map((c) => [c.chunk_id, c.score, c.snippet]));
     }
   }
   await Promise.all(Array.from({ length: clients }, client));
@@ -125,9 +151,55 @@ async function healthz(stack, n) {
 
 const p3 = (xs) => `${f1(pct(xs, 50))} / ${f1(pct(xs, 95))} / ${f1(pct(xs, 99))}`;
 
+// CPU seconds (user + system) of the cluster's PostgreSQL processes and of the core-api at pid.
+function cpuTicks(pgDir, apiPid) {
+  const pids = new Set([apiPid]);
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(pgDir)) pids.add(Number(d));
+      const ppid = Number(fs.readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
+      if (ppid && fs.readFileSync(`/proc/${ppid}/cmdline`, 'utf8').includes(pgDir)) pids.add(Number(d));
+    } catch {}
+  }
+  let t = 0;
+  for (const p of pids) {
+    try {
+      const f = fs.readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
+      t += Number(f[11]) + Number(f[12]);
+    } catch {}
+  }
+  return t;
+}
+
+// Milliseconds of CPU one search costs the server side (PostgreSQL and core-api), by one client:
+// a figure that queuing behind other work on a shared machine does not inflate as much as latency.
+async function searchCpu(stack, tenants, queries, base = stack.baseUrl, pid = stack.apiPid) {
+  const qs = queries.slice(0, 100);
+  const hz = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
+  const t0 = cpuTicks(stack.pg.dir, pid);
+  await runQueries(stack, tenants, qs, 1, base);
+  return { ms: ((cpuTicks(stack.pg.dir, pid) - t0) * 1000) / hz / qs.length, n: qs.length };
+}
+
+// BENCH_BASELINE_BUILD=<dir with core-api>: the same questions against that build's core-api on
+// the same database in the same run (e.g. the commit before a change), answers compared.
+const BASE_BUILD = process.env.BENCH_BASELINE_BUILD;
+const BASE_LABEL = process.env.BENCH_BASELINE_LABEL ?? BASE_BUILD;
+let baseApi = null;
+
+async function baselineBuild(stack, tenants, queries, api) {
+  await runQueries(stack, tenants, queries.slice(0, 40), CLIENTS, api.baseUrl);   // warm-up
+  const fast = await runQueries(stack, tenants, queries, CLIENTS, api.baseUrl);
+  const one = await runQueries(stack, tenants, queries.slice(0, 60), 1, api.baseUrl);
+  const cpu = await searchCpu(stack, tenants, queries, api.baseUrl, api.pid);
+  return { fast, one, cpu };
+}
+
 async function main() {
   const stack = await startStack({ worker: false, apiEnv: { LOG_LEVEL: 'warn', DB_POOL_SIZE: '8' } });
   try {
+    if (BASE_BUILD) baseApi = await stack.startExtraApi({}, path.join(path.resolve(BASE_BUILD), 'core-api'));
     const gen = buildGen(stack.buildDir);
     const tenants = await makeTenants(stack);
     const queries = execFileSync(gen, ['queries', String(QUERIES), '42'], { encoding: 'utf8' }).trim().split('\n');
@@ -143,6 +215,8 @@ async function main() {
       await runQueries(stack, tenants, queries.slice(0, 40));   // warm-up
       const fast = await runQueries(stack, tenants, queries);
       const one = await runQueries(stack, tenants, queries.slice(0, 60), 1);
+      const cpu = await searchCpu(stack, tenants, queries);
+      const prev = baseApi ? await baselineBuild(stack, tenants, queries, baseApi) : null;
       await stack.sql(`DROP INDEX IF EXISTS ${INDEX_NAME}`);
       const slow = await runQueries(stack, tenants, queries);
       t0 = Date.now();
@@ -159,6 +233,16 @@ async function main() {
       row(`  big tenant`, p3(slow.lat.big), 'ms');
       row(`  small tenants`, p3(slow.lat.small), 'ms');
       row('same chunks, same order as without', `${same}/${queries.length}`, '', `${found} questions answered with chunks`);
+      row('  CPU per search (PostgreSQL + core-api)', f1(cpu.ms), 'ms', `${cpu.n} questions by 1 client, /proc`);
+      if (prev) {
+        row(`baseline: build ${BASE_LABEL}`, p3(prev.fast.lat.all), 'ms',
+          `p95 this / baseline ${f2(pct(fast.lat.all, 95) / pct(prev.fast.lat.all, 95))} x`);
+        row('  1 client (no queuing)', p3(prev.one.lat.all), 'ms');
+        row('  CPU per search (PostgreSQL + core-api)', f1(prev.cpu.ms), 'ms',
+          `this / baseline ${f2(cpu.ms / prev.cpu.ms)} x`);
+        row('same citations (ids, scores, snippets) as baseline',
+          `${fast.answers.filter((a, i) => a === prev.fast.answers[i]).length}/${queries.length}`, '');
+      }
       row('baseline: /healthz', p3(h), 'ms', `${CLIENTS} clients`);
       row(`${INDEX_NAME} build`, f1(indexS), 's');
     }

@@ -18,6 +18,9 @@ const IDLE_S = envNum('BENCH_IDLE_SECONDS', 30);
 // The web UI's wait (web/lib/useRunPoll.js): the idle window is longer, so re-polls at each wait's end count.
 const WAIT_S = envNum('BENCH_WAIT_SECONDS', 25);
 const CHANGES = envNum('BENCH_CHANGES', 5);
+// BENCH_TARGET=list: the watchers long-poll the runs list (GET /v1/ingestion-runs?limit=20&wait=)
+// instead of one run; the change is the same update of a run of the tenant.
+const TARGET = process.env.BENCH_TARGET === 'list' ? 'list' : 'run';
 const ADDRS = ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4'];
 
 function get(base, p, { token, etag, localAddress, agent }) {
@@ -58,7 +61,8 @@ async function main() {
     const admin = await stack.tenant('watch');
     const up = await stack.upload({ token: admin.token, content: 'watched run\n', filename: 'w.txt' });
     const runId = up.json.run_id;
-    const p = `/v1/ingestion-runs/${runId}`;
+    const p = TARGET === 'list' ? '/v1/ingestion-runs?limit=20' : `/v1/ingestion-runs/${runId}`;
+    const sep = TARGET === 'list' ? '&' : '?';
     const first = await get(stack.baseUrl, p, { token: admin.token });
     const idle0 = await idleRate(client, stack.db);
     const rss0 = procMem(stack.apiPid).rss;
@@ -76,7 +80,7 @@ async function main() {
         let etag = first.etag;
         while (!stop) {
           try {
-            const r = await get(stack.baseUrl, `${p}?wait=${WAIT_S}`, { token: admin.token, etag, localAddress: ADDRS[a], agent: agents[a] });
+            const r = await get(stack.baseUrl, `${p}${sep}wait=${WAIT_S}`, { token: admin.token, etag, localAddress: ADDRS[a], agent: agents[a] });
             if (r.status === 200) {
               if (r.etag !== etag && changeAt) seen.push(Date.now() - changeAt);
               etag = r.etag;
@@ -115,7 +119,7 @@ async function main() {
     stop = true;
     latencies.sort((a, b) => a - b);
 
-    console.log(`watchers: ${WATCHERS} long polls (wait=${WAIT_S}) on one run, one core-api, idle window ${IDLE_S} s, shared 2-core machine`);
+    console.log(`watchers: ${WATCHERS} long polls (wait=${WAIT_S}) on ${TARGET === 'list' ? 'the runs list' : 'one run'}, one core-api, idle window ${IDLE_S} s, shared 2-core machine`);
     row('core-api RSS before watchers (baseline)', f1(rss0 / 1024), 'MiB');
     row('core-api RSS with watchers held', f1(rssHeld / 1024), 'MiB', `+${f1((rssHeld - rss0) / 1024)} MiB (target < 64)`);
     row('core-api RSS after idle + changes', f1(Math.max(rssAfterIdle, rssEnd) / 1024), 'MiB',

@@ -22,6 +22,7 @@ struct api_app {
     struct principal_cache *principals;   /* NULL: no cache (PRINCIPAL_CACHE_TTL=0, tests) */
     struct watch *runs;                   /* long polls by "<tenant_id>/<run_id>"; NULL: none */
     struct memo *run_reads;               /* GET run by id, by the same key; NULL: no cache */
+    struct memo *list_reads;              /* GET runs list pages, tagged by tenant; NULL: no cache */
 };
 
 #endif

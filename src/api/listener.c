@@ -52,6 +52,7 @@ static int listen_connect(struct listener *l)
     /* From here on no change is missed: the cache may serve, the long polls read again. */
     principal_cache_set_live(l->app->principals, 1);
     memo_set_live(l->app->run_reads, 1);
+    memo_set_live(l->app->list_reads, 1);
     watch_fire_all(l->app->runs);
     log_event(LOG_INFO, "listener: listening", NULL);
     return 0;
@@ -62,9 +63,24 @@ static void listen_lost(struct listener *l)
 {
     principal_cache_set_live(l->app->principals, 0);
     memo_set_live(l->app->run_reads, 0);
+    memo_set_live(l->app->list_reads, 0);
     watch_fire_all(l->app->runs);
     db_close(&l->conn);
     log_event(LOG_WARN, "listener: connection lost, cache off until it is back", NULL);
+}
+
+/* Forget the tenant's cached list pages and wake its list long polls (runs.c): "<tenant_id>" of the payload. */
+static void fire_tenant(struct listener *l, const char *payload)
+{
+    const char *slash = strchr(payload, '/');
+    char key[WATCH_KEY_MAX];
+
+    if (!slash || (size_t)(slash - payload) >= sizeof(key))
+        return;
+    memcpy(key, payload, (size_t)(slash - payload));
+    key[slash - payload] = '\0';
+    memo_forget_tag(l->app->list_reads, key);   /* first: a woken list must read the new state */
+    watch_fire(l->app->runs, key);
 }
 
 static void dispatch(struct listener *l, const PGnotify *n)
@@ -75,6 +91,7 @@ static void dispatch(struct listener *l, const PGnotify *n)
         /* Forget first: a woken long poll must read the new state. */
         memo_forget_key(l->app->run_reads, n->extra);
         watch_fire(l->app->runs, n->extra);
+        fire_tenant(l, n->extra);
     }
 }
 
@@ -118,6 +135,7 @@ static void *listen_main(void *arg)
     }
     principal_cache_set_live(l->app->principals, 0);
     memo_set_live(l->app->run_reads, 0);
+    memo_set_live(l->app->list_reads, 0);
     watch_close(l->app->runs);
     db_close(&l->conn);
     return NULL;

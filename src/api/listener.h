@@ -6,7 +6,8 @@
  *
  * Channels: PRINCIPAL_CACHE_CHANNEL ("principal_changed", payload "u:<user>"
  * or "s:<jti>") and LISTENER_RUN_CHANNEL ("run_changed", payload
- * "<tenant_id>/<run_id>", the watch key).
+ * "<tenant_id>/<run_id>", the watch key of one run's long polls; the
+ * "<tenant_id>" part is fired too, the key of the tenant's list long polls).
  *
  * While the connection is down the caches serve nothing (set_live 0) and
  * every long poll is woken to read again, since a NOTIFY may have been

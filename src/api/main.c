@@ -144,7 +144,8 @@ static int push_start(struct api_app *app, struct listener **l, volatile sig_ato
     }
     if (cfg->run_cache_ttl_ms > 0) {
         app->run_reads = memo_new((size_t)cfg->run_cache_size, RUN_CACHE_VALUE_MAX, cfg->run_cache_ttl_ms);
-        if (!app->run_reads)
+        app->list_reads = memo_new(LIST_CACHE_SLOTS, LIST_CACHE_VALUE_MAX, cfg->run_cache_ttl_ms);
+        if (!app->run_reads || !app->list_reads)
             return -1;
     }
     app->runs = watch_new();
@@ -159,6 +160,7 @@ static void push_stop(struct api_app *app, struct listener **l)
     listener_stop(l);
     principal_cache_free(&app->principals);
     memo_free(&app->run_reads);
+    memo_free(&app->list_reads);
     watch_free(&app->runs);
 }
 

@@ -352,20 +352,31 @@ static int stmt_prepare(PGconn *c, struct conn_state *st, int id, const char *na
     return 0;
 }
 
-PGresult *db_query_prepared(PGconn *c, struct db_stmt *s, int n, const char *const *params)
+/* db_query_prepared() with the result in format (0 text, 1 binary). */
+static PGresult *prepared_exec(PGconn *c, struct db_stmt *s, int n, const char *const *params, int format)
 {
     struct conn_state *st = conn_state_of(c);
     int id = stmt_id(s);
     char name[16];
 
+    set_sqlstate("");
     /* A connection made elsewhere, or more statements than the bitmap holds: plain. */
     if (!st || id < 0)
-        return db_query(c, s->sql, n, params);
+        return query_result(c, PQexecParams(c, s->sql, n, NULL, params, NULL, NULL, format), s->sql);
     snprintf(name, sizeof(name), "s%d", id);
-    set_sqlstate("");
     if (stmt_prepare(c, st, id, name, s, n) < 0)
         return NULL;
-    return query_result(c, PQexecPrepared(c, name, n, params, NULL, NULL, 0), s->sql);
+    return query_result(c, PQexecPrepared(c, name, n, params, NULL, NULL, format), s->sql);
+}
+
+PGresult *db_query_prepared(PGconn *c, struct db_stmt *s, int n, const char *const *params)
+{
+    return prepared_exec(c, s, n, params, 0);
+}
+
+PGresult *db_query_prepared_binary(PGconn *c, struct db_stmt *s, int n, const char *const *params)
+{
+    return prepared_exec(c, s, n, params, 1);
 }
 
 struct db_pool {

@@ -85,6 +85,12 @@ struct db_stmt {
  * runs like db_query(). Same result and failure contract as db_query().
  */
 PGresult *db_query_prepared(PGconn *c, struct db_stmt *s, int n, const char *const *params);
+/*
+ * db_query_prepared() with every column of the result in PostgreSQL's binary
+ * form (PQgetvalue/PQgetlength: network byte order, a real[] as array_send
+ * makes it): for large numeric columns that text would format and parse.
+ */
+PGresult *db_query_prepared_binary(PGconn *c, struct db_stmt *s, int n, const char *const *params);
 /* Like db_query for statements whose result is not needed: 0 or -1. */
 int db_exec(PGconn *c, const char *sql, int n, const char *const *params);
 /* SQLSTATE of this thread's last failed db_query ("" if none, "08006" if the connection broke). */

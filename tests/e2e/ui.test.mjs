@@ -289,6 +289,33 @@ describe('web UI against the real stack', { timeout: 15 * 60_000 }, () => {
     await shot('07-run-detail');
   });
 
+  test('the runs list shows a new run and its transitions without a reload (list long poll)', { timeout: INGEST_TIMEOUT }, async () => {
+    await page.getByTestId('nav-runs').click();
+    await page.waitForURL(/\/runs\/?$/);
+    await page.getByTestId('runs-table').waitFor();
+    let navigations = 0;
+    const polls = [];
+    const onNav = (f) => { if (f === page.mainFrame()) navigations += 1; };
+    const onRequest = (r) => { if (/\/v1\/ingestion-runs\?.*wait=/.test(r.url())) polls.push(r.url()); };
+    page.on('framenavigated', onNav);
+    page.on('request', onRequest);
+    try {
+      // another client uploads: the open list shows the run, then its success, by itself
+      const { token } = await stack.login({ tenant: TENANT.tenant, email: TENANT.email, password: TENANT.password });
+      const up = await stack.upload({ token, content: 'Long poll list note\n\nThe kiosk in Braga sells maps.\n', filename: 'list-poll.txt' });
+      assert.equal(up.status, 202, up.text);
+      const row = page.locator(`[data-testid="run-row"][data-run-id="${up.json.run_id}"]`);
+      await row.waitFor({ timeout: UI_TIMEOUT });
+      await page.locator(`[data-testid="run-row"][data-run-id="${up.json.run_id}"][data-status="succeeded"]`)
+        .waitFor({ timeout: INGEST_TIMEOUT });
+      assert.equal(navigations, 0, 'the page was not reloaded');
+      assert.ok(polls.some((u) => /since=/.test(u)), `a list long poll was made: ${polls.join(' ')}`);
+    } finally {
+      page.off('framenavigated', onNav);
+      page.off('request', onRequest);
+    }
+  });
+
   test('the document is listed and its detail shows the active version', async () => {
     await page.getByTestId('nav-documents').click();
     await page.waitForURL(/\/documents\/?$/);

@@ -233,6 +233,101 @@ test("a tenant never receives another tenant's run events", async () => {
   assert.equal(z.text, '');
 });
 
+// ---------------------------------------------------------------- runs list long poll
+
+test('GET runs list: an ETag and a version; a run change of the tenant reaches a waiting list on both instances', async () => {
+  const first = await onA('GET', '/v1/ingestion-runs?limit=5', { token: A.token });
+  assert.equal(first.status, 200, first.text);
+  const etag = first.headers.get('etag');
+  assert.match(etag, /^W\/"[0-9a-f]{16}"$/);
+  assert.equal(first.json.version, etag);
+  const same = await onA('GET', '/v1/ingestion-runs?limit=5', { token: A.token, headers: { 'if-none-match': etag } });
+  assert.equal(same.status, 304);
+  for (const w of ['-1', 'x', '31', '1.5']) {
+    const bad = await onA('GET', `/v1/ingestion-runs?wait=${w}`, { token: A.token });
+    assert.equal(bad.status, 400, `wait=${w}: ${bad.text}`);
+  }
+  const t0 = Date.now();
+  const waits = [
+    onA('GET', '/v1/ingestion-runs?limit=5&wait=20', { token: A.token, headers: { 'if-none-match': etag } }),
+    onB('GET', `/v1/ingestion-runs?limit=5&wait=20&since=${encodeURIComponent(first.json.version)}`, { token: A.token }),
+  ].map((p) => p.then((r) => ({ ...r, ms: Date.now() - t0 })));
+  await sleep(500);
+  const id = await queuedRun(A, 'list long poll\n');
+  for (const r of await Promise.all(waits)) {
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.runs[0].run_id, id);
+    assert.notEqual(r.json.version, etag);
+    assert.ok(r.ms >= 450 && r.ms < 5000, `answered after ${r.ms} ms`);
+  }
+  // A transition of a run already listed wakes it too.
+  const now = await onA('GET', '/v1/ingestion-runs?limit=5', { token: A.token });
+  const moved = onB('GET', `/v1/ingestion-runs?limit=5&wait=20&since=${encodeURIComponent(now.json.version)}`, { token: A.token });
+  await sleep(300);
+  await stack.sql("UPDATE ingestion_runs SET status = 'running', started_at = now(), updated_at = now() WHERE run_id = $1", [id]);
+  const m = await moved;
+  assert.equal(m.status, 200);
+  assert.equal(m.json.runs.find((r) => r.run_id === id).status, 'running');
+  assert.equal(m.json.counts.running >= 1, true);
+  // Nothing changes: the wait ends with 304 (If-None-Match) or 200 with the same version (since).
+  const cur = await onA('GET', '/v1/ingestion-runs?limit=5', { token: A.token });
+  const t1 = Date.now();
+  const idle = await onA('GET', '/v1/ingestion-runs?limit=5&wait=1', { token: A.token, headers: { 'if-none-match': cur.headers.get('etag') } });
+  assert.equal(idle.status, 304);
+  assert.ok(Date.now() - t1 >= 900, 'waited the second out');
+  const idle2 = await onA('GET', `/v1/ingestion-runs?limit=5&wait=1&since=${encodeURIComponent(cur.json.version)}`, { token: A.token });
+  assert.equal(idle2.status, 200);
+  assert.equal(idle2.json.version, cur.json.version);
+});
+
+test("a tenant's list long poll never wakes for another tenant's runs", async () => {
+  const zl = await onB('GET', '/v1/ingestion-runs', { token: Z.token });
+  const al = await onA('GET', '/v1/ingestion-runs', { token: A.token });
+  const zWait = onB('GET', '/v1/ingestion-runs?wait=3', { token: Z.token, headers: { 'if-none-match': zl.headers.get('etag') } });
+  const aWait = onA('GET', '/v1/ingestion-runs?wait=20', { token: A.token, headers: { 'if-none-match': al.headers.get('etag') } });
+  await sleep(300);
+  const theirs = await queuedRun(A, 'acme list run\n');
+  for (let i = 0; i < 5; i++) {
+    await stack.sql('UPDATE ingestion_runs SET attempt = attempt + 1, updated_at = now() WHERE run_id = $1', [theirs]);
+  }
+  const a = await aWait;
+  assert.equal(a.status, 200);
+  assert.ok(a.json.runs.some((r) => r.run_id === theirs));
+  const t0 = Date.now();
+  const z = await zWait;
+  assert.equal(z.status, 304, `Z saw: ${z.status} ${z.text}`);
+  assert.equal(z.text, '');
+  assert.ok(Date.now() - t0 > 1000, 'Z slept through A\'s changes');
+  const zAfter = await onB('GET', '/v1/ingestion-runs?limit=100', { token: Z.token });
+  assert.ok(!zAfter.json.runs.some((r) => r.run_id === theirs));
+});
+
+test('the runs list is served from its cache; any run change of the tenant forgets it on every instance', async () => {
+  const id = await queuedRun(A, 'list cache\n');
+  const page = '/v1/ingestion-runs?limit=7';
+  const statusIn = (r) => r.json.runs.find((x) => x.run_id === id)?.status;
+  for (const on of [onA, onB]) assert.equal(statusIn(await on('GET', page, { token: A.token })), 'queued');
+  // Without the NOTIFY the page is what was read: the cache answers, not the database.
+  await stack.sql('ALTER TABLE ingestion_runs DISABLE TRIGGER ingestion_runs_changed_update');
+  try {
+    await stack.sql("UPDATE ingestion_runs SET status = 'running', updated_at = now() WHERE run_id = $1", [id]);
+    assert.equal(statusIn(await onB('GET', page, { token: A.token })), 'queued');
+    // mine=true pages are not cached: read again
+    const mine = await onB('GET', `${page}&mine=true`, { token: A.token });
+    assert.equal(mine.json.runs.find((x) => x.run_id === id).status, 'running');
+  } finally {
+    await stack.sql('ALTER TABLE ingestion_runs ENABLE TRIGGER ingestion_runs_changed_update');
+  }
+  await stack.sql("UPDATE ingestion_runs SET status = 'failed', error = 'x', updated_at = now() WHERE run_id = $1", [id]);
+  for (const base of [stack.baseUrl, second.baseUrl]) {
+    await waitFor(async () => statusIn(await call(base, 'GET', page, { token: A.token })) === 'failed',
+      { timeoutMs: NOTIFY_BOUND_MS, intervalMs: 20, what: `the list change on ${base}` });
+  }
+  // Per tenant: the same page of another tenant is its own.
+  const z = await onB('GET', page, { token: Z.token });
+  assert.ok(!z.json.runs.some((x) => x.run_id === id));
+});
+
 test('a long poll holds no database connection while it waits', async () => {
   const id = await queuedRun(A, 'pool check\n');
   const r = await onA('GET', `/v1/ingestion-runs/${id}`, { token: A.token });

@@ -296,7 +296,7 @@ function candidatesSql() {
   const src = fs.readFileSync(path.join(ROOT, 'src/api/handlers/search.c'), 'utf8');
   const lit = /"((?:[^"\\]|\\.)*)"/g;
   const quote = src.match(/#define SEARCH_QUOTE_LEXEME (".*")\n/)[1];
-  const body = src.match(/static const char candidates_sql\[\] =\n([\s\S]*?);\n/)[1]
+  const body = src.match(/static struct db_stmt candidates_stmt = \{\n([\s\S]*?),\n\s*0\};\n/)[1]
     .replaceAll('SEARCH_QUOTE_LEXEME', quote)
     .replace(/SEARCH_STR\((\w+)\)/g, (_, name) => `"${src.match(new RegExp(`#define ${name} (\\S+)`))[1]}"`);
   return [...body.matchAll(lit)].map((m) => m[1]).join('').replace(/\\(.)/g, '$1');
@@ -315,9 +315,9 @@ test('under the policies, search still finds candidates through the full-text in
   await stack.sql('ANALYZE chunks');
   const sql = candidatesSql();
   assert.match(sql, /FROM \(SELECT m\.\* FROM tenant_chunks m/);
-  // $2 every ranked lexeme, $3 the candidate ones (the rarest) joined by $7 (any of them), as
-  // search.c passes them.
-  const params = [big.tenant, '{zyxwvut,refund,term}', '{zyxwvut}', 'm', 2, 200, ' | '];
+  // $2 every ranked lexeme, $3 the candidate ones (the rarest) joined by $5 (any of them), $4 the
+  // most kept, as search.c passes them.
+  const params = [big.tenant, '{zyxwvut,refund,term}', '{zyxwvut}', 200, ' | '];
   const explain = (c, text) => c.query(`EXPLAIN (FORMAT JSON) ${text}`, params).then((r) => r.rows[0]['QUERY PLAN']);
   await asRole('core_api', big.tenant, async (c) => {
     const rows = (await c.query(sql, params)).rows;

@@ -170,12 +170,13 @@ export class Stack {
   }
 
   // Another core-api instance on its own port, sharing the database, queue and upload
-  // store (several instances behind a load balancer); stop() stops it too.
-  async startExtraApi(extraEnv = {}) {
+  // store (several instances behind a load balancer); stop() stops it too. bin: another
+  // build's core-api (a benchmark's same-run baseline).
+  async startExtraApi(extraEnv = {}, bin = this.bin('core-api')) {
     const port = await freePort();
     const n = (this.extraApis ??= []).length;
     const env = { ...this.env, HTTP_ADDR: `127.0.0.1:${port}`, ...(this.opts.apiEnv ?? {}), ...extraEnv };
-    const p = spawnLogged(`core-api-${n + 1}`, this.bin('core-api'), ['serve'], env,
+    const p = spawnLogged(`core-api-${n + 1}`, bin, ['serve'], env,
       path.join(this.dir, `core-api-${n + 1}.log`));
     p.baseUrl = `http://127.0.0.1:${port}`;
     this.extraApis.push(p);

@@ -61,6 +61,38 @@ int rank_parse_vector(const char *text, float *out, int dim)
     return i == dim ? 0 : -1;
 }
 
+/* The 32-bit big-endian integer at p. */
+static uint32_t be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+#define RANK_FLOAT4_OID 700u
+
+int rank_parse_vector_bin(const char *data, size_t len, float *out, int dim)
+{
+    const unsigned char *p = (const unsigned char *)data;
+
+    /* Header: ndim 1, no NULL, element float4, dim elements (then the lower bound). */
+    if (!p || dim <= 0 || len != 20 + (size_t)dim * 8)
+        return -1;
+    if (be32(p) != 1 || be32(p + 4) != 0 || be32(p + 8) != RANK_FLOAT4_OID || be32(p + 12) != (uint32_t)dim)
+        return -1;
+    p += 20;
+    for (int i = 0; i < dim; i++, p += 8) {
+        uint32_t bits = be32(p + 4);
+        float v;
+
+        if (be32(p) != 4)
+            return -1;
+        memcpy(&v, &bits, sizeof(v));
+        if (!isfinite(v))
+            return -1;
+        out[i] = v;
+    }
+    return 0;
+}
+
 double rank_idf(double n, double df)
 {
     if (df < 0)

@@ -138,6 +138,14 @@ double rank_cosine(const float *a, const float *b, int dim);
 int rank_parse_vector(const char *text, float *out, int dim);
 
 /*
+ * The same from PostgreSQL's binary form of a real[] (array_send: one
+ * dimension, no NULL, dim float4 in network byte order) of len bytes. The
+ * floats are bit for bit those the text form round-trips to. 0, or -1 when it
+ * is not exactly that with dim finite numbers.
+ */
+int rank_parse_vector_bin(const char *data, size_t len, float *out, int dim);
+
+/*
  * Turn ts_headline() output made with RANK_MARK_OPEN/RANK_MARK_CLOSE as
  * StartSel/StopSel into the API's snippet format: & < > escaped as entities,
  * the markers replaced by <mark> and </mark>. Markers are kept balanced

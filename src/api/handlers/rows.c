@@ -31,6 +31,20 @@ PGresult *rows_query(struct req *r, const char *sql, int n, const char *const *p
     return res;
 }
 
+PGresult *rows_prepared(struct req *r, struct db_stmt *s, int n, const char *const *params, int binary,
+                        const char *what)
+{
+    PGconn *db = req_db(r);
+    PGresult *res;
+
+    if (!db)
+        return NULL;
+    res = arena_pg(&r->arena, binary ? db_query_prepared_binary(db, s, n, params) : db_query_prepared(db, s, n, params));
+    if (!res)
+        req_db_error(r, what);
+    return res;
+}
+
 PGresult *rows_by_id(struct req *r, const char *sql, const char *what, const char *not_found)
 {
     const char *params[2];

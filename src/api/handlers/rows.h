@@ -25,6 +25,15 @@ json_t *rows_int(const char *s);
  */
 PGresult *rows_query(struct req *r, const char *sql, int n, const char *const *params, const char *what);
 
+struct db_stmt;
+
+/*
+ * rows_query() of a prepared statement (db_query_prepared: prepared once per
+ * pooled connection), its result in binary form when binary is 1.
+ */
+PGresult *rows_prepared(struct req *r, struct db_stmt *s, int n, const char *const *params, int binary,
+                        const char *what);
+
 /*
  * The one row sql returns for $1 = path parameter 0 and $2 = the caller's
  * tenant (r->principal.tenant_id). The result lives in r's arena. NULL after

@@ -10,6 +10,8 @@
  * ?since=<updated_at>): it answers at once when the run differs from what the
  * caller has, else when a NOTIFY says it changed (common/watch.h), else when
  * the wait ends (304 for If-None-Match, 200 with the same run for since).
+ * The list is a long poll too (?wait= with If-None-Match or ?since=<version>,
+ * the list's ETag): woken by any run change of the tenant.
  */
 #include "api/handlers/runs.h"
 
@@ -92,22 +94,30 @@ static void run_etag(const char *json, char *out, size_t n)
     snprintf(out, n, "W/\"%016llx\"", (unsigned long long)h);
 }
 
-/* ?wait=, If-None-Match and ?since= into *p. 0, or -1 after answering 400. */
-static int poll_parse(struct req *r, struct run_poll *p)
+/* ?wait= (-1 when absent), If-None-Match and ?since= of a long poll. 0, or -1 after answering 400. */
+static int wait_parse(struct req *r, long long *wait_s, const char **if_none_match, const char **since)
 {
     const char *wait;
     long long max_s = r->app->cfg ? r->app->cfg->run_wait_max_ms / 1000 : 0;
     char msg[96];
 
-    p->wait_s = -1;
-    p->if_none_match = req_header(r, "If-None-Match");
-    if (params_query(r, "wait", &wait) < 0 || params_query(r, "since", &p->since) < 0)
+    *wait_s = -1;
+    *if_none_match = req_header(r, "If-None-Match");
+    if (params_query(r, "wait", &wait) < 0 || params_query(r, "since", since) < 0)
         return -1;
-    if (wait && params_uint(wait, max_s, &p->wait_s) < 0) {
+    if (wait && params_uint(wait, max_s, wait_s) < 0) {
         snprintf(msg, sizeof(msg), "wait must be a whole number of seconds from 0 to %lld", max_s);
         req_error(r, API_ERR_BAD_REQUEST, msg);
         return -1;
     }
+    return 0;
+}
+
+/* ?wait=, If-None-Match and ?since= into *p. 0, or -1 after answering 400. */
+static int poll_parse(struct req *r, struct run_poll *p)
+{
+    if (wait_parse(r, &p->wait_s, &p->if_none_match, &p->since) < 0)
+        return -1;
     snprintf(p->key, sizeof(p->key), "%s/%s", r->principal.tenant_id, p->id);
     for (char *c = p->key; *c; c++)
         *c = (char)tolower((unsigned char)*c);
@@ -329,36 +339,54 @@ static int runs_mine_total(struct req *r, const char *const *params, json_t *bod
     return 0;
 }
 
-void runs_list(struct req *r)
-{
+/* What a list read asks: its filters, and what the caller of a list long poll already has. */
+struct list_poll {
     struct params_page page;
-    const char *status, *mine;
+    const char *status;          /* NULL: every status */
+    const char *mine;            /* the caller's user id with mine=true, else NULL */
+    const char *if_none_match;   /* NULL: none */
+    const char *since;           /* the list's "version" the caller has; NULL: none */
+    long long wait_s;            /* -1: no ?wait= */
+    char key[WATCH_KEY_MAX];     /* "<tenant_id>", lower case: the listener fires it for any run of the tenant */
+    char etag[24];               /* of the last read */
+    const char *text;            /* the last read's JSON, in the arena */
+};
+
+/* Filters, ?wait=, If-None-Match and ?since= of a list into *q. 0, or -1 after answering 400. */
+static int list_parse(struct req *r, struct list_poll *q)
+{
+    if (params_page(r, RUNS_LIMIT_DEFAULT, &q->page) < 0 || status_filter(r, &q->status) < 0 ||
+        mine_filter(r, &q->mine) < 0 || wait_parse(r, &q->wait_s, &q->if_none_match, &q->since) < 0)
+        return -1;
+    snprintf(q->key, sizeof(q->key), "%s", r->principal.tenant_id);
+    for (char *c = q->key; *c; c++)
+        *c = (char)tolower((unsigned char)*c);
+    return 0;
+}
+
+/* The list's body without its version: runs, total, limit, offset, counts. NULL after answering. */
+static json_t *list_body(struct req *r, const struct list_poll *q)
+{
     char limit_s[24], offset_s[24];
     const char *params[5];
     PGresult *res;
-    PGconn *db;
     json_t *body, *runs, *counts;
 
-    if (params_page(r, RUNS_LIMIT_DEFAULT, &page) < 0 || status_filter(r, &status) < 0 || mine_filter(r, &mine) < 0)
-        return;
-    db = req_db(r);
-    if (!db)
-        return;
-    snprintf(limit_s, sizeof(limit_s), "%lld", page.limit);
-    snprintf(offset_s, sizeof(offset_s), "%lld", page.offset);
+    snprintf(limit_s, sizeof(limit_s), "%lld", q->page.limit);
+    snprintf(offset_s, sizeof(offset_s), "%lld", q->page.offset);
     params[0] = r->principal.tenant_id;
-    params[1] = status;
+    params[1] = q->status;
     params[2] = limit_s;
     params[3] = offset_s;
-    params[4] = mine;
+    params[4] = q->mine;
 
     body = arena_json(&r->arena, json_object());
     runs = json_array();
     counts = json_object();
     json_object_set_new(body, "runs", runs);
     json_object_set_new(body, "total", json_integer(0));
-    json_object_set_new(body, "limit", json_integer(page.limit));
-    json_object_set_new(body, "offset", json_integer(page.offset));
+    json_object_set_new(body, "limit", json_integer(q->page.limit));
+    json_object_set_new(body, "offset", json_integer(q->page.offset));
     json_object_set_new(body, "counts", counts);
     for (size_t i = 0; i < sizeof(run_statuses) / sizeof(run_statuses[0]); i++)
         json_object_set_new(counts, run_statuses[i], json_integer(0));
@@ -370,13 +398,13 @@ void runs_list(struct req *r)
                      " ORDER BY created_at DESC, run_id DESC LIMIT $3::bigint OFFSET $4::bigint",
                      5, params, RUNS_DB_WHAT);
     if (!res)
-        return;
+        return NULL;
     for (int i = 0; i < PQntuples(res); i++) {
         json_t *run = json_loads(PQgetvalue(res, i, 0), 0, NULL);
 
         if (!run) {
             req_error(r, API_ERR_INTERNAL, "internal error");
-            return;
+            return NULL;
         }
         json_array_append_new(runs, run);
     }
@@ -384,7 +412,7 @@ void runs_list(struct req *r)
     res = rows_query(r, "SELECT status, count(*) FROM ingestion_runs WHERE tenant_id = $1 GROUP BY status",
                      1, params, RUNS_DB_WHAT);
     if (!res)
-        return;
+        return NULL;
     {
         long long total = 0;
 
@@ -392,12 +420,153 @@ void runs_list(struct req *r)
             long long c = strtoll(PQgetvalue(res, i, 1), NULL, 10);
 
             json_object_set_new(counts, PQgetvalue(res, i, 0), json_integer(c));
-            if (!status || strcmp(status, PQgetvalue(res, i, 0)) == 0)
+            if (!q->status || strcmp(q->status, PQgetvalue(res, i, 0)) == 0)
                 total += c;
         }
         json_object_set_new(body, "total", json_integer(total));
     }
-    if (mine && runs_mine_total(r, params, body) < 0)
+    if (q->mine && runs_mine_total(r, params, body) < 0)
+        return NULL;
+    return body;
+}
+
+/* The list read from the database into q->text and q->etag. 0, or -1 after answering. */
+static int list_fetch(struct req *r, struct list_poll *q)
+{
+    json_t *body = list_body(r, q);
+    char *text;
+
+    if (!body)
+        return -1;
+    text = json_dumps(body, JSON_COMPACT);
+    if (text) {
+        /* The version is the ETag of everything else in the list. */
+        run_etag(text, q->etag, sizeof(q->etag));
+        free(text);
+        json_object_set_new(body, "version", json_string(q->etag));
+        text = json_dumps(body, JSON_COMPACT);
+    }
+    q->text = text ? arena_strdup(&r->arena, text) : NULL;
+    free(text);
+    if (!q->text) {
+        req_error(r, API_ERR_INTERNAL, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* The page from the list cache ("<etag>\t<json>") into q->etag and q->text: 1 on a hit. */
+static int list_cached(struct req *r, const char *key, struct list_poll *q)
+{
+    char small[4096], *buf = small, *tab;
+    size_t len = 0;
+    int hit = memo_get(r->app->list_reads, key, time_now_ms(), small, sizeof(small), &len, NULL);
+
+    if (!hit && len >= sizeof(small)) {
+        buf = arena_alloc(&r->arena, len + 1);
+        hit = buf && memo_get(r->app->list_reads, key, time_now_ms(), buf, len + 1, NULL, NULL);
+    }
+    tab = hit ? strchr(buf, '\t') : NULL;
+    if (!tab || (size_t)(tab - buf) >= sizeof(q->etag))
+        return 0;
+    memcpy(q->etag, buf, (size_t)(tab - buf));
+    q->etag[tab - buf] = '\0';
+    q->text = arena_strdup(&r->arena, tab + 1);
+    return q->text != NULL;
+}
+
+/*
+ * The list into q->text with its "version" (the ETag of everything else in
+ * it, also in q->etag): from the list cache when the page is there (every
+ * page but mine=true), else read by one of the requests that want it while
+ * the others wait for its answer (a change wakes every open runs page of the
+ * tenant at once). 0, or -1 after answering.
+ */
+static int list_read(struct req *r, struct list_poll *q)
+{
+    char key[MEMO_KEY_MAX], *v;
+    pthread_mutex_t *mu;
+    uint64_t gen;
+    int rc = 0, n;
+
+    n = snprintf(key, sizeof(key), "%s|%s|%lld|%lld", q->key, q->status ? q->status : "", q->page.limit,
+                 q->page.offset);
+    /* Never a cut key: two pages would share it. */
+    if (!r->app->list_reads || q->mine || n < 0 || (size_t)n >= sizeof(key))
+        return list_fetch(r, q);
+    if (list_cached(r, key, q))
+        return 0;
+    mu = fill_lock(key);
+    pthread_mutex_lock(mu);
+    if (!list_cached(r, key, q)) {
+        gen = memo_gen(r->app->list_reads, key);
+        rc = list_fetch(r, q);
+        v = rc == 0 ? arena_printf(&r->arena, "%s\t%s", q->etag, q->text) : NULL;
+        if (v)
+            memo_put(r->app->list_reads, gen, key, q->key, v, strlen(v) + 1, 0, time_now_ms(), INT64_MAX);
+    }
+    pthread_mutex_unlock(mu);
+    return rc;
+}
+
+/* 1 if the list read (its ETag in q->etag) is what the caller already has. */
+static int list_unchanged(const struct list_poll *q)
+{
+    if (!q->if_none_match && !q->since)
+        return 0;   /* nothing to compare with: any state is news */
+    if (q->if_none_match && strcmp(q->if_none_match, q->etag) != 0 && strcmp(q->if_none_match, "*") != 0)
+        return 0;
+    if (q->since && strcmp(q->since, q->etag) != 0)
+        return 0;
+    return 1;
+}
+
+/* Answer the list: 304 when the caller's ETag still matches, else 200 with it. */
+static void list_answer(struct req *r, const struct list_poll *q)
+{
+    req_set_header(r, "ETag", q->etag);
+    req_set_header(r, "Cache-Control", "no-cache");
+    if (q->if_none_match && list_unchanged(q)) {
+        req_raw(r, 304, NULL, NULL, 0);
         return;
-    req_json(r, 200, json_incref(body));
+    }
+    req_raw(r, 200, "application/json", q->text, strlen(q->text));
+}
+
+/*
+ * GET /v1/ingestion-runs, also a long poll (?wait= with If-None-Match or
+ * ?since=<version>): while the list is what the caller has, sleep until a
+ * NOTIFY names any run of the tenant (listener.c fires the tenant's key) or
+ * the wait ends, holding no database connection; then read again.
+ */
+void runs_list(struct req *r)
+{
+    struct list_poll q;
+    struct watch_waiter w;
+    int64_t deadline;
+    int waiting;
+
+    memset(&q, 0, sizeof(q));
+    if (list_parse(r, &q) < 0)
+        return;
+    deadline = time_mono_ms() + q.wait_s * 1000;
+    waiting = q.wait_s > 0 && r->app->runs;
+    if (waiting)
+        watch_add(r->app->runs, &w, q.key);
+    for (;;) {
+        if (list_read(r, &q) < 0)
+            break;
+        if (!waiting || !list_unchanged(&q) || time_mono_ms() >= deadline) {
+            list_answer(r, &q);
+            break;
+        }
+        req_db_release(r);
+        if (!watch_wait(r->app->runs, &w, deadline)) {
+            list_answer(r, &q);
+            break;
+        }
+        watch_rearm(r->app->runs, &w);
+    }
+    if (waiting)
+        watch_remove(r->app->runs, &w);
 }

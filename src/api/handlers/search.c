@@ -6,10 +6,11 @@
  * frequencies (term_stats); a second fetches the candidates (chunks holding
  * one of the rarest content words, or every one of them when the rarest alone
  * passes a fixed budget, at most SEARCH_CANDIDATES) with what rank.c
- * needs: term positions, title and heading matches, a lexeme sketch, the
- * vector. rank.c scores them (BM25F, proximity, a 0-1 score), and picks the
- * results (threshold, near-duplicates, per-document cap); a third statement
- * makes the snippets of the chunks returned. docs/retrieval.md has the
+ * needs: term positions, title and heading matches; a third their vectors
+ * (binary result), a fourth the sketches of the best. rank.c scores them (BM25F, proximity, a 0-1 score), and picks the
+ * results (threshold, near-duplicates, per-document cap); a last statement
+ * makes the snippets of the chunks returned. Every statement is prepared once
+ * per pooled connection (db_query_prepared). docs/retrieval.md has the
  * reasoning and the figures.
  *
  * Latest-only and tenant isolation live in the SQL: every chunk is joined to
@@ -67,7 +68,7 @@
  * (corpus_stats): the inputs of BM25. The rarest RANK_MAX_TERMS, rarest first
  * (a word no chunk contains has df 0), ties by lexeme: a stable order.
  */
-static const char terms_sql[] =
+static struct db_stmt terms_stmt = {
     "SELECT t.lexeme, coalesce(greatest(s.df, 0), 0) AS df,"
     "       t.lexeme = ANY (tsvector_to_array(to_tsvector('english', $3))) AS qword,"
     "       coalesce(greatest(cs.chunks, 0), 0) AS n, coalesce(greatest(cs.bytes, 0), 0) AS bytes"
@@ -75,20 +76,25 @@ static const char terms_sql[] =
     "  LEFT JOIN term_stats s ON s.tenant_id = $1 AND s.lexeme = t.lexeme"
     "  LEFT JOIN corpus_stats cs ON cs.tenant_id = $1"
     " ORDER BY df, t.lexeme"
-    " LIMIT " SEARCH_STR(RANK_MAX_TERMS);
+    " LIMIT " SEARCH_STR(RANK_MAX_TERMS),
+    0};
 
 enum { T_LEXEME, T_DF, T_QWORD, T_N, T_BYTES };
 
 /*
- * Candidates: chunks containing any ($7 ' | ') or every ($7 ' & ') of the
+ * Candidates: chunks containing any ($5 ' | ') or every ($5 ' & ') of the
  * candidate lexemes $3 (the rarest content words of the query, search.c picks
  * them from term_stats; at most SEARCH_SCAN_CAP rows are read), pre-ranked
- * by ts_rank_cd against every lexeme $2, at most $6. For each, what rank.c
+ * by ts_rank_cd against every lexeme $2, at most $4 (when no more match, all
+ * are kept whatever their rank: ts_rank_cd is not computed). For each, what rank.c
  * scores: the query lexemes it holds with their positions ("i:p,p;j:p", i the
  * 1-based index in $2), the ones in its document title or its own heading
  * (the last level of a heading path of two levels or more: a top-level
  * heading or a PDF's running head names a whole chapter), its
- * length in bytes and its vector when comparable.
+ * length in bytes. The hits are the positions of ts_filter(setweight(tsv,
+ * 'A', $2), '{a}'): the query's lexemes alone, made in one pass over the
+ * tsvector (the generated tsv has weight D everywhere) instead of a row per
+ * lexeme of the chunk. The vectors come after, in binary (vectors_stmt).
  *
  * Row-level security (db/migrations/0006_rls.sql): the chunks come from the
  * view tenant_chunks, which filters on the session's tenant itself, matched in
@@ -96,34 +102,49 @@ enum { T_LEXEME, T_DF, T_QWORD, T_N, T_BYTES };
  * policies of documents and document_versions would reach the chunks scan
  * through tenant_id = $1 and forbid the GIN index (docs/retrieval.md).
  */
-static const char candidates_sql[] =
+static struct db_stmt candidates_stmt = {
     "WITH q AS ("
     "  SELECT (SELECT string_agg(" SEARCH_QUOTE_LEXEME ", ' | ')::tsquery FROM unnest($2::text[]) lexeme) AS tq,"
-    "         (SELECT string_agg(" SEARCH_QUOTE_LEXEME ", $7)::tsquery FROM unnest($3::text[]) lexeme) AS tq_cand"
-    "), cand AS ("
+    "         (SELECT string_agg(" SEARCH_QUOTE_LEXEME ", $5)::tsquery FROM unnest($3::text[]) lexeme) AS tq_cand"
+    "), hit AS MATERIALIZED ("
     "  SELECT c.chunk_id, c.doc_id, c.version_id, c.ordinal, c.page_start, c.page_end, c.section, c.page_label, c.tsv,"
-    "         octet_length(c.text) AS bytes, ts_rank_cd(c.tsv, (SELECT tq FROM q)) AS pre"
+    "         octet_length(c.text) AS bytes"
     "    FROM (SELECT m.* FROM tenant_chunks m"
     "           WHERE m.tenant_id = $1 AND m.tsv @@ (SELECT tq_cand FROM q) LIMIT " SEARCH_STR(SEARCH_SCAN_CAP) ") c"
     "    JOIN document_versions v ON v.version_id = c.version_id AND v.is_active AND v.tenant_id = $1"
     "    JOIN documents d ON d.doc_id = c.doc_id AND d.tenant_id = $1 AND d.deleted_at IS NULL"
-    "   ORDER BY pre DESC, c.chunk_id"
-    "   LIMIT $6"
+    "), cand AS ("
+    "  SELECT h.*, CASE WHEN (SELECT count(*) FROM hit) > $4::integer"
+    "                   THEN ts_rank_cd(h.tsv, (SELECT tq FROM q)) END AS pre"
+    "    FROM hit h"
+    "   ORDER BY pre DESC, h.chunk_id"
+    "   LIMIT $4::integer"
     ")"
     "SELECT cand.chunk_id, cand.doc_id, cand.version_id, d.title, d.source_uri,"
     "       cand.page_start, cand.page_end, cand.section, cand.page_label, cand.bytes, cand.ordinal,"
     "       (SELECT string_agg(array_position($2::text[], u.lexeme) || ':' || array_to_string(u.positions, ','), ';')"
-    "          FROM unnest(cand.tsv) u WHERE u.lexeme = ANY ($2::text[])) AS hits,"
+    "          FROM unnest(ts_filter(setweight(cand.tsv, 'A', $2::text[]), '{a}')) u) AS hits,"
     "       (SELECT string_agg(array_position($2::text[], u.lexeme)::text, ',')"
     "          FROM unnest(to_tsvector('english', coalesce(d.title, '') || ' ' ||"
     "                   coalesce(substring(cand.section FROM '.* > (.*)$'), ''))) u"
     "         WHERE u.lexeme = ANY ($2::text[])) AS fields,"
-    "       CASE WHEN e.model = $4 AND e.dim = $5::integer THEN e.vector END AS vector,"
-    /* issue 16: the citation says when its text came from OCR (a primary-key look-up per candidate) */
+    /* the citation says when its text came from OCR (a primary-key look-up per candidate) */
     "       (SELECT ch.ocr FROM chunks ch WHERE ch.chunk_id = cand.chunk_id) AS ocr"
     "  FROM cand"
-    "  JOIN documents d ON d.doc_id = cand.doc_id"
-    "  LEFT JOIN chunk_embeddings e ON e.chunk_id = cand.chunk_id";
+    "  JOIN documents d ON d.doc_id = cand.doc_id",
+    0};
+
+/*
+ * The vectors of the candidates $1 (row i of the candidates is element i of
+ * $1) made by model $3 with dim $4, run with a binary result: 200 vectors of
+ * 256 floats as text cost PostgreSQL more to print (and search.c to parse)
+ * than the rest of the candidate statement.
+ */
+static struct db_stmt vectors_stmt = {
+    "SELECT u.i::integer, e.vector FROM unnest($1::uuid[]) WITH ORDINALITY u(id, i)"
+    "  JOIN chunk_embeddings e ON e.chunk_id = u.id"
+    " WHERE e.tenant_id = $2 AND e.model = $3 AND e.dim = $4::integer",
+    0};
 
 /*
  * The candidate lexemes may cover together at most this many chunks, whatever
@@ -156,17 +177,18 @@ enum terms_mode {
     "also still would could should please thing something anything best good"
 
 enum { C_CHUNK, C_DOC, C_VERSION, C_TITLE, C_URI, C_PSTART, C_PEND, C_SECTION, C_PLABEL, C_BYTES, C_ORDINAL, C_HITS,
-       C_FIELDS, C_VECTOR, C_OCR };
+       C_FIELDS, C_OCR };
 
 /*
  * Bottom-k sketches (the RANK_SKETCH smallest hashes of a chunk's lexemes) of
  * the best-ranked candidates only, $2: near-duplicates are found among them.
  */
-static const char sketches_sql[] =
+static struct db_stmt sketches_stmt = {
     "SELECT c.chunk_id, ARRAY(SELECT hashtext(l) FROM unnest(tsvector_to_array(c.tsv)) l"
     "                          ORDER BY 1 LIMIT " SEARCH_STR(RANK_SKETCH) ")"
     "  FROM tenant_chunks c"
-    " WHERE c.tenant_id = $1 AND c.chunk_id = ANY ($2::uuid[])";
+    " WHERE c.tenant_id = $1 AND c.chunk_id = ANY ($2::uuid[])",
+    0};
 
 /* Candidates, best first, among which the results are picked: top_k times this, plus a few. */
 #define SEARCH_PICK_FACTOR 4
@@ -177,11 +199,12 @@ static const char sketches_sql[] =
  * matches (rank_snippet turns them into <mark>); any already in the text are
  * removed first so they cannot forge a mark.
  */
-static const char snippets_sql[] =
+static struct db_stmt snippets_stmt = {
     "SELECT c.chunk_id,"
     "       ts_headline('english', translate(c.text, chr(1) || chr(2), ''), " SEARCH_TSQUERY_SQL ", $4)"
     "  FROM chunks c"
-    " WHERE c.tenant_id = $1 AND c.chunk_id = ANY ($3::uuid[])";
+    " WHERE c.tenant_id = $1 AND c.chunk_id = ANY ($3::uuid[])",
+    0};
 
 static const char headline_options[] =
     "StartSel=\x01, StopSel=\x02, MaxWords=40, MinWords=15, MaxFragments=2";
@@ -254,11 +277,13 @@ struct search {
     struct embedder *emb;    /* the query's embedder, NULL when ranking by FTS only */
     float *qvec;             /* the query's vector (dim floats), or NULL */
     int dim;                 /* 0 without a vector */
-    PGresult *terms;         /* terms_sql's rows (T_* columns) */
+    PGresult *terms;         /* terms_stmt's rows (T_* columns) */
     struct rank_query rq;    /* their statistics, in the same order */
-    char *all_terms;         /* text[] literal of every ranked lexeme ($2 of candidates_sql) */
+    char *all_terms;         /* text[] literal of every ranked lexeme ($2 of candidates_stmt) */
     char *cand_terms;        /* text[] literal of the candidate lexemes ($3) */
-    PGresult *cands;         /* candidates_sql's rows (C_* columns) */
+    PGresult *cands;         /* candidates_stmt's rows (C_* columns) */
+    const char **vec;        /* row i's vector, binary (rank_parse_vector_bin), or NULL */
+    int *veclen;             /* its length in bytes */
     int ncands;
     int widened;             /* 1: the candidates come from every known content lexeme */
     enum terms_mode mode;    /* the lexemes of the candidates (terms_literal) */
@@ -372,7 +397,7 @@ static float *embed_query(struct req *r, const char *query, struct embedder **ou
     return vec;
 }
 
-/* "{id,id,...}" for the chosen chunks (UUIDs need no quoting). */
+/* "{id,id,...}" for the chosen chunks, or rows 0..n-1 when sel is NULL (UUIDs need no quoting). */
 static char *uuid_array(struct req *r, const PGresult *res, const struct rank_cand *sel, int n)
 {
     size_t cap = (size_t)n * (ID_UUID_LEN + 1) + 3, off = 0;
@@ -383,7 +408,7 @@ static char *uuid_array(struct req *r, const PGresult *res, const struct rank_ca
         return NULL;
     s[off++] = '{';
     for (i = 0; i < n; i++) {
-        const char *id = db_val(res, (int)sel[i].idx, C_CHUNK);
+        const char *id = db_val(res, sel ? (int)sel[i].idx : i, C_CHUNK);
 
         if (i)
             s[off++] = ',';
@@ -497,7 +522,7 @@ static int fetch_terms(struct search *s)
     const char *params[3] = {s->r->principal.tenant_id, s->query, SEARCH_QUESTION_WORDS};
     int n, known = 0;
 
-    s->terms = rows_query(s->r, terms_sql, 3, params, SEARCH_DB_WHAT);
+    s->terms = rows_prepared(s->r, &terms_stmt, 3, params, 0, SEARCH_DB_WHAT);
     if (!s->terms)
         return -1;
     n = PQntuples(s->terms);
@@ -514,12 +539,12 @@ static int fetch_terms(struct search *s)
     return known ? 0 : 1;
 }
 
-/* candidates_sql with the candidate lexemes of mode into s->cands; 0 or -1 (answered). */
+/* candidates_stmt with the candidate lexemes of mode into s->cands; 0 or -1 (answered). */
 static int query_candidates(struct search *s, enum terms_mode mode)
 {
     struct req *r = s->r;
-    char limit[16], dimtxt[16];
-    const char *params[7];
+    char limit[16];
+    const char *params[5];
 
     s->mode = mode;
     s->widened = mode == TERMS_WIDE;
@@ -529,15 +554,12 @@ static int query_candidates(struct search *s, enum terms_mode mode)
         return -1;
     }
     snprintf(limit, sizeof(limit), "%d", SEARCH_CANDIDATES);
-    snprintf(dimtxt, sizeof(dimtxt), "%d", s->dim);
     params[0] = r->principal.tenant_id;
     params[1] = s->all_terms;
     params[2] = s->cand_terms;
-    params[3] = s->qvec ? embed_model(s->emb) : NULL;
-    params[4] = dimtxt;
-    params[5] = limit;
-    params[6] = mode == TERMS_EVERY ? " & " : " | ";
-    s->cands = rows_query(r, candidates_sql, 7, params, SEARCH_DB_WHAT);
+    params[3] = limit;
+    params[4] = mode == TERMS_EVERY ? " & " : " | ";
+    s->cands = rows_prepared(r, &candidates_stmt, 5, params, 0, SEARCH_DB_WHAT);
     return s->cands ? 0 : -1;
 }
 
@@ -566,11 +588,58 @@ static int fetch_candidates(struct search *s)
     return 0;
 }
 
+/* The int4 in binary form at p (network byte order). */
+static int be_int4(const char *p)
+{
+    const unsigned char *u = (const unsigned char *)p;
+
+    return (int)((uint32_t)u[0] << 24 | (uint32_t)u[1] << 16 | (uint32_t)u[2] << 8 | (uint32_t)u[3]);
+}
+
+/*
+ * The candidates' vectors of the query's model and dimension into s->vec and
+ * s->veclen (row order); none without a query vector. 0, or -1 after answering.
+ */
+static int fetch_vectors(struct search *s)
+{
+    struct arena *a = &s->r->arena;
+    const char *params[4];
+    char dimtxt[16];
+    PGresult *res;
+
+    if (!s->qvec || s->ncands == 0)
+        return 0;
+    snprintf(dimtxt, sizeof(dimtxt), "%d", s->dim);
+    params[0] = uuid_array(s->r, s->cands, NULL, s->ncands);
+    params[1] = s->r->principal.tenant_id;
+    params[2] = embed_model(s->emb);
+    params[3] = dimtxt;
+    s->vec = arena_alloc(a, sizeof(*s->vec) * (size_t)s->ncands);
+    s->veclen = arena_alloc(a, sizeof(*s->veclen) * (size_t)s->ncands);
+    if (!params[0] || !s->vec || !s->veclen) {
+        req_error(s->r, API_ERR_INTERNAL, "out of memory");
+        return -1;
+    }
+    memset(s->vec, 0, sizeof(*s->vec) * (size_t)s->ncands);
+    res = rows_prepared(s->r, &vectors_stmt, 4, params, 1, SEARCH_DB_WHAT);
+    if (!res)
+        return -1;
+    for (int j = 0; j < PQntuples(res); j++) {
+        int i = PQgetlength(res, j, 0) == 4 ? be_int4(PQgetvalue(res, j, 0)) - 1 : -1;
+
+        if (i < 0 || i >= s->ncands || PQgetisnull(res, j, 1))
+            continue;
+        s->vec[i] = PQgetvalue(res, j, 1);
+        s->veclen[i] = PQgetlength(res, j, 1);
+    }
+    return 0;
+}
+
 /* The ranking inputs of every candidate row, scored into c (s->ncands entries); counts s->nvec. */
 static void read_candidates(struct search *s, struct rank_cand *c, float *tmp, const struct rank_select *o)
 {
     for (int i = 0; i < s->ncands; i++) {
-        const char *v = db_val(s->cands, i, C_VECTOR);
+        const char *v = s->vec ? s->vec[i] : NULL;
 
         c[i].idx = (size_t)i;
         c[i].id = db_val(s->cands, i, C_CHUNK);
@@ -580,7 +649,7 @@ static void read_candidates(struct search *s, struct rank_cand *c, float *tmp, c
         rank_score(&s->rq, db_val(s->cands, i, C_HITS), db_val(s->cands, i, C_FIELDS),
                    strtod(db_val(s->cands, i, C_BYTES), NULL), &c[i]);
         /* A chunk embedded by another model (or a malformed vector) is ranked by FTS only. */
-        if (v && s->qvec && rank_parse_vector(v, tmp, s->dim) == 0) {
+        if (v && s->qvec && rank_parse_vector_bin(v, (size_t)s->veclen[i], tmp, s->dim) == 0) {
             c[i].has_vec = 1;
             c[i].cosine = rank_cosine(s->qvec, tmp, s->dim);
             s->nvec++;
@@ -591,7 +660,7 @@ static void read_candidates(struct search *s, struct rank_cand *c, float *tmp, c
         rank_finish(&s->rq, o, &c[i]);
 }
 
-/* The sketches of the first n of c (sorted) from sketches_sql; 0 or -1 (answered). */
+/* The sketches of the first n of c (sorted) from sketches_stmt; 0 or -1 (answered). */
 static int read_sketches(struct search *s, struct rank_cand *c, int n)
 {
     const char *params[2] = {s->r->principal.tenant_id, uuid_array(s->r, s->cands, c, n)};
@@ -601,7 +670,7 @@ static int read_sketches(struct search *s, struct rank_cand *c, int n)
         req_error(s->r, API_ERR_INTERNAL, "out of memory");
         return -1;
     }
-    res = rows_query(s->r, sketches_sql, 2, params, SEARCH_DB_WHAT);
+    res = rows_prepared(s->r, &sketches_stmt, 2, params, 0, SEARCH_DB_WHAT);
     if (!res)
         return -1;
     for (int i = 0; i < n; i++)
@@ -652,7 +721,7 @@ static PGresult *fetch_snippets(struct search *s)
         req_error(r, API_ERR_INTERNAL, "out of memory");
         return NULL;
     }
-    return rows_query(r, snippets_sql, 4, params, SEARCH_DB_WHAT);
+    return rows_prepared(r, &snippets_stmt, 4, params, 0, SEARCH_DB_WHAT);
 }
 
 /* The headline of chunk_id in snip, or NULL. */
@@ -719,7 +788,7 @@ void search_handle(struct req *r)
         if (r->app->cfg->search_vector_weight > 0)
             s.qvec = embed_query(r, s.query, &s.emb);
         s.dim = s.qvec ? embed_dim(s.emb) : 0;
-        if (fetch_candidates(&s) < 0)
+        if (fetch_candidates(&s) < 0 || fetch_vectors(&s) < 0)
             return;
     }
     if (s.ncands > 0 && select_evidence(&s) < 0)

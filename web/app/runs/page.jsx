@@ -11,7 +11,8 @@ import RunsChart from '../../components/RunsChart';
 import Pager from '../../components/Pager';
 import DataTable from '../../components/DataTable';
 
-const REFRESH_MS = 4000;
+// Seconds one long poll of the list may wait (RUN_WAIT_MAX is 30 s by default).
+const LONG_POLL_S = 25;
 const PAGE_SIZES = [10, 20, 50, 100];
 
 /** A labelled <select> of the toolbar; `children` go before the options (e.g. "all"). */
@@ -53,6 +54,7 @@ function Runs() {
   const [loading, setLoading] = useState(false);
   const [updatedAt, setUpdatedAt] = useState(null);
   const inflight = useRef(false);
+  const version = useRef(null); // the list's "version" last shown: what the long poll waits to change
 
   const load = useCallback(async () => {
     if (inflight.current) return;
@@ -63,6 +65,7 @@ function Runs() {
       if (status) q.set('status', status);
       const d = await api(`/v1/ingestion-runs?${q}`);
       setData(isPlainObject(d) ? d : {});
+      version.current = isPlainObject(d) && typeof d.version === 'string' ? d.version : null;
       setError(null);
       setUpdatedAt(new Date());
     } catch (e) {
@@ -77,13 +80,49 @@ function Runs() {
     load();
   }, [load]);
 
+  // Auto-refresh is a long poll (docs/api.md): the server answers when a run of the tenant
+  // changes (or after LONG_POLL_S with the same list), so an open tab costs no polling.
   useEffect(() => {
     if (!auto) return undefined;
-    const id = setInterval(() => {
-      if (!document.hidden) load();
-    }, REFRESH_MS);
-    return () => clearInterval(id);
-  }, [auto, load]);
+    let stopped = false;
+    let timer = null;
+    let failures = 0;
+    const ctrl = new AbortController();
+    const tick = async () => {
+      if (stopped) return;
+      if (document.hidden || !version.current) {
+        timer = setTimeout(tick, 1000); // nothing shown yet, or nobody looking
+        return;
+      }
+      try {
+        const q = new URLSearchParams({ limit: String(limit), offset: String(offset) });
+        if (status) q.set('status', status);
+        q.set('wait', String(LONG_POLL_S));
+        q.set('since', version.current);
+        const d = await api(`/v1/ingestion-runs?${q}`, { signal: ctrl.signal });
+        if (stopped) return;
+        failures = 0;
+        if (isPlainObject(d)) {
+          version.current = typeof d.version === 'string' ? d.version : null;
+          setData(d);
+          setError(null);
+          setUpdatedAt(new Date());
+        }
+      } catch (e) {
+        if (stopped || (e && e.name === 'AbortError')) return;
+        failures += 1;
+        setError(e);
+      }
+      // at once after an answer (the server waited); back off on repeated failures, never beyond 10 s
+      timer = setTimeout(tick, failures ? Math.min(1000 * 2 ** failures, 10000) : 0);
+    };
+    tick();
+    return () => {
+      stopped = true;
+      ctrl.abort();
+      if (timer) clearTimeout(timer);
+    };
+  }, [auto, limit, offset, status]);
 
   const runs = data && Array.isArray(data.runs) ? data.runs.filter((r) => r && typeof r === 'object') : [];
   const total = data && isNum(data.total) ? data.total : null;
