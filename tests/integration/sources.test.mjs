@@ -26,7 +26,8 @@ let S3;
 before(async () => {
   stack = await startStack({ worker: true, env: { MAX_UPLOAD_BYTES: String(MAX_UPLOAD) },
     workerEnv: { WORKER_CONCURRENCY: '2', GOOD_ACCESS_KEY_ID: 'test', GOOD_SECRET_ACCESS_KEY: 'test',
-      WRONG_ACCESS_KEY_ID: 'AKIAWRONGKEY', WRONG_SECRET_ACCESS_KEY: 'wrong', EMPTY_ACCESS_KEY_ID: '',
+      WRONG_ACCESS_KEY_ID: 'AKIAWRONGKEY', WRONG_SECRET_ACCESS_KEY: 'wrong', BADSECRET_ACCESS_KEY_ID: 'test',
+      BADSECRET_SECRET_ACCESS_KEY: 'not-the-secret', EMPTY_ACCESS_KEY_ID: '',
       EMPTY_SECRET_ACCESS_KEY: '' } });
   S3 = stack.sqs.endpoint;
   A = await stack.tenant('src-a');
@@ -379,9 +380,10 @@ describe('bad input', () => {
     assert.deepEqual(left, [], 'downloads are removed after their run');
   });
 
-  // The emulator checks no signature: a stand-in front answers S3's 403s (tests/lib/s3-auth-front.mjs).
-  test('refused credentials (403) and an empty credentials variable fail the sync clearly; a policy-denied object fails its run once', async () => {
-    const front = await startS3AuthFront({ target: S3, keys: ['test'], denyGet: /^\/authz\/in\/private\// });
+  // The emulator checks no signature: a stand-in front verifies SigV4 and answers S3's 403s
+  // (tests/lib/s3-auth-front.mjs); the worker's good signatures pass it.
+  test('refused credentials (403: unknown key, wrong secret) and an empty credentials variable fail the sync clearly; a policy-denied object fails its run once', async () => {
+    const front = await startS3AuthFront({ target: S3, keys: { test: 'test' }, denyGet: /^\/authz\/in\/private\// });
     try {
       await mkBucket('authz');
       await put('authz', 'in/open.md', '# Open\n\nThe open marker kwopen3z.\n');
@@ -389,6 +391,7 @@ describe('bad input', () => {
       const at = { bucket: 'authz', prefix: 'in/', endpoint: front.endpoint };
       for (const [body, re] of [
         [{ name: 'wrongkey', ...at, credentials_ref: 'env:WRONG' }, /^s3_error: InvalidAccessKeyId: The AWS Access Key Id/],
+        [{ name: 'wrongsecret', ...at, credentials_ref: 'env:BADSECRET' }, /^s3_error: SignatureDoesNotMatch: The request signature/],
         [{ name: 'emptykey', ...at, credentials_ref: 'env:EMPTY' }, /^s3_error: credentials env:EMPTY: EMPTY_ACCESS_KEY_ID or EMPTY_SECRET_ACCESS_KEY is not set/],
       ]) {
         const src = await createSource(A, body);
@@ -397,7 +400,7 @@ describe('bad input', () => {
         assert.match(sy.error, re, body.name);
         assert.deepEqual([sy.stats.listed ?? 0, sy.stats.new ?? 0, sy.stats.removed ?? 0], [0, 0, 0], body.name);
       }
-      assert.equal(front.requests.refused, 1, 'the wrong key reached the front; the empty one never left the worker');
+      assert.equal(front.requests.refused, 2, 'the wrong key and secret reached the front; the empty one never left the worker');
       // The worker's own key passes; the object a bucket policy denies fails its run at once (a 403 is not retried).
       const src = await createSource(A, { name: 'authz-ok', ...at });
       const sy = await waitSync(A, src.source_id, await sync(A, src.source_id));

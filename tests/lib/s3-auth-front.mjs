@@ -2,18 +2,21 @@
 // a loopback reverse proxy that answers like AWS S3 does when credentials or a bucket
 // policy refuse a request, and forwards everything else to the emulator unchanged.
 //
-//   const front = await startS3AuthFront({ target: stack.sqs.endpoint, keys: ['test'],
+//   const front = await startS3AuthFront({ target: stack.sqs.endpoint, keys: { test: 'test' },
 //     denyGet: /^\/bucket\/private\// });
 //   // front.endpoint: point a source's endpoint at it; await front.stop();
 //
 // - a request not signed with SigV4 (no "AWS4-HMAC-SHA256 Credential=KEY/..." header):
 //   403 AccessDenied, as a bucket without public access answers;
-// - signed with an access key id not in `keys`: 403 InvalidAccessKeyId (S3's answer to an
-//   unknown or deleted key; a known key with a wrong secret gets SignatureDoesNotMatch, also
-//   a 403 with an <Error> body: the signature itself is not verified here);
+// - signed with an access key id not in `keys` (key id -> secret): 403 InvalidAccessKeyId
+//   (S3's answer to an unknown or deleted key);
+// - signed with a known key id whose signature does not verify with its secret (SigV4:
+//   the canonical request of the headers the client signed, its path and sorted query, the
+//   x-amz-content-sha256 it sent): 403 SignatureDoesNotMatch, S3's answer to a wrong secret;
 // - a GET whose path matches `denyGet` (a policy denying s3:GetObject on a prefix): 403
 //   AccessDenied, while the listing still shows the key.
 // `requests` counts what was refused and forwarded, so a test can see the front was used.
+import crypto from 'node:crypto';
 import http from 'node:http';
 
 const xmlError = (code, message) =>
@@ -26,20 +29,50 @@ function refuse(res, code, message) {
   res.end(body);
 }
 
-export async function startS3AuthFront({ target, keys = [], denyGet = null }) {
+const hmac = (key, text) => crypto.createHmac('sha256', key).update(text).digest();
+const sha256 = (text) => crypto.createHash('sha256').update(text).digest('hex');
+
+// Does the request's SigV4 signature verify with secret? auth: the parsed Authorization header.
+function signatureOk(req, auth, secret) {
+  const [path, query = ''] = req.url.split('?');
+  const canonicalQuery = query === '' ? '' : query.split('&').map((p) => (p.includes('=') ? p : `${p}=`)).sort().join('&');
+  const signed = auth.signedHeaders.split(';');
+  const headers = signed.map((h) => `${h}:${String(req.headers[h] ?? '').trim().replace(/\s+/g, ' ')}\n`).join('');
+  const canonical = [req.method, path, canonicalQuery, headers, auth.signedHeaders,
+    req.headers['x-amz-content-sha256'] ?? 'UNSIGNED-PAYLOAD'].join('\n');
+  const date = req.headers['x-amz-date'] ?? '';
+  const toSign = ['AWS4-HMAC-SHA256', date, auth.scope, sha256(canonical)].join('\n');
+  const [day, region, service] = auth.scope.split('/');
+  let k = hmac(`AWS4${secret}`, day);
+  for (const part of [region, service, 'aws4_request']) k = hmac(k, part);
+  return hmac(k, toSign).toString('hex') === auth.signature;
+}
+
+function parseAuth(header) {
+  const m = /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/([^,\s]+),\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-f]+)/.exec(header ?? '');
+  return m ? { key: m[1], scope: m[2], signedHeaders: m[3], signature: m[4] } : null;
+}
+
+export async function startS3AuthFront({ target, keys = {}, denyGet = null }) {
   const to = new URL(target);
   const requests = { refused: 0, forwarded: 0 };
   const server = http.createServer((req, res) => {
-    const key = /Credential=([^/,\s]+)\//.exec(req.headers.authorization ?? '')?.[1];
-    if (!key) {
+    const auth = parseAuth(req.headers.authorization);
+    if (!auth) {
       requests.refused++;
       req.resume();
       return refuse(res, 'AccessDenied', 'Access Denied');
     }
-    if (!keys.includes(key)) {
+    if (!Object.hasOwn(keys, auth.key)) {
       requests.refused++;
       req.resume();
       return refuse(res, 'InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.');
+    }
+    if (!signatureOk(req, auth, keys[auth.key])) {
+      requests.refused++;
+      req.resume();
+      return refuse(res, 'SignatureDoesNotMatch',
+        'The request signature we calculated does not match the signature you provided. Check your key and signing method.');
     }
     if (denyGet && req.method === 'GET' && denyGet.test(decodeURIComponent(req.url.split('?')[0]))) {
       requests.refused++;
