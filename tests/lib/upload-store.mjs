@@ -10,6 +10,7 @@
 //   await store.names(tenantId, runId)      // ['<name>'] ([] when the run has none)
 //   await store.read(tenantId, runId, name) // Buffer (throws when missing)
 //   await store.size(tenantId, runId, name) // bytes, or null when missing
+//   await store.removeUri(uploadUri)        // delete one stored upload
 //   store.uri(tenantId, runId, name)        // file:///real/path or s3://bucket/key
 import fs from 'node:fs';
 import path from 'node:path';
@@ -124,6 +125,14 @@ export class UploadStore {
     if (r.status === 404) return null;
     if (r.status !== 200) throw new Error(`HeadObject ${this.key(tenantId, runId, name)}: ${r.status}`);
     return Number(r.headers.get('content-length'));
+  }
+
+  // Remove a stored upload by its upload_uri (a file gone from the store behind the programs' back).
+  async removeUri(uri) {
+    if (uri.startsWith('file://')) return fs.rmSync(uri.slice('file://'.length));
+    const key = uri.slice(`s3://${this.bucket}/`.length);
+    const r = await fetch(this.objectUrl(key), { method: 'DELETE' });
+    if (r.status !== 204 && r.status !== 200) throw new Error(`DeleteObject ${key}: ${r.status}`);
   }
 
   // The upload_uri core-api writes for this upload (in the run's config and the message).
