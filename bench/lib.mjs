@@ -1,6 +1,8 @@
-// Small helpers shared by bench/upload_bench.mjs and bench/worker_bench.mjs:
-// a keep-alive HTTP load generator, percentiles, a /proc memory sampler, and
+// Small helpers shared by bench/upload_bench.mjs, bench/upload_s3_bench.mjs and
+// bench/worker_bench.mjs: a keep-alive HTTP load generator, percentiles, a /proc
+// memory sampler, a large generated text file, one measured streamed upload, and
 // output formatting. Node built-ins only.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 
@@ -194,4 +196,40 @@ export function prose(seed) {
       return parts.join('\n\n') + '\n';
     },
   };
+}
+
+// Write `mb` MiB of ASCII prose to `file`, one 1 MiB block at a time (never held in
+// memory). Every block starts with its own number and a run token, so the content is
+// unique per run (a second upload of the same bytes would be a duplicate, skipped).
+export async function generateText(file, mb) {
+  const token = `${process.pid}-${Date.now()}`;
+  const pool = [];
+  for (let i = 0; i < 8; i++) pool.push(prose(1000 + i).text(MiB));
+  const ws = fs.createWriteStream(file);
+  for (let b = 0; b < mb; b++) {
+    const header = `Block ${b} of ${mb}, bench run ${token}.\n\n`;
+    const body = header + pool[b % pool.length].slice(0, MiB - header.length - 1) + '\n';
+    if (!ws.write(Buffer.from(body, 'latin1'))) await new Promise((r) => ws.once('drain', r));
+  }
+  await new Promise((resolve, reject) => ws.end((e) => (e ? reject(e) : resolve())));
+}
+
+// SHA-256 (hex) of a file, read as a stream.
+export async function sha256File(file) {
+  const h = crypto.createHash('sha256');
+  for await (const c of fs.createReadStream(file, { highWaterMark: MiB })) h.update(c);
+  return h.digest('hex');
+}
+
+// One streamed upload of `file` (streamUpload) with core-api's memory sampled every 20 ms:
+// {up, idle, mem, growth} with idle = procMem before, mem = memSampler's result and growth
+// the peak RSS over idle in MiB. Throws unless core-api answers 202 or 200.
+export async function measuredUpload(stack, token, file, { filename, fields, type = 'text/plain' } = {}) {
+  await sleep(500);
+  const idle = procMem(stack.apiPid);
+  const sampler = memSampler(stack.apiPid, 20);
+  const up = await streamUpload({ baseUrl: stack.baseUrl, token, file, filename, type, fields });
+  const mem = sampler.stop();
+  if (up.status !== 202 && up.status !== 200) throw new Error(`${filename} upload answered ${up.status}: ${up.text}`);
+  return { up, idle, mem, growth: (mem.maxRss - idle.rss) / 1024 };
 }

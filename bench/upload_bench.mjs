@@ -28,27 +28,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { startStack } from '../tests/lib/stack.mjs';
-import { MiB, envNum, f1, f2, f3, load, memSampler, nowMs, procMem, prose, row, sleep, streamUpload } from './lib.mjs';
+import { MiB, envNum, f1, f2, f3, generateText, load, measuredUpload, nowMs, row, sleep } from './lib.mjs';
 
 const UPLOAD_MB = envNum('BENCH_UPLOAD_MB', 1024);
 const SECONDS = envNum('BENCH_SECONDS', 10);
 const CONNECTIONS = envNum('BENCH_CONNECTIONS', 32);
-const BLOCK = MiB;
-
-// Write `mb` MiB of ASCII prose to `file`, one 1 MiB block at a time. Every block
-// starts with its own number and a run token, so the content is unique per run.
-async function generate(file, mb) {
-  const token = `${process.pid}-${Date.now()}`;
-  const pool = [];
-  for (let i = 0; i < 8; i++) pool.push(prose(1000 + i).text(BLOCK));
-  const ws = fs.createWriteStream(file);
-  for (let b = 0; b < mb; b++) {
-    const header = `Block ${b} of ${mb}, bench run ${token}.\n\n`;
-    const body = header + pool[b % pool.length].slice(0, BLOCK - header.length - 1) + '\n';
-    if (!ws.write(Buffer.from(body, 'latin1'))) await new Promise((r) => ws.once('drain', r));
-  }
-  await new Promise((resolve, reject) => ws.end((e) => (e ? reject(e) : resolve())));
-}
 
 async function copyBaseline(src, dst) {
   const t0 = nowMs();
@@ -70,7 +54,7 @@ async function main() {
     const t = await stack.tenant('bench');
     const file = path.join(tmp, 'big.txt');
     let t0 = nowMs();
-    await generate(file, UPLOAD_MB);
+    await generateText(file, UPLOAD_MB);
     const bytes = fs.statSync(file).size;
     const mb = bytes / MiB;
     console.log(`  generated ${f1(mb)} MiB in ${f1((nowMs() - t0) / 1000)} s (${tmp})`);
@@ -78,14 +62,9 @@ async function main() {
     // ---- 1. upload vs. copy ----
     const copyMs = await copyBaseline(file, path.join(tmp, 'copy.txt'));
     fs.rmSync(path.join(tmp, 'copy.txt'));
-    await sleep(500);
 
-    const idle = procMem(stack.apiPid);
-    const sampler = memSampler(stack.apiPid, 20);
-    const up = await streamUpload({ baseUrl: stack.baseUrl, token: t.token, file, filename: 'big.txt', type: 'text/plain',
-      fields: { title: 'upload bench' } });
-    const mem = sampler.stop();
-    if (up.status !== 202 && up.status !== 200) throw new Error(`upload answered ${up.status}: ${up.text}`);
+    const { up, idle, mem, growth } = await measuredUpload(stack, t.token, file,
+      { filename: 'big.txt', fields: { title: 'upload bench' } });
     const runId = up.json.run_id;
     const stored = (await stack.sql('SELECT config FROM ingestion_runs WHERE run_id = $1', [runId]))[0]?.config;
     if (stored && Number(stored.size_bytes) !== bytes) throw new Error(`stored size ${stored.size_bytes} != ${bytes}`);
@@ -101,7 +80,6 @@ async function main() {
     row('core-api peak RSS during upload', f1(mem.maxRss / 1024), 'MiB', `max of ${mem.samples} samples every 20 ms`);
     row('core-api VmHWM after upload', f1(mem.hwm / 1024), 'MiB',
       `peak since process start (was ${f1(idle.hwm / 1024)} MiB before the upload: login's Argon2id)`);
-    const growth = (mem.maxRss - idle.rss) / 1024;
     row('peak RSS growth during upload', f1(growth), 'MiB', `${f3((100 * growth) / mb)} % of the upload size`);
     fs.rmSync(file);
 

@@ -12,3 +12,8 @@ if [ -f web/package.json ]; then
   (cd web && npm run build --silent)
 fi
 make test WERROR=1
+# The upload, search and version-content suites once more with the S3 upload store (issue 17;
+# about 110 s): every stored upload is read back through the emulator's S3 API
+# (tests/lib/upload-store.mjs).
+STACK_UPLOAD_STORE=s3 BUILD_DIR=build node --test --test-concurrency=1 --test-timeout=900000 \
+  tests/integration/ingest.test.mjs tests/integration/search.test.mjs tests/integration/documents_content.test.mjs

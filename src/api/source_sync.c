@@ -9,8 +9,6 @@
 #include "common/db.h"
 #include "common/job_msg.h"
 #include "common/log.h"
-#include "common/sqs.h"
-#include "common/timeutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,26 +49,13 @@ static int publish(struct sqs_client *sqs, const struct config *cfg, const char 
                    const char *sync_id, char *code, size_t codelen)
 {
     struct job_msg m;
-    struct sqs_error qerr;
-    char now[40];
-    char *text;
-    int rc = -1;
 
     memset(&m, 0, sizeof(m));
-    memset(&qerr, 0, sizeof(qerr));
     m.type = JOB_SOURCE_SYNC;
     snprintf(m.sync_id, sizeof(m.sync_id), "%s", sync_id);
     snprintf(m.source_id, sizeof(m.source_id), "%s", source_id);
     snprintf(m.tenant_id, sizeof(m.tenant_id), "%s", tenant_id);
-    time_format_rfc3339(time_now_ms(), now, sizeof(now));
-    m.received_at = now;
-    text = job_msg_encode(&m);
-    if (text && sqs && sqs_send(sqs, cfg->sqs_queue_url, text, 0, NULL, 0, &qerr) == 0)
-        rc = 0;
-    else
-        snprintf(code, codelen, "%s", qerr.code[0] ? qerr.code : "nomem");
-    free(text);
-    return rc;
+    return job_msg_send(sqs, cfg->sqs_queue_url, &m, code, codelen);
 }
 
 /* The queued row; SOURCE_SYNC_QUEUED with its id, or why not. */

@@ -1,5 +1,6 @@
 /*
- * upload_orphans_s3.c - the S3 upload store's orphan sweep (upload_orphans_s3.h).
+ * upload_orphans_s3.c - the S3 upload store's sweep of orphans and expired
+ * uploads (upload_orphans_s3.h).
  */
 #include "api/upload_orphans_s3.h"
 
@@ -39,65 +40,57 @@ static int key_ids(const char *rest, char *tenant, char *run)
     return upload_path_is_id(tenant) && upload_path_is_id(run) ? 0 : -1;
 }
 
-/* 1 if the run exists in its tenant, 0 if not, -1 on database trouble. */
-static int run_exists(PGconn *db, const char *tenant, const char *run)
-{
-    const char *params[2] = {run, tenant};
-    PGresult *res;
-    int n;
-
-    if (db_set_tenant(db, tenant) < 0)
-        return -1;
-    res = db_query(db, "SELECT 1 FROM ingestion_runs WHERE run_id = $1 AND tenant_id = $2", 2, params);
-    if (!res)
-        return -1;
-    n = PQntuples(res) > 0;
-    PQclear(res);
-    return n;
-}
-
 struct sweep {
     PGconn *db;
     struct s3_client *c;
     const struct config *cfg;
     int64_t cutoff_ms;
-    int *removed;
+    upload_policy_fn *policy;
+    void *ctx;
+    int *orphans, *uploads;
 };
 
-/* One listed object (s3_list_each): deleted when it is an idle orphan. 0, or -1 on database trouble. */
+/* One listed object (s3_list_each): deleted when it is idle and the policy lets it go. 0, or -1 on database trouble. */
 static int sweep_object(void *ctx, const struct s3_object *o)
 {
     struct sweep *w = ctx;
-    char tenant[ID_UUID_LEN + 1], run[ID_UUID_LEN + 1];
+    char tenant[ID_UUID_LEN + 1], run[ID_UUID_LEN + 1], prefix[1200];
     int64_t at = iso_ms(o->last_modified);
     struct s3_error e;
-    int has;
+    const char *why;
+    int err = 0;
 
     if (at < 0 || at >= w->cutoff_ms || key_ids(o->key + strlen(w->cfg->upload_s3_prefix), tenant, run) < 0)
         return 0;
-    has = run_exists(w->db, tenant, run);
-    if (has != 0)
-        return has < 0 ? -1 : 0;
+    if (db_set_tenant(w->db, tenant) < 0)
+        return -1;
+    snprintf(prefix, sizeof(prefix), "s3://%s/%s%s/%s/", w->cfg->upload_s3_bucket, w->cfg->upload_s3_prefix, tenant,
+             run);
+    why = w->policy(w->ctx, w->db, tenant, run, prefix, &err);
+    if (err || !why)
+        return err ? -1 : 0;
     if (s3_delete(w->c, w->cfg->upload_s3_bucket, o->key, &e) < 0) {
-        log_event(LOG_WARN, "crash guard: cannot delete an orphan upload object",
-                  json_pack("{s:s,s:s}", "key", o->key, "code", e.code));
+        log_event(LOG_WARN, "crash guard: cannot delete an upload object",
+                  json_pack("{s:s,s:s,s:s}", "key", o->key, "reason", why, "code", e.code));
         return 0;
     }
-    (*w->removed)++;
-    log_event(LOG_INFO, "crash guard: orphan upload object removed",
-              json_pack("{s:s,s:s}", "tenant_id", tenant, "run_id", run));
+    (*(strcmp(why, "orphan") == 0 ? w->orphans : w->uploads))++;
+    log_event(LOG_INFO, "crash guard: upload object removed",
+              json_pack("{s:s,s:s,s:s}", "tenant_id", tenant, "run_id", run, "reason", why));
     return 0;
 }
 
-int upload_s3_sweep_orphans(PGconn *db, const struct config *cfg, int64_t cutoff_ms, int *removed)
+int upload_s3_sweep(PGconn *db, const struct config *cfg, int64_t cutoff_ms, upload_policy_fn *policy, void *ctx,
+                    int *orphans, int *uploads)
 {
     struct s3_config sc = {cfg->upload_s3_endpoint[0] ? cfg->upload_s3_endpoint : cfg->aws_endpoint_url,
                            cfg->aws_region, cfg->aws_access_key_id, cfg->aws_secret_access_key, SWEEP_TIMEOUT_MS};
-    struct sweep w = {db, s3_new(&sc), cfg, cutoff_ms, removed};
+    struct sweep w = {db, s3_new(&sc), cfg, cutoff_ms, policy, ctx, orphans, uploads};
     struct s3_error e;
     int rc = 0;
 
-    *removed = 0;
+    *orphans = 0;
+    *uploads = 0;
     if (w.c) {
         rc = s3_list_each(w.c, cfg->upload_s3_bucket, cfg->upload_s3_prefix, SWEEP_MAX_PAGES, sweep_object, &w, &e);
         if (rc < 0)

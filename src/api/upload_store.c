@@ -476,3 +476,37 @@ int upload_store_usage(const char *root, struct upload_store_usage *u)
     usage_walk(open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC), 0, u);
     return 0;
 }
+
+int upload_store_open(const char *upload_dir, const char *tenant_id, const char *upload_uri, uint64_t max_bytes,
+                      uint64_t *size)
+{
+    char path[PATH_MAX], err[256];
+    struct stat st;
+    int fd;
+
+    if (!upload_uri)
+        return -1;
+    if (strncmp(upload_uri, "s3://", 5) == 0)
+        return upload_s3_open(tenant_id, upload_uri, max_bytes, size);
+    if (upload_path_resolve(upload_uri, upload_dir, tenant_id, path, sizeof(path), err, sizeof(err)) != RUN_OK)
+        return -1;
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    *size = (uint64_t)st.st_size;
+    return fd;
+}
+
+int upload_store_kept(const char *upload_dir, const char *tenant_id, const char *upload_uri)
+{
+    char path[PATH_MAX], err[256];
+
+    if (!upload_uri)
+        return 0;
+    if (strncmp(upload_uri, "s3://", 5) == 0)
+        return upload_s3_kept(tenant_id, upload_uri);
+    return upload_path_resolve(upload_uri, upload_dir, tenant_id, path, sizeof(path), err, sizeof(err)) == RUN_OK;
+}

@@ -110,6 +110,22 @@ void upload_store_abort(struct upload_store *s);
 void upload_store_release(struct upload_store *s);
 
 /*
+ * A committed upload of tenant_id, opened for reading (a version's original
+ * file): the file itself for a file:// URI inside <upload_dir>/<tenant_id>/,
+ * or, for an s3:// URI of the S3 store under <UPLOAD_S3_PREFIX><tenant_id>/,
+ * an unlinked temporary copy downloaded from it (at most max_bytes; the http
+ * layer sends a seekable descriptor, for ranges). *size receives its size.
+ * -1 when it is not kept (gone, another tenant's, not this store's).
+ */
+int upload_store_open(const char *upload_dir, const char *tenant_id, const char *upload_uri, uint64_t max_bytes,
+                      uint64_t *size);
+/*
+ * 1 when that upload is still kept (a retry may use it), 0 when not; an S3
+ * store that cannot be asked counts as not kept.
+ */
+int upload_store_kept(const char *upload_dir, const char *tenant_id, const char *upload_uri);
+
+/*
  * Turn a client-supplied file name (n bytes, may contain NUL) into a safe one
  * component name, written NUL-terminated into out (outsz > UPLOAD_NAME_MAX).
  * Rules:

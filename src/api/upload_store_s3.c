@@ -11,9 +11,11 @@
 #include "common/s3.h"
 #include "common/upload_path.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define UPLOAD_S3_TIMEOUT_MS 120000L
 #define UPLOAD_S3_MAX_PARTS 10000          /* S3's limit */
@@ -50,9 +52,22 @@ static void log_s3(const char *what, struct upload_store *s, const struct s3_err
                         e->code, "error", e->message, "status", (json_int_t)e->http_status));
 }
 
-int upload_s3_begin(struct upload_store *s, const char *tenant_id, const char *run_id)
+/* A client for the store, or NULL. */
+static struct s3_client *store_client(void)
 {
     struct s3_config sc;
+
+    memset(&sc, 0, sizeof(sc));
+    sc.endpoint = s3cfg->upload_s3_endpoint[0] ? s3cfg->upload_s3_endpoint : s3cfg->aws_endpoint_url;
+    sc.region = s3cfg->aws_region;
+    sc.access_key_id = s3cfg->aws_access_key_id;
+    sc.secret_access_key = s3cfg->aws_secret_access_key;
+    sc.timeout_ms = UPLOAD_S3_TIMEOUT_MS;
+    return s3_new(&sc);
+}
+
+int upload_s3_begin(struct upload_store *s, const char *tenant_id, const char *run_id)
+{
     struct upload_s3 *u;
 
     if (!upload_path_is_id(tenant_id) || !upload_path_is_id(run_id))
@@ -61,13 +76,7 @@ int upload_s3_begin(struct upload_store *s, const char *tenant_id, const char *r
     if (!u)
         return -1;
     s->s3 = u;
-    memset(&sc, 0, sizeof(sc));
-    sc.endpoint = s3cfg->upload_s3_endpoint[0] ? s3cfg->upload_s3_endpoint : s3cfg->aws_endpoint_url;
-    sc.region = s3cfg->aws_region;
-    sc.access_key_id = s3cfg->aws_access_key_id;
-    sc.secret_access_key = s3cfg->aws_secret_access_key;
-    sc.timeout_ms = UPLOAD_S3_TIMEOUT_MS;
-    u->c = s3_new(&sc);
+    u->c = store_client();
     u->part_cap = (size_t)s3cfg->upload_s3_part_size;
     u->part = malloc(u->part_cap);
     if (asprintf(&u->key, "%s%s/%s/%s", s3cfg->upload_s3_prefix, tenant_id, run_id, s->name) < 0)
@@ -202,4 +211,67 @@ void upload_s3_release(struct upload_store *s)
     free(u->etags);
     free(u);
     s->s3 = NULL;
+}
+
+/* The key of uri when it is an upload of tenant_id in this store, else NULL. */
+static const char *tenant_key(const char *tenant_id, const char *uri)
+{
+    char bucket[64], want[200];
+    const char *key;
+
+    if (!s3cfg || !upload_path_is_id(tenant_id) || s3_uri_split(uri, bucket, sizeof(bucket), &key) < 0 ||
+        strcmp(bucket, s3cfg->upload_s3_bucket) != 0)
+        return NULL;
+    snprintf(want, sizeof(want), "%s%s/", s3cfg->upload_s3_prefix, tenant_id);
+    return strncmp(key, want, strlen(want)) == 0 && !strstr(key, "/../") ? key : NULL;
+}
+
+/* GetObject of key into fd (at most max_bytes): 0, or -1 with e. */
+static int get_into(const char *key, int fd, uint64_t max_bytes, uint64_t *size, struct s3_error *e)
+{
+    struct s3_client *c = store_client();
+    int rc = c ? s3_get_to_fd(c, s3cfg->upload_s3_bucket, key, fd, max_bytes, size, e) : -1;
+
+    if (!c)
+        snprintf(e->code, sizeof(e->code), "internal");
+    s3_free(&c);
+    return rc;
+}
+
+int upload_s3_open(const char *tenant_id, const char *uri, uint64_t max_bytes, uint64_t *size)
+{
+    const char *key = tenant_key(tenant_id, uri);
+    const char *tmp = getenv("TMPDIR");
+    struct s3_error e;
+    int fd;
+
+    if (!key)
+        return -1;
+    fd = open(tmp && *tmp ? tmp : "/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    memset(&e, 0, sizeof(e));
+    if (fd < 0 || get_into(key, fd, max_bytes, size, &e) < 0 || lseek(fd, 0, SEEK_SET) != 0) {
+        if (fd >= 0 && strcmp(e.code, "NoSuchKey") != 0)
+            log_event(LOG_WARN, "upload store: cannot read an upload back",
+                      json_pack("{s:s,s:s,s:s}", "key", key, "code", e.code, "error", e.message));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int upload_s3_kept(const char *tenant_id, const char *uri)
+{
+    const char *key = tenant_key(tenant_id, uri);
+    struct s3_error e;
+    uint64_t n = 0;
+    int fd, rc;
+
+    if (!key || (fd = open("/dev/null", O_WRONLY | O_CLOEXEC)) < 0)
+        return 0;
+    memset(&e, 0, sizeof(e));
+    /* An upload is never empty (0 bytes are refused): a GET stopped at its first byte proves it is there. */
+    rc = get_into(key, fd, 0, &n, &e);
+    close(fd);
+    return rc == 0 || strcmp(e.code, "too_large") == 0;
 }

@@ -35,4 +35,14 @@ int upload_s3_commit(struct upload_store *s);
 void upload_s3_abort(struct upload_store *s);
 void upload_s3_release(struct upload_store *s);
 
+/*
+ * Reading a committed upload back (upload_store_open/kept): uri must be an
+ * s3:// URI of the configured bucket under <UPLOAD_S3_PREFIX><tenant_id>/.
+ * upload_s3_open: an fd of an unlinked temporary file (TMPDIR, else /tmp)
+ * holding the object, *size its bytes; -1 when not kept or on failure.
+ * upload_s3_kept: 1 when the object exists, 0 when not (or S3 cannot say).
+ */
+int upload_s3_open(const char *tenant_id, const char *uri, uint64_t max_bytes, uint64_t *size);
+int upload_s3_kept(const char *tenant_id, const char *uri);
+
 #endif

@@ -4,8 +4,12 @@
  */
 #include "common/job_msg.h"
 
+#include "common/sqs.h"
+#include "common/timeutil.h"
+
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 char *job_msg_encode(const struct job_msg *m)
@@ -189,5 +193,26 @@ int job_msg_parse(const char *body, size_t len, struct arena *a, struct job_msg 
     else if (root && identify(root, m, err, errlen) == 0)
         rc = job_fields(root, a, m, err, errlen);
     json_decref(root);
+    return rc;
+}
+
+int job_msg_send(struct sqs_client *sqs, const char *queue_url, const struct job_msg *m, char *code,
+                 size_t codelen)
+{
+    struct job_msg now_m = *m;
+    struct sqs_error e;
+    char now[40];
+    char *text;
+    int rc = -1;
+
+    memset(&e, 0, sizeof(e));
+    time_format_rfc3339(time_now_ms(), now, sizeof(now));
+    now_m.received_at = now;
+    text = job_msg_encode(&now_m);
+    if (text && sqs && sqs_send(sqs, queue_url, text, 0, NULL, 0, &e) == 0)
+        rc = 0;
+    else
+        snprintf(code, codelen, "%s", !text ? "nomem" : !sqs ? "no_queue" : e.code[0] ? e.code : "transport");
+    free(text);
     return rc;
 }

@@ -18,6 +18,7 @@
  *
  * Typical use:
  *     char *text = job_msg_encode(&m);        // publish text, then free(text)
+ *     job_msg_send(sqs, queue_url, &m, code, sizeof(code));   // or encode and send now
  *     if (job_msg_parse(body, len, arena, &m, err, sizeof(err)) < 0) ...
  */
 #ifndef COMMON_JOB_MSG_H
@@ -71,5 +72,18 @@ char *job_msg_encode(const struct job_msg *m);
  * "invalid_message: <err>". Strings are copied into a.
  */
 int job_msg_parse(const char *body, size_t len, struct arena *a, struct job_msg *m, char *err, size_t errlen);
+
+struct sqs_client;
+
+/*
+ * Publish m straight to the queue at queue_url: encoded with received_at (a sync's
+ * requested_at) set to the current time, sent with sqs. Returns 0, or -1 with the
+ * failure's code in code ("nomem" when the message could not be encoded, "no_queue"
+ * without a client, else the SQS error code). The one sender of the worker's sync
+ * (its ingest messages) and of core-api's sync trigger; an upload and its
+ * re-publication go through job_publish() (api/publish.h), which may take the proxy.
+ */
+int job_msg_send(struct sqs_client *sqs, const char *queue_url, const struct job_msg *m, char *code,
+                 size_t codelen);
 
 #endif

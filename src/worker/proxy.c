@@ -1,7 +1,8 @@
 /*
  * proxy.c - the internal ingest endpoint of INGEST_MODE=proxy (proxy.h): a
- * libmicrohttpd listener that checks and holds each message, and job threads
- * that run it through the pipeline with in-process retries.
+ * libmicrohttpd listener that checks and holds each message, job threads
+ * that run it through the pipeline with in-process retries, and a keeper
+ * that repeats each running job's last milestone as its heartbeat.
  */
 #include "worker/proxy.h"
 
@@ -11,6 +12,7 @@
 #include "common/embed.h"
 #include "common/job_msg.h"
 #include "common/log.h"
+#include "common/run_state.h"
 #include "common/sqs.h"
 #include "common/timeutil.h"
 #include "worker/pipeline.h"
@@ -25,6 +27,28 @@
 #include <string.h>
 
 #define PROXY_MAX_THREADS 64
+#define PROXY_KEEPER_TICK_MS 100
+
+struct proxy;
+
+/*
+ * One job thread's run as its progress hook last reported it (under p->mu): the
+ * keeper repeats it every HEARTBEAT_INTERVAL, as the queue consumer's keeper does,
+ * so a long stage (an extraction, a slow embeddings call) keeps the run alive.
+ */
+struct proxy_beat {
+    struct run_owner run;         /* run_id, tenant_id, attempt */
+    char stage[24];
+    long done, total;
+};
+
+struct proxy_job {
+    struct proxy *p;
+    int active;                   /* from the first milestone to the end of pipeline_process */
+    struct proxy_beat beat;       /* the last milestone */
+    int64_t last_hb;              /* mono ms of the last write, the job's own or the keeper's */
+    int lost;                     /* a heartbeat matched no row: the run is no longer ours */
+};
 
 struct proxy {
     const struct config *cfg;
@@ -37,6 +61,10 @@ struct proxy {
     int quit;
     int nthreads;
     pthread_t threads[PROXY_MAX_THREADS];
+    struct proxy_job jobs[PROXY_MAX_THREADS];
+    int has_keeper;
+    int keeper_quit;              /* set after the job threads are joined: their runs beat to the end */
+    pthread_t keeper;
 };
 
 /* 1 for 127/8, 10/8, 172.16/12, 192.168/16. */
@@ -206,14 +234,54 @@ static int nap(struct proxy *p, int64_t ms)
     return 0;
 }
 
-/* One job: the pipeline, again after a backoff while it asks for a retry, as the queue would. */
-static void run_job(struct proxy *p, const struct pipeline_env *env, struct arena *a, const char *body)
+/* The pipeline's milestone hook: what the keeper repeats. */
+static void hook_progress(void *hook, const char *run_id, const char *tenant_id, int attempt, const char *stage,
+                          long done, long total)
 {
+    struct proxy_job *j = hook;
+    struct proxy_beat b = {.run = {.attempt = attempt}, .done = done, .total = total};
+
+    snprintf(b.run.run_id, sizeof(b.run.run_id), "%s", run_id);
+    snprintf(b.run.tenant_id, sizeof(b.run.tenant_id), "%s", tenant_id);
+    snprintf(b.stage, sizeof(b.stage), "%s", stage);
+    pthread_mutex_lock(&j->p->mu);
+    j->beat = b;
+    j->active = 1;
+    j->last_hb = time_mono_ms();   /* the job writes this milestone itself */
+    pthread_mutex_unlock(&j->p->mu);
+}
+
+/* 1 when a heartbeat found the run taken from us (the crash guard failed it, a takeover). */
+static int hook_should_stop(void *hook)
+{
+    struct proxy_job *j = hook;
+    int r;
+
+    pthread_mutex_lock(&j->p->mu);
+    r = j->lost;
+    pthread_mutex_unlock(&j->p->mu);
+    return r;
+}
+
+/* The job's run is over: nothing for the keeper to repeat. */
+static void job_idle(struct proxy_job *j)
+{
+    pthread_mutex_lock(&j->p->mu);
+    j->active = 0;
+    j->lost = 0;
+    pthread_mutex_unlock(&j->p->mu);
+}
+
+/* One job: the pipeline, again after a backoff while it asks for a retry, as the queue would. */
+static void run_job(struct proxy_job *j, const struct pipeline_env *env, struct arena *a, const char *body)
+{
+    struct proxy *p = j->p;
     struct pipeline_result r;
 
     for (int attempt = 1; attempt <= env->max_receive_count; attempt++) {
         pipeline_process(env, a, body, strlen(body), attempt, &r);
         arena_release(a);
+        job_idle(j);
         if (r.action != PIPE_ACT_RELEASE || nap(p, (int64_t)r.visibility_s * 1000) < 0)
             break;
     }
@@ -223,7 +291,8 @@ static void run_job(struct proxy *p, const struct pipeline_env *env, struct aren
 
 static void *job_main(void *arg)
 {
-    struct proxy *p = arg;
+    struct proxy_job *j = arg;
+    struct proxy *p = j->p;
     struct embed_config ec = config_embed(p->cfg);
     struct sqs_config sc = config_sqs(p->cfg, 10000);
     char err[256];
@@ -240,9 +309,12 @@ static void *job_main(void *arg)
     env.embedder = emb;
     env.sqs = q;
     env.max_receive_count = (int)p->cfg->max_receive_count;
+    env.hooks.progress = hook_progress;
+    env.hooks.should_stop = hook_should_stop;
+    env.hooks.hook = j;
     arena_init(&a);
     while (emb && (body = take(p)) != NULL) {
-        run_job(p, &env, &a, body);
+        run_job(j, &env, &a, body);
         free(body);
     }
     if (!emb)
@@ -250,6 +322,55 @@ static void *job_main(void *arg)
     db_close(&conn);
     embed_free(&emb);
     sqs_free(&q);
+    return NULL;
+}
+
+/* Write job j's heartbeat when one is due (without the lock while writing). */
+static void keeper_beat(struct proxy *p, struct proxy_job *j, PGconn **conn)
+{
+    struct proxy_beat b;
+    enum run_write w = RUN_WRITE_DB;
+    int due;
+
+    pthread_mutex_lock(&p->mu);
+    due = j->active && !j->lost && strcmp(j->beat.stage, "write") != 0 &&
+          time_mono_ms() - j->last_hb >= p->cfg->heartbeat_interval_ms;
+    b = j->beat;
+    pthread_mutex_unlock(&p->mu);
+    if (!due)
+        return;
+    /* One connection for every job's heartbeat: each sets its run's tenant (row-level security). */
+    if (db_ensure(conn, p->cfg->database_url, DB_ROLE_WORKER) == 0 && db_set_tenant(*conn, b.run.tenant_id) == 0)
+        w = run_heartbeat(*conn, &b.run, b.stage, b.done, b.total);
+    pthread_mutex_lock(&p->mu);
+    /* Only for the run it was written for: the thread may have moved on to another one. */
+    if (j->active && j->beat.run.attempt == b.run.attempt && strcmp(j->beat.run.run_id, b.run.run_id) == 0) {
+        if (w != RUN_WRITE_DB)
+            j->last_hb = time_mono_ms();
+        if (w == RUN_WRITE_LOST) {
+            j->lost = 1;
+            log_event(LOG_WARN, "heartbeat matched no row: the run is no longer ours",
+                      json_pack("{s:s,s:i}", "run_id", b.run.run_id, "attempt", b.run.attempt));
+        }
+    }
+    pthread_mutex_unlock(&p->mu);
+}
+
+static void *keeper_main(void *arg)
+{
+    struct proxy *p = arg;
+    PGconn *conn = NULL;
+    int quit = 0;
+
+    while (!quit) {
+        for (int i = 0; i < p->nthreads; i++)
+            keeper_beat(p, &p->jobs[i], &conn);
+        time_sleep_ms(PROXY_KEEPER_TICK_MS);
+        pthread_mutex_lock(&p->mu);
+        quit = p->keeper_quit;
+        pthread_mutex_unlock(&p->mu);
+    }
+    db_close(&conn);
     return NULL;
 }
 
@@ -271,14 +392,17 @@ struct proxy *proxy_start(const struct config *cfg, volatile sig_atomic_t *stop,
     p->cap = (int)cfg->max_inflight;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
-    for (int i = 0; i < cfg->worker_concurrency && i < PROXY_MAX_THREADS; i++)
-        if (pthread_create(&p->threads[p->nthreads], NULL, job_main, p) == 0)
+    for (int i = 0; i < cfg->worker_concurrency && i < PROXY_MAX_THREADS; i++) {
+        p->jobs[p->nthreads].p = p;
+        if (pthread_create(&p->threads[p->nthreads], NULL, job_main, &p->jobs[p->nthreads]) == 0)
             p->nthreads++;
+    }
+    p->has_keeper = pthread_create(&p->keeper, NULL, keeper_main, p) == 0;
     p->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, handle, p,
                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin, MHD_OPTION_CONNECTION_LIMIT, 64U,
                             MHD_OPTION_CONNECTION_TIMEOUT, 10U, MHD_OPTION_NOTIFY_COMPLETED, request_done, p,
                             MHD_OPTION_END);
-    if (!p->d || p->nthreads == 0) {
+    if (!p->d || p->nthreads == 0 || !p->has_keeper) {
         snprintf(err, errlen, "cannot listen on %s or start its threads", cfg->ingest_proxy_addr);
         proxy_stop(&p);
         return NULL;
@@ -301,6 +425,11 @@ void proxy_stop(struct proxy **pp)
     pthread_mutex_unlock(&p->mu);
     for (int i = 0; i < p->nthreads; i++)
         pthread_join(p->threads[i], NULL);
+    pthread_mutex_lock(&p->mu);
+    p->keeper_quit = 1;
+    pthread_mutex_unlock(&p->mu);
+    if (p->has_keeper)
+        pthread_join(p->keeper, NULL);
     /* Held jobs not started stay queued in the database: the crash guard hands them over again. */
     for (int i = 0; i < p->n; i++)
         free(p->held[(p->head + i) % p->cap]);

@@ -14,6 +14,9 @@
  * own; a retryable failure is tried again in process after the same backoff
  * the queue would give, up to MAX_RECEIVE_COUNT attempts, the last of which
  * fails the run; so run rows and statuses are those of the orchestrated mode.
+ * A keeper thread repeats each running job's last milestone as its heartbeat
+ * every HEARTBEAT_INTERVAL (run_heartbeat), as the queue consumer's keeper
+ * does; a heartbeat that matches no row stops the job at its next stage.
  * Jobs still held at shutdown stay queued: the crash guard hands them over
  * again after QUEUED_TTL.
  */

@@ -87,14 +87,18 @@ static PGresult *run_source(PGconn *c, const char *run_id)
                     1, params);
 }
 
-/* Map an S3 failure of a download to the run's failure code. */
+/*
+ * Map an S3 failure of a download to the run's failure code. A 403 (AccessDenied from a
+ * policy, InvalidAccessKeyId, SignatureDoesNotMatch: wrong credentials) is final like a
+ * missing object: retrying with the same credentials cannot succeed.
+ */
 static enum run_fail fetch_failure(const struct s3_error *e, char *detail, size_t detaillen)
 {
     snprintf(detail, detaillen, "s3: %s: %s", e->code, e->message);
     if (strcmp(e->code, "too_large") == 0)
         return RUN_FAIL_TOO_LARGE;
     if (strcmp(e->code, "NoSuchKey") == 0 || strcmp(e->code, "NoSuchBucket") == 0 ||
-        strcmp(e->code, "AccessDenied") == 0)
+        strcmp(e->code, "AccessDenied") == 0 || e->http_status == 403)
         return RUN_FAIL_UPLOAD_MISSING;
     return RUN_FAIL_INTERNAL;   /* transport, throttling, 5xx: retried */
 }

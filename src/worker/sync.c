@@ -9,8 +9,6 @@
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/s3.h"
-#include "common/sqs.h"
-#include "common/timeutil.h"
 #include "worker/s3_source.h"
 
 #include <fnmatch.h>
@@ -132,10 +130,7 @@ static int wanted(const struct sync *s, const char *key)
 static int publish_ingest(struct sync *s, const char *run_id, const char *doc_id, const char *uri, const char *title)
 {
     struct job_msg m;
-    struct sqs_error qerr;
-    char now[40];
-    char *text;
-    int rc = -1;
+    char code[64];
 
     memset(&m, 0, sizeof(m));
     snprintf(m.run_id, sizeof(m.run_id), "%s", run_id);
@@ -144,17 +139,11 @@ static int publish_ingest(struct sync *s, const char *run_id, const char *doc_id
     m.source_uri = uri;
     m.upload_uri = uri;
     m.title = title;
-    time_format_rfc3339(time_now_ms(), now, sizeof(now));
-    m.received_at = now;
-    text = job_msg_encode(&m);
-    memset(&qerr, 0, sizeof(qerr));
-    if (text && s->env->sqs && sqs_send(s->env->sqs, s->env->cfg->sqs_queue_url, text, 0, NULL, 0, &qerr) == 0)
-        rc = 0;
-    else
-        log_event(LOG_WARN, "source sync: publish failed (the crash guard re-publishes the queued run)",
-                  json_pack("{s:s,s:s}", "run_id", run_id, "code", qerr.code[0] ? qerr.code : "nomem"));
-    free(text);
-    return rc;
+    if (job_msg_send(s->env->sqs, s->env->cfg->sqs_queue_url, &m, code, sizeof(code)) == 0)
+        return 0;
+    log_event(LOG_WARN, "source sync: publish failed (the crash guard re-publishes the queued run)",
+              json_pack("{s:s,s:s}", "run_id", run_id, "code", code));
+    return -1;
 }
 
 /* The queued run and document of a new or changed object and its memory row, in one transaction. */

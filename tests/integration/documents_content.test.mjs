@@ -158,7 +158,8 @@ describe('content of a version', () => {
   test('a file no longer in the store: 404 "not kept", never a 500', async () => {
     const t = await ingest(U, uniq('short-lived original'), { filename: 'gone.txt' });
     const [run] = await stack.sql('SELECT config->>\'upload_uri\' AS u FROM ingestion_runs WHERE run_id = $1', [t.runId]);
-    fs.rmSync(run.u.replace(/^file:\/\//, ''));
+    await stack.uploads.removeUri(run.u);
+    assert.equal(await stack.uploads.size(U.user.tenant_id, t.runId, 'gone.txt'), null);
     const r = await content(U, t.docId, t.versionId);
     assert.equal(r.status, 404);
     assert.match(r.json.error.message, /not kept/);

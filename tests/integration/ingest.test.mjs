@@ -1,9 +1,11 @@
 // Upload orchestration and run reads (issue 7, spec 4, 5, 9): streaming multipart
-// upload to disk while hashing, the type sniffed before anything is recorded, dedup
+// upload to the store while hashing, the type sniffed before anything is recorded, dedup
 // (skipped / already in progress), document get-or-create under concurrency, doc_id
 // versions confined to the tenant, hostile file names, size limit, truncated bodies,
 // the exact queue message, queue outage, Idempotency-Key, run list and detail reads,
-// and a 1 GiB upload that must not grow core-api's memory.
+// and a 1 GiB upload that must not grow core-api's memory. Store-neutral: stored uploads
+// are checked through stack.uploads, so STACK_UPLOAD_STORE=s3 runs the suite on the S3
+// upload store (issue 17).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -92,26 +94,8 @@ async function postMultipart(stack, { token, parts, mp, headers = {}, ...rest })
   });
 }
 
-// Every file under UPLOAD_DIR/<tenant> as "run/name" (or [] if none). core-api may be
-// removing a run folder while we look: a folder that vanishes in between is simply gone.
-function uploadsOf(stack, tenantId) {
-  const list = (d) => {
-    try {
-      return fs.readdirSync(d);
-    } catch (e) {
-      if (e.code === 'ENOENT') return null;
-      throw e;
-    }
-  };
-  const out = [];
-  for (const run of list(path.join(stack.uploadDir, tenantId)) ?? []) {
-    const names = list(path.join(stack.uploadDir, tenantId, run));
-    if (names === null) continue;
-    if (names.length === 0) out.push(`${run}/`);
-    for (const n of names) out.push(`${run}/${n}`);
-  }
-  return out.sort();
-}
+// Every upload of a tenant as "run/name", in whichever store the stack runs (tests/lib/upload-store.mjs).
+const uploadsOf = (stack, tenantId) => stack.uploads.list(tenantId);
 
 async function drainQueue(stack) {
   const all = [];
@@ -144,10 +128,12 @@ before(async () => {
 after(async () => { await stack?.stop(); });
 
 const tid = (who) => who.user.tenant_id;
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const uniq = (label) => `${label} ${crypto.randomUUID()}\n`;
 const runsOf = (who) => stack.sql('SELECT * FROM ingestion_runs WHERE tenant_id = $1 ORDER BY created_at', [tid(who)]);
 const runById = async (id) => (await stack.sql('SELECT * FROM ingestion_runs WHERE run_id = $1', [id]))[0];
-const uploadPath = (who, runId, name) => path.join(stack.uploadDir, tid(who), runId, name);
+const storedUri = (who, runId, name) => stack.uploads.uri(tid(who), runId, name);
+const storedNames = (who, runId) => stack.uploads.names(tid(who), runId);
 
 // Mark a run succeeded with an active version, as the worker would (content tables are the worker's).
 async function finishAsWorker(runId, mime = 'text/plain') {
@@ -181,16 +167,15 @@ test('upload -> 202 -> exactly the spec 4.5 message -> the run reads back', asyn
   const { run_id: runId, doc_id: docId } = up.json;
   const hash = sha256(Buffer.from(content));
 
-  // stored at UPLOAD_DIR/<tenant>/<run>/<name>, with exactly these bytes
-  const file = uploadPath(A, runId, 'hello.txt');
-  assert.equal(fs.readFileSync(file, 'utf8'), content);
-  assert.deepEqual(uploadsOf(stack, tid(A)).filter((f) => f.startsWith(runId)), [`${runId}/hello.txt`]);
+  // stored at <tenant>/<run>/<name> in the upload store (UPLOAD_DIR or the bucket), with exactly these bytes
+  assert.equal((await stack.uploads.read(tid(A), runId, 'hello.txt')).toString('utf8'), content);
+  assert.deepEqual((await uploadsOf(stack, tid(A))).filter((f) => f.startsWith(runId)), [`${runId}/hello.txt`]);
 
   const msgs = await drainQueue(stack);
   assert.equal(msgs.length, 1);
   assertSpecMessage(msgs[0].Body, {
     job_type: 'upload_ingest', run_id: runId, tenant_id: tid(A), user_id: A.user.user_id, doc_id: docId,
-    source_uri: `upload://sha256:${hash}`, upload_uri: `file://${fs.realpathSync(file)}`, title: 'Greeting',
+    source_uri: `upload://sha256:${hash}`, upload_uri: storedUri(A, runId, 'hello.txt'), title: 'Greeting',
   });
 
   const r = await stack.api('GET', `/v1/ingestion-runs/${runId}`, { token: A.token });
@@ -205,7 +190,7 @@ test('upload -> 202 -> exactly the spec 4.5 message -> the run reads back', asyn
   assert.deepEqual(r.json.stats, {});
   // the API shows the upload's place in the store, never the server path (the message has it)
   assert.deepEqual(r.json.config, {
-    created_by_user_id: A.user.user_id, upload_key: `${tid(A)}/${runId}/${path.basename(file)}`, title: 'Greeting',
+    created_by_user_id: A.user.user_id, upload_key: `${tid(A)}/${runId}/hello.txt`, title: 'Greeting',
     original_filename: 'hello.txt', content_type: 'text/plain', source_type: 'upload',
     size_bytes: Buffer.byteLength(content), sha256: hash, republished: 0,
   });
@@ -255,15 +240,15 @@ test('unsupported type -> 415, nothing stored, recorded or queued', async () => 
     assert.equal(up.json.error.code, 'unsupported_type');
   }
   assert.equal((await runsOf(A)).length, before);
-  assert.deepEqual(uploadsOf(stack, tid(A)).filter((f) => !fs.existsSync(path.join(stack.uploadDir, tid(A), f)) || f.endsWith('/')), []);
+  assert.deepEqual((await uploadsOf(stack, tid(A))).filter((f) => f.endsWith('/')), [], 'no empty upload folder');
   const ids = new Set((await runsOf(A)).map((r) => r.run_id));
-  assert.ok(uploadsOf(stack, tid(A)).every((f) => ids.has(f.split('/')[0])), 'every upload folder has a run');
+  assert.ok((await uploadsOf(stack, tid(A))).every((f) => ids.has(f.split('/')[0])), 'every upload folder has a run');
   assert.equal((await drainQueue(stack)).length, 0);
 });
 
 test('over MAX_UPLOAD_BYTES -> 413 (by Content-Length at once, or while streaming), no file left', async () => {
   const before = (await runsOf(A)).length;
-  const folders = uploadsOf(stack, tid(A));
+  const folders = await uploadsOf(stack, tid(A));
   // declared too large: refused before the body is read
   const big = multipart([{ name: 'file', filename: 'big.txt', content: Buffer.alloc(MAX + 4096, 'a') }]);
   const r1 = await postMultipart(stack, { token: A.token, mp: big });
@@ -290,15 +275,15 @@ test('over MAX_UPLOAD_BYTES -> 413 (by Content-Length at once, or while streamin
   exact.write(crypto.randomUUID());
   const ok = await stack.upload({ token: A.token, filename: 'exact.txt', content: exact });
   assert.equal(ok.status, 202, ok.text);
-  assert.equal(fs.statSync(uploadPath(A, ok.json.run_id, 'exact.txt')).size, MAX);
+  assert.equal(await stack.uploads.size(tid(A), ok.json.run_id, 'exact.txt'), MAX);
 
-  await waitFor(async () => uploadsOf(stack, tid(A)).length === folders.length + 1, { what: 'no partial upload left' });
+  await waitFor(async () => (await uploadsOf(stack, tid(A))).length === folders.length + 1, { what: 'no partial upload left' });
   assert.equal((await runsOf(A)).length, before + 1);
 });
 
 test('truncated multipart (no closing boundary) -> 400, no file, no run; a client that goes away leaves nothing', async () => {
   const before = (await runsOf(A)).length;
-  const folders = uploadsOf(stack, tid(A));
+  const folders = await uploadsOf(stack, tid(A));
   const cut = multipart([{ name: 'file', filename: 'cut.txt', content: uniq('truncated body') }], { close: false });
   const r = await postMultipart(stack, { token: A.token, mp: cut });
   assert.equal(r.status, 400, JSON.stringify(r));
@@ -318,7 +303,7 @@ test('truncated multipart (no closing boundary) -> 400, no file, no run; a clien
   });
   assert.equal(r3.destroyed, true);
 
-  await waitFor(async () => JSON.stringify(uploadsOf(stack, tid(A))) === JSON.stringify(folders),
+  await waitFor(async () => JSON.stringify(await uploadsOf(stack, tid(A))) === JSON.stringify(folders),
     { what: 'no upload folder left behind', timeoutMs: 10000 });
   assert.equal((await runsOf(A)).length, before);
 });
@@ -326,7 +311,7 @@ test('truncated multipart (no closing boundary) -> 400, no file, no run; a clien
 test('empty (0-byte) file -> 400 "empty file", nothing stored, recorded or queued', async () => {
   await drainQueue(stack);
   const before = (await runsOf(A)).length;
-  const folders = uploadsOf(stack, tid(A));
+  const folders = await uploadsOf(stack, tid(A));
   for (const filename of ['empty.txt', 'empty.pdf', 'noname']) {
     const up = await stack.upload({ token: A.token, filename, content: Buffer.alloc(0) });
     assert.equal(up.status, 400, `${filename}: ${up.text}`);
@@ -339,7 +324,7 @@ test('empty (0-byte) file -> 400 "empty file", nothing stored, recorded or queue
   assert.equal(r.status, 400, r.text);
   assert.equal(r.json.error.message, 'empty file');
   assert.equal((await runsOf(A)).length, before, 'no run recorded');
-  assert.deepEqual(uploadsOf(stack, tid(A)), folders, 'no upload folder left behind');
+  assert.deepEqual(await uploadsOf(stack, tid(A)), folders, 'no upload folder left behind');
   assert.equal((await drainQueue(stack)).length, 0, 'nothing queued');
 });
 
@@ -383,33 +368,33 @@ test('file names ../../etc/passwd, 300 bytes, NUL, newline, quotes, UTF-8 -> sto
     const up = await stack.upload({ token: A.token, filename: c.raw, content: uniq(`name test ${c.expect}`) });
     assert.equal(up.status, 202, `${JSON.stringify(c.raw)}: ${up.text}`);
     const runId = up.json.run_id;
-    const names = fs.readdirSync(path.join(stack.uploadDir, tid(A), runId));
+    const names = await storedNames(A, runId);
     assert.deepEqual(names, [c.expect], JSON.stringify(c.raw));
     const run = await runById(runId);
-    assert.equal(run.config.upload_uri, `file://${fs.realpathSync(uploadPath(A, runId, c.expect))}`);
+    assert.equal(run.config.upload_uri, storedUri(A, runId, c.expect));
   }
   // A NUL byte inside the filename parameter (raw bytes: no browser would send it)
   const nul = multipart([{ name: 'file', disposition: Buffer.concat([Buffer.from('form-data; name="file"; filename="evil'),
     Buffer.from([0]), Buffer.from('.txt/../../x.md"')]), content: uniq('nul name') }]);
   const r = await postMultipart(stack, { token: A.token, mp: nul });
   assert.equal(r.status, 202, r.text);
-  assert.deepEqual(fs.readdirSync(path.join(stack.uploadDir, tid(A), r.json.run_id)), ['x.md']);
+  assert.deepEqual(await storedNames(A, r.json.run_id), ['x.md']);
   const nul2 = multipart([{ name: 'file', disposition: Buffer.concat([Buffer.from('form-data; name="file"; filename="a'),
     Buffer.from([0]), Buffer.from('b.txt"')]), content: uniq('nul name 2') }]);
   const r2 = await postMultipart(stack, { token: A.token, mp: nul2 });
   assert.equal(r2.status, 202, r2.text);
-  assert.deepEqual(fs.readdirSync(path.join(stack.uploadDir, tid(A), r2.json.run_id)), ['ab.txt']);
+  assert.deepEqual(await storedNames(A, r2.json.run_id), ['ab.txt']);
   assert.equal((await runById(r2.json.run_id)).config.original_filename, 'ab.txt');
 
-  // nothing escaped UPLOAD_DIR/<tenant>/<run>/
-  assert.equal(fs.existsSync(path.join(stack.uploadDir, 'etc')), false);
+  // nothing escaped <tenant>/<run>/ in the store (nor the stack's folder): every stored name
+  // is one plain name under a tenant id and a run id
   assert.equal(fs.existsSync(path.join(stack.dir, 'etc')), false);
-  for (const t of fs.readdirSync(stack.uploadDir)) {
-    for (const run of fs.readdirSync(path.join(stack.uploadDir, t))) {
-      for (const n of fs.readdirSync(path.join(stack.uploadDir, t, run))) {
-        assert.ok(fs.statSync(path.join(stack.uploadDir, t, run, n)).isFile());
-        assert.ok(!n.startsWith('.'), n);
-      }
+  for (const t of await stack.uploads.tenants()) {
+    assert.match(t, UUID_RE);
+    for (const f of await stack.uploads.list(t)) {
+      const [run, n, ...more] = f.split('/');
+      assert.match(run, UUID_RE, f);
+      assert.ok(n && !n.startsWith('.') && more.length === 0, f);
     }
   }
 });
@@ -434,7 +419,7 @@ test('same content after success -> 200 skipped with a terminal skipped run, not
   assert.ok(run.finished_at);
   assert.equal(run.content_hash, sha256(Buffer.from(content)));
   assert.deepEqual(run.stats, { reason: 'duplicate content', duplicate_of_version: versionId });
-  assert.equal(fs.existsSync(path.join(stack.uploadDir, tid(A), again.json.run_id)), false);
+  assert.deepEqual(await storedNames(A, again.json.run_id), []);
   assert.equal((await drainQueue(stack)).length, 0);
   const rr = await stack.api('GET', `/v1/ingestion-runs/${again.json.run_id}`, { token: A.token });
   assert.equal(rr.json.status, 'skipped');
@@ -466,10 +451,10 @@ test('concurrent identical uploads -> one run, one document (get-or-create under
     [tid(A), `upload://sha256:${hash}`]);
   assert.equal(docs.length, 1);
   // only the accepted run's folder remains; one message
-  const folders = uploadsOf(stack, tid(A)).filter((f) => f.startsWith(runId));
+  const folders = (await uploadsOf(stack, tid(A))).filter((f) => f.startsWith(runId));
   assert.equal(folders.length, 1);
   const ids = new Set((await runsOf(A)).map((r) => r.run_id));
-  assert.ok(uploadsOf(stack, tid(A)).every((f) => ids.has(f.split('/')[0])), 'losers removed their copies');
+  assert.ok((await uploadsOf(stack, tid(A))).every((f) => ids.has(f.split('/')[0])), 'losers removed their copies');
   const msgs = (await drainQueue(stack)).map((m) => JSON.parse(m.Body)).filter((m) => m.run_id === runId);
   assert.equal(msgs.length, 1);
 
@@ -595,7 +580,7 @@ test('doc_id: new content becomes a second run of the same document; another ten
   }
   assert.equal(new Set(bodies).size, 1, bodies.join('\n'));
   assert.equal((await runsOf(B)).length, beforeB);
-  assert.deepEqual(uploadsOf(stack, tid(B)).filter((f) => f.endsWith('/x.txt')), []);
+  assert.deepEqual((await uploadsOf(stack, tid(B))).filter((f) => f.endsWith('/x.txt')), []);
   // and a tenant_id form field is ignored (invariant 1)
   const sneaky = await postMultipart(stack, { token: B.token, parts: [{ name: 'tenant_id', content: tid(A) },
     { name: 'file', filename: 's.txt', content: uniq('sneaky') }] });
@@ -661,7 +646,7 @@ test('Idempotency-Key: a second request while the first is mid-body -> 409, one 
   await drainQueue(stack);
   const key = crypto.randomUUID();
   const runs = (await runsOf(A)).length;
-  const folders = uploadsOf(stack, tid(A));
+  const folders = await uploadsOf(stack, tid(A));
   let second;
   const first = await slowUpload(A, key, uniq('idem slow first'), {
     hold: async () => {
@@ -677,7 +662,7 @@ test('Idempotency-Key: a second request while the first is mid-body -> 409, one 
   const after = await runsOf(A);
   assert.equal(after.length, runs + 1, 'exactly one run');
   assert.equal(after.at(-1).run_id, first.json.run_id);
-  assert.equal(uploadsOf(stack, tid(A)).length, folders.length + 1, 'only the first upload stored');
+  assert.equal((await uploadsOf(stack, tid(A))).length, folders.length + 1, 'only the first upload stored');
   assert.equal((await drainQueue(stack)).length, 1);
   const row = await idemRow(A, key);
   assert.equal(row.status, 202);
@@ -840,7 +825,7 @@ test('queue unreachable -> 503 with the run_id, run failed enqueue_failed', asyn
     assert.equal(r.json.status, 'failed');
     assert.match(r.json.error, /^enqueue_failed: /);
     // The run is terminal and nothing will read its upload: it must not stay on disk forever.
-    assert.equal(fs.existsSync(path.join(stack.uploadDir, tid(A), up.json.run_id)), false, 'upload folder removed');
+    assert.deepEqual(await storedNames(A, up.json.run_id), [], 'upload removed');
   } finally {
     await stack.startSqs();
   }
@@ -924,8 +909,6 @@ function vmRssKiB(pid) {
 
 test('1 GiB upload streams: core-api RSS grows < 16 MiB, stored hash equals sha256sum', { timeout: 600000 }, async () => {
   const GiB = 1 << 30;
-  await stack.stopApi();
-  await stack.startApi({ MAX_UPLOAD_BYTES: '2G' });
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gib-'));
   const file = path.join(tmp, 'big.txt');
   try {
@@ -941,6 +924,14 @@ test('1 GiB upload streams: core-api RSS grows < 16 MiB, stored hash equals sha2
     await new Promise((r, j) => ws.end((e) => (e ? j(e) : r())));
     assert.equal(fs.statSync(file).size, GiB);
     const expected = execFileSync('sha256sum', [file], { encoding: 'utf8' }).split(' ')[0];
+    // Restarted only now: writing the file takes longer than the server's keep-alive (10 s),
+    // and a client that reuses the health check's closed connection gets EPIPE.
+    // Under the sanitizer build, ASan keeps freed memory in a quarantine (256 MiB by default)
+    // before reusing it: the S3 store's per-part allocations then look like growth (+31 MiB
+    // measured, +8 MiB without quarantine). A 1 MiB quarantine still catches use-after-free
+    // of recent frees; release builds ignore the variable.
+    await stack.stopApi();
+    await stack.startApi({ MAX_UPLOAD_BYTES: '2G', ASAN_OPTIONS: 'quarantine_size_mb=1' });
 
     // warm the server (threads, pool, TLS-free SQS client) before measuring
     const warm = await stack.upload({ token: A.token, filename: 'warm.txt', content: uniq('warm up') });
@@ -975,8 +966,7 @@ test('1 GiB upload streams: core-api RSS grows < 16 MiB, stored hash equals sha2
     assert.equal(run.content_hash, expected);
     assert.equal(run.config.sha256, expected);
     assert.equal(run.config.size_bytes, GiB);
-    const stored = uploadPath(A, r.json.run_id, 'big.txt');
-    assert.equal(fs.statSync(stored).size, GiB);
+    assert.equal(await stack.uploads.size(tid(A), r.json.run_id, 'big.txt'), GiB);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
     await stack.stopApi();
@@ -993,7 +983,7 @@ test('an emoji in the title and the file name: the message is ASCII (\\u escapes
     content: uniq('notes 📝: refunds are processed within 14 days') });
   assert.equal(up.status, 202, up.text);
   const runId = up.json.run_id;
-  assert.deepEqual(fs.readdirSync(path.join(stack.uploadDir, tid(C), runId)), ['notes 📝.txt']);
+  assert.deepEqual(await storedNames(C, runId), ['notes 📝.txt']);
 
   // The message: ASCII on the wire, the emoji back after parsing.
   const m = (await drainQueue(stack)).find((x) => JSON.parse(x.Body).run_id === runId);
@@ -1001,7 +991,7 @@ test('an emoji in the title and the file name: the message is ASCII (\\u escapes
   assert.match(m.Body, /^[\x20-\x7e]*$/);
   assert.match(m.Body, /\\u[dD]83[dD]\\u[dD][cC][dD][dD]/);
   assertSpecMessage(m.Body, { run_id: runId, tenant_id: tid(C), title: 'notes 📝',
-    upload_uri: `file://${fs.realpathSync(uploadPath(C, runId, 'notes 📝.txt'))}` });
+    upload_uri: storedUri(C, runId, 'notes 📝.txt') });
   // The very same bytes back on the queue, for the worker.
   await stack.sqsCall('SendMessage', { QueueUrl: stack.sqs.queueUrl, MessageBody: m.Body });
 

@@ -5,8 +5,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { startStack } from '../lib/stack.mjs';
+import { startStack, waitFor } from '../lib/stack.mjs';
 import { freePort } from '../lib/pg-cluster.mjs';
+import { startFakeEmbeddings } from '../lib/fake-embeddings.mjs';
 
 let stack;
 let A;
@@ -73,6 +74,48 @@ test('the internal endpoint is not on the public address and takes only job mess
   const r = await stack.runApi(['serve'], { INGEST_MODE: 'proxy', INGEST_PROXY_URL: '' });
   assert.equal(r.code, 2);
   assert.match(r.stderr, /INGEST_PROXY_URL/);
+});
+
+// The queue consumer's keeper repeats a job's last milestone every HEARTBEAT_INTERVAL; the
+// proxy's job threads have the same keeper, or a long stage would look stale to the crash guard.
+test('a long job in proxy mode keeps its run alive: heartbeats during a slow embeddings call', async () => {
+  const fake = await startFakeEmbeddings({ dim: 256 });
+  await stack.workers[0].stop('SIGTERM');
+  const w = await stack.startWorker({ EMBED_PROVIDER: 'openai', EMBED_URL: fake.url, EMBED_MODEL: 'hash-v1',
+    EMBED_DIM: '256', HEARTBEAT_INTERVAL: '300ms' });
+  try {
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${proxyPort}/`).catch(() => null))?.status === 404,
+      { timeoutMs: 10000, what: 'the proxy endpoint' });
+    fake.setFailures({ count: 1, delayMs: 6000 });   // the first embeddings call answers after 6 s
+    const up = await stack.upload({ token: A.token, filename: 'long.txt',
+      content: `A long proxied job about kwproxyhb.\n${crypto.randomUUID()}\n` });
+    assert.equal(up.status, 202, up.text);
+    const runId = up.json.run_id;
+    const row = async () => (await stack.sql('SELECT status, stats, updated_at, error FROM ingestion_runs WHERE run_id = $1',
+      [runId]))[0];
+    const t0 = await waitFor(async () => {
+      const r = await row();
+      return r?.status === 'running' && r.stats?.progress?.stage === 'embed' ? r : null;
+    }, { timeoutMs: 20000, intervalMs: 50, what: 'the embed stage' });
+    await new Promise((r) => setTimeout(r, 2500));
+    const mid = await row();
+    assert.equal(mid.status, 'running');
+    assert.equal(mid.stats.progress.stage, 'embed', 'still inside the slow call');
+    assert.ok(mid.updated_at - t0.updated_at >= 1500,
+      `the heartbeat moved updated_at during the stage (${t0.updated_at.toISOString()} -> ${mid.updated_at.toISOString()})`);
+    // A crash guard with a 1 s RUNNING_TTL finds a fresh heartbeat: nothing is failed stale_running.
+    const g = await stack.runApi(['crash-guard', '--now', 'now'], { RUNNING_TTL: '1s' });
+    assert.equal(g.code, 0, g.stderr);
+    assert.equal(JSON.parse(g.stdout.trim().split('\n').pop()).stale_running, 0, g.stdout);
+    assert.equal((await row()).status, 'running');
+    const run = await stack.waitRun(runId, { timeoutMs: 30000 });
+    assert.equal(run.status, 'succeeded', run.error);
+    assert.equal(run.attempt, 1);
+    assert.equal(fake.requests() >= 1, true);
+  } finally {
+    await w.stop('SIGTERM');   // the next test wants no worker on the proxy address
+    await fake.stop();
+  }
 });
 
 test('a worker that is down: the upload answers 503 and its run fails enqueue_failed, nothing stuck', async () => {

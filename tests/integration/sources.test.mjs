@@ -13,6 +13,7 @@ import pg from 'pg';
 import path from 'node:path';
 import { startStack, waitFor } from '../lib/stack.mjs';
 import { freePort } from '../lib/pg-cluster.mjs';
+import { startS3AuthFront } from '../lib/s3-auth-front.mjs';
 
 const MAX_UPLOAD = 2 * 1024 * 1024;   // the workers' MAX_UPLOAD_BYTES here: a 3 MiB object is too large
 const TERMINAL_SYNC = new Set(['succeeded', 'failed']);
@@ -24,7 +25,10 @@ let S3;
 
 before(async () => {
   stack = await startStack({ worker: true, env: { MAX_UPLOAD_BYTES: String(MAX_UPLOAD) },
-    workerEnv: { WORKER_CONCURRENCY: '2', GOOD_ACCESS_KEY_ID: 'test', GOOD_SECRET_ACCESS_KEY: 'test' } });
+    workerEnv: { WORKER_CONCURRENCY: '2', GOOD_ACCESS_KEY_ID: 'test', GOOD_SECRET_ACCESS_KEY: 'test',
+      WRONG_ACCESS_KEY_ID: 'AKIAWRONGKEY', WRONG_SECRET_ACCESS_KEY: 'wrong', BADSECRET_ACCESS_KEY_ID: 'test',
+      BADSECRET_SECRET_ACCESS_KEY: 'not-the-secret', EMPTY_ACCESS_KEY_ID: '',
+      EMPTY_SECRET_ACCESS_KEY: '' } });
   S3 = stack.sqs.endpoint;
   A = await stack.tenant('src-a');
   B = await stack.tenant('src-b');
@@ -374,6 +378,48 @@ describe('bad input', () => {
     assert.equal((await search(A, 'kwuni5q')).json.status, 'answered');
     const left = fs.readdirSync(stack.artifactsDir).filter((f) => f.startsWith('s3-'));
     assert.deepEqual(left, [], 'downloads are removed after their run');
+  });
+
+  // The emulator checks no signature: a stand-in front verifies SigV4 and answers S3's 403s
+  // (tests/lib/s3-auth-front.mjs); the worker's good signatures pass it.
+  test('refused credentials (403: unknown key, wrong secret) and an empty credentials variable fail the sync clearly; a policy-denied object fails its run once', async () => {
+    const front = await startS3AuthFront({ target: S3, keys: { test: 'test' }, denyGet: /^\/authz\/in\/private\// });
+    try {
+      await mkBucket('authz');
+      await put('authz', 'in/open.md', '# Open\n\nThe open marker kwopen3z.\n');
+      await put('authz', 'in/private/closed.md', '# Closed\n\nNot for this worker.\n');
+      const at = { bucket: 'authz', prefix: 'in/', endpoint: front.endpoint };
+      for (const [body, re] of [
+        [{ name: 'wrongkey', ...at, credentials_ref: 'env:WRONG' }, /^s3_error: InvalidAccessKeyId: The AWS Access Key Id/],
+        [{ name: 'wrongsecret', ...at, credentials_ref: 'env:BADSECRET' }, /^s3_error: SignatureDoesNotMatch: The request signature/],
+        [{ name: 'emptykey', ...at, credentials_ref: 'env:EMPTY' }, /^s3_error: credentials env:EMPTY: EMPTY_ACCESS_KEY_ID or EMPTY_SECRET_ACCESS_KEY is not set/],
+      ]) {
+        const src = await createSource(A, body);
+        const sy = await waitSync(A, src.source_id, await sync(A, src.source_id));
+        assert.equal(sy.status, 'failed', body.name);
+        assert.match(sy.error, re, body.name);
+        assert.deepEqual([sy.stats.listed ?? 0, sy.stats.new ?? 0, sy.stats.removed ?? 0], [0, 0, 0], body.name);
+      }
+      assert.equal(front.requests.refused, 2, 'the wrong key and secret reached the front; the empty one never left the worker');
+      // The worker's own key passes; the object a bucket policy denies fails its run at once (a 403 is not retried).
+      const src = await createSource(A, { name: 'authz-ok', ...at });
+      const sy = await waitSync(A, src.source_id, await sync(A, src.source_id));
+      assert.equal(sy.status, 'succeeded', sy.error);
+      assert.equal(sy.stats.new, 2);
+      const runs = await waitFor(async () => {
+        const rows = await stack.sql(`SELECT r.status, r.error, r.attempt, d.source_uri FROM ingestion_runs r JOIN documents d
+          USING (doc_id) WHERE d.source_uri LIKE 's3://authz/%'`);
+        return rows.length === 2 && rows.every((x) => x.status === 'succeeded' || x.status === 'failed') ? rows : null;
+      }, { timeoutMs: 60000, what: 'authz runs' });
+      const closed = runs.find((r) => r.source_uri === 's3://authz/in/private/closed.md');
+      assert.equal(closed.status, 'failed');
+      assert.match(closed.error, /^upload_missing: s3: AccessDenied: Access Denied/);
+      assert.equal(closed.attempt, 1, 'not retried');
+      assert.equal(runs.find((r) => r.source_uri === 's3://authz/in/open.md').status, 'succeeded');
+      assert.equal((await search(A, 'kwopen3z')).json.status, 'answered');
+    } finally {
+      await front.stop();
+    }
   });
 });
 

@@ -120,6 +120,31 @@ test("the crash guard removes upload objects without a run, past the grace perio
   assert.deepEqual((await listKeys()).sort(), kept.sort(), 'only the orphan is gone');
 });
 
+test('FAILED_UPLOAD_RETENTION on the S3 store: a failed run\'s object is kept within it (for a retry), deleted after', async () => {
+  const pdf = fs.readFileSync(new URL('../fixtures/corrupt.pdf', import.meta.url));
+  const up = await stack.upload({ token: A.token, filename: 'broken.pdf', content: pdf });
+  assert.equal(up.status, 202, up.text);
+  const run = await stack.waitRun(up.json.run_id, { timeoutMs: 60000 });
+  assert.equal(run.status, 'failed');
+  assert.match(run.error, /^extract_failed/);
+  const key = run.config.upload_uri.slice(`s3://${BUCKET}/`.length);
+  const others = (await listKeys()).filter((k) => k !== key);
+  assert.ok((await listKeys()).includes(key), 'a failed run keeps its upload');
+  const guard = async (now) => {
+    const g = await stack.runApi(['crash-guard', '--now', now]);
+    assert.equal(g.code, 0, g.stderr);
+    return JSON.parse(g.stdout.trim().split('\n').pop());
+  };
+  // Past UPLOAD_ORPHAN_GRACE but within FAILED_UPLOAD_RETENTION (7d): kept.
+  assert.equal((await guard('+2h')).uploads_removed, 0);
+  assert.ok((await listKeys()).includes(key));
+  // Past it: the object goes, and only that one (the succeeded runs' stay under UPLOAD_RETENTION=keep).
+  const g = await guard('+8d');
+  assert.equal(g.uploads_removed, 1, JSON.stringify(g));
+  assert.equal(g.orphans_removed, 0, JSON.stringify(g));
+  assert.deepEqual((await listKeys()).sort(), others.sort());
+});
+
 test('S3 unreachable: the upload answers 503 (retry later), no run, nothing left', async () => {
   const runs0 = (await stack.sql('SELECT count(*)::int AS n FROM ingestion_runs'))[0].n;
   await stack.stopSqs();   // the emulator serves both S3 and SQS

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { PgCluster, freePort } from './pg-cluster.mjs';
 import { startSqs } from './sqs-emulator.mjs';
+import { UploadStore } from './upload-store.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const FIXTURES = path.join(ROOT, 'tests/fixtures');
@@ -136,13 +137,21 @@ export class Stack {
     return this;
   }
 
-  // STACK_UPLOAD_STORE=s3 runs any suite with the S3 upload store (issue 17): a bucket on the
-  // emulator's S3 and the settings that point both programs at it.
+  // STACK_UPLOAD_STORE=s3 runs any suite with the S3 upload store (issue 17): a bucket on an
+  // emulator of its own (S3 and SQS are separate services: a suite that stops the queue keeps
+  // its store, as in production) and the settings that point both programs at it.
   async uploadStoreEnv() {
     if (process.env.STACK_UPLOAD_STORE !== 's3') return {};
-    const r = await fetch(`${this.sqs.endpoint}/stack-uploads`, { method: 'PUT' });
+    this.s3Handle = await startSqs({ port: await freePort() });
+    const r = await fetch(`${this.s3Handle.endpoint}/stack-uploads`, { method: 'PUT' });
     if (r.status !== 200) throw new Error(`creating the upload bucket: ${r.status}`);
-    return { UPLOAD_STORE: 's3', UPLOAD_S3_BUCKET: 'stack-uploads', UPLOAD_S3_PART_SIZE: '5M' };
+    return { UPLOAD_STORE: 's3', UPLOAD_S3_BUCKET: 'stack-uploads', UPLOAD_S3_PART_SIZE: '5M',
+      UPLOAD_S3_ENDPOINT: this.s3Handle.endpoint };
+  }
+
+  // The upload store the programs use, local or S3, for checks (tests/lib/upload-store.mjs).
+  get uploads() {
+    return (this.uploads_ ??= new UploadStore(this));
   }
 
   // ---- processes ----
@@ -238,8 +247,6 @@ export class Stack {
     this.sqsHandle = await startSqs({ port: this.sqsPort, maxReceiveCount: this.opts.maxReceiveCount ?? 3,
       visibilityTimeout: this.opts.visibilityTimeout ?? 30 });
     this.sqs = { endpoint: this.sqsHandle.endpoint, queueUrl: this.sqsHandle.queueUrl, dlqUrl: this.sqsHandle.dlqUrl };
-    // The emulator forgets its buckets when it stops: a restarted one gets the upload bucket back.
-    if (this.env?.UPLOAD_STORE === 's3' && process.env.STACK_UPLOAD_STORE === 's3') await this.uploadStoreEnv();
   }
 
   async stopSqs() {
@@ -397,6 +404,7 @@ export class Stack {
     for (const a of this.extraApis ?? []) await a.stop('SIGTERM');
     if (this.api_) await this.api_.stop('SIGTERM');
     await this.stopSqs();
+    if (this.s3Handle) await this.s3Handle.stop();
     if (this.pg) this.pg.stop('immediate');
     const reports = this.sanitizerReports();
     if (!process.env.KEEP_STACK && reports.length === 0) fs.rmSync(this.dir, { recursive: true, force: true });
@@ -410,6 +418,7 @@ export class Stack {
     if (this.api_?.alive) this.api_.child.kill('SIGKILL');
     for (const a of this.extraApis ?? []) if (a.alive) a.child.kill('SIGKILL');
     try { this.sqsHandle?.stop(); } catch {}
+    try { this.s3Handle?.stop(); } catch {}
     try { this.pg?.stop('immediate'); } catch {}
   }
 }

@@ -14,7 +14,8 @@
  *      published (common/takeover.h), so a short RUNNING_TTL cannot fail runs
  *      another worker is about to take over;
  *  (c) upload folders UPLOAD_DIR/<tenant>/<run>/ whose newest mtime is older
- *      than UPLOAD_ORPHAN_GRACE are removed when no policy keeps them
+ *      than UPLOAD_ORPHAN_GRACE (with UPLOAD_STORE=s3: objects of the upload
+ *      store older than that, upload_orphans_s3.h) are removed when no policy keeps them
  *      (upload_folder_policy: no run row, i.e. a crash between write and
  *      commit; a failed run ended longer than FAILED_UPLOAD_RETENTION ago; a
  *      skipped run; a succeeded run under UPLOAD_RETENTION=delete), never
@@ -362,19 +363,20 @@ struct folder_scan {
 };
 
 /*
- * Why the run folder run_id may go (upload_folder_policy), NULL to keep it;
- * *err set on database trouble.
+ * Why the uploads of run_id (every upload_uri that starts with prefix: its folder, or its
+ * keys in the S3 store) may go (upload_folder_policy), NULL to keep them; *err set on
+ * database trouble. The tenant is set on db.
  */
-static const char *folder_decision(PGconn *db, const struct folder_scan *fs, const char *run_id, int *err)
+static const char *upload_decision(PGconn *db, const struct config *cfg, int64_t now_ms, const char *tenant_id,
+                                   const char *run_id, const char *prefix, int *err)
 {
-    char now_s[24], keep_s[24], prefix[1200];
-    const char *params[5] = {fs->tenant_id, run_id, now_s, keep_s, prefix};
+    char now_s[24], keep_s[24];
+    const char *params[5] = {tenant_id, run_id, now_s, keep_s, prefix};
     const char *why;
     PGresult *res;
 
-    ms_text(fs->now_ms, now_s, sizeof(now_s));
-    ms_text(fs->cfg->failed_upload_retention_ms, keep_s, sizeof(keep_s));
-    snprintf(prefix, sizeof(prefix), "file://%s/%s/%s/", fs->root, fs->tenant_id, run_id);
+    ms_text(now_ms, now_s, sizeof(now_s));
+    ms_text(cfg->failed_upload_retention_ms, keep_s, sizeof(keep_s));
     res = db_query(db,
                    "SELECT (SELECT status FROM ingestion_runs WHERE run_id = $2 AND tenant_id = $1),"
                    " COALESCE((SELECT COALESCE(finished_at, updated_at) < to_timestamp($3::double precision / 1000.0)"
@@ -389,9 +391,27 @@ static const char *folder_decision(PGconn *db, const struct folder_scan *fs, con
     }
     why = upload_folder_policy(db_val(res, 0, 0), strcmp(PQgetvalue(res, 0, 1), "t") == 0,
                                strcmp(PQgetvalue(res, 0, 2), "t") == 0,
-                               strcmp(fs->cfg->upload_retention, "delete") == 0);
+                               strcmp(cfg->upload_retention, "delete") == 0);
     PQclear(res);
     return why;
+}
+
+/* The run folder run_id of the local store: upload_decision on its file:// prefix. */
+static const char *folder_decision(PGconn *db, const struct folder_scan *fs, const char *run_id, int *err)
+{
+    char prefix[1200];
+
+    snprintf(prefix, sizeof(prefix), "file://%s/%s/%s/", fs->root, fs->tenant_id, run_id);
+    return upload_decision(db, fs->cfg, fs->now_ms, fs->tenant_id, run_id, prefix, err);
+}
+
+/* The S3 store's sweep asks the same rule (upload_orphans_s3.h: upload_policy_fn). */
+static const char *s3_decision(void *ctx, PGconn *db, const char *tenant_id, const char *run_id, const char *prefix,
+                               int *err)
+{
+    const struct folder_scan *fs = ctx;
+
+    return upload_decision(db, fs->cfg, fs->now_ms, tenant_id, run_id, prefix, err);
 }
 
 static void remove_orphan(int tdfd, const char *tenant_id, const char *run_id, const char *why,
@@ -454,7 +474,7 @@ static int scan_orphans(const struct config *cfg, PGconn *db, int64_t now_ms, st
     int rc = 0;
 
     if (strcmp(cfg->upload_store, "s3") == 0)
-        return upload_s3_sweep_orphans(db, cfg, cutoff, &stats->orphans_removed);
+        return upload_s3_sweep(db, cfg, cutoff, s3_decision, &fs, &stats->orphans_removed, &stats->uploads_removed);
     root = opendir(cfg->upload_dir);
     abs = root ? realpath(cfg->upload_dir, NULL) : NULL;
     fs.root = abs;

@@ -17,12 +17,12 @@
 #include "api/handlers/params.h"
 #include "api/handlers/rows.h"
 #include "api/publish.h"
+#include "api/upload_store.h"
 #include "common/db.h"
 #include "common/job_msg.h"
 #include "common/log.h"
 #include "common/run_state.h"
 #include "common/sqs.h"
-#include "common/upload_path.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -43,7 +43,6 @@ enum { R_STATUS, R_DOC, R_HASH, R_BY, R_URI, R_SOURCE, R_TITLE, R_DELETED, R_CON
 /* Who may, and whether it can be retried. 0, or -1 after answering. */
 static int retry_allowed(struct req *r, const PGresult *run)
 {
-    char path[PATH_MAX], err[256];
     const char *uri = db_val(run, 0, R_URI);
 
     if (r->principal.role != ROLE_ADMIN && strcmp(db_val(run, 0, R_BY), r->principal.user_id) != 0) {
@@ -58,8 +57,7 @@ static int retry_allowed(struct req *r, const PGresult *run)
         req_error(r, API_ERR_CONFLICT, "the document was deleted");
         return -1;
     }
-    if (!uri || upload_path_resolve(uri, r->app->cfg->upload_dir, r->principal.tenant_id, path, sizeof(path), err,
-                                    sizeof(err)) != RUN_OK) {
+    if (!upload_store_kept(r->app->cfg->upload_dir, r->principal.tenant_id, uri)) {
         req_error(r, API_ERR_CONFLICT, "the uploaded file is no longer kept: upload it again");
         return -1;
     }

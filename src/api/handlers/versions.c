@@ -10,18 +10,18 @@
  * malformed id and a missing one answer the same 404, and so does any version
  * of a deleted document (a deletion stops serving its content, not only its
  * search results). The original file is found through the run that made the
- * version (its config's upload_uri, resolved inside the tenant's folder of the
- * upload store by common/upload_path): no path or store detail reaches the
- * answer.
+ * version (its config's upload_uri, opened by upload_store_open inside the
+ * tenant's folder of the local store or its prefix of the S3 store): no path
+ * or store detail reaches the answer.
  */
 #include "api/handlers/versions.h"
 
 #include "api/handlers/params.h"
 #include "api/handlers/rows.h"
+#include "api/upload_store.h"
 #include "common/db.h"
 #include "common/log.h"
 #include "common/sniff.h"
-#include "common/upload_path.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -151,27 +151,14 @@ static const char *content_type(const char *mime)
     return mime;
 }
 
-/* Open the version's upload: fd and size, or -1 after answering 404. */
+/* Open the version's upload (either store): fd and size, or -1 after answering 404. */
 static int open_original(struct req *r, const PGresult *res, uint64_t *size)
 {
-    char path[PATH_MAX], err[256];
-    const char *uri = db_val(res, 0, F_URI);
-    struct stat st;
-    int fd;
+    int fd = upload_store_open(r->app->cfg->upload_dir, r->principal.tenant_id, db_val(res, 0, F_URI),
+                               (uint64_t)r->app->cfg->max_upload_bytes, size);
 
-    if (!uri || upload_path_resolve(uri, r->app->cfg->upload_dir, r->principal.tenant_id, path, sizeof(path), err,
-                                    sizeof(err)) != RUN_OK) {
+    if (fd < 0)
         req_error(r, API_ERR_NOT_FOUND, "the original file of this version is not kept");
-        return -1;
-    }
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        if (fd >= 0)
-            close(fd);
-        req_error(r, API_ERR_NOT_FOUND, "the original file of this version is not kept");
-        return -1;
-    }
-    *size = (uint64_t)st.st_size;
     return fd;
 }
 

@@ -2,7 +2,8 @@
  * test_job_msg.c - the spec 4.5 queue message (common/job_msg.c): parse
  * refusals and what a bad message still identifies, and encode -> parse round
  * trips (an emoji sent as \u escapes, missing optional fields); the
- * source_sync message of issue 17 (round trip, refusals).
+ * source_sync message of issue 17 (round trip, refusals); job_msg_send's
+ * failure codes before the network (no client, a message it cannot encode).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -346,6 +347,28 @@ static void test_sync_refused(void **state)
     assert_non_null(strstr(err, "sync_id"));
 }
 
+/* job_msg_send names why nothing was sent: no queue client, or a message that cannot be encoded. */
+static void test_send_failure_codes(void **state)
+{
+    struct job_msg m;
+    char code[64] = "";
+
+    (void)state;
+    memset(&m, 0, sizeof(m));
+    snprintf(m.run_id, sizeof(m.run_id), RUN);
+    snprintf(m.tenant_id, sizeof(m.tenant_id), TEN);
+    snprintf(m.doc_id, sizeof(m.doc_id), DOC);
+    m.source_uri = "s3://b/k";
+    m.upload_uri = "s3://b/k";
+    m.title = "k";
+    assert_int_equal(job_msg_send(NULL, "http://127.0.0.1:1/q", &m, code, sizeof(code)), -1);
+    assert_string_equal(code, "no_queue");
+    m.title = "\xff\xfe not UTF-8";
+    assert_int_equal(job_msg_send(NULL, "http://127.0.0.1:1/q", &m, code, sizeof(code)), -1);
+    assert_string_equal(code, "nomem");
+    assert_null(m.received_at);   /* m itself is left as it was */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -362,6 +385,7 @@ int main(void)
         cmocka_unit_test(test_parse_size_limit),
         cmocka_unit_test(test_sync_round_trip),
         cmocka_unit_test(test_sync_refused),
+        cmocka_unit_test(test_send_failure_codes),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
