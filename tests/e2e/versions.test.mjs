@@ -71,6 +71,17 @@ async function search(q) {
   await page.locator('[data-testid="search-results"], [data-testid="search-abstained"]').first().waitFor();
 }
 
+/** Poll fn() until it is truthy (bounded: at most `ms`); the value it gave. */
+async function until(fn, label, ms = 30_000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    assert.ok(Date.now() < deadline, `timed out: ${label}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 async function noSideScroll(label) {
   const m = await page.evaluate(() => ({ sw: document.documentElement.scrollWidth, iw: window.innerWidth }));
   assert.ok(m.sw <= m.iw, `${label}: ${m.sw}px wide in a ${m.iw}px window`);
@@ -128,6 +139,64 @@ describe('issue 15: versions, citations, failures, layout', { timeout: 20 * 60_0
     assert.equal(await item.getAttribute('data-status'), 'succeeded');
     assert.match(await item.innerText(), /notes\.md/);
     await shot('15-upload-list-after-reload-1366');
+  });
+
+  test('leaving while a file is being sent asks first; cancel stops it and leaves no run', async () => {
+    // a second tab whose uploads crawl (DevTools network throttling): the bytes are
+    // really being sent when the tab is closed and when the upload is cancelled
+    const tab = await ctx.newPage();
+    tab.on('pageerror', (e) => errors.push(String(e && e.stack ? e.stack : e)));
+    const cdp = await ctx.newCDPSession(tab);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.emulateNetworkConditions',
+      { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 32 * 1024 });
+    await tab.goto(url('/upload/'));
+    await tab.getByTestId('file-input').setInputFiles({ name: 'slow-upload.txt', mimeType: 'text/plain',
+      buffer: Buffer.alloc(1536 * 1024, 'a line of a slow upload\n') });
+    await tab.getByTestId('upload-submit').click();
+    const item = tab.locator('[data-testid="upload-item"]').filter({ hasText: 'slow-upload.txt' });
+    await item.and(tab.locator('[data-state="uploading"]')).waitFor();
+    // some bytes went out, not all of them
+    await until(async () => Number(await item.getByTestId('upload-progress').getAttribute('value')) > 0, 'no progress');
+    assert.ok(Number(await item.getByTestId('upload-progress').getAttribute('value')) < 100);
+
+    // closing the tab asks first (beforeunload); staying keeps the upload going
+    const dialogs = [];
+    tab.on('dialog', (dlg) => {
+      dialogs.push(dlg.type());
+      dlg.dismiss();
+    });
+    await tab.close({ runBeforeUnload: true });
+    await until(() => dialogs.length, 'no question before leaving');
+    assert.deepEqual(dialogs, ['beforeunload']);
+    assert.equal(tab.isClosed(), false, 'dismissed: the tab stays');
+    assert.equal(await item.getAttribute('data-state'), 'uploading');
+
+    // cancel: the row says cancelled, the summary counts it, and nothing is asked any more
+    await item.getByTestId('upload-cancel').click();
+    await item.and(tab.locator('[data-state="cancelled"]')).waitFor();
+    assert.equal(await item.getByTestId('upload-cancel').count(), 0);
+    assert.equal(await tab.getByTestId('upload-summary').getAttribute('data-cancelled'), '1');
+    assert.equal(await tab.getByTestId('upload-summary').getAttribute('data-sending'), '0');
+
+    // the server made no run of it: a later upload of this tab finishes, and still none
+    await cdp.send('Network.emulateNetworkConditions',
+      { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+    await tab.getByTestId('file-input').setInputFiles({ name: 'after-cancel.txt', mimeType: 'text/plain',
+      buffer: Buffer.from('Sent after a cancelled upload: the quokka ledger.\n') });
+    await tab.getByTestId('upload-submit').click();
+    await runOf('after-cancel.txt');
+    const runs = await stack.sql("SELECT count(*)::int AS n FROM ingestion_runs WHERE config->>'original_filename' = 'slow-upload.txt'");
+    assert.equal(runs[0].n, 0, 'a cancelled upload leaves no run');
+    await tab.locator('[data-testid="recent-upload"]').filter({ hasText: 'after-cancel.txt' }).waitFor();
+    assert.equal(await tab.locator('[data-testid="recent-upload"]').filter({ hasText: 'slow-upload.txt' }).count(), 0);
+    await tab.screenshot({ path: path.join(OUT_DIR, '15-upload-cancelled-1366.png'), fullPage: true });
+
+    // nothing is being sent now: the tab closes without a question
+    await until(async () => (await tab.getByTestId('upload-summary').getAttribute('data-sending')) === '0', 'still sending');
+    await tab.close({ runBeforeUnload: true });
+    await tab.waitForEvent('close');
+    assert.deepEqual(dialogs, ['beforeunload'], 'asked again with nothing being sent');
   });
 
   test('same-name upload: the replace prompt makes a new version; search returns only the new text', async () => {
@@ -260,10 +329,68 @@ describe('issue 15: versions, citations, failures, layout', { timeout: 20 * 60_0
       dlg.dismiss();
     });
     await row.getByTestId('user-role').selectOption('admin');
-    await new Promise((r) => setTimeout(r, 500));
-    assert.match(asked ?? '', /admin/);
+    assert.match(await until(() => asked, 'the promotion was not confirmed first'), /admin/);
+    // the dropdown shows the role the user still has
+    await until(async () => (await row.getByTestId('user-role').inputValue()) === 'user', 'role select back to user');
     const [u] = await stack.sql('SELECT role FROM users WHERE email = $1', [USER.email]);
     assert.equal(u.role, 'user', 'dismissed: not promoted');
+  });
+
+  test('confirmations: deactivating a user and deleting a document happen only once confirmed', async () => {
+    const row = page.locator(`[data-testid="user-row"][data-email="${USER.email}"]`);
+    await row.waitFor();
+    const active = async () => (await stack.sql('SELECT is_active FROM users WHERE email = $1', [USER.email]))[0].is_active;
+    // cancel: nothing changes
+    let asked = null;
+    page.once('dialog', (dlg) => {
+      asked = dlg.message();
+      dlg.dismiss();
+    });
+    await row.getByTestId('user-deactivate').click();
+    assert.match(await until(() => asked, 'deactivation was not confirmed first'), /Deactivate user@acme\.test/);
+    assert.equal(await row.getByTestId('user-deactivate').isEnabled(), true);
+    assert.equal(await row.getByTestId('user-state').getAttribute('data-status'), 'active');
+    assert.equal(await active(), true, 'dismissed: still active');
+    // confirm: deactivated, and the row says so
+    asked = null;
+    page.once('dialog', (dlg) => {
+      asked = dlg.message();
+      dlg.accept();
+    });
+    await row.getByTestId('user-deactivate').click();
+    await row.getByTestId('user-reactivate').waitFor();
+    assert.match(asked ?? '', /Deactivate/);
+    assert.equal(await row.getByTestId('user-state').getAttribute('data-status'), 'inactive');
+    assert.equal(await active(), false, 'confirmed: deactivated');
+    // reactivating needs no confirmation (it takes no right away); the user signs in later
+    let reasked = false;
+    const onDialog = (dlg) => {
+      reasked = true;
+      dlg.dismiss();
+    };
+    page.on('dialog', onDialog);
+    try {
+      await row.getByTestId('user-reactivate').click();
+      await row.getByTestId('user-deactivate').waitFor();
+    } finally {
+      page.off('dialog', onDialog);
+    }
+    assert.equal(reasked, false);
+    assert.equal(await active(), true);
+
+    // a document: Delete, then "Yes, delete" deletes it; search no longer cites it
+    const [{ doc_id: docId }] = await stack.sql("SELECT doc_id::text FROM documents WHERE title = 'echidna.html'");
+    await page.goto(url(`/documents/detail/?id=${docId}`));
+    await page.getByTestId('doc-delete').click();
+    await page.getByTestId('doc-delete-confirm').click();
+    await page.getByTestId('doc-deleted-note').waitFor();
+    assert.equal(await page.getByTestId('doc-state').getAttribute('data-status'), 'deleted');
+    assert.equal(await page.getByTestId('doc-delete').count(), 0, 'no Delete on a deleted document');
+    const [d] = await stack.sql('SELECT deleted_at, deleted_by::text AS who FROM documents WHERE doc_id = $1', [docId]);
+    assert.ok(d.deleted_at && d.who, 'confirmed: deleted, and by whom is kept');
+    await search('echidna feeder Tuesday');
+    const cited = await page.locator(`[data-testid="citation"] a[href*="${docId}"]`).count();
+    assert.equal(cited, 0, 'a deleted document is not cited');
   });
 
   test('every screen at 390 px has no horizontal scroll; screenshots at 390 and 1366', async () => {
