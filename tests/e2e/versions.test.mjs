@@ -141,9 +141,9 @@ describe('issue 15: versions, citations, failures, layout', { timeout: 20 * 60_0
     await shot('15-upload-list-after-reload-1366');
   });
 
-  test('leaving while a file is being sent asks first; cancel stops it and leaves no run', async () => {
+  test('leaving while files are being sent asks first; cancel stops them and leaves no run', async () => {
     // a second tab whose uploads crawl (DevTools network throttling): the bytes are
-    // really being sent when the tab is closed and when the upload is cancelled
+    // really being sent when the tab is closed and when the uploads are cancelled
     const tab = await ctx.newPage();
     tab.on('pageerror', (e) => errors.push(String(e && e.stack ? e.stack : e)));
     const cdp = await ctx.newCDPSession(tab);
@@ -151,16 +151,21 @@ describe('issue 15: versions, citations, failures, layout', { timeout: 20 * 60_0
     await cdp.send('Network.emulateNetworkConditions',
       { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 32 * 1024 });
     await tab.goto(url('/upload/'));
-    await tab.getByTestId('file-input').setInputFiles({ name: 'slow-upload.txt', mimeType: 'text/plain',
-      buffer: Buffer.alloc(1536 * 1024, 'a line of a slow upload\n') });
+    // four files: three are sent at a time, the fourth waits for a free slot
+    const names = ['slow-1.txt', 'slow-2.txt', 'slow-3.txt', 'slow-4.txt'];
+    await tab.getByTestId('file-input').setInputFiles(names.map((name) => ({ name, mimeType: 'text/plain',
+      buffer: Buffer.alloc(1024 * 1024, `a line of ${name}\n`) })));
     await tab.getByTestId('upload-submit').click();
-    const item = tab.locator('[data-testid="upload-item"]').filter({ hasText: 'slow-upload.txt' });
-    await item.and(tab.locator('[data-state="uploading"]')).waitFor();
+    const item = (name) => tab.locator('[data-testid="upload-item"]').filter({ hasText: name });
+    const inState = (name, st) => item(name).and(tab.locator(`[data-state="${st}"]`));
+    for (const n of names.slice(0, 3)) await inState(n, 'uploading').waitFor();
+    await inState('slow-4.txt', 'waiting').waitFor();
     // some bytes went out, not all of them
-    await until(async () => Number(await item.getByTestId('upload-progress').getAttribute('value')) > 0, 'no progress');
-    assert.ok(Number(await item.getByTestId('upload-progress').getAttribute('value')) < 100);
+    const progress = async (n) => Number(await item(n).getByTestId('upload-progress').getAttribute('value'));
+    await until(async () => (await progress('slow-1.txt')) > 0, 'no progress');
+    assert.ok((await progress('slow-1.txt')) < 100);
 
-    // closing the tab asks first (beforeunload); staying keeps the upload going
+    // closing the tab asks first (beforeunload); staying keeps the uploads going
     const dialogs = [];
     tab.on('dialog', (dlg) => {
       dialogs.push(dlg.type());
@@ -170,32 +175,45 @@ describe('issue 15: versions, citations, failures, layout', { timeout: 20 * 60_0
     await until(() => dialogs.length, 'no question before leaving');
     assert.deepEqual(dialogs, ['beforeunload']);
     assert.equal(tab.isClosed(), false, 'dismissed: the tab stays');
-    assert.equal(await item.getAttribute('data-state'), 'uploading');
+    assert.equal(await item('slow-1.txt').getAttribute('data-state'), 'uploading');
 
-    // cancel: the row says cancelled, the summary counts it, and nothing is asked any more
-    await item.getByTestId('upload-cancel').click();
-    await item.and(tab.locator('[data-state="cancelled"]')).waitFor();
-    assert.equal(await item.getByTestId('upload-cancel').count(), 0);
-    assert.equal(await tab.getByTestId('upload-summary').getAttribute('data-cancelled'), '1');
-    assert.equal(await tab.getByTestId('upload-summary').getAttribute('data-sending'), '0');
+    // cancel the waiting one, then one being sent: the freed slot does not start the
+    // cancelled file; then the rest. Each row says cancelled, the summary counts them.
+    await item('slow-4.txt').getByTestId('upload-cancel').click();
+    await inState('slow-4.txt', 'cancelled').waitFor();
+    await item('slow-1.txt').getByTestId('upload-cancel').click();
+    await inState('slow-1.txt', 'cancelled').waitFor();
+    assert.equal(await item('slow-4.txt').getAttribute('data-state'), 'cancelled');
+    assert.equal(await item('slow-2.txt').getAttribute('data-state'), 'uploading');
+    for (const n of ['slow-2.txt', 'slow-3.txt']) {
+      await item(n).getByTestId('upload-cancel').click();
+      await inState(n, 'cancelled').waitFor();
+    }
+    assert.equal(await tab.getByTestId('upload-cancel').count(), 0);
+    const summary = tab.getByTestId('upload-summary');
+    assert.equal(await summary.getAttribute('data-cancelled'), '4');
+    assert.equal(await summary.getAttribute('data-sending'), '0');
+    assert.equal(await summary.getAttribute('data-sent'), '0');
 
-    // the server made no run of it: a later upload of this tab finishes, and still none
+    // the server made no run of them: a later upload of this tab finishes, and still none
     await cdp.send('Network.emulateNetworkConditions',
       { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
     await tab.getByTestId('file-input').setInputFiles({ name: 'after-cancel.txt', mimeType: 'text/plain',
-      buffer: Buffer.from('Sent after a cancelled upload: the quokka ledger.\n') });
+      buffer: Buffer.from('Sent after cancelled uploads: the quokka ledger.\n') });
     await tab.getByTestId('upload-submit').click();
     await runOf('after-cancel.txt');
-    const runs = await stack.sql("SELECT count(*)::int AS n FROM ingestion_runs WHERE config->>'original_filename' = 'slow-upload.txt'");
+    const runs = await stack.sql(
+      "SELECT count(*)::int AS n FROM ingestion_runs WHERE config->>'original_filename' LIKE 'slow-%'");
     assert.equal(runs[0].n, 0, 'a cancelled upload leaves no run');
     await tab.locator('[data-testid="recent-upload"]').filter({ hasText: 'after-cancel.txt' }).waitFor();
-    assert.equal(await tab.locator('[data-testid="recent-upload"]').filter({ hasText: 'slow-upload.txt' }).count(), 0);
+    assert.equal(await tab.locator('[data-testid="recent-upload"]').filter({ hasText: 'slow-' }).count(), 0);
     await tab.screenshot({ path: path.join(OUT_DIR, '15-upload-cancelled-1366.png'), fullPage: true });
 
     // nothing is being sent now: the tab closes without a question
-    await until(async () => (await tab.getByTestId('upload-summary').getAttribute('data-sending')) === '0', 'still sending');
+    await until(async () => (await summary.getAttribute('data-sending')) === '0', 'still sending');
+    const closed = tab.waitForEvent('close');
     await tab.close({ runBeforeUnload: true });
-    await tab.waitForEvent('close');
+    await closed;
     assert.deepEqual(dialogs, ['beforeunload'], 'asked again with nothing being sent');
   });
 
@@ -334,6 +352,23 @@ describe('issue 15: versions, citations, failures, layout', { timeout: 20 * 60_0
     await until(async () => (await row.getByTestId('user-role').inputValue()) === 'user', 'role select back to user');
     const [u] = await stack.sql('SELECT role FROM users WHERE email = $1', [USER.email]);
     assert.equal(u.role, 'user', 'dismissed: not promoted');
+
+    // accepted: promoted, the select shows the new role while the change is sent and after;
+    // the way back asks too
+    const role = async () => (await stack.sql('SELECT role FROM users WHERE email = $1', [USER.email]))[0].role;
+    for (const [to, words] of [['admin', /admin/], ['user', /Remove the admin role/]]) {
+      asked = null;
+      page.once('dialog', (dlg) => {
+        asked = dlg.message();
+        dlg.accept();
+      });
+      await row.getByTestId('user-role').selectOption(to);
+      assert.equal(await row.getByTestId('user-role').inputValue(), to, 'the select shows the asked-for role at once');
+      await page.getByTestId('users-notice').filter({ hasText: `role set to ${to}` }).waitFor();
+      assert.match(asked ?? '', words);
+      assert.equal(await row.getByTestId('user-role').inputValue(), to);
+      assert.equal(await role(), to);
+    }
   });
 
   test('confirmations: deactivating a user and deleting a document happen only once confirmed', async () => {
