@@ -439,18 +439,25 @@ describe('issue 15: versions, citations, failures, layout', { timeout: 20 * 60_0
       document: `/documents/detail/?id=${docId}`, search: '/search/?q=platypus%20valve', users: '/admin/users/',
       viewer: `/view/?doc=${docId}&version=${c.version_id}&chunk=${c.chunk_id}&page=${c.page_start}`,
     };
+    // measured once each screen shows its data (not after a fixed time): what the fetch
+    // brings (long titles, file names, the rendered page) is what could make it too wide
+    const ready = {
+      upload: '[data-testid="recent-summary"]', runs: '[data-testid="run-row"]', run: '[data-testid="run-status"]',
+      documents: '[data-testid="doc-row"]', document: '[data-testid="version-row"]',
+      search: '[data-testid="citation"]', users: '[data-testid="user-row"]', viewer: '[data-testid="pdf-page"]',
+    };
     for (const width of [390, 1366]) {
       await page.setViewportSize({ width, height: 900 });
       for (const [name, p] of Object.entries(screens)) {
         await page.goto(url(p));
         await page.locator('main h1, h1').first().waitFor();
-        if (name === 'viewer') await page.getByTestId('pdf-page').waitFor({ timeout: 60_000 });
-        await page.waitForLoadState('networkidle').catch(() => {});
+        await page.locator(ready[name]).first().waitFor({ timeout: 60_000 });
         if (width === 390) await noSideScroll(name);
         await shot(`15-${name}-${width}`);
       }
     }
     await page.goto(url('/login/'));
+    await page.getByTestId('login-form').waitFor();
     await page.setViewportSize({ width: 390, height: 900 });
     await noSideScroll('login');
     await page.setViewportSize({ width: 1366, height: 900 });
