@@ -324,6 +324,34 @@ describe('issue 15: versions, citations, failures, layout', { timeout: 20 * 60_0
     assert.equal(await page.getByTestId('docs-sort').inputValue(), 'title');
   });
 
+  test('URL filters on a slow CPU: a checkbox set while the title filter is being written keeps both', async () => {
+    // The title filter writes the URL 300 ms after the last keystroke; "show all" writes it at
+    // once. With the CPU slowed down (DevTools), router.replace() takes long to land, so the
+    // click falls before, into and after the title's navigation depending on the offset. The
+    // offsets only place the click: the assertions wait for the final state (the URL has both,
+    // the box is checked), and Playwright's check() fails if the box does not stay checked.
+    const cdp = await ctx.newCDPSession(page);
+    try {
+      for (const offset of [0, 200, 260, 290, 320]) {
+        await cdp.send('Emulation.setCPUThrottlingRate', { rate: 1 });
+        await page.goto(url('/documents/'));
+        await page.getByTestId('docs-show-all').waitFor();
+        await cdp.send('Emulation.setCPUThrottlingRate', { rate: 30 });
+        await page.getByTestId('docs-title-filter').fill('pu');
+        if (offset) await page.waitForTimeout(offset);
+        await page.getByTestId('docs-show-all').check();
+        await page.waitForURL((u) => u.searchParams.get('all') === '1' && u.searchParams.get('title') === 'pu',
+          { timeout: 15_000 });
+        assert.equal(await page.getByTestId('docs-show-all').isChecked(), true, `offset ${offset} ms`);
+        assert.equal(await page.getByTestId('docs-title-filter').inputValue(), 'pu', `offset ${offset} ms`);
+      }
+    } finally {
+      await cdp.send('Emulation.setCPUThrottlingRate', { rate: 1 }).catch(() => {});
+      await cdp.detach().catch(() => {});
+    }
+    await page.locator('[data-testid="doc-row"]').filter({ hasText: 'pump-manual.pdf' }).waitFor();
+  });
+
   test('confirmations: delete and promote ask first; cancel changes nothing', async () => {
     const [{ doc_id: docId }] = await stack.sql("SELECT doc_id::text FROM documents WHERE title = 'echidna.html'");
     await page.goto(url(`/documents/detail/?id=${docId}`));
