@@ -23,6 +23,11 @@ export function useUrlParams(defaults) {
   const key = params.toString();
 
   useEffect(() => {
+    // A change made in this very event is still to navigate (its microtask has not run):
+    // React runs this effect before rendering that change, and clearing here would
+    // drop it from the overlay (a just-clicked checkbox would snap back). Its own
+    // navigation's landing clears the overlay.
+    if (pending.current) return;
     const i = inflight.current.indexOf(key);
     // ours and newer ones still to land: keep showing what was asked for
     if (i >= 0 && i < inflight.current.length - 1) {
@@ -43,9 +48,9 @@ export function useUrlParams(defaults) {
     (changes) => {
       const shown = {};
       for (const [k, v] of Object.entries(changes)) shown[k] = v == null || v === '' ? String(defaults[k] ?? '') : String(v);
-      setOverlay((o) => ({ ...(o || {}), ...shown }));
       const first = !pending.current;
       pending.current = { ...(pending.current || {}), ...changes };
+      setOverlay((o) => ({ ...(o || {}), ...shown }));
       if (!first) return;
       queueMicrotask(() => {
         const flying = inflight.current;
@@ -60,9 +65,13 @@ export function useUrlParams(defaults) {
         pending.current = null;
         const s = q.toString();
         if (s === before) {
-          // the same URL makes no navigation: nothing in flight will drop the overlay,
-          // and it already equals the URL
-          if (!flying.length) setOverlay(null);
+          // the same URL makes no navigation: when it is already the URL (nothing in
+          // flight, or the last one landed), nothing else will drop the overlay, and the
+          // overlay equals the URL
+          if (!flying.length || before === current) {
+            inflight.current = [];
+            setOverlay(null);
+          }
           return;
         }
         inflight.current = [...flying, s];
