@@ -323,9 +323,14 @@ describe('web UI against the real stack', { timeout: 15 * 60_000 }, () => {
     await row.waitFor();
     const title = (await row.locator('td').first().innerText()).trim();
     state.title = title;
-    await page.getByTestId('docs-title-filter').fill(title.slice(0, Math.min(8, title.length)));
+    const prefix = title.slice(0, Math.min(8, title.length));
+    await page.getByTestId('docs-title-filter').fill(prefix);
     await row.waitFor();
+    // checked at once, while the title filter's own URL update may still be on its way
     await page.getByTestId('docs-show-all').check(); // admin-only toggle
+    // both end up in the URL (neither update undoes the other) and the box stays checked
+    await page.waitForURL((u) => u.searchParams.get('all') === '1' && u.searchParams.get('title') === prefix);
+    assert.equal(await page.getByTestId('docs-show-all').isChecked(), true);
     await row.waitFor();
     await shot('08-documents');
     await row.getByRole('link').first().click();

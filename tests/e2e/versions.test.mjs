@@ -71,6 +71,17 @@ async function search(q) {
   await page.locator('[data-testid="search-results"], [data-testid="search-abstained"]').first().waitFor();
 }
 
+/** Poll fn() until it is truthy (bounded: at most `ms`); the value it gave. */
+async function until(fn, label, ms = 30_000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    assert.ok(Date.now() < deadline, `timed out: ${label}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 async function noSideScroll(label) {
   const m = await page.evaluate(() => ({ sw: document.documentElement.scrollWidth, iw: window.innerWidth }));
   assert.ok(m.sw <= m.iw, `${label}: ${m.sw}px wide in a ${m.iw}px window`);
@@ -128,6 +139,82 @@ describe('issue 15: versions, citations, failures, layout', { timeout: 20 * 60_0
     assert.equal(await item.getAttribute('data-status'), 'succeeded');
     assert.match(await item.innerText(), /notes\.md/);
     await shot('15-upload-list-after-reload-1366');
+  });
+
+  test('leaving while files are being sent asks first; cancel stops them and leaves no run', async () => {
+    // a second tab whose uploads crawl (DevTools network throttling): the bytes are
+    // really being sent when the tab is closed and when the uploads are cancelled
+    const tab = await ctx.newPage();
+    tab.on('pageerror', (e) => errors.push(String(e && e.stack ? e.stack : e)));
+    const cdp = await ctx.newCDPSession(tab);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.emulateNetworkConditions',
+      { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 32 * 1024 });
+    await tab.goto(url('/upload/'));
+    // four files: three are sent at a time, the fourth waits for a free slot
+    const names = ['slow-1.txt', 'slow-2.txt', 'slow-3.txt', 'slow-4.txt'];
+    await tab.getByTestId('file-input').setInputFiles(names.map((name) => ({ name, mimeType: 'text/plain',
+      buffer: Buffer.alloc(1024 * 1024, `a line of ${name}\n`) })));
+    await tab.getByTestId('upload-submit').click();
+    const item = (name) => tab.locator('[data-testid="upload-item"]').filter({ hasText: name });
+    const inState = (name, st) => item(name).and(tab.locator(`[data-state="${st}"]`));
+    for (const n of names.slice(0, 3)) await inState(n, 'uploading').waitFor();
+    await inState('slow-4.txt', 'waiting').waitFor();
+    // some bytes went out, not all of them
+    const progress = async (n) => Number(await item(n).getByTestId('upload-progress').getAttribute('value'));
+    await until(async () => (await progress('slow-1.txt')) > 0, 'no progress');
+    assert.ok((await progress('slow-1.txt')) < 100);
+
+    // closing the tab asks first (beforeunload); staying keeps the uploads going
+    const dialogs = [];
+    tab.on('dialog', (dlg) => {
+      dialogs.push(dlg.type());
+      dlg.dismiss();
+    });
+    await tab.close({ runBeforeUnload: true });
+    await until(() => dialogs.length, 'no question before leaving');
+    assert.deepEqual(dialogs, ['beforeunload']);
+    assert.equal(tab.isClosed(), false, 'dismissed: the tab stays');
+    assert.equal(await item('slow-1.txt').getAttribute('data-state'), 'uploading');
+
+    // cancel the waiting one, then one being sent: the freed slot does not start the
+    // cancelled file; then the rest. Each row says cancelled, the summary counts them.
+    await item('slow-4.txt').getByTestId('upload-cancel').click();
+    await inState('slow-4.txt', 'cancelled').waitFor();
+    await item('slow-1.txt').getByTestId('upload-cancel').click();
+    await inState('slow-1.txt', 'cancelled').waitFor();
+    assert.equal(await item('slow-4.txt').getAttribute('data-state'), 'cancelled');
+    assert.equal(await item('slow-2.txt').getAttribute('data-state'), 'uploading');
+    for (const n of ['slow-2.txt', 'slow-3.txt']) {
+      await item(n).getByTestId('upload-cancel').click();
+      await inState(n, 'cancelled').waitFor();
+    }
+    assert.equal(await tab.getByTestId('upload-cancel').count(), 0);
+    const summary = tab.getByTestId('upload-summary');
+    assert.equal(await summary.getAttribute('data-cancelled'), '4');
+    assert.equal(await summary.getAttribute('data-sending'), '0');
+    assert.equal(await summary.getAttribute('data-sent'), '0');
+
+    // the server made no run of them: a later upload of this tab finishes, and still none
+    await cdp.send('Network.emulateNetworkConditions',
+      { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+    await tab.getByTestId('file-input').setInputFiles({ name: 'after-cancel.txt', mimeType: 'text/plain',
+      buffer: Buffer.from('Sent after cancelled uploads: the quokka ledger.\n') });
+    await tab.getByTestId('upload-submit').click();
+    await runOf('after-cancel.txt');
+    const runs = await stack.sql(
+      "SELECT count(*)::int AS n FROM ingestion_runs WHERE config->>'original_filename' LIKE 'slow-%'");
+    assert.equal(runs[0].n, 0, 'a cancelled upload leaves no run');
+    await tab.locator('[data-testid="recent-upload"]').filter({ hasText: 'after-cancel.txt' }).waitFor();
+    assert.equal(await tab.locator('[data-testid="recent-upload"]').filter({ hasText: 'slow-' }).count(), 0);
+    await tab.screenshot({ path: path.join(OUT_DIR, '15-upload-cancelled-1366.png'), fullPage: true });
+
+    // nothing is being sent now: the tab closes without a question
+    await until(async () => (await summary.getAttribute('data-sending')) === '0', 'still sending');
+    const closed = tab.waitForEvent('close');
+    await tab.close({ runBeforeUnload: true });
+    await closed;
+    assert.deepEqual(dialogs, ['beforeunload'], 'asked again with nothing being sent');
   });
 
   test('same-name upload: the replace prompt makes a new version; search returns only the new text', async () => {
@@ -237,6 +324,34 @@ describe('issue 15: versions, citations, failures, layout', { timeout: 20 * 60_0
     assert.equal(await page.getByTestId('docs-sort').inputValue(), 'title');
   });
 
+  test('URL filters on a slow CPU: a checkbox set while the title filter is being written keeps both', async () => {
+    // The title filter writes the URL 300 ms after the last keystroke; "show all" writes it at
+    // once. With the CPU slowed down (DevTools), router.replace() takes long to land, so the
+    // click falls before, into and after the title's navigation depending on the offset. The
+    // offsets only place the click: the assertions wait for the final state (the URL has both,
+    // the box is checked), and Playwright's check() fails if the box does not stay checked.
+    const cdp = await ctx.newCDPSession(page);
+    try {
+      for (const offset of [0, 200, 260, 290, 320]) {
+        await cdp.send('Emulation.setCPUThrottlingRate', { rate: 1 });
+        await page.goto(url('/documents/'));
+        await page.getByTestId('docs-show-all').waitFor();
+        await cdp.send('Emulation.setCPUThrottlingRate', { rate: 30 });
+        await page.getByTestId('docs-title-filter').fill('pu');
+        if (offset) await page.waitForTimeout(offset);
+        await page.getByTestId('docs-show-all').check();
+        await page.waitForURL((u) => u.searchParams.get('all') === '1' && u.searchParams.get('title') === 'pu',
+          { timeout: 15_000 });
+        assert.equal(await page.getByTestId('docs-show-all').isChecked(), true, `offset ${offset} ms`);
+        assert.equal(await page.getByTestId('docs-title-filter').inputValue(), 'pu', `offset ${offset} ms`);
+      }
+    } finally {
+      await cdp.send('Emulation.setCPUThrottlingRate', { rate: 1 }).catch(() => {});
+      await cdp.detach().catch(() => {});
+    }
+    await page.locator('[data-testid="doc-row"]').filter({ hasText: 'pump-manual.pdf' }).waitFor();
+  });
+
   test('confirmations: delete and promote ask first; cancel changes nothing', async () => {
     const [{ doc_id: docId }] = await stack.sql("SELECT doc_id::text FROM documents WHERE title = 'echidna.html'");
     await page.goto(url(`/documents/detail/?id=${docId}`));
@@ -260,10 +375,85 @@ describe('issue 15: versions, citations, failures, layout', { timeout: 20 * 60_0
       dlg.dismiss();
     });
     await row.getByTestId('user-role').selectOption('admin');
-    await new Promise((r) => setTimeout(r, 500));
-    assert.match(asked ?? '', /admin/);
+    assert.match(await until(() => asked, 'the promotion was not confirmed first'), /admin/);
+    // the dropdown shows the role the user still has
+    await until(async () => (await row.getByTestId('user-role').inputValue()) === 'user', 'role select back to user');
     const [u] = await stack.sql('SELECT role FROM users WHERE email = $1', [USER.email]);
     assert.equal(u.role, 'user', 'dismissed: not promoted');
+
+    // accepted: promoted, the select shows the new role while the change is sent and after;
+    // the way back asks too
+    const role = async () => (await stack.sql('SELECT role FROM users WHERE email = $1', [USER.email]))[0].role;
+    for (const [to, words] of [['admin', /admin/], ['user', /Remove the admin role/]]) {
+      asked = null;
+      page.once('dialog', (dlg) => {
+        asked = dlg.message();
+        dlg.accept();
+      });
+      await row.getByTestId('user-role').selectOption(to);
+      assert.equal(await row.getByTestId('user-role').inputValue(), to, 'the select shows the asked-for role at once');
+      await page.getByTestId('users-notice').filter({ hasText: `role set to ${to}` }).waitFor();
+      assert.match(asked ?? '', words);
+      assert.equal(await row.getByTestId('user-role').inputValue(), to);
+      assert.equal(await role(), to);
+    }
+  });
+
+  test('confirmations: deactivating a user and deleting a document happen only once confirmed', async () => {
+    const row = page.locator(`[data-testid="user-row"][data-email="${USER.email}"]`);
+    await row.waitFor();
+    const active = async () => (await stack.sql('SELECT is_active FROM users WHERE email = $1', [USER.email]))[0].is_active;
+    // cancel: nothing changes
+    let asked = null;
+    page.once('dialog', (dlg) => {
+      asked = dlg.message();
+      dlg.dismiss();
+    });
+    await row.getByTestId('user-deactivate').click();
+    assert.match(await until(() => asked, 'deactivation was not confirmed first'), /Deactivate user@acme\.test/);
+    assert.equal(await row.getByTestId('user-deactivate').isEnabled(), true);
+    assert.equal(await row.getByTestId('user-state').getAttribute('data-status'), 'active');
+    assert.equal(await active(), true, 'dismissed: still active');
+    // confirm: deactivated, and the row says so
+    asked = null;
+    page.once('dialog', (dlg) => {
+      asked = dlg.message();
+      dlg.accept();
+    });
+    await row.getByTestId('user-deactivate').click();
+    await row.getByTestId('user-reactivate').waitFor();
+    assert.match(asked ?? '', /Deactivate/);
+    assert.equal(await row.getByTestId('user-state').getAttribute('data-status'), 'inactive');
+    assert.equal(await active(), false, 'confirmed: deactivated');
+    // reactivating needs no confirmation (it takes no right away); the user signs in later
+    let reasked = false;
+    const onDialog = (dlg) => {
+      reasked = true;
+      dlg.dismiss();
+    };
+    page.on('dialog', onDialog);
+    try {
+      await row.getByTestId('user-reactivate').click();
+      await row.getByTestId('user-deactivate').waitFor();
+    } finally {
+      page.off('dialog', onDialog);
+    }
+    assert.equal(reasked, false);
+    assert.equal(await active(), true);
+
+    // a document: Delete, then "Yes, delete" deletes it; search no longer cites it
+    const [{ doc_id: docId }] = await stack.sql("SELECT doc_id::text FROM documents WHERE title = 'echidna.html'");
+    await page.goto(url(`/documents/detail/?id=${docId}`));
+    await page.getByTestId('doc-delete').click();
+    await page.getByTestId('doc-delete-confirm').click();
+    await page.getByTestId('doc-deleted-note').waitFor();
+    assert.equal(await page.getByTestId('doc-state').getAttribute('data-status'), 'deleted');
+    assert.equal(await page.getByTestId('doc-delete').count(), 0, 'no Delete on a deleted document');
+    const [d] = await stack.sql('SELECT deleted_at, deleted_by::text AS who FROM documents WHERE doc_id = $1', [docId]);
+    assert.ok(d.deleted_at && d.who, 'confirmed: deleted, and by whom is kept');
+    await search('echidna feeder Tuesday');
+    const cited = await page.locator(`[data-testid="citation"] a[href*="${docId}"]`).count();
+    assert.equal(cited, 0, 'a deleted document is not cited');
   });
 
   test('every screen at 390 px has no horizontal scroll; screenshots at 390 and 1366', async () => {
@@ -277,18 +467,25 @@ describe('issue 15: versions, citations, failures, layout', { timeout: 20 * 60_0
       document: `/documents/detail/?id=${docId}`, search: '/search/?q=platypus%20valve', users: '/admin/users/',
       viewer: `/view/?doc=${docId}&version=${c.version_id}&chunk=${c.chunk_id}&page=${c.page_start}`,
     };
+    // measured once each screen shows its data (not after a fixed time): what the fetch
+    // brings (long titles, file names, the rendered page) is what could make it too wide
+    const ready = {
+      upload: '[data-testid="recent-summary"]', runs: '[data-testid="run-row"]', run: '[data-testid="run-status"]',
+      documents: '[data-testid="doc-row"]', document: '[data-testid="version-row"]',
+      search: '[data-testid="citation"]', users: '[data-testid="user-row"]', viewer: '[data-testid="pdf-page"]',
+    };
     for (const width of [390, 1366]) {
       await page.setViewportSize({ width, height: 900 });
       for (const [name, p] of Object.entries(screens)) {
         await page.goto(url(p));
         await page.locator('main h1, h1').first().waitFor();
-        if (name === 'viewer') await page.getByTestId('pdf-page').waitFor({ timeout: 60_000 });
-        await page.waitForLoadState('networkidle').catch(() => {});
+        await page.locator(ready[name]).first().waitFor({ timeout: 60_000 });
         if (width === 390) await noSideScroll(name);
         await shot(`15-${name}-${width}`);
       }
     }
     await page.goto(url('/login/'));
+    await page.getByTestId('login-form').waitFor();
     await page.setViewportSize({ width: 390, height: 900 });
     await noSideScroll('login');
     await page.setViewportSize({ width: 1366, height: 900 });

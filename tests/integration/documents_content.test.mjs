@@ -124,6 +124,19 @@ describe('content of a version', () => {
     assert.equal(r5.body.length, n);
     const r6 = await bytesOf(U, pdf.docId, pdf.versionId, { range: 'bytes=9-2' });
     assert.equal(r6.status, 416);
+    // numbers past 64 bits: a last byte that large is the end, a first byte that large is past it
+    const r7 = await bytesOf(U, pdf.docId, pdf.versionId, { range: 'bytes=3-99999999999999999999999' });
+    assert.equal(r7.status, 206);
+    assert.equal(r7.headers.get('content-range'), `bytes 3-${n - 1}/${n}`);
+    const r8 = await bytesOf(U, pdf.docId, pdf.versionId, { range: 'bytes=99999999999999999999999-' });
+    assert.equal(r8.status, 416);
+    // the unit in any case; garbage is ignored (the whole file)
+    const r9 = await bytesOf(U, pdf.docId, pdf.versionId, { range: 'Bytes=0-0' });
+    assert.equal(r9.status, 206);
+    assert.equal(r9.body.length, 1);
+    const r10 = await bytesOf(U, pdf.docId, pdf.versionId, { range: 'bytes=a-b' });
+    assert.equal(r10.status, 200);
+    assert.equal(r10.body.length, n);
   });
 
   test('tenant isolation: another tenant, a missing id, a malformed id all answer the same 404', async () => {

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -69,33 +70,40 @@ static int version_params(struct req *r, const char **p)
     return 0;
 }
 
-/* Decimal digits at *h into *v (moving *h past them): 1, 0 when there are none, -1 on overflow. */
-static int range_number(const char **h, unsigned long long *v)
+/*
+ * Decimal digits at *h into *v (moving *h past them): 1, 0 when there are none.
+ * A number past UINT64_MAX saturates there: no file is that long, so a first
+ * byte that large is past the end (a 416) and a last byte or suffix that large
+ * means "to the end" / "the whole file", as the RFC reads any too-large value.
+ */
+static int range_number(const char **h, uint64_t *v)
 {
-    char *end;
-
     if (**h < '0' || **h > '9')
         return 0;
-    errno = 0;
-    *v = strtoull(*h, &end, 10);
-    *h = end;
-    return errno ? -1 : 1;
+    *v = 0;
+    for (; **h >= '0' && **h <= '9'; (*h)++) {
+        unsigned d = (unsigned)(**h - '0');
+
+        *v = *v > (UINT64_MAX - d) / 10 ? UINT64_MAX : *v * 10 + d;
+    }
+    return 1;
 }
 
 int versions_range_parse(const char *h, uint64_t size, uint64_t *start, uint64_t *len)
 {
-    unsigned long long a = 0, b = 0;
+    uint64_t a = 0, b = 0;
     int have_a, have_b;
 
-    /* Not one byte range: the whole file (RFC 9110 14.2 lets a server ignore it). */
-    if (!h || strncmp(h, "bytes=", 6) != 0 || strchr(h, ','))
+    /* Not one byte range: the whole file (RFC 9110 14.2 lets a server ignore it).
+     * The unit is compared without regard to case (RFC 9110 14.1). */
+    if (!h || strncasecmp(h, "bytes=", 6) != 0 || strchr(h, ','))
         return 0;
     h += 6;
     have_a = range_number(&h, &a);
-    if (have_a < 0 || *h++ != '-')
+    if (*h++ != '-')
         return 0;
     have_b = range_number(&h, &b);
-    if (have_b < 0 || *h != '\0' || (!have_a && !have_b))
+    if (*h != '\0' || (!have_a && !have_b))
         return 0;
     if (!have_a) {                       /* bytes=-N: the last N bytes */
         if (b == 0 || size == 0)

@@ -1,6 +1,6 @@
 'use client';
 import Link from 'next/link';
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { api } from '../../lib/api';
 import { fmtBytes, fmtTime, isNum, isPlainObject } from '../../lib/format';
 import { useUrlParams } from '../../lib/useUrlParams';
@@ -64,19 +64,25 @@ function Documents() {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [titleInput]);
 
+  // Only the newest request's answer is shown: an older one (the filter before the
+  // last keystroke) may arrive after it and must not overwrite it.
+  const seq = useRef(0);
   const load = useCallback(async () => {
+    seq.current += 1;
+    const mine = seq.current;
     setLoading(true);
     try {
       const q = new URLSearchParams({ limit: String(limit), offset: String(offset), sort });
       if (title) q.set('title', title);
       if (all && admin) q.set('include_inactive', 'true');
       const d = await api(`/v1/documents?${q}`);
+      if (mine !== seq.current) return;
       setData(isPlainObject(d) ? d : {});
       setError(null);
     } catch (e) {
-      setError(e);
+      if (mine === seq.current) setError(e);
     } finally {
-      setLoading(false);
+      if (mine === seq.current) setLoading(false);
     }
   }, [limit, offset, title, all, admin, sort]);
 

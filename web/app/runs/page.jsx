@@ -53,26 +53,33 @@ function Runs() {
   const [error, setError] = useState(null);
   const [loading, setLoading] = useState(false);
   const [updatedAt, setUpdatedAt] = useState(null);
-  const inflight = useRef(false);
+  // The query of the request in flight: a refresh of the same query waits for it,
+  // a new filter or page starts at once and an older answer is then dropped (it
+  // would show the runs of the previous filter).
+  const inflight = useRef(null);
   const version = useRef(null); // the list's "version" last shown: what the long poll waits to change
 
   const load = useCallback(async () => {
-    if (inflight.current) return;
-    inflight.current = true;
+    const q = new URLSearchParams({ limit: String(limit), offset: String(offset) });
+    if (status) q.set('status', status);
+    const key = q.toString();
+    if (inflight.current === key) return;
+    inflight.current = key;
     setLoading(true);
     try {
-      const q = new URLSearchParams({ limit: String(limit), offset: String(offset) });
-      if (status) q.set('status', status);
       const d = await api(`/v1/ingestion-runs?${q}`);
+      if (inflight.current !== key) return;
       setData(isPlainObject(d) ? d : {});
       version.current = isPlainObject(d) && typeof d.version === 'string' ? d.version : null;
       setError(null);
       setUpdatedAt(new Date());
     } catch (e) {
-      setError(e);
+      if (inflight.current === key) setError(e);
     } finally {
-      inflight.current = false;
-      setLoading(false);
+      if (inflight.current === key) {
+        inflight.current = null;
+        setLoading(false);
+      }
     }
   }, [limit, offset, status]);
 

@@ -1,6 +1,6 @@
 'use client';
 import Link from 'next/link';
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { useRouter, useSearchParams } from 'next/navigation';
 import { api } from '../../lib/api';
 import { Suspended } from '../../components/AsyncState';
@@ -55,18 +55,24 @@ function Search() {
     else router.push(`/search/?${new URLSearchParams({ q, k: String(k) }).toString()}`);
   }
 
+  // Only the newest search's answer is shown (Back, then a new query, may overlap).
+  const seq = useRef(0);
   async function run(q, k) {
+    seq.current += 1;
+    const mine = seq.current;
     setBusy(true);
     setError(null);
     try {
       const d = await api('/v1/search', { method: 'POST', body: { query: q, top_k: k } });
+      if (mine !== seq.current) return;
       setResult(isPlainObject(d) ? d : {});
       setAsked(q);
     } catch (e) {
+      if (mine !== seq.current) return;
       setError(e);
       setResult(null);
     } finally {
-      setBusy(false);
+      if (mine === seq.current) setBusy(false);
     }
   }
 

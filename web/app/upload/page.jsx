@@ -235,7 +235,7 @@ function Summary({ items }) {
     else c.failed += 1;
   }
   return (
-    <p className="muted" data-testid="upload-summary" data-sending={c.sending} data-sent={c.sent} data-failed={c.failed}>
+    <p className="muted" data-testid="upload-summary" data-sending={c.sending} data-sent={c.sent} data-failed={c.failed} data-cancelled={c.cancelled}>
       {c.sending ? `${c.sending} sending · ` : ''}
       {c.sent} sent · {c.failed} refused{c.cancelled ? ` · ${c.cancelled} cancelled` : ''}{' '}
       <button type="button" className="link" onClick={() => clearFinished((it) => it.phase !== 'waiting' && it.phase !== 'uploading')} data-testid="upload-clear">

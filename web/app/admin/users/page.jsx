@@ -40,6 +40,9 @@ function UsersAdmin({ me }) {
   const [notice, setNotice] = useState(null);
   const [rowBusy, setRowBusy] = useState({});
   const [rowError, setRowError] = useState({});
+  // The role a confirmed change asked for, shown by the row's select until the server
+  // answers (the select is controlled by the user's role, which changes only then).
+  const [rowWant, setRowWant] = useState({});
   const [offset, setOffset] = useState(0);
   const [total, setTotal] = useState(null);
 
@@ -100,6 +103,7 @@ function UsersAdmin({ me }) {
     }
     setRowBusy((b) => ({ ...b, [id]: true }));
     setRowError((m) => ({ ...m, [id]: null }));
+    if (body.role) setRowWant((w) => ({ ...w, [id]: body.role }));
     setNotice(null);
     try {
       const d = await api(`/v1/users/${encodeURIComponent(id)}`, { method: 'PATCH', body });
@@ -111,6 +115,7 @@ function UsersAdmin({ me }) {
       setRowError((m) => ({ ...m, [id]: e }));
     } finally {
       setRowBusy((b) => ({ ...b, [id]: false }));
+      setRowWant((w) => ({ ...w, [id]: undefined }));
     }
   }
 
@@ -172,7 +177,7 @@ function UsersAdmin({ me }) {
                 </label>
                 <select
                   id={`role-${id}`}
-                  value={u.role === 'admin' ? 'admin' : 'user'}
+                  value={rowWant[id] || (u.role === 'admin' ? 'admin' : 'user')}
                   disabled={busy || self}
                   title={self ? 'You cannot change your own role' : undefined}
                   data-testid="user-role"
