@@ -177,6 +177,12 @@ static const struct cfg_entry cfg_table[] = {
      "weight of the embedding's cosine (above SEARCH_MIN_COSINE) in relevance; 0: full-text ranking only"},
     {"SEARCH_MAX_PER_DOC", CFG_INT, F(search_max_per_doc), API, "4", 0, 50, NULL,
      "results of one document in a search while other documents have evidence (0: no limit)"},
+    {"SEARCH_COMPOUNDS", CFG_BOOL, F(search_compounds), API, "true", 0, 0, NULL,
+     "search also for adjacent query words joined (\"time zone\" finds \"timezone\") when the tenant's "
+     "documents use the joined word (docs/retrieval.md)"},
+    {"SEARCH_WORDNET", CFG_STR, F(search_wordnet), API, "", 0, 0, NULL,
+     "directory of the WordNet 3.0 database (Debian wordnet-base: /usr/share/wordnet) whose synonyms of "
+     "the query's words, at half weight, are searched too when the tenant's documents use them; empty: off"},
     {"EMBED_TIMEOUT", CFG_DURATION, F(embed_timeout_ms), BOTH, "30s", 100, SEC(600), NULL,
      "timeout of one embeddings request"},
     {"EXTRACT_TIMEOUT", CFG_DURATION, F(extract_timeout_ms), WORKER, "120s", 100, SEC(3600), NULL,

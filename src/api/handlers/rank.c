@@ -87,10 +87,48 @@ int rank_query_add(struct rank_query *q, double df, int qword)
      * the coverage of every candidate, but a typo or a synonym is not a veto. */
     q->idf[i] = rank_idf(q->n, df < 1 ? 1 : df);
     q->qword[i] = qword;
+    q->weight[i] = 1.0;
     if (!qword)
         q->idf_sum += q->idf[i];
     q->nterms++;
     return 0;
+}
+
+int rank_query_expand(struct rank_query *q, double df, double w)
+{
+    int i = q->nterms;
+
+    if (i >= RANK_MAX_TERMS)
+        return -1;
+    q->idf[i] = rank_idf(q->n, df < 1 ? 1 : df);
+    q->expn[i] = 1;
+    q->weight[i] = w > 0 ? w : 0.0;
+    q->nterms++;
+    return 0;
+}
+
+/*
+ * Coverage that the matched expansions in mask add: weight times the IDF of
+ * each origin word not matched itself (each word credited once, by the
+ * heaviest expansion first met: compounds and synonyms rarely overlap).
+ */
+static double expansion_cover(const struct rank_query *q, uint64_t mask, int *matched)
+{
+    uint64_t done = mask;
+    double cover = 0.0;
+
+    for (int i = 0; i < q->nterms; i++) {
+        if (!q->expn[i] || !(mask >> i & 1))
+            continue;
+        for (int j = 0; j < q->nterms; j++) {
+            if (!(q->origin[i] >> j & 1) || (done >> j & 1) || q->qword[j] || q->expn[j])
+                continue;
+            cover += q->weight[i] * q->idf[j];
+            done |= (uint64_t)1 << j;
+            (*matched)++;
+        }
+    }
+    return cover;
 }
 
 /* One term's hits in a chunk: its word positions (ascending, at most RANK_MAX_POS). */
@@ -203,17 +241,18 @@ void rank_score(const struct rank_query *q, const char *hits, const char *fields
     parse_fields(q, fields, h);
     for (int i = 0; i < q->nterms; i++) {
         double tf = (double)h[i].tf + (h[i].field ? RANK_HEAD_WEIGHT : 0.0);
-        double w = q->qword[i] ? RANK_QWORD_WEIGHT : 1.0;
+        double w = q->qword[i] ? RANK_QWORD_WEIGHT : q->weight[i];
 
         if (tf <= 0.0)
             continue;
         c->bm25 += w * q->idf[i] * tf * (RANK_K1 + 1.0) / (tf + norm);
         c->mask |= (uint64_t)1 << i;
-        if (!q->qword[i]) {
+        if (!q->qword[i] && !q->expn[i]) {
             c->matched++;
             c->cover += q->idf[i];
         }
     }
+    c->cover += expansion_cover(q, c->mask, &c->matched);
     c->prox = RANK_PROX_WEIGHT * proximity(q, h);
     free(h);
 }
@@ -244,7 +283,7 @@ static double mass(const struct rank_query *q, uint64_t mask)
     double m = 0.0;
 
     for (int i = 0; i < q->nterms; i++)
-        if (!q->qword[i] && (mask >> i & 1))
+        if (!q->qword[i] && !q->expn[i] && (mask >> i & 1))
             m += q->idf[i];
     return m;
 }

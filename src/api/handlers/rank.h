@@ -23,6 +23,7 @@
  * 1 - exp(-x): 0..1, the same scale for every query.
  */
 #define RANK_MAX_TERMS 64      /* lexemes of a query that are ranked (the rarest) */
+#define RANK_MAX_EXPAND 16     /* of which expansions at most (expand.h; the query's own words first) */
 #define RANK_K1 1.2
 #define RANK_B 0.75
 #define RANK_HEAD_WEIGHT 2.0   /* a title or heading match counts as this many body occurrences */
@@ -49,6 +50,9 @@ struct rank_query {
     int nterms;
     double idf[RANK_MAX_TERMS];
     int qword[RANK_MAX_TERMS];   /* 1: a question word (weight RANK_QWORD_WEIGHT, not in idf_sum) */
+    int expn[RANK_MAX_TERMS];    /* 1: an expansion (a compound or synonym of origin's words, not in idf_sum) */
+    double weight[RANK_MAX_TERMS];    /* an expansion's weight (1 for the query's own words) */
+    uint64_t origin[RANK_MAX_TERMS];  /* an expansion's query words (bit j: term j) */
     double n;                    /* active chunks of the tenant */
     double avgdl;                /* their mean length in bytes */
     double idf_sum;              /* IDF mass of the content words */
@@ -91,6 +95,14 @@ void rank_query_init(struct rank_query *q, double n, double bytes);
 
 /* Add the next lexeme (df: its document frequency; qword: 1 for a question word); -1 when full. */
 int rank_query_add(struct rank_query *q, double df, int qword);
+
+/*
+ * Add the next lexeme as an expansion (a compound or synonym, df > 0) of
+ * weight w; set q->origin[i] to the query words it stands for once they are
+ * added. In BM25F it counts w times; for coverage, a matched expansion
+ * covers w of the IDF of each of its origin words the chunk lacks. -1 when full.
+ */
+int rank_query_expand(struct rank_query *q, double df, double w);
 
 /*
  * Score one candidate into c (bm25, prox, matched): hits is "i:p,p,...;j:p,..."

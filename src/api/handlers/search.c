@@ -18,6 +18,7 @@
  */
 #include "api/handlers/search.h"
 
+#include "api/handlers/expand.h"
 #include "api/handlers/rank.h"
 #include "api/handlers/rows.h"
 #include "common/config.h"
@@ -57,6 +58,8 @@
 #define SEARCH_QUOTE_LEXEME "'''' || replace(replace(lexeme, '\\', '\\\\'), '''', '''''') || ''''"
 #define SEARCH_XSTR(x) #x
 #define SEARCH_STR(x) SEARCH_XSTR(x)
+/* The query's own lexemes that are ranked (the rest of RANK_MAX_TERMS is for expansions). */
+#define SEARCH_OWN_TERMS 48
 #define SEARCH_TSQUERY_SQL                                                                 \
     "(SELECT string_agg(" SEARCH_QUOTE_LEXEME ", ' | ')::tsquery FROM unnest(to_tsvector('english', $2)))"
 
@@ -64,20 +67,43 @@
  * The query's lexemes with their per-tenant document frequency (term_stats,
  * kept over active versions by the trigger of db/migrations/0007_retrieval.sql)
  * and whether each is a question word, plus the tenant's chunk count and bytes
- * (corpus_stats): the inputs of BM25. The rarest RANK_MAX_TERMS, rarest first
- * (a word no chunk contains has df 0), ties by lexeme: a stable order.
+ * (corpus_stats): the inputs of BM25. The rarest RANK_MAX_TERMS -
+ * RANK_MAX_EXPAND (a word no chunk contains has df 0), then the expansions
+ * (expand.h: $4 words standing for the query words $5, weights $6) that are
+ * one lexeme, not a query lexeme, and in some chunk of the tenant, at most
+ * RANK_MAX_EXPAND, heaviest and rarest first; origin is the lexemes of the
+ * query words an expansion stands for (NULL for the query's own). All ordered
+ * rarest first, ties by lexeme: a stable order.
  */
 static const char terms_sql[] =
-    "SELECT t.lexeme, coalesce(greatest(s.df, 0), 0) AS df,"
-    "       t.lexeme = ANY (tsvector_to_array(to_tsvector('english', $3))) AS qword,"
-    "       coalesce(greatest(cs.chunks, 0), 0) AS n, coalesce(greatest(cs.bytes, 0), 0) AS bytes"
-    "  FROM unnest(to_tsvector('english', $2)) t"
-    "  LEFT JOIN term_stats s ON s.tenant_id = $1 AND s.lexeme = t.lexeme"
+    "WITH o AS ("
+    "  SELECT t.lexeme, coalesce(greatest(s.df, 0), 0) AS df,"
+    "         t.lexeme = ANY (tsvector_to_array(to_tsvector('english', $3))) AS qword,"
+    "         NULL::text AS origin, 1.0::float8 AS weight"
+    "    FROM unnest(to_tsvector('english', $2)) t"
+    "    LEFT JOIN term_stats s ON s.tenant_id = $1 AND s.lexeme = t.lexeme"
+    "   ORDER BY df, t.lexeme"
+    "   LIMIT " SEARCH_STR(SEARCH_OWN_TERMS)
+    "), x AS ("
+    "  SELECT DISTINCT ON (v.lexeme) v.lexeme, s.df, false AS qword, v.origin, v.weight"
+    "    FROM (SELECT (tsvector_to_array(to_tsvector('english', e.word)))[1] AS lexeme, e.weight,"
+    "                 array_to_string(tsvector_to_array(to_tsvector('english', e.origin)), ' ') AS origin"
+    "            FROM unnest($4::text[], $5::text[], $6::float8[]) e(word, origin, weight)"
+    "           WHERE length(to_tsvector('english', e.word)) = 1) v"
+    "    JOIN term_stats s ON s.tenant_id = $1 AND s.lexeme = v.lexeme AND s.df > 0"
+    "   WHERE v.lexeme <> ALL (tsvector_to_array(to_tsvector('english', $2)))"
+    "   ORDER BY v.lexeme, v.weight DESC, v.origin"
+    "), xs AS ("
+    "  SELECT * FROM x ORDER BY weight DESC, df, lexeme LIMIT " SEARCH_STR(RANK_MAX_EXPAND)
+    ")"
+    "SELECT u.lexeme, u.df, u.qword,"
+    "       coalesce(greatest(cs.chunks, 0), 0) AS n, coalesce(greatest(cs.bytes, 0), 0) AS bytes,"
+    "       u.origin, u.weight"
+    "  FROM (SELECT * FROM o UNION ALL SELECT * FROM xs) u"
     "  LEFT JOIN corpus_stats cs ON cs.tenant_id = $1"
-    " ORDER BY df, t.lexeme"
-    " LIMIT " SEARCH_STR(RANK_MAX_TERMS);
+    " ORDER BY u.df, u.lexeme";
 
-enum { T_LEXEME, T_DF, T_QWORD, T_N, T_BYTES };
+enum { T_LEXEME, T_DF, T_QWORD, T_N, T_BYTES, T_ORIGIN, T_WEIGHT };
 
 /*
  * Candidates: chunks containing any ($7 ' | ') or every ($7 ' & ') of the
@@ -460,8 +486,8 @@ static char *terms_literal(struct search *s, enum terms_mode mode)
     for (int i = 0; i < PQntuples(s->terms) && !fail; i++) {
         double df = strtod(db_val(s->terms, i, T_DF), NULL);
 
-        if (mode != TERMS_ALL && (s->rq.qword[i] || df <= 0))
-            continue;
+        if (mode != TERMS_ALL && (s->rq.qword[i] || df <= 0 || (mode == TERMS_EVERY && s->rq.expn[i])))
+            continue;   /* an expansion is an alternative, never required */
         if (terms_stop(mode, count, &cum, df, s->rq.n > 0 ? s->rq.n : 1.0))
             break;   /* rarest first: the rest are commoner */
         count++;
@@ -479,10 +505,86 @@ static enum terms_mode first_mode(const struct search *s)
     for (int i = 0; i < PQntuples(s->terms); i++) {
         double df = strtod(db_val(s->terms, i, T_DF), NULL);
 
-        if (!s->rq.qword[i] && df > 0)
+        if (!s->rq.qword[i] && !s->rq.expn[i] && df > 0)
             return df > SEARCH_RARE_BUDGET ? TERMS_EVERY : TERMS_ANY;
     }
     return TERMS_ANY;
+}
+
+/* The WordNet database of SEARCH_WORDNET, opened once per process; NULL when off or unreadable. */
+static struct wordnet *search_wordnet;
+static pthread_once_t wordnet_once = PTHREAD_ONCE_INIT;
+static const char *wordnet_dir;
+
+static void wordnet_init(void)
+{
+    char err[256];
+
+    if (!wordnet_dir || !wordnet_dir[0])
+        return;
+    search_wordnet = wordnet_open(wordnet_dir, err, sizeof(err));
+    if (!search_wordnet)
+        log_warn("WordNet unavailable, searching without synonyms", json_pack("{s:s}", "error", err));
+}
+
+static const struct wordnet *thread_wordnet(const struct config *cfg)
+{
+    wordnet_dir = cfg->search_wordnet;
+    pthread_once(&wordnet_once, wordnet_init);
+    return search_wordnet;
+}
+
+/*
+ * The query's expansions (expand.h) as three array literals in the arena:
+ * words, origins (text[]) and weights (float8[]). 0, or -1 when out of memory.
+ */
+static int expansion_params(struct search *s, const char **params)
+{
+    const struct config *cfg = s->r->app->cfg;
+    struct expansion ex[EXPAND_MAX];
+    struct buf w, o, g;
+    char num[32];
+    int n, fail;
+
+    n = expand_query(s->query, cfg->search_compounds, thread_wordnet(cfg), SEARCH_QUESTION_WORDS, ex, EXPAND_MAX);
+    buf_init(&w, 1 << 16);
+    buf_init(&o, 1 << 16);
+    buf_init(&g, 1 << 16);
+    fail = buf_add(&w, "{", 1) < 0 || buf_add(&o, "{", 1) < 0 || buf_add(&g, "{", 1) < 0;
+    for (int i = 0; i < n && !fail; i++) {
+        snprintf(num, sizeof(num), "%s%.3f", i ? "," : "", ex[i].weight);
+        fail = array_elem(&w, ex[i].word) < 0 || array_elem(&o, ex[i].origin) < 0 || buf_add(&g, num, strlen(num)) < 0;
+    }
+    fail = fail || buf_add(&w, "}", 1) < 0 || buf_add(&o, "}", 1) < 0 || buf_add(&g, "}", 1) < 0;
+    if (!fail) {
+        params[0] = arena_strndup(&s->r->arena, w.ptr, w.len);
+        params[1] = arena_strndup(&s->r->arena, o.ptr, o.len);
+        params[2] = arena_strndup(&s->r->arena, g.ptr, g.len);
+        fail = !params[0] || !params[1] || !params[2];
+    }
+    buf_release(&w);
+    buf_release(&o);
+    buf_release(&g);
+    return fail ? -1 : 0;
+}
+
+/* The query words expansion row i stands for, as a mask of the query's own rows. */
+static uint64_t origin_mask(const struct search *s, int i)
+{
+    const char *p = db_val(s->terms, i, T_ORIGIN);
+    uint64_t mask = 0;
+
+    while (*p) {
+        size_t len = strcspn(p, " ");
+
+        for (int j = 0; j < s->rq.nterms; j++)
+            if (!s->rq.expn[j] && strlen(db_val(s->terms, j, T_LEXEME)) == len &&
+                strncmp(db_val(s->terms, j, T_LEXEME), p, len) == 0)
+                mask |= (uint64_t)1 << j;
+        p += len;
+        p += *p == ' ';
+    }
+    return mask;
 }
 
 /*
@@ -492,10 +594,14 @@ static enum terms_mode first_mode(const struct search *s)
  */
 static int fetch_terms(struct search *s)
 {
-    const char *params[3] = {s->r->principal.tenant_id, s->query, SEARCH_QUESTION_WORDS};
+    const char *params[6] = {s->r->principal.tenant_id, s->query, SEARCH_QUESTION_WORDS};
     int n, known = 0;
 
-    s->terms = rows_query(s->r, terms_sql, 3, params, SEARCH_DB_WHAT);
+    if (expansion_params(s, params + 3) < 0) {
+        req_error(s->r, API_ERR_INTERNAL, "out of memory");
+        return -1;
+    }
+    s->terms = rows_query(s->r, terms_sql, 6, params, SEARCH_DB_WHAT);
     if (!s->terms)
         return -1;
     n = PQntuples(s->terms);
@@ -506,9 +612,15 @@ static int fetch_terms(struct search *s)
         double df = strtod(db_val(s->terms, i, T_DF), NULL);
         int qword = strcmp(db_val(s->terms, i, T_QWORD), "t") == 0;
 
-        rank_query_add(&s->rq, df, qword);
+        if (PQgetisnull(s->terms, i, T_ORIGIN))
+            rank_query_add(&s->rq, df, qword);
+        else
+            rank_query_expand(&s->rq, df, strtod(db_val(s->terms, i, T_WEIGHT), NULL));
         known += !qword && df > 0;
     }
+    for (int i = 0; i < n; i++)
+        if (s->rq.expn[i])
+            s->rq.origin[i] = origin_mask(s, i);
     return known ? 0 : 1;
 }
 

@@ -101,6 +101,43 @@ static void test_score_bm25(void **state)
     assert_close(a.score, 1 - exp(-a.rel));
 }
 
+/* An expansion (a compound of terms 2 and 3) covers its origin words at its weight, never beyond. */
+static void test_score_expansion(void **state)
+{
+    struct rank_query q;
+    struct rank_select o = {0.0, 0.25, 0.0, 3, 10};
+    struct rank_cand own, comp, syn, none;
+
+    (void)state;
+    rank_query_init(&q, 1000, 1000.0 * 1000);
+    rank_query_add(&q, 5, 0);                      /* 1: "set" */
+    rank_query_add(&q, 50, 0);                     /* 2: "time" */
+    rank_query_add(&q, 40, 0);                     /* 3: "zone" */
+    assert_int_equal(rank_query_expand(&q, 3, 1.0), 0);   /* 4: "timezone" */
+    q.origin[3] = (uint64_t)(1 << 1 | 1 << 2);
+    assert_int_equal(rank_query_expand(&q, 3, 0.5), 0);   /* 5: a synonym of "set" at half weight */
+    q.origin[4] = 1;
+    /* the expansions are not part of the query's IDF mass */
+    assert_close(q.idf_sum, rank_idf(1000, 5) + rank_idf(1000, 50) + rank_idf(1000, 40));
+    memset(&own, 0, sizeof(own));
+    comp = syn = none = own;
+    rank_score(&q, "1:1;2:2;3:3", NULL, 1000, &own);      /* the user's own words */
+    rank_score(&q, "1:1;4:2", NULL, 1000, &comp);         /* "set timezone" */
+    rank_score(&q, "5:1;4:2", NULL, 1000, &syn);          /* a synonym of "set", "timezone" */
+    rank_score(&q, "2:9", NULL, 1000, &none);             /* "time" alone */
+    assert_close(comp.cover, q.idf_sum);                  /* the compound covers both of its words */
+    assert_int_equal(comp.matched, 3);
+    assert_close(syn.cover, 0.5 * rank_idf(1000, 5) + rank_idf(1000, 50) + rank_idf(1000, 40));
+    rank_finish(&q, &o, &own);
+    rank_finish(&q, &o, &comp);
+    rank_finish(&q, &o, &syn);
+    rank_finish(&q, &o, &none);
+    assert_true(comp.score > none.score && syn.score < comp.score);
+    /* an expansion never doubles what the word itself covers */
+    rank_score(&q, "1:1;5:2;2:3;3:4;4:5", NULL, 1000, &own);
+    assert_close(own.cover, q.idf_sum);
+}
+
 static void test_score_fields_and_parsing(void **state)
 {
     struct rank_query q;
@@ -251,6 +288,7 @@ int main(void)
         cmocka_unit_test(test_parse_vector),
         cmocka_unit_test(test_idf),
         cmocka_unit_test(test_score_bm25),
+        cmocka_unit_test(test_score_expansion),
         cmocka_unit_test(test_score_fields_and_parsing),
         cmocka_unit_test(test_sketch),
         cmocka_unit_test(test_sort_deterministic),
