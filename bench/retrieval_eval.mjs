@@ -255,6 +255,10 @@ async function evalCorpus(stack, corpus, ci, variants) {
     console.log(`  abstained: off-topic ${offAb}/${corpus.unanswerable.filter((q) => q.kind === 'off').length}, ` +
       `near-topic ${nearAb}/${corpus.unanswerable.filter((q) => q.kind === 'near').length}`);
     if (process.env.EVAL_VERBOSE) printMisses(corpus, sA.lists, sU.lists, bA.lists);
+    if (process.env.EVAL_DUMP)   // per-question lists (score, relevant) to sweep SEARCH_MIN_SCORE offline
+      fs.appendFileSync(process.env.EVAL_DUMP, JSON.stringify({ variant: v.label, corpus: corpus.name,
+        answerable: sA.lists.map((l, i) => l.map((u) => [u.score, isRelevant(corpus.answerable[i], u)])),
+        unanswerable: sU.lists.map((l) => l.map((u) => u.score)) }) + '\n');
     out.push({ variant: v.label, corpus: corpus.name, sys, base });
   }
   return out;

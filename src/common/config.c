@@ -180,9 +180,16 @@ static const struct cfg_entry cfg_table[] = {
     {"SEARCH_COMPOUNDS", CFG_BOOL, F(search_compounds), API, "true", 0, 0, NULL,
      "search also for adjacent query words joined (\"time zone\" finds \"timezone\") when the tenant's "
      "documents use the joined word (docs/retrieval.md)"},
-    {"SEARCH_WORDNET", CFG_STR, F(search_wordnet), API, "", 0, 0, NULL,
-     "directory of the WordNet 3.0 database (Debian wordnet-base: /usr/share/wordnet) whose synonyms of "
-     "the query's words, at half weight, are searched too when the tenant's documents use them; empty: off"},
+    {"SEARCH_WORDNET", CFG_STR, F(search_wordnet), API, "/usr/share/wordnet", 0, 0, NULL,
+     "directory of the WordNet 3.0 database (Debian wordnet-base): a query word that neither the tenant's "
+     "documents nor WordNet know (\"zsh\") weighs more against evidence; empty or unreadable: off "
+     "(docs/retrieval.md)"},
+    {"SEARCH_FEEDBACK", CFG_REAL, F(search_feedback), API, "0.3", 0, 10000, NULL,
+     "weight of pseudo-relevance feedback: the words the best 3 candidates share reorder the best candidates "
+     "(never the abstain decision); 0: off (docs/retrieval.md)"},
+    {"SEARCH_SYNONYMS", CFG_BOOL, F(search_synonyms), API, "false", 0, 0, NULL,
+     "search also for WordNet synonyms of the query's words (SEARCH_WORDNET), at half weight, when the "
+     "tenant's documents use them"},
     {"EMBED_TIMEOUT", CFG_DURATION, F(embed_timeout_ms), BOTH, "30s", 100, SEC(600), NULL,
      "timeout of one embeddings request"},
     {"EXTRACT_TIMEOUT", CFG_DURATION, F(extract_timeout_ms), WORKER, "120s", 100, SEC(3600), NULL,

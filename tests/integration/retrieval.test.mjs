@@ -273,3 +273,70 @@ describe('retrieval quality', () => {
     assert.ok(['answered', 'abstained'].includes(r.status));
   });
 });
+
+// Query expansion (docs/retrieval.md "Query expansion"): a tenant of its own, so its
+// statistics and results are its own; the last block, since it restarts core-api.
+describe('query expansion', () => {
+  let C;
+  const nap = (topic) => `${`The crew notes on ${topic} are kept in the binder, page after page. `.repeat(6)}`;
+  before(async () => {
+    C = await stack.tenant('expansion');
+    await ingest(C, `${nap('gaskets')}\n\nThe timezone of the machine is chosen with dpkg-reconfigure tzdata.\n\n` +
+      `${nap('pumps')}\n\nEvery term of the glossary is listed in the lexicon at the back.\n\n${nap('valves')}\n`,
+    { filename: 'admin.txt', title: 'Machine administration' });
+    await ingest(C, `${nap('flat roofs')}\n\nA capital letter starts each heading.\n`, { filename: 'style.txt' });
+  });
+
+  after(async () => {
+    await stack.stopApi();
+    await stack.startApi();
+  });
+
+  test('"time zone" finds the only passage that writes "timezone"; with SEARCH_COMPOUNDS=false it does not', async () => {
+    const r = await search(C, 'set the time zone of the machine');
+    assert.equal(r.status, 'answered');
+    assert.match(r.results[0].snippet, /tzdata/);
+    assert.ok(r.results[0].score >= 0.15, String(r.results[0].score));
+    // an adjacent pair the corpus never joins changes nothing
+    const plain = await search(C, 'the crew binder');
+    assert.equal(plain.status, 'answered');
+    await stack.stopApi();
+    await stack.startApi({ SEARCH_COMPOUNDS: 'false' });
+    const off = await search(C, 'set the time zone of the machine');
+    assert.ok(off.status === 'abstained' || !/tzdata/.test(off.results[0].snippet), JSON.stringify(off).slice(0, 300));
+    assert.deepEqual((await search(C, 'the crew binder')).results.map((c) => c.chunk_id),
+      plain.results.map((c) => c.chunk_id));
+  });
+
+  test('SEARCH_SYNONYMS: a WordNet synonym the corpus uses is evidence, weaker than the word itself', async () => {
+    const best = async (q) => {
+      const r = await search(C, q);
+      return r.status === 'answered' && /lexicon/.test(r.results[0].snippet) ? r.results[0].score : 0;
+    };
+    await stack.stopApi();
+    await stack.startApi({ SEARCH_SYNONYMS: 'false' });
+    assert.equal((await search(C, 'dictionary')).status, 'abstained');   // no chunk says "dictionary"
+    const without = await best('glossary dictionary');
+    await stack.stopApi();
+    await stack.startApi({ SEARCH_SYNONYMS: 'true' });
+    const withSyn = await best('glossary dictionary');
+    const own = await best('glossary lexicon');
+    assert.ok(withSyn > without, `with synonyms ${withSyn} > without ${without}`);
+    assert.ok(own > withSyn, `the word itself ${own} > its synonym ${withSyn}`);
+    // a missing database: search goes on, without synonyms
+    await stack.stopApi();
+    await stack.startApi({ SEARCH_SYNONYMS: 'true', SEARCH_WORDNET: '/nonexistent' });
+    assert.equal(await best('glossary dictionary'), without);
+    assert.equal((await search(C, 'lexicon')).status, 'answered');
+  });
+
+  test('off-topic questions still abstain with compounds, synonyms and feedback on', async () => {
+    await stack.stopApi();
+    await stack.startApi({ SEARCH_SYNONYMS: 'true', SEARCH_FEEDBACK: '0.5' });
+    for (const q of ['what is the capital of Australia?', 'how do I fix a flat tire on my bicycle?',
+      'what time does the zoo open on Sunday?', 'recipe for a quick tomato soup']) {
+      const r = await search(C, q);
+      assert.deepEqual(r, { status: 'abstained', reason: 'no evidence', results: [] }, q);
+    }
+  });
+});

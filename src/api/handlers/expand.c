@@ -277,6 +277,52 @@ int wordnet_synonyms(const struct wordnet *wn, const char *word, char out[][EXPA
     return n;
 }
 
+int wordnet_knows(const struct wordnet *wn, const char *word)
+{
+    char base[EXPAND_WORD_MAX + 1];
+
+    if (!wn || !word || strlen(word) > EXPAND_WORD_MAX)
+        return 0;
+    for (int pos = 0; pos < WN_POS; pos++)
+        if (find_lemma(wn, pos, word, base) != (size_t)-1)
+            return 1;
+    return 0;
+}
+
+static int is_alnum(char c)
+{
+    return ((c | 32) >= 'a' && (c | 32) <= 'z') || (c >= '0' && c <= '9');
+}
+
+int expand_names(const char *query, const struct wordnet *wn, char *out, size_t outlen)
+{
+    char w[EXPAND_WORD_MAX + 1];
+    size_t off = 0;
+    int count = 0;
+
+    if (outlen)
+        out[0] = '\0';
+    for (const char *p = query ? query : ""; wn && *p;) {
+        size_t n = 0;
+        int letters = 0;
+
+        if (!is_alnum(*p)) {
+            p++;
+            continue;
+        }
+        for (; is_alnum(*p); p++, n++) {
+            if (n < EXPAND_WORD_MAX)
+                w[n] = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+            letters += (*p | 32) >= 'a' && (*p | 32) <= 'z';
+        }
+        if (n > EXPAND_WORD_MAX || !letters || wordnet_knows(wn, (w[n] = '\0', w)) || off + n + 2 > outlen)
+            continue;
+        off += (size_t)snprintf(out + off, outlen - off, "%s%s", off ? " " : "", w);
+        count++;
+    }
+    return count;
+}
+
 /* 1 if word is one of skip's space-separated words. */
 static int skipped(const char *skip, const char *word)
 {

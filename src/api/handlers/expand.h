@@ -46,6 +46,17 @@ void wordnet_close(struct wordnet **wn);
  */
 int wordnet_synonyms(const struct wordnet *wn, const char *word, char out[][EXPAND_WORD_MAX + 1], int max);
 
+/* 1 if word (lower case ASCII) or a base form of it is a WordNet lemma of any part of speech. */
+int wordnet_knows(const struct wordnet *wn, const char *word);
+
+/*
+ * The words of query that are no English word WordNet knows (runs of ASCII
+ * letters and digits holding a letter, lower-cased: "zsh", "ggplot2"),
+ * space-separated into out (outlen bytes, NUL-terminated; words that do not fit
+ * are left out). Without wn, none. Returns how many.
+ */
+int expand_names(const char *query, const struct wordnet *wn, char *out, size_t outlen);
+
 /*
  * The expansions of query: with compounds, each pair of adjacent words joined
  * ("time zone" -> "timezone", origin "time zone"); with wn, the synonyms of

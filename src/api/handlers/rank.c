@@ -94,6 +94,12 @@ int rank_query_add(struct rank_query *q, double df, int qword)
     return 0;
 }
 
+void rank_query_name(struct rank_query *q, int i)
+{
+    if (i >= 0 && i < q->nterms && !q->qword[i] && !q->expn[i])
+        q->name_mass += RANK_NAME_WEIGHT * q->idf[i];
+}
+
 int rank_query_expand(struct rank_query *q, double df, double w)
 {
     int i = q->nterms;
@@ -259,12 +265,58 @@ void rank_score(const struct rank_query *q, const char *hits, const char *fields
 
 void rank_finish(const struct rank_query *q, const struct rank_select *o, struct rank_cand *c)
 {
-    double total = c->bm25 + c->prox + c->ctx;
+    double total = c->bm25 + c->prox + c->ctx, x, cover, ecover;
 
     if (c->has_vec && c->cosine > o->min_cosine)
         total += o->vec_weight * (c->cosine - o->min_cosine) * q->idf_sum;
-    c->rel = q->idf_sum > 0 ? (total / q->idf_sum) * pow(fmin(1.0, c->cover / q->idf_sum), RANK_COVER_POWER) : 0.0;
+    x = q->idf_sum > 0 ? total / q->idf_sum : 0.0;
+    cover = q->idf_sum > 0 ? fmin(1.0, c->cover / q->idf_sum) : 0.0;
+    ecover = q->idf_sum > 0 ? fmin(1.0, c->cover / (q->idf_sum + q->name_mass)) : 0.0;
+    c->rel = x * pow(cover, RANK_ORDER_POWER);
     c->score = 1.0 - exp(-c->rel);
+    c->evidence = 1.0 - exp(-x * pow(ecover, RANK_COVER_POWER));
+}
+
+double rank_feedback_parse(const struct rank_query *q, const char *text)
+{
+    const char *p = text;
+    double sum = 0.0;
+
+    while (p && *p) {
+        char *end;
+        double df = strtod(p, &end), k = 0, tf = 0;
+        int ok = end != p && *end == ':';
+
+        if (ok) {
+            k = strtod(end + 1, &end);
+            ok = *end == ':';
+        }
+        if (ok) {
+            tf = strtod(end + 1, &end);
+            ok = (*end == ' ' || *end == '\0') && df >= 1 && k > 0 && tf > 0;
+        }
+        if (ok)
+            sum += fmin(k, RANK_FB_DOCS) / RANK_FB_DOCS * rank_idf(q->n, df) * tf * (RANK_K1 + 1.0) / (tf + RANK_K1);
+        p = strchr(p, ' ');
+        if (p)
+            p++;
+    }
+    return sum;
+}
+
+void rank_feedback(struct rank_cand *c, size_t n, double weight)
+{
+    double best = 0.0;
+
+    for (size_t i = 0; i < n; i++)
+        best = fmax(best, c[i].fb);
+    if (best <= 0.0 || weight <= 0.0)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        c[i].rel += weight * c[i].fb / best;
+        c[i].score = 1.0 - exp(-c[i].rel);
+    }
+    rank_sort(c, n);
 }
 
 static int cmp_pos(const void *pa, const void *pb)
@@ -411,8 +463,10 @@ int rank_pick(const struct rank_cand *c, size_t n, const struct rank_select *o, 
     int k = 0;
     size_t i;
 
-    if (n == 0 || c[0].score < o->min_score)
-        return 0;   /* sorted: the best is not evidence, so nothing is */
+    for (i = 0; i < n && c[i].evidence < o->min_score; i++)
+        ;
+    if (i == n)
+        return 0;   /* no candidate is evidence: abstain */
     /* First pass: the diversity cap holds; second pass: fill with what it deferred. */
     for (int pass = 0; pass < 2 && k < o->top_k; pass++) {
         for (i = 0; i < n && k < o->top_k; i++) {

@@ -73,19 +73,21 @@
  * one lexeme, not a query lexeme, and in some chunk of the tenant, at most
  * RANK_MAX_EXPAND, heaviest and rarest first; origin is the lexemes of the
  * query words an expansion stands for (NULL for the query's own). All ordered
- * rarest first, ties by lexeme: a stable order.
+ * rarest first, ties by lexeme: a stable order. name: the lexeme is one of
+ * the words $7 that WordNet does not know (expand_names: "zsh", "ggplot2").
  */
 static const char terms_sql[] =
     "WITH o AS ("
     "  SELECT t.lexeme, coalesce(greatest(s.df, 0), 0) AS df,"
     "         t.lexeme = ANY (tsvector_to_array(to_tsvector('english', $3))) AS qword,"
-    "         NULL::text AS origin, 1.0::float8 AS weight"
+    "         NULL::text AS origin, 1.0::float8 AS weight,"
+    "         t.lexeme = ANY (tsvector_to_array(to_tsvector('english', $7))) AS name"
     "    FROM unnest(to_tsvector('english', $2)) t"
     "    LEFT JOIN term_stats s ON s.tenant_id = $1 AND s.lexeme = t.lexeme"
     "   ORDER BY df, t.lexeme"
     "   LIMIT " SEARCH_STR(SEARCH_OWN_TERMS)
     "), x AS ("
-    "  SELECT DISTINCT ON (v.lexeme) v.lexeme, s.df, false AS qword, v.origin, v.weight"
+    "  SELECT DISTINCT ON (v.lexeme) v.lexeme, s.df, false AS qword, v.origin, v.weight, false AS name"
     "    FROM (SELECT (tsvector_to_array(to_tsvector('english', e.word)))[1] AS lexeme, e.weight,"
     "                 array_to_string(tsvector_to_array(to_tsvector('english', e.origin)), ' ') AS origin"
     "            FROM unnest($4::text[], $5::text[], $6::float8[]) e(word, origin, weight)"
@@ -98,12 +100,12 @@ static const char terms_sql[] =
     ")"
     "SELECT u.lexeme, u.df, u.qword,"
     "       coalesce(greatest(cs.chunks, 0), 0) AS n, coalesce(greatest(cs.bytes, 0), 0) AS bytes,"
-    "       u.origin, u.weight"
+    "       u.origin, u.weight, u.name"
     "  FROM (SELECT * FROM o UNION ALL SELECT * FROM xs) u"
     "  LEFT JOIN corpus_stats cs ON cs.tenant_id = $1"
     " ORDER BY u.df, u.lexeme";
 
-enum { T_LEXEME, T_DF, T_QWORD, T_N, T_BYTES, T_ORIGIN, T_WEIGHT };
+enum { T_LEXEME, T_DF, T_QWORD, T_N, T_BYTES, T_ORIGIN, T_WEIGHT, T_NAME };
 
 /*
  * Candidates: chunks containing any ($7 ' | ') or every ($7 ' & ') of the
@@ -185,12 +187,29 @@ enum { C_CHUNK, C_DOC, C_VERSION, C_TITLE, C_URI, C_PSTART, C_PEND, C_SECTION, C
 /*
  * Bottom-k sketches (the RANK_SKETCH smallest hashes of a chunk's lexemes) of
  * the best-ranked candidates only, $2: near-duplicates are found among them.
+ * With them, pseudo-relevance feedback (rank_feedback): the RANK_FB_DOCS best
+ * candidates ($3; none when SEARCH_FEEDBACK is 0) give the RANK_FB_TERMS words
+ * that most of them hold (at least 2 chunks of the tenant, not a query lexeme
+ * $4), rarest first ($5: the tenant's chunk count), and each row says which of
+ * them it holds: "df:k:tf ..." (rank_feedback_parse).
  */
 static const char sketches_sql[] =
+    "WITH c AS ("
+    "  SELECT c.chunk_id, c.tsv FROM tenant_chunks c WHERE c.tenant_id = $1 AND c.chunk_id = ANY ($2::uuid[])"
+    "), fb AS ("
+    "  SELECT u.lexeme, s.df, count(*) AS k"
+    "    FROM c, unnest(c.tsv) u, term_stats s"
+    "   WHERE c.chunk_id = ANY ($3::uuid[]) AND s.tenant_id = $1 AND s.lexeme = u.lexeme AND s.df >= 2"
+    "     AND u.lexeme <> ALL ($4::text[])"
+    "   GROUP BY u.lexeme, s.df"
+    "   ORDER BY count(*) * ln(1 + $5::float8 / s.df) DESC, u.lexeme"
+    "   LIMIT " SEARCH_STR(RANK_FB_TERMS)
+    ")"
     "SELECT c.chunk_id, ARRAY(SELECT hashtext(l) FROM unnest(tsvector_to_array(c.tsv)) l"
-    "                          ORDER BY 1 LIMIT " SEARCH_STR(RANK_SKETCH) ")"
-    "  FROM tenant_chunks c"
-    " WHERE c.tenant_id = $1 AND c.chunk_id = ANY ($2::uuid[])";
+    "                          ORDER BY 1 LIMIT " SEARCH_STR(RANK_SKETCH) "),"
+    "       (SELECT string_agg(f.df || ':' || f.k || ':' || coalesce(array_length(u.positions, 1), 1), ' ')"
+    "          FROM fb f JOIN unnest(c.tsv) u ON u.lexeme = f.lexeme)"
+    "  FROM c";
 
 /* Candidates, best first, among which the results are picked: top_k times this, plus a few. */
 #define SEARCH_PICK_FACTOR 4
@@ -546,7 +565,8 @@ static int expansion_params(struct search *s, const char **params)
     char num[32];
     int n, fail;
 
-    n = expand_query(s->query, cfg->search_compounds, thread_wordnet(cfg), SEARCH_QUESTION_WORDS, ex, EXPAND_MAX);
+    n = expand_query(s->query, cfg->search_compounds, cfg->search_synonyms ? thread_wordnet(cfg) : NULL,
+                     SEARCH_QUESTION_WORDS, ex, EXPAND_MAX);
     buf_init(&w, 1 << 16);
     buf_init(&o, 1 << 16);
     buf_init(&g, 1 << 16);
@@ -594,14 +614,18 @@ static uint64_t origin_mask(const struct search *s, int i)
  */
 static int fetch_terms(struct search *s)
 {
-    const char *params[6] = {s->r->principal.tenant_id, s->query, SEARCH_QUESTION_WORDS};
+    const char *params[7] = {s->r->principal.tenant_id, s->query, SEARCH_QUESTION_WORDS};
+    char *names = arena_alloc(&s->r->arena, strlen(s->query) + 1);
     int n, known = 0;
 
-    if (expansion_params(s, params + 3) < 0) {
+    if (names)
+        expand_names(s->query, thread_wordnet(s->r->app->cfg), names, strlen(s->query) + 1);
+    params[6] = names;
+    if (!names || expansion_params(s, params + 3) < 0) {
         req_error(s->r, API_ERR_INTERNAL, "out of memory");
         return -1;
     }
-    s->terms = rows_query(s->r, terms_sql, 6, params, SEARCH_DB_WHAT);
+    s->terms = rows_query(s->r, terms_sql, 7, params, SEARCH_DB_WHAT);
     if (!s->terms)
         return -1;
     n = PQntuples(s->terms);
@@ -612,10 +636,10 @@ static int fetch_terms(struct search *s)
         double df = strtod(db_val(s->terms, i, T_DF), NULL);
         int qword = strcmp(db_val(s->terms, i, T_QWORD), "t") == 0;
 
-        if (PQgetisnull(s->terms, i, T_ORIGIN))
-            rank_query_add(&s->rq, df, qword);
-        else
+        if (!PQgetisnull(s->terms, i, T_ORIGIN))
             rank_query_expand(&s->rq, df, strtod(db_val(s->terms, i, T_WEIGHT), NULL));
+        else if (rank_query_add(&s->rq, df, qword) == 0 && df <= 0 && strcmp(db_val(s->terms, i, T_NAME), "t") == 0)
+            rank_query_name(&s->rq, i);
         known += !qword && df > 0;
     }
     for (int i = 0; i < n; i++)
@@ -701,23 +725,35 @@ static void read_candidates(struct search *s, struct rank_cand *c, float *tmp, c
         rank_finish(&s->rq, o, &c[i]);
 }
 
-/* The sketches of the first n of c (sorted) from sketches_sql; 0 or -1 (answered). */
+/*
+ * The sketches and feedback evidence of the first n of c (sorted) from
+ * sketches_sql, then the feedback applied (c[0..n) sorted again); 0 or -1
+ * (answered).
+ */
 static int read_sketches(struct search *s, struct rank_cand *c, int n)
 {
-    const char *params[2] = {s->r->principal.tenant_id, uuid_array(s->r, s->cands, c, n)};
+    double weight = s->r->app->cfg->search_feedback;
+    int nfb = weight > 0 ? (n < RANK_FB_DOCS ? n : RANK_FB_DOCS) : 0;
+    char total[32];
+    const char *params[5] = {s->r->principal.tenant_id, uuid_array(s->r, s->cands, c, n),
+                             nfb ? uuid_array(s->r, s->cands, c, nfb) : "{}", s->all_terms, total};
     PGresult *res;
 
-    if (!params[1]) {
+    if (!params[1] || !params[2]) {
         req_error(s->r, API_ERR_INTERNAL, "out of memory");
         return -1;
     }
-    res = rows_query(s->r, sketches_sql, 2, params, SEARCH_DB_WHAT);
+    snprintf(total, sizeof(total), "%.0f", s->rq.n);
+    res = rows_query(s->r, sketches_sql, 5, params, SEARCH_DB_WHAT);
     if (!res)
         return -1;
     for (int i = 0; i < n; i++)
         for (int j = 0; j < PQntuples(res); j++)
-            if (strcmp(c[i].id, db_val(res, j, 0)) == 0)
+            if (strcmp(c[i].id, db_val(res, j, 0)) == 0) {
                 c[i].nsketch = rank_parse_sketch(db_val(res, j, 1), c[i].sketch, RANK_SKETCH);
+                c[i].fb = rank_feedback_parse(&s->rq, db_val(res, j, 2));
+            }
+    rank_feedback(c, (size_t)n, weight);
     return 0;
 }
 

@@ -61,6 +61,15 @@ static void test_wordnet(void **state)
         assert_true(x[i].weight == EXPAND_SYNONYM_WEIGHT);
         assert_string_not_equal(x[i].origin, "words");   /* skipped words are not expanded */
     }
+    /* names: words WordNet does not know, inflected English words are known */
+    char names[64];
+    assert_int_equal(expand_names("Make a bar chart with ggplot2 in zsh, dictionaries!", wn, names, sizeof(names)), 3);
+    assert_string_equal(names, "with ggplot2 zsh");   /* a stop word too: it has no lexeme to mark */
+    assert_true(wordnet_knows(wn, "configured") && !wordnet_knows(wn, "zsh"));
+    assert_int_equal(expand_names("42 1999", wn, names, sizeof(names)), 0);   /* numbers are no names */
+    assert_int_equal(expand_names("zsh ggplot2", wn, names, 6), 1);           /* what fits */
+    assert_string_equal(names, "zsh");
+    assert_int_equal(expand_names("zsh", NULL, names, sizeof(names)), 0);     /* without WordNet: none */
     wordnet_close(&wn);
     assert_null(wn);
     assert_null(wordnet_open("/nonexistent", err, sizeof(err)));

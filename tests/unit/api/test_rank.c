@@ -99,6 +99,9 @@ static void test_score_bm25(void **state)
     assert_true(e.rel > a.rel);
     assert_true(a.score > 0 && a.score < 1 && e.score < 1);
     assert_close(a.score, 1 - exp(-a.rel));
+    /* one word of three: ordered by x * cover, evidence by x * cover^2 */
+    assert_true(a.evidence < a.score && a.evidence > 0);
+    assert_close(-log(1 - a.evidence), a.rel * a.cover / q.idf_sum);
 }
 
 /* An expansion (a compound of terms 2 and 3) covers its origin words at its weight, never beyond. */
@@ -136,6 +139,51 @@ static void test_score_expansion(void **state)
     /* an expansion never doubles what the word itself covers */
     rank_score(&q, "1:1;5:2;2:3;3:4;4:5", NULL, 1000, &own);
     assert_close(own.cover, q.idf_sum);
+}
+
+/* Feedback words reorder the candidates, evidence stays; an unknown name weighs against evidence only. */
+static void test_feedback_and_names(void **state)
+{
+    struct rank_query q;
+    struct rank_select o = {0.0, 0.25, 0.0, 3, 10};
+    struct rank_cand c[3], a, b;
+    double one;
+
+    (void)state;
+    three_word_query(&q);
+    /* df:k:tf; a word all three feedback chunks hold, once, at df 10 */
+    one = rank_feedback_parse(&q, "10:3:1");
+    assert_close(one, rank_idf(1000, 10));
+    assert_close(rank_feedback_parse(&q, "10:3:1 10:3:1"), 2 * one);
+    assert_close(rank_feedback_parse(&q, "10:1:1"), one / 3);         /* held by one feedback chunk of three */
+    assert_close(rank_feedback_parse(&q, "x:1:1 10:0:1 0:3:1 10:3:"), 0.0);   /* malformed parts skipped */
+    assert_close(rank_feedback_parse(&q, NULL), 0.0);
+    memset(c, 0, sizeof(c));
+    for (int i = 0; i < 3; i++) {
+        c[i].id = i == 0 ? "a" : i == 1 ? "b" : "c";
+        c[i].rel = 1.0 - 0.1 * i;
+        c[i].evidence = 0.3;
+    }
+    c[2].fb = 2 * one;                          /* the third holds the feedback words */
+    rank_feedback(c, 3, 0.0);                   /* off: nothing moves */
+    assert_string_equal(c[0].id, "a");
+    rank_feedback(c, 3, 0.5);
+    assert_string_equal(c[0].id, "c");          /* 0.8 + 0.5 > 1.0 */
+    assert_close(c[0].rel, 1.3);
+    assert_close(c[0].score, 1 - exp(-1.3));
+    assert_close(c[0].evidence, 0.3);
+    /* a name no chunk holds: same order and score, less evidence */
+    memset(&a, 0, sizeof(a));
+    b = a;
+    rank_score(&q, "1:3;2:4", NULL, 1000, &a);
+    rank_finish(&q, &o, &a);
+    rank_query_name(&q, 2);                     /* term 3 (df 0) */
+    rank_score(&q, "1:3;2:4", NULL, 1000, &b);
+    rank_finish(&q, &o, &b);
+    assert_close(a.score, b.score);
+    assert_true(b.evidence < a.evidence);
+    rank_query_name(&q, 0 - 1);                 /* out of range: ignored */
+    rank_query_name(&q, 99);
 }
 
 static void test_score_fields_and_parsing(void **state)
@@ -189,6 +237,7 @@ static struct rank_cand cand(size_t idx, const char *id, const char *doc, double
     c.doc = doc;
     c.rel = rel;
     c.score = 1 - exp(-rel);
+    c.evidence = c.score;
     c.nsketch = 4;
     for (int i = 0; i < 4; i++)
         c.sketch[i] = sk * 100 + i;
@@ -234,6 +283,14 @@ static void test_pick(void **state)
         assert_string_not_equal(out[i].id, "f");
     o.min_score = 0.99;                       /* nothing is evidence: abstain */
     assert_int_equal(rank_pick(c, 6, &o, out), 0);
+    /* evidence, not order, decides: a well-ranked chunk covering too little of the query is none */
+    o.min_score = 0.5;
+    for (int i = 0; i < 6; i++)
+        c[i].evidence = 0.2;
+    assert_int_equal(rank_pick(c, 6, &o, out), 0);
+    c[3].evidence = 0.6;                      /* one candidate is: the list is the usual one */
+    assert_int_equal(rank_pick(c, 6, &o, out), 4);
+    assert_string_equal(out[0].id, "a");
 }
 
 static void snippet_is(const char *in, size_t len, const char *want)
@@ -289,6 +346,7 @@ int main(void)
         cmocka_unit_test(test_idf),
         cmocka_unit_test(test_score_bm25),
         cmocka_unit_test(test_score_expansion),
+        cmocka_unit_test(test_feedback_and_names),
         cmocka_unit_test(test_score_fields_and_parsing),
         cmocka_unit_test(test_sketch),
         cmocka_unit_test(test_sort_deterministic),
