@@ -171,8 +171,8 @@ static const struct cfg_entry cfg_table[] = {
      "connection keeps it touched, so 1,000 long polls cost about 1,000 times this"},
     {"HTTP_MAX_CONNECTIONS", CFG_INT, F(http_max_connections), API, "2048", 16, 65536, NULL,
      "open connections one core-api instance holds (one thread each; long polls count); the next one is refused"},
-    {"SEARCH_MIN_SCORE", CFG_REAL, F(search_min_score), API, "0.15", 0, 1000, NULL,
-     "search abstains when no chunk's 0-1 score reaches this (docs/retrieval.md)"},
+    {"SEARCH_MIN_SCORE", CFG_REAL, F(search_min_score), API, "0.13", 0, 1000, NULL,
+     "search abstains when no chunk's 0-1 evidence reaches this (docs/retrieval.md)"},
     {"SEARCH_VECTOR_WEIGHT", CFG_REAL, F(search_vector_weight), API, "0.5", 0, 10000, NULL,
      "weight of the embedding's cosine (above SEARCH_MIN_COSINE) in relevance; 0: full-text ranking only"},
     {"SEARCH_MAX_PER_DOC", CFG_INT, F(search_max_per_doc), API, "4", 0, 50, NULL,
@@ -184,7 +184,7 @@ static const struct cfg_entry cfg_table[] = {
      "directory of the WordNet 3.0 database (Debian wordnet-base): a query word that neither the tenant's "
      "documents nor WordNet know (\"zsh\") weighs more against evidence; empty or unreadable: off "
      "(docs/retrieval.md)"},
-    {"SEARCH_FEEDBACK", CFG_REAL, F(search_feedback), API, "0.3", 0, 10000, NULL,
+    {"SEARCH_FEEDBACK", CFG_REAL, F(search_feedback), API, "0", 0, 10000, NULL,
      "weight of pseudo-relevance feedback: the words the best 3 candidates share reorder the best candidates "
      "(never the abstain decision); 0: off (docs/retrieval.md)"},
     {"SEARCH_SYNONYMS", CFG_BOOL, F(search_synonyms), API, "false", 0, 0, NULL,

@@ -333,9 +333,13 @@ describe('query expansion', () => {
   test('off-topic questions still abstain with compounds, synonyms and feedback on', async () => {
     await stack.stopApi();
     await stack.startApi({ SEARCH_SYNONYMS: 'true', SEARCH_FEEDBACK: '0.5' });
-    for (const q of ['what is the capital of Australia?', 'how do I fix a flat tire on my bicycle?',
-      'what time does the zoo open on Sunday?', 'recipe for a quick tomato soup']) {
-      const r = await search(C, q);
+    // the cases on the music manual (one shared word: "capital", "flat", "notes"), and
+    // this tenant's "flat roofs" and "time zone"
+    const cases = [[A, 'what is the capital of Australia?'], [A, 'how do I fix a flat tire on my bicycle?'],
+      [A, 'how quickly should I pay my parking notes in Sydney?'], [C, 'how do I fix a flat tire on my bicycle?'],
+      [C, 'what time does the zoo open on Sunday?'], [C, 'recipe for a quick tomato soup']];
+    for (const [who, q] of cases) {
+      const r = await search(who, q);
       assert.deepEqual(r, { status: 'abstained', reason: 'no evidence', results: [] }, q);
     }
   });

@@ -369,6 +369,44 @@ static int add(struct expansion *out, int *n, int max, const char *word, const c
     return 0;
 }
 
+/*
+ * The parts of each token that joins words with '.', '/' or '_' ("tar.xz",
+ * "/etc/fstab", "file_name"): PostgreSQL's parser keeps such a token whole
+ * (a file or host name), so a text that writes the parts apart never matched
+ * it. Each part (2 letters or more) stands for the whole token.
+ */
+static void split_tokens(const char *query, struct expansion *out, int *n, int max)
+{
+    char tok[EXPAND_WORD_MAX * 2 + 1];
+
+    for (const char *p = query; *p && *n < max;) {
+        size_t len = 0, parts = 0;
+
+        while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '?' || *p == ',' || *p == '"' || *p == '\'')
+            p++;
+        while (p[len] && !strchr(" \t\n?,\"'", p[len]))
+            len++;
+        if (len == 0 || len >= sizeof(tok)) {
+            p += len ? len : 1;
+            continue;
+        }
+        memcpy(tok, p, len);
+        tok[len] = '\0';
+        p += len;
+        for (size_t i = 0; i < len; i++)
+            tok[i] = (char)(tok[i] >= 'A' && tok[i] <= 'Z' ? tok[i] + 32 : tok[i]);
+        parts = strcspn(tok, "./_") < len;
+        for (const char *q = tok; parts && *q && *n < max;) {
+            char w[EXPAND_WORD_MAX + 2];
+
+            if (!next_word(&q, w))
+                break;
+            if (w[0] && strcmp(w, tok) != 0)
+                add(out, n, max, w, tok, EXPAND_COMPOUND_WEIGHT);
+        }
+    }
+}
+
 int expand_query(const char *query, int compounds, const struct wordnet *wn, const char *skip,
                  struct expansion *out, int max)
 {
@@ -392,5 +430,7 @@ int expand_query(const char *query, int compounds, const struct wordnet *wn, con
         }
         snprintf(prev, sizeof(prev), "%s", w);
     }
+    if (compounds)
+        split_tokens(query ? query : "", out, &n, max);
     return n;
 }

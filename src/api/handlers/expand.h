@@ -14,7 +14,7 @@
 #define EXPAND_MAX 32          /* expansions proposed for one query */
 #define EXPAND_WORD_MAX 40     /* bytes of one word or origin (longer ones are not expanded) */
 #define EXPAND_SYN_PER_WORD 4  /* WordNet synonyms of one query word */
-#define EXPAND_SENSES 2        /* WordNet senses (most frequent first) read per part of speech */
+#define EXPAND_SENSES 1        /* WordNet senses (most frequent first) read per part of speech */
 
 #define EXPAND_COMPOUND_WEIGHT 1.0   /* a compound stands for its two words */
 #define EXPAND_SYNONYM_WEIGHT 0.5    /* a synonym is weaker evidence than the user's word */
@@ -59,7 +59,8 @@ int expand_names(const char *query, const struct wordnet *wn, char *out, size_t 
 
 /*
  * The expansions of query: with compounds, each pair of adjacent words joined
- * ("time zone" -> "timezone", origin "time zone"); with wn, the synonyms of
+ * ("time zone" -> "timezone", origin "time zone") and the words of a token
+ * joined by '.', '/' or '_' apart ("tar.xz" -> "tar", "xz"); with wn, the synonyms of
  * each word not in skip (a space-separated list of words not to expand:
  * question words). Words are runs of ASCII letters, lower-cased, 2 to
  * EXPAND_WORD_MAX letters. Returns the count (at most max).

@@ -313,7 +313,7 @@ void rank_feedback(struct rank_cand *c, size_t n, double weight)
     if (best <= 0.0 || weight <= 0.0)
         return;
     for (size_t i = 0; i < n; i++) {
-        c[i].rel += weight * c[i].fb / best;
+        c[i].rel *= 1.0 + weight * c[i].fb / best;
         c[i].score = 1.0 - exp(-c[i].rel);
     }
     rank_sort(c, n);

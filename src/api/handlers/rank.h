@@ -43,7 +43,7 @@
 
 /* Defaults of the settings (docs/configuration.md). */
 #define RANK_MIN_COSINE 0.25   /* SEARCH_MIN_COSINE: cosine below it is no evidence */
-#define RANK_MIN_SCORE 0.15    /* SEARCH_MIN_SCORE: the abstain threshold on score */
+#define RANK_MIN_SCORE 0.13    /* SEARCH_MIN_SCORE: the abstain threshold on evidence */
 
 /* Markers ts_headline() is asked to put around matches; rank_snippet() turns them into <mark>. */
 #define RANK_MARK_OPEN '\x01'

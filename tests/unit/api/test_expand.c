@@ -30,6 +30,11 @@ static void test_compounds(void **state)
     assert_true(has(x, n, "setthe", "set the"));     /* proposals: the tenant's statistics keep real words */
     assert_int_equal(n, 4);   /* howdo setthe thetime timezone: "I" is no word to join */
     assert_true(x[0].weight == EXPAND_COMPOUND_WEIGHT);
+    /* a file name's parts, which PostgreSQL's parser keeps as one token */
+    n = expand_query("unpack a Tar.XZ archive, then edit /etc/fstab", 1, NULL, NULL, x, EXPAND_MAX);
+    assert_true(has(x, n, "tar", "tar.xz") && has(x, n, "xz", "tar.xz"));
+    assert_true(has(x, n, "etc", "/etc/fstab") && has(x, n, "fstab", "/etc/fstab"));
+    assert_false(has(x, n, "unpack", "unpack"));
     assert_int_equal(expand_query("time zone", 0, NULL, NULL, x, EXPAND_MAX), 0);   /* off */
     assert_int_equal(expand_query("", 1, NULL, NULL, x, EXPAND_MAX), 0);
     assert_int_equal(expand_query("a b c", 1, NULL, NULL, x, EXPAND_MAX), 0);        /* one-letter words */
