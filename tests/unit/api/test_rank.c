@@ -168,9 +168,11 @@ static void test_feedback_and_names(void **state)
     rank_feedback(c, 3, 0.0);                   /* off: nothing moves */
     assert_string_equal(c[0].id, "a");
     rank_feedback(c, 3, 0.5);
-    assert_string_equal(c[0].id, "c");          /* 0.8 + 0.5 > 1.0 */
-    assert_close(c[0].rel, 1.3);
-    assert_close(c[0].score, 1 - exp(-1.3));
+    assert_string_equal(c[0].id, "c");          /* 0.8 * (1 + 0.5) > 1.0 */
+    assert_close(c[0].rel, 1.2);
+    assert_close(c[0].score, 1 - exp(-1.2));
+    assert_string_equal(c[1].id, "a");          /* no feedback words: unchanged */
+    assert_close(c[1].rel, 1.0);
     assert_close(c[0].evidence, 0.3);
     /* a name no chunk holds: same order and score, less evidence */
     memset(&a, 0, sizeof(a));
