@@ -386,10 +386,12 @@ static void split_tokens(const char *query, struct expansion *out, int *n, int m
             p++;
         while (p[len] && !strchr(" \t\n?,\"'", p[len]))
             len++;
-        if (len == 0 || len >= sizeof(tok)) {
-            p += len ? len : 1;
+        if (len >= sizeof(tok)) {
+            p += len;   /* too long to be a file name worth splitting */
             continue;
         }
+        if (len == 0)
+            break;      /* only separators were left */
         memcpy(tok, p, len);
         tok[len] = '\0';
         p += len;
@@ -410,8 +412,8 @@ static void split_tokens(const char *query, struct expansion *out, int *n, int m
 int expand_query(const char *query, int compounds, const struct wordnet *wn, const char *skip,
                  struct expansion *out, int max)
 {
-    char prev[EXPAND_WORD_MAX + 2] = "", w[EXPAND_WORD_MAX + 2], buf[EXPAND_WORD_MAX * 2 + 2];
-    char org[EXPAND_WORD_MAX * 2 + 3];
+    char prev[EXPAND_WORD_MAX + 2] = "", w[EXPAND_WORD_MAX + 2], buf[EXPAND_WORD_MAX * 2 + 4];
+    char org[EXPAND_WORD_MAX * 2 + 5];
     char syn[EXPAND_SYN_PER_WORD][EXPAND_WORD_MAX + 1];
     const char *q = query ? query : "";
     int n = 0;

@@ -35,6 +35,8 @@ static void test_compounds(void **state)
     assert_true(has(x, n, "tar", "tar.xz") && has(x, n, "xz", "tar.xz"));
     assert_true(has(x, n, "etc", "/etc/fstab") && has(x, n, "fstab", "/etc/fstab"));
     assert_false(has(x, n, "unpack", "unpack"));
+    /* ends in separators: tarxz, tar, xz */
+    assert_int_equal(expand_query("tar.xz ?, '", 1, NULL, NULL, x, EXPAND_MAX), 3);
     assert_int_equal(expand_query("time zone", 0, NULL, NULL, x, EXPAND_MAX), 0);   /* off */
     assert_int_equal(expand_query("", 1, NULL, NULL, x, EXPAND_MAX), 0);
     assert_int_equal(expand_query("a b c", 1, NULL, NULL, x, EXPAND_MAX), 0);        /* one-letter words */
