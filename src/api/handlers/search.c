@@ -87,13 +87,13 @@ static const char terms_sql[] =
     "   ORDER BY df, t.lexeme"
     "   LIMIT " SEARCH_STR(SEARCH_OWN_TERMS)
     "), x AS ("
-    "  SELECT DISTINCT ON (v.lexeme) v.lexeme, s.df, false AS qword, v.origin, v.weight, false AS name"
-    "    FROM (SELECT (tsvector_to_array(to_tsvector('english', e.word)))[1] AS lexeme, e.weight,"
-    "                 array_to_string(tsvector_to_array(to_tsvector('english', e.origin)), ' ') AS origin"
-    "            FROM unnest($4::text[], $5::text[], $6::float8[]) e(word, origin, weight)"
-    "           WHERE length(to_tsvector('english', e.word)) = 1) v"
-    "    JOIN term_stats s ON s.tenant_id = $1 AND s.lexeme = v.lexeme AND s.df > 0"
-    "   WHERE v.lexeme <> ALL (tsvector_to_array(to_tsvector('english', $2)))"
+    "  SELECT DISTINCT ON (v.lexeme) v.lexeme, v.df, false AS qword, v.origin, v.weight, false AS name"
+    "    FROM (SELECT w.*, (SELECT s.df FROM term_stats s WHERE s.tenant_id = $1 AND s.lexeme = w.lexeme) AS df"
+    "            FROM (SELECT (tsvector_to_array(to_tsvector('english', e.word)))[1] AS lexeme, e.weight,"
+    "                         array_to_string(tsvector_to_array(to_tsvector('english', e.origin)), ' ') AS origin"
+    "                    FROM unnest($4::text[], $5::text[], $6::float8[]) e(word, origin, weight)"
+    "                   WHERE length(to_tsvector('english', e.word)) = 1) w) v"
+    "   WHERE v.df > 0 AND v.lexeme <> ALL (tsvector_to_array(to_tsvector('english', $2)))"
     "   ORDER BY v.lexeme, v.weight DESC, v.origin"
     "), xs AS ("
     "  SELECT * FROM x ORDER BY weight DESC, df, lexeme LIMIT " SEARCH_STR(RANK_MAX_EXPAND)
@@ -186,13 +186,20 @@ enum { C_CHUNK, C_DOC, C_VERSION, C_TITLE, C_URI, C_PSTART, C_PEND, C_SECTION, C
 
 /*
  * Bottom-k sketches (the RANK_SKETCH smallest hashes of a chunk's lexemes) of
- * the best-ranked candidates only, $2: near-duplicates are found among them.
- * With them, pseudo-relevance feedback (rank_feedback): the RANK_FB_DOCS best
+ * the best-ranked candidates only, $2: near-duplicates are found among them
+ * (no feedback: the third column is NULL). With feedback, pseudo-relevance feedback (rank_feedback): the RANK_FB_DOCS best
  * candidates ($3; none when SEARCH_FEEDBACK is 0) give the RANK_FB_TERMS words
  * that most of them hold (at least 2 chunks of the tenant, not a query lexeme
  * $4), rarest first ($5: the tenant's chunk count), and each row says which of
  * them it holds: "df:k:tf ..." (rank_feedback_parse).
  */
+static const char sketches_plain_sql[] =
+    "SELECT c.chunk_id, ARRAY(SELECT hashtext(l) FROM unnest(tsvector_to_array(c.tsv)) l"
+    "                          ORDER BY 1 LIMIT " SEARCH_STR(RANK_SKETCH) "), NULL"
+    "  FROM tenant_chunks c"
+    " WHERE c.tenant_id = $1 AND c.chunk_id = ANY ($2::uuid[])";
+
+/* The same with feedback (SEARCH_FEEDBACK > 0). */
 static const char sketches_sql[] =
     "WITH c AS ("
     "  SELECT c.chunk_id, c.tsv FROM tenant_chunks c WHERE c.tenant_id = $1 AND c.chunk_id = ANY ($2::uuid[])"
@@ -744,7 +751,8 @@ static int read_sketches(struct search *s, struct rank_cand *c, int n)
         return -1;
     }
     snprintf(total, sizeof(total), "%.0f", s->rq.n);
-    res = rows_query(s->r, sketches_sql, 5, params, SEARCH_DB_WHAT);
+    res = nfb ? rows_query(s->r, sketches_sql, 5, params, SEARCH_DB_WHAT)
+              : rows_query(s->r, sketches_plain_sql, 2, params, SEARCH_DB_WHAT);
     if (!res)
         return -1;
     for (int i = 0; i < n; i++)
