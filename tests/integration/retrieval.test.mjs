@@ -285,6 +285,7 @@ describe('query expansion', () => {
       `${nap('pumps')}\n\nEvery term of the glossary is listed in the lexicon at the back.\n\n${nap('valves')}\n`,
     { filename: 'admin.txt', title: 'Machine administration' });
     await ingest(C, `${nap('flat roofs')}\n\nA capital letter starts each heading.\n`, { filename: 'style.txt' });
+    await ingest(C, `${nap('archives')}\n\nRun tar -xvJf foo.tar.xz in the crew folder.\n`, { filename: 'archives.txt' });
   });
 
   after(async () => {
@@ -292,16 +293,21 @@ describe('query expansion', () => {
     await stack.startApi();
   });
 
-  test('"time zone" finds the only passage that writes "timezone"; with SEARCH_COMPOUNDS=false it does not', async () => {
+  test('"time zone" finds the only passage that writes "timezone", "tar.xz" the one with tar; with SEARCH_COMPOUNDS=false neither', async () => {
     const r = await search(C, 'set the time zone of the machine');
     assert.equal(r.status, 'answered');
     assert.match(r.results[0].snippet, /tzdata/);
     assert.ok(r.results[0].score >= 0.15, String(r.results[0].score));
+    // a file name is one token for PostgreSQL; its words are found where they stand apart
+    const file = await search(C, 'tar.xz');
+    assert.equal(file.status, 'answered');
+    assert.match(file.results[0].snippet, /tar/);
     // an adjacent pair the corpus never joins changes nothing
     const plain = await search(C, 'the crew binder');
     assert.equal(plain.status, 'answered');
     await stack.stopApi();
     await stack.startApi({ SEARCH_COMPOUNDS: 'false' });
+    assert.equal((await search(C, 'tar.xz')).status, 'abstained');
     const off = await search(C, 'set the time zone of the machine');
     assert.ok(off.status === 'abstained' || !/tzdata/.test(off.results[0].snippet), JSON.stringify(off).slice(0, 300));
     assert.deepEqual((await search(C, 'the crew binder')).results.map((c) => c.chunk_id),

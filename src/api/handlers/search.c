@@ -60,8 +60,9 @@
 #define SEARCH_STR(x) SEARCH_XSTR(x)
 /* The query's own lexemes that are ranked (the rest of RANK_MAX_TERMS is for expansions). */
 #define SEARCH_OWN_TERMS 48
+/* The ranked lexemes $2 (text[]: the query's and its expansions') as an OR, for the snippets. */
 #define SEARCH_TSQUERY_SQL                                                                 \
-    "(SELECT string_agg(" SEARCH_QUOTE_LEXEME ", ' | ')::tsquery FROM unnest(to_tsvector('english', $2)))"
+    "(SELECT string_agg(" SEARCH_QUOTE_LEXEME ", ' | ')::tsquery FROM unnest($2::text[]) lexeme)"
 
 /*
  * The query's lexemes with their per-tenant document frequency (term_stats,
@@ -799,7 +800,7 @@ static PGresult *fetch_snippets(struct search *s)
     const char *params[4];
 
     params[0] = r->principal.tenant_id;
-    params[1] = s->query;
+    params[1] = s->all_terms;   /* expansions marked too: "tar" of "tar.xz" */
     params[2] = uuid_array(r, s->cands, s->sel, s->nsel);
     params[3] = headline_options;
     if (!params[2]) {
