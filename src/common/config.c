@@ -182,7 +182,7 @@ static const struct cfg_entry cfg_table[] = {
      "file name (\"tar.xz\" finds \"tar\") when the tenant's documents use them (docs/retrieval.md)"},
     {"SEARCH_WORDNET", CFG_STR, F(search_wordnet), API, "/usr/share/wordnet", 0, 0, NULL,
      "directory of the WordNet 3.0 database (Debian wordnet-base): a query word that neither the tenant's "
-     "documents nor WordNet know (\"zsh\") weighs more against evidence; empty or unreadable: off "
+     "documents nor WordNet know (\"zsh\") weighs more against evidence; off (or unreadable): without it "
      "(docs/retrieval.md)"},
     {"SEARCH_FEEDBACK", CFG_REAL, F(search_feedback), API, "0", 0, 10000, NULL,
      "weight of pseudo-relevance feedback: the words the best 3 candidates share reorder the best candidates "

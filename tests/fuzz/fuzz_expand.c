@@ -1,6 +1,7 @@
 /*
  * libFuzzer: search's query expansion on arbitrary query text (expand_query
- * with compounds, file-name words and WordNet synonyms, expand_names) and
+ * with compounds, file-name words and WordNet synonyms, expand_variants,
+ * expand_names) and
  * rank_feedback_parse on arbitrary statement output, checking bounds: never
  * more proposals than asked, every word and origin NUL-terminated within its
  * buffer, names within theirs, a finite feedback sum.
@@ -38,6 +39,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(text, data + 1, size - 1);
     text[size - 1] = '\0';
     n = expand_query(text, data[0] & 1, (data[0] & 2) ? wn : NULL, "long take", x, max);
+    if (n < 0 || n > max)
+        abort();
+    n = expand_variants(text, wn, x, n, max);
     if (n < 0 || n > max)
         abort();
     for (int i = 0; i < n; i++)

@@ -436,3 +436,58 @@ int expand_query(const char *query, int compounds, const struct wordnet *wn, con
         split_tokens(query ? query : "", out, &n, max);
     return n;
 }
+
+/* Levenshtein distance of a and b when at most 2 (else 3); both at most EXPAND_WORD_MAX bytes. */
+static int edits(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    int row[EXPAND_WORD_MAX + 2];
+
+    if (la > EXPAND_WORD_MAX || lb > EXPAND_WORD_MAX || (la > lb ? la - lb : lb - la) > 2)
+        return 3;
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = (int)j;
+    for (size_t i = 1; i <= la; i++) {
+        int diag = row[0];
+
+        row[0] = (int)i;
+        for (size_t j = 1; j <= lb; j++) {
+            int up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+
+            best = up + 1 < best ? up + 1 : best;
+            best = row[j - 1] + 1 < best ? row[j - 1] + 1 : best;
+            diag = up;
+            row[j] = best;
+        }
+    }
+    return row[lb] < 3 ? row[lb] : 3;
+}
+
+/*
+ * Whether synonym s is word w spelled another way: 4 letters or more, the same
+ * first two and last letters, lengths within one, at most 2 edits apart
+ * (colour/color, grey/gray, analyse/analyze; not signal/sign, same/sami).
+ */
+static int same_spelling(const char *s, const char *w)
+{
+    size_t ls = strlen(s), lw = strlen(w);
+
+    if (ls < 4 || lw < 4 || (ls > lw ? ls - lw : lw - ls) > 1 || strncmp(s, w, 2) != 0 || s[ls - 1] != w[lw - 1])
+        return 0;
+    return edits(s, w) <= 2;
+}
+
+int expand_variants(const char *query, const struct wordnet *wn, struct expansion *out, int n, int max)
+{
+    char w[EXPAND_WORD_MAX + 2], syn[EXPAND_SYN_PER_WORD][EXPAND_WORD_MAX + 1];
+    const char *q = query ? query : "";
+
+    while (wn && n < max && next_word(&q, w)) {
+        int k = strlen(w) >= 4 ? wordnet_synonyms(wn, w, syn, EXPAND_SYN_PER_WORD) : 0;
+
+        for (int i = 0; i < k && n < max; i++)
+            if (same_spelling(syn[i], w))
+                add(out, &n, max, syn[i], w, EXPAND_VARIANT_WEIGHT);
+    }
+    return n;
+}

@@ -18,6 +18,7 @@
 
 #define EXPAND_COMPOUND_WEIGHT 1.0   /* a compound stands for its two words */
 #define EXPAND_SYNONYM_WEIGHT 0.5    /* a synonym is weaker evidence than the user's word */
+#define EXPAND_VARIANT_WEIGHT 1.0    /* a spelling variant is the user's word */
 
 /* One proposal: word (to be normalized by to_tsvector), the query words it stands for, its weight. */
 struct expansion {
@@ -67,5 +68,14 @@ int expand_names(const char *query, const struct wordnet *wn, char *out, size_t 
  */
 int expand_query(const char *query, int compounds, const struct wordnet *wn, const char *skip,
                  struct expansion *out, int max);
+
+/*
+ * Append to out[n..max) the spelling variants among the WordNet synonyms of
+ * each query word ("colour" -> "color", "grey" -> "gray": a synonym of 4
+ * letters or more, the same first two and last letters, lengths within one,
+ * at most 2 edits away), at EXPAND_VARIANT_WEIGHT: the same word written
+ * another way. Returns the new count.
+ */
+int expand_variants(const char *query, const struct wordnet *wn, struct expansion *out, int n, int max);
 
 #endif

@@ -547,7 +547,7 @@ static void wordnet_init(void)
 {
     char err[256];
 
-    if (!wordnet_dir || !wordnet_dir[0])
+    if (!wordnet_dir || !wordnet_dir[0] || strcmp(wordnet_dir, "off") == 0)
         return;
     search_wordnet = wordnet_open(wordnet_dir, err, sizeof(err));
     if (!search_wordnet)
@@ -575,6 +575,8 @@ static int expansion_params(struct search *s, const char **params)
 
     n = expand_query(s->query, cfg->search_compounds, cfg->search_synonyms ? thread_wordnet(cfg) : NULL,
                      SEARCH_QUESTION_WORDS, ex, EXPAND_MAX);
+    if (!cfg->search_synonyms)   /* synonyms hold the variants already */
+        n = expand_variants(s->query, thread_wordnet(cfg), ex, n, EXPAND_MAX);
     buf_init(&w, 1 << 16);
     buf_init(&o, 1 << 16);
     buf_init(&g, 1 << 16);

@@ -68,6 +68,12 @@ static void test_wordnet(void **state)
         assert_true(x[i].weight == EXPAND_SYNONYM_WEIGHT);
         assert_string_not_equal(x[i].origin, "words");   /* skipped words are not expanded */
     }
+    /* spelling variants only: colour -> color, not signal -> sign nor same -> sami */
+    n = expand_variants("the colour of the signal is the same", wn, x, 0, EXPAND_MAX);
+    assert_int_equal(n, 1);
+    assert_true(has(x, n, "color", "colour") && x[0].weight == EXPAND_VARIANT_WEIGHT);
+    assert_int_equal(expand_variants("grey", wn, x, n, n), n);                     /* full: nothing added */
+    assert_int_equal(expand_variants("colour", NULL, x, 0, EXPAND_MAX), 0);        /* without WordNet */
     /* names: words WordNet does not know, inflected English words are known */
     char names[64];
     assert_int_equal(expand_names("Make a bar chart with ggplot2 in zsh, dictionaries!", wn, names, sizeof(names)), 3);
