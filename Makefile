@@ -72,11 +72,11 @@ UNIT_WORKER := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/unit/worker/test_*.c))
 # subcommands with the account rules and common (never the HTTP server).
 UNIT_HANDLERS := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/unit/api/handlers/test_*.c))
 # ...plus the helpers every handler shares (handlers/params, handlers/rows); a handler
-# that needs more names it below (search: rank; users, session: the auth rules;
+# that needs more names it below (search: rank, expand; users, session: the auth rules;
 # versions: the upload store, for a version's original file).
 HANDLER_SHARED_OBJ := $(BUILD)/src/api/handlers/params.o $(BUILD)/src/api/handlers/rows.o
 API_AUTH_OBJ       := $(patsubst %.c,$(BUILD)/%.o,$(wildcard src/api/auth/*.c))
-$(BUILD)/tests/unit/api/handlers/test_search: $(BUILD)/src/api/handlers/rank.o
+$(BUILD)/tests/unit/api/handlers/test_search: $(BUILD)/src/api/handlers/rank.o $(BUILD)/src/api/handlers/expand.o
 $(BUILD)/tests/unit/api/handlers/test_users: $(BUILD)/src/api/auth/account.o $(BUILD)/src/api/auth/password.o
 $(BUILD)/tests/unit/api/handlers/test_session: $(API_AUTH_OBJ)
 $(BUILD)/tests/unit/api/handlers/test_versions: $(BUILD)/src/api/upload_store.o $(BUILD)/src/api/upload_store_s3.o

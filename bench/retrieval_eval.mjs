@@ -254,20 +254,24 @@ async function evalCorpus(stack, corpus, ci, variants) {
     const nearAb = sU.lists.filter((l, i) => corpus.unanswerable[i].kind === 'near' && l.length === 0).length;
     console.log(`  abstained: off-topic ${offAb}/${corpus.unanswerable.filter((q) => q.kind === 'off').length}, ` +
       `near-topic ${nearAb}/${corpus.unanswerable.filter((q) => q.kind === 'near').length}`);
-    if (process.env.EVAL_VERBOSE) printMisses(corpus, sA.lists, sU.lists);
+    if (process.env.EVAL_VERBOSE) printMisses(corpus, sA.lists, sU.lists, bA.lists);
+    if (process.env.EVAL_DUMP)   // per-question lists (score, relevant) to sweep SEARCH_MIN_SCORE offline
+      fs.appendFileSync(process.env.EVAL_DUMP, JSON.stringify({ variant: v.label, corpus: corpus.name,
+        answerable: sA.lists.map((l, i) => l.map((u) => [u.score, isRelevant(corpus.answerable[i], u)])),
+        unanswerable: sU.lists.map((l) => l.map((u) => u.score)) }) + '\n');
     out.push({ variant: v.label, corpus: corpus.name, sys, base });
   }
   return out;
 }
 
-function printMisses(corpus, lists, ulists) {
+function printMisses(corpus, lists, ulists, blists) {
   const top = (ls) => ls.map((l) => (l.length ? l[0].score : 0)).sort((a, b) => a - b).map((x) => x.toFixed(2)).join(' ');
   console.log(`    top scores, answerable:   ${top(lists)}`);
   console.log(`    top scores, unanswerable: ${top(ulists)}`);
   corpus.answerable.forEach((q, i) => {
     const first = lists[i].findIndex((u) => isRelevant(q, u));
     if (first < 0 || first >= 5)
-      console.log(`    miss (${first}): ${q.q} -> ${lists[i].slice(0, 3).map((u) => `${u.file}:${u.page_start}[${u.page_label ?? ""}] ${f3(u.score)} {${u.section ?? ""}}`).join(" ")}`);
+      console.log(`    miss (${first}; BM25 ${blists[i].findIndex((u) => isRelevant(q, u))}): ${q.q} -> ${lists[i].slice(0, 3).map((u) => `${u.file}:${u.page_start}[${u.page_label ?? ""}] ${f3(u.score)} {${u.section ?? ""}}`).join(" ")}`);
   });
   corpus.unanswerable.forEach((q, i) => {
     if (ulists[i].length)

@@ -13,6 +13,7 @@
 //   - GET /healthz over HTTP (the server's own floor),
 //   - the FTS candidate statement alone, run directly on PostgreSQL;
 // and the cost a vector-only path would add (fetching all of the tenant's vectors).
+// BENCH_API_ENV: JSON of extra core-api settings, e.g. {"SEARCH_COMPOUNDS":"false"}.
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -116,7 +117,7 @@ async function measure(stack, token, tenantId, queries, label) {
 }
 
 async function main() {
-  const stack = await startStack({ worker: false, apiEnv: { LOG_LEVEL: 'warn' } });
+  const stack = await startStack({ worker: false, apiEnv: { LOG_LEVEL: 'warn', ...JSON.parse(process.env.BENCH_API_ENV ?? '{}') } });
   try {
     const gen = buildGen(stack.buildDir);
     const admin = await stack.tenant('bench');

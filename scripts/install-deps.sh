@@ -22,6 +22,8 @@ APT_PACKAGES=(
 # Real manuals for bench/retrieval_eval.mjs and tests/integration/retrieval.test.mjs:
 # the Debian Reference (HTML), the Bash and gnuplot manuals (PDF).
 APT_PACKAGES+=(debian-reference-en bash-doc gnuplot-doc)
+# WordNet 3.0 for search (SEARCH_WORDNET, SEARCH_SYNONYMS: docs/retrieval.md), read by core-api.
+APT_PACKAGES+=(wordnet-base)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

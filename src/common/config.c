@@ -174,12 +174,25 @@ static const struct cfg_entry cfg_table[] = {
      "connection keeps it touched, so 1,000 long polls cost about 1,000 times this"},
     {"HTTP_MAX_CONNECTIONS", CFG_INT, F(http_max_connections), API, "2048", 16, 65536, NULL,
      "open connections one core-api instance holds (one thread each; long polls count); the next one is refused"},
-    {"SEARCH_MIN_SCORE", CFG_REAL, F(search_min_score), API, "0.15", 0, 1000, NULL,
-     "search abstains when no chunk's 0-1 score reaches this (docs/retrieval.md)"},
+    {"SEARCH_MIN_SCORE", CFG_REAL, F(search_min_score), API, "0.13", 0, 1000, NULL,
+     "search abstains when no chunk's 0-1 evidence reaches this (docs/retrieval.md)"},
     {"SEARCH_VECTOR_WEIGHT", CFG_REAL, F(search_vector_weight), API, "0.5", 0, 10000, NULL,
      "weight of the embedding's cosine (above SEARCH_MIN_COSINE) in relevance; 0: full-text ranking only"},
     {"SEARCH_MAX_PER_DOC", CFG_INT, F(search_max_per_doc), API, "4", 0, 50, NULL,
      "results of one document in a search while other documents have evidence (0: no limit)"},
+    {"SEARCH_COMPOUNDS", CFG_BOOL, F(search_compounds), API, "true", 0, 0, NULL,
+     "search also for adjacent query words joined (\"time zone\" finds \"timezone\") and the words of a "
+     "file name (\"tar.xz\" finds \"tar\") when the tenant's documents use them (docs/retrieval.md)"},
+    {"SEARCH_WORDNET", CFG_STR, F(search_wordnet), API, "/usr/share/wordnet", 0, 0, NULL,
+     "directory of the WordNet 3.0 database (Debian wordnet-base): a query word that neither the tenant's "
+     "documents nor WordNet know (\"zsh\") weighs more against evidence; off (or unreadable): without it "
+     "(docs/retrieval.md)"},
+    {"SEARCH_FEEDBACK", CFG_REAL, F(search_feedback), API, "0", 0, 10000, NULL,
+     "weight of pseudo-relevance feedback: the words the best 3 candidates share reorder the best candidates "
+     "(never the abstain decision); 0: off (docs/retrieval.md)"},
+    {"SEARCH_SYNONYMS", CFG_BOOL, F(search_synonyms), API, "false", 0, 0, NULL,
+     "search also for WordNet synonyms of the query's words (SEARCH_WORDNET), at half weight, when the "
+     "tenant's documents use them"},
     {"EMBED_TIMEOUT", CFG_DURATION, F(embed_timeout_ms), BOTH, "30s", 100, SEC(600), NULL,
      "timeout of one embeddings request"},
     {"EXTRACT_TIMEOUT", CFG_DURATION, F(extract_timeout_ms), WORKER, "120s", 100, SEC(3600), NULL,

@@ -74,6 +74,10 @@ struct config {
     double search_min_score;
     double search_vector_weight;
     int64_t search_max_per_doc;
+    const char *search_wordnet;
+    int search_compounds;
+    int search_synonyms;
+    double search_feedback;
     int64_t outbox_interval_ms;
     int64_t outbox_delay_ms;
     int64_t failed_upload_retention_ms;

@@ -273,3 +273,80 @@ describe('retrieval quality', () => {
     assert.ok(['answered', 'abstained'].includes(r.status));
   });
 });
+
+// Query expansion (docs/retrieval.md "Query expansion"): a tenant of its own, so its
+// statistics and results are its own; the last block, since it restarts core-api.
+describe('query expansion', () => {
+  let C;
+  const nap = (topic) => `${`The crew notes on ${topic} are kept in the binder, page after page. `.repeat(6)}`;
+  before(async () => {
+    C = await stack.tenant('expansion');
+    await ingest(C, `${nap('gaskets')}\n\nThe timezone of the machine is chosen with dpkg-reconfigure tzdata.\n\n` +
+      `${nap('pumps')}\n\nEvery term of the glossary is listed in the lexicon at the back.\n\n${nap('valves')}\n`,
+    { filename: 'admin.txt', title: 'Machine administration' });
+    await ingest(C, `${nap('flat roofs')}\n\nA capital letter starts each heading.\n`, { filename: 'style.txt' });
+    await ingest(C, `${nap('archives')}\n\nRun tar -xvJf foo.tar.xz in the crew folder.\n`, { filename: 'archives.txt' });
+  });
+
+  after(async () => {
+    await stack.stopApi();
+    await stack.startApi();
+  });
+
+  test('"time zone" finds the only passage that writes "timezone", "tar.xz" the one with tar; with SEARCH_COMPOUNDS=false neither', async () => {
+    const r = await search(C, 'set the time zone of the machine');
+    assert.equal(r.status, 'answered');
+    assert.match(r.results[0].snippet, /tzdata/);
+    assert.ok(r.results[0].score >= 0.15, String(r.results[0].score));
+    // a file name is one token for PostgreSQL; its words are found where they stand apart
+    const file = await search(C, 'tar.xz');
+    assert.equal(file.status, 'answered');
+    assert.match(file.results[0].snippet, /tar/);
+    // an adjacent pair the corpus never joins changes nothing
+    const plain = await search(C, 'the crew binder');
+    assert.equal(plain.status, 'answered');
+    await stack.stopApi();
+    await stack.startApi({ SEARCH_COMPOUNDS: 'false' });
+    assert.equal((await search(C, 'tar.xz')).status, 'abstained');
+    const off = await search(C, 'set the time zone of the machine');
+    assert.ok(off.status === 'abstained' || !/tzdata/.test(off.results[0].snippet), JSON.stringify(off).slice(0, 300));
+    assert.deepEqual((await search(C, 'the crew binder')).results.map((c) => c.chunk_id),
+      plain.results.map((c) => c.chunk_id));
+  });
+
+  test('SEARCH_SYNONYMS: a WordNet synonym the corpus uses is evidence, weaker than the word itself', async () => {
+    const best = async (q) => {
+      const r = await search(C, q);
+      return r.status === 'answered' && /lexicon/.test(r.results[0].snippet) ? r.results[0].score : 0;
+    };
+    await stack.stopApi();
+    await stack.startApi({ SEARCH_SYNONYMS: 'false' });
+    assert.equal((await search(C, 'dictionary')).status, 'abstained');   // no chunk says "dictionary"
+    const without = await best('glossary dictionary');
+    await stack.stopApi();
+    await stack.startApi({ SEARCH_SYNONYMS: 'true' });
+    const withSyn = await best('glossary dictionary');
+    const own = await best('glossary lexicon');
+    assert.ok(withSyn > without, `with synonyms ${withSyn} > without ${without}`);
+    assert.ok(own > withSyn, `the word itself ${own} > its synonym ${withSyn}`);
+    // a missing database: search goes on, without synonyms
+    await stack.stopApi();
+    await stack.startApi({ SEARCH_SYNONYMS: 'true', SEARCH_WORDNET: '/nonexistent' });
+    assert.equal(await best('glossary dictionary'), without);
+    assert.equal((await search(C, 'lexicon')).status, 'answered');
+  });
+
+  test('off-topic questions still abstain with compounds, synonyms and feedback on', async () => {
+    await stack.stopApi();
+    await stack.startApi({ SEARCH_SYNONYMS: 'true', SEARCH_FEEDBACK: '0.5' });
+    // the issue's cases on the music manual (one shared word: "capital", "flat", "notes"), and
+    // this tenant's "flat roofs" and "time zone"
+    const cases = [[A, 'what is the capital of Australia?'], [A, 'how do I fix a flat tire on my bicycle?'],
+      [A, 'how quickly should I pay my parking notes in Sydney?'], [C, 'how do I fix a flat tire on my bicycle?'],
+      [C, 'what time does the zoo open on Sunday?'], [C, 'recipe for a quick tomato soup']];
+    for (const [who, q] of cases) {
+      const r = await search(who, q);
+      assert.deepEqual(r, { status: 'abstained', reason: 'no evidence', results: [] }, q);
+    }
+  });
+});

@@ -119,10 +119,54 @@ int rank_query_add(struct rank_query *q, double df, int qword)
      * the coverage of every candidate, but a typo or a synonym is not a veto. */
     q->idf[i] = rank_idf(q->n, df < 1 ? 1 : df);
     q->qword[i] = qword;
+    q->weight[i] = 1.0;
     if (!qword)
         q->idf_sum += q->idf[i];
     q->nterms++;
     return 0;
+}
+
+void rank_query_name(struct rank_query *q, int i)
+{
+    if (i >= 0 && i < q->nterms && !q->qword[i] && !q->expn[i])
+        q->name_mass += RANK_NAME_WEIGHT * q->idf[i];
+}
+
+int rank_query_expand(struct rank_query *q, double df, double w)
+{
+    int i = q->nterms;
+
+    if (i >= RANK_MAX_TERMS)
+        return -1;
+    q->idf[i] = rank_idf(q->n, df < 1 ? 1 : df);
+    q->expn[i] = 1;
+    q->weight[i] = w > 0 ? w : 0.0;
+    q->nterms++;
+    return 0;
+}
+
+/*
+ * Coverage that the matched expansions in mask add: weight times the IDF of
+ * each origin word not matched itself (each word credited once, by the
+ * heaviest expansion first met: compounds and synonyms rarely overlap).
+ */
+static double expansion_cover(const struct rank_query *q, uint64_t mask, int *matched)
+{
+    uint64_t done = mask;
+    double cover = 0.0;
+
+    for (int i = 0; i < q->nterms; i++) {
+        if (!q->expn[i] || !(mask >> i & 1))
+            continue;
+        for (int j = 0; j < q->nterms; j++) {
+            if (!(q->origin[i] >> j & 1) || (done >> j & 1) || q->qword[j] || q->expn[j])
+                continue;
+            cover += q->weight[i] * q->idf[j];
+            done |= (uint64_t)1 << j;
+            (*matched)++;
+        }
+    }
+    return cover;
 }
 
 /* One term's hits in a chunk: its word positions (ascending, at most RANK_MAX_POS). */
@@ -235,29 +279,76 @@ void rank_score(const struct rank_query *q, const char *hits, const char *fields
     parse_fields(q, fields, h);
     for (int i = 0; i < q->nterms; i++) {
         double tf = (double)h[i].tf + (h[i].field ? RANK_HEAD_WEIGHT : 0.0);
-        double w = q->qword[i] ? RANK_QWORD_WEIGHT : 1.0;
+        double w = q->qword[i] ? RANK_QWORD_WEIGHT : q->weight[i];
 
         if (tf <= 0.0)
             continue;
         c->bm25 += w * q->idf[i] * tf * (RANK_K1 + 1.0) / (tf + norm);
         c->mask |= (uint64_t)1 << i;
-        if (!q->qword[i]) {
+        if (!q->qword[i] && !q->expn[i]) {
             c->matched++;
             c->cover += q->idf[i];
         }
     }
+    c->cover += expansion_cover(q, c->mask, &c->matched);
     c->prox = RANK_PROX_WEIGHT * proximity(q, h);
     free(h);
 }
 
 void rank_finish(const struct rank_query *q, const struct rank_select *o, struct rank_cand *c)
 {
-    double total = c->bm25 + c->prox + c->ctx;
+    double total = c->bm25 + c->prox + c->ctx, x, cover, ecover;
 
     if (c->has_vec && c->cosine > o->min_cosine)
         total += o->vec_weight * (c->cosine - o->min_cosine) * q->idf_sum;
-    c->rel = q->idf_sum > 0 ? (total / q->idf_sum) * pow(fmin(1.0, c->cover / q->idf_sum), RANK_COVER_POWER) : 0.0;
+    x = q->idf_sum > 0 ? total / q->idf_sum : 0.0;
+    cover = q->idf_sum > 0 ? fmin(1.0, c->cover / q->idf_sum) : 0.0;
+    ecover = q->idf_sum > 0 ? fmin(1.0, c->cover / (q->idf_sum + q->name_mass)) : 0.0;
+    c->rel = x * pow(cover, RANK_ORDER_POWER);
     c->score = 1.0 - exp(-c->rel);
+    c->evidence = 1.0 - exp(-x * pow(ecover, RANK_COVER_POWER));
+}
+
+double rank_feedback_parse(const struct rank_query *q, const char *text)
+{
+    const char *p = text;
+    double sum = 0.0;
+
+    while (p && *p) {
+        char *end;
+        double df = strtod(p, &end), k = 0, tf = 0;
+        int ok = end != p && *end == ':';
+
+        if (ok) {
+            k = strtod(end + 1, &end);
+            ok = *end == ':';
+        }
+        if (ok) {
+            tf = strtod(end + 1, &end);
+            ok = (*end == ' ' || *end == '\0') && df >= 1 && k > 0 && tf > 0;
+        }
+        if (ok)
+            sum += fmin(k, RANK_FB_DOCS) / RANK_FB_DOCS * rank_idf(q->n, df) * tf * (RANK_K1 + 1.0) / (tf + RANK_K1);
+        p = strchr(p, ' ');
+        if (p)
+            p++;
+    }
+    return sum;
+}
+
+void rank_feedback(struct rank_cand *c, size_t n, double weight)
+{
+    double best = 0.0;
+
+    for (size_t i = 0; i < n; i++)
+        best = fmax(best, c[i].fb);
+    if (best <= 0.0 || weight <= 0.0)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        c[i].rel *= 1.0 + weight * c[i].fb / best;
+        c[i].score = 1.0 - exp(-c[i].rel);
+    }
+    rank_sort(c, n);
 }
 
 static int cmp_pos(const void *pa, const void *pb)
@@ -276,7 +367,7 @@ static double mass(const struct rank_query *q, uint64_t mask)
     double m = 0.0;
 
     for (int i = 0; i < q->nterms; i++)
-        if (!q->qword[i] && (mask >> i & 1))
+        if (!q->qword[i] && !q->expn[i] && (mask >> i & 1))
             m += q->idf[i];
     return m;
 }
@@ -404,8 +495,10 @@ int rank_pick(const struct rank_cand *c, size_t n, const struct rank_select *o, 
     int k = 0;
     size_t i;
 
-    if (n == 0 || c[0].score < o->min_score)
-        return 0;   /* sorted: the best is not evidence, so nothing is */
+    for (i = 0; i < n && c[i].evidence < o->min_score; i++)
+        ;
+    if (i == n)
+        return 0;   /* no candidate is evidence: abstain */
     /* First pass: the diversity cap holds; second pass: fill with what it deferred. */
     for (int pass = 0; pass < 2 && k < o->top_k; pass++) {
         for (i = 0; i < n && k < o->top_k; i++) {

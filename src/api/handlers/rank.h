@@ -23,6 +23,7 @@
  * 1 - exp(-x): 0..1, the same scale for every query.
  */
 #define RANK_MAX_TERMS 64      /* lexemes of a query that are ranked (the rarest) */
+#define RANK_MAX_EXPAND 16     /* of which expansions at most (expand.h; the query's own words first) */
 #define RANK_K1 1.2
 #define RANK_B 0.75
 #define RANK_HEAD_WEIGHT 2.0   /* a title or heading match counts as this many body occurrences */
@@ -31,14 +32,18 @@
 #define RANK_PROX_WINDOW 8     /* words: farther apart, two query words are not near */
 #define RANK_MAX_POS 64        /* positions of one lexeme read per chunk */
 #define RANK_SKETCH 16         /* bottom-k sketch size of a chunk's lexemes (near-duplicates) */
-#define RANK_COVER_POWER 2.0   /* the coordination factor is the matched IDF share to this power */
+#define RANK_COVER_POWER 2.0   /* evidence (abstain): the matched IDF share to this power */
+#define RANK_ORDER_POWER 1.0   /* order and score: the matched IDF share to this power */
+#define RANK_FB_DOCS 3         /* pseudo-relevance feedback: the best candidates its words come from */
+#define RANK_FB_TERMS 10       /* ... and how many of their words (rank_feedback) */
+#define RANK_NAME_WEIGHT 1.0   /* an unknown name's extra weight against evidence (rank_query_name) */
 #define RANK_CTX_WEIGHT 0.3    /* share of an adjacent chunk's evidence a chunk gets (passage context) */
 #define RANK_TAIL 0.5          /* once one result reaches min_score, others need this share of it */
 #define RANK_DUP_JACCARD 0.7   /* estimated Jaccard similarity at or above which chunks are near-duplicates */
 
 /* Defaults of the settings (docs/configuration.md). */
 #define RANK_MIN_COSINE 0.25   /* SEARCH_MIN_COSINE: cosine below it is no evidence */
-#define RANK_MIN_SCORE 0.15    /* SEARCH_MIN_SCORE: the abstain threshold on score */
+#define RANK_MIN_SCORE 0.13    /* SEARCH_MIN_SCORE: the abstain threshold on evidence */
 
 /* Markers ts_headline() is asked to put around matches; rank_snippet() turns them into <mark>. */
 #define RANK_MARK_OPEN '\x01'
@@ -49,9 +54,13 @@ struct rank_query {
     int nterms;
     double idf[RANK_MAX_TERMS];
     int qword[RANK_MAX_TERMS];   /* 1: a question word (weight RANK_QWORD_WEIGHT, not in idf_sum) */
+    int expn[RANK_MAX_TERMS];    /* 1: an expansion (a compound or synonym of origin's words, not in idf_sum) */
+    double weight[RANK_MAX_TERMS];    /* an expansion's weight (1 for the query's own words) */
+    uint64_t origin[RANK_MAX_TERMS];  /* an expansion's query words (bit j: term j) */
     double n;                    /* active chunks of the tenant */
     double avgdl;                /* their mean length in bytes */
     double idf_sum;              /* IDF mass of the content words */
+    double name_mass;            /* IDF of the unknown names (rank_query_name), again: evidence only */
 };
 
 struct rank_cand {
@@ -68,8 +77,10 @@ struct rank_cand {
     double cover;        /* IDF mass of those words (divided by idf_sum in rank_finish) */
     int has_vec;         /* 1 if cosine is meaningful (same model and dim as the query) */
     double cosine;       /* cosine similarity with the query, when has_vec */
-    double rel;          /* relevance: (bm25 + prox + ctx + vector) / idf_sum * (cover / idf_sum)^2 */
+    double rel;          /* relevance: x = (bm25 + prox + ctx + vector) / idf_sum, times (cover / idf_sum) */
     double score;        /* 1 - exp(-rel) */
+    double evidence;     /* 1 - exp(-x * cover^RANK_COVER_POWER): whether the chunk is evidence at all */
+    double fb;           /* feedback words' evidence in the chunk (rank_feedback_parse) */
     int nsketch;
     int sketch[RANK_SKETCH];   /* the smallest hashes of the chunk's lexemes, ascending */
 };
@@ -93,6 +104,22 @@ void rank_query_init(struct rank_query *q, double n, double bytes);
 int rank_query_add(struct rank_query *q, double df, int qword);
 
 /*
+ * Term i is a word no chunk of the tenant contains and no English word
+ * (expand_names: "zsh", "ggplot2"): most likely the name of what the question
+ * is about, which the documents never mention. It counts RANK_NAME_WEIGHT
+ * times more against the evidence of every candidate (not against its order).
+ */
+void rank_query_name(struct rank_query *q, int i);
+
+/*
+ * Add the next lexeme as an expansion (a compound or synonym, df > 0) of
+ * weight w; set q->origin[i] to the query words it stands for once they are
+ * added. In BM25F it counts w times; for coverage, a matched expansion
+ * covers w of the IDF of each of its origin words the chunk lacks. -1 when full.
+ */
+int rank_query_expand(struct rank_query *q, double df, double w);
+
+/*
  * Score one candidate into c (bm25, prox, matched): hits is "i:p,p,...;j:p,..."
  * (1-based term index into q, then the lexeme's word positions in the chunk),
  * fields is "i,j,..." (terms present in the title or heading path), dl its length
@@ -110,6 +137,23 @@ void rank_context(const struct rank_query *q, struct rank_cand *c, size_t n);
 /* Combine c's parts (and cosine) into rel and score. */
 void rank_finish(const struct rank_query *q, const struct rank_select *o, struct rank_cand *c);
 
+/*
+ * Pseudo-relevance feedback (RM3-style, without a second retrieval): the
+ * words that the RANK_FB_DOCS best candidates share most, weighted by IDF, are
+ * read for each of the best candidates as "df:k:tf df:k:tf ..." (df: the word's
+ * document frequency, k: how many of the feedback candidates hold it, tf: its
+ * occurrences in this chunk). Returns the chunk's feedback evidence: the sum
+ * of k / RANK_FB_DOCS * IDF * tf (k1 + 1) / (tf + k1). Malformed parts are skipped.
+ */
+double rank_feedback_parse(const struct rank_query *q, const char *text);
+
+/*
+ * Add weight times each candidate's feedback evidence (its fb, relative to the
+ * largest among the n) to its rel and score, and sort again. Evidence (the
+ * abstain decision) is left alone: feedback words reorder, never answer.
+ */
+void rank_feedback(struct rank_cand *c, size_t n, double weight);
+
 /* Parse PostgreSQL's int[] text ("{-5,3}") into out (at most max); returns the count (0 on error). */
 int rank_parse_sketch(const char *text, int *out, int max);
 
@@ -121,7 +165,7 @@ void rank_sort(struct rank_cand *c, size_t n);
 
 /*
  * From c (sorted by rank_sort), pick at most o->top_k results into out:
- * nothing when the best score is under o->min_score (abstain), else those
+ * nothing when no candidate's evidence reaches o->min_score (abstain), else those
  * with score >= RANK_TAIL * o->min_score, not a near-duplicate of one already picked, and at
  * most o->max_per_doc per document unless no other document has evidence left
  * (then the best deferred ones fill the rest, in order). Returns the count.

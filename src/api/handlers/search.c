@@ -19,6 +19,7 @@
  */
 #include "api/handlers/search.h"
 
+#include "api/handlers/expand.h"
 #include "api/handlers/rank.h"
 #include "api/handlers/rows.h"
 #include "common/config.h"
@@ -58,28 +59,56 @@
 #define SEARCH_QUOTE_LEXEME "'''' || replace(replace(lexeme, '\\', '\\\\'), '''', '''''') || ''''"
 #define SEARCH_XSTR(x) #x
 #define SEARCH_STR(x) SEARCH_XSTR(x)
+/* The query's own lexemes that are ranked (the rest of RANK_MAX_TERMS is for expansions). */
+#define SEARCH_OWN_TERMS 48
+/* The ranked lexemes $2 (text[]: the query's and its expansions') as an OR, for the snippets. */
 #define SEARCH_TSQUERY_SQL                                                                 \
-    "(SELECT string_agg(" SEARCH_QUOTE_LEXEME ", ' | ')::tsquery FROM unnest(to_tsvector('english', $2)))"
+    "(SELECT string_agg(" SEARCH_QUOTE_LEXEME ", ' | ')::tsquery FROM unnest($2::text[]) lexeme)"
 
 /*
  * The query's lexemes with their per-tenant document frequency (term_stats,
  * kept over active versions by the trigger of db/migrations/0007_retrieval.sql)
  * and whether each is a question word, plus the tenant's chunk count and bytes
- * (corpus_stats): the inputs of BM25. The rarest RANK_MAX_TERMS, rarest first
- * (a word no chunk contains has df 0), ties by lexeme: a stable order.
+ * (corpus_stats): the inputs of BM25. The rarest RANK_MAX_TERMS -
+ * RANK_MAX_EXPAND (a word no chunk contains has df 0), then the expansions
+ * (expand.h: $4 words standing for the query words $5, weights $6) that are
+ * one lexeme, not a query lexeme, and in some chunk of the tenant, at most
+ * RANK_MAX_EXPAND, heaviest and rarest first; origin is the lexemes of the
+ * query words an expansion stands for (NULL for the query's own). All ordered
+ * rarest first, ties by lexeme: a stable order. name: the lexeme is one of
+ * the words $7 that WordNet does not know (expand_names: "zsh", "ggplot2").
  */
 static struct db_stmt terms_stmt = {
-    "SELECT t.lexeme, coalesce(greatest(s.df, 0), 0) AS df,"
-    "       t.lexeme = ANY (tsvector_to_array(to_tsvector('english', $3))) AS qword,"
-    "       coalesce(greatest(cs.chunks, 0), 0) AS n, coalesce(greatest(cs.bytes, 0), 0) AS bytes"
-    "  FROM unnest(to_tsvector('english', $2)) t"
-    "  LEFT JOIN term_stats s ON s.tenant_id = $1 AND s.lexeme = t.lexeme"
+    "WITH o AS ("
+    "  SELECT t.lexeme, coalesce(greatest(s.df, 0), 0) AS df,"
+    "         t.lexeme = ANY (tsvector_to_array(to_tsvector('english', $3))) AS qword,"
+    "         NULL::text AS origin, 1.0::float8 AS weight,"
+    "         t.lexeme = ANY (tsvector_to_array(to_tsvector('english', $7))) AS name"
+    "    FROM unnest(to_tsvector('english', $2)) t"
+    "    LEFT JOIN term_stats s ON s.tenant_id = $1 AND s.lexeme = t.lexeme"
+    "   ORDER BY df, t.lexeme"
+    "   LIMIT " SEARCH_STR(SEARCH_OWN_TERMS)
+    "), x AS ("
+    "  SELECT DISTINCT ON (v.lexeme) v.lexeme, v.df, false AS qword, v.origin, v.weight, false AS name"
+    "    FROM (SELECT w.*, (SELECT s.df FROM term_stats s WHERE s.tenant_id = $1 AND s.lexeme = w.lexeme) AS df"
+    "            FROM (SELECT (tsvector_to_array(to_tsvector('english', e.word)))[1] AS lexeme, e.weight,"
+    "                         array_to_string(tsvector_to_array(to_tsvector('english', e.origin)), ' ') AS origin"
+    "                    FROM unnest($4::text[], $5::text[], $6::float8[]) e(word, origin, weight)"
+    "                   WHERE length(to_tsvector('english', e.word)) = 1) w) v"
+    "   WHERE v.df > 0 AND v.lexeme <> ALL (tsvector_to_array(to_tsvector('english', $2)))"
+    "   ORDER BY v.lexeme, v.weight DESC, v.origin"
+    "), xs AS ("
+    "  SELECT * FROM x ORDER BY weight DESC, df, lexeme LIMIT " SEARCH_STR(RANK_MAX_EXPAND)
+    ")"
+    "SELECT u.lexeme, u.df, u.qword,"
+    "       coalesce(greatest(cs.chunks, 0), 0) AS n, coalesce(greatest(cs.bytes, 0), 0) AS bytes,"
+    "       u.origin, u.weight, u.name"
+    "  FROM (SELECT * FROM o UNION ALL SELECT * FROM xs) u"
     "  LEFT JOIN corpus_stats cs ON cs.tenant_id = $1"
-    " ORDER BY df, t.lexeme"
-    " LIMIT " SEARCH_STR(RANK_MAX_TERMS),
+    " ORDER BY u.df, u.lexeme",
     0};
 
-enum { T_LEXEME, T_DF, T_QWORD, T_N, T_BYTES };
+enum { T_LEXEME, T_DF, T_QWORD, T_N, T_BYTES, T_ORIGIN, T_WEIGHT, T_NAME };
 
 /*
  * Candidates: chunks containing any ($5 ' | ') or every ($5 ' & ') of the
@@ -181,13 +210,38 @@ enum { C_CHUNK, C_DOC, C_VERSION, C_TITLE, C_URI, C_PSTART, C_PEND, C_SECTION, C
 
 /*
  * Bottom-k sketches (the RANK_SKETCH smallest hashes of a chunk's lexemes) of
- * the best-ranked candidates only, $2: near-duplicates are found among them.
+ * the best-ranked candidates only, $2: near-duplicates are found among them
+ * (no feedback: the third column is NULL). With feedback, pseudo-relevance feedback (rank_feedback): the RANK_FB_DOCS best
+ * candidates ($3; none when SEARCH_FEEDBACK is 0) give the RANK_FB_TERMS words
+ * that most of them hold (at least 2 chunks of the tenant, not a query lexeme
+ * $4), rarest first ($5: the tenant's chunk count), and each row says which of
+ * them it holds: "df:k:tf ..." (rank_feedback_parse).
  */
-static struct db_stmt sketches_stmt = {
+static struct db_stmt sketches_plain_stmt = {
     "SELECT c.chunk_id, ARRAY(SELECT hashtext(l) FROM unnest(tsvector_to_array(c.tsv)) l"
-    "                          ORDER BY 1 LIMIT " SEARCH_STR(RANK_SKETCH) ")"
+    "                          ORDER BY 1 LIMIT " SEARCH_STR(RANK_SKETCH) "), NULL"
     "  FROM tenant_chunks c"
     " WHERE c.tenant_id = $1 AND c.chunk_id = ANY ($2::uuid[])",
+    0};
+
+/* The same with feedback (SEARCH_FEEDBACK > 0). */
+static struct db_stmt sketches_fb_stmt = {
+    "WITH c AS ("
+    "  SELECT c.chunk_id, c.tsv FROM tenant_chunks c WHERE c.tenant_id = $1 AND c.chunk_id = ANY ($2::uuid[])"
+    "), fb AS ("
+    "  SELECT u.lexeme, s.df, count(*) AS k"
+    "    FROM c, unnest(c.tsv) u, term_stats s"
+    "   WHERE c.chunk_id = ANY ($3::uuid[]) AND s.tenant_id = $1 AND s.lexeme = u.lexeme AND s.df >= 2"
+    "     AND u.lexeme <> ALL ($4::text[])"
+    "   GROUP BY u.lexeme, s.df"
+    "   ORDER BY count(*) * ln(1 + $5::float8 / s.df) DESC, u.lexeme"
+    "   LIMIT " SEARCH_STR(RANK_FB_TERMS)
+    ")"
+    "SELECT c.chunk_id, ARRAY(SELECT hashtext(l) FROM unnest(tsvector_to_array(c.tsv)) l"
+    "                          ORDER BY 1 LIMIT " SEARCH_STR(RANK_SKETCH) "),"
+    "       (SELECT string_agg(f.df || ':' || f.k || ':' || coalesce(array_length(u.positions, 1), 1), ' ')"
+    "          FROM fb f JOIN unnest(c.tsv) u ON u.lexeme = f.lexeme)"
+    "  FROM c",
     0};
 
 /* Candidates, best first, among which the results are picked: top_k times this, plus a few. */
@@ -487,8 +541,8 @@ static char *terms_literal(struct search *s, enum terms_mode mode)
     for (int i = 0; i < PQntuples(s->terms) && !fail; i++) {
         double df = strtod(db_val(s->terms, i, T_DF), NULL);
 
-        if (mode != TERMS_ALL && (s->rq.qword[i] || df <= 0))
-            continue;
+        if (mode != TERMS_ALL && (s->rq.qword[i] || df <= 0 || (mode == TERMS_EVERY && s->rq.expn[i])))
+            continue;   /* an expansion is an alternative, never required */
         if (terms_stop(mode, count, &cum, df, s->rq.n > 0 ? s->rq.n : 1.0))
             break;   /* rarest first: the rest are commoner */
         count++;
@@ -506,10 +560,89 @@ static enum terms_mode first_mode(const struct search *s)
     for (int i = 0; i < PQntuples(s->terms); i++) {
         double df = strtod(db_val(s->terms, i, T_DF), NULL);
 
-        if (!s->rq.qword[i] && df > 0)
+        if (!s->rq.qword[i] && !s->rq.expn[i] && df > 0)
             return df > SEARCH_RARE_BUDGET ? TERMS_EVERY : TERMS_ANY;
     }
     return TERMS_ANY;
+}
+
+/* The WordNet database of SEARCH_WORDNET, opened once per process; NULL when off or unreadable. */
+static struct wordnet *search_wordnet;
+static pthread_once_t wordnet_once = PTHREAD_ONCE_INIT;
+static const char *wordnet_dir;
+
+static void wordnet_init(void)
+{
+    char err[256];
+
+    if (!wordnet_dir || !wordnet_dir[0] || strcmp(wordnet_dir, "off") == 0)
+        return;
+    search_wordnet = wordnet_open(wordnet_dir, err, sizeof(err));
+    if (!search_wordnet)
+        log_warn("WordNet unavailable, searching without synonyms", json_pack("{s:s}", "error", err));
+}
+
+static const struct wordnet *thread_wordnet(const struct config *cfg)
+{
+    wordnet_dir = cfg->search_wordnet;
+    pthread_once(&wordnet_once, wordnet_init);
+    return search_wordnet;
+}
+
+/*
+ * The query's expansions (expand.h) as three array literals in the arena:
+ * words, origins (text[]) and weights (float8[]). 0, or -1 when out of memory.
+ */
+static int expansion_params(struct search *s, const char **params)
+{
+    const struct config *cfg = s->r->app->cfg;
+    struct expansion ex[EXPAND_MAX];
+    struct buf w, o, g;
+    char num[32];
+    int n, fail;
+
+    n = expand_query(s->query, cfg->search_compounds, cfg->search_synonyms ? thread_wordnet(cfg) : NULL,
+                     SEARCH_QUESTION_WORDS, ex, EXPAND_MAX);
+    if (!cfg->search_synonyms)   /* synonyms hold the variants already */
+        n = expand_variants(s->query, thread_wordnet(cfg), ex, n, EXPAND_MAX);
+    buf_init(&w, 1 << 16);
+    buf_init(&o, 1 << 16);
+    buf_init(&g, 1 << 16);
+    fail = buf_add(&w, "{", 1) < 0 || buf_add(&o, "{", 1) < 0 || buf_add(&g, "{", 1) < 0;
+    for (int i = 0; i < n && !fail; i++) {
+        snprintf(num, sizeof(num), "%s%.3f", i ? "," : "", ex[i].weight);
+        fail = array_elem(&w, ex[i].word) < 0 || array_elem(&o, ex[i].origin) < 0 || buf_add(&g, num, strlen(num)) < 0;
+    }
+    fail = fail || buf_add(&w, "}", 1) < 0 || buf_add(&o, "}", 1) < 0 || buf_add(&g, "}", 1) < 0;
+    if (!fail) {
+        params[0] = arena_strndup(&s->r->arena, w.ptr, w.len);
+        params[1] = arena_strndup(&s->r->arena, o.ptr, o.len);
+        params[2] = arena_strndup(&s->r->arena, g.ptr, g.len);
+        fail = !params[0] || !params[1] || !params[2];
+    }
+    buf_release(&w);
+    buf_release(&o);
+    buf_release(&g);
+    return fail ? -1 : 0;
+}
+
+/* The query words expansion row i stands for, as a mask of the query's own rows. */
+static uint64_t origin_mask(const struct search *s, int i)
+{
+    const char *p = db_val(s->terms, i, T_ORIGIN);
+    uint64_t mask = 0;
+
+    while (*p) {
+        size_t len = strcspn(p, " ");
+
+        for (int j = 0; j < s->rq.nterms; j++)
+            if (!s->rq.expn[j] && strlen(db_val(s->terms, j, T_LEXEME)) == len &&
+                strncmp(db_val(s->terms, j, T_LEXEME), p, len) == 0)
+                mask |= (uint64_t)1 << j;
+        p += len;
+        p += *p == ' ';
+    }
+    return mask;
 }
 
 /*
@@ -519,10 +652,18 @@ static enum terms_mode first_mode(const struct search *s)
  */
 static int fetch_terms(struct search *s)
 {
-    const char *params[3] = {s->r->principal.tenant_id, s->query, SEARCH_QUESTION_WORDS};
+    const char *params[7] = {s->r->principal.tenant_id, s->query, SEARCH_QUESTION_WORDS};
+    char *names = arena_alloc(&s->r->arena, strlen(s->query) + 1);
     int n, known = 0;
 
-    s->terms = rows_prepared(s->r, &terms_stmt, 3, params, 0, SEARCH_DB_WHAT);
+    if (names)
+        expand_names(s->query, thread_wordnet(s->r->app->cfg), names, strlen(s->query) + 1);
+    params[6] = names;
+    if (!names || expansion_params(s, params + 3) < 0) {
+        req_error(s->r, API_ERR_INTERNAL, "out of memory");
+        return -1;
+    }
+    s->terms = rows_prepared(s->r, &terms_stmt, 7, params, 0, SEARCH_DB_WHAT);
     if (!s->terms)
         return -1;
     n = PQntuples(s->terms);
@@ -533,9 +674,15 @@ static int fetch_terms(struct search *s)
         double df = strtod(db_val(s->terms, i, T_DF), NULL);
         int qword = strcmp(db_val(s->terms, i, T_QWORD), "t") == 0;
 
-        rank_query_add(&s->rq, df, qword);
+        if (!PQgetisnull(s->terms, i, T_ORIGIN))
+            rank_query_expand(&s->rq, df, strtod(db_val(s->terms, i, T_WEIGHT), NULL));
+        else if (rank_query_add(&s->rq, df, qword) == 0 && df <= 0 && strcmp(db_val(s->terms, i, T_NAME), "t") == 0)
+            rank_query_name(&s->rq, i);
         known += !qword && df > 0;
     }
+    for (int i = 0; i < n; i++)
+        if (s->rq.expn[i])
+            s->rq.origin[i] = origin_mask(s, i);
     return known ? 0 : 1;
 }
 
@@ -660,23 +807,36 @@ static void read_candidates(struct search *s, struct rank_cand *c, float *tmp, c
         rank_finish(&s->rq, o, &c[i]);
 }
 
-/* The sketches of the first n of c (sorted) from sketches_stmt; 0 or -1 (answered). */
+/*
+ * The sketches and feedback evidence of the first n of c (sorted) from
+ * sketches_fb_stmt (or sketches_plain_stmt), then the feedback applied (c[0..n) sorted again); 0 or -1
+ * (answered).
+ */
 static int read_sketches(struct search *s, struct rank_cand *c, int n)
 {
-    const char *params[2] = {s->r->principal.tenant_id, uuid_array(s->r, s->cands, c, n)};
+    double weight = s->r->app->cfg->search_feedback;
+    int nfb = weight > 0 ? (n < RANK_FB_DOCS ? n : RANK_FB_DOCS) : 0;
+    char total[32];
+    const char *params[5] = {s->r->principal.tenant_id, uuid_array(s->r, s->cands, c, n),
+                             nfb ? uuid_array(s->r, s->cands, c, nfb) : "{}", s->all_terms, total};
     PGresult *res;
 
-    if (!params[1]) {
+    if (!params[1] || !params[2]) {
         req_error(s->r, API_ERR_INTERNAL, "out of memory");
         return -1;
     }
-    res = rows_prepared(s->r, &sketches_stmt, 2, params, 0, SEARCH_DB_WHAT);
+    snprintf(total, sizeof(total), "%.0f", s->rq.n);
+    res = nfb ? rows_prepared(s->r, &sketches_fb_stmt, 5, params, 0, SEARCH_DB_WHAT)
+              : rows_prepared(s->r, &sketches_plain_stmt, 2, params, 0, SEARCH_DB_WHAT);
     if (!res)
         return -1;
     for (int i = 0; i < n; i++)
         for (int j = 0; j < PQntuples(res); j++)
-            if (strcmp(c[i].id, db_val(res, j, 0)) == 0)
+            if (strcmp(c[i].id, db_val(res, j, 0)) == 0) {
                 c[i].nsketch = rank_parse_sketch(db_val(res, j, 1), c[i].sketch, RANK_SKETCH);
+                c[i].fb = rank_feedback_parse(&s->rq, db_val(res, j, 2));
+            }
+    rank_feedback(c, (size_t)n, weight);
     return 0;
 }
 
@@ -714,7 +874,7 @@ static PGresult *fetch_snippets(struct search *s)
     const char *params[4];
 
     params[0] = r->principal.tenant_id;
-    params[1] = s->query;
+    params[1] = s->all_terms;   /* expansions marked too: "tar" of "tar.xz" */
     params[2] = uuid_array(r, s->cands, s->sel, s->nsel);
     params[3] = headline_options;
     if (!params[2]) {

@@ -158,6 +158,93 @@ static void test_score_bm25(void **state)
     assert_true(e.rel > a.rel);
     assert_true(a.score > 0 && a.score < 1 && e.score < 1);
     assert_close(a.score, 1 - exp(-a.rel));
+    /* one word of three: ordered by x * cover, evidence by x * cover^2 */
+    assert_true(a.evidence < a.score && a.evidence > 0);
+    assert_close(-log(1 - a.evidence), a.rel * a.cover / q.idf_sum);
+}
+
+/* An expansion (a compound of terms 2 and 3) covers its origin words at its weight, never beyond. */
+static void test_score_expansion(void **state)
+{
+    struct rank_query q;
+    struct rank_select o = {0.0, 0.25, 0.0, 3, 10};
+    struct rank_cand own, comp, syn, none;
+
+    (void)state;
+    rank_query_init(&q, 1000, 1000.0 * 1000);
+    rank_query_add(&q, 5, 0);                      /* 1: "set" */
+    rank_query_add(&q, 50, 0);                     /* 2: "time" */
+    rank_query_add(&q, 40, 0);                     /* 3: "zone" */
+    assert_int_equal(rank_query_expand(&q, 3, 1.0), 0);   /* 4: "timezone" */
+    q.origin[3] = (uint64_t)(1 << 1 | 1 << 2);
+    assert_int_equal(rank_query_expand(&q, 3, 0.5), 0);   /* 5: a synonym of "set" at half weight */
+    q.origin[4] = 1;
+    /* the expansions are not part of the query's IDF mass */
+    assert_close(q.idf_sum, rank_idf(1000, 5) + rank_idf(1000, 50) + rank_idf(1000, 40));
+    memset(&own, 0, sizeof(own));
+    comp = syn = none = own;
+    rank_score(&q, "1:1;2:2;3:3", NULL, 1000, &own);      /* the user's own words */
+    rank_score(&q, "1:1;4:2", NULL, 1000, &comp);         /* "set timezone" */
+    rank_score(&q, "5:1;4:2", NULL, 1000, &syn);          /* a synonym of "set", "timezone" */
+    rank_score(&q, "2:9", NULL, 1000, &none);             /* "time" alone */
+    assert_close(comp.cover, q.idf_sum);                  /* the compound covers both of its words */
+    assert_int_equal(comp.matched, 3);
+    assert_close(syn.cover, 0.5 * rank_idf(1000, 5) + rank_idf(1000, 50) + rank_idf(1000, 40));
+    rank_finish(&q, &o, &own);
+    rank_finish(&q, &o, &comp);
+    rank_finish(&q, &o, &syn);
+    rank_finish(&q, &o, &none);
+    assert_true(comp.score > none.score && syn.score < comp.score);
+    /* an expansion never doubles what the word itself covers */
+    rank_score(&q, "1:1;5:2;2:3;3:4;4:5", NULL, 1000, &own);
+    assert_close(own.cover, q.idf_sum);
+}
+
+/* Feedback words reorder the candidates, evidence stays; an unknown name weighs against evidence only. */
+static void test_feedback_and_names(void **state)
+{
+    struct rank_query q;
+    struct rank_select o = {0.0, 0.25, 0.0, 3, 10};
+    struct rank_cand c[3], a, b;
+    double one;
+
+    (void)state;
+    three_word_query(&q);
+    /* df:k:tf; a word all three feedback chunks hold, once, at df 10 */
+    one = rank_feedback_parse(&q, "10:3:1");
+    assert_close(one, rank_idf(1000, 10));
+    assert_close(rank_feedback_parse(&q, "10:3:1 10:3:1"), 2 * one);
+    assert_close(rank_feedback_parse(&q, "10:1:1"), one / 3);         /* held by one feedback chunk of three */
+    assert_close(rank_feedback_parse(&q, "x:1:1 10:0:1 0:3:1 10:3:"), 0.0);   /* malformed parts skipped */
+    assert_close(rank_feedback_parse(&q, NULL), 0.0);
+    memset(c, 0, sizeof(c));
+    for (int i = 0; i < 3; i++) {
+        c[i].id = i == 0 ? "a" : i == 1 ? "b" : "c";
+        c[i].rel = 1.0 - 0.1 * i;
+        c[i].evidence = 0.3;
+    }
+    c[2].fb = 2 * one;                          /* the third holds the feedback words */
+    rank_feedback(c, 3, 0.0);                   /* off: nothing moves */
+    assert_string_equal(c[0].id, "a");
+    rank_feedback(c, 3, 0.5);
+    assert_string_equal(c[0].id, "c");          /* 0.8 * (1 + 0.5) > 1.0 */
+    assert_close(c[0].rel, 1.2);
+    assert_close(c[0].score, 1 - exp(-1.2));
+    assert_string_equal(c[1].id, "a");          /* no feedback words: unchanged */
+    assert_close(c[1].rel, 1.0);
+    assert_close(c[0].evidence, 0.3);
+    /* a name no chunk holds: same order and score, less evidence */
+    memset(&a, 0, sizeof(a));
+    b = a;
+    rank_score(&q, "1:3;2:4", NULL, 1000, &a);
+    rank_finish(&q, &o, &a);
+    rank_query_name(&q, 2);                     /* term 3 (df 0) */
+    rank_score(&q, "1:3;2:4", NULL, 1000, &b);
+    rank_finish(&q, &o, &b);
+    assert_close(a.score, b.score);
+    assert_true(b.evidence < a.evidence);
+    rank_query_name(&q, 0 - 1);                 /* out of range: ignored */
+    rank_query_name(&q, 99);
 }
 
 static void test_score_fields_and_parsing(void **state)
@@ -211,6 +298,7 @@ static struct rank_cand cand(size_t idx, const char *id, const char *doc, double
     c.doc = doc;
     c.rel = rel;
     c.score = 1 - exp(-rel);
+    c.evidence = c.score;
     c.nsketch = 4;
     for (int i = 0; i < 4; i++)
         c.sketch[i] = sk * 100 + i;
@@ -256,6 +344,14 @@ static void test_pick(void **state)
         assert_string_not_equal(out[i].id, "f");
     o.min_score = 0.99;                       /* nothing is evidence: abstain */
     assert_int_equal(rank_pick(c, 6, &o, out), 0);
+    /* evidence, not order, decides: a well-ranked chunk covering too little of the query is none */
+    o.min_score = 0.5;
+    for (int i = 0; i < 6; i++)
+        c[i].evidence = 0.2;
+    assert_int_equal(rank_pick(c, 6, &o, out), 0);
+    c[3].evidence = 0.6;                      /* one candidate is: the list is the usual one */
+    assert_int_equal(rank_pick(c, 6, &o, out), 4);
+    assert_string_equal(out[0].id, "a");
 }
 
 static void snippet_is(const char *in, size_t len, const char *want)
@@ -311,6 +407,8 @@ int main(void)
         cmocka_unit_test(test_parse_vector_bin),
         cmocka_unit_test(test_idf),
         cmocka_unit_test(test_score_bm25),
+        cmocka_unit_test(test_score_expansion),
+        cmocka_unit_test(test_feedback_and_names),
         cmocka_unit_test(test_score_fields_and_parsing),
         cmocka_unit_test(test_sketch),
         cmocka_unit_test(test_sort_deterministic),

@@ -1,0 +1,99 @@
+/* Unit tests of api/handlers/expand.c: compounds of adjacent query words, WordNet synonyms (the real wordnet-base files). */
+#include "api/handlers/expand.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#define WORDNET_DIR "/usr/share/wordnet"
+
+static int has(const struct expansion *x, int n, const char *word, const char *origin)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(x[i].word, word) == 0 && strcmp(x[i].origin, origin) == 0)
+            return 1;
+    return 0;
+}
+
+static void test_compounds(void **state)
+{
+    struct expansion x[EXPAND_MAX];
+    int n;
+
+    (void)state;
+    n = expand_query("How do I set the Time-Zone?", 1, NULL, NULL, x, EXPAND_MAX);
+    assert_true(has(x, n, "timezone", "time zone"));
+    assert_true(has(x, n, "setthe", "set the"));     /* proposals: the tenant's statistics keep real words */
+    assert_int_equal(n, 4);   /* howdo setthe thetime timezone: "I" is no word to join */
+    assert_true(x[0].weight == EXPAND_COMPOUND_WEIGHT);
+    /* a file name's parts, which PostgreSQL's parser keeps as one token */
+    n = expand_query("unpack a Tar.XZ archive, then edit /etc/fstab", 1, NULL, NULL, x, EXPAND_MAX);
+    assert_true(has(x, n, "tar", "tar.xz") && has(x, n, "xz", "tar.xz"));
+    assert_true(has(x, n, "etc", "/etc/fstab") && has(x, n, "fstab", "/etc/fstab"));
+    assert_false(has(x, n, "unpack", "unpack"));
+    /* ends in separators: tarxz, tar, xz */
+    assert_int_equal(expand_query("tar.xz ?, '", 1, NULL, NULL, x, EXPAND_MAX), 3);
+    assert_int_equal(expand_query("time zone", 0, NULL, NULL, x, EXPAND_MAX), 0);   /* off */
+    assert_int_equal(expand_query("", 1, NULL, NULL, x, EXPAND_MAX), 0);
+    assert_int_equal(expand_query("a b c", 1, NULL, NULL, x, EXPAND_MAX), 0);        /* one-letter words */
+    /* bounded: never more than max, whatever the query */
+    assert_int_equal(expand_query("aa bb cc dd ee ff gg hh ii jj", 1, NULL, NULL, x, 3), 3);
+}
+
+static void test_wordnet(void **state)
+{
+    char err[256], syn[EXPAND_SYN_PER_WORD][EXPAND_WORD_MAX + 1];
+    struct wordnet *wn = wordnet_open(WORDNET_DIR, err, sizeof(err));
+    struct expansion x[EXPAND_MAX];
+    int n;
+
+    (void)state;
+    assert_non_null(wn);
+    n = wordnet_synonyms(wn, "dictionary", syn, EXPAND_SYN_PER_WORD);
+    assert_int_equal(n, 1);
+    assert_string_equal(syn[0], "lexicon");
+    /* inflected forms by WordNet's detachment rules: "dictionaries" -> "dictionary" */
+    assert_int_equal(wordnet_synonyms(wn, "dictionaries", syn, EXPAND_SYN_PER_WORD), 1);
+    assert_string_equal(syn[0], "lexicon");
+    assert_int_equal(wordnet_synonyms(wn, "qzxqzx", syn, EXPAND_SYN_PER_WORD), 0);
+    assert_int_equal(wordnet_synonyms(wn, "aaaaa", syn, EXPAND_SYN_PER_WORD), 0);   /* before the first lemma */
+    assert_int_equal(wordnet_synonyms(wn, "zzzzzzz", syn, EXPAND_SYN_PER_WORD), 0); /* after the last */
+    n = expand_query("a dictionary of words", 0, wn, "words", x, EXPAND_MAX);
+    assert_true(has(x, n, "lexicon", "dictionary"));
+    for (int i = 0; i < n; i++) {
+        assert_true(x[i].weight == EXPAND_SYNONYM_WEIGHT);
+        assert_string_not_equal(x[i].origin, "words");   /* skipped words are not expanded */
+    }
+    /* spelling variants only: colour -> color, not signal -> sign nor same -> sami */
+    n = expand_variants("the colour of the signal is the same", wn, x, 0, EXPAND_MAX);
+    assert_int_equal(n, 1);
+    assert_true(has(x, n, "color", "colour") && x[0].weight == EXPAND_VARIANT_WEIGHT);
+    assert_int_equal(expand_variants("grey", wn, x, n, n), n);                     /* full: nothing added */
+    assert_int_equal(expand_variants("colour", NULL, x, 0, EXPAND_MAX), 0);        /* without WordNet */
+    /* names: words WordNet does not know, inflected English words are known */
+    char names[64];
+    assert_int_equal(expand_names("Make a bar chart with ggplot2 in zsh, dictionaries!", wn, names, sizeof(names)), 3);
+    assert_string_equal(names, "with ggplot2 zsh");   /* a stop word too: it has no lexeme to mark */
+    assert_true(wordnet_knows(wn, "configured") && !wordnet_knows(wn, "zsh"));
+    assert_int_equal(expand_names("42 1999", wn, names, sizeof(names)), 0);   /* numbers are no names */
+    assert_int_equal(expand_names("zsh ggplot2", wn, names, 6), 1);           /* what fits */
+    assert_string_equal(names, "zsh");
+    assert_int_equal(expand_names("zsh", NULL, names, sizeof(names)), 0);     /* without WordNet: none */
+    wordnet_close(&wn);
+    assert_null(wn);
+    assert_null(wordnet_open("/nonexistent", err, sizeof(err)));
+    assert_non_null(strstr(err, "index.noun"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_compounds),
+        cmocka_unit_test(test_wordnet),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
