@@ -415,6 +415,26 @@ describe('web UI against the real stack', { timeout: 15 * 60_000 }, () => {
     await row.getByTestId('source-sync').click();
     await row.locator('[data-testid="status-badge"][data-status="succeeded"]').waitFor({ timeout: INGEST_TIMEOUT });
     assert.match(await row.getByTestId('source-last-sync').innerText(), /new 1/);
+    // its documents: the Documents screen filtered by the source, named
+    await row.getByTestId('source-documents').click();
+    await page.waitForURL(/\/documents\/\?source=/);
+    const filter = page.getByTestId('docs-source-filter');
+    await filter.getByText('Team bucket').waitFor();
+    const synced = page.locator('[data-testid="doc-row"]');
+    // the sync has queued the object's run; its document is listed once the run succeeds
+    for (let i = 0; i < 60 && (await synced.count()) === 0; i++) {
+      await page.waitForTimeout(500);
+      if ((await synced.count()) === 0) await page.reload();
+      await filter.waitFor();
+    }
+    assert.equal(await synced.count(), 1, 'only the synced document');
+    assert.match(await synced.first().innerText(), /readme/i);
+    await page.getByTestId('docs-source-clear').click();
+    await page.waitForURL(/\/documents\/?$/);
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="doc-row"]').length > 1);
+    await page.getByTestId('nav-sources').click();
+    await page.waitForURL(/\/sources\/?$/);
+    await row.waitFor();
     // a bad field is refused with the server's message
     await page.getByTestId('source-name').fill('Bad');
     await page.getByTestId('source-bucket').fill('No_Such');

@@ -170,6 +170,38 @@ describe('a 50-object bucket', () => {
     assert.equal(got.json.last_sync.sync_id, s3r.sync_id);
     assert.equal(got.json.documents, 49);
   });
+
+  test("the documents list filters by source: its documents only; another tenant's view is empty; a bad id is 400", async () => {
+    const other = await stack.ingest({ token: A.token, filename: 'not-synced.txt', content: 'uploaded by hand, kwhand1q\n' });
+    assert.equal(other.run.status, 'succeeded');
+    const under = await stack.sql(`SELECT d.doc_id, bool_or(v.is_active) AS active FROM documents d
+      LEFT JOIN document_versions v ON v.doc_id = d.doc_id WHERE d.tenant_id = $1 AND d.source_uri LIKE $2
+      GROUP BY d.doc_id`, [A.user.tenant_id, `s3://${BUCKET}/docs/%`]);
+    const list = async (q, who = A) => stack.api('GET', `/v1/documents?limit=100&source_id=${q}`, { token: who.token });
+
+    const active = await list(src.source_id);
+    assert.equal(active.status, 200, active.text);
+    const want = under.filter((d) => d.active).map((d) => d.doc_id).sort();
+    assert.equal(want.length, 44, '45 ingested, 2 removed, 1 added');
+    assert.deepEqual(active.json.documents.map((d) => d.doc_id).sort(), want);
+    assert.equal(active.json.total, 44);
+    assert.ok(active.json.documents.every((d) => d.source_type === 's3' && d.source_uri.startsWith(`s3://${BUCKET}/docs/`)));
+    const all = await list(`${src.source_id}&include_inactive=true`);
+    assert.deepEqual(all.json.documents.map((d) => d.doc_id).sort(), under.map((d) => d.doc_id).sort(),
+      'with include_inactive: the removed and the failed ones too');
+    const unfiltered = await stack.api('GET', '/v1/documents?limit=100', { token: A.token });
+    assert.ok(unfiltered.json.documents.some((d) => d.doc_id === other.upload.json.doc_id),
+      'the hand upload is listed without the filter');
+
+    const fromB = await list(src.source_id, B);
+    assert.equal(fromB.status, 200);
+    assert.equal(fromB.json.total, 0, "tenant B sees none of A's documents");
+    for (const bad of ['nope', '1234', "x'--"]) {
+      const r = await list(encodeURIComponent(bad));
+      assert.equal(r.status, 400, `${bad}: ${r.text}`);
+      assert.match(r.json.error.message, /source_id must be a UUID/);
+    }
+  });
 });
 
 // A second core-api on its own port, the same database and queue.

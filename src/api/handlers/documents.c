@@ -13,6 +13,7 @@
 #include "api/handlers/params.h"
 #include "api/handlers/rows.h"
 #include "common/db.h"
+#include "common/ids.h"
 #include "common/log.h"
 
 #include <stdio.h>
@@ -27,7 +28,8 @@
 /*
  * The page and the total in one statement: the count row is always there,
  * the page columns are NULL when the offset is past the end.
- * $2: include inactive (admins only), $3: ILIKE pattern or NULL.
+ * $2: include inactive (admins only), $3: ILIKE pattern or NULL, $7: the
+ * source the documents came from (source_objects, the sync's record) or NULL.
  */
 static const char list_sql[] =
     "WITH m AS ("
@@ -40,6 +42,9 @@ static const char list_sql[] =
     "   WHERE d.tenant_id = $1"
     "     AND ($2::boolean OR (v.version_id IS NOT NULL AND d.deleted_at IS NULL))"
     "     AND ($3::text IS NULL OR d.title ILIKE $3 ESCAPE '\\')"
+    "     AND ($7::uuid IS NULL OR EXISTS (SELECT 1 FROM source_objects o"
+    "                                       WHERE o.tenant_id = d.tenant_id AND o.doc_id = d.doc_id"
+    "                                         AND o.source_id = $7::uuid))"
     ")"
     "SELECT t.total, p.doc_id, p.title, p.source_type, p.source_uri, " DB_TS("p.created_at") ", "
     DB_TS("p.updated_at") ", p.active_version_id, " DB_TS("p.deleted_at") ","
@@ -154,6 +159,7 @@ struct docs_page {
     int include_inactive;    /* admins only */
     const char *pattern;     /* ILIKE pattern of the title filter, or NULL */
     const char *sort;        /* updated (default), title, size, pages */
+    const char *source_id;   /* documents of this source only, or NULL */
 };
 
 /* Fill p from the query string (an empty value counts as absent); -1 after answering 400. */
@@ -167,8 +173,12 @@ static int docs_page_parse(struct req *r, struct docs_page *p)
         return -1;
     if (q_title && title_filter(r, q_title, &p->pattern) < 0)
         return -1;
-    if (params_query(r, "sort", &p->sort) < 0)
+    if (params_query(r, "sort", &p->sort) < 0 || params_query(r, "source_id", &p->source_id) < 0)
         return -1;
+    if (p->source_id && !id_is_uuid(p->source_id)) {
+        req_error(r, API_ERR_BAD_REQUEST, "source_id must be a UUID");
+        return -1;
+    }
     if (!p->sort)
         p->sort = "updated";
     if (strcmp(p->sort, "updated") && strcmp(p->sort, "title") && strcmp(p->sort, "size") && strcmp(p->sort, "pages")) {
@@ -212,7 +222,7 @@ void documents_list(struct req *r)
 {
     struct docs_page p;
     char limit_s[24], offset_s[24];
-    const char *params[6];
+    const char *params[7];
     PGresult *res;
 
     if (docs_page_parse(r, &p) < 0)
@@ -225,7 +235,8 @@ void documents_list(struct req *r)
     params[3] = limit_s;
     params[4] = offset_s;
     params[5] = p.sort;
-    res = rows_query(r, list_sql, 6, params, DOCS_DB_WHAT);
+    params[6] = p.source_id;
+    res = rows_query(r, list_sql, 7, params, DOCS_DB_WHAT);
     if (!res)
         return;
     req_json(r, 200, json_pack("{s:o,s:I,s:I,s:I}", "documents", docs_page_json(res), "total",

@@ -38,14 +38,17 @@ export default function DocumentsPage() {
   );
 }
 
-// Title filter, sort, "show all" and the page live in the URL (?title=&sort=&all=1&offset=).
+// Title filter, sort, "show all", the source and the page live in the URL
+// (?title=&sort=&all=1&source=&offset=).
 function Documents() {
   const { user } = useSession();
   const admin = isAdmin(user);
-  const [u, setU] = useUrlParams({ title: '', sort: 'updated', all: '', offset: '0' });
+  const [u, setU] = useUrlParams({ title: '', sort: 'updated', all: '', source: '', offset: '0' });
   const title = u.title;
   const all = u.all === '1';
   const sort = u.sort;
+  const source = u.source;
+  const [sourceName, setSourceName] = useState(null);
   const offset = Number(u.offset) || 0;
   const limit = 20;
   const [titleInput, setTitleInput] = useState(title);
@@ -75,6 +78,7 @@ function Documents() {
       const q = new URLSearchParams({ limit: String(limit), offset: String(offset), sort });
       if (title) q.set('title', title);
       if (all && admin) q.set('include_inactive', 'true');
+      if (source) q.set('source_id', source);
       const d = await api(`/v1/documents?${q}`);
       if (mine !== seq.current) return;
       setData(isPlainObject(d) ? d : {});
@@ -84,11 +88,22 @@ function Documents() {
     } finally {
       if (mine === seq.current) setLoading(false);
     }
-  }, [limit, offset, title, all, admin, sort]);
+  }, [limit, offset, title, all, admin, sort, source]);
 
   useEffect(() => {
     load();
   }, [load]);
+
+  // The name of the source the list is filtered by (?source=, from the Sources screen).
+  useEffect(() => {
+    setSourceName(null);
+    if (!source) return undefined;
+    let live = true;
+    api(`/v1/sources/${encodeURIComponent(source)}`)
+      .then((s) => { if (live && isPlainObject(s) && typeof s.name === 'string') setSourceName(s.name); })
+      .catch(() => {});
+    return () => { live = false; };
+  }, [source]);
 
   const docs = data && Array.isArray(data.documents) ? data.documents.filter((d) => d && typeof d === 'object') : [];
   const total = data && isNum(data.total) ? data.total : null;
@@ -133,6 +148,16 @@ function Documents() {
           {loading ? 'loading…' : ''}
         </span>
       </form>
+      {source ? (
+        <p className="toolbar" data-testid="docs-source-filter" data-source-id={source}>
+          <span>
+            Documents synced from the source <strong>{sourceName ?? source}</strong>
+          </span>{' '}
+          <button type="button" className="link" onClick={() => setU({ source: '', offset: '0' })} data-testid="docs-source-clear">
+            Show all documents
+          </button>
+        </p>
+      ) : null}
       <DataTable
         rows={data ? docs : null}
         error={error}

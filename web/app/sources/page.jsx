@@ -148,7 +148,7 @@ export default function SourcesPage() {
               <td>{name}<ErrorMessage error={rowError[id]} /></td>
               <td><code>s3://{text(s.bucket)}/{text(s.prefix)}</code>{s.endpoint ? <span className="muted"> at {text(s.endpoint)}</span> : null}</td>
               <td>{text(s.schedule)}</td>
-              <td><a href="/documents/" data-testid="source-documents">{Number.isInteger(s.documents) ? s.documents : 0}</a></td>
+              <td><a href={`/documents/?source=${encodeURIComponent(id)}`} data-testid="source-documents" aria-label={`Documents of ${name}`}>{Number.isInteger(s.documents) ? s.documents : 0}</a></td>
               <td><SyncResult sync={s.last_sync} /></td>
               {admin ? (
                 <td>
