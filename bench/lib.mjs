@@ -1,10 +1,15 @@
 // Small helpers shared by bench/upload_bench.mjs, bench/upload_s3_bench.mjs and
-// bench/worker_bench.mjs: a keep-alive HTTP load generator, percentiles, a /proc
+// bench/worker_bench.mjs and the search benches: a keep-alive HTTP load generator, percentiles, a /proc
 // memory sampler, a large generated text file, one measured streamed upload, and
-// output formatting. Node built-ins only.
+// output formatting, and the synthetic chunk generator's build. Node built-ins only.
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 export const MiB = 1024 * 1024;
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -232,4 +237,16 @@ export async function measuredUpload(stack, token, file, { filename, fields, typ
   const mem = sampler.stop();
   if (up.status !== 202 && up.status !== 200) throw new Error(`${filename} upload answered ${up.status}: ${up.text}`);
   return { up, idle, mem, growth: (mem.maxRss - idle.rss) / 1024 };
+}
+
+// Build bench/gen_chunks.c (synthetic chunks for the search benches) against the build's
+// libcommon.a into <buildDir>/bench/gen_chunks; returns its path.
+export function buildGenChunks(buildDir) {
+  const out = path.join(buildDir, 'bench', 'gen_chunks');
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  const pkg = execFileSync('pkg-config', ['--cflags', '--libs', 'jansson', 'libpq', 'libcurl', 'openssl', 'uuid'],
+    { encoding: 'utf8' }).trim().split(/\s+/);
+  execFileSync('cc', ['-std=c11', '-O2', '-D_GNU_SOURCE', '-Isrc', 'bench/gen_chunks.c',
+    path.join(buildDir, 'libcommon.a'), ...pkg, '-lm', '-o', out], { cwd: ROOT, stdio: 'inherit' });
+  return out;
 }

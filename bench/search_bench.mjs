@@ -15,25 +15,14 @@
 // and the cost a vector-only path would add (fetching all of the tenant's vectors).
 // BENCH_API_ENV: JSON of extra core-api settings, e.g. {"SEARCH_COMPOUNDS":"false"}.
 import { execFileSync, spawn } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
 import pg from 'pg';
-import { startStack, ROOT } from '../tests/lib/stack.mjs';
+import { startStack } from '../tests/lib/stack.mjs';
+import { buildGenChunks } from './lib.mjs';
 
 const N = Number(process.env.BENCH_QUERIES ?? 200);
 const DOCS_SMALL = Number(process.env.BENCH_DOCS_SMALL ?? 200);    // 50 chunks each: 10k chunks
 const DOCS_LARGE = Number(process.env.BENCH_DOCS_LARGE ?? 2000);   // 100k chunks
 const TOP_K = 8;
-
-function buildGen(buildDir) {
-  const out = path.join(buildDir, 'bench', 'gen_chunks');
-  fs.mkdirSync(path.dirname(out), { recursive: true });
-  const pkg = execFileSync('pkg-config', ['--cflags', '--libs', 'jansson', 'libpq', 'libcurl', 'openssl', 'uuid'],
-    { encoding: 'utf8' }).trim().split(/\s+/);
-  execFileSync('cc', ['-std=c11', '-O2', '-D_GNU_SOURCE', '-Isrc', 'bench/gen_chunks.c',
-    path.join(buildDir, 'libcommon.a'), ...pkg, '-lm', '-o', out], { cwd: ROOT, stdio: 'inherit' });
-  return out;
-}
 
 function load(gen, url, tenant, first, ndocs) {
   return new Promise((resolve, reject) => {
@@ -119,7 +108,7 @@ async function measure(stack, token, tenantId, queries, label) {
 async function main() {
   const stack = await startStack({ worker: false, apiEnv: { LOG_LEVEL: 'warn', ...JSON.parse(process.env.BENCH_API_ENV ?? '{}') } });
   try {
-    const gen = buildGen(stack.buildDir);
+    const gen = buildGenChunks(stack.buildDir);
     const admin = await stack.tenant('bench');
     const [{ tenant_id: tenantId }] = await stack.sql("SELECT tenant_id FROM tenants WHERE slug = 'bench'");
     const queries = execFileSync(gen, ['queries', String(N), '42'], { encoding: 'utf8' }).trim().split('\n');

@@ -24,8 +24,8 @@ import { execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startStack, ROOT } from '../tests/lib/stack.mjs';
-import { envNum, f1, f2, pct, row } from './lib.mjs';
+import { startStack } from '../tests/lib/stack.mjs';
+import { buildGenChunks, envNum, f1, f2, pct, row } from './lib.mjs';
 
 const SIZES = (process.env.BENCH_SIZES ?? '10000,100000').split(',').map(Number);
 const TENANTS = 100;
@@ -36,16 +36,6 @@ const TOP_K = 8;
 // Migration 0008's index: dropped and made again here for the unoptimised baseline.
 const INDEX_NAME = 'chunks_tenant_tsv';
 const INDEX_SQL = `CREATE INDEX ${INDEX_NAME} ON chunks USING gin (tenant_id, tsv) WITH (fastupdate = off)`;
-
-function buildGen(buildDir) {
-  const out = path.join(buildDir, 'bench', 'gen_chunks');
-  fs.mkdirSync(path.dirname(out), { recursive: true });
-  const pkg = execFileSync('pkg-config', ['--cflags', '--libs', 'jansson', 'libpq', 'libcurl', 'openssl', 'uuid'],
-    { encoding: 'utf8' }).trim().split(/\s+/);
-  execFileSync('cc', ['-std=c11', '-O2', '-D_GNU_SOURCE', '-Isrc', 'bench/gen_chunks.c',
-    path.join(buildDir, 'libcommon.a'), ...pkg, '-lm', '-o', out], { cwd: ROOT, stdio: 'inherit' });
-  return out;
-}
 
 // Documents per tenant for a corpus of size chunks: tenant 0 half, the rest by 1/rank, at least one each.
 function shares(size) {
@@ -200,7 +190,7 @@ async function main() {
   const stack = await startStack({ worker: false, apiEnv: { LOG_LEVEL: 'warn', DB_POOL_SIZE: '8' } });
   try {
     if (BASE_BUILD) baseApi = await stack.startExtraApi({}, path.join(path.resolve(BASE_BUILD), 'core-api'));
-    const gen = buildGen(stack.buildDir);
+    const gen = buildGenChunks(stack.buildDir);
     const tenants = await makeTenants(stack);
     const queries = execFileSync(gen, ['queries', String(QUERIES), '42'], { encoding: 'utf8' }).trim().split('\n');
     let have = new Array(TENANTS).fill(0);

@@ -12,17 +12,21 @@
 // Prints MB/s, core-api RSS before / peak during (sampled every 20 ms) and the growth, each
 // with its ratio to the baseline, then reads the object back from S3 and compares its
 // SHA-256 with the file's. Nothing fails on speed; a hash mismatch exits 1.
+// BENCH_WORKER=1 then starts a worker on the same S3 store and follows the S3 upload's run
+// to its end: its status (a 1 GiB text passes EXTRACT_MAX_CHARS, 50 M by default, so the
+// documented outcome is too_large unless that limit is raised), wall time, worker peak RSS.
 // Note: the emulator keeps objects in its own memory (about the upload's size).
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startStack } from '../tests/lib/stack.mjs';
-import { MiB, envNum, f1, f3, generateText, measuredUpload, row, sha256File } from './lib.mjs';
+import { MiB, envNum, f1, f3, generateText, measuredUpload, memSampler, procMem, row, sha256File } from './lib.mjs';
 
 const UPLOAD_MB = envNum('BENCH_UPLOAD_MB', 1024);
 const PART = process.env.BENCH_PART_SIZE ?? '8M';
 const BUCKET = 'bench-uploads';
+const WORKER = process.env.BENCH_WORKER === '1';
 
 async function sha256Url(url) {
   const r = await fetch(url);
@@ -30,6 +34,19 @@ async function sha256Url(url) {
   let n = 0;
   for await (const c of r.body) { h.update(c); n += c.length; }
   return { hash: h.digest('hex'), bytes: n };
+}
+
+// A worker on the S3 store takes the upload's run to its end: status, time, peak RSS.
+async function followWorker(stack, runId, env) {
+  const t0 = Date.now();
+  const w = await stack.startWorker({ ...env, LOG_LEVEL: 'warn' });
+  const idle = procMem(w.child.pid).rss;
+  const sampler = memSampler(w.child.pid, 50);
+  const run = await stack.waitRun(runId, { timeoutMs: 30 * 60000 });
+  const mem = sampler.stop();
+  row('worker: the S3 upload\'s run', run.status, '', `${run.error ?? ''} after ${f1((Date.now() - t0) / 1000)} s`);
+  row('worker RSS (ingest-worker)', f1((mem.maxRss - idle) / 1024), 'MiB', `${f1(idle / 1024)} -> peak ${f1(mem.maxRss / 1024)} MiB`);
+  if (run.status !== 'succeeded' && !/^too_large/.test(run.error ?? '')) process.exitCode = 1;
 }
 
 async function main() {
@@ -65,6 +82,7 @@ async function main() {
     row('RSS growth s3 - local', f1(s3.growth - local.growth), 'MiB', `part buffer ${PART}`);
     row('stored object SHA-256', back.hash === want ? 'equal' : 'DIFFERENT', '', `${back.bytes} bytes; run content_hash ${cfg.sha256 === want ? 'equal' : 'different'}`);
     if (back.hash !== want) process.exitCode = 1;
+    if (WORKER) await followWorker(stack, s3.up.json.run_id, { UPLOAD_STORE: 's3', UPLOAD_S3_BUCKET: BUCKET });
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
     await stack.stop();
