@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import http from 'node:http';
 import pg from 'pg';
-import { startStack } from '../lib/stack.mjs';
+import { startStack, waitFor } from '../lib/stack.mjs';
 
 const PW = 'correct horse battery';
 const UNAUTHORIZED_LOGIN = '{"error":{"code":"unauthorized","message":"invalid credentials"}}';
@@ -761,6 +761,10 @@ test('bootstrap --reset-password ends the user\'s sessions', async () => {
   const r = await stack.runApi(['bootstrap', '--tenant', 'rst', '--name', 'rst', '--email', 'root@rst.test',
     '--reset-password'], { BOOTSTRAP_PASSWORD: 'reset password 4' });
   assert.equal(r.code, 0, r.stderr);
+  // The command is not a core-api instance: the change reaches the running instance's
+  // principal cache by NOTIFY, milliseconds later (docs/operations.md), not at once.
+  await waitFor(async () => (await me({ token: old.token })).status === 401,
+    { timeoutMs: 5000, intervalMs: 20, what: 'the NOTIFY of --reset-password' });
   await assertEnded(old, 'token from before --reset-password');
   const fresh = await stack.login({ tenant: 'rst', email: 'root@rst.test', password: 'reset password 4' });
   assert.equal(fresh.status, 200);
