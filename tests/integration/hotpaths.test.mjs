@@ -13,8 +13,10 @@ import { freePort } from '../lib/pg-cluster.mjs';
 const PW = 'correct horse battery';
 // Long on purpose: a change must reach B by NOTIFY, far sooner than this.
 const TTL = '60s';
-// The documented bound of a NOTIFY's delivery in these tests (docs/operations.md).
-const NOTIFY_BOUND_MS = 2000;
+// The bound of a NOTIFY's delivery in these tests: milliseconds when the machine is idle
+// (docs/operations.md), but the suite also runs under ASan on a loaded 2-core CI machine,
+// where 2 s was once exceeded; still far below TTL, so a pass proves the NOTIFY path.
+const NOTIFY_BOUND_MS = 5000;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 let stack;
