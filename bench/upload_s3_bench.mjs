@@ -82,7 +82,7 @@ async function main() {
     row('RSS growth s3 - local', f1(s3.growth - local.growth), 'MiB', `part buffer ${PART}`);
     row('stored object SHA-256', back.hash === want ? 'equal' : 'DIFFERENT', '', `${back.bytes} bytes; run content_hash ${cfg.sha256 === want ? 'equal' : 'different'}`);
     if (back.hash !== want) process.exitCode = 1;
-    if (WORKER) await followWorker(stack, s3.up.json.run_id, { UPLOAD_STORE: 's3', UPLOAD_S3_BUCKET: BUCKET });
+    if (WORKER) await followWorker(stack, s3.up.json.run_id, { UPLOAD_STORE: 's3', UPLOAD_S3_BUCKET: BUCKET, MAX_UPLOAD_BYTES: '2G' });
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
     await stack.stop();
