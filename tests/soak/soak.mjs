@@ -78,6 +78,14 @@ const sent = [];        // {bytes, filename} of earlier uploads, for duplicates
 let stopping = false;
 let quietUntil = 0;     // no worker kills before this (after a queue outage: see below)
 let lastKillAt = 0;     // when a worker was last killed (a queue outage waits for its takeover)
+// A killed worker's runs are taken over from their redelivered messages: within
+// VISIBILITY_TIMEOUT + TAKEOVER_AFTER (5 + 5 s) and a redelivery that finds the
+// heartbeat still fresh ("busy"). A queue outage inside that window loses those
+// messages and leaves runs nothing can re-deliver, which the crash guard fails
+// stale_running by design (docs/operations.md): the same combination the quiet time
+// after an outage avoids, so the outage waits this long after the last kill and
+// scheduled kills pause this long before it.
+const QUIET_AROUND_OUTAGE_MS = 20000;
 
 const workerEnv = {
   VISIBILITY_TIMEOUT: '5s', TAKEOVER_AFTER: '5s', HEARTBEAT_INTERVAL: '1s', SHUTDOWN_GRACE: '5s',
@@ -310,15 +318,6 @@ async function pgRestart() {
   await stack.startPg();
   log('PostgreSQL started');
 }
-
-// A killed worker's runs are taken over from their redelivered messages: within
-// VISIBILITY_TIMEOUT + TAKEOVER_AFTER (5 + 5 s) and a redelivery that finds the
-// heartbeat still fresh ("busy"). A queue outage inside that window loses those
-// messages and leaves runs nothing can re-deliver, which the crash guard fails
-// stale_running by design (docs/operations.md): the same combination the quiet time
-// after an outage avoids, so the outage waits this long after the last kill and
-// scheduled kills pause this long before it.
-const QUIET_AROUND_OUTAGE_MS = 20000;
 
 async function queueOutage() {
   const wait = lastKillAt + QUIET_AROUND_OUTAGE_MS - Date.now();
