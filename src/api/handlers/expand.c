@@ -235,8 +235,7 @@ static int detach(const char *word, int i, char *out, size_t outlen)
     sl = strlen(rule[i][0]);
     if (len <= sl + 2 || strcmp(word + len - sl, rule[i][0]) != 0 || len - sl + strlen(rule[i][1]) >= outlen)
         return 0;
-    memcpy(out, word, len - sl);
-    strcpy(out + len - sl, rule[i][1]);
+    snprintf(out, outlen, "%.*s%s", (int)(len - sl), word, rule[i][1]);
     return 1;
 }
 

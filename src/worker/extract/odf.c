@@ -73,7 +73,7 @@ static void attr(xmlTextReaderPtr r, const char *qname, char *dst, size_t cap)
 
     dst[0] = '\0';
     if (v && strlen((const char *)v) < cap)
-        strcpy(dst, (const char *)v);
+        snprintf(dst, cap, "%s", (const char *)v);
     xmlFree(v);
 }
 
@@ -93,7 +93,7 @@ static void style_event(xmlTextReaderPtr r, const char *name, struct odf *o)
     attr(r, "fo:break-after", after, sizeof(after));
     if (strcmp(before, "page") != 0 && strcmp(after, "page") != 0)
         return;
-    strcpy(o->brk[o->nbrk], o->style);
+    snprintf(o->brk[o->nbrk], sizeof(o->brk[o->nbrk]), "%s", o->style);
     o->brk_after[o->nbrk++] = strcmp(before, "page") != 0;
 }
 
