@@ -61,6 +61,15 @@ const UPLOAD_CONC = envNum('BENCH_UPLOAD_CONCURRENCY', 4);
 const TIMEOUT_S = envNum('BENCH_TIMEOUT_S', 1800);
 // Optional: override the worker's WORKER_CONCURRENCY (unset: the worker's default).
 const WORKER_CONC = process.env.BENCH_WORKER_CONCURRENCY;
+// SQL run as the superuser on the bench's own database before any upload, to measure a
+// schema variant without shipping it (e.g. "DROP INDEX chunks_tsv"); printed in the header.
+const PG_SQL = process.env.BENCH_PG_SQL ?? '';
+
+async function pgVariant(stack) {
+  if (!PG_SQL) return;
+  await stack.sql(PG_SQL);
+  console.log(`  BENCH_PG_SQL (this run's database only): ${PG_SQL}`);
+}
 
 // ---- corpus ----------------------------------------------------------------
 function textDoc(i, seed) {
@@ -147,6 +156,10 @@ async function ingestCorpus(stack, slug, corpus, type) {
     `SELECT sum((stats->'durations_ms'->>'extract')::bigint)::float8 AS extract,
             sum((stats->'durations_ms'->>'chunk')::bigint)::float8 AS chunk,
             sum((stats->'durations_ms'->>'embed')::bigint)::float8 AS embed,
+            sum((stats->'durations_ms'->>'write')::bigint)::float8 AS write,
+            sum((stats->'durations_ms'->>'write_copy')::bigint)::float8 AS write_copy,
+            sum((stats->'durations_ms'->>'write_index')::bigint)::float8 AS write_index,
+            sum((stats->'durations_ms'->>'write_activate')::bigint)::float8 AS write_activate,
             sum((stats->>'chunks')::bigint)::float8 AS chunks,
             sum((stats->>'pages')::bigint)::float8 AS pages,
             extract(epoch FROM max(finished_at) - min(created_at)) * 1000 AS db_wall_ms
@@ -228,7 +241,9 @@ function report(label, corpus, r, baseName, baseRuns) {
   row('documents/s', f1(n / s), 'docs/s');
   row('throughput', f2(mb / s), 'MB/s');
   row('worker stage time summed over runs', '', '',
-    `extract ${f2(a.extract / 1000)} s, chunk ${f2(a.chunk / 1000)} s, embed ${f2(a.embed / 1000)} s`);
+    `extract ${f2(a.extract / 1000)} s, chunk ${f2(a.chunk / 1000)} s, embed ${f2(a.embed / 1000)} s, write ${f2(a.write / 1000)} s`);
+  row('  write: copy / tables+indexes / activation', '', '',
+    `${f2(a.write_copy / 1000)} / ${f2(a.write_index / 1000)} / ${f2(a.write_activate / 1000)} s (to_tsvector and the indexes; term statistics)`);
   row(`baseline: ${baseName}`, f3(baseMs / 1000), 's',
     `mean of before ${f3(baseRuns[0] / 1000)} s / after ${f3(baseRuns[1] / 1000)} s`);
   row('  baseline documents/s', f1(n / (baseMs / 1000)), 'docs/s');
@@ -351,6 +366,7 @@ async function mainReal(conc) {
   const stack = await startStack({ worker: true, env: { LOG_LEVEL: 'warn' },
     workerEnv: { WORKER_CONCURRENCY: String(conc), LOG_LEVEL: 'info' } });
   try {
+    await pgVariant(stack);
     const pdfs = await debianManuals(path.join(tmp, 'pdf'));
     // BENCH_OCR_PAGES=0: the PDF corpus only (a shorter run while profiling)
     const imgs = OCR_PAGES > 0 ? await ocrImages(path.join(tmp, 'ocr'), pdfs.files[0].file) : { files: [], bytes: 0, pages: 0 };
@@ -413,6 +429,7 @@ async function main() {
   const workerEnv = WORKER_CONC ? { WORKER_CONCURRENCY: String(WORKER_CONC) } : {};
   const stack = await startStack({ worker: true, env: { LOG_LEVEL: 'warn' }, workerEnv });
   try {
+    await pgVariant(stack);
     const text = writeCorpus(path.join(tmp, 'text'), 'text', DOCS);
     const pdfs = writeCorpus(path.join(tmp, 'pdf'), 'pdf', PDF_DOCS);
     console.log(`  worker: 1 process, WORKER_CONCURRENCY=${WORKER_CONC ?? `${stack.env.WORKER_CONCURRENCY ?? 2} (default)`}, hash embeddings`);
