@@ -32,7 +32,8 @@
 
 /* The columns each COPY writes, in the order copy_chunks() and copy_embeddings() write them. */
 #define CHUNK_COLS \
-    "chunk_id, tenant_id, doc_id, version_id, ordinal, text, page_start, page_end, char_start, char_end, section, page_label"
+    "chunk_id, tenant_id, doc_id, version_id, ordinal, text, page_start, page_end, char_start, char_end, section, " \
+    "page_label, ocr"
 #define EMBED_COLS "chunk_id, tenant_id, model, dim, vector"
 
 int store_copy_escape(struct buf *b, const char *s, size_t n)
@@ -168,6 +169,20 @@ static int put_text_sep(struct buf *b, const char *s, char sep)
     return buf_add(b, &sep, 1);
 }
 
+/* chunks.ocr: the chunk touches a page whose text is OCR output. Written with the row, so
+ * no UPDATE rewrites the chunks (and their tsvector and index entries) a second time. */
+static int chunk_is_ocr(const struct store_input *in, const struct chunk *k)
+{
+    int last = k->page_end > 0 ? k->page_end : k->page_start;
+
+    if (!in->page_ocr || k->page_start <= 0)
+        return 0;
+    for (int p = k->page_start; p <= last && p <= in->pages; p++)
+        if (in->page_ocr[p - 1])
+            return 1;
+    return 0;
+}
+
 static int copy_chunks(PGconn *c, const struct store_input *in, const char *version_id, char (*ids)[ID_UUID_LEN + 1])
 {
     struct buf b;
@@ -210,7 +225,7 @@ static int copy_chunks(PGconn *c, const struct store_input *in, const char *vers
         }
         snprintf(num, sizeof(num), "%zu", k->end);
         if (put_field_sep(&b, num, '\t') < 0 || put_text_sep(&b, k->section, '\t') < 0 ||
-            put_text_sep(&b, k->page_label, '\n') < 0) {
+            put_text_sep(&b, k->page_label, '\t') < 0 || put_field_sep(&b, chunk_is_ocr(in, k) ? "t" : "f", '\n') < 0) {
             failed = 1;
             break;
         }
@@ -277,6 +292,7 @@ struct store_tx {
     char vid[ID_UUID_LEN + 1];
     char (*ids)[ID_UUID_LEN + 1];   /* one per chunk, made once: a retry reuses them */
     int64_t t0;
+    int64_t ms_copy, ms_index, ms_activate;   /* parts of the last attempt (durations_ms.write_*) */
     int activate;
 };
 
@@ -341,6 +357,9 @@ static int succeed_run(PGconn *c, const struct store_tx *tx)
     json_object_set_new(in->stats, "activated", json_boolean(tx->activate));
     if (json_is_object(durations)) {
         json_object_set_new(durations, "write", json_integer(time_mono_ms() - tx->t0));
+        json_object_set_new(durations, "write_copy", json_integer(tx->ms_copy));
+        json_object_set_new(durations, "write_index", json_integer(tx->ms_index));
+        json_object_set_new(durations, "write_activate", json_integer(tx->ms_activate));
         json_object_set_new(durations, "total", json_integer(time_mono_ms() - in->started_mono));
     }
     stats_text = json_dumps(in->stats, JSON_COMPACT);
@@ -353,33 +372,7 @@ static int succeed_run(PGconn *c, const struct store_tx *tx)
     return w == RUN_WRITE_LOST ? STORE_LOST : 0;
 }
 
-/* chunks.ocr for the chunks that touch an OCR page: the pages as an int[] literal. 0 or -1. */
-static int mark_ocr_chunks(PGconn *c, const struct store_tx *tx)
-{
-    const struct store_input *in = tx->in;
-    struct buf arr;
-    const char *p[2];
-    int rc = 0, any = 0;
-
-    buf_init(&arr, (size_t)in->pages * 12 + 16);
-    if (buf_add(&arr, "{", 1) < 0)
-        return -1;
-    for (int i = 0; i < in->pages && rc == 0; i++)
-        if (in->page_ocr[i])
-            rc = buf_addf(&arr, "%s%d", any++ ? "," : "", i + 1);
-    if (rc == 0 && buf_add(&arr, "}", 1) < 0)
-        rc = -1;
-    p[0] = tx->vid;
-    p[1] = arr.ptr;
-    if (rc == 0 && any)
-        rc = db_exec(c, "UPDATE chunks SET ocr = true WHERE version_id = $1"
-                        " AND EXISTS (SELECT 1 FROM unnest($2::int[]) AS o(page)"
-                        "             WHERE o.page BETWEEN page_start AND coalesce(page_end, page_start))", 2, p);
-    buf_release(&arr);
-    return rc < 0 ? -1 : 0;
-}
-
-/* What the extractor found besides the text: OCR'd chunks, the file's title and author. 0 or -1. */
+/* What the extractor found besides the text: the file's title and author. 0 or -1. */
 static int store_extras(PGconn *c, const struct store_tx *tx)
 {
     const struct store_input *in = tx->in;
@@ -387,8 +380,6 @@ static int store_extras(PGconn *c, const struct store_tx *tx)
     const char *p[3] = {tx->vid, title, author};
     const char *q[3] = {in->run->doc_id, title, in->filename ? in->filename : ""};
 
-    if (in->page_ocr && in->nchunks && mark_ocr_chunks(c, tx) < 0)
-        return -1;
     if (!title[0] && !author[0])
         return 0;
     if (db_exec(c, "UPDATE document_versions SET meta_title = $2, meta_author = $3 WHERE version_id = $1", 3,
@@ -404,6 +395,7 @@ static int store_tx_body(PGconn *c, void *arg)
     const struct store_input *in = tx->in;
     const char *p[1] = {in->run->doc_id};
     enum run_write owned;
+    int64_t t;
 
     /* The run's tenant, whatever the connection went through before (a reconnect has none). */
     if (db_set_tenant(c, in->run->tenant_id) < 0 ||
@@ -415,13 +407,22 @@ static int store_tx_body(PGconn *c, void *arg)
         return owned == RUN_WRITE_LOST ? STORE_LOST : -1;
     if (insert_version(c, tx) < 0)
         return -1;
-    if (in->nchunks &&
-        (copy_chunks(c, in, tx->vid, tx->ids) < 0 || copy_embeddings(c, in, tx->ids) < 0 || move_copied(c) < 0))
+    t = time_mono_ms();
+    if (in->nchunks && (copy_chunks(c, in, tx->vid, tx->ids) < 0 || copy_embeddings(c, in, tx->ids) < 0))
         return -1;
+    tx->ms_copy = time_mono_ms() - t;
+    t = time_mono_ms();
+    /* the rows into the tables: to_tsvector (the generated tsv), the indexes */
+    if (in->nchunks && move_copied(c) < 0)
+        return -1;
+    tx->ms_index = time_mono_ms() - t;
     if (store_extras(c, tx) < 0)
         return -1;
+    t = time_mono_ms();
+    /* activation: the term statistics' triggers run here */
     if (activate_version(c, tx) < 0)
         return -1;
+    tx->ms_activate = time_mono_ms() - t;
     return succeed_run(c, tx);
 }
 

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { mixedPdf, renderText } from '../lib/scan-pdf.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const OUT_DIR = path.join(HERE, 'output');
@@ -379,6 +380,52 @@ describe('web UI against the real stack', { timeout: 15 * 60_000 }, () => {
       .getByText('No evidence found')
       .waitFor();
     await shot('11-search-abstained');
+  });
+
+  test('a citation from a scanned page carries the OCR badge; one from a text page does not (issue 16)', { timeout: INGEST_TIMEOUT }, async () => {
+    // the integration suite's fixture: text, an image-only page, text (tests/lib/scan-pdf.mjs)
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-scan-'));
+    const scan = renderText(dir, ['Inventory: one pelican granite harmonica in the', 'storeroom behind the lighthouse.'], 'gray');
+    fs.rmSync(dir, { recursive: true, force: true });
+    const text = (what) => Array.from({ length: 40 }, (_, i) => `Line ${i} of ordinary text about ${what}.`);
+    const pdf = mixedPdf([text('harbour tides and the evening ferry'), scan, text('the keeper and the lamp oil')]);
+    await page.getByTestId('nav-upload').click();
+    await page.waitForURL(/\/upload\/?$/);
+    await page.getByTestId('file-input').setInputFiles([{ name: 'scanned-inventory.pdf', mimeType: 'application/pdf', buffer: pdf }]);
+    await page.getByTestId('pending-list').getByText('scanned-inventory.pdf').waitFor();
+    await page.getByTestId('upload-submit').click();
+    const item = await waitUpload('scanned-inventory.pdf', ['succeeded', 'failed', 'error', 'skipped']);
+    assert.equal(await item.getAttribute('data-state'), 'succeeded', `scan run: ${await item.innerText()}`);
+    const docId = await item.getAttribute('data-doc-id');
+
+    // every citation of the scan on screen: the badge exactly when its pages include page 2
+    const pagesOf = (t) => (t.match(/\d+/g) ?? []).map(Number);
+    const seen = { ocr: 0, text: 0 };
+    const ask = async (q) => {
+      await page.getByTestId('nav-search').click();
+      await page.waitForURL(/\/search\/?/);
+      await page.getByLabel('Question or keywords').fill(q);
+      await page.getByTestId('search-submit').click();
+      await page.locator(`[data-testid="search-results"][data-query="${q}"]`).waitFor();
+      const cites = page.getByTestId('citation').filter({ has: page.locator(`a[href*="${encodeURIComponent(docId)}"]`) });
+      await cites.first().waitFor();
+      for (const cite of await cites.all()) {
+        const [lo, hi = lo] = pagesOf(await cite.getByTestId('citation-pages').innerText());
+        const scanned = lo <= 2 && hi >= 2;
+        const badge = cite.getByTestId('citation-ocr');
+        assert.equal(await badge.count(), scanned ? 1 : 0, `pages ${lo}-${hi}: ${await cite.innerText()}`);
+        if (scanned) {
+          assert.equal(await badge.innerText(), 'OCR');
+          assert.match(await badge.getAttribute('title'), /recognised from an image/i);
+        }
+        seen[scanned ? 'ocr' : 'text'] += 1;
+      }
+    };
+    await ask('pelican granite harmonica');
+    assert.ok(seen.ocr >= 1, 'the scanned page\'s phrase is cited from page 2 with the badge');
+    await shot('12-search-ocr-badge');
+    await ask('keeper lamp oil');
+    assert.ok(seen.text >= 1, 'a citation from a text page, without the badge');
   });
 
   test('the admin creates a user with role "user"', async () => {

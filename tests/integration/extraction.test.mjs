@@ -1,6 +1,6 @@
 // Issue 16: OCR through the exec'd extraction helper, end to end. The fixtures are
-// made here: text PDFs (tests/lib/pdf-writer.mjs) rendered by pdftoppm into a PNG
-// and into the grey pixels of an image-only page, wrapped in a PDF written below.
+// made by tests/lib/scan-pdf.mjs: text PDFs rendered by pdftoppm into a PNG
+// and into the grey pixels of an image-only page, wrapped in a PDF.
 //   - a PNG of a paragraph: searchable, its chunks marked ocr
 //   - a mixed PDF (text, image-only, text): the image page's phrase is found on page 2
 //     with ocr, the text pages are not OCR'd
@@ -9,12 +9,11 @@
 //   - the worker's extraction children are ingest-extract, not ingest-worker
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { deflateSync } from 'node:zlib';
-import { makePdf } from '../lib/pdf-writer.mjs';
+import { mixedPdf, renderText } from '../lib/scan-pdf.mjs';
 import { startStack } from '../lib/stack.mjs';
 
 let stack;
@@ -24,55 +23,7 @@ let tmp;
 const PHRASE_PNG = 'walrus cinnamon observatory';
 const PHRASE_SCAN = 'pelican granite harmonica';
 
-// Render page 1 of a text PDF: {png} or {gray: {w, h, data}} (8-bit grey pixels).
-function render(lines, kind) {
-  const src = path.join(tmp, `src-${kind}.pdf`);
-  fs.writeFileSync(src, makePdf([lines], { fontSize: 16, leading: 22 }));
-  const out = path.join(tmp, `out-${kind}`);
-  execFileSync('pdftoppm', ['-r', '150', '-gray', ...(kind === 'png' ? ['-png'] : []), '-singlefile', src, out]);
-  if (kind === 'png') return fs.readFileSync(`${out}.png`);
-  const pgm = fs.readFileSync(`${out}.pgm`);
-  const m = pgm.toString('latin1', 0, 64).match(/^P5\s+(\d+)\s+(\d+)\s+255\s/);
-  return { w: Number(m[1]), h: Number(m[2]), data: pgm.subarray(m[0].length) };
-}
-
-// A PDF whose pages are text (an array of lines) or an image ({w, h, data}).
-function mixedPdf(pages) {
-  const objs = [null, '<< /Type /Catalog /Pages 2 0 R >>', null,
-    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>'];
-  const kids = [];
-  for (const p of pages) {
-    const page = objs.length;
-    kids.push(`${page} 0 R`);
-    if (Array.isArray(p)) {
-      const text = p.map((l) => `(${l}) Tj T*`).join('\n');
-      const stream = `BT /F1 12 Tf 72 720 Td 16 TL\n${text}\nET`;
-      objs.push(`<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> /Contents ${page + 1} 0 R >>`);
-      objs.push(Buffer.concat([Buffer.from(`<< /Length ${stream.length} >>\nstream\n`), Buffer.from(stream), Buffer.from('\nendstream')]));
-    } else {
-      const z = deflateSync(p.data);
-      const draw = `q 612 0 0 792 0 0 cm /Im1 Do Q`;
-      objs.push(`<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /XObject << /Im1 ${page + 2} 0 R >> >> /Contents ${page + 1} 0 R >>`);
-      objs.push(Buffer.from(`<< /Length ${draw.length} >>\nstream\n${draw}\nendstream`));
-      objs.push(Buffer.concat([Buffer.from(`<< /Type /XObject /Subtype /Image /Width ${p.w} /Height ${p.h} /ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /FlateDecode /Length ${z.length} >>\nstream\n`), z, Buffer.from('\nendstream')]));
-    }
-  }
-  objs[2] = `<< /Type /Pages /Kids [${kids.join(' ')}] /Count ${pages.length} >>`;
-  const parts = [Buffer.from('%PDF-1.4\n')];
-  const offsets = [];
-  let off = parts[0].length;
-  for (let i = 1; i < objs.length; i++) {
-    const body = Buffer.isBuffer(objs[i]) ? objs[i] : Buffer.from(objs[i]);
-    const b = Buffer.concat([Buffer.from(`${i} 0 obj\n`), body, Buffer.from('\nendobj\n')]);
-    offsets[i] = off;
-    off += b.length;
-    parts.push(b);
-  }
-  let xref = `xref\n0 ${objs.length}\n0000000000 65535 f \n`;
-  for (let i = 1; i < objs.length; i++) xref += `${String(offsets[i]).padStart(10, '0')} 00000 n \n`;
-  parts.push(Buffer.from(`${xref}trailer\n<< /Size ${objs.length} /Root 1 0 R >>\nstartxref\n${off}\n%%EOF\n`));
-  return Buffer.concat(parts);
-}
+const render = (lines, kind) => renderText(tmp, lines, kind);
 
 async function search(query) {
   const r = await stack.api('POST', '/v1/search', { token: who.token, body: { query } });

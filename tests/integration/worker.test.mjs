@@ -142,6 +142,10 @@ suite('pipeline end to end', () => {
       assert.equal(typeof s.embedding_model, 'string');
       assert.ok(s.embedding_dim > 0);
       for (const k of ['extract', 'chunk', 'embed', 'write', 'total']) assert.equal(typeof s.durations_ms[k], 'number', k);
+      // the write's parts (issue 16): copy, rows into the tables with their indexes, activation
+      const parts = ['write_copy', 'write_index', 'write_activate'];
+      for (const k of parts) assert.ok(Number.isInteger(s.durations_ms[k]) && s.durations_ms[k] >= 0, `${k}: ${JSON.stringify(s.durations_ms)}`);
+      assert.ok(parts.reduce((a, k) => a + s.durations_ms[k], 0) <= s.durations_ms.write, JSON.stringify(s.durations_ms));
       // spec 9: one JSON log line per stage with run_id, tenant_id, transition, duration, chunks
       const lines = stack.workers.flatMap(logLines).filter((l) => l.msg === 'job stage' && l.run_id === runId);
       const byStage = Object.fromEntries(lines.map((l) => [l.stage, l]));

@@ -150,6 +150,15 @@ function Search() {
                     {typeof c.section === 'string' && c.section ? (
                       <span className="muted break" data-testid="citation-section">{c.section}</span>
                     ) : null}
+                    {c.ocr === true ? (
+                      <span
+                        className="badge badge-ocr"
+                        data-testid="citation-ocr"
+                        title="Recognised from an image (OCR): some or all of this passage's text was read from a scanned page or a picture and may contain recognition errors"
+                      >
+                        OCR
+                      </span>
+                    ) : null}
                     <span className="score" data-testid="citation-score" title="relevance score">
                       score {isNum(c.score) ? c.score.toFixed(3) : c.score == null ? '—' : String(c.score)}
                     </span>
