@@ -274,6 +274,52 @@ describe('retrieval quality', () => {
   });
 });
 
+// A PDF's outline (bookmarks): a tenant of its own. Each page longer than a chunk, a
+// running head and a printed page number on every page; the outline is the only place
+// the heading path comes from (the page of "Pests" has no heading line at all).
+describe('PDF outline', () => {
+  let D;
+  let doc;
+  const words = (topic) => Array.from({ length: 32 }, (_, k) => `Note ${k + 1} on ${topic} for the allotment crew.`);
+  const page = (n, lines) => ['Garden handbook', '', ...lines, '', String(n)];
+  before(async () => {
+    D = await stack.tenant('outline');
+    const pdf = makePdf([
+      page(1, ['Garden handbook', 'How to use this handbook.', ...words('the handbook')]),
+      page(2, ['2 Vegetables', 'Vegetables need sun.', ...words('vegetables')]),
+      page(3, ['2.1 Watering tomatoes', 'Water tomatoes deeply twice a week, at the roots, in the morning.',
+        ...words('tomato watering')]),
+      page(4, ['Aphids gather under the leaves; wash them off with soapy water.', ...words('insects')]),
+    ], {
+      outline: [
+        { title: 'Garden handbook', page: 1, level: 1 },
+        { title: 'Vegetables', page: 2, level: 2 },
+        { title: 'Watering tomatoes', page: 3, level: 3 },
+        { title: 'Pests & diseases (organic)', page: 4, level: 2 },
+      ],
+    });
+    doc = await ingest(D, pdf, { filename: 'garden.pdf', title: 'Garden handbook' });
+  });
+
+  test('a citation of a PDF with bookmarks carries the heading path and the page label', async () => {
+    const r = await search(D, 'how often should tomatoes be watered');
+    assert.equal(r.status, 'answered');
+    const top = r.results[0];
+    assert.equal(top.doc_id, doc.docId);
+    assert.equal(top.page_start, 3, JSON.stringify(r.results.map((c) => [c.page_start, c.section])));
+    assert.equal(top.section, 'Garden handbook > Vegetables > Watering tomatoes');
+    assert.equal(top.page_label, '3');
+    // no heading line on page 4: the entry holds from the page's start; its title unescaped
+    const r2 = await search(D, 'aphids under the leaves');
+    assert.ok(r2.results[0].page_start <= 4 && r2.results[0].page_end === 4, JSON.stringify(r2.results[0]));
+    assert.equal(r2.results[0].section, 'Garden handbook > Pests & diseases (organic)');
+    // the running head is gone from the text, and never a section
+    const rows = await stack.sql('SELECT DISTINCT section FROM chunks WHERE doc_id = $1 ORDER BY 1', [doc.docId]);
+    assert.deepEqual(rows.map((x) => x.section), ['Garden handbook', 'Garden handbook > Pests & diseases (organic)',
+      'Garden handbook > Vegetables', 'Garden handbook > Vegetables > Watering tomatoes']);
+  });
+});
+
 // Query expansion (docs/retrieval.md "Query expansion"): a tenant of its own, so its
 // statistics and results are its own; the last block, since it restarts core-api.
 describe('query expansion', () => {

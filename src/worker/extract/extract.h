@@ -20,6 +20,22 @@
  */
 #define EXTRACT_HEADING_MARK "\xEE\x80\x80"
 
+/*
+ * A PDF's outline (bookmarks), read by the helper and checked by the parent:
+ * at most EXTRACT_OUTLINE_MAX entries, levels 1..EXTRACT_OUTLINE_DEPTH, a
+ * title of fewer than EXTRACT_OUTLINE_TITLE_MAX bytes (valid UTF-8, no control
+ * bytes), a physical page 1..pages. worker/structure.c makes them headings.
+ */
+#define EXTRACT_OUTLINE_MAX 4096
+#define EXTRACT_OUTLINE_DEPTH 8
+#define EXTRACT_OUTLINE_TITLE_MAX 256
+
+struct extract_outline {
+    int level;                    /* 1: top */
+    int page;                     /* 1-based physical page */
+    char *title;                  /* malloc'ed */
+};
+
 struct extract_limits {
     long timeout_ms;              /* wall clock of the child; <= 0: 120 s */
     long memory_mb;               /* RLIMIT_AS of the child; <= 0: 1024 */
@@ -46,6 +62,8 @@ struct extract_result {
     unsigned char *page_ocr;      /* pages entries: 1 when the page's text came from OCR */
     char *title;                  /* from the file's metadata, or NULL */
     char *author;                 /* from the file's metadata, or NULL */
+    struct extract_outline *outline;   /* noutline entries in document order (PDF), or NULL */
+    int noutline;
 };
 
 /*

@@ -10,6 +10,7 @@
 #include "worker/extract/docx.h"
 #include "worker/extract/extract.h"
 #include "worker/extract/html.h"
+#include "worker/extract/outline.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -569,6 +570,66 @@ static int teardown(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
+struct got {
+    int n, level[8];
+    long page[8];
+    char title[8][EXTRACT_OUTLINE_TITLE_MAX];
+};
+
+static int got_item(void *arg, int level, long page, const char *title)
+{
+    struct got *g = arg;
+
+    if (g->n >= 8)
+        return 1;
+    g->level[g->n] = level;
+    g->page[g->n] = page;
+    snprintf(g->title[g->n], sizeof(g->title[0]), "%s", title);
+    g->n++;
+    return 0;
+}
+
+/* pdftohtml -xml's outline: nesting, entities, items without a page or outside a list skipped. */
+static void test_outline_parse(void **state)
+{
+    static const char xml[] =
+        "<page number=\"1\">\n<text top=\"1\">&lt;outline&gt;</text>\n</page>\n"
+        "<item page=\"9\">Not in a list</item>\n"
+        "<outline>\n<item page=\"7\">Introduction</item>\n<outline>\n"
+        "<item page=\"8\">New data type &#34;array&#34; &amp; &lt;more&gt; &#x2013; &#0; done</item>\n"
+        "<item>No page</item>\n<item page=\"x\">Bad page</item>\n"
+        "<item page=\"10\">Cut off\n"
+        "</outline>\n<item page=\"12\">Back to the top</item>\n</outline>\n";
+    char big[EXTRACT_OUTLINE_TITLE_MAX * 3 + 64];
+    struct got g;
+    size_t n;
+
+    (void)state;
+    memset(&g, 0, sizeof(g));
+    assert_int_equal(extract_outline_parse(xml, sizeof(xml) - 1, got_item, &g), 3);
+    assert_int_equal(g.n, 3);
+    assert_int_equal(g.level[0], 1);
+    assert_int_equal(g.page[0], 7);
+    assert_string_equal(g.title[0], "Introduction");
+    assert_int_equal(g.level[1], 2);
+    assert_int_equal(g.page[1], 8);
+    assert_string_equal(g.title[1], "New data type \"array\" & <more> \xe2\x80\x93  done");
+    assert_int_equal(g.level[2], 1);
+    assert_string_equal(g.title[2], "Back to the top");
+    /* a long title is cut below the limit at a character boundary */
+    n = (size_t)snprintf(big, sizeof(big), "<outline>\n<item page=\"1\">");
+    for (int i = 0; i < EXTRACT_OUTLINE_TITLE_MAX; i++)
+        n += (size_t)snprintf(big + n, sizeof(big) - n, "\xc3\xa9");
+    n += (size_t)snprintf(big + n, sizeof(big) - n, "</item>\n</outline>\n");
+    memset(&g, 0, sizeof(g));
+    assert_int_equal(extract_outline_parse(big, n, got_item, &g), 1);
+    assert_true(strlen(g.title[0]) < EXTRACT_OUTLINE_TITLE_MAX && strlen(g.title[0]) % 2 == 0);
+    /* the callback can stop the walk */
+    memset(&g, 0, sizeof(g));
+    g.n = 8;
+    assert_int_equal(extract_outline_parse(xml, sizeof(xml) - 1, got_item, &g), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -578,7 +639,7 @@ int main(void)
         cmocka_unit_test(test_docx_bomb),     cmocka_unit_test(test_timeout_fifo),
         cmocka_unit_test(test_repair),        cmocka_unit_test(test_limits),
         cmocka_unit_test(test_normalize_pages), cmocka_unit_test(test_docx_xxe),
-        cmocka_unit_test(test_docx_headings),
+        cmocka_unit_test(test_docx_headings),   cmocka_unit_test(test_outline_parse),
         cmocka_unit_test(test_html_headings),
         cmocka_unit_test(test_html_buffer),   cmocka_unit_test(test_html_utf8_detection),
         cmocka_unit_test(test_put),           cmocka_unit_test(test_html_declared_charsets),
