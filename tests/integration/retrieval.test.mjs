@@ -320,6 +320,29 @@ describe('PDF outline', () => {
   });
 });
 
+// A hyphenated query word ("C-style": PostgreSQL's parser gives "c-style", "c" and "style")
+// stands for its parts: the compound the corpus never writes is not counted beside them.
+describe('hyphenated query words', () => {
+  let E;
+  before(async () => {
+    E = await stack.tenant('hyphen');
+    const filler = (t) => `${`The crew notes on ${t} are kept in the binder, page after page. `.repeat(6)}`;
+    await ingest(E, `${filler('gaskets')}\n\nA counting loop in C style: for ((i = 0; i < 10; i++)); do echo $i; done.\n\n` +
+      `${filler('pumps')}\n`, { filename: 'loops.txt' });
+    await ingest(E, `${filler('valves')}\n`, { filename: 'valves.txt' });
+  });
+
+  test('"C-style" scores as "C style" does', async () => {
+    const hy = await search(E, 'write a C-style counting loop');
+    const sp = await search(E, 'write a C style counting loop');
+    assert.equal(sp.status, 'answered');
+    assert.equal(hy.status, 'answered');
+    assert.match(hy.results[0].snippet, /counting/);
+    assert.equal(hy.results[0].chunk_id, sp.results[0].chunk_id);
+    assert.equal(hy.results[0].score, sp.results[0].score);
+  });
+});
+
 // Query expansion (docs/retrieval.md "Query expansion"): a tenant of its own, so its
 // statistics and results are its own; the last block, since it restarts core-api.
 describe('query expansion', () => {

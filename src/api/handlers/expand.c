@@ -490,3 +490,32 @@ int expand_variants(const char *query, const struct wordnet *wn, struct expansio
     }
     return n;
 }
+
+/* 1 if lexeme l is the stem of word part p[0..pn): a prefix of it, or all but the last letter of both alike. */
+static int stem_of(const char *l, const char *p, size_t pn)
+{
+    size_t ln = strlen(l), cp = 0;
+
+    while (cp < ln && cp < pn && l[cp] == p[cp])
+        cp++;
+    return ln > 0 && (cp == ln || (cp >= 3 && cp + 1 == ln && cp + 1 >= pn));
+}
+
+uint64_t expand_hyphen_parts(const char *hw, const char *const *lex, int n)
+{
+    uint64_t mask = 0;
+    const char *p = hw;
+
+    if (!hw || !strchr(hw, '-'))
+        return 0;
+    while (*p) {
+        size_t pn = strcspn(p, "-");
+
+        for (int j = 0; j < n && j < 64 && pn > 0; j++)
+            if (lex[j] && !strchr(lex[j], '-') && stem_of(lex[j], p, pn))
+                mask |= (uint64_t)1 << j;
+        p += pn;
+        p += *p == '-';
+    }
+    return mask;
+}

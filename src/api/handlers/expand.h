@@ -10,6 +10,7 @@
 #define API_EXPAND_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define EXPAND_MAX 32          /* expansions proposed for one query */
 #define EXPAND_WORD_MAX 40     /* bytes of one word or origin (longer ones are not expanded) */
@@ -77,5 +78,15 @@ int expand_query(const char *query, int compounds, const struct wordnet *wn, con
  * another way. Returns the new count.
  */
 int expand_variants(const char *query, const struct wordnet *wn, struct expansion *out, int n, int max);
+
+/*
+ * The lexemes lex[0..n) (the query's own, Snowball stems) that are parts of the
+ * hyphenated lexeme hw ("c-style": "c" and "style"; "command-line": "command"
+ * and "line"), as a mask (bit j: lex[j]); 0 when hw has no hyphen. A part
+ * matches a lexeme that is a prefix of it (its stem: "counting" -> "count") or
+ * differs only in its last letter ("happy" -> "happi"). hw itself and lexemes
+ * past the 64th are never in the mask.
+ */
+uint64_t expand_hyphen_parts(const char *hw, const char *const *lex, int n);
 
 #endif
