@@ -297,11 +297,12 @@ describe('PDF outline', () => {
         { title: 'Watering tomatoes', page: 3, level: 3 },
         { title: 'Pests & diseases (organic)', page: 4, level: 2 },
       ],
+      title: 'The (allotment) garden handbook',
     });
-    doc = await ingest(D, pdf, { filename: 'garden.pdf', title: 'Garden handbook' });
+    doc = await ingest(D, pdf, { filename: 'garden.pdf' });   // no title: the PDF's own is used
   });
 
-  test('a citation of a PDF with bookmarks carries the heading path and the page label', async () => {
+  test('a citation of a PDF with bookmarks carries the heading path, the page label and the PDF\'s title', async () => {
     const r = await search(D, 'how often should tomatoes be watered');
     assert.equal(r.status, 'answered');
     const top = r.results[0];
@@ -309,6 +310,7 @@ describe('PDF outline', () => {
     assert.equal(top.page_start, 3, JSON.stringify(r.results.map((c) => [c.page_start, c.section])));
     assert.equal(top.section, 'Garden handbook > Vegetables > Watering tomatoes');
     assert.equal(top.page_label, '3');
+    assert.equal(top.title, 'The (allotment) garden handbook');
     // no heading line on page 4: the entry holds from the page's start; its title unescaped
     const r2 = await search(D, 'aphids under the leaves');
     assert.ok(r2.results[0].page_start <= 4 && r2.results[0].page_end === 4, JSON.stringify(r2.results[0]));

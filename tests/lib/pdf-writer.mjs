@@ -5,8 +5,9 @@
 // pages: an array of pages, each an array of text lines (Latin-1).
 // Options: font size, line leading and the first line's position, in points;
 // outline: bookmarks, an array of { title, page (1-based), level (1 = top) } in
-// document order (each nested under the last entry of a lower level before it).
-export function makePdf(pages, { fontSize = 12, leading = 16, x = 72, y = 720, outline = null } = {}) {
+// document order (each nested under the last entry of a lower level before it);
+// title: the document information dictionary's /Title.
+export function makePdf(pages, { fontSize = 12, leading = 16, x = 72, y = 720, outline = null, title = null } = {}) {
   const objs = [];
   const n = pages.length;
   // 1 catalog, 2 pages, 3 font, then per page: page obj, content obj
@@ -33,10 +34,17 @@ export function makePdf(pages, { fontSize = 12, leading = 16, x = 72, y = 720, o
     offsets[i] = Buffer.byteLength(body, 'latin1');
     body += `${i} 0 obj\n${objs[i]}\nendobj\n`;
   }
+  let info = '';
+  if (title !== null) {
+    offsets[objs.length] = Buffer.byteLength(body, 'latin1');
+    body += `${objs.length} 0 obj\n<< /Title (${esc0(title)}) >>\nendobj\n`;
+    info = ` /Info ${objs.length} 0 R`;
+  }
+  const size = objs.length + (title !== null ? 1 : 0);
   const xref = Buffer.byteLength(body, 'latin1');
-  body += `xref\n0 ${objs.length}\n0000000000 65535 f \n`;
-  for (let i = 1; i < objs.length; i++) body += `${String(offsets[i]).padStart(10, '0')} 00000 n \n`;
-  body += `trailer\n<< /Size ${objs.length} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+  body += `xref\n0 ${size}\n0000000000 65535 f \n`;
+  for (let i = 1; i < size; i++) body += `${String(offsets[i]).padStart(10, '0')} 00000 n \n`;
+  body += `trailer\n<< /Size ${size} /Root 1 0 R${info} >>\nstartxref\n${xref}\n%%EOF\n`;
   return Buffer.from(body, 'latin1');
 }
 

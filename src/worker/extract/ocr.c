@@ -192,6 +192,24 @@ static void safe_path(const char *path, char *dst, size_t cap)
     snprintf(dst, cap, "%s%s", path[0] == '-' ? "./" : "", path);
 }
 
+/* The document information's Title from pdfinfo's output (UTF-8, its default) into the metadata. */
+static void pdf_title(const char *info)
+{
+    const char *p = strncmp(info, "Title:", 6) == 0 ? info : strstr(info, "\nTitle:");
+    char title[EXTRACT_META_MAX];
+    size_t n;
+
+    if (!p)
+        return;
+    p += (*p == '\n') + 6;
+    n = strcspn(p, "\n");
+    if (n >= sizeof(title))
+        n = sizeof(title) - 1;
+    memcpy(title, p, n);
+    title[n] = '\0';
+    extract_meta("title", title);   /* whitespace trimmed, cut at a character boundary */
+}
+
 void extract_pdf_info(struct extract_ctx *ctx)
 {
     char path[4200], detail[256];
@@ -211,6 +229,7 @@ void extract_pdf_info(struct extract_ctx *ctx)
             pdf_pages = strtol(p + 7, NULL, 10);
         if (pdf_pages < 0 || pdf_pages > 10000000)
             pdf_pages = 0;
+        pdf_title(out.ptr);
     }
     buf_release(&out);
     if (pdf_pages > 0)

@@ -22,7 +22,8 @@
 #define OCR_MIN_PAGE_CHARS 16
 
 /*
- * Before pdftotext: read the page count (pdfinfo) for progress. ctx may be NULL.
+ * Before pdftotext: read the page count (pdfinfo) for progress, and the
+ * document information's Title as the file's title. ctx may be NULL.
  */
 void extract_pdf_info(struct extract_ctx *ctx);
 
