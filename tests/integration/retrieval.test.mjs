@@ -345,6 +345,28 @@ describe('hyphenated query words', () => {
   });
 });
 
+// A proper noun the corpus never mentions ("Canada": WordNet knows it only as a proper
+// noun) is the subject of the question: it weighs against evidence like an unknown name.
+describe('proper nouns', () => {
+  let F;
+  before(async () => {
+    F = await stack.tenant('proper');
+    const filler = (t) => `${`The crew notes on ${t} are kept in the binder, page after page. `.repeat(6)}`;
+    await ingest(F, `${filler('gaskets')}\n\nThe population of a sample is summarised by its mean; the population ` +
+      `variance uses every point of the population.\n\n${filler('pumps')}\n`, { filename: 'stats.txt' });
+    await ingest(F, `${filler('valves')}\n`, { filename: 'valves.txt' });
+  });
+
+  test('"the population of Canada" abstains on a corpus about statistical populations', async () => {
+    assert.equal((await search(F, 'what is the population of Canada')).status, 'abstained');
+    assert.equal((await search(F, 'what is the population of Australia')).status, 'abstained');
+    // the same question about a word that is no proper noun is answered
+    const r = await search(F, 'what is the population of a sample');
+    assert.equal(r.status, 'answered');
+    assert.match(r.results[0].snippet, /population/);
+  });
+});
+
 // Query expansion (docs/retrieval.md "Query expansion"): a tenant of its own, so its
 // statistics and results are its own; the last block, since it restarts core-api.
 describe('query expansion', () => {

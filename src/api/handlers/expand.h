@@ -52,8 +52,16 @@ int wordnet_synonyms(const struct wordnet *wn, const char *word, char out[][EXPA
 int wordnet_knows(const struct wordnet *wn, const char *word);
 
 /*
+ * 1 if word (lower case ASCII, 3 letters or more) is in WordNet only as a proper noun: a noun
+ * (after WordNet's inflection rules) each of whose senses writes it with a
+ * capital ("canada", "australia"), and no verb, adjective or adverb.
+ */
+int wordnet_proper(const struct wordnet *wn, const char *word);
+
+/*
  * The words of query that are no English word WordNet knows (runs of ASCII
- * letters and digits holding a letter, lower-cased: "zsh", "ggplot2"),
+ * letters and digits holding a letter, lower-cased: "zsh", "ggplot2") or that
+ * it knows only as proper nouns (wordnet_proper: "canada"),
  * space-separated into out (outlen bytes, NUL-terminated; words that do not fit
  * are left out). Without wn, none. Returns how many.
  */

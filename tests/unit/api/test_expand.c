@@ -98,6 +98,13 @@ static void test_wordnet(void **state)
     assert_string_equal(names, "with ggplot2 zsh");   /* a stop word too: it has no lexeme to mark */
     assert_true(wordnet_knows(wn, "configured") && !wordnet_knows(wn, "zsh"));
     assert_int_equal(expand_names("42 1999", wn, names, sizeof(names)), 0);   /* numbers are no names */
+    /* proper nouns only: Canada, Australia (and their plurals); not fish (a noun and a verb), excel (a verb),
+     * shell, nor a word WordNet does not know */
+    assert_true(wordnet_proper(wn, "canada") && wordnet_proper(wn, "australia"));
+    assert_false(wordnet_proper(wn, "fish") || wordnet_proper(wn, "excel") || wordnet_proper(wn, "shell"));
+    assert_false(wordnet_proper(wn, "zsh") || wordnet_proper(NULL, "canada") || wordnet_proper(wn, "a"));
+    assert_int_equal(expand_names("population Canada fish shell", wn, names, sizeof(names)), 1);
+    assert_string_equal(names, "canada");
     assert_int_equal(expand_names("zsh ggplot2", wn, names, 6), 1);           /* what fits */
     assert_string_equal(names, "zsh");
     assert_int_equal(expand_names("zsh", NULL, names, sizeof(names)), 0);     /* without WordNet: none */
