@@ -5,7 +5,9 @@
  *  - PDF: lines repeated at the top or bottom of many pages (running heads and
  *    footers, page numbers) are removed; the page number they carry becomes the
  *    page's printed label, and a running head that changes through the document
- *    ("Chapter 3: Basic Shell Features") its section. Lines that are mostly
+ *    ("Chapter 3: Basic Shell Features") its section, unless the PDF has an
+ *    outline (bookmarks): then the outline gives the heading paths
+ *    (structure_build_outline). Lines that are mostly
  *    dot leaders (tables of contents, back-of-book indexes: "grace note . . . 134")
  *    and lines of glyph junk (few letters or digits among the characters) are
  *    removed.
