@@ -508,15 +508,14 @@ static int take_extras(const struct buf *payload, size_t *off, int32_t pages, st
     return take_outline(payload, off, pages, out);
 }
 
-/* Check the child's payload and fill out from it; nothing in it is trusted. */
-static enum run_fail unpack_payload(const struct buf *payload, struct extract_result *out, char *detail,
-                                    size_t detail_len)
+enum run_fail extract_unpack(const struct buf *payload, struct extract_result *out, char *detail, size_t detail_len)
 {
     enum run_fail rc = RUN_FAIL_EXTRACT_FAILED;
     size_t *starts = NULL, off, text_len;
     char *text = NULL;
     int32_t pages;
 
+    memset(out, 0, sizeof(*out));
     if (payload->len < sizeof(pages))
         goto bad;
     memcpy(&pages, payload->ptr, sizeof(pages));
@@ -649,7 +648,7 @@ enum run_fail extract_file(const char *path, const char *mime, const struct extr
     rc = sandbox_run(argv, &sl, &payload, detail, detail_len);
     free(args);
     if (rc == RUN_OK)
-        rc = unpack_payload(&payload, out, detail, detail_len);
+        rc = extract_unpack(&payload, out, detail, detail_len);
     buf_release(&payload);
     return rc;
 }

@@ -96,6 +96,16 @@ void extract_result_release(struct extract_result *r);
 enum run_fail extract_normalize(const char *p, size_t n, struct buf *out, size_t **page_starts, int *pages);
 
 /*
+ * The parent's side of the helper's answer: check payload (int32 pages | uint64
+ * page_starts[pages] | uint8 page_ocr[pages] | title | author | outline | text,
+ * extract.c's header) and fill out (zeroed first) from it; nothing in it is trusted. RUN_OK;
+ * EXTRACT_FAILED ("extractor sent a malformed result") with out zeroed when any
+ * length, offset, flag, level, page or string is out of bounds; INTERNAL when
+ * memory is out.
+ */
+enum run_fail extract_unpack(const struct buf *payload, struct extract_result *out, char *detail, size_t detail_len);
+
+/*
  * Append p[0..n) to out: the one way the format extractors grow their output.
  * Returns RUN_OK; TOO_LARGE when out's max would be passed (out is then
  * released: a cut text is of no use); INTERNAL when memory is out.

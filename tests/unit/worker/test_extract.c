@@ -570,6 +570,72 @@ static int teardown(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
+/* A helper's payload with pages 0 and 7 of "Hello\n\nWorld", no flags or metadata, and the outline
+ * entries given as (level, page, title); n_claimed entries announced. */
+static void payload(struct buf *b, const int *level, const uint32_t *page, const char *const *title, int n,
+                    uint32_t n_claimed)
+{
+    int32_t pages = 2;
+    uint64_t st[2] = {0, 7};
+    unsigned char flags[2] = {0, 0};
+    uint32_t zero = 0;
+
+    buf_init(b, 1 << 20);
+    assert_int_equal(buf_add(b, &pages, 4) | buf_add(b, st, 16) | buf_add(b, flags, 2) | buf_add(b, &zero, 4) |
+                         buf_add(b, &zero, 4) | buf_add(b, &n_claimed, 4), 0);
+    for (int i = 0; i < n; i++) {
+        unsigned char lv = (unsigned char)level[i];
+        uint32_t len = (uint32_t)strlen(title[i]);
+
+        assert_int_equal(buf_add(b, &lv, 1) | buf_add(b, &page[i], 4) | buf_add(b, &len, 4) |
+                             buf_add(b, title[i], len), 0);
+    }
+    assert_int_equal(buf_add(b, "Hello\n\nWorld", 12), 0);
+}
+
+/* The parent checks every outline entry of the helper's payload: a forged one fails the run, nothing kept. */
+static void test_unpack_outline(void **state)
+{
+    static const int lv[] = {1, 2};
+    static const uint32_t pg[] = {1, 2};
+    static const char *const ti[] = {"Intro", "Sub \xc3\xa9"};
+    static const int bad_lv[][2] = {{1, 0}, {1, EXTRACT_OUTLINE_DEPTH + 1}, {1, 2}, {1, 2}, {1, 2}, {1, 2}, {1, 2}};
+    static const uint32_t bad_pg[][2] = {{1, 2}, {1, 2}, {1, 3}, {1, 0}, {1, 2}, {1, 2}, {1, 2}};
+    char long_title[EXTRACT_OUTLINE_TITLE_MAX + 1], d[128];
+    const char *const bad_ti[][2] = {{"a", "b"}, {"a", "b"}, {"a", "b"}, {"a", "b"}, {"a", "two\nlines"},
+                                     {"a", ""}, {"a", long_title}};
+    struct extract_result r;
+    struct buf b;
+
+    (void)state;
+    payload(&b, lv, pg, ti, 2, 2);
+    assert_int_equal(extract_unpack(&b, &r, d, sizeof(d)), RUN_OK);
+    buf_release(&b);
+    assert_int_equal(r.noutline, 2);
+    assert_int_equal(r.outline[1].level, 2);
+    assert_int_equal(r.outline[1].page, 2);
+    assert_string_equal(r.outline[1].title, "Sub \xc3\xa9");
+    assert_string_equal(r.text, "Hello\n\nWorld");
+    extract_result_release(&r);
+    memset(long_title, 'x', sizeof(long_title) - 1);
+    long_title[sizeof(long_title) - 1] = '\0';
+    /* level 0, level 9, page past the last, page 0, a control byte, empty, 256 bytes */
+    for (int k = 0; k < 7; k++) {
+        payload(&b, bad_lv[k], bad_pg[k], bad_ti[k], 2, 2);
+        assert_int_equal(extract_unpack(&b, &r, d, sizeof(d)), RUN_FAIL_EXTRACT_FAILED);
+        assert_null(r.outline);
+        assert_null(r.text);
+        buf_release(&b);
+    }
+    payload(&b, lv, pg, ti, 2, 3);   /* announces more entries than it holds (the text is read as one) */
+    assert_int_equal(extract_unpack(&b, &r, d, sizeof(d)), RUN_FAIL_EXTRACT_FAILED);
+    buf_release(&b);
+    payload(&b, lv, pg, ti, 0, EXTRACT_OUTLINE_MAX + 1);   /* over the bound */
+    assert_int_equal(extract_unpack(&b, &r, d, sizeof(d)), RUN_FAIL_EXTRACT_FAILED);
+    assert_string_equal(d, "extractor sent a malformed result");
+    buf_release(&b);
+}
+
 struct got {
     int n, level[8];
     long page[8];
@@ -640,6 +706,7 @@ int main(void)
         cmocka_unit_test(test_repair),        cmocka_unit_test(test_limits),
         cmocka_unit_test(test_normalize_pages), cmocka_unit_test(test_docx_xxe),
         cmocka_unit_test(test_docx_headings),   cmocka_unit_test(test_outline_parse),
+        cmocka_unit_test(test_unpack_outline),
         cmocka_unit_test(test_html_headings),
         cmocka_unit_test(test_html_buffer),   cmocka_unit_test(test_html_utf8_detection),
         cmocka_unit_test(test_put),           cmocka_unit_test(test_html_declared_charsets),
