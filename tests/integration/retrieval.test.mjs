@@ -5,7 +5,9 @@
 // numbers out of chunks and snippets; page labels and heading paths in citations;
 // near-duplicate chunks collapsed; the per-document cap; the same answer before and after
 // ANALYZE; an off-topic question abstaining though the corpus shares one of its words;
-// term statistics following activation and deletion; no 500 on any input.
+// term statistics following activation and deletion; no 500 on any input; a PDF's outline
+// (bookmarks) as the heading path of its citations and its metadata Title as the document's;
+// a hyphenated query word scoring as its parts; a proper noun the corpus lacks abstaining.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from '../lib/stack.mjs';
