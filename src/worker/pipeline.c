@@ -494,7 +494,8 @@ static enum stage_rc stage_chunk(struct job *j)
      * user all is well. The same bytes give the same nothing: fail at once (permanent). */
     if (!chunk_has_text(j->ex.text, j->ex.len))
         return stage_fail(j, RUN_FAIL_NO_TEXT, "no text found");
-    if (structure_build(j->ex.text, j->ex.len, j->ex.page_starts, j->ex.pages, j->mime, &j->st) != 0)
+    if (structure_build_outline(j->ex.text, j->ex.len, j->ex.page_starts, j->ex.pages, j->mime, j->ex.outline,
+                                j->ex.noutline, &j->st) != 0)
         return stage_fail(j, RUN_FAIL_INTERNAL, "out of memory for the document structure");
     /* Only boilerplate (a file of page numbers): index what extraction gave, as before. */
     if (!chunk_has_text(j->st.text, j->st.len)) {

@@ -298,7 +298,13 @@ struct sout {
     size_t hcap;
     const char *lvl[STRUCTURE_MAX_LEVEL];   /* current heading text per level */
     size_t lvl_len[STRUCTURE_MAX_LEVEL];
+    const struct extract_outline *ol;       /* PDF outline entries, nol of them */
+    size_t nol, ol_next;                    /* ol_next: the first entry not applied yet */
+    size_t *ol_at;                          /* the line each entry starts at, or OL_UNUSED */
 };
+
+#define OL_UNUSED ((size_t)-1)
+#define FOLD_MAX 256                        /* folded bytes of a line or title compared */
 
 static void put(struct sout *o, const char *p, size_t n)
 {
@@ -373,20 +379,13 @@ static int heading_level(const struct sout *o, const struct line *l, const char 
     return *n ? level : 0;
 }
 
-/* A heading line: update the path, record it, write the heading's text. 1 if it was one, -1: memory. */
-static int on_heading(struct sout *o, const struct line *l)
+/* A heading of level (1 = top) with text txt[0..tn) starts here: update the path and record it. -1: memory. */
+static int set_heading(struct sout *o, int level, const char *txt, size_t tn)
 {
     char path[STRUCTURE_PATH_MAX * 2 + 8];
-    size_t n = 0, tn;
-    const char *txt;
-    int level;
+    size_t n = 0;
 
-    if (!o->marked || (o->fence && o->marked == STRUCT_MARKDOWN))
-        return 0;
-    level = heading_level(o, l, &txt, &tn);
-    if (level == 0)
-        return 0;
-    if (level <= STRUCTURE_MAX_LEVEL) {
+    if (level >= 1 && level <= STRUCTURE_MAX_LEVEL) {
         o->lvl[level - 1] = txt;
         o->lvl_len[level - 1] = tn;
         for (int k = level; k < STRUCTURE_MAX_LEVEL; k++)
@@ -404,9 +403,25 @@ static int on_heading(struct sout *o, const struct line *l)
             n += add;
         }
         path[n] = '\0';
-        if (add_heading(o, path, n) < 0)
-            return -1;
+        return add_heading(o, path, n);
     }
+    return 0;
+}
+
+/* A heading line: update the path, record it, write the heading's text. 1 if it was one, -1: memory. */
+static int on_heading(struct sout *o, const struct line *l)
+{
+    size_t tn;
+    const char *txt;
+    int level;
+
+    if (!o->marked || (o->fence && o->marked == STRUCT_MARKDOWN))
+        return 0;
+    level = heading_level(o, l, &txt, &tn);
+    if (level == 0)
+        return 0;
+    if (set_heading(o, level, txt, tn) < 0)
+        return -1;
     put(o, txt, tn);
     put(o, "\n", 1);
     return 1;
@@ -465,9 +480,104 @@ static int on_edge(struct sout *o, const struct line *l, int pages)
     o->st->dropped_lines++;
     if (l->only_num)
         return set_label(o, l);
-    /* a head on most pages is the document's (its title), not a section */
-    if (l->count * 10 < (size_t)pages * 6)
+    /* a head on most pages is the document's (its title), not a section; an outline names sections better */
+    if (!o->nol && l->count * 10 < (size_t)pages * 6)
         return head_section(o, l);
+    return 0;
+}
+
+/* A token that numbers a heading rather than names it: it holds a digit ("3.1.2", "A.1"
+ * does not) or is an upper-case roman numeral of a part ("II"). */
+static int number_token(const char *p, size_t n)
+{
+    size_t r = 0;
+
+    for (size_t i = 0; i < n; i++)
+        r += p[i] == 'I' || p[i] == 'V' || p[i] == 'X' || p[i] == '.';
+    return has_digit(p, n) || r == n;
+}
+
+/* p[0..n) folded for matching into dst (FOLD_MAX): leading number tokens skipped, ASCII
+ * letters and digits lower-cased, other ASCII dropped, non-ASCII bytes kept. Its length. */
+static size_t fold(const char *p, size_t n, char *dst)
+{
+    size_t i = 0, o = 0;
+
+    for (;;) {   /* leading numbers, only while a name follows */
+        size_t j;
+
+        while (i < n && p[i] == ' ')
+            i++;
+        for (j = i; j < n && p[j] != ' ';)
+            j++;
+        if (j == i || j >= n || !number_token(p + i, j - i))
+            break;
+        i = j;
+    }
+    for (; i < n && o < FOLD_MAX; i++) {
+        unsigned char c = (unsigned char)p[i];
+
+        if (c >= 0x80 || isalnum(c))
+            dst[o++] = (char)tolower(c);
+    }
+    return o;
+}
+
+/* 1 if line l reads as the heading whose folded title is ft[0..fn): the same words, or
+ * the title followed by a few characters (a page number), or its first line when it wraps. */
+static int heading_match(const char *t, const struct line *l, const char *ft, size_t fn)
+{
+    char fl[FOLD_MAX];
+    size_t n = fold(t + l->start, l->end - l->start, fl);
+
+    if (n == 0 || fn == 0)
+        return 0;
+    if (n >= fn)
+        return memcmp(fl, ft, fn) == 0 && n - fn <= 4;
+    return n * 2 >= fn && n >= 4 && memcmp(fl, ft, n) == 0;
+}
+
+/*
+ * Place each outline entry on a line of its page, in outline order and never
+ * backwards: the first line from there that matches its title, else where the
+ * search started (the page's start, or the line after the previous entry's).
+ * Entries whose page was passed or holds no line stay OL_UNUSED.
+ */
+static void place_outline(struct sout *o, const struct lines *L)
+{
+    size_t cur = 0;
+
+    for (size_t e = 0; e < o->nol; e++) {
+        const struct extract_outline *x = &o->ol[e];
+        char ft[FOLD_MAX];
+        size_t fn = fold(x->title, strlen(x->title), ft), k;
+
+        o->ol_at[e] = OL_UNUSED;
+        while (cur < L->n && L->v[cur].page < x->page - 1)
+            cur++;
+        if (cur >= L->n || L->v[cur].page != x->page - 1)
+            continue;
+        for (k = cur; k < L->n && L->v[k].page == x->page - 1; k++)
+            if (heading_match(o->t, &L->v[k], ft, fn))
+                break;
+        if (k < L->n && L->v[k].page == x->page - 1) {
+            o->ol_at[e] = k;
+            cur = k + 1 < L->n && L->v[k + 1].page == x->page - 1 ? k + 1 : k;
+        } else {
+            o->ol_at[e] = cur;
+        }
+    }
+}
+
+/* Apply the outline entries placed at or before line i. -1: memory. */
+static int apply_outline(struct sout *o, size_t i)
+{
+    while (o->ol_next < o->nol && (o->ol_at[o->ol_next] == OL_UNUSED || o->ol_at[o->ol_next] <= i)) {
+        const struct extract_outline *x = &o->ol[o->ol_next++];
+
+        if (o->ol_at[o->ol_next - 1] != OL_UNUSED && set_heading(o, x->level, x->title, strlen(x->title)) < 0)
+            return -1;
+    }
     return 0;
 }
 
@@ -495,6 +605,8 @@ static int emit(struct sout *o, const struct lines *L, int pages)
 
         while (page < l->page)
             start_page(o, ++page);
+        if (o->nol && apply_outline(o, i) < 0)
+            return -1;
         if (o->marked == STRUCT_MARKDOWN && l->end - l->start >= 3 && memcmp(o->t + l->start, "```", 3) == 0)
             o->fence = !o->fence;
         if (o->pdf && l->norm)
@@ -529,6 +641,12 @@ void structure_release(struct structure *st)
 int structure_build(const char *text, size_t len, const size_t *page_starts, int pages, const char *mime,
                     struct structure *st)
 {
+    return structure_build_outline(text, len, page_starts, pages, mime, NULL, 0, st);
+}
+
+int structure_build_outline(const char *text, size_t len, const size_t *page_starts, int pages, const char *mime,
+                            const struct extract_outline *outline, int noutline, struct structure *st)
+{
     struct lines L = {0};
     struct sout o;
     size_t zero = 0;
@@ -547,17 +665,24 @@ int structure_build(const char *text, size_t len, const size_t *page_starts, int
         o.marked = STRUCT_HTML;
     else if (mime && strcmp(mime, SNIFF_MIME_MARKDOWN) == 0)
         o.marked = STRUCT_MARKDOWN;
+    if (o.pdf && outline && noutline > 0) {
+        o.ol = outline;
+        o.nol = (size_t)noutline;
+    }
+    o.ol_at = malloc((o.nol ? o.nol : 1) * sizeof(*o.ol_at));
     st->pages = pages;
     st->text = malloc(len + 2 * (size_t)pages + 2);
     st->page_starts = calloc((size_t)pages, sizeof(*st->page_starts));
     st->labels = calloc((size_t)pages, sizeof(*st->labels));
-    if (st->text && st->page_starts && st->labels && split_lines(text, len, page_starts, pages, &L) == 0) {
+    if (o.ol_at && st->text && st->page_starts && st->labels && split_lines(text, len, page_starts, pages, &L) == 0) {
         if (o.pdf && pages >= STRUCT_EDGE_MIN_PAGES)
             mark_edges(text, &L);
+        place_outline(&o, &L);
         if (keep_boilerplate(&L, pages) == 0 && emit(&o, &L, pages) == 0)
             rc = 0;
     }
     free(L.v);
+    free(o.ol_at);
     if (rc < 0) {
         structure_release(st);
         return -1;

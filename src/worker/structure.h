@@ -5,7 +5,9 @@
  *  - PDF: lines repeated at the top or bottom of many pages (running heads and
  *    footers, page numbers) are removed; the page number they carry becomes the
  *    page's printed label, and a running head that changes through the document
- *    ("Chapter 3: Basic Shell Features") its section. Lines that are mostly
+ *    ("Chapter 3: Basic Shell Features") its section, unless the PDF has an
+ *    outline (bookmarks): then the outline gives the heading paths
+ *    (structure_build_outline). Lines that are mostly
  *    dot leaders (tables of contents, back-of-book indexes: "grace note . . . 134")
  *    and lines of glyph junk (few letters or digits among the characters) are
  *    removed.
@@ -20,6 +22,7 @@
 #define WORKER_STRUCTURE_H
 
 #include "worker/chunk.h"
+#include "worker/extract/extract.h"
 
 #include <stddef.h>
 
@@ -56,6 +59,18 @@ int structure_build(const char *text, size_t len, const size_t *page_starts, int
  * into st, valid while st is. The section is the heading path in force at the
  * chunk's start, or the one of a heading that starts in its first half.
  */
+/*
+ * structure_build() for a PDF with its outline (bookmarks: extract_result's
+ * outline, noutline entries in document order; ignored for other types): each
+ * entry becomes a heading at the line of its page that reads as its title (its
+ * section number aside), or at the page's start (or after the entry before it
+ * on the same page) when none does; levels past STRUCTURE_MAX_LEVEL are not in
+ * paths. With an outline, running heads no longer give sections (they are
+ * still removed and still give page labels).
+ */
+int structure_build_outline(const char *text, size_t len, const size_t *page_starts, int pages, const char *mime,
+                            const struct extract_outline *outline, int noutline, struct structure *st);
+
 void structure_label_chunks(const struct structure *st, struct chunk *c, size_t n);
 
 void structure_release(struct structure *st);

@@ -1,7 +1,8 @@
 /*
  * libFuzzer: search's query expansion on arbitrary query text (expand_query
  * with compounds, file-name words and WordNet synonyms, expand_variants,
- * expand_names) and
+ * expand_names, expand_hyphen_parts of the text against its own space-separated
+ * words) and
  * rank_feedback_parse on arbitrary statement output, checking bounds: never
  * more proposals than asked, every word and origin NUL-terminated within its
  * buffer, names within theirs, a finite feedback sum.
@@ -51,6 +52,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     n = expand_names(text, wn, names, (size_t)(data[0] % sizeof(names)) + 1);
     if (n < 0 || !memchr(names, '\0', (size_t)(data[0] % sizeof(names)) + 1))
         abort();
+    {
+        const char *lex[8];
+        char *save = NULL, *w, *copy = strdup(text);
+        int nl = 0;
+
+        for (w = copy ? strtok_r(copy, " ", &save) : NULL; w && nl < 8; w = strtok_r(NULL, " ", &save))
+            lex[nl++] = w;
+        if (nl > 0 && expand_hyphen_parts(lex[0], lex, nl) >> nl)
+            abort();   /* only bits of the given lexemes */
+        free(copy);
+    }
     rank_query_init(&q, 1000, 1e6);
     if (!isfinite(rank_feedback_parse(&q, text)) || rank_feedback_parse(&q, text) < 0)
         abort();

@@ -3,7 +3,9 @@
  * leaves it, pages from form feeds) for each document type, then chunking and
  * labelling: the cleaned text is valid UTF-8 and never longer than its bound,
  * page starts ascend within it, heading offsets ascend, every chunk's section
- * and label is one of the structure's.
+ * and label is one of the structure's. The same bytes go through the PDF
+ * outline parser (extract_outline_parse) and its items, whatever their level
+ * and page, are the outline of the structure.
  */
 #include "common/buf.h"
 #include "common/errors.h"
@@ -11,6 +13,7 @@
 #include "common/utf8.h"
 #include "worker/chunk.h"
 #include "worker/extract/extract.h"
+#include "worker/extract/outline.h"
 #include "worker/structure.h"
 
 #include <stdint.h>
@@ -18,6 +21,28 @@
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+struct outline {
+    struct extract_outline e[64];
+    char titles[64][EXTRACT_OUTLINE_TITLE_MAX];
+    int n;
+};
+
+static int take(void *arg, int level, long page, const char *title)
+{
+    struct outline *o = arg;
+
+    if (o->n >= 64)
+        return 1;
+    if (strlen(title) >= EXTRACT_OUTLINE_TITLE_MAX || level < 1 || level > EXTRACT_OUTLINE_DEPTH || page < 1)
+        abort();
+    strcpy(o->titles[o->n], title);
+    o->e[o->n].level = level;
+    o->e[o->n].page = page > 1000000 ? 1000000 : (int)page;
+    o->e[o->n].title = o->titles[o->n];
+    o->n++;
+    return 0;
+}
 
 static void check(const struct structure *st, size_t in_len, int pages)
 {
@@ -37,6 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const char *const mimes[] = {SNIFF_MIME_PDF, SNIFF_MIME_HTML, SNIFF_MIME_MARKDOWN, SNIFF_MIME_TEXT};
     struct buf text;
     struct structure st;
+    static struct outline ol;
     struct chunk *c = NULL;
     size_t n = 0, *starts = NULL;
     int pages = 0;
@@ -46,7 +72,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     buf_init(&text, size * 3 + 16);
     if (extract_normalize((const char *)data + 1, size - 1, &text, &starts, &pages) != RUN_OK)
         abort();
-    if (structure_build(text.ptr ? text.ptr : "", text.len, starts, pages, mimes[data[0] % 4], &st) != 0)
+    ol.n = 0;
+    if (extract_outline_parse((const char *)data + 1, size - 1, take, &ol) < -1)
+        abort();
+    if (structure_build_outline(text.ptr ? text.ptr : "", text.len, starts, pages, mimes[data[0] % 4], ol.e, ol.n,
+                                &st) != 0)
         abort();
     check(&st, text.len, pages < 1 ? 1 : pages);
     if (chunk_text(st.text, st.len, st.page_starts, st.pages, 16 + (size_t)data[0], 8, &c, &n) < 0)

@@ -5,7 +5,9 @@
 // numbers out of chunks and snippets; page labels and heading paths in citations;
 // near-duplicate chunks collapsed; the per-document cap; the same answer before and after
 // ANALYZE; an off-topic question abstaining though the corpus shares one of its words;
-// term statistics following activation and deletion; no 500 on any input.
+// term statistics following activation and deletion; no 500 on any input; a PDF's outline
+// (bookmarks) as the heading path of its citations and its metadata Title as the document's;
+// a hyphenated query word scoring as its parts; a proper noun the corpus lacks abstaining.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from '../lib/stack.mjs';
@@ -271,6 +273,99 @@ describe('retrieval quality', () => {
     const long = Array.from({ length: 100 }, (_, i) => `word${i}`).join(' ') + ' grace notes tweak';
     const r = await search(A, long);
     assert.ok(['answered', 'abstained'].includes(r.status));
+  });
+});
+
+// A PDF's outline (bookmarks): a tenant of its own. Each page longer than a chunk, a
+// running head and a printed page number on every page; the outline is the only place
+// the heading path comes from (the page of "Pests" has no heading line at all).
+describe('PDF outline', () => {
+  let D;
+  let doc;
+  const words = (topic) => Array.from({ length: 32 }, (_, k) => `Note ${k + 1} on ${topic} for the allotment crew.`);
+  const page = (n, lines) => ['Garden handbook', '', ...lines, '', String(n)];
+  before(async () => {
+    D = await stack.tenant('outline');
+    const pdf = makePdf([
+      page(1, ['Garden handbook', 'How to use this handbook.', ...words('the handbook')]),
+      page(2, ['2 Vegetables', 'Vegetables need sun.', ...words('vegetables')]),
+      page(3, ['2.1 Watering tomatoes', 'Water tomatoes deeply twice a week, at the roots, in the morning.',
+        ...words('tomato watering')]),
+      page(4, ['Aphids gather under the leaves; wash them off with soapy water.', ...words('insects')]),
+    ], {
+      outline: [
+        { title: 'Garden handbook', page: 1, level: 1 },
+        { title: 'Vegetables', page: 2, level: 2 },
+        { title: 'Watering tomatoes', page: 3, level: 3 },
+        { title: 'Pests & diseases (organic)', page: 4, level: 2 },
+      ],
+      title: 'The (allotment) garden handbook',
+    });
+    doc = await ingest(D, pdf, { filename: 'garden.pdf' });   // no title: the PDF's own is used
+  });
+
+  test('a citation of a PDF with bookmarks carries the heading path, the page label and the PDF\'s title', async () => {
+    const r = await search(D, 'how often should tomatoes be watered');
+    assert.equal(r.status, 'answered');
+    const top = r.results[0];
+    assert.equal(top.doc_id, doc.docId);
+    assert.equal(top.page_start, 3, JSON.stringify(r.results.map((c) => [c.page_start, c.section])));
+    assert.equal(top.section, 'Garden handbook > Vegetables > Watering tomatoes');
+    assert.equal(top.page_label, '3');
+    assert.equal(top.title, 'The (allotment) garden handbook');
+    // no heading line on page 4: the entry holds from the page's start; its title unescaped
+    const r2 = await search(D, 'aphids under the leaves');
+    assert.ok(r2.results[0].page_start <= 4 && r2.results[0].page_end === 4, JSON.stringify(r2.results[0]));
+    assert.equal(r2.results[0].section, 'Garden handbook > Pests & diseases (organic)');
+    // the running head is gone from the text, and never a section
+    const rows = await stack.sql('SELECT DISTINCT section FROM chunks WHERE doc_id = $1 ORDER BY 1', [doc.docId]);
+    assert.deepEqual(rows.map((x) => x.section), ['Garden handbook', 'Garden handbook > Pests & diseases (organic)',
+      'Garden handbook > Vegetables', 'Garden handbook > Vegetables > Watering tomatoes']);
+  });
+});
+
+// A hyphenated query word ("C-style": PostgreSQL's parser gives "c-style", "c" and "style")
+// stands for its parts: the compound the corpus never writes is not counted beside them.
+describe('hyphenated query words', () => {
+  let E;
+  before(async () => {
+    E = await stack.tenant('hyphen');
+    const filler = (t) => `${`The crew notes on ${t} are kept in the binder, page after page. `.repeat(6)}`;
+    await ingest(E, `${filler('gaskets')}\n\nA counting loop in C style: for ((i = 0; i < 10; i++)); do echo $i; done.\n\n` +
+      `${filler('pumps')}\n`, { filename: 'loops.txt' });
+    await ingest(E, `${filler('valves')}\n`, { filename: 'valves.txt' });
+  });
+
+  test('"C-style" scores as "C style" does', async () => {
+    const hy = await search(E, 'write a C-style counting loop');
+    const sp = await search(E, 'write a C style counting loop');
+    assert.equal(sp.status, 'answered');
+    assert.equal(hy.status, 'answered');
+    assert.match(hy.results[0].snippet, /counting/);
+    assert.equal(hy.results[0].chunk_id, sp.results[0].chunk_id);
+    assert.equal(hy.results[0].score, sp.results[0].score);
+  });
+});
+
+// A proper noun the corpus never mentions ("Canada": WordNet knows it only as a proper
+// noun) is the subject of the question: it weighs against evidence like an unknown name.
+describe('proper nouns', () => {
+  let F;
+  before(async () => {
+    F = await stack.tenant('proper');
+    const filler = (t) => `${`The crew notes on ${t} are kept in the binder, page after page. `.repeat(6)}`;
+    await ingest(F, `${filler('gaskets')}\n\nThe population of a sample is summarised by its mean; the population ` +
+      `variance uses every point of the population.\n\n${filler('pumps')}\n`, { filename: 'stats.txt' });
+    await ingest(F, `${filler('valves')}\n`, { filename: 'valves.txt' });
+  });
+
+  test('"the population of Canada" abstains on a corpus about statistical populations', async () => {
+    assert.equal((await search(F, 'what is the population of Canada')).status, 'abstained');
+    assert.equal((await search(F, 'what is the population of Australia')).status, 'abstained');
+    // the same question about a word that is no proper noun is answered
+    const r = await search(F, 'what is the population of a sample');
+    assert.equal(r.status, 'answered');
+    assert.match(r.results[0].snippet, /population/);
   });
 });
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -288,6 +289,54 @@ int wordnet_knows(const struct wordnet *wn, const char *word)
     return 0;
 }
 
+/* 1 if the synset at offset of data file f writes word (lower case) with a capital: "Canada". */
+static int synset_capital(const struct wn_file *f, long offset, const char *word)
+{
+    char buf[512];
+    char *tok, *save = NULL;
+    size_t end;
+    long count;
+
+    if (offset < 0 || (size_t)offset >= f->len)
+        return 0;
+    end = line_next(f, (size_t)offset);
+    if (end - (size_t)offset >= sizeof(buf))
+        end = (size_t)offset + sizeof(buf) - 1;
+    memcpy(buf, f->p + offset, end - (size_t)offset);
+    buf[end - (size_t)offset] = '\0';
+    for (int i = 0; i < 3; i++)
+        strtok_r(i ? NULL : buf, " ", &save);   /* offset, lex_filenum, ss_type */
+    tok = strtok_r(NULL, " ", &save);
+    count = tok ? strtol(tok, NULL, 16) : 0;
+    for (long i = 0; i < count && (tok = strtok_r(NULL, " ", &save)); i++) {
+        if (strcasecmp(tok, word) == 0)
+            return tok[0] >= 'A' && tok[0] <= 'Z';
+        if (!strtok_r(NULL, " ", &save))        /* lex_id */
+            break;
+    }
+    return 0;
+}
+
+int wordnet_proper(const struct wordnet *wn, const char *word)
+{
+    char base[EXPAND_WORD_MAX + 1];
+    long off[16];
+    size_t at;
+    int n;
+
+    if (!wn || !word || strlen(word) < 3 || strlen(word) > EXPAND_WORD_MAX)
+        return 0;   /* "a", "us": letters and abbreviations, not what a question is about */
+    for (int pos = WN_VERB; pos < WN_POS; pos++)
+        if (find_lemma(wn, pos, word, base) != (size_t)-1)
+            return 0;
+    at = find_lemma(wn, WN_NOUN, word, base);
+    n = at == (size_t)-1 ? 0 : index_offsets(&wn->index[WN_NOUN], at, off, 16);
+    for (int i = 0; i < n; i++)
+        if (!synset_capital(&wn->data[WN_NOUN], off[i], base))
+            return 0;
+    return n > 0;
+}
+
 static int is_alnum(char c)
 {
     return ((c | 32) >= 'a' && (c | 32) <= 'z') || (c >= '0' && c <= '9');
@@ -314,7 +363,8 @@ int expand_names(const char *query, const struct wordnet *wn, char *out, size_t 
                 w[n] = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
             letters += (*p | 32) >= 'a' && (*p | 32) <= 'z';
         }
-        if (n > EXPAND_WORD_MAX || !letters || wordnet_knows(wn, (w[n] = '\0', w)) || off + n + 2 > outlen)
+        if (n > EXPAND_WORD_MAX || !letters || off + n + 2 > outlen ||
+            (wordnet_knows(wn, (w[n] = '\0', w)) && !wordnet_proper(wn, w)))
             continue;
         off += (size_t)snprintf(out + off, outlen - off, "%s%s", off ? " " : "", w);
         count++;
@@ -489,4 +539,33 @@ int expand_variants(const char *query, const struct wordnet *wn, struct expansio
                 add(out, &n, max, syn[i], w, EXPAND_VARIANT_WEIGHT);
     }
     return n;
+}
+
+/* 1 if lexeme l is the stem of word part p[0..pn): a prefix of it, or all but the last letter of both alike. */
+static int stem_of(const char *l, const char *p, size_t pn)
+{
+    size_t ln = strlen(l), cp = 0;
+
+    while (cp < ln && cp < pn && l[cp] == p[cp])
+        cp++;
+    return ln > 0 && (cp == ln || (cp >= 3 && cp + 1 == ln && cp + 1 >= pn));
+}
+
+uint64_t expand_hyphen_parts(const char *hw, const char *const *lex, int n)
+{
+    uint64_t mask = 0;
+    const char *p = hw;
+
+    if (!hw || !strchr(hw, '-'))
+        return 0;
+    while (*p) {
+        size_t pn = strcspn(p, "-");
+
+        for (int j = 0; j < n && j < 64 && pn > 0; j++)
+            if (lex[j] && !strchr(lex[j], '-') && stem_of(lex[j], p, pn))
+                mask |= (uint64_t)1 << j;
+        p += pn;
+        p += *p == '-';
+    }
+    return mask;
 }

@@ -10,6 +10,7 @@
 #define API_EXPAND_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define EXPAND_MAX 32          /* expansions proposed for one query */
 #define EXPAND_WORD_MAX 40     /* bytes of one word or origin (longer ones are not expanded) */
@@ -51,8 +52,16 @@ int wordnet_synonyms(const struct wordnet *wn, const char *word, char out[][EXPA
 int wordnet_knows(const struct wordnet *wn, const char *word);
 
 /*
+ * 1 if word (lower case ASCII, 3 letters or more) is in WordNet only as a proper noun: a noun
+ * (after WordNet's inflection rules) each of whose senses writes it with a
+ * capital ("canada", "australia"), and no verb, adjective or adverb.
+ */
+int wordnet_proper(const struct wordnet *wn, const char *word);
+
+/*
  * The words of query that are no English word WordNet knows (runs of ASCII
- * letters and digits holding a letter, lower-cased: "zsh", "ggplot2"),
+ * letters and digits holding a letter, lower-cased: "zsh", "ggplot2") or that
+ * it knows only as proper nouns (wordnet_proper: "canada"),
  * space-separated into out (outlen bytes, NUL-terminated; words that do not fit
  * are left out). Without wn, none. Returns how many.
  */
@@ -77,5 +86,15 @@ int expand_query(const char *query, int compounds, const struct wordnet *wn, con
  * another way. Returns the new count.
  */
 int expand_variants(const char *query, const struct wordnet *wn, struct expansion *out, int n, int max);
+
+/*
+ * The lexemes lex[0..n) (the query's own, Snowball stems) that are parts of the
+ * hyphenated lexeme hw ("c-style": "c" and "style"; "command-line": "command"
+ * and "line"), as a mask (bit j: lex[j]); 0 when hw has no hyphen. A part
+ * matches a lexeme that is a prefix of it (its stem: "counting" -> "count") or
+ * differs only in its last letter ("happy" -> "happi"). hw itself and lexemes
+ * past the 64th are never in the mask.
+ */
+uint64_t expand_hyphen_parts(const char *hw, const char *const *lex, int n);
 
 #endif

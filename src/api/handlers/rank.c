@@ -145,6 +145,17 @@ int rank_query_expand(struct rank_query *q, double df, double w)
     return 0;
 }
 
+void rank_query_compound(struct rank_query *q, int i, uint64_t parts)
+{
+    parts &= ~((uint64_t)1 << i);
+    if (i < 0 || i >= q->nterms || !parts || q->expn[i] || q->qword[i])
+        return;
+    q->expn[i] = 1;
+    q->weight[i] = 1.0;
+    q->origin[i] = parts;
+    q->idf_sum -= q->idf[i];
+}
+
 /*
  * Coverage that the matched expansions in mask add: weight times the IDF of
  * each origin word not matched itself (each word credited once, by the

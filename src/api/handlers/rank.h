@@ -120,6 +120,15 @@ void rank_query_name(struct rank_query *q, int i);
 int rank_query_expand(struct rank_query *q, double df, double w);
 
 /*
+ * Term i, one of the query's own content words, is a hyphenated compound whose
+ * parts are the query words in parts ("c-style" and "c", "style": PostgreSQL's
+ * parser yields all three): make it an expansion of weight 1 standing for them,
+ * out of the IDF mass, so the compound and its parts are not counted twice (a
+ * chunk that writes "c-style" covers both parts). No-op when parts is 0.
+ */
+void rank_query_compound(struct rank_query *q, int i, uint64_t parts);
+
+/*
  * Score one candidate into c (bm25, prox, matched): hits is "i:p,p,...;j:p,..."
  * (1-based term index into q, then the lexeme's word positions in the chunk),
  * fields is "i,j,..." (terms present in the title or heading path), dl its length

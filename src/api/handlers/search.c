@@ -645,6 +645,19 @@ static uint64_t origin_mask(const struct search *s, int i)
     return mask;
 }
 
+/* The query's own hyphenated words ("c-style") stand for their parts ("c", "style"), not beside them. */
+static void hyphen_compounds(struct search *s, int n)
+{
+    const char *lex[RANK_MAX_TERMS];
+    int m = n < s->rq.nterms ? n : s->rq.nterms;
+
+    for (int i = 0; i < m; i++)
+        lex[i] = s->rq.expn[i] || s->rq.qword[i] ? NULL : db_val(s->terms, i, T_LEXEME);
+    for (int i = 0; i < m; i++)
+        if (lex[i])
+            rank_query_compound(&s->rq, i, expand_hyphen_parts(lex[i], lex, m));
+}
+
 /*
  * The query's lexemes and their statistics into s->terms and s->rq. 0; 1 when
  * the query has no content word some chunk contains (nothing can be evidence:
@@ -683,6 +696,7 @@ static int fetch_terms(struct search *s)
     for (int i = 0; i < n; i++)
         if (s->rq.expn[i])
             s->rq.origin[i] = origin_mask(s, i);
+    hyphen_compounds(s, n);
     return known ? 0 : 1;
 }
 

@@ -5,6 +5,7 @@
 #include "common/utf8.h"
 #include "worker/extract/sandbox.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -100,4 +101,42 @@ void extract_meta(const char *field, const char *value)
     dst = strcmp(field, "title") == 0 ? current->title : strcmp(field, "author") == 0 ? current->author : NULL;
     if (dst && !dst[0])
         meta_copy(dst, EXTRACT_META_MAX, value);
+}
+
+int extract_outline_add(int level, long page, const char *title)
+{
+    char clean[EXTRACT_OUTLINE_TITLE_MAX];
+    struct extract_outline *e;
+
+    if (!current || !title || level < 1 || level > EXTRACT_OUTLINE_DEPTH || page < 1 || page > INT32_MAX ||
+        current->outline_n >= EXTRACT_OUTLINE_MAX)
+        return 0;
+    meta_copy(clean, sizeof(clean), title);
+    if (!clean[0])
+        return 0;
+    if (current->outline_n % 64 == 0) {
+        e = realloc(current->outline, (size_t)(current->outline_n + 64) * sizeof(*e));
+        if (!e)
+            return -1;
+        current->outline = e;
+    }
+    e = &current->outline[current->outline_n];
+    e->title = strdup(clean);
+    if (!e->title)
+        return -1;
+    e->level = level;
+    e->page = (int)page;
+    current->outline_n++;
+    return 0;
+}
+
+void extract_outline_clear(struct extract_ctx *c)
+{
+    if (!c)
+        return;
+    for (int i = 0; i < c->outline_n; i++)
+        free(c->outline[i].title);
+    free(c->outline);
+    c->outline = NULL;
+    c->outline_n = 0;
 }

@@ -9,6 +9,8 @@
 #ifndef WORKER_EXTRACT_CTX_H
 #define WORKER_EXTRACT_CTX_H
 
+#include "worker/extract/extract.h"
+
 #include <stddef.h>
 
 #define EXTRACT_META_MAX 512   /* bytes of a title or an author kept (cut at a UTF-8 boundary) */
@@ -29,6 +31,8 @@ struct extract_ctx {
     int page_ocr_n;
     char title[EXTRACT_META_MAX];
     char author[EXTRACT_META_MAX];
+    struct extract_outline *outline;   /* outline_n entries (PDF bookmarks), titles malloc'ed */
+    int outline_n;
 };
 
 /* The helper's context, or NULL outside the helper (fuzzers, unit tests of a parser). */
@@ -46,5 +50,14 @@ int extract_mark_ocr(int page);
  * whitespace collapsed, control bytes dropped, cut to EXTRACT_META_MAX - 1 bytes.
  * The first non-empty value wins. No-op without a context. */
 void extract_meta(const char *field, const char *value);
+
+/* Keep one outline entry (a PDF bookmark): level 1..EXTRACT_OUTLINE_DEPTH, page >= 1,
+ * its title cleaned like extract_meta()'s and cut below EXTRACT_OUTLINE_TITLE_MAX
+ * bytes. Entries out of range, with an empty title or past EXTRACT_OUTLINE_MAX are
+ * dropped. 0, or -1 when memory is out. No-op without a context. */
+int extract_outline_add(int level, long page, const char *title);
+
+/* Free the context's outline entries. */
+void extract_outline_clear(struct extract_ctx *c);
 
 #endif

@@ -5,9 +5,11 @@
  * file with the format's extractor into a raw buffer, normalize it (UTF-8
  * repair, NULs, line ends, page breaks) and send
  *   payload = int32 pages | uint64 page_starts[pages] | uint8 page_ocr[pages]
- *             | uint32 title_len | title | uint32 author_len | author | text
+ *             | uint32 title_len | title | uint32 author_len | author
+ *             | uint32 entries | entries x (uint8 level | uint32 page | uint32 len | title) | text
  * Parent side: spawn the helper, check the payload (page table ordered and in
- * range, flags 0/1, title, author and text valid UTF-8 without NULs: a child
+ * range, flags 0/1, title, author, outline titles and text valid UTF-8 without
+ * NULs, outline levels and pages in range: a child
  * compromised by a parser bug must not be able to hand the worker malformed
  * data) and fill struct extract_result.
  */
@@ -249,6 +251,7 @@ static enum run_fail extract_raw(const struct job *job, struct buf *raw, char *d
 
     if (job->kind == K_PDF) {
         extract_pdf_info(job->ctx);
+        extract_pdf_outline(job->ctx);
         rc = extract_pdf_file(job->path, raw, detail, dlen);
         return rc == RUN_OK ? extract_pdf_ocr(job->ctx, raw, detail, dlen) : rc;
     }
@@ -299,7 +302,25 @@ static int pack_string(struct buf *out, const char *s)
     return buf_add(out, &n, sizeof(n)) < 0 || buf_add(out, s, n) < 0 ? -1 : 0;
 }
 
-/* payload = int32 pages | uint64 page_starts[pages] | uint8 page_ocr[pages] | title | author | text */
+/* The outline: uint32 entries | entries x (uint8 level | uint32 page | uint32 len | title). */
+static int pack_outline(struct buf *out, const struct extract_ctx *ctx)
+{
+    uint32_t n = ctx ? (uint32_t)ctx->outline_n : 0;
+
+    if (buf_add(out, &n, sizeof(n)) < 0)
+        return -1;
+    for (uint32_t i = 0; i < n; i++) {
+        const struct extract_outline *e = &ctx->outline[i];
+        unsigned char level = (unsigned char)e->level;
+        uint32_t page = (uint32_t)e->page;
+
+        if (buf_add(out, &level, 1) < 0 || buf_add(out, &page, sizeof(page)) < 0 || pack_string(out, e->title) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* payload = int32 pages | uint64 page_starts[pages] | uint8 page_ocr[pages] | title | author | outline | text */
 static enum run_fail pack_payload(struct buf *out, const size_t *starts, int pages, const struct buf *text,
                                   const struct extract_ctx *ctx, char *detail, size_t dlen)
 {
@@ -319,7 +340,8 @@ static enum run_fail pack_payload(struct buf *out, const size_t *starts, int pag
         if (buf_add(out, &f, 1) < 0)
             goto full;
     }
-    if (pack_string(out, ctx ? ctx->title : "") < 0 || pack_string(out, ctx ? ctx->author : "") < 0)
+    if (pack_string(out, ctx ? ctx->title : "") < 0 || pack_string(out, ctx ? ctx->author : "") < 0 ||
+        pack_outline(out, ctx) < 0)
         goto full;
     if (buf_add(out, text->ptr ? text->ptr : "", text->len) < 0)
         goto full;
@@ -411,6 +433,60 @@ static int take_string(const struct buf *payload, size_t *off, char **dst)
     return 0;
 }
 
+/* A length-prefixed outline title: like take_string, but not empty, shorter than
+ * EXTRACT_OUTLINE_TITLE_MAX and without control bytes. 0 or -1. */
+static int take_title(const struct buf *payload, size_t *off, char **dst)
+{
+    uint32_t n;
+
+    *dst = NULL;
+    if (payload->len - *off < sizeof(n))
+        return -1;
+    memcpy(&n, payload->ptr + *off, sizeof(n));
+    if (n == 0 || n >= EXTRACT_OUTLINE_TITLE_MAX)
+        return -1;
+    for (uint32_t i = 0; i < n && payload->len - *off - sizeof(n) >= n; i++)
+        if ((unsigned char)payload->ptr[*off + sizeof(n) + i] < 0x20)
+            return -1;
+    return take_string(payload, off, dst);
+}
+
+/* The outline after the metadata: counts, levels and pages in range, titles checked. 0 or -1. */
+static int take_outline(const struct buf *payload, size_t *off, int32_t pages, struct extract_result *out)
+{
+    uint32_t n;
+
+    if (payload->len - *off < sizeof(n))
+        return -1;
+    memcpy(&n, payload->ptr + *off, sizeof(n));
+    *off += sizeof(n);
+    if (n > EXTRACT_OUTLINE_MAX)
+        return -1;
+    if (n == 0)
+        return 0;
+    out->outline = calloc(n, sizeof(*out->outline));
+    if (!out->outline)
+        return -1;
+    for (uint32_t i = 0; i < n; i++) {
+        struct extract_outline *e = &out->outline[i];
+        unsigned char level;
+        uint32_t page;
+
+        if (payload->len - *off < 1 + sizeof(page))
+            return -1;
+        level = (unsigned char)payload->ptr[*off];
+        memcpy(&page, payload->ptr + *off + 1, sizeof(page));
+        *off += 1 + sizeof(page);
+        if (level < 1 || level > EXTRACT_OUTLINE_DEPTH || page < 1 || page > (uint32_t)pages ||
+            take_title(payload, off, &e->title) < 0)
+            return -1;
+        e->level = level;
+        e->page = (int)page;
+        out->noutline = (int)i + 1;
+    }
+    return 0;
+}
+
 /* The page flags (each 0 or 1) and the metadata after the page table. 0 or -1. */
 static int take_extras(const struct buf *payload, size_t *off, int32_t pages, struct extract_result *out)
 {
@@ -429,18 +505,17 @@ static int take_extras(const struct buf *payload, size_t *off, int32_t pages, st
     *off += (size_t)pages;
     if (take_string(payload, off, &out->title) < 0 || take_string(payload, off, &out->author) < 0)
         return -1;
-    return 0;
+    return take_outline(payload, off, pages, out);
 }
 
-/* Check the child's payload and fill out from it; nothing in it is trusted. */
-static enum run_fail unpack_payload(const struct buf *payload, struct extract_result *out, char *detail,
-                                    size_t detail_len)
+enum run_fail extract_unpack(const struct buf *payload, struct extract_result *out, char *detail, size_t detail_len)
 {
     enum run_fail rc = RUN_FAIL_EXTRACT_FAILED;
     size_t *starts = NULL, off, text_len;
     char *text = NULL;
     int32_t pages;
 
+    memset(out, 0, sizeof(*out));
     if (payload->len < sizeof(pages))
         goto bad;
     memcpy(&pages, payload->ptr, sizeof(pages));
@@ -573,7 +648,7 @@ enum run_fail extract_file(const char *path, const char *mime, const struct extr
     rc = sandbox_run(argv, &sl, &payload, detail, detail_len);
     free(args);
     if (rc == RUN_OK)
-        rc = unpack_payload(&payload, out, detail, detail_len);
+        rc = extract_unpack(&payload, out, detail, detail_len);
     buf_release(&payload);
     return rc;
 }
@@ -587,6 +662,9 @@ void extract_result_release(struct extract_result *r)
     free(r->page_ocr);
     free(r->title);
     free(r->author);
+    for (int i = 0; i < r->noutline; i++)
+        free(r->outline[i].title);
+    free(r->outline);
     memset(r, 0, sizeof(*r));
 }
 
@@ -688,5 +766,6 @@ int extract_child_main(int argc, char **argv)
         return 3;
     buf_release(&out);
     free(ctx.page_ocr);
+    extract_outline_clear(&ctx);
     return 0;
 }

@@ -20,6 +20,22 @@
  */
 #define EXTRACT_HEADING_MARK "\xEE\x80\x80"
 
+/*
+ * A PDF's outline (bookmarks), read by the helper and checked by the parent:
+ * at most EXTRACT_OUTLINE_MAX entries, levels 1..EXTRACT_OUTLINE_DEPTH, a
+ * title of fewer than EXTRACT_OUTLINE_TITLE_MAX bytes (valid UTF-8, no control
+ * bytes), a physical page 1..pages. worker/structure.c makes them headings.
+ */
+#define EXTRACT_OUTLINE_MAX 4096
+#define EXTRACT_OUTLINE_DEPTH 8
+#define EXTRACT_OUTLINE_TITLE_MAX 256
+
+struct extract_outline {
+    int level;                    /* 1: top */
+    int page;                     /* 1-based physical page */
+    char *title;                  /* malloc'ed */
+};
+
 struct extract_limits {
     long timeout_ms;              /* wall clock of the child; <= 0: 120 s */
     long memory_mb;               /* RLIMIT_AS of the child; <= 0: 1024 */
@@ -46,6 +62,8 @@ struct extract_result {
     unsigned char *page_ocr;      /* pages entries: 1 when the page's text came from OCR */
     char *title;                  /* from the file's metadata, or NULL */
     char *author;                 /* from the file's metadata, or NULL */
+    struct extract_outline *outline;   /* noutline entries in document order (PDF), or NULL */
+    int noutline;
 };
 
 /*
@@ -76,6 +94,16 @@ void extract_result_release(struct extract_result *r);
  * when out's max is reached, or INTERNAL when memory is out.
  */
 enum run_fail extract_normalize(const char *p, size_t n, struct buf *out, size_t **page_starts, int *pages);
+
+/*
+ * The parent's side of the helper's answer: check payload (int32 pages | uint64
+ * page_starts[pages] | uint8 page_ocr[pages] | title | author | outline | text,
+ * extract.c's header) and fill out (zeroed first) from it; nothing in it is trusted. RUN_OK;
+ * EXTRACT_FAILED ("extractor sent a malformed result") with out zeroed when any
+ * length, offset, flag, level, page or string is out of bounds; INTERNAL when
+ * memory is out.
+ */
+enum run_fail extract_unpack(const struct buf *payload, struct extract_result *out, char *detail, size_t detail_len);
 
 /*
  * Append p[0..n) to out: the one way the format extractors grow their output.

@@ -9,6 +9,7 @@
  */
 #include "worker/extract/ocr.h"
 #include "worker/extract/extract.h"
+#include "worker/extract/outline.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -191,6 +192,24 @@ static void safe_path(const char *path, char *dst, size_t cap)
     snprintf(dst, cap, "%s%s", path[0] == '-' ? "./" : "", path);
 }
 
+/* The document information's Title from pdfinfo's output (UTF-8, its default) into the metadata. */
+static void pdf_title(const char *info)
+{
+    const char *p = strncmp(info, "Title:", 6) == 0 ? info : strstr(info, "\nTitle:");
+    char title[EXTRACT_META_MAX];
+    size_t n;
+
+    if (!p)
+        return;
+    p += (*p == '\n') + 6;
+    n = strcspn(p, "\n");
+    if (n >= sizeof(title))
+        n = sizeof(title) - 1;
+    memcpy(title, p, n);
+    title[n] = '\0';
+    extract_meta("title", title);   /* whitespace trimmed, cut at a character boundary */
+}
+
 void extract_pdf_info(struct extract_ctx *ctx)
 {
     char path[4200], detail[256];
@@ -210,10 +229,33 @@ void extract_pdf_info(struct extract_ctx *ctx)
             pdf_pages = strtol(p + 7, NULL, 10);
         if (pdf_pages < 0 || pdf_pages > 10000000)
             pdf_pages = 0;
+        pdf_title(out.ptr);
     }
     buf_release(&out);
     if (pdf_pages > 0)
         extract_progress(0, pdf_pages);
+}
+
+static int outline_item(void *arg, int level, long page, const char *title)
+{
+    (void)arg;
+    return extract_outline_add(level, page, title);
+}
+
+void extract_pdf_outline(struct extract_ctx *ctx)
+{
+    char path[4200], detail[256];
+    const char *argv[] = {"pdftohtml", "-xml", "-i", "-q", "-stdout", "-f", "1", "-l", "1", path, NULL};
+    struct buf out;
+
+    if (!ctx)
+        return;
+    safe_path(ctx->path, path, sizeof(path));
+    buf_init(&out, 8u << 20);
+    if (run_simple(argv, &out, 20000, detail, sizeof(detail)) == RUN_OK && out.ptr &&
+        extract_outline_parse(out.ptr, out.len, outline_item, NULL) < 0)
+        extract_outline_clear(ctx);   /* out of memory: no outline rather than half of one */
+    buf_release(&out);
 }
 
 void extract_pdf_progress(const char *p, size_t n)

@@ -22,9 +22,18 @@
 #define OCR_MIN_PAGE_CHARS 16
 
 /*
- * Before pdftotext: read the page count (pdfinfo) for progress. ctx may be NULL.
+ * Before pdftotext: read the page count (pdfinfo) for progress, and the
+ * document information's Title as the file's title. ctx may be NULL.
  */
 void extract_pdf_info(struct extract_ctx *ctx);
+
+/*
+ * The PDF's outline (bookmarks) into ctx (extract_outline_add), from
+ * `pdftohtml -xml -i -q -stdout -f 1 -l 1` (the outline comes whole with the
+ * first page's text), within 20 s and 8 MiB of output. A file without an
+ * outline, or one pdftohtml cannot read, leaves none: never a failure. ctx may be NULL.
+ */
+void extract_pdf_outline(struct extract_ctx *ctx);
 
 /* pdftotext's output as it arrives: count its page ends and send progress. */
 void extract_pdf_progress(const char *p, size_t n);

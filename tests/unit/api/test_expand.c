@@ -44,6 +44,24 @@ static void test_compounds(void **state)
     assert_int_equal(expand_query("aa bb cc dd ee ff gg hh ii jj", 1, NULL, NULL, x, 3), 3);
 }
 
+/* A hyphenated lexeme's parts among the query's lexemes (their stems). */
+static void test_hyphen_parts(void **state)
+{
+    const char *lex[] = {"c-style", "count", "loop", "c", "style"};
+    const char *cl[] = {"command-line", "command", "line", NULL, "happi"};
+    const char *hp[] = {"happy-go-lucky", "go", "happi", "lucki", "luck"};
+
+    (void)state;
+    assert_int_equal(expand_hyphen_parts("c-style", lex, 5), 1u << 3 | 1u << 4);
+    assert_int_equal(expand_hyphen_parts("count", lex, 5), 0);           /* no hyphen */
+    assert_int_equal(expand_hyphen_parts("command-line", cl, 5), 1u << 1 | 1u << 2);
+    /* "happi" is happy's stem, "lucki" lucky's; "luck" is a prefix of "lucky", a stem of it too */
+    assert_int_equal(expand_hyphen_parts("happy-go-lucky", hp, 5), 1u << 1 | 1u << 2 | 1u << 3 | 1u << 4);
+    assert_int_equal(expand_hyphen_parts("x-ray", lex, 5), 0);           /* no part among them */
+    assert_int_equal(expand_hyphen_parts("-", lex, 5), 0);
+    assert_int_equal(expand_hyphen_parts(NULL, lex, 5), 0);
+}
+
 static void test_wordnet(void **state)
 {
     char err[256], syn[EXPAND_SYN_PER_WORD][EXPAND_WORD_MAX + 1];
@@ -80,6 +98,13 @@ static void test_wordnet(void **state)
     assert_string_equal(names, "with ggplot2 zsh");   /* a stop word too: it has no lexeme to mark */
     assert_true(wordnet_knows(wn, "configured") && !wordnet_knows(wn, "zsh"));
     assert_int_equal(expand_names("42 1999", wn, names, sizeof(names)), 0);   /* numbers are no names */
+    /* proper nouns only: Canada, Australia (and their plurals); not fish (a noun and a verb), excel (a verb),
+     * shell, nor a word WordNet does not know */
+    assert_true(wordnet_proper(wn, "canada") && wordnet_proper(wn, "australia"));
+    assert_false(wordnet_proper(wn, "fish") || wordnet_proper(wn, "excel") || wordnet_proper(wn, "shell"));
+    assert_false(wordnet_proper(wn, "zsh") || wordnet_proper(NULL, "canada") || wordnet_proper(wn, "a"));
+    assert_int_equal(expand_names("population Canada fish shell", wn, names, sizeof(names)), 1);
+    assert_string_equal(names, "canada");
     assert_int_equal(expand_names("zsh ggplot2", wn, names, 6), 1);           /* what fits */
     assert_string_equal(names, "zsh");
     assert_int_equal(expand_names("zsh", NULL, names, sizeof(names)), 0);     /* without WordNet: none */
@@ -93,6 +118,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_compounds),
+        cmocka_unit_test(test_hyphen_parts),
         cmocka_unit_test(test_wordnet),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

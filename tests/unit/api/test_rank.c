@@ -200,6 +200,38 @@ static void test_score_expansion(void **state)
     assert_close(own.cover, q.idf_sum);
 }
 
+/* A hyphenated query word stands for its parts: out of the IDF mass, it covers them when matched. */
+static void test_score_hyphen_compound(void **state)
+{
+    struct rank_query q;
+    struct rank_cand whole, parts, one;
+    double mass;
+
+    (void)state;
+    rank_query_init(&q, 1000, 1000.0 * 1000);
+    rank_query_add(&q, 0, 0);     /* 1: "c-style", in no chunk */
+    rank_query_add(&q, 30, 0);    /* 2: "loop" */
+    rank_query_add(&q, 200, 0);   /* 3: "c" */
+    rank_query_add(&q, 60, 0);    /* 4: "style" */
+    mass = q.idf_sum;
+    rank_query_compound(&q, 0, 1u << 2 | 1u << 3 | 1u << 0);   /* itself is never its own part */
+    assert_close(q.idf_sum, mass - rank_idf(1000, 1));
+    assert_int_equal(q.expn[0], 1);
+    assert_int_equal(q.origin[0], 1u << 2 | 1u << 3);
+    rank_query_compound(&q, 0, 1u << 2);                      /* once only */
+    assert_close(q.idf_sum, mass - rank_idf(1000, 1));
+    rank_query_compound(&q, 1, 0);                            /* no parts: stays a word */
+    assert_int_equal(q.expn[1], 0);
+    memset(&whole, 0, sizeof(whole));
+    parts = one = whole;
+    rank_score(&q, "1:1;2:3", NULL, 1000, &whole);   /* "c-style ... loop" */
+    rank_score(&q, "3:1;4:2;2:3", NULL, 1000, &parts);   /* "c style loop" */
+    rank_score(&q, "2:3", NULL, 1000, &one);
+    assert_close(whole.cover, q.idf_sum);
+    assert_close(parts.cover, q.idf_sum);
+    assert_close(one.cover, rank_idf(1000, 30));
+}
+
 /* Feedback words reorder the candidates, evidence stays; an unknown name weighs against evidence only. */
 static void test_feedback_and_names(void **state)
 {
@@ -408,6 +440,7 @@ int main(void)
         cmocka_unit_test(test_idf),
         cmocka_unit_test(test_score_bm25),
         cmocka_unit_test(test_score_expansion),
+        cmocka_unit_test(test_score_hyphen_compound),
         cmocka_unit_test(test_feedback_and_names),
         cmocka_unit_test(test_score_fields_and_parsing),
         cmocka_unit_test(test_sketch),

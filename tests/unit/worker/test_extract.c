@@ -10,6 +10,7 @@
 #include "worker/extract/docx.h"
 #include "worker/extract/extract.h"
 #include "worker/extract/html.h"
+#include "worker/extract/outline.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -569,6 +570,132 @@ static int teardown(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
+/* A helper's payload with pages 0 and 7 of "Hello\n\nWorld", no flags or metadata, and the outline
+ * entries given as (level, page, title); n_claimed entries announced. */
+static void payload(struct buf *b, const int *level, const uint32_t *page, const char *const *title, int n,
+                    uint32_t n_claimed)
+{
+    int32_t pages = 2;
+    uint64_t st[2] = {0, 7};
+    unsigned char flags[2] = {0, 0};
+    uint32_t zero = 0;
+
+    buf_init(b, 1 << 20);
+    assert_int_equal(buf_add(b, &pages, 4) | buf_add(b, st, 16) | buf_add(b, flags, 2) | buf_add(b, &zero, 4) |
+                         buf_add(b, &zero, 4) | buf_add(b, &n_claimed, 4), 0);
+    for (int i = 0; i < n; i++) {
+        unsigned char lv = (unsigned char)level[i];
+        uint32_t len = (uint32_t)strlen(title[i]);
+
+        assert_int_equal(buf_add(b, &lv, 1) | buf_add(b, &page[i], 4) | buf_add(b, &len, 4) |
+                             buf_add(b, title[i], len), 0);
+    }
+    assert_int_equal(buf_add(b, "Hello\n\nWorld", 12), 0);
+}
+
+/* The parent checks every outline entry of the helper's payload: a forged one fails the run, nothing kept. */
+static void test_unpack_outline(void **state)
+{
+    static const int lv[] = {1, 2};
+    static const uint32_t pg[] = {1, 2};
+    static const char *const ti[] = {"Intro", "Sub \xc3\xa9"};
+    static const int bad_lv[][2] = {{1, 0}, {1, EXTRACT_OUTLINE_DEPTH + 1}, {1, 2}, {1, 2}, {1, 2}, {1, 2}, {1, 2}};
+    static const uint32_t bad_pg[][2] = {{1, 2}, {1, 2}, {1, 3}, {1, 0}, {1, 2}, {1, 2}, {1, 2}};
+    char long_title[EXTRACT_OUTLINE_TITLE_MAX + 1], d[128];
+    const char *const bad_ti[][2] = {{"a", "b"}, {"a", "b"}, {"a", "b"}, {"a", "b"}, {"a", "two\nlines"},
+                                     {"a", ""}, {"a", long_title}};
+    struct extract_result r;
+    struct buf b;
+
+    (void)state;
+    payload(&b, lv, pg, ti, 2, 2);
+    assert_int_equal(extract_unpack(&b, &r, d, sizeof(d)), RUN_OK);
+    buf_release(&b);
+    assert_int_equal(r.noutline, 2);
+    assert_int_equal(r.outline[1].level, 2);
+    assert_int_equal(r.outline[1].page, 2);
+    assert_string_equal(r.outline[1].title, "Sub \xc3\xa9");
+    assert_string_equal(r.text, "Hello\n\nWorld");
+    extract_result_release(&r);
+    memset(long_title, 'x', sizeof(long_title) - 1);
+    long_title[sizeof(long_title) - 1] = '\0';
+    /* level 0, level 9, page past the last, page 0, a control byte, empty, 256 bytes */
+    for (int k = 0; k < 7; k++) {
+        payload(&b, bad_lv[k], bad_pg[k], bad_ti[k], 2, 2);
+        assert_int_equal(extract_unpack(&b, &r, d, sizeof(d)), RUN_FAIL_EXTRACT_FAILED);
+        assert_null(r.outline);
+        assert_null(r.text);
+        buf_release(&b);
+    }
+    payload(&b, lv, pg, ti, 2, 3);   /* announces more entries than it holds (the text is read as one) */
+    assert_int_equal(extract_unpack(&b, &r, d, sizeof(d)), RUN_FAIL_EXTRACT_FAILED);
+    buf_release(&b);
+    payload(&b, lv, pg, ti, 0, EXTRACT_OUTLINE_MAX + 1);   /* over the bound */
+    assert_int_equal(extract_unpack(&b, &r, d, sizeof(d)), RUN_FAIL_EXTRACT_FAILED);
+    assert_string_equal(d, "extractor sent a malformed result");
+    buf_release(&b);
+}
+
+struct got {
+    int n, level[8];
+    long page[8];
+    char title[8][EXTRACT_OUTLINE_TITLE_MAX];
+};
+
+static int got_item(void *arg, int level, long page, const char *title)
+{
+    struct got *g = arg;
+
+    if (g->n >= 8)
+        return 1;
+    g->level[g->n] = level;
+    g->page[g->n] = page;
+    snprintf(g->title[g->n], sizeof(g->title[0]), "%s", title);
+    g->n++;
+    return 0;
+}
+
+/* pdftohtml -xml's outline: nesting, entities, items without a page or outside a list skipped. */
+static void test_outline_parse(void **state)
+{
+    static const char xml[] =
+        "<page number=\"1\">\n<text top=\"1\">&lt;outline&gt;</text>\n</page>\n"
+        "<item page=\"9\">Not in a list</item>\n"
+        "<outline>\n<item page=\"7\">Introduction</item>\n<outline>\n"
+        "<item page=\"8\">New data type &#34;array&#34; &amp; &lt;more&gt; &#x2013; &#0; done</item>\n"
+        "<item>No page</item>\n<item page=\"x\">Bad page</item>\n"
+        "<item page=\"10\">Cut off\n"
+        "</outline>\n<item page=\"12\">Back to the top</item>\n</outline>\n";
+    char big[EXTRACT_OUTLINE_TITLE_MAX * 3 + 64];
+    struct got g;
+    size_t n;
+
+    (void)state;
+    memset(&g, 0, sizeof(g));
+    assert_int_equal(extract_outline_parse(xml, sizeof(xml) - 1, got_item, &g), 3);
+    assert_int_equal(g.n, 3);
+    assert_int_equal(g.level[0], 1);
+    assert_int_equal(g.page[0], 7);
+    assert_string_equal(g.title[0], "Introduction");
+    assert_int_equal(g.level[1], 2);
+    assert_int_equal(g.page[1], 8);
+    assert_string_equal(g.title[1], "New data type \"array\" & <more> \xe2\x80\x93  done");
+    assert_int_equal(g.level[2], 1);
+    assert_string_equal(g.title[2], "Back to the top");
+    /* a long title is cut below the limit at a character boundary */
+    n = (size_t)snprintf(big, sizeof(big), "<outline>\n<item page=\"1\">");
+    for (int i = 0; i < EXTRACT_OUTLINE_TITLE_MAX; i++)
+        n += (size_t)snprintf(big + n, sizeof(big) - n, "\xc3\xa9");
+    n += (size_t)snprintf(big + n, sizeof(big) - n, "</item>\n</outline>\n");
+    memset(&g, 0, sizeof(g));
+    assert_int_equal(extract_outline_parse(big, n, got_item, &g), 1);
+    assert_true(strlen(g.title[0]) < EXTRACT_OUTLINE_TITLE_MAX && strlen(g.title[0]) % 2 == 0);
+    /* the callback can stop the walk */
+    memset(&g, 0, sizeof(g));
+    g.n = 8;
+    assert_int_equal(extract_outline_parse(xml, sizeof(xml) - 1, got_item, &g), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -578,7 +705,8 @@ int main(void)
         cmocka_unit_test(test_docx_bomb),     cmocka_unit_test(test_timeout_fifo),
         cmocka_unit_test(test_repair),        cmocka_unit_test(test_limits),
         cmocka_unit_test(test_normalize_pages), cmocka_unit_test(test_docx_xxe),
-        cmocka_unit_test(test_docx_headings),
+        cmocka_unit_test(test_docx_headings),   cmocka_unit_test(test_outline_parse),
+        cmocka_unit_test(test_unpack_outline),
         cmocka_unit_test(test_html_headings),
         cmocka_unit_test(test_html_buffer),   cmocka_unit_test(test_html_utf8_detection),
         cmocka_unit_test(test_put),           cmocka_unit_test(test_html_declared_charsets),

@@ -140,6 +140,55 @@ static void test_html_marks(void **state)
     structure_release(&st);
 }
 
+/* A PDF outline: headings at the matching line of their page, else at the page's start. */
+static void test_pdf_outline(void **state)
+{
+    size_t starts[PAGES], len;
+    char *t = make_pdf_text(starts, &len);
+    struct extract_outline ol[] = {
+        {1, 1, (char *)"Basic Shell Features"},            /* no such line: page 1's start */
+        {2, 3, (char *)"3.2 The charlie section ends here"},   /* the line, its number aside */
+        {1, 7, (char *)"Shell Builtin Commands"},
+        {2, 9, (char *)"Nothing like this"},               /* page 9's start */
+        {2, 2, (char *)"Backwards"},                       /* page 2 was passed: unused */
+    };
+    struct structure st;
+    const char *charlie;
+    int seen = 0;
+
+    (void)state;
+    assert_int_equal(structure_build_outline(t, len, starts, PAGES, SNIFF_MIME_PDF, ol, 5, &st), 0);
+    charlie = strstr(st.text, "The charlie section ends here.");
+    assert_non_null(charlie);
+    assert_null(strstr(st.text, "Chapter 3"));   /* running heads still removed */
+    assert_string_equal(st.labels[0], "7");      /* and still give labels */
+    for (size_t i = 0; i < st.nheads; i++) {
+        const char *p = st.heads[i].path;
+
+        assert_null(strstr(p, "Chapter"));       /* sections come from the outline, not the heads */
+        assert_null(strstr(p, "Backwards"));
+        if (strcmp(p, "Basic Shell Features") == 0)
+            seen |= 1, assert_int_equal(st.heads[i].off, st.page_starts[0]);
+        if (strcmp(p, "Basic Shell Features > 3.2 The charlie section ends here") == 0)
+            seen |= 2, assert_int_equal(st.heads[i].off, (size_t)(charlie - st.text));
+        if (strcmp(p, "Shell Builtin Commands") == 0)
+            seen |= 4, assert_int_equal(st.heads[i].off, st.page_starts[6]);
+        if (strcmp(p, "Shell Builtin Commands > Nothing like this") == 0)
+            seen |= 8, assert_int_equal(st.heads[i].off, st.page_starts[8]);
+    }
+    assert_int_equal(seen, 15);
+    assert_int_equal(st.nheads, 4);
+    structure_release(&st);
+    /* without the outline the running heads give the sections, as before */
+    assert_int_equal(structure_build(t, len, starts, PAGES, SNIFF_MIME_PDF, &st), 0);
+    assert_true(st.nheads > 0 && strstr(st.heads[0].path, "Chapter 3") != NULL);
+    structure_release(&st);
+    /* an outline on another type is ignored */
+    assert_int_equal(structure_build_outline(t, len, starts, PAGES, SNIFF_MIME_TEXT, ol, 5, &st), 0);
+    assert_int_equal(st.nheads, 0);
+    structure_release(&st);
+}
+
 static void test_empty(void **state)
 {
     struct structure st;
@@ -158,6 +207,7 @@ int main(void)
         cmocka_unit_test(test_plain_text_untouched),
         cmocka_unit_test(test_markdown_headings),
         cmocka_unit_test(test_html_marks),
+        cmocka_unit_test(test_pdf_outline),
         cmocka_unit_test(test_empty),
     };
 
