@@ -139,7 +139,7 @@ static struct db_stmt candidates_stmt = {
     "         (SELECT string_agg(" SEARCH_QUOTE_LEXEME ", $5)::tsquery FROM unnest($3::text[]) lexeme) AS tq_cand"
     "), hit AS MATERIALIZED ("
     "  SELECT c.chunk_id, c.doc_id, c.version_id, c.ordinal, c.page_start, c.page_end, c.section, c.page_label, c.tsv,"
-    "         octet_length(c.text) AS bytes, c.ocr, c.head_tsv, c.sketch"
+    "         octet_length(c.text) AS bytes, c.ocr, c.head_tsv, c.sketch, d.title, d.source_uri, d.title_tsv"
     "    FROM (SELECT m.* FROM tenant_chunks m"
     "           WHERE m.tenant_id = $1 AND m.tsv @@ (SELECT tq_cand FROM q) LIMIT " SEARCH_STR(SEARCH_SCAN_CAP) ") c"
     "    JOIN document_versions v ON v.version_id = c.version_id AND v.is_active AND v.tenant_id = $1"
@@ -151,16 +151,15 @@ static struct db_stmt candidates_stmt = {
     "   ORDER BY pre DESC, h.chunk_id"
     "   LIMIT $4::integer"
     ")"
-    "SELECT cand.chunk_id, cand.doc_id, cand.version_id, d.title, d.source_uri,"
+    "SELECT cand.chunk_id, cand.doc_id, cand.version_id, cand.title, cand.source_uri,"
     "       cand.page_start, cand.page_end, cand.section, cand.page_label, cand.bytes, cand.ordinal,"
     "       (SELECT string_agg(array_position($2::text[], u.lexeme) || ':' || array_to_string(u.positions, ','), ';')"
     "          FROM unnest(ts_filter(setweight(cand.tsv, 'A', $2::text[]), '{a}')) u) AS hits,"
     "       (SELECT string_agg(array_position($2::text[], u.lexeme)::text, ',')"
-    "          FROM unnest(d.title_tsv || cand.head_tsv) u"
+    "          FROM unnest(cand.title_tsv || cand.head_tsv) u"
     "         WHERE u.lexeme = ANY ($2::text[])) AS fields,"
     "       cand.ocr, cand.sketch"
-    "  FROM cand"
-    "  JOIN documents d ON d.doc_id = cand.doc_id",
+    "  FROM cand",
     0};
 
 /*
