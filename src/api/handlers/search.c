@@ -38,7 +38,15 @@
 #define SEARCH_TOP_K_DEFAULT 8
 #define SEARCH_TOP_K_MAX 50
 #define SEARCH_QUERY_MAX_CHARS 1000
-#define SEARCH_CANDIDATES 200
+/*
+ * Candidates scored (pre-ranked by ts_rank_cd when more match), or the best
+ * top_k * SEARCH_PICK_FACTOR + SEARCH_PICK_EXTRA when that is more (top_k 50).
+ * 200 until issue 13's fourth pass: 100 with SEARCH_RARE_BUDGET 250 measured
+ * no loss on bench/retrieval_eval.mjs (HTML the same, PDF MRR@10 +0.3 points)
+ * for about a third less CPU a search; 64 with 200 lost 4 points of PDF
+ * recall@5 (docs/retrieval.md "At scale, fourth pass").
+ */
+#define SEARCH_CANDIDATES 100
 #define SEARCH_SNIPPET_MAX (64 * 1024)
 /*
  * The most chunks one candidate statement reads from the index, whatever
@@ -195,7 +203,7 @@ static struct db_stmt vectors_stmt = {
  * candidates are the chunks holding every one of the rarest words, as many as
  * bring the expected count under the budget (docs/retrieval.md "Candidates").
  */
-#define SEARCH_RARE_BUDGET 500.0
+#define SEARCH_RARE_BUDGET 250.0
 
 /* Which lexemes a candidate statement uses (terms_literal). */
 enum terms_mode {
@@ -705,7 +713,8 @@ static int query_candidates(struct search *s, enum terms_mode mode)
         req_error(r, API_ERR_INTERNAL, "out of memory");
         return -1;
     }
-    snprintf(limit, sizeof(limit), "%d", SEARCH_CANDIDATES);
+    snprintf(limit, sizeof(limit), "%d", s->top_k * SEARCH_PICK_FACTOR + SEARCH_PICK_EXTRA > SEARCH_CANDIDATES
+                                             ? s->top_k * SEARCH_PICK_FACTOR + SEARCH_PICK_EXTRA : SEARCH_CANDIDATES);
     params[0] = r->principal.tenant_id;
     params[1] = s->all_terms;
     params[2] = s->cand_terms;
