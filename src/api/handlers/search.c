@@ -6,8 +6,9 @@
  * frequencies (term_stats); a second fetches the candidates (chunks holding
  * one of the rarest content words, or every one of them when the rarest alone
  * passes a fixed budget, at most SEARCH_CANDIDATES) with what rank.c
- * needs: term positions, title and heading matches; a third their vectors
- * (binary result), a fourth the sketches of the best. rank.c scores them (BM25F, proximity, a 0-1 score), and picks the
+ * needs: term positions, title and heading matches, near-duplicate sketches;
+ * a third their vectors (binary result); with feedback only, a fourth the
+ * feedback words of the best. rank.c scores them (BM25F, proximity, a 0-1 score), and picks the
  * results (threshold, near-duplicates, per-document cap); a last statement
  * makes the snippets of the chunks returned. Every statement is prepared once
  * per pooled connection (db_query_prepared). docs/retrieval.md has the
