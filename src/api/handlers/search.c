@@ -176,6 +176,7 @@ static struct db_stmt candidates_stmt = {
     "            AND EXISTS (SELECT 1 FROM document_versions v"
     "                         WHERE v.version_id = h.version_id AND v.is_active AND v.tenant_id = $1)"
     "         OFFSET 0) d"
+    "   ORDER BY h.pre DESC, h.chunk_id"   /* the order the subquery sorted: no sort again */
     "   LIMIT $4::integer"
     ")"
     "SELECT cand.chunk_id, cand.doc_id, cand.version_id, cand.title, cand.source_uri,"
