@@ -418,7 +418,7 @@ describe('uploads in a declared charset', () => {
 });
 
 describe('candidates at scale', () => {
-  // Two words each in more than the candidate budget's 500 chunks, together in few: the
+  // Two words each in more than the candidate budget's 250 chunks (500 before issue 13's fourth pass), together in few: the
   // candidates are the chunks holding both (the intersection of their posting lists), not
   // hundreds of chunks holding the rarer one, and the chunk that holds both is found.
   test('a question of two common words reads only the chunks holding both', async () => {

@@ -6,8 +6,9 @@
  * frequencies (term_stats); a second fetches the candidates (chunks holding
  * one of the rarest content words, or every one of them when the rarest alone
  * passes a fixed budget, at most SEARCH_CANDIDATES) with what rank.c
- * needs: term positions, title and heading matches; a third their vectors
- * (binary result), a fourth the sketches of the best. rank.c scores them (BM25F, proximity, a 0-1 score), and picks the
+ * needs: term positions, title and heading matches, near-duplicate sketches;
+ * a third their vectors (binary result); with feedback only, a fourth the
+ * feedback words of the best. rank.c scores them (BM25F, proximity, a 0-1 score), and picks the
  * results (threshold, near-duplicates, per-document cap); a last statement
  * makes the snippets of the chunks returned. Every statement is prepared once
  * per pooled connection (db_query_prepared). docs/retrieval.md has the
@@ -38,14 +39,26 @@
 #define SEARCH_TOP_K_DEFAULT 8
 #define SEARCH_TOP_K_MAX 50
 #define SEARCH_QUERY_MAX_CHARS 1000
-#define SEARCH_CANDIDATES 200
+/*
+ * Candidates scored (pre-ranked by ts_rank_cd when more match), or the best
+ * top_k * SEARCH_PICK_FACTOR + SEARCH_PICK_EXTRA when that is more (top_k 50).
+ * 200 until issue 13's fourth pass: 100 with SEARCH_RARE_BUDGET 250 measured
+ * no loss on bench/retrieval_eval.mjs (HTML the same, PDF MRR@10 +0.3 points)
+ * for about a third less CPU a search; 64 with 200 lost 4 points of PDF
+ * recall@5 (docs/retrieval.md "At scale, fourth pass").
+ */
+#define SEARCH_CANDIDATES 100
 #define SEARCH_SNIPPET_MAX (64 * 1024)
 /*
  * The most chunks one candidate statement reads from the index, whatever
- * matches (a widened query over a big corpus): beyond it, chunks are not
- * pre-ranked at all.
+ * matches (a widened query, or the fallback to the rarest word when its
+ * chunks holding every rare word are too few, over a big corpus): beyond it,
+ * chunks are not pre-ranked at all. 4000 until issue 13's fourth pass: at a
+ * million chunks those statements were the big tenant's slowest searches;
+ * 1000 changed no citation on the benchmark's 100k chunks nor any figure of
+ * bench/retrieval_eval.mjs.
  */
-#define SEARCH_SCAN_CAP 4000
+#define SEARCH_SCAN_CAP 1000
 /* The message of a statement error that is the request's fault (req_db_error). */
 #define SEARCH_DB_WHAT "invalid search query"
 
@@ -119,11 +132,22 @@ enum { T_LEXEME, T_DF, T_QWORD, T_N, T_BYTES, T_ORIGIN, T_WEIGHT, T_NAME };
  * scores: the query lexemes it holds with their positions ("i:p,p;j:p", i the
  * 1-based index in $2), the ones in its document title or its own heading
  * (the last level of a heading path of two levels or more: a top-level
- * heading or a PDF's running head names a whole chapter), its
- * length in bytes. The hits are the positions of ts_filter(setweight(tsv,
+ * heading or a PDF's running head names a whole chapter: documents.title_tsv
+ * and chunks.head_tsv, stored at write time by db/migrations/0015), its
+ * length in bytes, whether it came from OCR, and its near-duplicate sketch
+ * (chunks.sketch, also stored at write time). The hits are the positions of ts_filter(setweight(tsv,
  * 'A', $2), '{a}'): the query's lexemes alone, made in one pass over the
  * tsvector (the generated tsv has weight D everywhere) instead of a row per
  * lexeme of the chunk. The vectors come after, in binary (vectors_stmt).
+ *
+ * Whether a chunk is of an active version of a live document is asked per
+ * chunk, best pre-ranked first, until $4 pass (a LATERAL subquery that OFFSET
+ * 0 keeps a nested loop of primary-key probes): the cost follows the
+ * candidates, where a join read all of the tenant's documents and versions
+ * (10,000 of each for the benchmark's big tenant at a million chunks). The
+ * same chunks pass, in the same order, as when the join came first: only
+ * chunks that do not pass are ranked in vain. (When more than $4 chunks match
+ * but at most $4 pass, all that pass are kept, as before, now in rank order.)
  *
  * Row-level security (db/migrations/0006_rls.sql): the chunks come from the
  * view tenant_chunks, which filters on the session's tenant itself, matched in
@@ -137,30 +161,33 @@ static struct db_stmt candidates_stmt = {
     "         (SELECT string_agg(" SEARCH_QUOTE_LEXEME ", $5)::tsquery FROM unnest($3::text[]) lexeme) AS tq_cand"
     "), hit AS MATERIALIZED ("
     "  SELECT c.chunk_id, c.doc_id, c.version_id, c.ordinal, c.page_start, c.page_end, c.section, c.page_label, c.tsv,"
-    "         octet_length(c.text) AS bytes"
+    "         octet_length(c.text) AS bytes, c.ocr, c.head_tsv, c.sketch"
     "    FROM (SELECT m.* FROM tenant_chunks m"
     "           WHERE m.tenant_id = $1 AND m.tsv @@ (SELECT tq_cand FROM q) LIMIT " SEARCH_STR(SEARCH_SCAN_CAP) ") c"
-    "    JOIN document_versions v ON v.version_id = c.version_id AND v.is_active AND v.tenant_id = $1"
-    "    JOIN documents d ON d.doc_id = c.doc_id AND d.tenant_id = $1 AND d.deleted_at IS NULL"
     "), cand AS ("
-    "  SELECT h.*, CASE WHEN (SELECT count(*) FROM hit) > $4::integer"
-    "                   THEN ts_rank_cd(h.tsv, (SELECT tq FROM q)) END AS pre"
-    "    FROM hit h"
-    "   ORDER BY pre DESC, h.chunk_id"
+    "  SELECT h.*, d.title, d.source_uri, d.title_tsv"
+    "    FROM (SELECT h.*, CASE WHEN (SELECT count(*) FROM hit) > $4::integer"
+    "                           THEN ts_rank_cd(h.tsv, (SELECT tq FROM q)) END AS pre"
+    "            FROM hit h"
+    "           ORDER BY pre DESC, h.chunk_id) h"
+    "   CROSS JOIN LATERAL ("
+    "         SELECT d.title, d.source_uri, d.title_tsv FROM documents d"
+    "          WHERE d.doc_id = h.doc_id AND d.tenant_id = $1 AND d.deleted_at IS NULL"
+    "            AND EXISTS (SELECT 1 FROM document_versions v"
+    "                         WHERE v.version_id = h.version_id AND v.is_active AND v.tenant_id = $1)"
+    "         OFFSET 0) d"
+    "   ORDER BY h.pre DESC, h.chunk_id"   /* the order the subquery sorted: no sort again */
     "   LIMIT $4::integer"
     ")"
-    "SELECT cand.chunk_id, cand.doc_id, cand.version_id, d.title, d.source_uri,"
+    "SELECT cand.chunk_id, cand.doc_id, cand.version_id, cand.title, cand.source_uri,"
     "       cand.page_start, cand.page_end, cand.section, cand.page_label, cand.bytes, cand.ordinal,"
     "       (SELECT string_agg(array_position($2::text[], u.lexeme) || ':' || array_to_string(u.positions, ','), ';')"
     "          FROM unnest(ts_filter(setweight(cand.tsv, 'A', $2::text[]), '{a}')) u) AS hits,"
     "       (SELECT string_agg(array_position($2::text[], u.lexeme)::text, ',')"
-    "          FROM unnest(to_tsvector('english', coalesce(d.title, '') || ' ' ||"
-    "                   coalesce(substring(cand.section FROM '.* > (.*)$'), ''))) u"
+    "          FROM unnest(cand.title_tsv || cand.head_tsv) u"
     "         WHERE u.lexeme = ANY ($2::text[])) AS fields,"
-    /* the citation says when its text came from OCR (a primary-key look-up per candidate) */
-    "       (SELECT ch.ocr FROM chunks ch WHERE ch.chunk_id = cand.chunk_id) AS ocr"
-    "  FROM cand"
-    "  JOIN documents d ON d.doc_id = cand.doc_id",
+    "       cand.ocr, cand.sketch"
+    "  FROM cand",
     0};
 
 /*
@@ -182,7 +209,7 @@ static struct db_stmt vectors_stmt = {
  * candidates are the chunks holding every one of the rarest words, as many as
  * bring the expected count under the budget (docs/retrieval.md "Candidates").
  */
-#define SEARCH_RARE_BUDGET 500.0
+#define SEARCH_RARE_BUDGET 250.0
 
 /* Which lexemes a candidate statement uses (terms_literal). */
 enum terms_mode {
@@ -206,28 +233,21 @@ enum terms_mode {
     "also still would could should please thing something anything best good"
 
 enum { C_CHUNK, C_DOC, C_VERSION, C_TITLE, C_URI, C_PSTART, C_PEND, C_SECTION, C_PLABEL, C_BYTES, C_ORDINAL, C_HITS,
-       C_FIELDS, C_OCR };
+       C_FIELDS, C_OCR, C_SKETCH };
 
 /*
- * Bottom-k sketches (the RANK_SKETCH smallest hashes of a chunk's lexemes) of
- * the best-ranked candidates only, $2: near-duplicates are found among them
- * (no feedback: the third column is NULL). With feedback, pseudo-relevance feedback (rank_feedback): the RANK_FB_DOCS best
- * candidates ($3; none when SEARCH_FEEDBACK is 0) give the RANK_FB_TERMS words
- * that most of them hold (at least 2 chunks of the tenant, not a query lexeme
- * $4), rarest first ($5: the tenant's chunk count), and each row says which of
- * them it holds: "df:k:tf ..." (rank_feedback_parse).
+ * Pseudo-relevance feedback (rank_feedback, SEARCH_FEEDBACK > 0): the
+ * bottom-k sketches (chunks.sketch: the RANK_SKETCH smallest hashes of a
+ * chunk's lexemes, stored at write time) of the best-ranked candidates $2, and
+ * the RANK_FB_TERMS words that most of the RANK_FB_DOCS best candidates ($3)
+ * hold (at least 2 chunks of the tenant, not a query lexeme $4), rarest first
+ * ($5: the tenant's chunk count), each row saying which of them it holds:
+ * "df:k:tf ..." (rank_feedback_parse). Without feedback the sketches come with
+ * the candidates (C_SKETCH) and no statement is made.
  */
-static struct db_stmt sketches_plain_stmt = {
-    "SELECT c.chunk_id, ARRAY(SELECT hashtext(l) FROM unnest(tsvector_to_array(c.tsv)) l"
-    "                          ORDER BY 1 LIMIT " SEARCH_STR(RANK_SKETCH) "), NULL"
-    "  FROM tenant_chunks c"
-    " WHERE c.tenant_id = $1 AND c.chunk_id = ANY ($2::uuid[])",
-    0};
-
-/* The same with feedback (SEARCH_FEEDBACK > 0). */
 static struct db_stmt sketches_fb_stmt = {
     "WITH c AS ("
-    "  SELECT c.chunk_id, c.tsv FROM tenant_chunks c WHERE c.tenant_id = $1 AND c.chunk_id = ANY ($2::uuid[])"
+    "  SELECT c.chunk_id, c.tsv, c.sketch FROM tenant_chunks c WHERE c.tenant_id = $1 AND c.chunk_id = ANY ($2::uuid[])"
     "), fb AS ("
     "  SELECT u.lexeme, s.df, count(*) AS k"
     "    FROM c, unnest(c.tsv) u, term_stats s"
@@ -237,8 +257,7 @@ static struct db_stmt sketches_fb_stmt = {
     "   ORDER BY count(*) * ln(1 + $5::float8 / s.df) DESC, u.lexeme"
     "   LIMIT " SEARCH_STR(RANK_FB_TERMS)
     ")"
-    "SELECT c.chunk_id, ARRAY(SELECT hashtext(l) FROM unnest(tsvector_to_array(c.tsv)) l"
-    "                          ORDER BY 1 LIMIT " SEARCH_STR(RANK_SKETCH) "),"
+    "SELECT c.chunk_id, c.sketch,"
     "       (SELECT string_agg(f.df || ':' || f.k || ':' || coalesce(array_length(u.positions, 1), 1), ' ')"
     "          FROM fb f JOIN unnest(c.tsv) u ON u.lexeme = f.lexeme)"
     "  FROM c",
@@ -714,7 +733,8 @@ static int query_candidates(struct search *s, enum terms_mode mode)
         req_error(r, API_ERR_INTERNAL, "out of memory");
         return -1;
     }
-    snprintf(limit, sizeof(limit), "%d", SEARCH_CANDIDATES);
+    snprintf(limit, sizeof(limit), "%d", s->top_k * SEARCH_PICK_FACTOR + SEARCH_PICK_EXTRA > SEARCH_CANDIDATES
+                                             ? s->top_k * SEARCH_PICK_FACTOR + SEARCH_PICK_EXTRA : SEARCH_CANDIDATES);
     params[0] = r->principal.tenant_id;
     params[1] = s->all_terms;
     params[2] = s->cand_terms;
@@ -822,8 +842,9 @@ static void read_candidates(struct search *s, struct rank_cand *c, float *tmp, c
 }
 
 /*
- * The sketches and feedback evidence of the first n of c (sorted) from
- * sketches_fb_stmt (or sketches_plain_stmt), then the feedback applied (c[0..n) sorted again); 0 or -1
+ * The sketches and feedback evidence of the first n of c (sorted): the
+ * sketches from the candidate rows, or with feedback both from
+ * sketches_fb_stmt; then the feedback applied (c[0..n) sorted again). 0 or -1
  * (answered).
  */
 static int read_sketches(struct search *s, struct rank_cand *c, int n)
@@ -831,17 +852,22 @@ static int read_sketches(struct search *s, struct rank_cand *c, int n)
     double weight = s->r->app->cfg->search_feedback;
     int nfb = weight > 0 ? (n < RANK_FB_DOCS ? n : RANK_FB_DOCS) : 0;
     char total[32];
-    const char *params[5] = {s->r->principal.tenant_id, uuid_array(s->r, s->cands, c, n),
-                             nfb ? uuid_array(s->r, s->cands, c, nfb) : "{}", s->all_terms, total};
+    const char *params[5] = {s->r->principal.tenant_id, NULL, NULL, s->all_terms, total};
     PGresult *res;
 
+    if (nfb == 0) {
+        for (int i = 0; i < n; i++)
+            c[i].nsketch = rank_parse_sketch(db_val(s->cands, (int)c[i].idx, C_SKETCH), c[i].sketch, RANK_SKETCH);
+        return 0;
+    }
+    params[1] = uuid_array(s->r, s->cands, c, n);
+    params[2] = uuid_array(s->r, s->cands, c, nfb);
     if (!params[1] || !params[2]) {
         req_error(s->r, API_ERR_INTERNAL, "out of memory");
         return -1;
     }
     snprintf(total, sizeof(total), "%.0f", s->rq.n);
-    res = nfb ? rows_prepared(s->r, &sketches_fb_stmt, 5, params, 0, SEARCH_DB_WHAT)
-              : rows_prepared(s->r, &sketches_plain_stmt, 2, params, 0, SEARCH_DB_WHAT);
+    res = rows_prepared(s->r, &sketches_fb_stmt, 5, params, 0, SEARCH_DB_WHAT);
     if (!res)
         return -1;
     for (int i = 0; i < n; i++)
