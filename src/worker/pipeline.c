@@ -579,6 +579,9 @@ static enum stage_rc write_content(struct job *j, const struct store_input *in)
         sr = store_write(*j->env->conn, in, &j->activated, j->version_id);
         if (sr == STORE_OK) {
             j->transition = "running->succeeded";
+            if (in->nchunks && store_merge_index(*j->env->conn) < 0)
+                log_stage(j, "write", NULL, time_mono_ms() - t, (long)j->nchunks,
+                          "index merge failed (left to the next insert or autovacuum)");
             return STAGE_NEXT;
         }
         if (sr == STORE_LOST) {

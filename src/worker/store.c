@@ -453,3 +453,8 @@ enum store_result store_write(PGconn *c, const struct store_input *in, int *acti
     snprintf(version_id, ID_UUID_LEN + 1, "%s", tx.vid);
     return STORE_OK;
 }
+
+int store_merge_index(PGconn *c)
+{
+    return db_exec(c, "SELECT chunks_index_merge()", 0, NULL);
+}

@@ -60,6 +60,14 @@ enum store_result {
  * db_last_sqlstate() says why.
  */
 enum store_result store_write(PGconn *c, const struct store_input *in, int *activated, char *version_id);
+/*
+ * Merge the search index's pending list (chunks_index_merge(), migration
+ * 0017) after a committed write, so searches do not read the chunks just
+ * written from the list. Outside any transaction; best effort: a failure
+ * changes nothing (the next insert past the list's limit, or autovacuum,
+ * merges it). Returns 0 or -1 (db_last_sqlstate() says why).
+ */
+int store_merge_index(PGconn *c);
 
 /*
  * COPY text-format field escaping: backslash, tab, newline and carriage

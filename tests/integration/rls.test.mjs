@@ -32,6 +32,8 @@ const DEFINER = {
   due_source_syncs: { callers: ['core_api'] },
   // Migration 0011 (extraction): the title from the file's metadata, in the caller's tenant only.
   document_title_from_file: { callers: ['ingest_worker'] },
+  // Migration 0017: the search index's pending list merged after a write (reads no row).
+  chunks_index_merge: { callers: ['ingest_worker'] },
 };
 const C_BIN = path.resolve(ROOT, process.env.BUILD_DIR ?? 'build', 'tests/integration/c/test_db_tenant');
 

@@ -185,6 +185,25 @@ suite('pipeline end to end', () => {
     }
   });
 
+  test('after a write the search index has nothing pending: inserts are batched, then merged (migration 0017)', async () => {
+    const [ix] = await stack.sql(`SELECT array_to_string(reloptions, ',') AS o FROM pg_class WHERE relname = 'chunks_tenant_tsv'`);
+    assert.match(ix.o, /fastupdate=on/);
+    assert.match(ix.o, /gin_pending_list_limit=256/);
+    await stack.sql('CREATE EXTENSION IF NOT EXISTS pgstattuple');
+    const words = Array.from({ length: 3000 }, (_, i) => `term${i} pendingword${i % 97}`).join(' ');
+    const { runId } = await queueJob(stack, { tenantId: await newTenant(stack), filename: 'pending.txt', content: words });
+    const run = await stack.waitRun(runId, { timeoutMs: 30000 });
+    assert.equal(run.status, 'succeeded', run.error);
+    assert.ok(run.stats.chunks >= 5, `chunks ${run.stats.chunks}`);
+    // The merge follows the commit that made the run succeeded: wait for it, bounded.
+    let g;
+    await waitFor(async () => {
+      [g] = await stack.sql(`SELECT pending_pages, pending_tuples FROM pgstatginindex('chunks_tenant_tsv')`);
+      return g.pending_pages === 0;
+    }, { timeoutMs: 5000, what: 'pending list merged' }).catch(() => {});
+    assert.equal(g.pending_pages, 0, `pending pages ${g.pending_pages}, tuples ${g.pending_tuples}`);
+  });
+
   test('an unsupported file fails at once with unsupported_type and its message goes to the DLQ', async () => {
     const before_ = await stack.dlqDepth();
     // (PNG, JPEG and TIFF are documents since issue 16: OCR; GIF is not)
