@@ -281,6 +281,32 @@ describe('search', () => {
   });
 });
 
+describe('vectors', () => {
+  // The hash embedder with SEARCH_VECTOR_WEIGHT not set: no query vector, no vectors read
+  // (log: with_vectors 0). Set explicitly (another core-api on the same database): the
+  // vectors of the candidates that can reach the results are read and only add to a score.
+  test('read only when SEARCH_VECTOR_WEIGHT is set, with the hash embedder', async () => {
+    const q = 'when does the beta milestone ship';
+    const plain = await search(A, q);
+    assert.equal(plain.json.status, 'answered', plain.text);
+    await new Promise((r) => setTimeout(r, 200));
+    const lines = (log) => log.split('\n').filter((l) => l.includes('"with_vectors"'));
+    assert.match(lines(stack.apiLog()).at(-1), /"with_vectors":0/);
+    const api = await stack.startExtraApi({ SEARCH_VECTOR_WEIGHT: '0.5' });
+    const r = await fetch(`${api.baseUrl}/v1/search`, { method: 'POST',
+      headers: { authorization: `Bearer ${A.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ query: q }) });
+    const weighted = await r.json();
+    assert.equal(weighted.status, 'answered');
+    await new Promise((res) => setTimeout(res, 200));
+    const n = Number(/"with_vectors":(\d+)/.exec(lines(api.log()).at(-1))[1]);
+    assert.ok(n >= 1, `with_vectors ${n}`);
+    assert.equal(weighted.results[0].chunk_id, plain.json.results[0].chunk_id);
+    assert.ok(weighted.results[0].score > plain.json.results[0].score,
+      `${weighted.results[0].score} > ${plain.json.results[0].score}`);
+  });
+});
+
 describe('documents', () => {
   test('get: versions newest first, which is active, chunks, runs', async () => {
     const r = await stack.api('GET', `/v1/documents/${docs.heron1.docId}`, { token: Auser.token });
