@@ -177,8 +177,7 @@ static const struct cfg_entry cfg_table[] = {
     {"SEARCH_MIN_SCORE", CFG_REAL, F(search_min_score), API, "0.13", 0, 1000, NULL,
      "search abstains when no chunk's 0-1 evidence reaches this (docs/retrieval.md)"},
     {"SEARCH_VECTOR_WEIGHT", CFG_REAL, F(search_vector_weight), API, "0.5", 0, 10000, NULL,
-     "weight of the embedding's cosine (above SEARCH_MIN_COSINE) in relevance; 0: full-text ranking only "
-     "(not set with EMBED_PROVIDER=hash: 0, no query vector made nor candidate vectors read; docs/retrieval.md)"},
+     "weight of the embedding's cosine (above SEARCH_MIN_COSINE) in relevance; 0: full-text ranking only"},
     {"SEARCH_MAX_PER_DOC", CFG_INT, F(search_max_per_doc), API, "4", 0, 50, NULL,
      "results of one document in a search while other documents have evidence (0: no limit)"},
     {"SEARCH_COMPOUNDS", CFG_BOOL, F(search_compounds), API, "true", 0, 0, NULL,
@@ -501,9 +500,6 @@ int config_load(struct config *cfg, unsigned program, char *err, size_t errlen)
                  (long long)cfg->worker_concurrency);
         return -1;
     }
-    /* The hash embedder's cosine changed no figure of the evaluation: unless asked for, not computed. */
-    if (strcmp(cfg->embed_provider, "hash") == 0 && (!getenv("SEARCH_VECTOR_WEIGHT") || !*getenv("SEARCH_VECTOR_WEIGHT")))
-        cfg->search_vector_weight = 0;
     if (strcmp(cfg->embed_provider, "openai") == 0 && !*cfg->embed_url) {
         snprintf(err, errlen, "EMBED_URL: required when EMBED_PROVIDER=openai");
         return -1;

@@ -123,31 +123,6 @@ static void test_jwt_secret_required_with_auth(void **state)
     assert_non_null(strstr(err, "AUTH_ENABLED"));
 }
 
-/* SEARCH_VECTOR_WEIGHT not set: 0 with the hash embedder, its default with a real one; set: as set. */
-static void test_vector_weight_by_provider(void **state)
-{
-    struct config c;
-    char err[256] = "";
-
-    (void)state;
-    unsetenv("SEARCH_VECTOR_WEIGHT");
-    assert_int_equal(config_load(&c, CONFIG_API, err, sizeof(err)), 0);
-    assert_true(c.search_vector_weight == 0.0);
-    setenv("SEARCH_VECTOR_WEIGHT", "", 1);
-    assert_int_equal(config_load(&c, CONFIG_API, err, sizeof(err)), 0);
-    assert_true(c.search_vector_weight == 0.0);
-    setenv("SEARCH_VECTOR_WEIGHT", "0.5", 1);
-    assert_int_equal(config_load(&c, CONFIG_API, err, sizeof(err)), 0);
-    assert_true(c.search_vector_weight == 0.5);
-    unsetenv("SEARCH_VECTOR_WEIGHT");
-    setenv("EMBED_PROVIDER", "openai", 1);
-    setenv("EMBED_URL", "http://127.0.0.1:9/", 1);
-    assert_int_equal(config_load(&c, CONFIG_API, err, sizeof(err)), 0);
-    assert_true(c.search_vector_weight == 0.5);
-    unsetenv("EMBED_PROVIDER");
-    unsetenv("EMBED_URL");
-}
-
 static void test_enums_and_cross_checks(void **state)
 {
     struct config c;
@@ -434,7 +409,6 @@ int main(void)
         cmocka_unit_test_setup(test_booleans_and_byte_suffixes, reset),
         cmocka_unit_test_setup(test_config_sqs, reset),
         cmocka_unit_test_setup(test_config_embed, reset),
-        cmocka_unit_test_setup(test_vector_weight_by_provider, reset),
         cmocka_unit_test_setup(test_load_report_prints_one_line, reset),
         cmocka_unit_test_setup(test_log_init_named, reset),
     };
