@@ -793,32 +793,30 @@ static int be_int4(const char *p)
 int search_vector_reach(const struct rank_query *q, const struct rank_select *o, const struct rank_cand *c, int n,
                         int m, int *keep)
 {
-    double *rel, bar;
-    int k = 0;
+    double *rel, bar = -HUGE_VAL;
+    int k = 0, evidence = 0;
 
-    if (m >= n) {
+    if (m < n) {
+        rel = malloc(sizeof(*rel) * (size_t)n);
+        if (!rel)
+            return -1;
         for (int i = 0; i < n; i++)
-            keep[i] = i;
-        return n;
+            rel[i] = c[i].rel;
+        qsort(rel, (size_t)n, sizeof(*rel), cmp_desc);
+        bar = m > 0 ? rel[m - 1] : HUGE_VAL;
+        free(rel);
     }
-    rel = malloc(sizeof(*rel) * (size_t)n);
-    if (!rel)
-        return -1;
-    for (int i = 0; i < n; i++)
-        rel[i] = c[i].rel;
-    qsort(rel, (size_t)n, sizeof(*rel), cmp_desc);
-    bar = m > 0 ? rel[m - 1] : HUGE_VAL;
-    free(rel);
     for (int i = 0; i < n; i++) {
         struct rank_cand best = c[i];
 
         best.has_vec = 1;
         best.cosine = 1.0;   /* the most a cosine can be */
         rank_finish(q, o, &best);
-        if (best.rel >= bar)
+        evidence |= best.evidence >= o->min_score;
+        if (best.rel >= bar && best.score >= RANK_TAIL * o->min_score)
             keep[k++] = i;
     }
-    return k;
+    return evidence ? k : 0;   /* none can be evidence: the search abstains whatever the vectors */
 }
 
 /*

@@ -113,6 +113,14 @@ static void vector_reach_skips_the_hopeless(void **state)
     /* a cosine that never counts (min_cosine 1): only the best 2 */
     o.min_cosine = 1.0;
     assert_int_equal(search_vector_reach(&q, &o, c, 4, 2, keep), 2);
+    /* whatever the window, a score that cannot reach RANK_TAIL * min_score: candidate 3
+     * (rel 0.2, score 0.18) under 0.5 * 0.4, candidates 0-2 (score 0.63 and more) over it */
+    o.min_score = 0.4;
+    assert_int_equal(search_vector_reach(&q, &o, c, 4, 4, keep), 3);
+    assert_int_equal(keep[2], 2);
+    /* no candidate can be evidence (all under 0.9): nothing is read */
+    o.min_score = 0.9;
+    assert_int_equal(search_vector_reach(&q, &o, c, 4, 4, keep), 0);
 }
 
 int main(void)
