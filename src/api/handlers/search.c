@@ -866,9 +866,10 @@ static int read_vectors(struct search *s, struct rank_cand *c, const int *keep, 
 
 /*
  * The ranking inputs of every candidate row, scored into c (s->ncands
- * entries) by full text; then, with a query vector, the vectors of the
- * candidates that can still be among the m best (search_vector_reach) read
- * and those scored again. 0, or -1 after answering.
+ * entries) by full text; then, with a vector weight, the query embedded and
+ * the vectors of the candidates that can still be picked (search_vector_reach:
+ * none, and no embedding, when none can) read and those scored again. 0, or
+ * -1 after answering.
  */
 static int read_candidates(struct search *s, struct rank_cand *c, const struct rank_select *o, int m)
 {
@@ -886,15 +887,18 @@ static int read_candidates(struct search *s, struct rank_cand *c, const struct r
     rank_context(&s->rq, c, (size_t)s->ncands);
     for (int i = 0; i < s->ncands; i++)
         rank_finish(&s->rq, o, &c[i]);
-    if (!s->qvec)
-        return 0;
+    if (o->vec_weight <= 0)
+        return 0;   /* a vector that weighs nothing is not made, nor are the candidates' read */
     keep = arena_alloc(&s->r->arena, sizeof(*keep) * (size_t)s->ncands);
     nk = keep ? search_vector_reach(&s->rq, o, c, s->ncands, m, keep) : -1;
     if (nk < 0) {
         req_error(s->r, API_ERR_INTERNAL, "out of memory");
         return -1;
     }
-    return read_vectors(s, c, keep, nk, o);
+    if (nk > 0)   /* the query is embedded only when some vector can count */
+        s->qvec = embed_query(s->r, s->query, &s->emb);
+    s->dim = s->qvec ? embed_dim(s->emb) : 0;
+    return s->qvec ? read_vectors(s, c, keep, nk, o) : 0;
 }
 
 /*
@@ -1039,14 +1043,8 @@ void search_handle(struct req *r)
     rc = fetch_terms(&s);
     if (rc < 0)
         return;
-    if (rc == 0) {
-        /* A vector that weighs nothing is not made, nor are the candidates' fetched. */
-        if (r->app->cfg->search_vector_weight > 0)
-            s.qvec = embed_query(r, s.query, &s.emb);
-        s.dim = s.qvec ? embed_dim(s.emb) : 0;
-        if (fetch_candidates(&s) < 0)
-            return;
-    }
+    if (rc == 0 && fetch_candidates(&s) < 0)
+        return;
     if (s.ncands > 0 && select_evidence(&s) < 0)
         return;
     if (s.nsel == 0) {
