@@ -281,6 +281,32 @@ describe('search', () => {
   });
 });
 
+describe('vectors', () => {
+  // With a vector weight (the default 0.5), the vectors of the candidates that can reach
+  // the results are read (log: with_vectors) and only add to a score; with
+  // SEARCH_VECTOR_WEIGHT=0 (another core-api on the same database) none is read.
+  test('read with a vector weight, not without one', async () => {
+    const q = 'when does the beta milestone ship';
+    const weighted = await search(A, q);
+    assert.equal(weighted.json.status, 'answered', weighted.text);
+    await new Promise((r) => setTimeout(r, 200));
+    const last = (log) => log.split('\n').filter((l) => l.includes('"with_vectors"')).at(-1);
+    const n = Number(/"with_vectors":(\d+)/.exec(last(stack.apiLog()))[1]);
+    assert.ok(n >= 1, `with_vectors ${n}`);
+    const api = await stack.startExtraApi({ SEARCH_VECTOR_WEIGHT: '0' });
+    const r = await fetch(`${api.baseUrl}/v1/search`, { method: 'POST',
+      headers: { authorization: `Bearer ${A.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ query: q }) });
+    const plain = await r.json();
+    assert.equal(plain.status, 'answered');
+    await new Promise((res) => setTimeout(res, 200));
+    assert.match(last(api.log()), /"with_vectors":0/);
+    assert.equal(weighted.json.results[0].chunk_id, plain.results[0].chunk_id);
+    assert.ok(weighted.json.results[0].score > plain.results[0].score,
+      `${weighted.json.results[0].score} > ${plain.results[0].score}`);
+  });
+});
+
 describe('documents', () => {
   test('get: versions newest first, which is active, chunks, runs', async () => {
     const r = await stack.api('GET', `/v1/documents/${docs.heron1.docId}`, { token: Auser.token });

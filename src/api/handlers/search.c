@@ -7,7 +7,8 @@
  * one of the rarest content words, or every one of them when the rarest alone
  * passes a fixed budget, at most SEARCH_CANDIDATES) with what rank.c
  * needs: term positions, title and heading matches, near-duplicate sketches;
- * a third their vectors (binary result); with feedback only, a fourth the
+ * a third the vectors of the candidates that can still reach the pick window
+ * (search_vector_reach; binary result); with feedback only, a fourth the
  * feedback words of the best. rank.c scores them (BM25F, proximity, a 0-1 score), and picks the
  * results (threshold, near-duplicates, per-document cap); a last statement
  * makes the snippets of the chunks returned. Every statement is prepared once
@@ -90,14 +91,20 @@
  * query words an expansion stands for (NULL for the query's own). All ordered
  * rarest first, ties by lexeme: a stable order. name: the lexeme is one of
  * the words $7 that WordNet does not know (expand_names: "zsh", "ggplot2").
+ * The parameters' lexemes are made once, in p: a custom plan folded them into
+ * constants while planning (~0.6 ms a call), a generic plan evaluated the
+ * ones in a WHERE or select list per row; made once, the generic plan costs
+ * less than a custom one plus its planning and PostgreSQL keeps it.
  */
 static struct db_stmt terms_stmt = {
-    "WITH o AS ("
-    "  SELECT t.lexeme, coalesce(greatest(s.df, 0), 0) AS df,"
-    "         t.lexeme = ANY (tsvector_to_array(to_tsvector('english', $3))) AS qword,"
-    "         NULL::text AS origin, 1.0::float8 AS weight,"
-    "         t.lexeme = ANY (tsvector_to_array(to_tsvector('english', $7))) AS name"
-    "    FROM unnest(to_tsvector('english', $2)) t"
+    "WITH p AS MATERIALIZED ("
+    "  SELECT to_tsvector('english', $2) AS qv, tsvector_to_array(to_tsvector('english', $2)) AS ql,"
+    "         tsvector_to_array(to_tsvector('english', $3)) AS qw,"
+    "         tsvector_to_array(to_tsvector('english', $7)) AS nm"
+    "), o AS ("
+    "  SELECT t.lexeme, coalesce(greatest(s.df, 0), 0) AS df, t.lexeme = ANY (p.qw) AS qword,"
+    "         NULL::text AS origin, 1.0::float8 AS weight, t.lexeme = ANY (p.nm) AS name"
+    "    FROM p CROSS JOIN LATERAL unnest(p.qv) t"
     "    LEFT JOIN term_stats s ON s.tenant_id = $1 AND s.lexeme = t.lexeme"
     "   ORDER BY df, t.lexeme"
     "   LIMIT " SEARCH_STR(SEARCH_OWN_TERMS)
@@ -108,7 +115,7 @@ static struct db_stmt terms_stmt = {
     "                         array_to_string(tsvector_to_array(to_tsvector('english', e.origin)), ' ') AS origin"
     "                    FROM unnest($4::text[], $5::text[], $6::float8[]) e(word, origin, weight)"
     "                   WHERE length(to_tsvector('english', e.word)) = 1) w) v"
-    "   WHERE v.df > 0 AND v.lexeme <> ALL (tsvector_to_array(to_tsvector('english', $2)))"
+    "   WHERE v.df > 0 AND v.lexeme <> ALL ((SELECT p.ql FROM p)::text[])"
     "   ORDER BY v.lexeme, v.weight DESC, v.origin"
     "), xs AS ("
     "  SELECT * FROM x ORDER BY weight DESC, df, lexeme LIMIT " SEARCH_STR(RANK_MAX_EXPAND)
@@ -355,8 +362,6 @@ struct search {
     char *all_terms;         /* text[] literal of every ranked lexeme ($2 of candidates_stmt) */
     char *cand_terms;        /* text[] literal of the candidate lexemes ($3) */
     PGresult *cands;         /* candidates_stmt's rows (C_* columns) */
-    const char **vec;        /* row i's vector, binary (rank_parse_vector_bin), or NULL */
-    int *veclen;             /* its length in bytes */
     int ncands;
     int widened;             /* 1: the candidates come from every known content lexeme */
     enum terms_mode mode;    /* the lexemes of the candidates (terms_literal) */
@@ -769,6 +774,14 @@ static int fetch_candidates(struct search *s)
     return 0;
 }
 
+/* qsort: doubles, largest first. */
+static int cmp_desc(const void *pa, const void *pb)
+{
+    double a = *(const double *)pa, b = *(const double *)pb;
+
+    return a > b ? -1 : a < b;
+}
+
 /* The int4 in binary form at p (network byte order). */
 static int be_int4(const char *p)
 {
@@ -777,51 +790,92 @@ static int be_int4(const char *p)
     return (int)((uint32_t)u[0] << 24 | (uint32_t)u[1] << 16 | (uint32_t)u[2] << 8 | (uint32_t)u[3]);
 }
 
-/*
- * The candidates' vectors of the query's model and dimension into s->vec and
- * s->veclen (row order); none without a query vector. 0, or -1 after answering.
- */
-static int fetch_vectors(struct search *s)
+int search_vector_reach(const struct rank_query *q, const struct rank_select *o, const struct rank_cand *c, int n,
+                        int m, int *keep)
 {
-    struct arena *a = &s->r->arena;
+    double *rel, bar = -HUGE_VAL;
+    int k = 0, evidence = 0;
+
+    if (m < n) {
+        rel = malloc(sizeof(*rel) * (size_t)n);
+        if (!rel)
+            return -1;
+        for (int i = 0; i < n; i++)
+            rel[i] = c[i].rel;
+        qsort(rel, (size_t)n, sizeof(*rel), cmp_desc);
+        bar = m > 0 ? rel[m - 1] : HUGE_VAL;
+        free(rel);
+    }
+    for (int i = 0; i < n; i++) {
+        struct rank_cand best = c[i];
+
+        best.has_vec = 1;
+        best.cosine = 1.0;   /* the most a cosine can be */
+        rank_finish(q, o, &best);
+        evidence |= best.evidence >= o->min_score;
+        if (best.rel >= bar && best.score >= RANK_TAIL * o->min_score)
+            keep[k++] = i;
+    }
+    return evidence ? k : 0;   /* none can be evidence: the search abstains whatever the vectors */
+}
+
+/*
+ * The vectors of the query's model and dimension of the nk candidates c[keep[j]]
+ * into their cosine, and c[keep[j]] scored again (counts s->nvec). 0, or -1
+ * after answering.
+ */
+static int read_vectors(struct search *s, struct rank_cand *c, const int *keep, int nk, const struct rank_select *o)
+{
+    struct rank_cand *kc = arena_alloc(&s->r->arena, sizeof(*kc) * (size_t)(nk ? nk : 1));
+    float *tmp = arena_alloc(&s->r->arena, sizeof(float) * (size_t)s->dim);
     const char *params[4];
     char dimtxt[16];
     PGresult *res;
 
-    if (!s->qvec || s->ncands == 0)
+    if (nk == 0)
         return 0;
+    for (int j = 0; kc && j < nk; j++)
+        kc[j].idx = c[keep[j]].idx;
     snprintf(dimtxt, sizeof(dimtxt), "%d", s->dim);
-    params[0] = uuid_array(s->r, s->cands, NULL, s->ncands);
+    params[0] = kc ? uuid_array(s->r, s->cands, kc, nk) : NULL;
     params[1] = s->r->principal.tenant_id;
     params[2] = embed_model(s->emb);
     params[3] = dimtxt;
-    s->vec = arena_alloc(a, sizeof(*s->vec) * (size_t)s->ncands);
-    s->veclen = arena_alloc(a, sizeof(*s->veclen) * (size_t)s->ncands);
-    if (!params[0] || !s->vec || !s->veclen) {
+    if (!params[0] || !tmp) {
         req_error(s->r, API_ERR_INTERNAL, "out of memory");
         return -1;
     }
-    memset(s->vec, 0, sizeof(*s->vec) * (size_t)s->ncands);
     res = rows_prepared(s->r, &vectors_stmt, 4, params, 1, SEARCH_DB_WHAT);
     if (!res)
         return -1;
     for (int j = 0; j < PQntuples(res); j++) {
         int i = PQgetlength(res, j, 0) == 4 ? be_int4(PQgetvalue(res, j, 0)) - 1 : -1;
+        struct rank_cand *x = i >= 0 && i < nk ? &c[keep[i]] : NULL;
 
-        if (i < 0 || i >= s->ncands || PQgetisnull(res, j, 1))
+        /* A chunk embedded by another model (or a malformed vector) is ranked by FTS only. */
+        if (!x || PQgetisnull(res, j, 1) ||
+            rank_parse_vector_bin(PQgetvalue(res, j, 1), (size_t)PQgetlength(res, j, 1), tmp, s->dim) != 0)
             continue;
-        s->vec[i] = PQgetvalue(res, j, 1);
-        s->veclen[i] = PQgetlength(res, j, 1);
+        x->has_vec = 1;
+        x->cosine = rank_cosine(s->qvec, tmp, s->dim);
+        rank_finish(&s->rq, o, x);
+        s->nvec++;
     }
     return 0;
 }
 
-/* The ranking inputs of every candidate row, scored into c (s->ncands entries); counts s->nvec. */
-static void read_candidates(struct search *s, struct rank_cand *c, float *tmp, const struct rank_select *o)
+/*
+ * The ranking inputs of every candidate row, scored into c (s->ncands
+ * entries) by full text; then, with a vector weight, the query embedded and
+ * the vectors of the candidates that can still be picked (search_vector_reach:
+ * none, and no embedding, when none can) read and those scored again. 0, or
+ * -1 after answering.
+ */
+static int read_candidates(struct search *s, struct rank_cand *c, const struct rank_select *o, int m)
 {
-    for (int i = 0; i < s->ncands; i++) {
-        const char *v = s->vec ? s->vec[i] : NULL;
+    int *keep, nk;
 
+    for (int i = 0; i < s->ncands; i++) {
         c[i].idx = (size_t)i;
         c[i].id = db_val(s->cands, i, C_CHUNK);
         c[i].doc = db_val(s->cands, i, C_DOC);
@@ -829,16 +883,22 @@ static void read_candidates(struct search *s, struct rank_cand *c, float *tmp, c
         c[i].ordinal = (int)strtol(db_val(s->cands, i, C_ORDINAL), NULL, 10);
         rank_score(&s->rq, db_val(s->cands, i, C_HITS), db_val(s->cands, i, C_FIELDS),
                    strtod(db_val(s->cands, i, C_BYTES), NULL), &c[i]);
-        /* A chunk embedded by another model (or a malformed vector) is ranked by FTS only. */
-        if (v && s->qvec && rank_parse_vector_bin(v, (size_t)s->veclen[i], tmp, s->dim) == 0) {
-            c[i].has_vec = 1;
-            c[i].cosine = rank_cosine(s->qvec, tmp, s->dim);
-            s->nvec++;
-        }
     }
     rank_context(&s->rq, c, (size_t)s->ncands);
     for (int i = 0; i < s->ncands; i++)
         rank_finish(&s->rq, o, &c[i]);
+    if (o->vec_weight <= 0)
+        return 0;   /* a vector that weighs nothing is not made, nor are the candidates' read */
+    keep = arena_alloc(&s->r->arena, sizeof(*keep) * (size_t)s->ncands);
+    nk = keep ? search_vector_reach(&s->rq, o, c, s->ncands, m, keep) : -1;
+    if (nk < 0) {
+        req_error(s->r, API_ERR_INTERNAL, "out of memory");
+        return -1;
+    }
+    if (nk > 0)   /* the query is embedded only when some vector can count */
+        s->qvec = embed_query(s->r, s->query, &s->emb);
+    s->dim = s->qvec ? embed_dim(s->emb) : 0;
+    return s->qvec ? read_vectors(s, c, keep, nk, o) : 0;
 }
 
 /*
@@ -886,18 +946,18 @@ static int select_evidence(struct search *s)
     struct arena *a = &s->r->arena;
     const struct config *cfg = s->r->app->cfg;
     struct rank_cand *c = arena_alloc(a, sizeof(*c) * (size_t)s->ncands);
-    float *tmp = s->dim ? arena_alloc(a, sizeof(float) * (size_t)s->dim) : NULL;
     struct rank_select o = {cfg->search_min_score, cfg->search_min_cosine, cfg->search_vector_weight,
                             (int)cfg->search_max_per_doc, s->top_k};
     int m = s->top_k * SEARCH_PICK_FACTOR + SEARCH_PICK_EXTRA;
 
     s->sel = arena_alloc(a, sizeof(*s->sel) * (size_t)s->top_k);
-    if (!c || (s->dim && !tmp) || !s->sel) {
+    if (!c || !s->sel) {
         req_error(s->r, API_ERR_INTERNAL, "out of memory");
         return -1;
     }
     memset(c, 0, sizeof(*c) * (size_t)s->ncands);
-    read_candidates(s, c, tmp, &o);
+    if (read_candidates(s, c, &o, m) < 0)
+        return -1;
     rank_sort(c, (size_t)s->ncands);
     while (m > 0 && (m > s->ncands || c[m - 1].score < RANK_TAIL * o.min_score))
         m--;   /* only evidence can be picked */
@@ -983,14 +1043,8 @@ void search_handle(struct req *r)
     rc = fetch_terms(&s);
     if (rc < 0)
         return;
-    if (rc == 0) {
-        /* A vector that weighs nothing is not made, nor are the candidates' fetched. */
-        if (r->app->cfg->search_vector_weight > 0)
-            s.qvec = embed_query(r, s.query, &s.emb);
-        s.dim = s.qvec ? embed_dim(s.emb) : 0;
-        if (fetch_candidates(&s) < 0 || fetch_vectors(&s) < 0)
-            return;
-    }
+    if (rc == 0 && fetch_candidates(&s) < 0)
+        return;
     if (s.ncands > 0 && select_evidence(&s) < 0)
         return;
     if (s.nsel == 0) {

@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "fixture.h"
 
@@ -76,6 +77,52 @@ static void valid_request_without_database_is_503(void **state)
     search_expect("{\"query\": \" beta \", \"top_k\": 50}", 503, "\"unavailable\"");
 }
 
+/*
+ * search_vector_reach: candidates 0..3 with rel 2.0, 1.5, 1.0, 0.2 (by full
+ * text) and a query whose cosine can add at most vec_weight * (1 - min_cosine)
+ * = 0.5 (idf_sum 1, cover 1): for the best 2, the bar is 1.5, which candidate
+ * 2 (1.0 + 0.5) can still reach and candidate 3 (0.2 + 0.5) cannot.
+ */
+static void vector_reach_skips_the_hopeless(void **state)
+{
+    struct rank_query q;
+    struct rank_select o = {0.1, 0.5, 1.0, 0, 2};
+    struct rank_cand c[4];
+    const double bm25[4] = {2.0, 1.5, 1.0, 0.2};
+    int keep[4];
+
+    (void)state;
+    memset(&q, 0, sizeof(q));
+    memset(c, 0, sizeof(c));
+    q.idf_sum = 1.0;
+    for (int i = 0; i < 4; i++) {
+        c[i].bm25 = bm25[i];
+        c[i].cover = 1.0;
+        rank_finish(&q, &o, &c[i]);
+    }
+    assert_int_equal(search_vector_reach(&q, &o, c, 4, 2, keep), 3);
+    assert_int_equal(keep[0], 0);
+    assert_int_equal(keep[1], 1);
+    assert_int_equal(keep[2], 2);
+    /* every candidate when the window holds them all */
+    assert_int_equal(search_vector_reach(&q, &o, c, 4, 4, keep), 4);
+    assert_int_equal(keep[3], 3);
+    /* a heavier vector: every one can still reach the bar */
+    o.vec_weight = 4.0;
+    assert_int_equal(search_vector_reach(&q, &o, c, 4, 2, keep), 4);
+    /* a cosine that never counts (min_cosine 1): only the best 2 */
+    o.min_cosine = 1.0;
+    assert_int_equal(search_vector_reach(&q, &o, c, 4, 2, keep), 2);
+    /* whatever the window, a score that cannot reach RANK_TAIL * min_score: candidate 3
+     * (rel 0.2, score 0.18) under 0.5 * 0.4, candidates 0-2 (score 0.63 and more) over it */
+    o.min_score = 0.4;
+    assert_int_equal(search_vector_reach(&q, &o, c, 4, 4, keep), 3);
+    assert_int_equal(keep[2], 2);
+    /* no candidate can be evidence (all under 0.9): nothing is read */
+    o.min_score = 0.9;
+    assert_int_equal(search_vector_reach(&q, &o, c, 4, 4, keep), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -84,6 +131,7 @@ int main(void)
         cmocka_unit_test(query_length_counts_characters),
         cmocka_unit_test(top_k_out_of_range_is_400),
         cmocka_unit_test(valid_request_without_database_is_503),
+        cmocka_unit_test(vector_reach_skips_the_hopeless),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
