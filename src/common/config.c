@@ -181,7 +181,8 @@ static const struct cfg_entry cfg_table[] = {
     {"SEARCH_MAX_PER_DOC", CFG_INT, F(search_max_per_doc), API, "4", 0, 50, NULL,
      "results of one document in a search while other documents have evidence (0: no limit)"},
     {"SEARCH_COMPOUNDS", CFG_BOOL, F(search_compounds), API, "true", 0, 0, NULL,
-     "search also for adjacent query words joined (\"time zone\" finds \"timezone\") and the words of a "
+     "search also for adjacent query words joined (\"time zone\" finds \"timezone\"), words one apart "
+     "joined at half weight (\"add another user\" finds \"adduser\") and the words of a "
      "file name (\"tar.xz\" finds \"tar\") when the tenant's documents use them (docs/retrieval.md)"},
     {"SEARCH_WORDNET", CFG_STR, F(search_wordnet), API, "/usr/share/wordnet", 0, 0, NULL,
      "directory of the WordNet 3.0 database (Debian wordnet-base): a query word that neither the tenant's "

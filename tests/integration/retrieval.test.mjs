@@ -445,3 +445,35 @@ describe('query expansion', () => {
     }
   });
 });
+
+describe('joins over one word', () => {
+  let J;
+  const nap = (topic) => `${`The crew notes on ${topic} are kept in another binder, page after page. `.repeat(6)}`;
+  before(async () => {
+    J = await stack.tenant('joins');
+    await ingest(J, `${nap('rosters')}\n\nNew accounts are created with adduser, which asks for a password.\n`,
+      { filename: 'accounts.txt' });
+    // "add" and "user" apart, in other documents
+    await ingest(J, `${nap('guests')}\n\nEvery user of the hall signs the guest list at the door.\n`, { filename: 'hall.txt' });
+    await ingest(J, `${nap('menus')}\n\nAdd salt to the soup before serving it.\n`, { filename: 'kitchen.txt' });
+  });
+
+  after(async () => {
+    await stack.stopApi();
+    await stack.startApi();
+  });
+
+  test('"add another user account" finds the passage that writes "adduser", better than with SEARCH_COMPOUNDS=false', async () => {
+    const best = async (q) => {
+      const r = await search(J, q);
+      return r.status === 'answered' && r.results[0].title === 'accounts.txt' ? r.results[0].score : 0;
+    };
+    const withJoins = await best('add another user account');
+    assert.ok(withJoins > 0, 'the adduser passage is the first result');
+    assert.ok(await best('add a user account') > 0, 'over a one-letter word too');
+    await stack.stopApi();
+    await stack.startApi({ SEARCH_COMPOUNDS: 'false' });
+    const without = await best('add another user account');
+    assert.ok(withJoins > without, `with joins ${withJoins} > without ${without}`);
+  });
+});

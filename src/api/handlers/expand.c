@@ -1,6 +1,6 @@
 /*
  * expand.c - query expansion (expand.h): compounds of adjacent query words
- * and WordNet synonyms. The WordNet files are mapped read-only once and
+ * (and of words one apart, at a lower weight) and WordNet synonyms. The WordNet files are mapped read-only once and
  * searched in place (the index files are sorted: a binary search per word;
  * a synset is read at its byte offset in the data file), so a lookup costs
  * a few page reads and no memory of its own.
@@ -418,6 +418,16 @@ static int add(struct expansion *out, int *n, int max, const char *word, const c
     return 0;
 }
 
+/* Append the join of a and b ("add" "user" -> "adduser"), standing for both, at weight. */
+static void add_join(struct expansion *out, int *n, int max, const char *a, const char *b, double weight)
+{
+    char buf[EXPAND_WORD_MAX * 2 + 4], org[EXPAND_WORD_MAX * 2 + 5];
+
+    snprintf(buf, sizeof(buf), "%s%s", a, b);
+    snprintf(org, sizeof(org), "%s %s", a, b);
+    add(out, n, max, buf, org, weight);
+}
+
 /*
  * The parts of each token that joins words with '.', '/' or '_' ("tar.xz",
  * "/etc/fstab", "file_name"): PostgreSQL's parser keeps such a token whole
@@ -461,24 +471,24 @@ static void split_tokens(const char *query, struct expansion *out, int *n, int m
 int expand_query(const char *query, int compounds, const struct wordnet *wn, const char *skip,
                  struct expansion *out, int max)
 {
-    char prev[EXPAND_WORD_MAX + 2] = "", w[EXPAND_WORD_MAX + 2], buf[EXPAND_WORD_MAX * 2 + 4];
-    char org[EXPAND_WORD_MAX * 2 + 5];
+    char prev2[EXPAND_WORD_MAX + 2] = "", prev[EXPAND_WORD_MAX + 2] = "", w[EXPAND_WORD_MAX + 2];
     char syn[EXPAND_SYN_PER_WORD][EXPAND_WORD_MAX + 1];
     const char *q = query ? query : "";
     int n = 0;
 
     while (n < max && next_word(&q, w)) {
-        if (compounds && prev[0] && w[0]) {
-            snprintf(buf, sizeof(buf), "%s%s", prev, w);
-            snprintf(org, sizeof(org), "%s %s", prev, w);
-            add(out, &n, max, buf, org, EXPAND_COMPOUND_WEIGHT);
-        }
+        if (compounds && prev[0] && w[0])
+            add_join(out, &n, max, prev, w, EXPAND_COMPOUND_WEIGHT);
+        /* over any word ("add a user"), in the first half of out: the rest is the other kinds' */
+        if (compounds && strlen(prev2) >= 3 && strlen(w) >= 3 && n < max / 2)
+            add_join(out, &n, max, prev2, w, EXPAND_SKIP_WEIGHT);
         if (wn && w[0] && !skipped(skip, w)) {
             int k = wordnet_synonyms(wn, w, syn, EXPAND_SYN_PER_WORD);
 
             for (int i = 0; i < k; i++)
                 add(out, &n, max, syn[i], w, EXPAND_SYNONYM_WEIGHT);
         }
+        snprintf(prev2, sizeof(prev2), "%s", prev);
         snprintf(prev, sizeof(prev), "%s", w);
     }
     if (compounds)

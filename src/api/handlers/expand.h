@@ -20,6 +20,7 @@
 #define EXPAND_COMPOUND_WEIGHT 1.0   /* a compound stands for its two words */
 #define EXPAND_SYNONYM_WEIGHT 0.5    /* a synonym is weaker evidence than the user's word */
 #define EXPAND_VARIANT_WEIGHT 1.0    /* a spelling variant is the user's word */
+#define EXPAND_SKIP_WEIGHT 0.5       /* a join over one word between ("add another user" -> "adduser") */
 
 /* One proposal: word (to be normalized by to_tsvector), the query words it stands for, its weight. */
 struct expansion {
@@ -69,7 +70,10 @@ int expand_names(const char *query, const struct wordnet *wn, char *out, size_t 
 
 /*
  * The expansions of query: with compounds, each pair of adjacent words joined
- * ("time zone" -> "timezone", origin "time zone") and the words of a token
+ * ("time zone" -> "timezone", origin "time zone"), each pair of words one
+ * word apart, both of 3 letters or more, joined at EXPAND_SKIP_WEIGHT ("add
+ * another user" -> "adduser", origin "add user"; only while fewer than
+ * max / 2 are proposed, so a long query keeps room for the rest), and the words of a token
  * joined by '.', '/' or '_' apart ("tar.xz" -> "tar", "xz"); with wn, the synonyms of
  * each word not in skip (a space-separated list of words not to expand:
  * question words). Words are runs of ASCII letters, lower-cased, 2 to

@@ -28,7 +28,7 @@ static void test_compounds(void **state)
     n = expand_query("How do I set the Time-Zone?", 1, NULL, NULL, x, EXPAND_MAX);
     assert_true(has(x, n, "timezone", "time zone"));
     assert_true(has(x, n, "setthe", "set the"));     /* proposals: the tenant's statistics keep real words */
-    assert_int_equal(n, 4);   /* howdo setthe thetime timezone: "I" is no word to join */
+    assert_int_equal(n, 6);   /* howdo setthe thetime timezone, settime thezone: "I" is no word to join */
     assert_true(x[0].weight == EXPAND_COMPOUND_WEIGHT);
     /* a file name's parts, which PostgreSQL's parser keeps as one token */
     n = expand_query("unpack a Tar.XZ archive, then edit /etc/fstab", 1, NULL, NULL, x, EXPAND_MAX);
@@ -42,6 +42,42 @@ static void test_compounds(void **state)
     assert_int_equal(expand_query("a b c", 1, NULL, NULL, x, EXPAND_MAX), 0);        /* one-letter words */
     /* bounded: never more than max, whatever the query */
     assert_int_equal(expand_query("aa bb cc dd ee ff gg hh ii jj", 1, NULL, NULL, x, 3), 3);
+}
+
+/* Joins over one word between, at a lower weight; both ends 3 letters or more. */
+static void test_skip_joins(void **state)
+{
+    struct expansion x[EXPAND_MAX];
+    int n;
+
+    (void)state;
+    n = expand_query("Add another user account", 1, NULL, NULL, x, EXPAND_MAX);
+    assert_true(has(x, n, "adduser", "add user"));
+    assert_true(has(x, n, "anotheraccount", "another account"));
+    assert_true(has(x, n, "addanother", "add another"));      /* the adjacent joins stay */
+    assert_int_equal(n, 5);
+    for (int i = 0; i < n; i++)
+        assert_true(x[i].weight == (strcmp(x[i].word, "adduser") == 0 || strcmp(x[i].word, "anotheraccount") == 0
+                                        ? EXPAND_SKIP_WEIGHT
+                                        : EXPAND_COMPOUND_WEIGHT));
+    assert_true(EXPAND_SKIP_WEIGHT < EXPAND_COMPOUND_WEIGHT);
+    n = expand_query("add a user", 1, NULL, NULL, x, EXPAND_MAX);   /* over a one-letter word */
+    assert_true(has(x, n, "adduser", "add user"));
+    assert_int_equal(n, 1);
+    n = expand_query("add one more user", 1, NULL, NULL, x, EXPAND_MAX);   /* never over two */
+    assert_false(has(x, n, "adduser", "add user"));
+    n = expand_query("what time is it", 1, NULL, NULL, x, EXPAND_MAX);     /* "is", "it": too short to join */
+    assert_false(has(x, n, "whatis", "what is"));
+    assert_false(has(x, n, "timeit", "time it"));
+    assert_true(has(x, n, "whattime", "what time"));
+    assert_int_equal(expand_query("add another user", 0, NULL, NULL, x, EXPAND_MAX), 0);   /* off with compounds */
+    /* a long query: the joins over a word stop at half of max, a file name's parts still fit */
+    n = expand_query("aaa bbb ccc ddd eee fff ggg hhh iii jjj kkk lll mmm nnn ooo ppp qqq rrr sss ttt tar.xz", 1, NULL,
+                     NULL, x, EXPAND_MAX);
+    assert_true(has(x, n, "tar", "tar.xz") && has(x, n, "xz", "tar.xz"));
+    assert_true(has(x, n, "aaaccc", "aaa ccc"));
+    assert_false(has(x, n, "rrrttt", "rrr ttt"));
+    assert_true(has(x, n, "rrrsss", "rrr sss"));
 }
 
 /* A hyphenated lexeme's parts among the query's lexemes (their stems). */
@@ -118,6 +154,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_compounds),
+        cmocka_unit_test(test_skip_joins),
         cmocka_unit_test(test_hyphen_parts),
         cmocka_unit_test(test_wordnet),
     };
