@@ -37,7 +37,7 @@
 #define RANK_FB_DOCS 3         /* pseudo-relevance feedback: the best candidates its words come from */
 #define RANK_FB_TERMS 10       /* ... and how many of their words (rank_feedback) */
 #define RANK_NAME_WEIGHT 1.0   /* an unknown name's extra weight against evidence (rank_query_name) */
-#define RANK_CTX_WEIGHT 0.3    /* share of an adjacent chunk's evidence a chunk gets (passage context) */
+#define RANK_CTX_WEIGHT 0.3    /* share of an adjacent chunk's evidence added to a chunk's (passage context) */
 #define RANK_TAIL 0.5          /* once one result reaches min_score, others need this share of it */
 #define RANK_DUP_JACCARD 0.7   /* estimated Jaccard similarity at or above which chunks are near-duplicates */
 

@@ -724,6 +724,12 @@ static int fetch_terms(struct search *s)
     return known ? 0 : 1;
 }
 
+/* The candidates, best first, among which the results are picked (SEARCH_PICK_FACTOR). */
+static int pick_window(const struct search *s)
+{
+    return s->top_k * SEARCH_PICK_FACTOR + SEARCH_PICK_EXTRA;
+}
+
 /* candidates_stmt with the candidate lexemes of mode into s->cands; 0 or -1 (answered). */
 static int query_candidates(struct search *s, enum terms_mode mode)
 {
@@ -738,8 +744,7 @@ static int query_candidates(struct search *s, enum terms_mode mode)
         req_error(r, API_ERR_INTERNAL, "out of memory");
         return -1;
     }
-    snprintf(limit, sizeof(limit), "%d", s->top_k * SEARCH_PICK_FACTOR + SEARCH_PICK_EXTRA > SEARCH_CANDIDATES
-                                             ? s->top_k * SEARCH_PICK_FACTOR + SEARCH_PICK_EXTRA : SEARCH_CANDIDATES);
+    snprintf(limit, sizeof(limit), "%d", pick_window(s) > SEARCH_CANDIDATES ? pick_window(s) : SEARCH_CANDIDATES);
     params[0] = r->principal.tenant_id;
     params[1] = s->all_terms;
     params[2] = s->cand_terms;
@@ -948,7 +953,7 @@ static int select_evidence(struct search *s)
     struct rank_cand *c = arena_alloc(a, sizeof(*c) * (size_t)s->ncands);
     struct rank_select o = {cfg->search_min_score, cfg->search_min_cosine, cfg->search_vector_weight,
                             (int)cfg->search_max_per_doc, s->top_k};
-    int m = s->top_k * SEARCH_PICK_FACTOR + SEARCH_PICK_EXTRA;
+    int m = pick_window(s);
 
     s->sel = arena_alloc(a, sizeof(*s->sel) * (size_t)s->top_k);
     if (!c || !s->sel) {

@@ -700,27 +700,27 @@ static int parse_args(int argc, char **argv, struct job *job, struct extract_ctx
         const char *a = argv[i];
 
         if ((v = opt(a, "--parent")))
-            *parent = atol(v);
+            *parent = strtol(v, NULL, 10);
         else if ((v = opt(a, "--mime")))
             c->mime = v;
         else if ((v = opt(a, "--path")))
             c->path = v;
         else if ((v = opt(a, "--timeout-ms")))
-            *timeout_ms = atol(v);
+            *timeout_ms = strtol(v, NULL, 10);
         else if ((v = opt(a, "--memory-mb")))
-            c->memory_mb = atol(v);
+            c->memory_mb = strtol(v, NULL, 10);
         else if ((v = opt(a, "--max-chars")))
             c->max_chars = (size_t)strtoull(v, NULL, 10);
         else if ((v = opt(a, "--max-uncompressed")))
-            c->max_uncompressed = atol(v);
+            c->max_uncompressed = strtol(v, NULL, 10);
         else if ((v = opt(a, "--ocr")))
             c->ocr = strtol(v, NULL, 10) == 1;
         else if ((v = opt(a, "--ocr-langs")))
             c->ocr_langs = v;
         else if ((v = opt(a, "--ocr-page-ms")))
-            c->ocr_page_timeout_ms = atol(v);
+            c->ocr_page_timeout_ms = strtol(v, NULL, 10);
         else if ((v = opt(a, "--ocr-max-pixels")))
-            c->ocr_max_pixels = atol(v);
+            c->ocr_max_pixels = strtol(v, NULL, 10);
         else
             return -1;
     }
