@@ -28,12 +28,23 @@
 /* A deadlock or serialization failure reruns the whole transaction: this many times in all. */
 #define STORE_TX_ATTEMPTS 4
 #define COPY_BUF_MAX ((size_t)64 << 20)
+/*
+ * The search index's pending list while this transaction inserts, in kB (migration 0019
+ * left the index without a limit of its own): PostgreSQL merges it into the index in
+ * batches this large, and store_merge_index() merges the rest once the write commits.
+ * Larger batches cost less (bench/README.md); a search reads the whole list meanwhile.
+ */
+#define STORE_GIN_PENDING_KB "4096"
 #define FLOAT4_OID 700   /* pg_type.oid of real: array_recv checks the element type */
 
 /* The columns each COPY writes, in the order copy_chunks() and copy_embeddings() write them. */
 #define CHUNK_COLS \
     "chunk_id, tenant_id, doc_id, version_id, ordinal, text, page_start, page_end, char_start, char_end, section, " \
     "page_label, ocr"
+/* CHUNK_COLS read from the temporary table aliased s. */
+#define STORE_CHUNK_SRC \
+    "s.chunk_id, s.tenant_id, s.doc_id, s.version_id, s.ordinal, s.text, s.page_start, s.page_end, s.char_start, " \
+    "s.char_end, s.section, s.page_label, s.ocr"
 #define EMBED_COLS "chunk_id, tenant_id, model, dim, vector"
 
 int store_copy_escape(struct buf *b, const char *s, size_t n)
@@ -276,11 +287,22 @@ static int copy_embeddings(PGconn *c, const struct store_input *in, char (*ids)[
     return copy_end(c, failed);
 }
 
-/* The copied chunks, then their embeddings, into the tables: each row passes the tenant policy. */
+/*
+ * The copied chunks, then their embeddings, into the tables: each row passes the tenant
+ * policy. The chunk's lexemes are computed here, once each (migration 0019): tsv once per
+ * chunk (OFFSET 0 keeps the sub-select from being inlined, which would parse the text again
+ * for the sketch), head_tsv once per distinct heading path of the write.
+ */
 static int move_copied(PGconn *c)
 {
-    if (db_exec(c, "INSERT INTO chunks (" CHUNK_COLS ") SELECT " CHUNK_COLS " FROM pg_temp.store_chunks", 0,
-                NULL) < 0)
+    if (db_exec(c, "INSERT INTO chunks (" CHUNK_COLS ", tsv, head_tsv, sketch)"
+                   " SELECT " STORE_CHUNK_SRC ", l.tsv, h.head_tsv, public.chunk_sketch_tsv(l.tsv)"
+                   " FROM pg_temp.store_chunks s"
+                   " CROSS JOIN LATERAL (SELECT to_tsvector('english'::regconfig, s.text) AS tsv OFFSET 0) l"
+                   " JOIN (SELECT d.k, public.chunk_head_tsv(d.k) AS head_tsv"
+                   "       FROM (SELECT DISTINCT coalesce(section, '') AS k FROM pg_temp.store_chunks) d) h"
+                   "   ON h.k = coalesce(s.section, '')"
+                   " ORDER BY s.ordinal", 0, NULL) < 0)
         return -1;
     return db_exec(c, "INSERT INTO chunk_embeddings (" EMBED_COLS ") SELECT " EMBED_COLS
                       " FROM pg_temp.store_embeddings", 0, NULL);
@@ -399,6 +421,7 @@ static int store_tx_body(PGconn *c, void *arg)
 
     /* The run's tenant, whatever the connection went through before (a reconnect has none). */
     if (db_set_tenant(c, in->run->tenant_id) < 0 ||
+        db_exec(c, "SET LOCAL gin_pending_list_limit = " STORE_GIN_PENDING_KB, 0, NULL) < 0 ||
         db_exec(c, "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))", 1, p) < 0)
         return -1;
     /* Still ours? (Taken over, or failed by the crash guard, while we worked.) */
