@@ -28,13 +28,6 @@
 /* A deadlock or serialization failure reruns the whole transaction: this many times in all. */
 #define STORE_TX_ATTEMPTS 4
 #define COPY_BUF_MAX ((size_t)64 << 20)
-/*
- * The search index's pending list while this transaction inserts, in kB (migration 0019
- * left the index without a limit of its own): PostgreSQL merges it into the index in
- * batches this large, and store_merge_index() merges the rest once the write commits.
- * Larger batches cost less (bench/README.md); a search reads the whole list meanwhile.
- */
-#define STORE_GIN_PENDING_KB "4096"
 #define FLOAT4_OID 700   /* pg_type.oid of real: array_recv checks the element type */
 
 /* The columns each COPY writes, in the order copy_chunks() and copy_embeddings() write them. */
@@ -421,7 +414,6 @@ static int store_tx_body(PGconn *c, void *arg)
 
     /* The run's tenant, whatever the connection went through before (a reconnect has none). */
     if (db_set_tenant(c, in->run->tenant_id) < 0 ||
-        db_exec(c, "SET LOCAL gin_pending_list_limit = " STORE_GIN_PENDING_KB, 0, NULL) < 0 ||
         db_exec(c, "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))", 1, p) < 0)
         return -1;
     /* Still ours? (Taken over, or failed by the crash guard, while we worked.) */
