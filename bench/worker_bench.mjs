@@ -290,6 +290,8 @@ async function moreRounds(stack, tmp, conc, ptt, first) {
     cpu.push(pipe / (c1.benchKids - c0.benchKids));
     row(`round ${r}: ratio wall / CPU`, `${f2(wall.at(-1))} / ${f2(cpu.at(-1))}`, 'x',
       `wall ${f2(rp.wallMs / 1000)} s, pdftotext ${f3(b1 / 1000)} / ${f3(b2 / 1000)} s; ${rp.ok}/${pdfs.files.length} ok, loadavg ${os.loadavg()[0].toFixed(2)}`);
+    row('  CPU split', f2(pipe), 's', `pdftotext ${f2(c1.benchKids - c0.benchKids)} s; helpers ${f2(c2.helpers - c1.helpers)} s, ` +
+      `worker threads ${f2(c2.worker - c1.worker)} s, PostgreSQL ${f2(c2.pg - c1.pg)} s`);
   }
   const median = (a) => { const b = [...a].sort((x, y) => x - y); return b.length % 2 ? b[(b.length - 1) / 2] : (b[b.length / 2 - 1] + b[b.length / 2]) / 2; };
   row(`median of ${ROUNDS} rounds: ratio wall / CPU`, `${f2(median(wall))} / ${f2(median(cpu))}`, 'x',
