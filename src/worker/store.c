@@ -34,6 +34,10 @@
 #define CHUNK_COLS \
     "chunk_id, tenant_id, doc_id, version_id, ordinal, text, page_start, page_end, char_start, char_end, section, " \
     "page_label, ocr"
+/* CHUNK_COLS read from the temporary table aliased s. */
+#define STORE_CHUNK_SRC \
+    "s.chunk_id, s.tenant_id, s.doc_id, s.version_id, s.ordinal, s.text, s.page_start, s.page_end, s.char_start, " \
+    "s.char_end, s.section, s.page_label, s.ocr"
 #define EMBED_COLS "chunk_id, tenant_id, model, dim, vector"
 
 int store_copy_escape(struct buf *b, const char *s, size_t n)
@@ -276,11 +280,22 @@ static int copy_embeddings(PGconn *c, const struct store_input *in, char (*ids)[
     return copy_end(c, failed);
 }
 
-/* The copied chunks, then their embeddings, into the tables: each row passes the tenant policy. */
+/*
+ * The copied chunks, then their embeddings, into the tables: each row passes the tenant
+ * policy. The chunk's lexemes are computed here, once each (migration 0019): tsv once per
+ * chunk (OFFSET 0 keeps the sub-select from being inlined, which would parse the text again
+ * for the sketch), head_tsv once per distinct heading path of the write.
+ */
 static int move_copied(PGconn *c)
 {
-    if (db_exec(c, "INSERT INTO chunks (" CHUNK_COLS ") SELECT " CHUNK_COLS " FROM pg_temp.store_chunks", 0,
-                NULL) < 0)
+    if (db_exec(c, "INSERT INTO chunks (" CHUNK_COLS ", tsv, head_tsv, sketch)"
+                   " SELECT " STORE_CHUNK_SRC ", l.tsv, h.head_tsv, public.chunk_sketch_tsv(l.tsv)"
+                   " FROM pg_temp.store_chunks s"
+                   " CROSS JOIN LATERAL (SELECT to_tsvector('english'::regconfig, s.text) AS tsv OFFSET 0) l"
+                   " JOIN (SELECT d.k, public.chunk_head_tsv(d.k) AS head_tsv"
+                   "       FROM (SELECT DISTINCT coalesce(section, '') AS k FROM pg_temp.store_chunks) d) h"
+                   "   ON h.k = coalesce(s.section, '')"
+                   " ORDER BY s.ordinal", 0, NULL) < 0)
         return -1;
     return db_exec(c, "INSERT INTO chunk_embeddings (" EMBED_COLS ") SELECT " EMBED_COLS
                       " FROM pg_temp.store_embeddings", 0, NULL);

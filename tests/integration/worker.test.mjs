@@ -8,6 +8,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import pg from 'pg';
 import { startStack, waitFor } from '../lib/stack.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -544,6 +545,47 @@ suite('scheduling and storage', () => {
     const t = (r) => new Date(r.started_at).getTime();
     assert.ok(t(runs[0]) < t(rl), 'the first job was running before the others arrived');
     assert.ok(t(rl) < t(rm) && t(rm) < t(rs), `order large < medium < small: ${t(rl)} ${t(rm)} ${t(rs)}`);
+  });
+
+  test('a chunk\'s tsv, head_tsv and sketch written by the worker equal the expressions recomputed (0019)', async () => {
+    // HTML headings give nested section paths; several chunks share each one
+    const sections = Array.from({ length: 6 }, (_, i) => `<h1>Guide ${i % 2}</h1><h2>Refunds and returns ${i}</h2>` +
+      `<p>${longText(1)}</p><h3>Shipping rules ${i}</h3><p>${longText(4).replaceAll('\n\n', '</p><p>')}</p>`);
+    const { runId } = await queueJob(stack, { tenantId, filename: 'lexemes.html',
+      content: `<html><body>${sections.join('')}</body></html>` });
+    const run = await stack.waitRun(runId, { timeoutMs: 30000 });
+    assert.equal(run.status, 'succeeded', run.error);
+    const recount = `SELECT count(*)::int AS n,
+        count(*) FILTER (WHERE section LIKE '% > %')::int AS nested,
+        count(DISTINCT section)::int AS heads,
+        count(*) FILTER (WHERE tsv IS DISTINCT FROM to_tsvector('english', text))::int AS bad_tsv,
+        count(*) FILTER (WHERE head_tsv IS DISTINCT FROM
+          to_tsvector('english', coalesce(substring(section FROM '.* > (.*)$'), '')))::int AS bad_head,
+        count(*) FILTER (WHERE sketch IS DISTINCT FROM chunk_sketch(text))::int AS bad_sketch
+      FROM chunks WHERE version_id = $1`;
+    const [w] = await stack.sql(recount, [run.stats.version_id]);
+    assert.ok(w.nested >= 12 && w.heads >= 6 && w.heads < w.n, JSON.stringify(w));
+    assert.deepEqual([w.bad_tsv, w.bad_head, w.bad_sketch], [0, 0, 0], JSON.stringify(w));
+    // Any other writer: a row inserted without them gets them computed, an UPDATE of text recomputes
+    // them. In a transaction rolled back: the term statistics count no UPDATE of text (0007).
+    const db = new pg.Client({ connectionString: stack.superUrl });
+    await db.connect();
+    try {
+      await db.query('BEGIN');
+      const { rows: [c] } = await db.query(`INSERT INTO chunks (tenant_id, doc_id, version_id, ordinal, text, char_start,
+          char_end, section)
+        SELECT tenant_id, doc_id, version_id, 100000, 'zebras grazing quietly', 0, 1, 'A > Zebra crossings'
+          FROM document_versions WHERE version_id = $1 RETURNING chunk_id`, [run.stats.version_id]);
+      await db.query(`UPDATE chunks SET text = 'lighthouses shining', tsv = NULL WHERE chunk_id = $1`, [c.chunk_id]);
+      const { rows: [o] } = await db.query(`SELECT tsv::text AS tsv, head_tsv::text AS head FROM chunks
+        WHERE chunk_id = $1`, [c.chunk_id]);
+      assert.deepEqual(o, { tsv: "'lighthous':1 'shine':2", head: "'cross':2 'zebra':1" });
+      const { rows: [w2] } = await db.query(recount, [run.stats.version_id]);
+      assert.deepEqual([w2.n, w2.bad_tsv, w2.bad_head, w2.bad_sketch], [w.n + 1, 0, 0, 0], JSON.stringify(w2));
+    } finally {
+      await db.query('ROLLBACK').catch(() => {});
+      await db.end();
+    }
   });
 
   test('embeddings stored by binary COPY are the embedder\'s vectors, in order, per chunk', async () => {
