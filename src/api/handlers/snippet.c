@@ -135,8 +135,10 @@ static int match(struct sb_stemmer *st, const char *text, size_t start, size_t e
         return -1;
     for (size_t j = 0; j < len; j++) {
         unsigned char ch = (unsigned char)text[start + j];
+        int upper = (ch >= 'A' && ch <= 'Z') ||   /* and Latin-1's À..Þ but × (U+00C0..U+00DE: C3 80..9E) */
+                    (j > 0 && (unsigned char)text[start + j - 1] == 0xc3 && ch >= 0x80 && ch <= 0x9e && ch != 0x97);
 
-        key[j] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+        key[j] = (char)(upper ? ch + 32 : ch);
         digit |= ch >= '0' && ch <= '9';
     }
     i = find_lex(key, len, lex, n);

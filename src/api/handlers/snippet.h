@@ -30,7 +30,7 @@ struct sb_stemmer *snippet_stemmer(void);
  * Append to out the snippet of text (len bytes of UTF-8) for the query
  * lexemes lex[0..n) (as to_tsvector('english') made them): its words (runs
  * of letters and digits; non-ASCII letters count as letters) are lowercased
- * and stemmed by st (a word with a digit is not stemmed, like PostgreSQL's
+ * (ASCII and Latin-1 letters) and stemmed by st (a word with a digit is not stemmed, like PostgreSQL's
  * numword), and words joined by '-', '.', '_' or '/' ("c-style", "tar.xz")
  * are also matched as one; a match is put between RANK_MARK_OPEN and
  * RANK_MARK_CLOSE (rank.h; rank_snippet() makes them <mark>). The snippet is

@@ -54,6 +54,9 @@ static void test_digits_and_joined_words(void **state)
     assert_string_equal(out, "Use [ggplot2] to unpack [tar.xz] files in C-[style] code");
     snip("Unpack a.tar.xz now", (const char *[]){"tar"}, 1, out, sizeof(out));
     assert_string_equal(out, "Unpack a.[tar].xz now");
+    /* Latin-1 capitals are lowercased as PostgreSQL does ("\xc3\x89" É, "\xc3\xa9" é), × is not a letter */
+    snip("\xc3\x89" "cole 3\xc3\x97" "4", (const char *[]){"\xc3\xa9" "cole"}, 1, out, sizeof(out));
+    assert_string_equal(out, "[\xc3\x89" "cole] 3\xc3\x97" "4");
 }
 
 static void test_no_match_first_words(void **state)
