@@ -22,6 +22,8 @@ WARN    := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototy
 DEFS    := -D_GNU_SOURCE
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lpthread -lm
+# the English Snowball stemmer of search snippets (src/api/handlers/snippet.c; no .pc file)
+PKG_LIBS   += -lstemmer
 
 ifeq ($(SAN),1)
   BUILD   ?= build-san
@@ -76,7 +78,8 @@ UNIT_HANDLERS := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/unit/api/handlers/te
 # versions: the upload store, for a version's original file).
 HANDLER_SHARED_OBJ := $(BUILD)/src/api/handlers/params.o $(BUILD)/src/api/handlers/rows.o
 API_AUTH_OBJ       := $(patsubst %.c,$(BUILD)/%.o,$(wildcard src/api/auth/*.c))
-$(BUILD)/tests/unit/api/handlers/test_search: $(BUILD)/src/api/handlers/rank.o $(BUILD)/src/api/handlers/expand.o
+$(BUILD)/tests/unit/api/handlers/test_search: $(BUILD)/src/api/handlers/rank.o $(BUILD)/src/api/handlers/expand.o \
+                                              $(BUILD)/src/api/handlers/snippet.o
 $(BUILD)/tests/unit/api/handlers/test_users: $(BUILD)/src/api/auth/account.o $(BUILD)/src/api/auth/password.o
 $(BUILD)/tests/unit/api/handlers/test_session: $(API_AUTH_OBJ)
 $(BUILD)/tests/unit/api/handlers/test_versions: $(BUILD)/src/api/upload_store.o $(BUILD)/src/api/upload_store_s3.o

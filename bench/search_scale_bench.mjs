@@ -24,6 +24,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { startStack } from '../tests/lib/stack.mjs';
 import { buildGenChunks, envNum, f1, f2, pct, row } from './lib.mjs';
@@ -193,6 +194,34 @@ async function baselineBuild(stack, tenants, queries, api) {
   return { fast, one, cpu };
 }
 
+// After a load, the database as an operator's looks: VACUUM (ANALYZE) of the search's tables, then
+// no autovacuum worker left (at most 120 s): measured while autovacuum ran, the first phase after
+// the load was the slower one whichever build ran in it.
+async function settle(stack) {
+  await stack.sql('VACUUM (ANALYZE) documents, document_versions, chunks, chunk_embeddings, term_stats, corpus_stats');
+  const until = Date.now() + 120000;
+  for (;;) {
+    const [{ n }] = await stack.sql("SELECT count(*)::int AS n FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'");
+    if (n === 0 || Date.now() > until) return n;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+// BENCH_PG_STATEMENTS=1: pg_stat_statements loaded in the bench's own PostgreSQL, and after each
+// build's phases the statements that cost the most execution time, per call.
+const PG_STATEMENTS = process.env.BENCH_PG_STATEMENTS === '1';
+if (PG_STATEMENTS) process.env.STACK_PG_OPTS = `${process.env.STACK_PG_OPTS ?? ''} -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track_planning=on`;
+
+async function topStatements(stack, label) {
+  if (!PG_STATEMENTS) return;
+  const rows = await stack.sql(`SELECT calls, total_exec_time / calls AS exec_ms, total_plan_time / calls AS plan_ms,
+      left(regexp_replace(query, '\\s+', ' ', 'g'), 70) AS q
+    FROM pg_stat_statements WHERE calls >= 20 ORDER BY total_exec_time DESC LIMIT 8`);
+  console.log(`  pg_stat_statements, ${label}:`);
+  for (const r of rows) console.log(`    ${String(r.calls).padStart(6)} calls ${f2(r.exec_ms)} ms exec ${f2(r.plan_ms)} ms plan  ${r.q}`);
+  await stack.sql('SELECT pg_stat_statements_reset()');
+}
+
 async function main() {
   const stack = await startStack({ worker: false, apiEnv: { LOG_LEVEL: 'warn', DB_POOL_SIZE: '8' } });
   try {
@@ -209,11 +238,20 @@ async function main() {
       have = want;
       const [{ n }] = await stack.sql('SELECT count(*)::int AS n FROM chunks');
       console.log(`\n${n} chunks (big tenant ${want[0] * CHUNKS_PER_DOC}, smallest ${Math.min(...want) * CHUNKS_PER_DOC}), loaded in ${f1((Date.now() - t0) / 1000)} s`);
+      t0 = Date.now();
+      const av = await settle(stack);
+      console.log(`VACUUM (ANALYZE) and autovacuum done in ${f1((Date.now() - t0) / 1000)} s${av ? ` (${av} autovacuum workers still running)` : ''}; load average ${os.loadavg().map(f2).join(' ')}`);
+      if (PG_STATEMENTS) {
+        await stack.sql('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+        await stack.sql('SELECT pg_stat_statements_reset()');
+      }
       await runQueries(stack, tenants, queries.slice(0, 40));   // warm-up
       const fast = await runQueries(stack, tenants, queries);
       const one = await runQueries(stack, tenants, queries.slice(0, 60), 1);
       const cpu = await searchCpu(stack, tenants, queries);
+      await topStatements(stack, 'this build');
       const prev = baseApi ? await baselineBuild(stack, tenants, queries, baseApi) : null;
+      if (prev) await topStatements(stack, `build ${BASE_LABEL}`);
       await stack.sql(`DROP INDEX IF EXISTS ${INDEX_NAME}`);
       await stack.sql(OLD_INDEX_SQL);
       const slow = await runQueries(stack, tenants, queries);
@@ -241,6 +279,10 @@ async function main() {
           `this / baseline ${f2(cpu.ms / prev.cpu.ms)} x`);
         row('same citations (ids, scores, snippets) as baseline',
           `${fast.answers.filter((a, i) => a === prev.fast.answers[i]).length}/${queries.length}`, '');
+        // the ranking alone (a change of the snippets' making changes the line above only)
+        const ranked = (a) => JSON.stringify(JSON.parse(a).map(([id, score]) => [id, score]));
+        row('  same ids and scores, in the same order',
+          `${fast.answers.filter((a, i) => ranked(a) === ranked(prev.fast.answers[i])).length}/${queries.length}`, '');
       }
       row('baseline: /healthz', p3(h), 'ms', `${CLIENTS} clients`);
       row(`${INDEX_NAME} build`, f1(indexS), 's');

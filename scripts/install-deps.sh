@@ -24,6 +24,8 @@ APT_PACKAGES=(
 APT_PACKAGES+=(debian-reference-en bash-doc gnuplot-doc)
 # WordNet 3.0 for search (SEARCH_WORDNET, SEARCH_SYNONYMS: docs/retrieval.md), read by core-api.
 APT_PACKAGES+=(wordnet-base)
+# The English Snowball stemmer for search snippets (src/api/handlers/snippet.c), linked by core-api.
+APT_PACKAGES+=(libstemmer-dev)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

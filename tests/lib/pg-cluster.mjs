@@ -82,7 +82,9 @@ export class PgCluster {
     if (this.running()) return;
     const opts = [`-p ${this.port}`, `-k ${this.dir}`, "-c listen_addresses=127.0.0.1",
       '-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off',
-      '-c max_connections=200', '-c shared_buffers=128MB'].join(' ');
+      '-c max_connections=200', '-c shared_buffers=128MB',
+      // extra server options for a measurement, e.g. STACK_PG_OPTS='-c shared_preload_libraries=pg_stat_statements'
+      ...(process.env.STACK_PG_OPTS ? [process.env.STACK_PG_OPTS] : [])].join(' ');
     const r = runPg('pg_ctl', ['start', '-w', '-t', '60', '-D', this.data, '-l', this.log, '-o', opts],
       { allowFail: true });
     if (r.status !== 0) {

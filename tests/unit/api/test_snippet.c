@@ -1,0 +1,119 @@
+/* Unit tests of api/handlers/snippet.c: stemmed matches, joined words, windows, fragments, marks, no match. */
+#include "api/handlers/snippet.h"
+
+#include "api/handlers/rank.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+/* The snippet of text for the lexemes lex[0..n) with <mark> for the markers, in out (size outsz). */
+static void snip(const char *text, const char *const *lex, int n, char *out, size_t outsz)
+{
+    struct buf b;
+    size_t j = 0;
+
+    buf_init(&b, 1 << 20);
+    assert_int_equal(snippet_make(snippet_stemmer(), text, strlen(text), lex, n, &b), 0);
+    for (size_t i = 0; i < b.len && j + 8 < outsz; i++) {
+        if (b.ptr[i] == RANK_MARK_OPEN)
+            j += (size_t)snprintf(out + j, outsz - j, "[");
+        else if (b.ptr[i] == RANK_MARK_CLOSE)
+            j += (size_t)snprintf(out + j, outsz - j, "]");
+        else
+            out[j++] = b.ptr[i];
+    }
+    out[j] = '\0';
+    buf_release(&b);
+}
+
+static void test_stemmed_matches(void **state)
+{
+    const char *lex[] = {"refund", "subscript"};
+    char out[1024];
+
+    (void)state;
+    assert_non_null(snippet_stemmer());
+    snip("Refunds for Subscriptions are refunded within 14 days.", lex, 2, out, sizeof(out));
+    assert_string_equal(out, "[Refunds] for [Subscriptions] are [refunded] within 14 days");
+}
+
+static void test_digits_and_joined_words(void **state)
+{
+    const char *lex[] = {"ggplot2", "tar.xz", "style"};
+    char out[1024];
+
+    (void)state;
+    /* a word with a digit is not stemmed; joined words match as one, else their parts */
+    snip("Use ggplot2 to unpack tar.xz files in C-style code.", lex, 3, out, sizeof(out));
+    assert_string_equal(out, "Use [ggplot2] to unpack [tar.xz] files in C-[style] code");
+    snip("Unpack a.tar.xz now", (const char *[]){"tar"}, 1, out, sizeof(out));
+    assert_string_equal(out, "Unpack a.[tar].xz now");
+    /* Latin-1 capitals are lowercased as PostgreSQL does ("\xc3\x89" É, "\xc3\xa9" é), × is not a letter */
+    snip("\xc3\x89" "cole 3\xc3\x97" "4", (const char *[]){"\xc3\xa9" "cole"}, 1, out, sizeof(out));
+    assert_string_equal(out, "[\xc3\x89" "cole] 3\xc3\x97" "4");
+}
+
+static void test_no_match_first_words(void **state)
+{
+    const char *lex[] = {"zebra"};
+    char text[2048] = "", out[2048];
+
+    (void)state;
+    for (int i = 0; i < 30; i++)
+        snprintf(text + strlen(text), sizeof(text) - strlen(text), "w%d ", i);
+    snip(text, lex, 1, out, sizeof(out));
+    assert_string_equal(out, "w0 w1 w2 w3 w4 w5 w6 w7 w8 w9 w10 w11 w12 w13 w14");
+    snip("", lex, 1, out, sizeof(out));
+    assert_string_equal(out, "");
+}
+
+static void test_two_fragments_in_text_order(void **state)
+{
+    const char *lex[] = {"alpha", "beta", "gamma"};
+    char text[8192] = "", out[8192];
+    int words = 0;
+
+    (void)state;
+    /* 200 filler words; "alpha" at 20, "beta gamma" at 150 (the best window), "alpha" again at 190 */
+    for (int i = 0; i < 200; i++)
+        snprintf(text + strlen(text), sizeof(text) - strlen(text), "%s ",
+                 i == 20 || i == 190 ? "alpha" : i == 150 ? "beta" : i == 151 ? "gamma" : "x");
+    snip(text, lex, 3, out, sizeof(out));
+    /* two fragments: the first from 8 words before word 20, then the one holding beta and gamma */
+    assert_non_null(strstr(out, " ... "));
+    assert_true(strncmp(out, "x x x x x x x x [alpha] x", 25) == 0);
+    assert_non_null(strstr(strstr(out, " ... "), "[beta] [gamma]"));
+    for (const char *p = out; *p; p++)
+        words += (p == out || p[-1] == ' ') && *p != ' ' && *p != '.';
+    assert_true(words <= 2 * SNIPPET_MAX_WORDS + 1);   /* each at most SNIPPET_MAX_WORDS (+ "...") */
+}
+
+static void test_marks_cannot_be_forged(void **state)
+{
+    const char *lex[] = {"secret"};
+    char out[1024];
+
+    (void)state;
+    /* bytes 1 and 2 in the text are dropped; non-ASCII punctuation separates words */
+    snip("a \x01 fake\x02 mark \xe2\x80\x94secret\xe2\x80\x94 caf\xc3\xa9", lex, 1, out, sizeof(out));
+    assert_string_equal(out, "a  fake mark \xe2\x80\x94[secret]\xe2\x80\x94 caf\xc3\xa9");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_stemmed_matches),
+        cmocka_unit_test(test_digits_and_joined_words),
+        cmocka_unit_test(test_no_match_first_words),
+        cmocka_unit_test(test_two_fragments_in_text_order),
+        cmocka_unit_test(test_marks_cannot_be_forged),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
