@@ -149,7 +149,7 @@ async function healthz(stack, n) {
 
 const p3 = (xs) => `${f1(pct(xs, 50))} / ${f1(pct(xs, 95))} / ${f1(pct(xs, 99))}`;
 
-// CPU seconds (user + system) of the cluster's PostgreSQL processes and of the core-api at pid.
+// CPU ticks (user + system) by pid of the cluster's PostgreSQL processes and of the core-api at apiPid.
 function cpuTicks(pgDir, apiPid) {
   const pids = new Set([apiPid]);
   for (const d of fs.readdirSync('/proc')) {
@@ -160,28 +160,34 @@ function cpuTicks(pgDir, apiPid) {
       if (ppid && fs.readFileSync(`/proc/${ppid}/cmdline`, 'utf8').includes(pgDir)) pids.add(Number(d));
     } catch {}
   }
-  let t = 0;
+  const t = new Map();
   for (const p of pids) {
     try {
       const f = fs.readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
-      t += Number(f[11]) + Number(f[12]);
+      t.set(p, Number(f[11]) + Number(f[12]));
     } catch {}
   }
   return t;
 }
 
-// Milliseconds of CPU one search costs the server side (PostgreSQL and core-api), by one client:
-// a figure that queuing behind other work on a shared machine does not inflate as much as latency.
+// Milliseconds of CPU one search costs the server side (PostgreSQL and core-api, and each), by one
+// client: a figure that queuing behind other work on a shared machine does not inflate as much as
+// latency. Summed per process over the processes alive at the end (a process that started during
+// the phase counts from 0): an autovacuum worker that ends during the phase, its ticks gone from
+// /proc, no longer takes them off the sum.
 async function searchCpu(stack, tenants, queries, base = stack.baseUrl, pid = stack.apiPid) {
   const qs = queries.slice(0, 100);
   const hz = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
   const t0 = cpuTicks(stack.pg.dir, pid);
   await runQueries(stack, tenants, qs, 1, base);
-  return { ms: ((cpuTicks(stack.pg.dir, pid) - t0) * 1000) / hz / qs.length, n: qs.length };
+  const t1 = cpuTicks(stack.pg.dir, pid);
+  let pg = 0;
+  for (const [p, t] of t1) if (p !== pid) pg += t - (t0.get(p) ?? 0);
+  const api = (t1.get(pid) ?? 0) - (t0.get(pid) ?? 0);
+  const ms = (ticks) => (ticks * 1000) / hz / qs.length;
+  return { ms: ms(pg + api), pg: ms(pg), api: ms(api), n: qs.length };
 }
 
-// BENCH_BASELINE_BUILD=<dir with core-api>: the same questions against that build's core-api on
-// the same database in the same run (e.g. the commit before a change), answers compared.
 const BASE_BUILD = process.env.BENCH_BASELINE_BUILD;
 const BASE_LABEL = process.env.BENCH_BASELINE_LABEL ?? BASE_BUILD;
 let baseApi = null;
@@ -271,12 +277,15 @@ async function main() {
       row(`  small tenants`, p3(slow.lat.small), 'ms');
       row(`same chunks, same order as with ${OLD_INDEX}`, `${same}/${queries.length}`, '', `${found} questions answered with chunks`);
       row('  CPU per search (PostgreSQL + core-api)', f1(cpu.ms), 'ms', `${cpu.n} questions by 1 client, /proc`);
+      row('    PostgreSQL / core-api', `${f2(cpu.pg)} / ${f2(cpu.api)}`, 'ms');
       if (prev) {
         row(`baseline: build ${BASE_LABEL}`, p3(prev.fast.lat.all), 'ms',
           `p95 this / baseline ${f2(pct(fast.lat.all, 95) / pct(prev.fast.lat.all, 95))} x`);
         row('  1 client (no queuing)', p3(prev.one.lat.all), 'ms');
         row('  CPU per search (PostgreSQL + core-api)', f1(prev.cpu.ms), 'ms',
           `this / baseline ${f2(cpu.ms / prev.cpu.ms)} x`);
+        row('    PostgreSQL / core-api', `${f2(prev.cpu.pg)} / ${f2(prev.cpu.api)}`, 'ms',
+          `core-api this / baseline ${f2(cpu.api / prev.cpu.api)} x`);
         row('same citations (ids, scores, snippets) as baseline',
           `${fast.answers.filter((a, i) => a === prev.fast.answers[i]).length}/${queries.length}`, '');
         // the ranking alone (a change of the snippets' making changes the line above only)

@@ -47,6 +47,8 @@ struct conn_state {
     int tenant_known;                         /* tenant is the session's app.tenant_id */
     char tenant[40];                          /* "" : none */
     uint64_t prepared[DB_STMT_MAX / 64];      /* bit n: statement n is prepared here */
+    int pending;                              /* 1: pending_tenant to be set before the next statement */
+    char pending_tenant[40];                  /* db_pool_acquire_tenant's, "" : none */
 };
 
 static int conn_event(PGEventId id, void *info, void *pass)
@@ -193,9 +195,13 @@ static PGresult *query_result(PGconn *c, PGresult *res, const char *sql)
     return NULL;
 }
 
+static int tenant_flush(PGconn *c);
+
 PGresult *db_query(PGconn *c, const char *sql, int n, const char *const *params)
 {
     set_sqlstate("");
+    if (tenant_flush(c) < 0)
+        return NULL;
     return query_result(c, PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0), sql);
 }
 
@@ -275,21 +281,31 @@ const char *db_val(const PGresult *res, int r, int col)
 static struct db_stmt set_tenant_stmt = {
     "SELECT set_config('app.tenant_id', coalesce($1::uuid::text, ''), false)", 0};
 
+/*
+ * What set_tenant_stmt's result res (NULL: it failed) says of c's session
+ * tenant. Known from here on only outside a transaction: a rollback would
+ * undo a change made inside one. The value is PostgreSQL's own spelling of it.
+ */
+static void tenant_record(PGconn *c, struct conn_state *st, const PGresult *res)
+{
+    const char *now = res ? db_val(res, 0, 0) : NULL;
+
+    if (!st)
+        return;
+    st->tenant_known = now && PQtransactionStatus(c) == PQTRANS_IDLE && strlen(now) < sizeof(st->tenant);
+    snprintf(st->tenant, sizeof(st->tenant), "%s", st->tenant_known ? now : "");
+}
+
 int db_set_tenant(PGconn *c, const char *tenant_id)
 {
     const char *params[1] = {tenant_id && *tenant_id ? tenant_id : NULL};
     struct conn_state *st = conn_state_of(c);
-    PGresult *res = db_query_prepared(c, &set_tenant_stmt, 1, params);
-    const char *now = res ? db_val(res, 0, 0) : NULL;
+    PGresult *res;
 
-    /*
-     * Known from here on only outside a transaction: a rollback would undo a
-     * change made inside one. The value is PostgreSQL's own spelling of it.
-     */
-    if (st) {
-        st->tenant_known = now && PQtransactionStatus(c) == PQTRANS_IDLE && strlen(now) < sizeof(st->tenant);
-        snprintf(st->tenant, sizeof(st->tenant), "%s", st->tenant_known ? now : "");
-    }
+    if (st)
+        st->pending = 0;   /* set now, whatever an acquire deferred */
+    res = db_query_prepared(c, &set_tenant_stmt, 1, params);
+    tenant_record(c, st, res);
     PQclear(res);
     return res ? 0 : -1;
 }
@@ -312,8 +328,42 @@ static int tenant_is(const PGconn *c, const char *tenant_id)
     return strcasecmp(st->tenant, tenant_id ? tenant_id : "") == 0;
 }
 
+/* The tenant an acquire deferred (tenant_defer), set alone now: 0, or -1 like db_set_tenant(). */
+static int tenant_flush(PGconn *c)
+{
+    struct conn_state *st = conn_state_of(c);
+
+    if (!st || !st->pending)
+        return 0;
+    return db_set_tenant(c, st->pending_tenant);
+}
+
+/*
+ * Have c's next statement set tenant_id (NULL or "": none) first, in the same
+ * round trip when it is a prepared one (prepared_exec), unless c is known to
+ * have it already. 0, or -1 like db_set_tenant() when it is set at once.
+ */
+static int tenant_defer(PGconn *c, const char *tenant_id)
+{
+    struct conn_state *st = conn_state_of(c);
+    const char *t = tenant_id ? tenant_id : "";
+
+    if (PQtransactionStatus(c) == PQTRANS_IDLE && tenant_is(c, t)) {
+        if (st)
+            st->pending = 0;
+        return 0;
+    }
+    if (!st || PQtransactionStatus(c) != PQTRANS_IDLE || strlen(t) >= sizeof(st->pending_tenant))
+        return db_set_tenant(c, tenant_id);
+    snprintf(st->pending_tenant, sizeof(st->pending_tenant), "%s", t);
+    st->pending = 1;
+    return 0;
+}
+
 int db_use_tenant(PGconn *c, const char *tenant_id)
 {
+    if (tenant_flush(c) < 0)
+        return -1;
     if (PQtransactionStatus(c) == PQTRANS_IDLE && tenant_is(c, tenant_id))
         return 0;
     return db_set_tenant(c, tenant_id);
@@ -352,6 +402,81 @@ static int stmt_prepare(PGconn *c, struct conn_state *st, int id, const char *na
     return 0;
 }
 
+/* The next result of a pipeline and the NULL that ends it; NULL if none came. */
+static PGresult *pipeline_result(PGconn *c)
+{
+    PGresult *res = PQgetResult(c);
+
+    if (res && PQresultStatus(res) != PGRES_PIPELINE_SYNC) {
+        PGresult *end = PQgetResult(c);
+
+        PQclear(end);   /* NULL: the end of this query's results */
+    }
+    return res;
+}
+
+/*
+ * Leave pipeline mode on c once every result up to the sync point is read
+ * (at most n more). -1 if c could not leave it: its tenant is then unknown,
+ * so db_pool_release() clears it, which fails in that state, and closes it.
+ */
+static int pipeline_end(PGconn *c, int n)
+{
+    for (int i = 0; i < n && PQpipelineStatus(c) != PQ_PIPELINE_OFF; i++) {
+        PGresult *res = PQgetResult(c);
+        int sync = res && PQresultStatus(res) == PGRES_PIPELINE_SYNC;
+
+        PQclear(res);
+        if ((sync || !res) && PQexitPipelineMode(c))
+            return 0;
+        if (!res && PQstatus(c) != CONNECTION_OK)
+            break;
+    }
+    return PQpipelineStatus(c) == PQ_PIPELINE_OFF || PQexitPipelineMode(c) ? 0 : -1;
+}
+
+/*
+ * Prepared statement name (s, n parameters) on c, preceded in the same round
+ * trip by the set_config of the tenant an acquire deferred (libpq pipeline
+ * mode, one sync: both in one implicit transaction, so a failure of the
+ * statement also undoes the tenant, which is then unknown). 0-or-result like
+ * prepared_exec().
+ */
+static PGresult *exec_with_tenant(PGconn *c, struct conn_state *st, const char *name, const struct db_stmt *s, int n,
+                                  const char *const *params, int format)
+{
+    int tid = stmt_id(&set_tenant_stmt);
+    const char *tp[1] = {st->pending_tenant[0] ? st->pending_tenant : NULL};
+    char tname[16];
+    PGresult *set, *res;
+
+    st->pending = 0;
+    snprintf(tname, sizeof(tname), "s%d", tid);
+    if (tid < 0 || stmt_prepare(c, st, tid, tname, &set_tenant_stmt, 1) < 0 || !PQenterPipelineMode(c))
+        return db_set_tenant(c, tp[0]) < 0 ? NULL
+                                          : query_result(c, PQexecPrepared(c, name, n, params, NULL, NULL, format), s->sql);
+    st->tenant_known = 0;   /* until the set is read back */
+    if (!PQsendQueryPrepared(c, tname, 1, tp, NULL, NULL, 0) ||
+        !PQsendQueryPrepared(c, name, n, params, NULL, NULL, format) || !PQpipelineSync(c)) {
+        query_failed(c, NULL, s->sql);
+        pipeline_end(c, 8);
+        return NULL;
+    }
+    set = pipeline_result(c);
+    res = pipeline_result(c);
+    if (pipeline_end(c, 4) < 0) {
+        PQclear(set);
+        PQclear(res);
+        query_failed(c, NULL, s->sql);
+        return NULL;
+    }
+    set = query_result(c, set, set_tenant_stmt.sql);
+    res = set ? query_result(c, res, s->sql) : (PQclear(res), NULL);
+    tenant_record(c, st, set && res ? set : NULL);
+    PQclear(set);
+    return res;
+}
+
 /* db_query_prepared() with the result in format (0 text, 1 binary). */
 static PGresult *prepared_exec(PGconn *c, struct db_stmt *s, int n, const char *const *params, int format)
 {
@@ -362,10 +487,13 @@ static PGresult *prepared_exec(PGconn *c, struct db_stmt *s, int n, const char *
     set_sqlstate("");
     /* A connection made elsewhere, or more statements than the bitmap holds: plain. */
     if (!st || id < 0)
-        return query_result(c, PQexecParams(c, s->sql, n, NULL, params, NULL, NULL, format), s->sql);
+        return tenant_flush(c) < 0 ? NULL
+                                   : query_result(c, PQexecParams(c, s->sql, n, NULL, params, NULL, NULL, format), s->sql);
     snprintf(name, sizeof(name), "s%d", id);
     if (stmt_prepare(c, st, id, name, s, n) < 0)
         return NULL;
+    if (st->pending)
+        return exec_with_tenant(c, st, name, s, n, params, format);
     return query_result(c, PQexecPrepared(c, name, n, params, NULL, NULL, format), s->sql);
 }
 
@@ -488,8 +616,12 @@ PGconn *db_pool_acquire_tenant(struct db_pool *p, const char *tenant_id)
 {
     PGconn *c = pool_take(p, tenant_id ? tenant_id : "");
 
-    /* No statement at all when the connection already has that tenant (or none, as asked). */
-    if (c && db_use_tenant(c, tenant_id) < 0) {
+    /*
+     * No statement at all when the connection already has that tenant (or
+     * none, as asked); else it is set with the first statement, in the same
+     * round trip when that one is prepared (tenant_defer).
+     */
+    if (c && tenant_defer(c, tenant_id) < 0) {
         db_pool_release(p, c);
         return NULL;
     }
@@ -504,9 +636,12 @@ PGconn *db_pool_acquire(struct db_pool *p)
 void db_pool_release(struct db_pool *p, PGconn *c)
 {
     char kept[sizeof(last_sqlstate)];
+    struct conn_state *st = conn_state_of(c);
 
     /* The caller may still ask why its own last statement failed. */
     memcpy(kept, last_sqlstate, sizeof(kept));
+    if (st)
+        st->pending = 0;   /* a tenant deferred and never used: the session keeps the one it has */
     if (c && PQstatus(c) == CONNECTION_OK)
         db_tx_rollback(c);
     /*

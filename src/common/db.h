@@ -13,9 +13,11 @@
  * Tenants (row-level security, db/migrations/0006_rls.sql): the application
  * roles see and write only rows whose tenant_id is the session's app.tenant_id,
  * and nothing while it is unset. db_set_tenant() sets it; a pooled connection
- * takes its tenant with db_pool_acquire_tenant(), which sets (or clears) the
- * tenant before it lends the connection, so no borrower ever works with the
- * previous borrower's tenant. An idle connection keeps its last tenant: a
+ * takes its tenant with db_pool_acquire_tenant(), which has it set (or
+ * cleared) before the borrower's first statement runs, so no borrower ever
+ * works with the previous borrower's tenant: with a prepared first statement
+ * the set_config goes in the same round trip (libpq pipeline mode, one sync),
+ * else alone just before. An idle connection keeps its last tenant: a
  * borrower asking for the same one runs no statement for it.
  *
  * Prepared statements (db_query_prepared): a `static struct db_stmt` names a
@@ -189,8 +191,14 @@ PGconn *db_pool_acquire(struct db_pool *p);
 /*
  * db_pool_acquire() with the session's tenant set to tenant_id (NULL or "":
  * none). A free connection that already has that tenant is preferred and then
- * costs no statement; otherwise db_use_tenant() sets it. NULL if the database
- * cannot be reached or the tenant cannot be set (the connection went back).
+ * costs no statement; otherwise the tenant is set with the first statement
+ * the borrower runs through this module (db_query, db_query_prepared,
+ * db_tx_run, db_use_tenant...), in the same round trip when that one is
+ * prepared. Both run in one implicit transaction: if the statement fails, the
+ * tenant is undone with it, and the statement's error is the one reported
+ * (the tenant is then unknown, so db_pool_release() clears it). A borrower
+ * must not run statements on the PGconn with libpq directly. NULL if the
+ * database cannot be reached.
  */
 PGconn *db_pool_acquire_tenant(struct db_pool *p, const char *tenant_id);
 /*

@@ -35,6 +35,11 @@ void log_init_named(const char *svc, const char *level)
     log_init(svc, lv < 0 ? LOG_INFO : (enum log_level)lv);
 }
 
+int log_enabled(enum log_level level)
+{
+    return level >= log_min;
+}
+
 void log_event(enum log_level level, const char *msg, json_t *fields)
 {
     char ts[40];

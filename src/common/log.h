@@ -27,6 +27,8 @@ void log_init_named(const char *svc, const char *level);
  * (may be NULL); the reference is stolen, so log_event(..., json_pack(...)) is fine.
  */
 void log_event(enum log_level level, const char *msg, json_t *fields);
+/* 1 if a line of level is written (log_init's minimum): skip building the fields of one that is not. */
+int log_enabled(enum log_level level);
 /* Shorthands: a printf-formatted message and no fields. */
 void log_msgf(enum log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -5,7 +5,8 @@
  * words) and
  * rank_feedback_parse on arbitrary statement output, checking bounds: never
  * more proposals than asked, every word and origin NUL-terminated within its
- * buffer, names within theirs, a finite feedback sum.
+ * buffer, names within theirs, a finite feedback sum; and rank_strtol against
+ * libc's strtol at every offset of the text (the same value and end).
  */
 #include "api/handlers/expand.h"
 #include "api/handlers/rank.h"
@@ -62,6 +63,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (nl > 0 && expand_hyphen_parts(lex[0], lex, nl) >> nl)
             abort();   /* only bits of the given lexemes */
         free(copy);
+    }
+    for (size_t i = 0; i + 1 < size; i++) {
+        char *e1, *e2;
+
+        if (strtol(text + i, &e1, 10) != rank_strtol(text + i, &e2) || e1 != e2)
+            abort();
     }
     rank_query_init(&q, 1000, 1e6);
     if (!isfinite(rank_feedback_parse(&q, text)) || rank_feedback_parse(&q, text) < 0)

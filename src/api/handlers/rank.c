@@ -188,12 +188,39 @@ struct term_hits {
     int field;
 };
 
+long rank_strtol(const char *s, char **end)
+{
+    const char *p = s;
+    unsigned long v = 0, lim;
+    int neg = 0, over = 0;
+
+    while (*p == ' ' || (*p >= '\t' && *p <= '\r'))
+        p++;
+    if (*p == '+' || *p == '-')
+        neg = *p++ == '-';
+    lim = neg ? (unsigned long)LONG_MAX + 1 : (unsigned long)LONG_MAX;
+    if (*p < '0' || *p > '9') {
+        *end = (char *)s;
+        return 0;
+    }
+    for (; *p >= '0' && *p <= '9'; p++) {
+        unsigned d = (unsigned)(*p - '0');
+
+        over |= v > (lim - d) / 10;
+        v = over ? lim : v * 10 + d;
+    }
+    *end = (char *)p;
+    if (neg)
+        return v == (unsigned long)LONG_MAX + 1 ? LONG_MIN : -(long)v;
+    return (long)v;
+}
+
 /* Parse "i:p,p;j:p" into h (q->nterms entries, zeroed by the caller). */
 static void parse_hits(const struct rank_query *q, const char *s, struct term_hits *h)
 {
     while (s && *s) {
         char *end;
-        long t = strtol(s, &end, 10);
+        long t = rank_strtol(s, &end);
         struct term_hits *th = NULL;
 
         if (end != s && *end == ':' && t >= 1 && t <= q->nterms)
@@ -203,7 +230,7 @@ static void parse_hits(const struct rank_query *q, const char *s, struct term_hi
             long p;
 
             s++;
-            p = strtol(s, &end, 10);
+            p = rank_strtol(s, &end);
             if (end == s)
                 break;
             s = end;
@@ -225,7 +252,7 @@ static void parse_fields(const struct rank_query *q, const char *s, struct term_
 {
     while (s && *s) {
         char *end;
-        long t = strtol(s, &end, 10);
+        long t = rank_strtol(s, &end);
 
         if (end == s)
             return;
@@ -420,7 +447,7 @@ int rank_parse_sketch(const char *text, int *out, int max)
     p++;
     while (*p && *p != '}' && n < max) {
         char *end;
-        long v = strtol(p, &end, 10);
+        long v = rank_strtol(p, &end);
 
         if (end == p)
             return 0;

@@ -166,6 +166,13 @@ void rank_feedback(struct rank_cand *c, size_t n, double weight);
 /* Parse PostgreSQL's int[] text ("{-5,3}") into out (at most max); returns the count (0 on error). */
 int rank_parse_sketch(const char *text, int *out, int max);
 
+/*
+ * strtol(s, end, 10) exactly (leading white space, a sign, saturation at
+ * LONG_MIN / LONG_MAX, *end = s when there is no digit) but errno, without
+ * the locale: the numbers of the candidate rows (hits, fields, sketches).
+ */
+long rank_strtol(const char *s, char **end);
+
 /* Estimated Jaccard similarity of two bottom-k sketches (ascending); 0 if either is empty. */
 double rank_jaccard(const int *a, int na, const int *b, int nb);
 

@@ -375,6 +375,8 @@ static void abstain(struct req *r)
 /* The search's one log line; never the query text. */
 static void log_search(const struct search *s, const char *status)
 {
+    if (!log_enabled(LOG_INFO))
+        return;   /* not built to be dropped */
     log_info("search", json_pack("{s:s,s:i,s:i,s:i,s:b,s:s,s:i,s:I}", "tenant_id", s->r->principal.tenant_id,
                                  "top_k", s->top_k, "candidates", s->ncands, "with_vectors", s->nvec,
                                  "widened", s->widened,

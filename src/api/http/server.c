@@ -446,6 +446,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return request_finish(srv, ctx);
 }
 
+/* The request's log line (info): its fields are built only when info lines are written. */
+static void log_request(const struct req *r, enum MHD_RequestTerminationCode toe, int64_t ms)
+{
+    json_t *fields;
+
+    if (!log_enabled(LOG_INFO))
+        return;
+    fields = json_pack("{s:s,s:s,s:s,s:i,s:I}", "method", r->method ? r->method : "", "route",
+                       r->route ? r->route : "unmatched", "path", r->path ? r->path : "", "status",
+                       r->answered ? (int)r->status : 0, "duration_ms", (json_int_t)ms);
+    if (fields && r->principal.tenant_id[0])
+        json_object_set_new(fields, "tenant_id", json_string(r->principal.tenant_id));
+    if (fields && toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+        json_object_set_new(fields, "terminated", json_integer((json_int_t)toe));
+    log_event(LOG_INFO, "request", fields);
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
@@ -453,7 +470,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     struct req_ctx *ctx = *con_cls;
     struct req *r;
     int64_t ms;
-    json_t *fields;
 
     (void)conn;
     if (!ctx)
@@ -464,14 +480,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     /* Client gone, timeout or shutdown before the body ended: undo partial work. */
     stream_abort(ctx);
     ms = time_mono_ms() - ctx->mono_start;
-    fields = json_pack("{s:s,s:s,s:s,s:i,s:I}", "method", r->method ? r->method : "", "route",
-                       r->route ? r->route : "unmatched", "path", r->path ? r->path : "", "status",
-                       r->answered ? (int)r->status : 0, "duration_ms", (json_int_t)ms);
-    if (fields && r->principal.tenant_id[0])
-        json_object_set_new(fields, "tenant_id", json_string(r->principal.tenant_id));
-    if (fields && toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
-        json_object_set_new(fields, "terminated", json_integer((json_int_t)toe));
-    log_event(LOG_INFO, "request", fields);
+    log_request(r, toe, ms);
     /* A request that never got an answer out is counted as 499 ("client closed"), like nginx. */
     metrics_request(r->route ? r->route : "unmatched", r->method ? r->method : "",
                     r->answered ? r->status : 499, ms);

@@ -149,6 +149,88 @@ static void test_pool_release_clears_the_tenant(void **state)
     db_pool_free(&p);
 }
 
+/* A statement prepared per connection: the session's tenant and the tenants of users it sees. */
+static struct db_stmt g_seen_stmt = {
+    "SELECT coalesce(current_setting('app.tenant_id', true), ''),"
+    "       coalesce((SELECT string_agg(DISTINCT tenant_id::text, ',' ORDER BY tenant_id::text) FROM users), '')"
+    "  WHERE $1::int = 1", 0};
+static struct db_stmt g_fail_stmt = {"SELECT 1 / $1::int", 0};
+
+/* The messages named what ("Sync", "Execute") c sent in trace (libpq's PQtrace output). */
+static int sent(FILE *trace, const char *what)
+{
+    char line[1024];
+    int n = 0;
+
+    fflush(trace);
+    rewind(trace);
+    while (fgets(line, sizeof(line), trace))
+        n += strstr(line, "F\t") && strstr(line, what);   /* "[time\t]F\t4\tSync": frontend, length, name */
+    return n;
+}
+
+/*
+ * A pooled connection that had another tenant takes the one asked for with
+ * its first prepared statement, in the same round trip (one Sync sent); a
+ * statement that fails there leaves no tenant behind for the next borrower.
+ */
+static void test_pool_sets_the_tenant_with_the_first_statement(void **state)
+{
+    struct db_pool *p = db_pool_new(g_url, DB_ROLE_API, 1, 5000);
+    const char *one[1] = {"1"}, *zero[1] = {"0"};
+    FILE *trace = tmpfile();
+    PGresult *res;
+    PGconn *c;
+    char v[128];
+
+    (void)state;
+    assert_non_null(p);
+    assert_non_null(trace);
+    c = db_pool_acquire_tenant(p, g_a);
+    assert_non_null(c);
+    visible_users(c, v, sizeof(v));   /* a plain statement: the tenant set before it */
+    assert_string_equal(v, g_a);
+    db_pool_release(p, c);
+    c = db_pool_acquire_tenant(p, g_b);   /* size 1: the same connection, tenant A */
+    assert_non_null(c);
+    res = db_query_prepared(c, &g_seen_stmt, 1, one);   /* prepared here: its own round trip */
+    assert_non_null(res);
+    assert_string_equal(PQgetvalue(res, 0, 0), g_b);
+    assert_string_equal(PQgetvalue(res, 0, 1), g_b);
+    PQclear(res);
+    db_pool_release(p, c);
+    c = db_pool_acquire_tenant(p, g_a);
+    assert_non_null(c);
+    PQtrace(c, trace);
+    res = db_query_prepared(c, &g_seen_stmt, 1, one);
+    PQuntrace(c);
+    assert_non_null(res);
+    assert_string_equal(PQgetvalue(res, 0, 0), g_a);
+    assert_string_equal(PQgetvalue(res, 0, 1), g_a);
+    PQclear(res);
+    assert_int_equal(sent(trace, "\tExecute\t"), 2);   /* the set_config and the statement */
+    assert_int_equal(sent(trace, "\tSync"), 1);         /* in one round trip */
+    visible_users(c, v, sizeof(v));   /* and it stays */
+    assert_string_equal(v, g_a);
+    db_pool_release(p, c);
+    c = db_pool_acquire_tenant(p, g_b);
+    assert_non_null(c);
+    assert_int_equal(PQpipelineStatus(c), PQ_PIPELINE_OFF);
+    assert_null(db_query_prepared(c, &g_fail_stmt, 1, zero));   /* 1 / 0 in the same round trip as the tenant */
+    assert_string_equal(db_last_sqlstate(), "22012");
+    assert_int_equal(PQpipelineStatus(c), PQ_PIPELINE_OFF);
+    db_pool_release(p, c);
+    c = db_pool_acquire(p);
+    assert_non_null(c);
+    setting(c, v, sizeof(v));
+    assert_string_equal(v, "");
+    visible_users(c, v, sizeof(v));
+    assert_string_equal(v, "");
+    db_pool_release(p, c);
+    db_pool_free(&p);
+    fclose(trace);
+}
+
 /* A connection whose tenant cannot be cleared (its server process is gone) is closed, not lent. */
 static void test_pool_closes_what_it_cannot_clear(void **state)
 {
@@ -191,6 +273,7 @@ int main(void)
         cmocka_unit_test(test_rollback_undoes_a_change_inside),
         cmocka_unit_test(test_pool_release_clears_the_tenant),
         cmocka_unit_test(test_pool_closes_what_it_cannot_clear),
+        cmocka_unit_test(test_pool_sets_the_tenant_with_the_first_statement),
     };
 
     g_url = getenv("TEST_DATABASE_URL");

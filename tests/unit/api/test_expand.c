@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #define WORDNET_DIR "/usr/share/wordnet"
@@ -98,6 +99,44 @@ static void test_hyphen_parts(void **state)
     assert_int_equal(expand_hyphen_parts(NULL, lex, 5), 0);
 }
 
+/*
+ * Every lemma of every index file is found (the hash table of lemma lines
+ * holds them all, whatever their hash collides with), and a word that is the
+ * prefix of a lemma, or a lemma with a letter more, is not.
+ */
+static void test_wordnet_every_lemma(void **state)
+{
+    static const char *const files[] = {"index.noun", "index.verb", "index.adj", "index.adv"};
+    char err[256], line[4096], path[256];
+    struct wordnet *wn = wordnet_open(WORDNET_DIR, err, sizeof(err));
+    int lemmas = 0;
+
+    (void)state;
+    assert_non_null(wn);
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s/%s", WORDNET_DIR, files[i]);
+        f = fopen(path, "r");
+        assert_non_null(f);
+        while (fgets(line, sizeof(line), f)) {
+            size_t n = strcspn(line, " \n");
+
+            if (line[0] == ' ' || n == 0 || n > EXPAND_WORD_MAX)
+                continue;   /* license lines; words too long to be looked up */
+            line[n] = '\0';
+            if (!wordnet_knows(wn, line))
+                fail_msg("%s: %s not found", files[i], line);
+            lemmas++;
+        }
+        fclose(f);
+    }
+    assert_true(lemmas > 140000);
+    assert_true(wordnet_knows(wn, "dictionary"));
+    assert_false(wordnet_knows(wn, "dictionar") || wordnet_knows(wn, "dictionaryz") || wordnet_knows(wn, ""));
+    wordnet_close(&wn);
+}
+
 static void test_wordnet(void **state)
 {
     char err[256], syn[EXPAND_SYN_PER_WORD][EXPAND_WORD_MAX + 1];
@@ -157,6 +196,7 @@ int main(void)
         cmocka_unit_test(test_skip_joins),
         cmocka_unit_test(test_hyphen_parts),
         cmocka_unit_test(test_wordnet),
+        cmocka_unit_test(test_wordnet_every_lemma),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,8 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define assert_close(a, b) assert_true(fabs((double)(a) - (double)(b)) < 1e-9)
@@ -431,6 +433,33 @@ static void test_snippet_bounded(void **state)
     buf_release(&b);
 }
 
+/* rank_strtol gives strtol's value and end on every input: digits, signs, spaces, overflow, none. */
+static void test_strtol_as_libc(void **state)
+{
+    static const char *const in[] = {
+        "0", "7", "42:3,5", "-13", "+8;", "  12", "\t\n-4x", "-", "+", "", "x1", " ", "- 3", "--3", "+-3",
+        "16383,16384", "2147483647", "-2147483648", "9223372036854775807", "9223372036854775808",
+        "-9223372036854775808", "-9223372036854775809", "99999999999999999999999,1", "-99999999999999999999999}",
+        "007", "-0", "1e5", "0x1f", "12345678901234567890123456789012345678901234567890"};
+    char buf[64];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+        char *e1, *e2;
+        long a = strtol(in[i], &e1, 10), b = rank_strtol(in[i], &e2);
+
+        if (a != b || e1 != e2)
+            fail_msg("%s: strtol %ld (+%td), rank_strtol %ld (+%td)", in[i], a, e1 - in[i], b, e2 - in[i]);
+    }
+    for (long v = -70000; v <= 70000; v += 7) {   /* every position size, both signs */
+        char *e;
+
+        snprintf(buf, sizeof(buf), "%ld,", v);
+        assert_int_equal(rank_strtol(buf, &e), v);
+        assert_int_equal(*e, ',');
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -448,6 +477,7 @@ int main(void)
         cmocka_unit_test(test_pick),
         cmocka_unit_test(test_snippet),
         cmocka_unit_test(test_snippet_bounded),
+        cmocka_unit_test(test_strtol_as_libc),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -370,6 +370,23 @@ static void test_threads_write_whole_lines(void **state)
     free(text);
 }
 
+/* log_enabled says yes exactly for the levels log_event writes, whatever the minimum. */
+static void test_enabled_as_written(void **state)
+{
+    char seen[64];
+
+    (void)state;
+    for (int min = LOG_DEBUG; min <= LOG_ERROR; min++) {
+        levels_written((enum log_level)min, seen, sizeof(seen));
+        for (int l = LOG_DEBUG; l <= LOG_ERROR; l++) {
+            static const char *const names[] = {"debug", "info", "warn", "error"};
+
+            assert_int_equal(log_enabled((enum log_level)l), strstr(seen, names[l]) != NULL);
+        }
+    }
+    log_init("test-svc", LOG_INFO);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -382,6 +399,7 @@ int main(void)
         cmocka_unit_test(test_escaping),
         cmocka_unit_test(test_long_printf_message),
         cmocka_unit_test(test_threads_write_whole_lines),
+        cmocka_unit_test(test_enabled_as_written),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
