@@ -20,6 +20,14 @@
 //     through the worker against `tesseract FILE stdout -l eng` (OMP_THREAD_LIMIT=1, as
 //     the helper runs it) on the same images with the same parallelism; the ratio.
 //   - the spawn overhead of the extraction helper, as in the default mode.
+//   - EXTRACT_PDF_PARTS: the corpus above runs with the shipped default (a PDF of 64 pages or
+//     more read by 2 pdftotext over page ranges, so the worker may run more pdftotext processes
+//     than the baseline); then the worker is restarted with EXTRACT_PDF_PARTS=1 and a fresh copy
+//     of the corpus is ingested against its own same-run pdftotext baseline (the strict
+//     comparison: the same number of pdftotext processes as the baseline). Both settings also
+//     ingest the largest manual (gnuplot.pdf) alone, BENCH_SINGLE_ROUNDS times (default 3,
+//     median), against one `pdftotext` over that file before and after: what a user uploading
+//     one big manual waits for.
 //
 // Env: BENCH_DOCS (documents per corpus, default 200), BENCH_PDF_DOCS (PDF corpus
 // size, default BENCH_DOCS), BENCH_DOC_KB (text per document, default 20),
@@ -272,6 +280,40 @@ const OCR_PAGES = process.env.BENCH_OCR_PAGES === '0' ? 0 : envNum('BENCH_OCR_PA
 // round): on a shared machine one wall ratio moves with the neighbours, their median less.
 const ROUNDS = Math.max(1, envNum('BENCH_ROUNDS', 1));
 
+const SINGLE_ROUNDS = Math.max(1, envNum('BENCH_SINGLE_ROUNDS', 3));
+const medianOf = (a) => { const b = [...a].sort((x, y) => x - y); return b.length % 2 ? b[(b.length - 1) / 2] : (b[b.length / 2 - 1] + b[b.length / 2]) / 2; };
+
+// The largest manual uploaded alone, SINGLE_ROUNDS times (fresh copy, a tenant each), against
+// one pdftotext over the same file before and after each upload: the wall a user waits for.
+async function singleLarge(stack, tmp, slug, label, src) {
+  const dir = path.join(tmp, `single-${slug}`);
+  fs.mkdirSync(dir, { recursive: true });
+  const ratios = [];
+  let pages = 0;
+  for (let r = 1; r <= SINGLE_ROUNDS; r++) {
+    const file = path.join(dir, `${path.basename(src, '.pdf')}-${r}.pdf`);
+    fs.writeFileSync(file, Buffer.concat([fs.readFileSync(src), Buffer.from(`\n% worker_bench single ${slug} ${r} ${Date.now()}\n`)]));
+    pages = Number(((await run('pdfinfo', [file])).toString('utf8').match(/^Pages:\s+(\d+)/m) ?? [])[1] ?? 0);
+    const one = () => pool([file], 1, (f) => run('pdftotext', ['-q', '-enc', 'UTF-8', '-eol', 'unix', f, '-']));
+    const b1 = await one();
+    const rs = await ingestCorpus(stack, `single-${slug}-${r}`, { files: [{ file, name: path.basename(file) }], bytes: 0, pages }, 'application/pdf');
+    const b2 = await one();
+    if (rs.ok !== 1) throw new Error(`single ${label} round ${r}: the run failed`);
+    ratios.push(rs.wallMs / ((b1 + b2) / 2));
+    row(`  ${label}, round ${r}: worker / one pdftotext`, f2(ratios.at(-1)), 'x',
+      `worker ${f3(rs.wallMs / 1000)} s (upload to run done, extract ${f3(rs.agg.extract / 1000)} s), pdftotext ${f3(b1 / 1000)} / ${f3(b2 / 1000)} s; loadavg ${os.loadavg()[0].toFixed(2)}`);
+  }
+  row(`${path.basename(src)} alone (${pages} pages), ${label}: median`, f2(medianOf(ratios)), 'x', `of ${ratios.map(f2).join(' ')}`);
+  return medianOf(ratios);
+}
+
+// Restart the worker (its CPU counters start again) with extra environment.
+async function restartWorker(stack, env) {
+  await stack.workers[0].stop('SIGTERM');
+  stack.workers.shift();
+  await stack.startWorker(env);
+}
+
 // Rounds 2..ROUNDS of the PDF corpus; each prints its wall and CPU ratios, then the median
 // of all rounds (the first one's ratios given) is printed.
 async function moreRounds(stack, tmp, conc, ptt, first) {
@@ -404,6 +446,33 @@ function cpuNow(stack) {
   return { worker: w ? w.self : 0, helpers: w ? w.kids : 0, pg, benchKids: me ? me.kids : 0 };
 }
 
+// The single large manual with the shipped EXTRACT_PDF_PARTS (the running worker), then the
+// worker restarted with EXTRACT_PDF_PARTS=1: the corpus again (the strict comparison, as many
+// pdftotext processes as the baseline) and the single manual again.
+async function partsComparison(stack, tmp, conc, ptt, pdfs) {
+  const big = pdfs.srcs.map((f) => ({ f, size: fs.statSync(f).size })).sort((a, b) => b.size - a.size)[0].f;
+  console.log('');
+  console.log(`single large document: ${path.basename(big)} uploaded alone against one pdftotext on it`);
+  const s2 = await singleLarge(stack, tmp, 'parts2', 'parts 2 (shipped)', big);
+  await restartWorker(stack, { EXTRACT_PDF_PARTS: '1' });
+  const s1 = await singleLarge(stack, tmp, 'parts1', 'parts 1', big);
+  const strict = await debianManuals(path.join(tmp, 'pdf-parts1'));
+  const c0 = cpuNow(stack);
+  const b1 = await ptt(strict.files);
+  const c1 = cpuNow(stack);
+  const rp = await ingestCorpus(stack, 'benchparts1', strict, 'application/pdf');
+  const c2 = cpuNow(stack);
+  const b2 = await ptt(strict.files);
+  const cpu = (c2.helpers - c1.helpers) + (c2.worker - c1.worker) + (c2.pg - c1.pg);
+  console.log('');
+  console.log(`strict comparison: EXTRACT_PDF_PARTS=1 (one pdftotext per file, ${conc} files at a time, as the baseline)`);
+  row('ratio wall worker / pdftotext, parts 1', f2(rp.wallMs / ((b1 + b2) / 2)), 'x',
+    `wall ${f2(rp.wallMs / 1000)} s, pdftotext ${f3(b1 / 1000)} / ${f3(b2 / 1000)} s; ${rp.ok}/${strict.files.length} ok, loadavg ${os.loadavg()[0].toFixed(2)}`);
+  row('ratio CPU worker / pdftotext, parts 1', f2(cpu / (c1.benchKids - c0.benchKids)), 'x',
+    `pdftotext ${f2(c1.benchKids - c0.benchKids)} s; helpers ${f2(c2.helpers - c1.helpers)} s, worker threads ${f2(c2.worker - c1.worker)} s, PostgreSQL ${f2(c2.pg - c1.pg)} s`);
+  row('single large document, worker / one pdftotext', `${f2(s2)} / ${f2(s1)}`, 'x', 'parts 2 (shipped) / parts 1');
+}
+
 async function mainReal(conc) {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'worker-bench-'));
   const stack = await startStack({ worker: true, env: { LOG_LEVEL: 'warn' },
@@ -432,7 +501,10 @@ async function mainReal(conc) {
 
     const ptt2 = await ptt(pdfs.files);
     const tess2 = await tess(imgs.files);
-    report('pdf corpus (Debian manuals)', pdfs, rp, `pdftotext alone, ${conc} in parallel`, [ptt1, ptt2]);
+    // the shipped EXTRACT_PDF_PARTS (2): a manual of 64 pages or more is read by 2 pdftotext at
+    // once, so the worker may run more pdftotext processes than the baseline's conc
+    report('pdf corpus (Debian manuals), EXTRACT_PDF_PARTS=2 shipped: up to 2 pdftotext per manual, more than the baseline',
+      pdfs, rp, `pdftotext alone, ${conc} in parallel`, [ptt1, ptt2]);
     row('pages/s, worker', f1(pdfs.pages / (rp.wallMs / 1000)), 'pages/s');
     const pttCpu = c1.benchKids - c0.benchKids;
     const wcpu = { helpers: c3.helpers - c2.helpers, worker: c3.worker - c2.worker, pg: c3.pg - c2.pg };
@@ -456,6 +528,7 @@ async function mainReal(conc) {
       `mean of before ${f3(tess1 / 1000)} s / after ${f3(tess2 / 1000)} s`);
     row('ratio worker / tesseract (time)', f2(ro.wallMs / tessMs), 'x');
     }
+    await partsComparison(stack, tmp, conc, ptt, pdfs);
     await spawnOverhead(tmp);
     console.log('');
     console.log('  (client, PostgreSQL, SQS emulator, core-api and worker share the same cores)');

@@ -222,6 +222,10 @@ static const struct cfg_entry cfg_table[] = {
      "wall-clock and CPU limit of one page's rendering and OCR (an image: all its pages)"},
     {"OCR_MAX_PIXELS", CFG_INT, F(ocr_max_pixels), WORKER, "50000000", 10000, (int64_t)1 << 32, NULL,
      "an image larger than this fails too_large; PDF pages are rendered at a lower resolution to fit"},
+    {"EXTRACT_PDF_PARTS", CFG_INT, F(extract_pdf_parts), WORKER, "2", 1, 16, NULL,
+     "a large PDF is read by this many concurrent pdftotext processes over page ranges (1: one)"},
+    {"EXTRACT_PDF_SPLIT_PAGES", CFG_INT, F(extract_pdf_split_pages), WORKER, "64", 2, 10000000, NULL,
+     "a PDF of at least this many pages (pdfinfo's count) is split into EXTRACT_PDF_PARTS ranges"},
 
     /* issue 17: the upload store on S3 and the proxy mode */
     {"UPLOAD_STORE", CFG_ENUM, F(upload_store), BOTH, "local", 0, 0, "local|s3",

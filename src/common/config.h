@@ -113,6 +113,8 @@ struct config {
     const char *ocr_langs;
     int64_t ocr_page_timeout_ms;
     int64_t ocr_max_pixels;
+    int64_t extract_pdf_parts;
+    int64_t extract_pdf_split_pages;
 
     /* issue 17: the upload store on S3, the proxy mode */
     const char *upload_store;          /* "local" | "s3" */

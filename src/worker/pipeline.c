@@ -479,6 +479,8 @@ static enum stage_rc stage_extract(struct job *j)
     lim.ocr_langs = cfg->ocr_langs;
     lim.ocr_page_timeout_ms = (long)cfg->ocr_page_timeout_ms;
     lim.ocr_max_pixels = (long)cfg->ocr_max_pixels;
+    lim.pdf_parts = (int)cfg->extract_pdf_parts;
+    lim.pdf_split_pages = (long)cfg->extract_pdf_split_pages;
     lim.progress = extract_progress_cb;
     lim.progress_arg = j;
     j->code = extract_file(j->path, j->mime, &lim, &j->ex, j->detail, sizeof(j->detail));

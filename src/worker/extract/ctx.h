@@ -25,6 +25,8 @@ struct extract_ctx {
     const char *ocr_langs;      /* tesseract -l, e.g. "eng" or "eng+deu" */
     long ocr_page_timeout_ms;   /* wall clock of one page's render + OCR */
     long ocr_max_pixels;        /* an image or rendered page larger than this: too_large */
+    int pdf_parts;              /* pdftotext processes over page ranges of one PDF; <= 1: one */
+    long pdf_split_pages;       /* a PDF of fewer pages is read by one pdftotext */
     int progress_fd;            /* -1: no progress frames */
     long progress_last_ms;
     unsigned char *page_ocr;    /* page_ocr_n entries: 1 when that page's text is OCR output */

@@ -243,6 +243,14 @@ out:
     return rc;
 }
 
+/* How many pdftotext processes read this PDF: EXTRACT_PDF_PARTS from EXTRACT_PDF_SPLIT_PAGES pages on. */
+static int pdf_parts_for(const struct extract_ctx *ctx)
+{
+    if (!ctx || ctx->pdf_parts < 2 || extract_pdf_page_count() < ctx->pdf_split_pages)
+        return 1;
+    return ctx->pdf_parts;
+}
+
 /* Run the format's extractor on job->path: its raw output into raw. */
 static enum run_fail extract_raw(const struct job *job, struct buf *raw, char *detail, size_t dlen)
 {
@@ -252,7 +260,7 @@ static enum run_fail extract_raw(const struct job *job, struct buf *raw, char *d
     if (job->kind == K_PDF) {
         extract_pdf_info(job->ctx);
         extract_pdf_outline(job->ctx);
-        rc = extract_pdf_file(job->path, raw, detail, dlen);
+        rc = extract_pdf_text(job->path, extract_pdf_page_count(), pdf_parts_for(job->ctx), raw, detail, dlen);
         return rc == RUN_OK ? extract_pdf_ocr(job->ctx, raw, detail, dlen) : rc;
     }
     if (job->kind == K_OTHER)
@@ -572,7 +580,7 @@ static int helper_path(const struct extract_limits *lim, char *dst, size_t cap)
 }
 
 /* The helper's command line: every setting as --name=value (extract_child_main parses them). */
-enum { ARG_N = 14, ARG_LEN = 4200 };
+enum { ARG_N = 16, ARG_LEN = 4200 };
 static int build_argv(const struct extract_limits *lim, const struct job *job, const char *mime,
                       char store[ARG_N][ARG_LEN], char *argv[ARG_N + 1])
 {
@@ -594,6 +602,8 @@ static int build_argv(const struct extract_limits *lim, const struct job *job, c
     ARG("--ocr-langs=%s", lim->ocr_langs && lim->ocr_langs[0] ? lim->ocr_langs : "eng");
     ARG("--ocr-page-ms=%ld", lim->ocr_page_timeout_ms > 0 ? lim->ocr_page_timeout_ms : 60000);
     ARG("--ocr-max-pixels=%ld", lim->ocr_max_pixels > 0 ? lim->ocr_max_pixels : 50000000L);
+    ARG("--pdf-parts=%d", lim->pdf_parts > 0 ? lim->pdf_parts : 2);
+    ARG("--pdf-split-pages=%ld", lim->pdf_split_pages > 0 ? lim->pdf_split_pages : 64L);
 #undef ARG
     argv[k] = NULL;
     return bad ? -1 : 0;
@@ -721,6 +731,10 @@ static int parse_args(int argc, char **argv, struct job *job, struct extract_ctx
             c->ocr_page_timeout_ms = strtol(v, NULL, 10);
         else if ((v = opt(a, "--ocr-max-pixels")))
             c->ocr_max_pixels = strtol(v, NULL, 10);
+        else if ((v = opt(a, "--pdf-parts")))
+            c->pdf_parts = (int)strtol(v, NULL, 10);
+        else if ((v = opt(a, "--pdf-split-pages")))
+            c->pdf_split_pages = strtol(v, NULL, 10);
         else
             return -1;
     }

@@ -48,6 +48,9 @@ struct extract_limits {
     const char *ocr_langs;        /* tesseract languages; NULL: "eng" */
     long ocr_page_timeout_ms;     /* one page's render + OCR; <= 0: 60 s */
     long ocr_max_pixels;          /* larger images / rendered pages fail too_large; <= 0: 50 M */
+    int pdf_parts;                /* a PDF of at least pdf_split_pages pages is read by this many
+                                     concurrent pdftotext over page ranges; <= 0: 2, 1: one */
+    long pdf_split_pages;         /* <= 0: 64 */
     /* optional: pages done of total, from the extractor as it goes */
     void (*progress)(void *arg, long done, long total);
     void *progress_arg;

@@ -258,6 +258,11 @@ void extract_pdf_outline(struct extract_ctx *ctx)
     buf_release(&out);
 }
 
+long extract_pdf_page_count(void)
+{
+    return pdf_pages;
+}
+
 void extract_pdf_progress(const char *p, size_t n)
 {
     for (size_t i = 0; i < n; i++)

@@ -35,6 +35,9 @@ void extract_pdf_info(struct extract_ctx *ctx);
  */
 void extract_pdf_outline(struct extract_ctx *ctx);
 
+/* The page count pdfinfo gave extract_pdf_info(); 0 when unknown (pdfinfo failed). */
+long extract_pdf_page_count(void);
+
 /* pdftotext's output as it arrives: count its page ends and send progress. */
 void extract_pdf_progress(const char *p, size_t n);
 

@@ -1,6 +1,9 @@
 /*
  * pdf.c - PDF text through pdftotext (pdf.h): fork it with its stdout on a
- * pipe (proc.h), read that into the bounded buffer, map its exit status.
+ * pipe (proc.h), read that into the bounded buffer, map its exit status. A
+ * large PDF can be read by several pdftotext processes over contiguous page
+ * ranges at once (extract_pdf_text): their pipes are polled together and the
+ * outputs joined in page order, the same bytes as one pdftotext over the file.
  */
 #include "worker/extract/pdf.h"
 #include "worker/extract/ocr.h"
@@ -8,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -101,4 +105,163 @@ enum run_fail extract_pdf_file(const char *path, struct buf *out, char *detail, 
     if (rc != RUN_OK)
         buf_release(out);
     return rc;
+}
+
+/* ---- page ranges in parallel ------------------------------------------------ */
+
+/* One pdftotext over pages first..last: its pipe and what it has written. */
+struct pdf_part {
+    pid_t pid;
+    int fd;              /* -1 once at EOF */
+    struct buf own;      /* parts after the first; the first writes into out itself */
+    struct buf *text;
+};
+
+/* Fork pdftotext -f first -l last on path (already made safe) for part p. 0, or -1 with a detail. */
+static int part_spawn(struct pdf_part *p, const char *path, long first, long last, char *detail,
+                      size_t detail_len)
+{
+    char f[24], l[24];
+    const char *const argv[] = {"pdftotext", "-q", "-f", f, "-l", l, "-enc", "UTF-8", "-eol", "unix",
+                                path, "-", NULL};
+
+    snprintf(f, sizeof(f), "%ld", first);
+    snprintf(l, sizeof(l), "%ld", last);
+    p->pid = proc_spawn_piped(&p->fd, detail, detail_len);
+    if (p->pid < 0)
+        return -1;
+    if (p->pid == 0)
+        exec_pdftotext(argv, p->fd);
+    return 0;
+}
+
+/* One read from part p: 1 at EOF, 0 on bytes kept, or a failure (over max in total, memory). */
+static int part_read(struct pdf_part *p, size_t *total, size_t max, enum run_fail *rc, char *detail,
+                     size_t detail_len)
+{
+    char chunk[65536];
+    ssize_t r = read(p->fd, chunk, sizeof(chunk));
+
+    if (r < 0 && (errno == EINTR || errno == EAGAIN))
+        return 0;
+    if (r <= 0)
+        return 1;
+    extract_pdf_progress(chunk, (size_t)r);   /* form feeds of every part: pages done of the total */
+    if ((size_t)r > max - *total) {
+        snprintf(detail, detail_len, "pdftotext output over the limit");
+        *rc = RUN_FAIL_TOO_LARGE;
+        return -1;
+    }
+    if (buf_add(p->text, chunk, (size_t)r) < 0) {
+        snprintf(detail, detail_len, "out of memory reading pdftotext output");
+        *rc = RUN_FAIL_INTERNAL;
+        return -1;
+    }
+    *total += (size_t)r;
+    return 0;
+}
+
+/* Read every part's pipe as it fills until all are at EOF; the bytes together stay within max. */
+static enum run_fail parts_read(struct pdf_part *parts, int n, size_t max, char *detail, size_t detail_len)
+{
+    struct pollfd fds[EXTRACT_PDF_PARTS_MAX];
+    enum run_fail rc = RUN_OK;
+    size_t total = 0;
+    int open_n = n;
+
+    while (open_n > 0) {
+        for (int i = 0; i < n; i++)
+            fds[i] = (struct pollfd){ .fd = parts[i].fd, .events = POLLIN };
+        if (poll(fds, (nfds_t)n, -1) < 0) {   /* the wall clock is the parent's: it kills the group */
+            if (errno == EINTR)
+                continue;
+            snprintf(detail, detail_len, "poll: %s", strerror(errno));
+            return RUN_FAIL_INTERNAL;
+        }
+        for (int i = 0; i < n; i++) {
+            int r;
+
+            if (parts[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            r = part_read(&parts[i], &total, max, &rc, detail, detail_len);
+            if (r < 0)
+                return rc;
+            if (r == 1) {
+                close(parts[i].fd);
+                parts[i].fd = -1;
+                open_n--;
+            }
+        }
+    }
+    return RUN_OK;
+}
+
+/* Kill (on failure), close and reap every spawned part; the first part's failure in page order wins. */
+static enum run_fail parts_end(struct pdf_part *parts, int n, enum run_fail rc, char *detail, size_t detail_len)
+{
+    for (int i = 0; i < n; i++) {
+        if (rc != RUN_OK)
+            kill(parts[i].pid, SIGKILL);
+        if (parts[i].fd >= 0)
+            close(parts[i].fd);
+    }
+    for (int i = 0; i < n; i++) {
+        int status = proc_reap(parts[i].pid);
+
+        if (rc == RUN_OK)
+            rc = exit_result(status, detail, detail_len);
+    }
+    return rc;
+}
+
+/* n parts of pages pages: part i reads 1 + i * pages / n .. (i + 1) * pages / n, joined into out. */
+static enum run_fail pdf_parts(const char *path, long pages, int n, struct buf *out, char *detail,
+                               size_t detail_len)
+{
+    struct pdf_part parts[EXTRACT_PDF_PARTS_MAX];
+    enum run_fail rc = RUN_OK;
+    int spawned = 0;
+
+    for (int i = 0; i < n; i++) {
+        buf_init(&parts[i].own, out->max);
+        parts[i].text = i == 0 ? out : &parts[i].own;
+    }
+    for (; spawned < n && rc == RUN_OK; spawned++)
+        if (part_spawn(&parts[spawned], path, 1 + spawned * pages / n, (spawned + 1) * pages / n, detail,
+                       detail_len) < 0)
+            rc = RUN_FAIL_INTERNAL;
+    if (rc != RUN_OK)
+        spawned--;   /* the last one did not start */
+    if (rc == RUN_OK)
+        rc = parts_read(parts, n, out->max, detail, detail_len);
+    rc = parts_end(parts, spawned, rc, detail, detail_len);
+    for (int i = 1; i < n; i++) {
+        if (rc == RUN_OK && parts[i].own.len && buf_add(out, parts[i].own.ptr, parts[i].own.len) < 0) {
+            snprintf(detail, detail_len, "out of memory joining pdftotext output");
+            rc = RUN_FAIL_INTERNAL;
+        }
+        buf_release(&parts[i].own);
+    }
+    if (rc != RUN_OK)
+        buf_release(out);
+    return rc;
+}
+
+enum run_fail extract_pdf_text(const char *path, long pages, int parts, struct buf *out, char *detail,
+                               size_t detail_len)
+{
+    char arg[4096];
+
+    if (parts > EXTRACT_PDF_PARTS_MAX)
+        parts = EXTRACT_PDF_PARTS_MAX;
+    if (parts > pages)
+        parts = (int)pages;
+    if (parts < 2)
+        return extract_pdf_file(path, out, detail, detail_len);
+    if (snprintf(arg, sizeof(arg), "%s%s", path[0] == '-' ? "./" : "", path) >= (int)sizeof(arg)) {
+        snprintf(detail, detail_len, "path too long");
+        buf_release(out);
+        return RUN_FAIL_EXTRACT_FAILED;
+    }
+    return pdf_parts(arg, pages, parts, out, detail, detail_len);
 }

@@ -11,8 +11,10 @@
 #include "worker/extract/extract.h"
 #include "worker/extract/html.h"
 #include "worker/extract/outline.h"
+#include "worker/extract/pdf.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -696,6 +698,178 @@ static void test_outline_parse(void **state)
     assert_int_equal(extract_outline_parse(xml, sizeof(xml) - 1, got_item, &g), -1);
 }
 
+/* ---- a large PDF over page ranges (EXTRACT_PDF_PARTS) ------------------------ */
+
+/* The bash reference manual (Debian bash-doc, installed by scripts/install-deps.sh): 196 pages. */
+#define MANUAL_PDF "/usr/share/doc/bash-doc/bashref.pdf"
+#define MANUAL_PAGES 196
+
+/* pdftotext over the whole file against 2, 3 and 7 parts: the same bytes, page ends included. */
+static void test_pdf_parts_identical(void **state)
+{
+    static const int nparts[] = { 2, 3, 7, MANUAL_PAGES };
+    struct buf one, many;
+    char d[256];
+
+    (void)state;
+    buf_init(&one, 64u << 20);
+    assert_int_equal(extract_pdf_text(MANUAL_PDF, MANUAL_PAGES, 1, &one, d, sizeof(d)), RUN_OK);
+    assert_true(one.len > 100000);
+    for (size_t k = 0; k < sizeof(nparts) / sizeof(nparts[0]); k++) {
+        size_t ff = 0;
+
+        buf_init(&many, 64u << 20);
+        assert_int_equal(extract_pdf_text(MANUAL_PDF, MANUAL_PAGES, nparts[k], &many, d, sizeof(d)), RUN_OK);
+        assert_int_equal(many.len, one.len);
+        assert_memory_equal(many.ptr, one.ptr, one.len);
+        for (size_t i = 0; i < many.len; i++)
+            ff += many.ptr[i] == '\f';
+        assert_int_equal(ff, MANUAL_PAGES);
+        buf_release(&many);
+    }
+    /* a 3-page fixture in 3 one-page parts */
+    buf_reset(&one);
+    buf_init(&many, 1u << 20);
+    assert_int_equal(extract_pdf_text(fixture("sample.pdf"), 3, 1, &one, d, sizeof(d)), RUN_OK);
+    assert_int_equal(extract_pdf_text(fixture("sample.pdf"), 3, 3, &many, d, sizeof(d)), RUN_OK);
+    assert_int_equal(many.len, one.len);
+    assert_memory_equal(many.ptr, one.ptr, one.len);
+    buf_release(&one);
+    buf_release(&many);
+}
+
+/* A part that fails fails the whole text with pdftotext's codes; the output cap counts every part. */
+static void test_pdf_parts_fail(void **state)
+{
+    struct buf out;
+    char d[256];
+
+    (void)state;
+    buf_init(&out, 1u << 20);
+    assert_int_equal(extract_pdf_text(fixture("corrupt.pdf"), 4, 2, &out, d, sizeof(d)), RUN_FAIL_CORRUPT);
+    assert_string_equal(d, "pdftotext exit 1");
+    assert_null(out.ptr);
+    /* each part alone is under 300 kB, both together over it */
+    buf_init(&out, 300000);
+    assert_int_equal(extract_pdf_text(MANUAL_PDF, MANUAL_PAGES, 2, &out, d, sizeof(d)), RUN_FAIL_TOO_LARGE);
+    assert_string_equal(d, "pdftotext output over the limit");
+    assert_null(out.ptr);
+    /* a page count past the file's end: pdftotext refuses a first page beyond it */
+    buf_init(&out, 1u << 20);
+    assert_int_equal(extract_pdf_text(fixture("sample.pdf"), 8, 2, &out, d, sizeof(d)), RUN_FAIL_CORRUPT);
+    assert_null(out.ptr);
+}
+
+struct progress_seen {
+    long calls, last_done, last_total, back;
+};
+
+static void on_progress(void *arg, long done, long total)
+{
+    struct progress_seen *p = arg;
+
+    p->back += done < p->last_done;
+    p->calls++;
+    p->last_done = done;
+    p->last_total = total;
+}
+
+/* Through the helper: split at 2 pages, the same text and pages as one pdftotext; progress sums the parts. */
+static void test_pdf_parts_helper(void **state)
+{
+    struct extract_limits lim = limits();
+    struct extract_result one, two;
+    struct progress_seen seen = { 0 };
+    char d[256];
+
+    (void)state;
+    lim.pdf_parts = 1;
+    assert_int_equal(run(MANUAL_PDF, SNIFF_MIME_PDF, &lim, &one, d), RUN_OK);
+    lim.pdf_parts = 3;
+    lim.pdf_split_pages = 2;
+    lim.progress = on_progress;
+    lim.progress_arg = &seen;
+    assert_int_equal(run(MANUAL_PDF, SNIFF_MIME_PDF, &lim, &two, d), RUN_OK);
+    assert_int_equal(two.pages, MANUAL_PAGES);
+    assert_int_equal(two.pages, one.pages);
+    assert_int_equal(two.len, one.len);
+    assert_memory_equal(two.text, one.text, one.len);
+    assert_memory_equal(two.page_starts, one.page_starts, sizeof(size_t) * (size_t)one.pages);
+    assert_int_equal(seen.last_done, MANUAL_PAGES);
+    assert_int_equal(seen.last_total, MANUAL_PAGES);
+    assert_int_equal(seen.back, 0);
+    assert_true(seen.calls >= 2);
+    extract_result_release(&one);
+    extract_result_release(&two);
+    /* the output cap holds for the parts together */
+    lim.max_chars = 300000;
+    assert_int_equal(extract_file(MANUAL_PDF, SNIFF_MIME_PDF, &lim, &two, d, sizeof(d)), RUN_FAIL_TOO_LARGE);
+}
+
+/* Whether a process still runs with needle in its command line. */
+static int process_with_arg(const char *needle)
+{
+    DIR *dir = opendir("/proc");
+    struct dirent *e;
+    int found = 0;
+
+    assert_non_null(dir);
+    while (!found && (e = readdir(dir))) {
+        char path[300], cmd[4096];
+        ssize_t n;
+        int fd;
+
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        snprintf(path, sizeof(path), "/proc/%s/cmdline", e->d_name);
+        fd = open(path, O_RDONLY);
+        if (fd < 0)
+            continue;
+        n = read(fd, cmd, sizeof(cmd) - 1);
+        close(fd);
+        for (ssize_t i = 0; i < n; i++)
+            if (cmd[i] == '\0')
+                cmd[i] = ' ';
+        cmd[n > 0 ? n : 0] = '\0';
+        found = strstr(cmd, needle) != NULL;
+    }
+    closedir(dir);
+    return found;
+}
+
+/* The wall clock kills the helper's process group, every part with it. */
+static void test_pdf_parts_timeout(void **state)
+{
+    struct extract_limits lim = limits();
+    struct extract_result r;
+    char path[512], d[256];
+    FILE *in, *out;
+    char chunk[65536];
+    size_t n;
+
+    (void)state;
+    /* a copy under a name no other process has in its command line */
+    snprintf(path, sizeof(path), "%s/parts-timeout-%ld.pdf", tmpdir, (long)getpid());
+    in = fopen(MANUAL_PDF, "rb");
+    out = fopen(path, "wb");
+    assert_non_null(in);
+    assert_non_null(out);
+    while ((n = fread(chunk, 1, sizeof(chunk), in)) > 0)
+        assert_int_equal(fwrite(chunk, 1, n, out), n);
+    fclose(in);
+    fclose(out);
+    lim.pdf_parts = 2;
+    lim.pdf_split_pages = 2;
+    lim.timeout_ms = 150;
+    assert_int_equal(extract_file(path, SNIFF_MIME_PDF, &lim, &r, d, sizeof(d)), RUN_FAIL_TIMEOUT);
+    assert_string_equal(d, "extraction over 150 ms");
+    /* SIGKILL is delivered at once, but give the kernel a moment to tear the processes down */
+    for (int i = 0; i < 50 && process_with_arg(path); i++)
+        usleep(20000);
+    assert_false(process_with_arg(path));
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -711,6 +885,8 @@ int main(void)
         cmocka_unit_test(test_html_buffer),   cmocka_unit_test(test_html_utf8_detection),
         cmocka_unit_test(test_put),           cmocka_unit_test(test_html_declared_charsets),
         cmocka_unit_test(test_sandbox_exec),  cmocka_unit_test(test_sandbox_memory),
+        cmocka_unit_test(test_pdf_parts_identical), cmocka_unit_test(test_pdf_parts_fail),
+        cmocka_unit_test(test_pdf_parts_helper),    cmocka_unit_test(test_pdf_parts_timeout),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
