@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -213,6 +214,100 @@ long rank_strtol(const char *s, char **end)
     if (neg)
         return v == (unsigned long)LONG_MAX + 1 ? LONG_MIN : -(long)v;
     return (long)v;
+}
+
+/* Append the n bytes of v to out (cap bytes, *len used, NUL kept); -1 when full. */
+static int tsv_put(char *out, size_t cap, size_t *len, const char *v, size_t n)
+{
+    if (*len + n + 1 > cap)
+        return -1;
+    memcpy(out + *len, v, n);
+    *len += n;
+    out[*len] = '\0';
+    return 0;
+}
+
+/*
+ * The lexeme quoted at s (just after its opening quote) into lex (cap bytes,
+ * "" when longer), undoubling quotes and backslashes; returns the text after
+ * its closing quote, NULL when unterminated.
+ */
+static const char *tsv_lexeme(const char *s, char *lex, size_t cap)
+{
+    size_t k = 0;
+
+    for (; *s; s++) {
+        if (*s == '\'' && s[1] != '\'')
+            break;
+        if ((*s == '\'' || *s == '\\') && s[1])
+            s++;   /* the first of a doubled pair */
+        if (k + 1 < cap)
+            lex[k++] = *s;
+        else
+            cap = 0;   /* too long: matches no term */
+    }
+    lex[cap ? k : 0] = '\0';
+    return *s ? s + 1 : NULL;
+}
+
+/* 1-based index of lex in terms (n entries), 0 when absent or empty. */
+static int tsv_term(const char *lex, const char *const *terms, int n)
+{
+    for (int i = 0; *lex && i < n; i++)
+        if (terms[i] && strcmp(terms[i], lex) == 0)
+            return i + 1;
+    return 0;
+}
+
+/* Append one lexeme's part of the hits (its positions at s, after ':'), or of the fields; returns the text after them. */
+static const char *tsv_entry(const char *s, int t, int fields, char *out, size_t cap, size_t *len)
+{
+    char num[24];
+    int first = 1, full = 0;
+
+    if (fields && t)
+        full = tsv_put(out, cap, len, num, (size_t)snprintf(num, sizeof num, "%s%d", *len ? "," : "", t)) < 0;
+    if (*s != ':')
+        return full ? NULL : s;
+    for (s++; !full && *s >= '0' && *s <= '9';) {
+        const char *p = s;
+
+        while (*s >= '0' && *s <= '9')
+            s++;
+        if (t && !fields) {
+            int m = first ? snprintf(num, sizeof num, "%s%d:", *len ? ";" : "", t) : 1;
+
+            full = tsv_put(out, cap, len, first ? num : ",", (size_t)m) < 0 ||
+                   tsv_put(out, cap, len, p, (size_t)(s - p)) < 0;
+            first = 0;
+        }
+        if (*s >= 'A' && *s <= 'D')
+            s++;
+        if (*s == ',')
+            s++;
+    }
+    return full ? NULL : s;
+}
+
+size_t rank_tsv_terms(const char *tsv, const char *const *terms, int n, int fields, char *out, size_t cap)
+{
+    char lex[2048];   /* PostgreSQL's lexemes are shorter than 2 KiB */
+    size_t len = 0;
+    const char *s = tsv;
+
+    if (!cap)
+        return 0;
+    out[0] = '\0';
+    while (s && *s) {
+        while (*s == ' ')
+            s++;
+        if (*s != '\'')
+            break;
+        s = tsv_lexeme(s + 1, lex, sizeof lex);
+        if (s)
+            s = tsv_entry(s, tsv_term(lex, terms, n), fields, out, cap, &len);
+    }
+    return len;
 }
 
 /* Parse "i:p,p;j:p" into h (q->nterms entries, zeroed by the caller). */

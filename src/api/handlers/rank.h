@@ -163,6 +163,17 @@ double rank_feedback_parse(const struct rank_query *q, const char *text);
  */
 void rank_feedback(struct rank_cand *c, size_t n, double weight);
 
+/*
+ * Turn PostgreSQL's text form of a tsvector ("'lex':1A,5 'it''s':3": quotes
+ * and backslashes doubled inside a lexeme, a weight letter after a position)
+ * into rank_score's hits ("i:p,p;j:p") or, with fields set, its fields
+ * ("i,j"): i the 1-based index of the lexeme in terms (n entries, the first
+ * when repeated); lexemes not in terms are dropped, and for hits those without
+ * positions. Writes at most cap bytes (NUL included; 2 * strlen(tsv) + 16 is
+ * always enough) into out; returns its length. Malformed text ends the list.
+ */
+size_t rank_tsv_terms(const char *tsv, const char *const *terms, int n, int fields, char *out, size_t cap);
+
 /* Parse PostgreSQL's int[] text ("{-5,3}") into out (at most max); returns the count (0 on error). */
 int rank_parse_sketch(const char *text, int *out, int max);
 

@@ -142,7 +142,11 @@ enum { T_LEXEME, T_DF, T_QWORD, T_N, T_BYTES, T_ORIGIN, T_WEIGHT, T_NAME };
  * (chunks.sketch, also stored at write time). The hits are the positions of ts_filter(setweight(tsv,
  * 'A', $2), '{a}'): the query's lexemes alone, made in one pass over the
  * tsvector (the generated tsv has weight D everywhere) instead of a row per
- * lexeme of the chunk. The vectors come after, in binary (vectors_stmt).
+ * lexeme of the chunk; the fields the same of the title's and heading's
+ * lexemes. Both come as tsvectors, mapped to the terms' indexes by search.c
+ * (rank_tsv_terms): a row per lexeme, array_position and string_agg per
+ * candidate cost PostgreSQL more than the whole ranking in C. The vectors
+ * come after, in binary (vectors_stmt).
  *
  * Whether a chunk is of an active version of a live document is asked per
  * chunk, best pre-ranked first, until $4 pass (a LATERAL subquery that OFFSET
@@ -185,11 +189,8 @@ static struct db_stmt candidates_stmt = {
     ")"
     "SELECT cand.chunk_id, cand.doc_id, cand.version_id, cand.title, cand.source_uri,"
     "       cand.page_start, cand.page_end, cand.section, cand.page_label, cand.bytes, cand.ordinal,"
-    "       (SELECT string_agg(array_position($2::text[], u.lexeme) || ':' || array_to_string(u.positions, ','), ';')"
-    "          FROM unnest(ts_filter(setweight(cand.tsv, 'A', $2::text[]), '{a}')) u) AS hits,"
-    "       (SELECT string_agg(array_position($2::text[], u.lexeme)::text, ',')"
-    "          FROM unnest(cand.title_tsv || cand.head_tsv) u"
-    "         WHERE u.lexeme = ANY ($2::text[])) AS fields,"
+    "       ts_filter(setweight(cand.tsv, 'A', $2::text[]), '{a}') AS hits,"
+    "       ts_filter(setweight(cand.title_tsv || cand.head_tsv, 'A', $2::text[]), '{a}') AS fields,"
     "       cand.ocr, cand.sketch"
     "  FROM cand",
     0};
@@ -358,6 +359,7 @@ struct search {
     struct rank_query rq;    /* their statistics, in the same order */
     char *all_terms;         /* text[] literal of every ranked lexeme ($2 of candidates_stmt) */
     char *cand_terms;        /* text[] literal of the candidate lexemes ($3) */
+    const char **lex;        /* the lexemes of s->terms, in order (score_row), or NULL */
     PGresult *cands;         /* candidates_stmt's rows (C_* columns) */
     int ncands;
     int widened;             /* 1: the candidates come from every known content lexeme */
@@ -881,6 +883,33 @@ static int read_vectors(struct search *s, struct rank_cand *c, const int *keep, 
 }
 
 /*
+ * Score candidate row i into c: its hits and fields tsvectors (C_HITS,
+ * C_FIELDS) turned into rank_score's lists by the terms' indexes in $2 (every
+ * row of s->terms, in order). 0, or -1 when out of memory.
+ */
+static int score_row(struct search *s, int i, struct rank_cand *c)
+{
+    const char *hits = db_val(s->cands, i, C_HITS), *fields = db_val(s->cands, i, C_FIELDS);
+    size_t nh = hits ? 2 * strlen(hits) + 16 : 1, nf = fields ? 2 * strlen(fields) + 16 : 1;
+    char *h = arena_alloc(&s->r->arena, nh), *f = arena_alloc(&s->r->arena, nf);
+    int n = PQntuples(s->terms);
+
+    if (!h || !f)
+        return -1;
+    if (!s->lex) {
+        s->lex = arena_alloc(&s->r->arena, sizeof(*s->lex) * (size_t)(n ? n : 1));
+        if (!s->lex)
+            return -1;
+        for (int t = 0; t < n; t++)
+            s->lex[t] = db_val(s->terms, t, T_LEXEME);
+    }
+    rank_tsv_terms(hits ? hits : "", s->lex, n, 0, h, nh);
+    rank_tsv_terms(fields ? fields : "", s->lex, n, 1, f, nf);
+    rank_score(&s->rq, h, f, strtod(db_val(s->cands, i, C_BYTES), NULL), c);
+    return 0;
+}
+
+/*
  * The ranking inputs of every candidate row, scored into c (s->ncands
  * entries) by full text; then, with a vector weight, the query embedded and
  * the vectors of the candidates that can still be picked (search_vector_reach:
@@ -897,8 +926,10 @@ static int read_candidates(struct search *s, struct rank_cand *c, const struct r
         c[i].doc = db_val(s->cands, i, C_DOC);
         c[i].version = db_val(s->cands, i, C_VERSION);
         c[i].ordinal = (int)strtol(db_val(s->cands, i, C_ORDINAL), NULL, 10);
-        rank_score(&s->rq, db_val(s->cands, i, C_HITS), db_val(s->cands, i, C_FIELDS),
-                   strtod(db_val(s->cands, i, C_BYTES), NULL), &c[i]);
+        if (score_row(s, i, &c[i]) < 0) {
+            req_error(s->r, API_ERR_INTERNAL, "out of memory");
+            return -1;
+        }
     }
     rank_context(&s->rq, c, (size_t)s->ncands);
     for (int i = 0; i < s->ncands; i++)

@@ -434,6 +434,37 @@ static void test_snippet_bounded(void **state)
 }
 
 /* rank_strtol gives strtol's value and end on every input: digits, signs, spaces, overflow, none. */
+/* A tsvector's text (quotes and backslashes doubled, weights after positions) into hits and fields by the terms' indexes. */
+static void test_tsv_terms(void **state)
+{
+    const char *terms[] = {"it's", "a\\b", "lex", "it's", "zz"};
+    const char *v = "'a\\\\b':3A 'it''s':1A,5A,12 'lex':7A 'other':2A";
+    char out[256], small[8];
+    size_t n;
+
+    (void)state;
+    n = rank_tsv_terms(v, terms, 5, 0, out, sizeof out);
+    assert_string_equal(out, "2:3;1:1,5,12;3:7");   /* the first index of a repeated term */
+    assert_int_equal(n, strlen(out));
+    rank_tsv_terms(v, terms, 5, 1, out, sizeof out);
+    assert_string_equal(out, "2,1,3");
+    rank_tsv_terms("'lex' 'zz':16383C", terms, 5, 0, out, sizeof out);   /* no positions: no hit */
+    assert_string_equal(out, "5:16383");
+    rank_tsv_terms("'lex' 'zz':4", terms, 5, 1, out, sizeof out);
+    assert_string_equal(out, "3,5");
+    rank_tsv_terms("'it''':1", terms, 5, 0, out, sizeof out);   /* it' is no term */
+    assert_string_equal(out, "");
+    rank_tsv_terms("", terms, 5, 0, out, sizeof out);
+    assert_string_equal(out, "");
+    rank_tsv_terms("'lex':1 'zz", terms, 5, 0, out, sizeof out);   /* unterminated: the list ends */
+    assert_string_equal(out, "3:1");
+    rank_tsv_terms("'lex':1,2,3,4,5,6,7", terms, 5, 0, small, sizeof small);   /* bounded */
+    assert_true(strlen(small) < sizeof small);
+    assert_int_equal(strncmp(small, "3:1,2", 5), 0);
+    rank_tsv_terms("'lex':2 'zz':1", terms, 3, 0, out, sizeof out);   /* only n terms */
+    assert_string_equal(out, "3:2");
+}
+
 static void test_strtol_as_libc(void **state)
 {
     static const char *const in[] = {
@@ -478,6 +509,7 @@ int main(void)
         cmocka_unit_test(test_snippet),
         cmocka_unit_test(test_snippet_bounded),
         cmocka_unit_test(test_strtol_as_libc),
+        cmocka_unit_test(test_tsv_terms),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
