@@ -282,6 +282,15 @@ describe('retrieval quality', () => {
     assert.equal(df[0].n, words.length, 'every word counted in both documents (chunks overlap: some in more than one chunk of each)');
   });
 
+  test('ANALYZE of chunk_embeddings computes no statistics of the vectors, the other columns keep theirs (0020)', async () => {
+    await stack.sql('ANALYZE chunk_embeddings');
+    const cols = await stack.sql(`SELECT attname FROM pg_stats WHERE schemaname = 'public' AND tablename = 'chunk_embeddings'
+      ORDER BY attname`);
+    const names = cols.map((r) => r.attname);
+    assert.ok(names.includes('chunk_id') && names.includes('tenant_id'), names.join(','));
+    assert.ok(!names.includes('vector'), `vector has statistics: ${names.join(',')}`);
+  });
+
   test('search never answers 500: empty, stop words, 10 kB, SQL and tsquery syntax, bad UTF-8, emoji', async () => {
     const post = (raw) => stack.api('POST', '/v1/search', { token: A.token, raw, headers: { 'content-type': 'application/json' } });
     const cases = [
