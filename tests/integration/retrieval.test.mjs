@@ -249,6 +249,48 @@ describe('retrieval quality', () => {
     assert.equal(drift[0].n, 0);
   });
 
+  test("an activation updates the known words' df as heap-only tuples (term_stats fillfactor 50, migration 0020)", async () => {
+    // A tenant of its own with a vocabulary of 3,000 words, then a second document with the
+    // same words: its activation updates 3,000 df values in one transaction. With full pages
+    // (fillfactor 100) nearly all of them would be new row versions off the page, each a new
+    // primary key entry; with half of each page free they stay heap-only.
+    const H = await stack.tenant('hotstats');
+    const words = Array.from({ length: 3000 }, (_, i) => `quorvex${i}`);
+    const lines = (extra) => words.map((w, i) => (i % 12 === 11 ? `${w}.\n` : `${w} `)).join('') + `${extra}\n`;
+    await ingest(H, lines('first'), { filename: 'vocab-1.txt' });
+    const counters = async () => (await stack.sql(`SELECT n_tup_upd::int AS upd, n_tup_hot_upd::int AS hot
+      FROM pg_stat_user_tables WHERE relname = 'term_stats'`))[0];
+    // statistics reach the view when a backend flushes them (within ~10 s of going idle)
+    let c0 = await counters();
+    for (let i = 0; i < 150; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const c = await counters();
+      if (c.upd === c0.upd && i >= 20) break;
+      c0 = c;
+    }
+    await ingest(H, lines('second'), { filename: 'vocab-2.txt' });
+    let c1 = c0;
+    for (let i = 0; i < 300 && c1.upd - c0.upd < words.length; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      c1 = await counters();
+    }
+    const upd = c1.upd - c0.upd, hot = c1.hot - c0.hot;
+    assert.ok(upd >= words.length, `the second activation updated ${upd} df values, expected >= ${words.length}`);
+    assert.ok(hot >= 0.9 * upd, `heap-only updates: ${hot} of ${upd}`);
+    const df = await stack.sql(`SELECT count(*)::int AS n FROM term_stats s JOIN tenants t USING (tenant_id)
+      WHERE t.slug = $1 AND s.lexeme LIKE 'quorvex%' AND s.df >= 2`, [H.slug]);
+    assert.equal(df[0].n, words.length, 'every word counted in both documents (chunks overlap: some in more than one chunk of each)');
+  });
+
+  test('ANALYZE of chunk_embeddings computes no statistics of the vectors, the other columns keep theirs (0020)', async () => {
+    await stack.sql('ANALYZE chunk_embeddings');
+    const cols = await stack.sql(`SELECT attname FROM pg_stats WHERE schemaname = 'public' AND tablename = 'chunk_embeddings'
+      ORDER BY attname`);
+    const names = cols.map((r) => r.attname);
+    assert.ok(names.includes('chunk_id') && names.includes('tenant_id'), names.join(','));
+    assert.ok(!names.includes('vector'), `vector has statistics: ${names.join(',')}`);
+  });
+
   test('search never answers 500: empty, stop words, 10 kB, SQL and tsquery syntax, bad UTF-8, emoji', async () => {
     const post = (raw) => stack.api('POST', '/v1/search', { token: A.token, raw, headers: { 'content-type': 'application/json' } });
     const cases = [
