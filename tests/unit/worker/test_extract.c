@@ -758,6 +758,19 @@ static void test_pdf_parts_fail(void **state)
     buf_init(&out, 1u << 20);
     assert_int_equal(extract_pdf_text(fixture("sample.pdf"), 8, 2, &out, d, sizeof(d)), RUN_FAIL_CORRUPT);
     assert_null(out.ptr);
+    /* one part, the same loop: pdftotext's verdict, the cap, and no page count (pdfinfo failed) */
+    buf_init(&out, 1u << 20);
+    assert_int_equal(extract_pdf_text(fixture("corrupt.pdf"), 0, 1, &out, d, sizeof(d)), RUN_FAIL_CORRUPT);
+    assert_string_equal(d, "pdftotext exit 1");
+    assert_null(out.ptr);
+    buf_init(&out, 300000);
+    assert_int_equal(extract_pdf_text(MANUAL_PDF, MANUAL_PAGES, 1, &out, d, sizeof(d)), RUN_FAIL_TOO_LARGE);
+    assert_string_equal(d, "pdftotext output over the limit");
+    assert_null(out.ptr);
+    buf_init(&out, 1u << 20);
+    assert_int_equal(extract_pdf_text(fixture("sample.pdf"), 0, 4, &out, d, sizeof(d)), RUN_OK);
+    assert_true(out.len > 0 && out.ptr[out.len - 1] == '\f');
+    buf_release(&out);
 }
 
 struct progress_seen {
