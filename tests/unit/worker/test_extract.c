@@ -738,6 +738,20 @@ static void test_pdf_parts_identical(void **state)
     buf_release(&many);
 }
 
+/* extract_pdf_text on path fails with code (and detail, when given), out released. */
+static void expect_pdf_fail(const char *path, long pages, int parts, size_t max, enum run_fail code,
+                            const char *detail)
+{
+    struct buf out;
+    char d[256];
+
+    buf_init(&out, max);
+    assert_int_equal(extract_pdf_text(path, pages, parts, &out, d, sizeof(d)), code);
+    if (detail)
+        assert_string_equal(d, detail);
+    assert_null(out.ptr);
+}
+
 /* A part that fails fails the whole text with pdftotext's codes; the output cap counts every part. */
 static void test_pdf_parts_fail(void **state)
 {
@@ -745,28 +759,14 @@ static void test_pdf_parts_fail(void **state)
     char d[256];
 
     (void)state;
-    buf_init(&out, 1u << 20);
-    assert_int_equal(extract_pdf_text(fixture("corrupt.pdf"), 4, 2, &out, d, sizeof(d)), RUN_FAIL_CORRUPT);
-    assert_string_equal(d, "pdftotext exit 1");
-    assert_null(out.ptr);
+    expect_pdf_fail(fixture("corrupt.pdf"), 4, 2, 1u << 20, RUN_FAIL_CORRUPT, "pdftotext exit 1");
     /* each part alone is under 300 kB, both together over it */
-    buf_init(&out, 300000);
-    assert_int_equal(extract_pdf_text(MANUAL_PDF, MANUAL_PAGES, 2, &out, d, sizeof(d)), RUN_FAIL_TOO_LARGE);
-    assert_string_equal(d, "pdftotext output over the limit");
-    assert_null(out.ptr);
+    expect_pdf_fail(MANUAL_PDF, MANUAL_PAGES, 2, 300000, RUN_FAIL_TOO_LARGE, "pdftotext output over the limit");
     /* a page count past the file's end: pdftotext refuses a first page beyond it */
-    buf_init(&out, 1u << 20);
-    assert_int_equal(extract_pdf_text(fixture("sample.pdf"), 8, 2, &out, d, sizeof(d)), RUN_FAIL_CORRUPT);
-    assert_null(out.ptr);
+    expect_pdf_fail(fixture("sample.pdf"), 8, 2, 1u << 20, RUN_FAIL_CORRUPT, NULL);
     /* one part, the same loop: pdftotext's verdict, the cap, and no page count (pdfinfo failed) */
-    buf_init(&out, 1u << 20);
-    assert_int_equal(extract_pdf_text(fixture("corrupt.pdf"), 0, 1, &out, d, sizeof(d)), RUN_FAIL_CORRUPT);
-    assert_string_equal(d, "pdftotext exit 1");
-    assert_null(out.ptr);
-    buf_init(&out, 300000);
-    assert_int_equal(extract_pdf_text(MANUAL_PDF, MANUAL_PAGES, 1, &out, d, sizeof(d)), RUN_FAIL_TOO_LARGE);
-    assert_string_equal(d, "pdftotext output over the limit");
-    assert_null(out.ptr);
+    expect_pdf_fail(fixture("corrupt.pdf"), 0, 1, 1u << 20, RUN_FAIL_CORRUPT, "pdftotext exit 1");
+    expect_pdf_fail(MANUAL_PDF, MANUAL_PAGES, 1, 300000, RUN_FAIL_TOO_LARGE, "pdftotext output over the limit");
     buf_init(&out, 1u << 20);
     assert_int_equal(extract_pdf_text(fixture("sample.pdf"), 0, 4, &out, d, sizeof(d)), RUN_OK);
     assert_true(out.len > 0 && out.ptr[out.len - 1] == '\f');
