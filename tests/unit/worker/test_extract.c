@@ -773,6 +773,21 @@ static void test_pdf_parts_fail(void **state)
     buf_release(&out);
 }
 
+/* Parts only while cores would idle: the cores per running job, capped at the setting, at least 1. */
+static void test_pdf_parts_now(void **state)
+{
+    (void)state;
+    assert_int_equal(extract_pdf_parts_now(2, 1, 2), 2);    /* alone on 2 cores */
+    assert_int_equal(extract_pdf_parts_now(2, 2, 2), 1);    /* two jobs keep both cores busy */
+    assert_int_equal(extract_pdf_parts_now(2, 3, 2), 1);
+    assert_int_equal(extract_pdf_parts_now(4, 1, 2), 2);    /* never more parts than cores */
+    assert_int_equal(extract_pdf_parts_now(4, 2, 8), 4);
+    assert_int_equal(extract_pdf_parts_now(16, 3, 8), 2);
+    assert_int_equal(extract_pdf_parts_now(1, 1, 8), 1);    /* 1: off */
+    assert_int_equal(extract_pdf_parts_now(2, 0, 1), 1);    /* one core */
+    assert_true(extract_cpu_count() >= 1);
+}
+
 struct progress_seen {
     long calls, last_done, last_total, back;
 };
@@ -899,7 +914,7 @@ int main(void)
         cmocka_unit_test(test_put),           cmocka_unit_test(test_html_declared_charsets),
         cmocka_unit_test(test_sandbox_exec),  cmocka_unit_test(test_sandbox_memory),
         cmocka_unit_test(test_pdf_parts_identical), cmocka_unit_test(test_pdf_parts_fail),
-        cmocka_unit_test(test_pdf_parts_helper),    cmocka_unit_test(test_pdf_parts_timeout),
+        cmocka_unit_test(test_pdf_parts_helper), cmocka_unit_test(test_pdf_parts_now),    cmocka_unit_test(test_pdf_parts_timeout),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
