@@ -88,7 +88,7 @@ void extract_result_release(struct extract_result *r);
  * How many pdftotext processes a large PDF gets now: EXTRACT_PDF_PARTS
  * (configured) only while cores would idle, i.e. the cores per job running in
  * this worker, ncpu / running (this job included), capped at configured and at
- * least 1. A part costs ~4 % more CPU than one process (a second parse of the
+ * least 1. Parts cost 4-10 % more CPU than one process (a second parse of the
  * xref and fonts): worth it for the wall only when a core has nothing else to
  * do. With 2 cores: alone, 2 parts; two jobs running, 1 each.
  */
