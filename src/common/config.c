@@ -223,7 +223,7 @@ static const struct cfg_entry cfg_table[] = {
     {"OCR_MAX_PIXELS", CFG_INT, F(ocr_max_pixels), WORKER, "50000000", 10000, (int64_t)1 << 32, NULL,
      "an image larger than this fails too_large; PDF pages are rendered at a lower resolution to fit"},
     {"EXTRACT_PDF_PARTS", CFG_INT, F(extract_pdf_parts), WORKER, "2", 1, 16, NULL,
-     "a large PDF is read by this many concurrent pdftotext processes over page ranges (1: one)"},
+     "a large PDF is read by up to this many concurrent pdftotext processes over page ranges, fewer when this worker's other jobs keep the cores busy (1: one)"},
     {"EXTRACT_PDF_SPLIT_PAGES", CFG_INT, F(extract_pdf_split_pages), WORKER, "64", 2, 10000000, NULL,
      "a PDF of at least this many pages (pdfinfo's count) is split into EXTRACT_PDF_PARTS ranges"},
 

@@ -28,6 +28,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -463,6 +464,9 @@ static void extract_progress_cb(void *arg, long done, long total)
     progress(j, "extract", done, total);
 }
 
+/* Ingestion jobs in run_stages() in this worker now, for extract_pdf_parts_now(). */
+static atomic_int jobs_running;
+
 /* Sandboxed helper (ingest-extract); the keeper heartbeats while we wait. */
 static enum stage_rc stage_extract(struct job *j)
 {
@@ -479,7 +483,9 @@ static enum stage_rc stage_extract(struct job *j)
     lim.ocr_langs = cfg->ocr_langs;
     lim.ocr_page_timeout_ms = (long)cfg->ocr_page_timeout_ms;
     lim.ocr_max_pixels = (long)cfg->ocr_max_pixels;
-    lim.pdf_parts = (int)cfg->extract_pdf_parts;
+    /* parts only while a core would idle: the cores per job this worker runs now (docs/decisions.md) */
+    lim.pdf_parts = extract_pdf_parts_now((int)cfg->extract_pdf_parts, atomic_load(&jobs_running),
+                                          extract_cpu_count());
     lim.pdf_split_pages = (long)cfg->extract_pdf_split_pages;
     lim.progress = extract_progress_cb;
     lim.progress_arg = j;
@@ -769,7 +775,9 @@ void pipeline_process(const struct pipeline_env *env, struct arena *a, const cha
         out->outcome = "invalid";
         return;
     }
+    atomic_fetch_add(&jobs_running, 1);
     run_stages(&j);
+    atomic_fetch_sub(&jobs_running, 1);
     job_release(&j);
     /* The connection outlives the job: it keeps no tenant (closed if that cannot be cleared). */
     if (*env->conn && PQstatus(*env->conn) == CONNECTION_OK && db_set_tenant(*env->conn, NULL) < 0)

@@ -31,6 +31,7 @@
 #include <libgen.h>
 #include <libxml/parser.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -619,6 +620,26 @@ static void child_limits(struct sandbox_limits *sl, long timeout_ms, long memory
     sl->nofile = 64;
     sl->max_output = max_chars + sizeof(int32_t) + (size_t)EXTRACT_MAX_PAGES * (sizeof(uint64_t) + 1) +
                      2 * (sizeof(uint32_t) + EXTRACT_META_MAX);
+}
+
+int extract_pdf_parts_now(int configured, int running, int ncpu)
+{
+    int share = ncpu / (running > 1 ? running : 1);
+
+    if (configured > share)
+        configured = share;
+    return configured < 1 ? 1 : configured;
+}
+
+int extract_cpu_count(void)
+{
+    cpu_set_t set;
+    int n;
+
+    if (sched_getaffinity(0, sizeof(set), &set) == 0 && (n = CPU_COUNT(&set)) > 0)
+        return n;
+    n = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? n : 1;
 }
 
 enum run_fail extract_file(const char *path, const char *mime, const struct extract_limits *lim,

@@ -85,6 +85,19 @@ enum run_fail extract_file(const char *path, const char *mime, const struct extr
 void extract_result_release(struct extract_result *r);
 
 /*
+ * How many pdftotext processes a large PDF gets now: EXTRACT_PDF_PARTS
+ * (configured) only while cores would idle, i.e. the cores per job running in
+ * this worker, ncpu / running (this job included), capped at configured and at
+ * least 1. Parts cost 4-10 % more CPU than one process (a second parse of the
+ * xref and fonts): worth it for the wall only when a core has nothing else to
+ * do. With 2 cores: alone, 2 parts; two jobs running, 1 each.
+ */
+int extract_pdf_parts_now(int configured, int running, int ncpu);
+
+/* The cores this process may run on (its affinity mask), at least 1. */
+int extract_cpu_count(void);
+
+/*
  * The in-process steps, exposed for the fuzzers and unit tests. They run
  * without a sandbox: call them only inside one or on trusted bytes.
  *

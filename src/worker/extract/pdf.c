@@ -1,9 +1,11 @@
 /*
  * pdf.c - PDF text through pdftotext (pdf.h): fork it with its stdout on a
- * pipe (proc.h), read that into the bounded buffer, map its exit status. A
- * large PDF can be read by several pdftotext processes over contiguous page
- * ranges at once (extract_pdf_text): their pipes are polled together and the
- * outputs joined in page order, the same bytes as one pdftotext over the file.
+ * pipe (proc.h), read that into the bounded buffer, map its exit status. One
+ * mechanism for one process and many: a large PDF can be read by several
+ * pdftotext processes over contiguous page ranges at once (extract_pdf_text):
+ * their pipes are polled together and the outputs joined in page order, the
+ * same bytes as one pdftotext over the file; one part is the same loop with
+ * one pipe and no page range.
  */
 #include "worker/extract/pdf.h"
 #include "worker/extract/ocr.h"
@@ -31,32 +33,6 @@ static void exec_pdftotext(const char *const *argv, int wfd)
     _exit(127);
 }
 
-/* Read pdftotext's output into out until EOF; past out's max or out of memory, kill it. */
-static enum run_fail read_output(pid_t pid, int fd, struct buf *out, char *detail, size_t detail_len)
-{
-    char chunk[65536];
-
-    for (;;) {
-        ssize_t r = read(fd, chunk, sizeof(chunk));
-
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return RUN_OK;
-        extract_pdf_progress(chunk, (size_t)r);
-        if ((size_t)r > out->max - out->len) {
-            kill(pid, SIGKILL);
-            snprintf(detail, detail_len, "pdftotext output over the limit");
-            return RUN_FAIL_TOO_LARGE;
-        }
-        if (buf_add(out, chunk, (size_t)r) < 0) {
-            kill(pid, SIGKILL);
-            snprintf(detail, detail_len, "out of memory reading pdftotext output");
-            return RUN_FAIL_INTERNAL;
-        }
-    }
-}
-
 /* What pdftotext's wait status means for the run. */
 static enum run_fail exit_result(int status, char *detail, size_t detail_len)
 {
@@ -76,39 +52,6 @@ static enum run_fail exit_result(int status, char *detail, size_t detail_len)
     return RUN_FAIL_EXTRACT_FAILED;
 }
 
-enum run_fail extract_pdf_file(const char *path, struct buf *out, char *detail, size_t detail_len)
-{
-    char arg[4096];
-    const char *const argv[] = {"pdftotext", "-q", "-enc", "UTF-8", "-eol", "unix", arg, "-", NULL};
-    enum run_fail rc;
-    pid_t pid;
-    int fd, status;
-
-    /* a path starting with '-' would be read as an option */
-    if (snprintf(arg, sizeof(arg), "%s%s", path[0] == '-' ? "./" : "", path) >= (int)sizeof(arg)) {
-        snprintf(detail, detail_len, "path too long");
-        buf_release(out);
-        return RUN_FAIL_EXTRACT_FAILED;
-    }
-    pid = proc_spawn_piped(&fd, detail, detail_len);
-    if (pid < 0) {
-        buf_release(out);
-        return RUN_FAIL_INTERNAL;
-    }
-    if (pid == 0)
-        exec_pdftotext(argv, fd);
-    rc = read_output(pid, fd, out, detail, detail_len);
-    close(fd);
-    status = proc_reap(pid);
-    if (rc == RUN_OK)
-        rc = exit_result(status, detail, detail_len);
-    if (rc != RUN_OK)
-        buf_release(out);
-    return rc;
-}
-
-/* ---- page ranges in parallel ------------------------------------------------ */
-
 /* One pdftotext over pages first..last: its pipe and what it has written. */
 struct pdf_part {
     pid_t pid;
@@ -117,13 +60,18 @@ struct pdf_part {
     struct buf *text;
 };
 
-/* Fork pdftotext -f first -l last on path (already made safe) for part p. 0, or -1 with a detail. */
+/*
+ * Fork pdftotext -f first -l last on path (already made safe) for part p; first 0: the whole
+ * file, no range (one part, or no page count). 0, or -1 with a detail.
+ */
 static int part_spawn(struct pdf_part *p, const char *path, long first, long last, char *detail,
                       size_t detail_len)
 {
     char f[24], l[24];
-    const char *const argv[] = {"pdftotext", "-q", "-f", f, "-l", l, "-enc", "UTF-8", "-eol", "unix",
-                                path, "-", NULL};
+    const char *const ranged[] = {"pdftotext", "-q", "-f", f, "-l", l, "-enc", "UTF-8", "-eol", "unix",
+                                  path, "-", NULL};
+    const char *const whole[] = {"pdftotext", "-q", "-enc", "UTF-8", "-eol", "unix", path, "-", NULL};
+    const char *const *argv = first > 0 ? ranged : whole;
 
     snprintf(f, sizeof(f), "%ld", first);
     snprintf(l, sizeof(l), "%ld", last);
@@ -227,8 +175,8 @@ static enum run_fail pdf_parts(const char *path, long pages, int n, struct buf *
         parts[i].text = i == 0 ? out : &parts[i].own;
     }
     for (; spawned < n && rc == RUN_OK; spawned++)
-        if (part_spawn(&parts[spawned], path, 1 + spawned * pages / n, (spawned + 1) * pages / n, detail,
-                       detail_len) < 0)
+        if (part_spawn(&parts[spawned], path, n > 1 ? 1 + spawned * pages / n : 0, (spawned + 1) * pages / n,
+                       detail, detail_len) < 0)
             rc = RUN_FAIL_INTERNAL;
     if (rc != RUN_OK)
         spawned--;   /* the last one did not start */
@@ -256,8 +204,8 @@ enum run_fail extract_pdf_text(const char *path, long pages, int parts, struct b
         parts = EXTRACT_PDF_PARTS_MAX;
     if (parts > pages)
         parts = (int)pages;
-    if (parts < 2)
-        return extract_pdf_file(path, out, detail, detail_len);
+    if (parts < 1)
+        parts = 1;   /* no page count (pdfinfo failed): the whole file in one process */
     if (snprintf(arg, sizeof(arg), "%s%s", path[0] == '-' ? "./" : "", path) >= (int)sizeof(arg)) {
         snprintf(detail, detail_len, "path too long");
         buf_release(out);

@@ -738,6 +738,20 @@ static void test_pdf_parts_identical(void **state)
     buf_release(&many);
 }
 
+/* extract_pdf_text on path fails with code (and detail, when given), out released. */
+static void expect_pdf_fail(const char *path, long pages, int parts, size_t max, enum run_fail code,
+                            const char *detail)
+{
+    struct buf out;
+    char d[256];
+
+    buf_init(&out, max);
+    assert_int_equal(extract_pdf_text(path, pages, parts, &out, d, sizeof(d)), code);
+    if (detail)
+        assert_string_equal(d, detail);
+    assert_null(out.ptr);
+}
+
 /* A part that fails fails the whole text with pdftotext's codes; the output cap counts every part. */
 static void test_pdf_parts_fail(void **state)
 {
@@ -745,19 +759,33 @@ static void test_pdf_parts_fail(void **state)
     char d[256];
 
     (void)state;
-    buf_init(&out, 1u << 20);
-    assert_int_equal(extract_pdf_text(fixture("corrupt.pdf"), 4, 2, &out, d, sizeof(d)), RUN_FAIL_CORRUPT);
-    assert_string_equal(d, "pdftotext exit 1");
-    assert_null(out.ptr);
+    expect_pdf_fail(fixture("corrupt.pdf"), 4, 2, 1u << 20, RUN_FAIL_CORRUPT, "pdftotext exit 1");
     /* each part alone is under 300 kB, both together over it */
-    buf_init(&out, 300000);
-    assert_int_equal(extract_pdf_text(MANUAL_PDF, MANUAL_PAGES, 2, &out, d, sizeof(d)), RUN_FAIL_TOO_LARGE);
-    assert_string_equal(d, "pdftotext output over the limit");
-    assert_null(out.ptr);
+    expect_pdf_fail(MANUAL_PDF, MANUAL_PAGES, 2, 300000, RUN_FAIL_TOO_LARGE, "pdftotext output over the limit");
     /* a page count past the file's end: pdftotext refuses a first page beyond it */
+    expect_pdf_fail(fixture("sample.pdf"), 8, 2, 1u << 20, RUN_FAIL_CORRUPT, NULL);
+    /* one part, the same loop: pdftotext's verdict, the cap, and no page count (pdfinfo failed) */
+    expect_pdf_fail(fixture("corrupt.pdf"), 0, 1, 1u << 20, RUN_FAIL_CORRUPT, "pdftotext exit 1");
+    expect_pdf_fail(MANUAL_PDF, MANUAL_PAGES, 1, 300000, RUN_FAIL_TOO_LARGE, "pdftotext output over the limit");
     buf_init(&out, 1u << 20);
-    assert_int_equal(extract_pdf_text(fixture("sample.pdf"), 8, 2, &out, d, sizeof(d)), RUN_FAIL_CORRUPT);
-    assert_null(out.ptr);
+    assert_int_equal(extract_pdf_text(fixture("sample.pdf"), 0, 4, &out, d, sizeof(d)), RUN_OK);
+    assert_true(out.len > 0 && out.ptr[out.len - 1] == '\f');
+    buf_release(&out);
+}
+
+/* Parts only while cores would idle: the cores per running job, capped at the setting, at least 1. */
+static void test_pdf_parts_now(void **state)
+{
+    (void)state;
+    assert_int_equal(extract_pdf_parts_now(2, 1, 2), 2);    /* alone on 2 cores */
+    assert_int_equal(extract_pdf_parts_now(2, 2, 2), 1);    /* two jobs keep both cores busy */
+    assert_int_equal(extract_pdf_parts_now(2, 3, 2), 1);
+    assert_int_equal(extract_pdf_parts_now(4, 1, 2), 2);    /* never more parts than cores */
+    assert_int_equal(extract_pdf_parts_now(4, 2, 8), 4);
+    assert_int_equal(extract_pdf_parts_now(16, 3, 8), 2);
+    assert_int_equal(extract_pdf_parts_now(1, 1, 8), 1);    /* 1: off */
+    assert_int_equal(extract_pdf_parts_now(2, 0, 1), 1);    /* one core */
+    assert_true(extract_cpu_count() >= 1);
 }
 
 struct progress_seen {
@@ -886,7 +914,7 @@ int main(void)
         cmocka_unit_test(test_put),           cmocka_unit_test(test_html_declared_charsets),
         cmocka_unit_test(test_sandbox_exec),  cmocka_unit_test(test_sandbox_memory),
         cmocka_unit_test(test_pdf_parts_identical), cmocka_unit_test(test_pdf_parts_fail),
-        cmocka_unit_test(test_pdf_parts_helper),    cmocka_unit_test(test_pdf_parts_timeout),
+        cmocka_unit_test(test_pdf_parts_helper), cmocka_unit_test(test_pdf_parts_now),    cmocka_unit_test(test_pdf_parts_timeout),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
