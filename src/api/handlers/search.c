@@ -359,7 +359,9 @@ struct search {
     struct rank_query rq;    /* their statistics, in the same order */
     char *all_terms;         /* text[] literal of every ranked lexeme ($2 of candidates_stmt) */
     char *cand_terms;        /* text[] literal of the candidate lexemes ($3) */
-    const char **lex;        /* the lexemes of s->terms, in order (score_row), or NULL */
+    const char **lex;        /* the lexemes of s->terms, in order (search_lex), or NULL */
+    struct rank_hits *hits;  /* one candidate's evidence, rq.nterms entries (score_row) */
+    struct snippet_terms sterms;  /* the same lexemes for the snippets (search_lex) */
     PGresult *cands;         /* candidates_stmt's rows (C_* columns) */
     int ncands;
     int widened;             /* 1: the candidates come from every known content lexeme */
@@ -506,21 +508,36 @@ static char *uuid_array(struct req *r, const PGresult *res, const struct rank_ca
  */
 static json_t *make_snippet(const struct search *s, const char *text)
 {
-    const char *lex[RANK_MAX_TERMS];
-    int n = PQntuples(s->terms) < RANK_MAX_TERMS ? PQntuples(s->terms) : RANK_MAX_TERMS;
     struct buf marked, b;
     json_t *j = NULL;
 
-    for (int i = 0; i < n; i++)
-        lex[i] = db_val(s->terms, i, T_LEXEME);
     buf_init(&marked, SEARCH_SNIPPET_MAX);
     buf_init(&b, SEARCH_SNIPPET_MAX);
-    if (text && snippet_make(snippet_stemmer(), text, strlen(text), lex, n, &marked) == 0 &&
+    if (text && snippet_make(snippet_stemmer(), text, strlen(text), &s->sterms, &marked) == 0 &&
         rank_snippet(marked.ptr ? marked.ptr : "", marked.len, &b) == 0)
         j = json_stringn(b.ptr, b.len);
     buf_release(&marked);
     buf_release(&b);
     return j ? j : json_string("");
+}
+
+/*
+ * s->lex, the lexemes of s->terms in order, and s->sterms, the same for the
+ * snippets: made once per search. 0, or -1 when out of memory.
+ */
+static int search_lex(struct search *s)
+{
+    int n = PQntuples(s->terms);
+
+    if (s->lex)
+        return 0;
+    s->lex = arena_alloc(&s->r->arena, sizeof(*s->lex) * (size_t)(n ? n : 1));
+    if (!s->lex)
+        return -1;
+    for (int t = 0; t < n; t++)
+        s->lex[t] = db_val(s->terms, t, T_LEXEME);
+    snippet_terms_init(&s->sterms, s->lex, n);
+    return 0;
 }
 
 /* Append the PostgreSQL array literal element "v" (quotes and backslashes escaped). */
@@ -884,28 +901,24 @@ static int read_vectors(struct search *s, struct rank_cand *c, const int *keep, 
 
 /*
  * Score candidate row i into c: its hits and fields tsvectors (C_HITS,
- * C_FIELDS) turned into rank_score's lists by the terms' indexes in $2 (every
- * row of s->terms, in order). 0, or -1 when out of memory.
+ * C_FIELDS) read straight into the terms' evidence (rank_tsv_hits) by the
+ * terms' indexes in $2 (every row of s->terms, in order). 0, or -1 when out
+ * of memory.
  */
 static int score_row(struct search *s, int i, struct rank_cand *c)
 {
     const char *hits = db_val(s->cands, i, C_HITS), *fields = db_val(s->cands, i, C_FIELDS);
-    size_t nh = hits ? 2 * strlen(hits) + 16 : 1, nf = fields ? 2 * strlen(fields) + 16 : 1;
-    char *h = arena_alloc(&s->r->arena, nh), *f = arena_alloc(&s->r->arena, nf);
-    int n = PQntuples(s->terms);
+    int n = s->rq.nterms;
 
-    if (!h || !f)
-        return -1;
-    if (!s->lex) {
-        s->lex = arena_alloc(&s->r->arena, sizeof(*s->lex) * (size_t)(n ? n : 1));
-        if (!s->lex)
+    if (!s->hits) {
+        s->hits = arena_alloc(&s->r->arena, sizeof(*s->hits) * (size_t)(n ? n : 1));
+        if (!s->hits || search_lex(s) < 0)
             return -1;
-        for (int t = 0; t < n; t++)
-            s->lex[t] = db_val(s->terms, t, T_LEXEME);
     }
-    rank_tsv_terms(hits ? hits : "", s->lex, n, 0, h, nh);
-    rank_tsv_terms(fields ? fields : "", s->lex, n, 1, f, nf);
-    rank_score(&s->rq, h, f, strtod(db_val(s->cands, i, C_BYTES), NULL), c);
+    memset(s->hits, 0, sizeof(*s->hits) * (size_t)(n ? n : 1));
+    rank_tsv_hits(hits ? hits : "", s->lex, n, 0, s->hits);
+    rank_tsv_hits(fields ? fields : "", s->lex, n, 1, s->hits);
+    rank_score_hits(&s->rq, s->hits, strtod(db_val(s->cands, i, C_BYTES), NULL), c);
     return 0;
 }
 
@@ -1062,6 +1075,10 @@ static void answer(struct search *s, const PGresult *snip)
 {
     json_t *results = arena_json(&s->r->arena, json_array());
 
+    if (search_lex(s) < 0) {
+        req_error(s->r, API_ERR_INTERNAL, "out of memory");
+        return;
+    }
     for (int i = 0; i < s->nsel; i++) {
         json_t *c = result_json(s, i, snip);
 
