@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define SEARCH_TOP_K_DEFAULT 8
 #define SEARCH_TOP_K_MAX 50
@@ -144,7 +145,7 @@ enum { T_LEXEME, T_DF, T_QWORD, T_N, T_BYTES, T_ORIGIN, T_WEIGHT, T_NAME };
  * tsvector (the generated tsv has weight D everywhere) instead of a row per
  * lexeme of the chunk; the fields the same of the title's and heading's
  * lexemes. Both come as tsvectors, mapped to the terms' indexes by search.c
- * (rank_tsv_terms): a row per lexeme, array_position and string_agg per
+ * (rank_tsv_hits): a row per lexeme, array_position and string_agg per
  * candidate cost PostgreSQL more than the whole ranking in C. The vectors
  * come after, in binary (vectors_stmt).
  *
@@ -347,9 +348,14 @@ static const char *trim(const char *s, size_t *len)
 }
 
 /* One search, from the parsed body to the answer. */
+/* The statements of a search, timed apart for the log line (search_rows). */
+enum search_stage { ST_TERMS, ST_CANDIDATES, ST_VECTORS, ST_FEEDBACK, ST_SNIPPETS, ST_COUNT };
+
 struct search {
     struct req *r;
     int64_t t0;              /* time_mono_ms() at the start, for the log line */
+    int64_t db_us[ST_COUNT]; /* microseconds waited for each statement (search_rows) */
+    int ncq;                 /* candidate statements run (a widened search runs two or three) */
     char *query;             /* trimmed, NUL-terminated, in the arena */
     int top_k;
     struct embedder *emb;    /* the query's embedder, NULL when ranking by FTS only */
@@ -371,6 +377,26 @@ struct search {
     int nsel;
 };
 
+/* Microseconds from an arbitrary origin that never goes backwards. */
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* rows_prepared() for s, its wait added to s->db_us[stage]. */
+static PGresult *search_rows(struct search *s, enum search_stage stage, struct db_stmt *st, int n,
+                             const char *const *params, int binary)
+{
+    int64_t t = mono_us();
+    PGresult *res = rows_prepared(s->r, st, n, params, binary, SEARCH_DB_WHAT);
+
+    s->db_us[stage] += mono_us() - t;
+    return res;
+}
+
 static void abstain(struct req *r)
 {
     req_json(r, 200, json_pack("{s:s,s:s,s:[]}", "status", "abstained", "reason", "no evidence", "results"));
@@ -381,11 +407,18 @@ static void log_search(const struct search *s, const char *status)
 {
     if (!log_enabled(LOG_INFO))
         return;   /* not built to be dropped */
-    log_info("search", json_pack("{s:s,s:i,s:i,s:i,s:b,s:s,s:i,s:I}", "tenant_id", s->r->principal.tenant_id,
+    log_info("search", json_pack("{s:s,s:i,s:i,s:i,s:b,s:s,s:i,s:I,s:i,s:{s:I,s:I,s:I,s:I,s:I}}",
+                                 "tenant_id", s->r->principal.tenant_id,
                                  "top_k", s->top_k, "candidates", s->ncands, "with_vectors", s->nvec,
                                  "widened", s->widened,
                                  "status", status, "results", s->nsel,
-                                 "duration_ms", (json_int_t)(time_mono_ms() - s->t0)));
+                                 "duration_ms", (json_int_t)(time_mono_ms() - s->t0),
+                                 "candidate_statements", s->ncq, "db_us",
+                                 "terms", (json_int_t)s->db_us[ST_TERMS],
+                                 "candidates", (json_int_t)s->db_us[ST_CANDIDATES],
+                                 "vectors", (json_int_t)s->db_us[ST_VECTORS],
+                                 "feedback", (json_int_t)s->db_us[ST_FEEDBACK],
+                                 "snippets", (json_int_t)s->db_us[ST_SNIPPETS]));
 }
 
 /* The body's query, trimmed and NUL-terminated in the arena; NULL after answering. */
@@ -730,7 +763,7 @@ static int fetch_terms(struct search *s)
         req_error(s->r, API_ERR_INTERNAL, "out of memory");
         return -1;
     }
-    s->terms = rows_prepared(s->r, &terms_stmt, 7, params, 0, SEARCH_DB_WHAT);
+    s->terms = search_rows(s, ST_TERMS, &terms_stmt, 7, params, 0);
     if (!s->terms)
         return -1;
     n = PQntuples(s->terms);
@@ -780,7 +813,8 @@ static int query_candidates(struct search *s, enum terms_mode mode)
     params[2] = s->cand_terms;
     params[3] = limit;
     params[4] = mode == TERMS_EVERY ? " & " : " | ";
-    s->cands = rows_prepared(r, &candidates_stmt, 5, params, 0, SEARCH_DB_WHAT);
+    s->ncq++;
+    s->cands = search_rows(s, ST_CANDIDATES, &candidates_stmt, 5, params, 0);
     return s->cands ? 0 : -1;
 }
 
@@ -880,7 +914,7 @@ static int read_vectors(struct search *s, struct rank_cand *c, const int *keep, 
         req_error(s->r, API_ERR_INTERNAL, "out of memory");
         return -1;
     }
-    res = rows_prepared(s->r, &vectors_stmt, 4, params, 1, SEARCH_DB_WHAT);
+    res = search_rows(s, ST_VECTORS, &vectors_stmt, 4, params, 1);
     if (!res)
         return -1;
     for (int j = 0; j < PQntuples(res); j++) {
@@ -987,7 +1021,7 @@ static int read_sketches(struct search *s, struct rank_cand *c, int n)
         return -1;
     }
     snprintf(total, sizeof(total), "%.0f", s->rq.n);
-    res = rows_prepared(s->r, &sketches_fb_stmt, 5, params, 0, SEARCH_DB_WHAT);
+    res = search_rows(s, ST_FEEDBACK, &sketches_fb_stmt, 5, params, 0);
     if (!res)
         return -1;
     for (int i = 0; i < n; i++)
@@ -1039,7 +1073,7 @@ static PGresult *fetch_snippets(struct search *s)
         req_error(r, API_ERR_INTERNAL, "out of memory");
         return NULL;
     }
-    return rows_prepared(r, &snippets_stmt, 2, params, 0, SEARCH_DB_WHAT);
+    return search_rows(s, ST_SNIPPETS, &snippets_stmt, 2, params, 0);
 }
 
 /* The text of chunk_id in snip, or NULL. */
