@@ -285,6 +285,28 @@ void rank_tsv_hits(const char *tsv, const char *const *terms, int n, int fields,
     }
 }
 
+long rank_tsv_positions(const char *tsv)
+{
+    char lex[2048];
+    const char *s = tsv;
+    struct rank_hits h;
+    long n = 0;
+
+    while (s && *s) {
+        while (*s == ' ')
+            s++;
+        if (*s != '\'')
+            break;
+        s = tsv_lexeme(s + 1, lex, sizeof lex);
+        if (!s)
+            break;
+        h.tf = h.npos = 0;
+        s = tsv_positions(s, &h);
+        n += h.tf;
+    }
+    return n;
+}
+
 /* Parse "i:p,p;j:p" into h (q->nterms entries, zeroed by the caller). */
 static void parse_hits(const struct rank_query *q, const char *s, struct rank_hits *h)
 {
