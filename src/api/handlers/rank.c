@@ -263,10 +263,16 @@ static const char *tsv_positions(const char *s, struct rank_hits *th)
     return s;
 }
 
-void rank_tsv_hits(const char *tsv, const char *const *terms, int n, int fields, struct rank_hits *h)
+/*
+ * Walk the lexemes of tsv (rank_tsv_hits): with h, those among terms (n)
+ * into h; without, every lexeme's positions counted. Returns that count (0 with h).
+ */
+static long tsv_walk(const char *tsv, const char *const *terms, int n, int fields, struct rank_hits *h)
 {
     char lex[2048];   /* PostgreSQL's lexemes are shorter than 2 KiB */
     const char *s = tsv;
+    struct rank_hits all;
+    long count = 0;
 
     while (s && *s) {
         int t;
@@ -278,33 +284,24 @@ void rank_tsv_hits(const char *tsv, const char *const *terms, int n, int fields,
         s = tsv_lexeme(s + 1, lex, sizeof lex);
         if (!s)
             break;
-        t = tsv_term(lex, terms, n);
+        t = h ? tsv_term(lex, terms, n) : 0;
         if (t && fields)
             h[t - 1].field = 1;
-        s = tsv_positions(s, t && !fields ? &h[t - 1] : NULL);
+        all.tf = all.npos = 0;
+        s = tsv_positions(s, t && !fields ? &h[t - 1] : h ? NULL : &all);
+        count += all.tf;
     }
+    return count;
+}
+
+void rank_tsv_hits(const char *tsv, const char *const *terms, int n, int fields, struct rank_hits *h)
+{
+    tsv_walk(tsv, terms, n, fields, h);
 }
 
 long rank_tsv_positions(const char *tsv)
 {
-    char lex[2048];
-    const char *s = tsv;
-    struct rank_hits h;
-    long n = 0;
-
-    while (s && *s) {
-        while (*s == ' ')
-            s++;
-        if (*s != '\'')
-            break;
-        s = tsv_lexeme(s + 1, lex, sizeof lex);
-        if (!s)
-            break;
-        h.tf = h.npos = 0;
-        s = tsv_positions(s, &h);
-        n += h.tf;
-    }
-    return n;
+    return tsv_walk(tsv, NULL, 0, 0, NULL);
 }
 
 /* Parse "i:p,p;j:p" into h (q->nterms entries, zeroed by the caller). */
