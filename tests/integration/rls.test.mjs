@@ -317,10 +317,10 @@ test('under the policies, search still finds candidates through the full-text in
   await stack.sql('ANALYZE chunks');
   // The statement that matches the chunks (scan_stmt; the candidates are then probed by id).
   const sql = scanSql();
-  assert.match(sql, /FROM tenant_chunks m WHERE m\.tenant_id = \$1/);
-  // $2 every ranked lexeme, $3 the candidate ones (the rarest) joined by $4 (any of them), as
-  // search.c passes them.
-  const params = [big.tenant, '{zyxwvut,refund,term}', '{zyxwvut}', ' | '];
+  assert.match(sql, /FROM tenant_chunks m\s+WHERE m\.tenant_id = \$1/);
+  // $2 every ranked lexeme, $3 the candidate ones (the rarest) joined by $4 (any of them), $5
+  // the candidates scored, as search.c passes them.
+  const params = [big.tenant, '{zyxwvut,refund,term}', '{zyxwvut}', ' | ', 200];
   const explain = (c, text) => c.query(`EXPLAIN (FORMAT JSON) ${text}`, params).then((r) => r.rows[0]['QUERY PLAN']);
   await asRole('core_api', big.tenant, async (c) => {
     const rows = (await c.query(sql, params)).rows;
@@ -334,7 +334,7 @@ test('under the policies, search still finds candidates through the full-text in
         JOIN document_versions v ON v.version_id = c.version_id AND v.is_active AND v.tenant_id = $1
         JOIN documents d ON d.doc_id = c.doc_id AND d.tenant_id = $1 AND d.deleted_at IS NULL
        WHERE c.tenant_id = $1 AND c.tsv @@ (SELECT string_agg(l, $4)::tsquery FROM unnest($3::text[]) l)
-         AND cardinality($2::text[]) > 0`;
+         AND cardinality($2::text[]) > 0 AND $5::integer > 0`;
     assert.equal((await c.query(flat, params)).rows.length, 1, 'control: the flat statement finds the same chunk');
     assert.equal(planUses(await explain(c, flat), 'chunks_tenant_tsv'), false,
       'control: if PostgreSQL now uses the index here, search.c could drop its subquery');

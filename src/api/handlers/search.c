@@ -188,16 +188,18 @@ static struct db_stmt candidates_stmt = {
  * alone, in one pass over the tsvector). search.c pre-ranks them by the
  * count of those positions, which is what ts_rank_cd(tsv, OR of $2) ranked
  * them by in PostgreSQL (rank_tsv_positions: 0.1 a position on a weight-D
- * tsvector), before the candidates' statement: ts_rank_cd's cover search cost
- * tens of microseconds a chunk, and these statements made the p95 at 100k
- * (docs/retrieval.md "At scale, ninth pass").
+ * tsvector), before the candidates' statement: ts_rank_cd's cover search
+ * cost tens of microseconds a chunk, and these statements made the p95 at
+ * 100k (docs/retrieval.md "At scale, ninth pass"). The positions come only
+ * when more than $5 chunks match (else NULL: the chunks keep their id order).
  */
 static struct db_stmt scan_stmt = {
-    "SELECT m.chunk_id, ts_filter(setweight(m.tsv, 'A', $2::text[]), '{a}')"
-    "  FROM tenant_chunks m"
-    " WHERE m.tenant_id = $1"
-    "   AND m.tsv @@ (SELECT string_agg(" SEARCH_QUOTE_LEXEME ", $4)::tsquery FROM unnest($3::text[]) lexeme)"
-    " LIMIT " SEARCH_STR(SEARCH_SCAN_CAP),
+    "SELECT h.chunk_id, CASE WHEN count(*) OVER () > $5::integer"
+    "                        THEN ts_filter(setweight(h.tsv, 'A', $2::text[]), '{a}') END"
+    "  FROM (SELECT m.chunk_id, m.tsv FROM tenant_chunks m"
+    "         WHERE m.tenant_id = $1"
+    "           AND m.tsv @@ (SELECT string_agg(" SEARCH_QUOTE_LEXEME ", $4)::tsquery FROM unnest($3::text[]) lexeme)"
+    "         LIMIT " SEARCH_STR(SEARCH_SCAN_CAP) ") h",
     0};
 
 /*
@@ -849,7 +851,7 @@ static int query_candidates(struct search *s, enum terms_mode mode)
 {
     struct req *r = s->r;
     char limit[16];
-    const char *params[4];
+    const char *params[5];
     PGresult *scan;
     int lim = pick_window(s) > SEARCH_CANDIDATES ? pick_window(s) : SEARCH_CANDIDATES;
 
@@ -864,11 +866,12 @@ static int query_candidates(struct search *s, enum terms_mode mode)
     params[1] = s->all_terms;
     params[2] = s->cand_terms;
     params[3] = mode == TERMS_EVERY ? " & " : " | ";
+    params[4] = limit;
+    snprintf(limit, sizeof(limit), "%d", lim);
     s->ncq++;
-    scan = search_rows(s, ST_CANDIDATES, &scan_stmt, 4, params, 0);
+    scan = search_rows(s, ST_CANDIDATES, &scan_stmt, 5, params, 0);
     if (!scan)
         return -1;
-    snprintf(limit, sizeof(limit), "%d", lim);
     params[2] = ranked_ids(s, scan, lim);
     params[3] = limit;
     if (!params[2]) {
