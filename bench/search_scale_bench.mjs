@@ -241,8 +241,22 @@ async function topStatements(stack, label) {
 // core-api of this build logging at info, whose search line holds each statement's wait
 // (db_us); the questions whose fastest run is slowest are those the p95 queues behind. Prints
 // the heaviest tenth with their statements' times, and the mean per statement of that tenth
-// against the rest.
+// against the rest; with BENCH_BASELINE_BUILD, each question alone against that build too
+// (fastest of N, right after: the same machine state), in parentheses.
 const TAIL = envNum('BENCH_TAIL', 0);
+
+// Question i alone against base, the fastest of TAIL runs (ms).
+async function aloneMs(tenants, queries, i, base) {
+  let best = Infinity;
+  for (let k = 0; k < TAIL; k++) {
+    const t0 = process.hrtime.bigint();
+    const r = await fetch(`${base}/v1/search`, { method: 'POST', body: JSON.stringify({ query: queries[i], top_k: TOP_K }),
+      headers: { authorization: `Bearer ${tenants[tenantOf(i)].token}`, 'content-type': 'application/json' } });
+    await r.text();
+    best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  return best;
+}
 
 async function tailQuestions(stack, tenants, queries, api) {
   const per = [];
@@ -262,6 +276,8 @@ async function tailQuestions(stack, tenants, queries, api) {
       if (!line) throw new Error('BENCH_TAIL: no search log line');
       if (!best || ms < best.ms) best = { i, ms, big: t === 0, ...JSON.parse(line) };
     }
+    // the baseline build alone on the same question, right after (same machine state)
+    if (baseApi) best.base = await aloneMs(tenants, queries, i, baseApi.baseUrl);
     per.push(best);
   }
   per.sort((a, b) => b.ms - a.ms);
@@ -271,12 +287,14 @@ async function tailQuestions(stack, tenants, queries, api) {
   const mean = (xs, f) => xs.reduce((s, x) => s + f(x), 0) / Math.max(1, xs.length);
   console.log(`  heaviest ${top.length} of ${per.length} questions alone (fastest of ${TAIL}; ms; statements' waits in ms):`);
   for (const p of top) {
-    console.log(`    ${f1(p.ms).padStart(6)} ${p.big ? 'big  ' : 'small'} cands ${String(p.candidates).padStart(3)} ` +
+    console.log(`    ${f1(p.ms).padStart(6)}${baseApi ? ` (${f1(p.base).padStart(5)})` : ''} ${p.big ? 'big  ' : 'small'} cands ${String(p.candidates).padStart(3)} ` +
       `stmts ${p.candidate_statements} widened ${p.widened ? 1 : 0} vec ${String(p.with_vectors).padStart(3)} res ${p.results} | ` +
       stages.map((s) => `${s} ${f2(p.db_us[s] / 1000)}`).join(' ') + ` | q${p.i}: ${queries[p.i].slice(0, 60)}`);
   }
   for (const [label, xs] of [['heaviest tenth', top], ['the rest', rest]])
-    console.log(`  mean, ${label}: ${f2(mean(xs, (p) => p.ms))} ms; candidates ${f1(mean(xs, (p) => p.candidates))}; ` +
+    console.log(`  mean, ${label}: ${f2(mean(xs, (p) => p.ms))} ms` +
+      (baseApi ? ` (build ${BASE_LABEL} alone on the same questions: ${f2(mean(xs, (p) => p.base))} ms)` : '') +
+      `; candidates ${f1(mean(xs, (p) => p.candidates))}; ` +
       stages.map((s) => `${s} ${f2(mean(xs, (p) => p.db_us[s] / 1000))}`).join(' ') +
       `; big tenant ${xs.filter((p) => p.big).length}/${xs.length}`);
 }

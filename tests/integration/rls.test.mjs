@@ -294,11 +294,11 @@ test('the search view filters on the set tenant like the policies, and core-api 
 });
 
 // search.c's candidate statement, as core-api sends it: its C string literals joined.
-function scanSql() {
+function candidatesSql() {
   const src = fs.readFileSync(path.join(ROOT, 'src/api/handlers/search.c'), 'utf8');
   const lit = /"((?:[^"\\]|\\.)*)"/g;
   const quote = src.match(/#define SEARCH_QUOTE_LEXEME (".*")\n/)[1];
-  const body = src.match(/static struct db_stmt scan_stmt = \{\n([\s\S]*?),\n\s*0\};\n/)[1]
+  const body = src.match(/static struct db_stmt candidates_stmt = \{\n([\s\S]*?),\n\s*0\};\n/)[1]
     .replaceAll('SEARCH_QUOTE_LEXEME', quote)
     .replace(/SEARCH_STR\((\w+)\)/g, (_, name) => `"${src.match(new RegExp(`#define ${name} (\\S+)`))[1]}"`);
   return [...body.matchAll(lit)].map((m) => m[1]).join('').replace(/\\(.)/g, '$1');
@@ -315,12 +315,11 @@ test('under the policies, search still finds candidates through the full-text in
            0, 10
       FROM generate_series(1, 20000) g`, [big.tenant, big.doc, big.version]);
   await stack.sql('ANALYZE chunks');
-  // The statement that matches the chunks (scan_stmt; the candidates are then probed by id).
-  const sql = scanSql();
-  assert.match(sql, /FROM tenant_chunks m\s+WHERE m\.tenant_id = \$1/);
-  // $2 every ranked lexeme, $3 the candidate ones (the rarest) joined by $4 (any of them), $5
-  // the candidates scored, as search.c passes them.
-  const params = [big.tenant, '{zyxwvut,refund,term}', '{zyxwvut}', ' | ', 200];
+  const sql = candidatesSql();
+  assert.match(sql, /FROM \(SELECT m\.\* FROM tenant_chunks m/);
+  // $2 every ranked lexeme, $3 the candidate ones (the rarest) joined by $5 (any of them), $4 the
+  // most kept, as search.c passes them.
+  const params = [big.tenant, '{zyxwvut,refund,term}', '{zyxwvut}', 200, ' | '];
   const explain = (c, text) => c.query(`EXPLAIN (FORMAT JSON) ${text}`, params).then((r) => r.rows[0]['QUERY PLAN']);
   await asRole('core_api', big.tenant, async (c) => {
     const rows = (await c.query(sql, params)).rows;
@@ -329,12 +328,12 @@ test('under the policies, search still finds candidates through the full-text in
     await c.query('SET enable_seqscan = off');
     assert.ok(planUses(await explain(c, sql), 'chunks_tenant_tsv'), 'the per-tenant GIN index on tsv serves @@');
     // Control: the same match with the chunks joined to documents and versions at one query
-    // level gives the index up (search.c matches them in a statement of their own, scan_stmt).
+    // level gives the index up (search.c matches them in a subquery of their own).
     const flat = `SELECT c.chunk_id FROM tenant_chunks c
         JOIN document_versions v ON v.version_id = c.version_id AND v.is_active AND v.tenant_id = $1
         JOIN documents d ON d.doc_id = c.doc_id AND d.tenant_id = $1 AND d.deleted_at IS NULL
-       WHERE c.tenant_id = $1 AND c.tsv @@ (SELECT string_agg(l, $4)::tsquery FROM unnest($3::text[]) l)
-         AND cardinality($2::text[]) > 0 AND $5::integer > 0`;
+       WHERE c.tenant_id = $1 AND c.tsv @@ (SELECT string_agg(l, $5)::tsquery FROM unnest($3::text[]) l)
+         AND cardinality($2::text[]) > 0 AND $4::integer > 0`;
     assert.equal((await c.query(flat, params)).rows.length, 1, 'control: the flat statement finds the same chunk');
     assert.equal(planUses(await explain(c, flat), 'chunks_tenant_tsv'), false,
       'control: if PostgreSQL now uses the index here, search.c could drop its subquery');

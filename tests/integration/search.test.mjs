@@ -477,24 +477,7 @@ describe('candidates at scale', () => {
     assert.ok(cands >= 2 && cands <= 10, `not only the chunks holding both words: ${line}`);
   });
 
-  // search.c pre-ranks the chunks a candidate statement reads by the positions of the ranked
-  // lexemes they hold (rank_tsv_positions), in place of ts_rank_cd(tsv, OR of the lexemes) in
-  // PostgreSQL: the same order only while the stored tsv has weight D everywhere, so that
-  // ts_rank_cd is 0.1 a position. Checked here on the chunks the test above stored.
-  test('ts_rank_cd of an OR query is 0.1 a position of its lexemes on the stored tsv (the pre-rank core-api counts)', async () => {
-    const rows = await stack.sql(`SELECT ts_rank_cd(c.tsv, 'harbor | crane | ledger | entri'::tsquery)::float8 AS rank,
-        (SELECT coalesce(sum(coalesce(array_length(u.positions, 1), 0)), 0)::int FROM unnest(c.tsv) u
-          WHERE u.lexeme IN ('harbor', 'crane', 'ledger', 'entri')) AS k,
-        (SELECT count(*)::int FROM unnest(c.tsv) u WHERE EXISTS (SELECT 1 FROM unnest(u.weights) w WHERE w <> 'D')) AS weighted
-      FROM chunks c JOIN tenants t USING (tenant_id) WHERE t.slug = 'initech'`);
-    assert.ok(rows.length > 1000, `${rows.length} chunks`);
-    const ks = new Set(rows.map((r) => r.k));
-    assert.ok(ks.size >= 3, 'the chunks should hold the lexemes a different number of times');
-    for (const r of rows) {
-      assert.equal(r.weighted, 0, 'a weighted lexeme in chunks.tsv');
-      assert.ok(Math.abs(r.rank - 0.1 * r.k) < 1e-4, `ts_rank_cd ${r.rank} for ${r.k} positions`);
-    }
-    // and the search log line says what each statement waited for
+  test('the search log line says what each statement waited for, never the query', async () => {
     const before = stack.apiLog().length;
     const r = await search({ ...C, slug: 'initech' }, 'harbor ledger', 8);
     assert.equal(r.status, 200, r.text);
@@ -503,5 +486,6 @@ describe('candidates at scale', () => {
     assert.ok(line.candidate_statements >= 1);
     for (const k of ['terms', 'candidates', 'vectors', 'feedback', 'snippets']) assert.equal(typeof line.db_us[k], 'number', k);
     assert.ok(line.db_us.terms > 0 && line.db_us.candidates > 0 && line.db_us.snippets > 0, JSON.stringify(line.db_us));
+    assert.ok(!stack.apiLog().slice(before).includes('harbor ledger'), 'the query text in the log');
   });
 });

@@ -263,16 +263,10 @@ static const char *tsv_positions(const char *s, struct rank_hits *th)
     return s;
 }
 
-/*
- * Walk the lexemes of tsv (rank_tsv_hits): with h, those among terms (n)
- * into h; without, every lexeme's positions counted. Returns that count (0 with h).
- */
-static long tsv_walk(const char *tsv, const char *const *terms, int n, int fields, struct rank_hits *h)
+void rank_tsv_hits(const char *tsv, const char *const *terms, int n, int fields, struct rank_hits *h)
 {
     char lex[2048];   /* PostgreSQL's lexemes are shorter than 2 KiB */
     const char *s = tsv;
-    struct rank_hits all;
-    long count = 0;
 
     while (s && *s) {
         int t;
@@ -284,24 +278,11 @@ static long tsv_walk(const char *tsv, const char *const *terms, int n, int field
         s = tsv_lexeme(s + 1, lex, sizeof lex);
         if (!s)
             break;
-        t = h ? tsv_term(lex, terms, n) : 0;
+        t = tsv_term(lex, terms, n);
         if (t && fields)
             h[t - 1].field = 1;
-        all.tf = all.npos = 0;
-        s = tsv_positions(s, t && !fields ? &h[t - 1] : h ? NULL : &all);
-        count += all.tf;
+        s = tsv_positions(s, t && !fields ? &h[t - 1] : NULL);
     }
-    return count;
-}
-
-void rank_tsv_hits(const char *tsv, const char *const *terms, int n, int fields, struct rank_hits *h)
-{
-    tsv_walk(tsv, terms, n, fields, h);
-}
-
-long rank_tsv_positions(const char *tsv)
-{
-    return tsv_walk(tsv, NULL, 0, 0, NULL);
 }
 
 /* Parse "i:p,p;j:p" into h (q->nterms entries, zeroed by the caller). */

@@ -188,15 +188,6 @@ void rank_feedback(struct rank_cand *c, size_t n, double weight);
  */
 void rank_tsv_hits(const char *tsv, const char *const *terms, int n, int fields, struct rank_hits *h);
 
-/*
- * The positions in PostgreSQL's text form of a tsvector, all lexemes
- * together (a lexeme without positions counts none). For a tsvector of
- * weight D everywhere, ts_rank_cd(tsv, q) of an OR query q (normalization 0)
- * is 0.1 times this count over the lexemes of q: one single-word cover of
- * weight 0.1 per position (search.c's pre-ranking). Malformed text ends the count.
- */
-long rank_tsv_positions(const char *tsv);
-
 /* Parse PostgreSQL's int[] text ("{-5,3}") into out (at most max); returns the count (0 on error). */
 int rank_parse_sketch(const char *text, int *out, int max);
 

@@ -129,9 +129,13 @@ static struct db_stmt terms_stmt = {
 enum { T_LEXEME, T_DF, T_QWORD, T_N, T_BYTES, T_ORIGIN, T_WEIGHT, T_NAME };
 
 /*
- * Candidates: the chunks $3 (scan_stmt's, in the order search.c pre-ranked
- * them), at most $4. For each, what rank.c scores: the query lexemes $2 it
- * holds with their positions, the ones in its document title or its own heading
+ * Candidates: chunks containing any ($5 ' | ') or every ($5 ' & ') of the
+ * candidate lexemes $3 (the rarest content words of the query, search.c picks
+ * them from term_stats; at most SEARCH_SCAN_CAP rows are read), pre-ranked
+ * by ts_rank_cd against every lexeme $2, at most $4 (when no more match, all
+ * are kept whatever their rank: ts_rank_cd is not computed). For each, what rank.c
+ * scores: the query lexemes it holds with their positions ("i:p,p;j:p", i the
+ * 1-based index in $2), the ones in its document title or its own heading
  * (the last level of a heading path of two levels or more: a top-level
  * heading or a PDF's running head names a whole chapter: documents.title_tsv
  * and chunks.head_tsv, stored at write time by db/migrations/0015), its
@@ -140,66 +144,56 @@ enum { T_LEXEME, T_DF, T_QWORD, T_N, T_BYTES, T_ORIGIN, T_WEIGHT, T_NAME };
  * 'A', $2), '{a}'): the query's lexemes alone, made in one pass over the
  * tsvector (the generated tsv has weight D everywhere) instead of a row per
  * lexeme of the chunk; the fields the same of the title's and heading's
- * lexemes. Both come as tsvectors, read into the terms' evidence by search.c
+ * lexemes. Both come as tsvectors, mapped to the terms' indexes by search.c
  * (rank_tsv_hits): a row per lexeme, array_position and string_agg per
  * candidate cost PostgreSQL more than the whole ranking in C. The vectors
  * come after, in binary (vectors_stmt).
  *
  * Whether a chunk is of an active version of a live document is asked per
  * chunk, best pre-ranked first, until $4 pass (a LATERAL subquery that OFFSET
- * 0 keeps a nested loop of primary-key probes, over the ids in the order the
- * sorted subquery gives them): the cost follows the candidates, where a join
- * read all of the tenant's documents and versions (10,000 of each for the
- * benchmark's big tenant at a million chunks). The same chunks pass, in the
- * same order, as when the join came first: only chunks that do not pass are
- * pre-ranked in vain. (When more than $4 chunks match but at most $4 pass, all
- * that pass are kept, in rank order.)
+ * 0 keeps a nested loop of primary-key probes): the cost follows the
+ * candidates, where a join read all of the tenant's documents and versions
+ * (10,000 of each for the benchmark's big tenant at a million chunks). The
+ * same chunks pass, in the same order, as when the join came first: only
+ * chunks that do not pass are ranked in vain. (When more than $4 chunks match
+ * but at most $4 pass, all that pass are kept, as before, now in rank order.)
  *
- * Row-level security (db/migrations/0006_rls.sql): scan_stmt reads the chunks
- * from the view tenant_chunks, which filters on the session's tenant itself,
- * alone in its statement: joined in one query level, the policies of
- * documents and document_versions would reach the chunks scan through
- * tenant_id = $1 and forbid the GIN index (docs/retrieval.md). Here chunks are
- * primary-key probes.
+ * Row-level security (db/migrations/0006_rls.sql): the chunks come from the
+ * view tenant_chunks, which filters on the session's tenant itself, matched in
+ * their own subquery (its LIMIT keeps it one): joined in one query level, the
+ * policies of documents and document_versions would reach the chunks scan
+ * through tenant_id = $1 and forbid the GIN index (docs/retrieval.md).
  */
 static struct db_stmt candidates_stmt = {
-    "SELECT c.chunk_id, c.doc_id, c.version_id, d.title, d.source_uri,"
-    "       c.page_start, c.page_end, c.section, c.page_label, octet_length(c.text) AS bytes, c.ordinal,"
-    "       ts_filter(setweight(c.tsv, 'A', $2::text[]), '{a}') AS hits,"
-    "       ts_filter(setweight(d.title_tsv || c.head_tsv, 'A', $2::text[]), '{a}') AS fields,"
-    "       c.ocr, c.sketch"
-    "  FROM (SELECT u.id, u.i FROM unnest($3::uuid[]) WITH ORDINALITY u(id, i) ORDER BY u.i) u"
-    "  JOIN chunks c ON c.chunk_id = u.id"
-    " CROSS JOIN LATERAL ("
-    "       SELECT d.title, d.source_uri, d.title_tsv FROM documents d"
-    "        WHERE d.doc_id = c.doc_id AND d.tenant_id = $1 AND d.deleted_at IS NULL"
-    "          AND EXISTS (SELECT 1 FROM document_versions v"
-    "                       WHERE v.version_id = c.version_id AND v.is_active AND v.tenant_id = $1)"
-    "       OFFSET 0) d"
-    " WHERE c.tenant_id = $1"
-    " ORDER BY u.i"   /* the order the subquery sorted: no sort again */
-    " LIMIT $4::integer",
-    0};
-
-/*
- * The chunks of the tenant holding any ($4 ' | ') or every ($4 ' & ') of
- * the candidate lexemes $3, at most SEARCH_SCAN_CAP, each with the positions
- * of every ranked lexeme $2 (ts_filter of setweight: the query's lexemes
- * alone, in one pass over the tsvector). search.c pre-ranks them by the
- * count of those positions, which is what ts_rank_cd(tsv, OR of $2) ranked
- * them by in PostgreSQL (rank_tsv_positions: 0.1 a position on a weight-D
- * tsvector), before the candidates' statement: ts_rank_cd's cover search
- * cost tens of microseconds a chunk, and these statements made the p95 at
- * 100k (docs/retrieval.md "At scale, ninth pass"). The positions come only
- * when more than $5 chunks match (else NULL: the chunks keep their id order).
- */
-static struct db_stmt scan_stmt = {
-    "SELECT h.chunk_id, CASE WHEN count(*) OVER () > $5::integer"
-    "                        THEN ts_filter(setweight(h.tsv, 'A', $2::text[]), '{a}') END"
-    "  FROM (SELECT m.chunk_id, m.tsv FROM tenant_chunks m"
-    "         WHERE m.tenant_id = $1"
-    "           AND m.tsv @@ (SELECT string_agg(" SEARCH_QUOTE_LEXEME ", $4)::tsquery FROM unnest($3::text[]) lexeme)"
-    "         LIMIT " SEARCH_STR(SEARCH_SCAN_CAP) ") h",
+    "WITH q AS ("
+    "  SELECT (SELECT string_agg(" SEARCH_QUOTE_LEXEME ", ' | ')::tsquery FROM unnest($2::text[]) lexeme) AS tq,"
+    "         (SELECT string_agg(" SEARCH_QUOTE_LEXEME ", $5)::tsquery FROM unnest($3::text[]) lexeme) AS tq_cand"
+    "), hit AS MATERIALIZED ("
+    "  SELECT c.chunk_id, c.doc_id, c.version_id, c.ordinal, c.page_start, c.page_end, c.section, c.page_label, c.tsv,"
+    "         octet_length(c.text) AS bytes, c.ocr, c.head_tsv, c.sketch"
+    "    FROM (SELECT m.* FROM tenant_chunks m"
+    "           WHERE m.tenant_id = $1 AND m.tsv @@ (SELECT tq_cand FROM q) LIMIT " SEARCH_STR(SEARCH_SCAN_CAP) ") c"
+    "), cand AS ("
+    "  SELECT h.*, d.title, d.source_uri, d.title_tsv"
+    "    FROM (SELECT h.*, CASE WHEN (SELECT count(*) FROM hit) > $4::integer"
+    "                           THEN ts_rank_cd(h.tsv, (SELECT tq FROM q)) END AS pre"
+    "            FROM hit h"
+    "           ORDER BY pre DESC, h.chunk_id) h"
+    "   CROSS JOIN LATERAL ("
+    "         SELECT d.title, d.source_uri, d.title_tsv FROM documents d"
+    "          WHERE d.doc_id = h.doc_id AND d.tenant_id = $1 AND d.deleted_at IS NULL"
+    "            AND EXISTS (SELECT 1 FROM document_versions v"
+    "                         WHERE v.version_id = h.version_id AND v.is_active AND v.tenant_id = $1)"
+    "         OFFSET 0) d"
+    "   ORDER BY h.pre DESC, h.chunk_id"   /* the order the subquery sorted: no sort again */
+    "   LIMIT $4::integer"
+    ")"
+    "SELECT cand.chunk_id, cand.doc_id, cand.version_id, cand.title, cand.source_uri,"
+    "       cand.page_start, cand.page_end, cand.section, cand.page_label, cand.bytes, cand.ordinal,"
+    "       ts_filter(setweight(cand.tsv, 'A', $2::text[]), '{a}') AS hits,"
+    "       ts_filter(setweight(cand.title_tsv || cand.head_tsv, 'A', $2::text[]), '{a}') AS fields,"
+    "       cand.ocr, cand.sketch"
+    "  FROM cand",
     0};
 
 /*
@@ -799,61 +793,12 @@ static int pick_window(const struct search *s)
     return s->top_k * SEARCH_PICK_FACTOR + SEARCH_PICK_EXTRA;
 }
 
-/* One row of scan_stmt: its pre-rank (the positions of the ranked lexemes it holds) and its id. */
-struct scan_row {
-    long k;
-    const char *id;
-};
-
-/* qsort: most positions first, then by id (a uuid's text sorts as its bytes). */
-static int cmp_scan(const void *pa, const void *pb)
-{
-    const struct scan_row *a = pa, *b = pb;
-
-    if (a->k != b->k)
-        return a->k > b->k ? -1 : 1;
-    return strcmp(a->id, b->id);
-}
-
-/*
- * The ids of scan_stmt's rows res as a uuid[] literal in the arena: when
- * more than limit, best pre-ranked first (ts_rank_cd's order, ties by id),
- * else by id; NULL when out of memory.
- */
-static char *ranked_ids(struct search *s, const PGresult *res, int limit)
-{
-    int n = PQntuples(res);
-    struct scan_row *row = arena_alloc(&s->r->arena, sizeof(*row) * (size_t)(n ? n : 1));
-    char *lit = arena_alloc(&s->r->arena, (size_t)n * (ID_UUID_LEN + 1) + 3);
-    size_t off = 0;
-
-    if (!row || !lit)
-        return NULL;
-    for (int i = 0; i < n; i++) {
-        row[i].id = db_val(res, i, 0);
-        row[i].k = n > limit ? rank_tsv_positions(db_val(res, i, 1)) : 0;
-    }
-    qsort(row, (size_t)n, sizeof(*row), cmp_scan);
-    lit[off++] = '{';
-    for (int i = 0; i < n; i++) {
-        if (i)
-            lit[off++] = ',';
-        memcpy(lit + off, row[i].id, ID_UUID_LEN);
-        off += ID_UUID_LEN;
-    }
-    lit[off++] = '}';
-    lit[off] = '\0';
-    return lit;
-}
-
-/* scan_stmt, then candidates_stmt, with the candidate lexemes of mode into s->cands; 0 or -1 (answered). */
+/* candidates_stmt with the candidate lexemes of mode into s->cands; 0 or -1 (answered). */
 static int query_candidates(struct search *s, enum terms_mode mode)
 {
     struct req *r = s->r;
     char limit[16];
     const char *params[5];
-    PGresult *scan;
-    int lim = pick_window(s) > SEARCH_CANDIDATES ? pick_window(s) : SEARCH_CANDIDATES;
 
     s->mode = mode;
     s->widened = mode == TERMS_WIDE;
@@ -862,23 +807,14 @@ static int query_candidates(struct search *s, enum terms_mode mode)
         req_error(r, API_ERR_INTERNAL, "out of memory");
         return -1;
     }
+    snprintf(limit, sizeof(limit), "%d", pick_window(s) > SEARCH_CANDIDATES ? pick_window(s) : SEARCH_CANDIDATES);
     params[0] = r->principal.tenant_id;
     params[1] = s->all_terms;
     params[2] = s->cand_terms;
-    params[3] = mode == TERMS_EVERY ? " & " : " | ";
-    params[4] = limit;
-    snprintf(limit, sizeof(limit), "%d", lim);
-    s->ncq++;
-    scan = search_rows(s, ST_CANDIDATES, &scan_stmt, 5, params, 0);
-    if (!scan)
-        return -1;
-    params[2] = ranked_ids(s, scan, lim);
     params[3] = limit;
-    if (!params[2]) {
-        req_error(r, API_ERR_INTERNAL, "out of memory");
-        return -1;
-    }
-    s->cands = search_rows(s, ST_CANDIDATES, &candidates_stmt, 4, params, 0);
+    params[4] = mode == TERMS_EVERY ? " & " : " | ";
+    s->ncq++;
+    s->cands = search_rows(s, ST_CANDIDATES, &candidates_stmt, 5, params, 0);
     return s->cands ? 0 : -1;
 }
 

@@ -488,18 +488,6 @@ static void test_tsv_hits(void **state)
     assert_positions(&h[2], 70, p, RANK_MAX_POS);
 }
 
-/* The positions of a tsvector's text, every lexeme together: ts_rank_cd's pre-rank of an OR query is 0.1 of it. */
-static void test_tsv_positions(void **state)
-{
-    (void)state;
-    assert_int_equal(rank_tsv_positions("'a\\\\b':3A 'it''s':1A,5A,12 'lex':7A"), 5);
-    assert_int_equal(rank_tsv_positions("'lex' 'zz':16383C"), 1);   /* no positions: none */
-    assert_int_equal(rank_tsv_positions("'a,1':2 'b:3':4,5"), 3);   /* commas and colons inside a lexeme */
-    assert_int_equal(rank_tsv_positions(""), 0);
-    assert_int_equal(rank_tsv_positions("'lex':1,2 'zz"), 2);   /* unterminated: the count ends */
-    assert_int_equal(rank_tsv_positions("'lex':1,2 junk 'zz':3"), 2);
-}
-
 /* Scoring the hits read from tsvectors is scoring their compact text form: the same numbers. */
 static void test_score_hits_as_text(void **state)
 {
@@ -568,7 +556,6 @@ int main(void)
         cmocka_unit_test(test_strtol_as_libc),
         cmocka_unit_test(test_tsv_hits),
         cmocka_unit_test(test_score_hits_as_text),
-        cmocka_unit_test(test_tsv_positions),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
