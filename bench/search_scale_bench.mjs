@@ -17,6 +17,9 @@
 //     questions against that build's core-api on the same database in the same run, its
 //     latencies and CPU, and whether every citation (id, score, snippet) is the same.
 //
+//   - with BENCH_TAIL=N: each question alone N times, the heaviest tenth and their statements
+//     (tailQuestions).
+//
 //   node bench/search_scale_bench.mjs     BENCH_QUERIES (200 per phase)
 //
 // The corpus is bench/gen_chunks.c's (Zipf-distributed synthetic words, ~1000 bytes
@@ -110,6 +113,9 @@ async function makeTenants(stack) {
   });
 }
 
+// The tenant question i goes to: every other one the big tenant, the rest the small ones in turn.
+const tenantOf = (i) => (i % 2 === 0 ? 0 : 1 + (Math.floor(i / 2) % (TENANTS - 1)));
+
 // Every question once, CLIENTS at a time: latencies (ms) overall, big tenant, small tenants; the chunk ids answered.
 async function runQueries(stack, tenants, queries, clients = CLIENTS, base = stack.baseUrl) {
   const lat = { all: [], big: [], small: [] };
@@ -117,7 +123,7 @@ async function runQueries(stack, tenants, queries, clients = CLIENTS, base = sta
   let next = 0;
   async function client() {
     for (let i = next++; i < queries.length; i = next++) {
-      const t = i % 2 === 0 ? 0 : 1 + (Math.floor(i / 2) % (TENANTS - 1));
+      const t = tenantOf(i);
       const t0 = process.hrtime.bigint();
       const r = await fetch(`${base}/v1/search`, { method: 'POST', body: JSON.stringify({ query: queries[i], top_k: TOP_K }),
         headers: { authorization: `Bearer ${tenants[t].token}`, 'content-type': 'application/json' } });
@@ -231,10 +237,73 @@ async function topStatements(stack, label) {
   await stack.sql('SELECT pg_stat_statements_reset()');
 }
 
+// BENCH_TAIL=N: after this build's phases, each question alone N times (1 client) against a
+// core-api of this build logging at info, whose search line holds each statement's wait
+// (db_us); the questions whose fastest run is slowest are those the p95 queues behind. Prints
+// the heaviest tenth with their statements' times, and the mean per statement of that tenth
+// against the rest; with BENCH_BASELINE_BUILD, each question alone against that build too
+// (fastest of N, right after: the same machine state), in parentheses.
+const TAIL = envNum('BENCH_TAIL', 0);
+
+// Question i alone against base, the fastest of TAIL runs (ms).
+async function aloneMs(tenants, queries, i, base) {
+  let best = Infinity;
+  for (let k = 0; k < TAIL; k++) {
+    const t0 = process.hrtime.bigint();
+    const r = await fetch(`${base}/v1/search`, { method: 'POST', body: JSON.stringify({ query: queries[i], top_k: TOP_K }),
+      headers: { authorization: `Bearer ${tenants[tenantOf(i)].token}`, 'content-type': 'application/json' } });
+    await r.text();
+    best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  return best;
+}
+
+async function tailQuestions(stack, tenants, queries, api) {
+  const per = [];
+  let seen = api.log().length;
+  for (let i = 0; i < queries.length; i++) {
+    let best = null;
+    for (let k = 0; k < TAIL; k++) {
+      const t = tenantOf(i);
+      const t0 = process.hrtime.bigint();
+      const r = await fetch(`${api.baseUrl}/v1/search`, { method: 'POST', body: JSON.stringify({ query: queries[i], top_k: TOP_K }),
+        headers: { authorization: `Bearer ${tenants[t].token}`, 'content-type': 'application/json' } });
+      await r.text();
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      const log = api.log();
+      const line = log.slice(seen).split('\n').reverse().find((l) => l.includes('"msg":"search"'));
+      seen = log.length;
+      if (!line) throw new Error('BENCH_TAIL: no search log line');
+      if (!best || ms < best.ms) best = { i, ms, big: t === 0, ...JSON.parse(line) };
+    }
+    // the baseline build alone on the same question, right after (same machine state)
+    if (baseApi) best.base = await aloneMs(tenants, queries, i, baseApi.baseUrl);
+    per.push(best);
+  }
+  per.sort((a, b) => b.ms - a.ms);
+  const top = per.slice(0, Math.max(1, Math.round(per.length / 10)));
+  const rest = per.slice(top.length);
+  const stages = ['terms', 'candidates', 'vectors', 'feedback', 'snippets'];
+  const mean = (xs, f) => xs.reduce((s, x) => s + f(x), 0) / Math.max(1, xs.length);
+  console.log(`  heaviest ${top.length} of ${per.length} questions alone (fastest of ${TAIL}; ms; statements' waits in ms):`);
+  for (const p of top) {
+    console.log(`    ${f1(p.ms).padStart(6)}${baseApi ? ` (${f1(p.base).padStart(5)})` : ''} ${p.big ? 'big  ' : 'small'} cands ${String(p.candidates).padStart(3)} ` +
+      `stmts ${p.candidate_statements} widened ${p.widened ? 1 : 0} vec ${String(p.with_vectors).padStart(3)} res ${p.results} | ` +
+      stages.map((s) => `${s} ${f2(p.db_us[s] / 1000)}`).join(' ') + ` | q${p.i}: ${queries[p.i].slice(0, 60)}`);
+  }
+  for (const [label, xs] of [['heaviest tenth', top], ['the rest', rest]])
+    console.log(`  mean, ${label}: ${f2(mean(xs, (p) => p.ms))} ms` +
+      (baseApi ? ` (build ${BASE_LABEL} alone on the same questions: ${f2(mean(xs, (p) => p.base))} ms)` : '') +
+      `; candidates ${f1(mean(xs, (p) => p.candidates))}; ` +
+      stages.map((s) => `${s} ${f2(mean(xs, (p) => p.db_us[s] / 1000))}`).join(' ') +
+      `; big tenant ${xs.filter((p) => p.big).length}/${xs.length}`);
+}
+
 async function main() {
   const stack = await startStack({ worker: false, apiEnv: { LOG_LEVEL: 'warn', DB_POOL_SIZE: '8' } });
   try {
     if (BASE_BUILD) baseApi = await stack.startExtraApi({}, path.join(path.resolve(BASE_BUILD), 'core-api'));
+    const tailApi = TAIL > 0 ? await stack.startExtraApi({ LOG_LEVEL: 'info' }) : null;
     const gen = buildGenChunks(stack.buildDir);
     const tenants = await makeTenants(stack);
     const queries = execFileSync(gen, ['queries', String(QUERIES), '42'], { encoding: 'utf8' }).trim().split('\n');
@@ -259,6 +328,7 @@ async function main() {
       const one = await runQueries(stack, tenants, queries.slice(0, 60), 1);
       const cpu = await searchCpu(stack, tenants, queries);
       await topStatements(stack, 'this build');
+      if (tailApi) await tailQuestions(stack, tenants, queries, tailApi);
       const prev = baseApi ? await baselineBuild(stack, tenants, queries, baseApi) : null;
       if (prev) await topStatements(stack, `build ${BASE_LABEL}`);
       await stack.sql(`DROP INDEX IF EXISTS ${INDEX_NAME}`);

@@ -22,6 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *lexbuf = malloc(llen + 1);
     const char *lex[64];
     int n = 0, open = 0;
+    struct snippet_terms terms;
     struct buf b;
 
     if (!lexbuf)
@@ -30,8 +31,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     lexbuf[llen] = '\0';
     for (char *save = NULL, *t = strtok_r(lexbuf, " ", &save); t && n < 64; t = strtok_r(NULL, " ", &save))
         lex[n++] = t;
+    snippet_terms_init(&terms, lex, n);
     buf_init(&b, 1 << 22);
-    if (snippet_make(snippet_stemmer(), (const char *)data + size - tlen, tlen, lex, n, &b) != 0)
+    if (snippet_make(snippet_stemmer(), (const char *)data + size - tlen, tlen, &terms, &b) != 0)
         abort();
     for (size_t i = 0; i < b.len; i++) {
         if (b.ptr[i] == RANK_MARK_OPEN && open++)

@@ -444,11 +444,12 @@ describe('uploads in a declared charset', () => {
 });
 
 describe('candidates at scale', () => {
+  let C;
   // Two words each in more than the candidate budget's 250 chunks (500 before issue 13's fourth pass), together in few: the
   // candidates are the chunks holding both (the intersection of their posting lists), not
   // hundreds of chunks holding the rarer one, and the chunk that holds both is found.
   test('a question of two common words reads only the chunks holding both', async () => {
-    const C = await stack.tenant('initech');
+    C = await stack.tenant('initech');
     const filler = 'the shipment was weighed, counted and stored in the yard before noon. '.repeat(15);
     const blocks = [];
     for (let i = 0; i < 700; i++) {
@@ -474,5 +475,17 @@ describe('candidates at scale', () => {
     assert.ok(line, 'no search log line');
     const cands = JSON.parse(line).candidates;
     assert.ok(cands >= 2 && cands <= 10, `not only the chunks holding both words: ${line}`);
+  });
+
+  test('the search log line says what each statement waited for, never the query', async () => {
+    const before = stack.apiLog().length;
+    const r = await search({ ...C, slug: 'initech' }, 'harbor ledger', 8);
+    assert.equal(r.status, 200, r.text);
+    await new Promise((res) => setTimeout(res, 200));
+    const line = JSON.parse(stack.apiLog().slice(before).split('\n').filter((l) => l.includes('"msg":"search"')).pop());
+    assert.ok(line.candidate_statements >= 1);
+    for (const k of ['terms', 'candidates', 'vectors', 'feedback', 'snippets']) assert.equal(typeof line.db_us[k], 'number', k);
+    assert.ok(line.db_us.terms > 0 && line.db_us.candidates > 0 && line.db_us.snippets > 0, JSON.stringify(line.db_us));
+    assert.ok(!stack.apiLog().slice(before).includes('harbor ledger'), 'the query text in the log');
   });
 });

@@ -181,14 +181,6 @@ static double expansion_cover(const struct rank_query *q, uint64_t mask, int *ma
     return cover;
 }
 
-/* One term's hits in a chunk: its word positions (ascending, at most RANK_MAX_POS). */
-struct term_hits {
-    int tf;
-    int npos;
-    int pos[RANK_MAX_POS];
-    int field;
-};
-
 long rank_strtol(const char *s, char **end)
 {
     const char *p = s;
@@ -214,17 +206,6 @@ long rank_strtol(const char *s, char **end)
     if (neg)
         return v == (unsigned long)LONG_MAX + 1 ? LONG_MIN : -(long)v;
     return (long)v;
-}
-
-/* Append the n bytes of v to out (cap bytes, *len used, NUL kept); -1 when full. */
-static int tsv_put(char *out, size_t cap, size_t *len, const char *v, size_t n)
-{
-    if (*len + n + 1 > cap)
-        return -1;
-    memcpy(out + *len, v, n);
-    *len += n;
-    out[*len] = '\0';
-    return 0;
 }
 
 /*
@@ -259,64 +240,58 @@ static int tsv_term(const char *lex, const char *const *terms, int n)
     return 0;
 }
 
-/* Append one lexeme's part of the hits (its positions at s, after ':'), or of the fields; returns the text after them. */
-static const char *tsv_entry(const char *s, int t, int fields, char *out, size_t cap, size_t *len)
+/* One lexeme's positions at s (after ':') counted into th (NULL: skipped); returns the text after them. */
+static const char *tsv_positions(const char *s, struct rank_hits *th)
 {
-    char num[24];
-    int first = 1, full = 0;
-
-    if (fields && t)
-        full = tsv_put(out, cap, len, num, (size_t)snprintf(num, sizeof num, "%s%d", *len ? "," : "", t)) < 0;
     if (*s != ':')
-        return full ? NULL : s;
-    for (s++; !full && *s >= '0' && *s <= '9';) {
-        const char *p = s;
+        return s;
+    for (s++; *s >= '0' && *s <= '9';) {
+        char *end;
+        long p = rank_strtol(s, &end);
 
-        while (*s >= '0' && *s <= '9')
-            s++;
-        if (t && !fields) {
-            int m = first ? snprintf(num, sizeof num, "%s%d:", *len ? ";" : "", t) : 1;
-
-            full = tsv_put(out, cap, len, first ? num : ",", (size_t)m) < 0 ||
-                   tsv_put(out, cap, len, p, (size_t)(s - p)) < 0;
-            first = 0;
+        s = end;
+        if (th) {
+            th->tf++;
+            if (th->npos < RANK_MAX_POS)
+                th->pos[th->npos++] = (int)p;
         }
         if (*s >= 'A' && *s <= 'D')
             s++;
         if (*s == ',')
             s++;
     }
-    return full ? NULL : s;
+    return s;
 }
 
-size_t rank_tsv_terms(const char *tsv, const char *const *terms, int n, int fields, char *out, size_t cap)
+void rank_tsv_hits(const char *tsv, const char *const *terms, int n, int fields, struct rank_hits *h)
 {
     char lex[2048];   /* PostgreSQL's lexemes are shorter than 2 KiB */
-    size_t len = 0;
     const char *s = tsv;
 
-    if (!cap)
-        return 0;
-    out[0] = '\0';
     while (s && *s) {
+        int t;
+
         while (*s == ' ')
             s++;
         if (*s != '\'')
             break;
         s = tsv_lexeme(s + 1, lex, sizeof lex);
-        if (s)
-            s = tsv_entry(s, tsv_term(lex, terms, n), fields, out, cap, &len);
+        if (!s)
+            break;
+        t = tsv_term(lex, terms, n);
+        if (t && fields)
+            h[t - 1].field = 1;
+        s = tsv_positions(s, t && !fields ? &h[t - 1] : NULL);
     }
-    return len;
 }
 
 /* Parse "i:p,p;j:p" into h (q->nterms entries, zeroed by the caller). */
-static void parse_hits(const struct rank_query *q, const char *s, struct term_hits *h)
+static void parse_hits(const struct rank_query *q, const char *s, struct rank_hits *h)
 {
     while (s && *s) {
         char *end;
         long t = rank_strtol(s, &end);
-        struct term_hits *th = NULL;
+        struct rank_hits *th = NULL;
 
         if (end != s && *end == ':' && t >= 1 && t <= q->nterms)
             th = &h[t - 1];
@@ -343,7 +318,7 @@ static void parse_hits(const struct rank_query *q, const char *s, struct term_hi
 }
 
 /* Mark the terms listed in "i,j" as present in the title or heading path. */
-static void parse_fields(const struct rank_query *q, const char *s, struct term_hits *h)
+static void parse_fields(const struct rank_query *q, const char *s, struct rank_hits *h)
 {
     while (s && *s) {
         char *end;
@@ -378,7 +353,7 @@ static int min_distance(const int *a, int na, const int *b, int nb)
 }
 
 /* Proximity: for each pair of content terms both present, min(idf) / distance when within the window. */
-static double proximity(const struct rank_query *q, const struct term_hits *h)
+static double proximity(const struct rank_query *q, const struct rank_hits *h)
 {
     double p = 0.0;
 
@@ -398,18 +373,13 @@ static double proximity(const struct rank_query *q, const struct term_hits *h)
     return p;
 }
 
-void rank_score(const struct rank_query *q, const char *hits, const char *fields, double dl, struct rank_cand *c)
+void rank_score_hits(const struct rank_query *q, const struct rank_hits *h, double dl, struct rank_cand *c)
 {
-    struct term_hits *h = calloc((size_t)(q->nterms ? q->nterms : 1), sizeof(*h));
     double norm = RANK_K1 * (1.0 - RANK_B + RANK_B * (dl > 0 ? dl : q->avgdl) / q->avgdl);
 
     c->bm25 = c->prox = c->cover = c->ctx = 0.0;
     c->matched = 0;
     c->mask = 0;
-    if (!h)
-        return;
-    parse_hits(q, hits, h);
-    parse_fields(q, fields, h);
     for (int i = 0; i < q->nterms; i++) {
         double tf = (double)h[i].tf + (h[i].field ? RANK_HEAD_WEIGHT : 0.0);
         double w = q->qword[i] ? RANK_QWORD_WEIGHT : q->weight[i];
@@ -425,6 +395,20 @@ void rank_score(const struct rank_query *q, const char *hits, const char *fields
     }
     c->cover += expansion_cover(q, c->mask, &c->matched);
     c->prox = RANK_PROX_WEIGHT * proximity(q, h);
+}
+
+void rank_score(const struct rank_query *q, const char *hits, const char *fields, double dl, struct rank_cand *c)
+{
+    struct rank_hits *h = calloc((size_t)(q->nterms ? q->nterms : 1), sizeof(*h));
+
+    c->bm25 = c->prox = c->cover = c->ctx = 0.0;
+    c->matched = 0;
+    c->mask = 0;
+    if (!h)
+        return;
+    parse_hits(q, hits, h);
+    parse_fields(q, fields, h);
+    rank_score_hits(q, h, dl, c);
     free(h);
 }
 

@@ -128,11 +128,26 @@ int rank_query_expand(struct rank_query *q, double df, double w);
  */
 void rank_query_compound(struct rank_query *q, int i, uint64_t parts);
 
+/* One term's evidence in a chunk: its word positions (ascending, at most RANK_MAX_POS), and the title or heading. */
+struct rank_hits {
+    int tf;
+    int npos;
+    int pos[RANK_MAX_POS];
+    int field;   /* 1: in the title or heading path */
+};
+
+/*
+ * Score one candidate into c (bm25, prox, matched) from h (q->nterms entries,
+ * filled by rank_tsv_hits) and dl, its length in bytes.
+ */
+void rank_score_hits(const struct rank_query *q, const struct rank_hits *h, double dl, struct rank_cand *c);
+
 /*
  * Score one candidate into c (bm25, prox, matched): hits is "i:p,p,...;j:p,..."
  * (1-based term index into q, then the lexeme's word positions in the chunk),
  * fields is "i,j,..." (terms present in the title or heading path), dl its length
  * in bytes. NULL or empty strings mean no match. Malformed parts are skipped.
+ * The same as rank_score_hits on those lists (the unit tests' compact form).
  */
 void rank_score(const struct rank_query *q, const char *hits, const char *fields, double dl, struct rank_cand *c);
 
@@ -164,15 +179,14 @@ double rank_feedback_parse(const struct rank_query *q, const char *text);
 void rank_feedback(struct rank_cand *c, size_t n, double weight);
 
 /*
- * Turn PostgreSQL's text form of a tsvector ("'lex':1A,5 'it''s':3": quotes
+ * Read PostgreSQL's text form of a tsvector ("'lex':1A,5 'it''s':3": quotes
  * and backslashes doubled inside a lexeme, a weight letter after a position)
- * into rank_score's hits ("i:p,p;j:p") or, with fields set, its fields
- * ("i,j"): i the 1-based index of the lexeme in terms (n entries, the first
- * when repeated); lexemes not in terms are dropped, and for hits those without
- * positions. Writes at most cap bytes (NUL included; 2 * strlen(tsv) + 16 is
- * always enough) into out; returns its length. Malformed text ends the list.
+ * straight into h (one entry per term, zeroed by the caller; counts add up):
+ * each lexeme that is one of terms[0..n) (the first when repeated) adds its
+ * positions to that term's tf and pos or, with fields set, sets its field.
+ * Lexemes not in terms are skipped. Malformed text ends the list.
  */
-size_t rank_tsv_terms(const char *tsv, const char *const *terms, int n, int fields, char *out, size_t cap);
+void rank_tsv_hits(const char *tsv, const char *const *terms, int n, int fields, struct rank_hits *h);
 
 /* Parse PostgreSQL's int[] text ("{-5,3}") into out (at most max); returns the count (0 on error). */
 int rank_parse_sketch(const char *text, int *out, int max);

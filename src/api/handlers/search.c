@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define SEARCH_TOP_K_DEFAULT 8
 #define SEARCH_TOP_K_MAX 50
@@ -144,7 +145,7 @@ enum { T_LEXEME, T_DF, T_QWORD, T_N, T_BYTES, T_ORIGIN, T_WEIGHT, T_NAME };
  * tsvector (the generated tsv has weight D everywhere) instead of a row per
  * lexeme of the chunk; the fields the same of the title's and heading's
  * lexemes. Both come as tsvectors, mapped to the terms' indexes by search.c
- * (rank_tsv_terms): a row per lexeme, array_position and string_agg per
+ * (rank_tsv_hits): a row per lexeme, array_position and string_agg per
  * candidate cost PostgreSQL more than the whole ranking in C. The vectors
  * come after, in binary (vectors_stmt).
  *
@@ -347,9 +348,14 @@ static const char *trim(const char *s, size_t *len)
 }
 
 /* One search, from the parsed body to the answer. */
+/* The statements of a search, timed apart for the log line (search_rows). */
+enum search_stage { ST_TERMS, ST_CANDIDATES, ST_VECTORS, ST_FEEDBACK, ST_SNIPPETS, ST_COUNT };
+
 struct search {
     struct req *r;
     int64_t t0;              /* time_mono_ms() at the start, for the log line */
+    int64_t db_us[ST_COUNT]; /* microseconds waited for each statement (search_rows) */
+    int ncq;                 /* candidate statements run (a widened search runs two or three) */
     char *query;             /* trimmed, NUL-terminated, in the arena */
     int top_k;
     struct embedder *emb;    /* the query's embedder, NULL when ranking by FTS only */
@@ -359,7 +365,9 @@ struct search {
     struct rank_query rq;    /* their statistics, in the same order */
     char *all_terms;         /* text[] literal of every ranked lexeme ($2 of candidates_stmt) */
     char *cand_terms;        /* text[] literal of the candidate lexemes ($3) */
-    const char **lex;        /* the lexemes of s->terms, in order (score_row), or NULL */
+    const char **lex;        /* the lexemes of s->terms, in order (search_lex), or NULL */
+    struct rank_hits *hits;  /* one candidate's evidence, rq.nterms entries (score_row) */
+    struct snippet_terms sterms;  /* the same lexemes for the snippets (search_lex) */
     PGresult *cands;         /* candidates_stmt's rows (C_* columns) */
     int ncands;
     int widened;             /* 1: the candidates come from every known content lexeme */
@@ -368,6 +376,26 @@ struct search {
     struct rank_cand *sel;   /* the results, in order */
     int nsel;
 };
+
+/* Microseconds from an arbitrary origin that never goes backwards. */
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* rows_prepared() for s, its wait added to s->db_us[stage]. */
+static PGresult *search_rows(struct search *s, enum search_stage stage, struct db_stmt *st, int n,
+                             const char *const *params, int binary)
+{
+    int64_t t = mono_us();
+    PGresult *res = rows_prepared(s->r, st, n, params, binary, SEARCH_DB_WHAT);
+
+    s->db_us[stage] += mono_us() - t;
+    return res;
+}
 
 static void abstain(struct req *r)
 {
@@ -379,11 +407,18 @@ static void log_search(const struct search *s, const char *status)
 {
     if (!log_enabled(LOG_INFO))
         return;   /* not built to be dropped */
-    log_info("search", json_pack("{s:s,s:i,s:i,s:i,s:b,s:s,s:i,s:I}", "tenant_id", s->r->principal.tenant_id,
+    log_info("search", json_pack("{s:s,s:i,s:i,s:i,s:b,s:s,s:i,s:I,s:i,s:{s:I,s:I,s:I,s:I,s:I}}",
+                                 "tenant_id", s->r->principal.tenant_id,
                                  "top_k", s->top_k, "candidates", s->ncands, "with_vectors", s->nvec,
                                  "widened", s->widened,
                                  "status", status, "results", s->nsel,
-                                 "duration_ms", (json_int_t)(time_mono_ms() - s->t0)));
+                                 "duration_ms", (json_int_t)(time_mono_ms() - s->t0),
+                                 "candidate_statements", s->ncq, "db_us",
+                                 "terms", (json_int_t)s->db_us[ST_TERMS],
+                                 "candidates", (json_int_t)s->db_us[ST_CANDIDATES],
+                                 "vectors", (json_int_t)s->db_us[ST_VECTORS],
+                                 "feedback", (json_int_t)s->db_us[ST_FEEDBACK],
+                                 "snippets", (json_int_t)s->db_us[ST_SNIPPETS]));
 }
 
 /* The body's query, trimmed and NUL-terminated in the arena; NULL after answering. */
@@ -506,21 +541,36 @@ static char *uuid_array(struct req *r, const PGresult *res, const struct rank_ca
  */
 static json_t *make_snippet(const struct search *s, const char *text)
 {
-    const char *lex[RANK_MAX_TERMS];
-    int n = PQntuples(s->terms) < RANK_MAX_TERMS ? PQntuples(s->terms) : RANK_MAX_TERMS;
     struct buf marked, b;
     json_t *j = NULL;
 
-    for (int i = 0; i < n; i++)
-        lex[i] = db_val(s->terms, i, T_LEXEME);
     buf_init(&marked, SEARCH_SNIPPET_MAX);
     buf_init(&b, SEARCH_SNIPPET_MAX);
-    if (text && snippet_make(snippet_stemmer(), text, strlen(text), lex, n, &marked) == 0 &&
+    if (text && snippet_make(snippet_stemmer(), text, strlen(text), &s->sterms, &marked) == 0 &&
         rank_snippet(marked.ptr ? marked.ptr : "", marked.len, &b) == 0)
         j = json_stringn(b.ptr, b.len);
     buf_release(&marked);
     buf_release(&b);
     return j ? j : json_string("");
+}
+
+/*
+ * s->lex, the lexemes of s->terms in order, and s->sterms, the same for the
+ * snippets: made once per search. 0, or -1 when out of memory.
+ */
+static int search_lex(struct search *s)
+{
+    int n = PQntuples(s->terms);
+
+    if (s->lex)
+        return 0;
+    s->lex = arena_alloc(&s->r->arena, sizeof(*s->lex) * (size_t)(n ? n : 1));
+    if (!s->lex)
+        return -1;
+    for (int t = 0; t < n; t++)
+        s->lex[t] = db_val(s->terms, t, T_LEXEME);
+    snippet_terms_init(&s->sterms, s->lex, n);
+    return 0;
 }
 
 /* Append the PostgreSQL array literal element "v" (quotes and backslashes escaped). */
@@ -713,7 +763,7 @@ static int fetch_terms(struct search *s)
         req_error(s->r, API_ERR_INTERNAL, "out of memory");
         return -1;
     }
-    s->terms = rows_prepared(s->r, &terms_stmt, 7, params, 0, SEARCH_DB_WHAT);
+    s->terms = search_rows(s, ST_TERMS, &terms_stmt, 7, params, 0);
     if (!s->terms)
         return -1;
     n = PQntuples(s->terms);
@@ -763,7 +813,8 @@ static int query_candidates(struct search *s, enum terms_mode mode)
     params[2] = s->cand_terms;
     params[3] = limit;
     params[4] = mode == TERMS_EVERY ? " & " : " | ";
-    s->cands = rows_prepared(r, &candidates_stmt, 5, params, 0, SEARCH_DB_WHAT);
+    s->ncq++;
+    s->cands = search_rows(s, ST_CANDIDATES, &candidates_stmt, 5, params, 0);
     return s->cands ? 0 : -1;
 }
 
@@ -863,7 +914,7 @@ static int read_vectors(struct search *s, struct rank_cand *c, const int *keep, 
         req_error(s->r, API_ERR_INTERNAL, "out of memory");
         return -1;
     }
-    res = rows_prepared(s->r, &vectors_stmt, 4, params, 1, SEARCH_DB_WHAT);
+    res = search_rows(s, ST_VECTORS, &vectors_stmt, 4, params, 1);
     if (!res)
         return -1;
     for (int j = 0; j < PQntuples(res); j++) {
@@ -884,28 +935,24 @@ static int read_vectors(struct search *s, struct rank_cand *c, const int *keep, 
 
 /*
  * Score candidate row i into c: its hits and fields tsvectors (C_HITS,
- * C_FIELDS) turned into rank_score's lists by the terms' indexes in $2 (every
- * row of s->terms, in order). 0, or -1 when out of memory.
+ * C_FIELDS) read straight into the terms' evidence (rank_tsv_hits) by the
+ * terms' indexes in $2 (every row of s->terms, in order). 0, or -1 when out
+ * of memory.
  */
 static int score_row(struct search *s, int i, struct rank_cand *c)
 {
     const char *hits = db_val(s->cands, i, C_HITS), *fields = db_val(s->cands, i, C_FIELDS);
-    size_t nh = hits ? 2 * strlen(hits) + 16 : 1, nf = fields ? 2 * strlen(fields) + 16 : 1;
-    char *h = arena_alloc(&s->r->arena, nh), *f = arena_alloc(&s->r->arena, nf);
-    int n = PQntuples(s->terms);
+    int n = s->rq.nterms;
 
-    if (!h || !f)
-        return -1;
-    if (!s->lex) {
-        s->lex = arena_alloc(&s->r->arena, sizeof(*s->lex) * (size_t)(n ? n : 1));
-        if (!s->lex)
+    if (!s->hits) {
+        s->hits = arena_alloc(&s->r->arena, sizeof(*s->hits) * (size_t)(n ? n : 1));
+        if (!s->hits || search_lex(s) < 0)
             return -1;
-        for (int t = 0; t < n; t++)
-            s->lex[t] = db_val(s->terms, t, T_LEXEME);
     }
-    rank_tsv_terms(hits ? hits : "", s->lex, n, 0, h, nh);
-    rank_tsv_terms(fields ? fields : "", s->lex, n, 1, f, nf);
-    rank_score(&s->rq, h, f, strtod(db_val(s->cands, i, C_BYTES), NULL), c);
+    memset(s->hits, 0, sizeof(*s->hits) * (size_t)(n ? n : 1));
+    rank_tsv_hits(hits ? hits : "", s->lex, n, 0, s->hits);
+    rank_tsv_hits(fields ? fields : "", s->lex, n, 1, s->hits);
+    rank_score_hits(&s->rq, s->hits, strtod(db_val(s->cands, i, C_BYTES), NULL), c);
     return 0;
 }
 
@@ -974,7 +1021,7 @@ static int read_sketches(struct search *s, struct rank_cand *c, int n)
         return -1;
     }
     snprintf(total, sizeof(total), "%.0f", s->rq.n);
-    res = rows_prepared(s->r, &sketches_fb_stmt, 5, params, 0, SEARCH_DB_WHAT);
+    res = search_rows(s, ST_FEEDBACK, &sketches_fb_stmt, 5, params, 0);
     if (!res)
         return -1;
     for (int i = 0; i < n; i++)
@@ -1026,7 +1073,7 @@ static PGresult *fetch_snippets(struct search *s)
         req_error(r, API_ERR_INTERNAL, "out of memory");
         return NULL;
     }
-    return rows_prepared(r, &snippets_stmt, 2, params, 0, SEARCH_DB_WHAT);
+    return search_rows(s, ST_SNIPPETS, &snippets_stmt, 2, params, 0);
 }
 
 /* The text of chunk_id in snip, or NULL. */
@@ -1062,6 +1109,10 @@ static void answer(struct search *s, const PGresult *snip)
 {
     json_t *results = arena_json(&s->r->arena, json_array());
 
+    if (search_lex(s) < 0) {
+        req_error(s->r, API_ERR_INTERNAL, "out of memory");
+        return;
+    }
     for (int i = 0; i < s->nsel; i++) {
         json_t *c = result_json(s, i, snip);
 

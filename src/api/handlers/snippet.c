@@ -114,17 +114,26 @@ static size_t split_words(const char *text, size_t len, struct word *w)
     return n;
 }
 
-/* The index of the lexeme k (klen bytes) in lex, or -1. */
-static int find_lex(const char *k, size_t klen, const char *const *lex, int n)
+void snippet_terms_init(struct snippet_terms *t, const char *const *lex, int n)
 {
-    for (int i = 0; i < n; i++)
-        if (strlen(lex[i]) == klen && memcmp(lex[i], k, klen) == 0)
+    t->n = n < SNIPPET_MAX_TERMS ? (n > 0 ? n : 0) : SNIPPET_MAX_TERMS;
+    for (int i = 0; i < t->n; i++) {
+        t->lex[i] = lex[i] ? lex[i] : "";
+        t->len[i] = lex[i] ? strlen(lex[i]) : 0;   /* "" matches no word: a word is never empty */
+    }
+}
+
+/* The index of the lexeme k (klen bytes) in t, or -1. */
+static int find_lex(const char *k, size_t klen, const struct snippet_terms *t)
+{
+    for (int i = 0; i < t->n; i++)
+        if (t->len[i] == klen && memcmp(t->lex[i], k, klen) == 0)
             return i;
     return -1;
 }
 
 /* The lexeme text[start, end) stands for (lowercased; stemmed unless it holds a digit): its index or -1. */
-static int match(struct sb_stemmer *st, const char *text, size_t start, size_t end, const char *const *lex, int n)
+static int match(struct sb_stemmer *st, const char *text, size_t start, size_t end, const struct snippet_terms *t)
 {
     char key[SNIPPET_KEY_MAX];
     size_t len = end - start;
@@ -141,11 +150,11 @@ static int match(struct sb_stemmer *st, const char *text, size_t start, size_t e
         key[j] = (char)(upper ? ch + 32 : ch);
         digit |= ch >= '0' && ch <= '9';
     }
-    i = find_lex(key, len, lex, n);
+    i = find_lex(key, len, t);
     if (i >= 0 || digit || !st)
         return i;
     stem = sb_stemmer_stem(st, (const sb_symbol *)key, (int)len);
-    return stem ? find_lex((const char *)stem, (size_t)sb_stemmer_length(st), lex, n) : -1;
+    return stem ? find_lex((const char *)stem, (size_t)sb_stemmer_length(st), t) : -1;
 }
 
 /* Whether words a and a + 1 are joined ("c-style", "tar.xz", "usr/bin"). */
@@ -157,8 +166,8 @@ static int joined(const char *text, const struct word *w, size_t a)
 }
 
 /* The matches of the nw words w: joined words as one when they match so, else each word. */
-static void mark_matches(struct sb_stemmer *st, const char *text, struct word *w, size_t nw, const char *const *lex,
-                         int n)
+static void mark_matches(struct sb_stemmer *st, const char *text, struct word *w, size_t nw,
+                         const struct snippet_terms *t)
 {
     for (size_t a = 0; a < nw;) {
         size_t b = a;
@@ -167,13 +176,13 @@ static void mark_matches(struct sb_stemmer *st, const char *text, struct word *w
         while (b + 1 < nw && joined(text, w, b))
             b++;
         if (b > a)
-            i = match(st, text, w[a].start, w[b].end, lex, n);
+            i = match(st, text, w[a].start, w[b].end, t);
         if (i >= 0) {
             w[a].lex = i;
             w[a].open = w[b].close = 1;
         } else {
             for (size_t k = a; k <= b; k++) {
-                w[k].lex = match(st, text, w[k].start, w[k].end, lex, n);
+                w[k].lex = match(st, text, w[k].start, w[k].end, t);
                 w[k].open = w[k].close = w[k].lex >= 0;
             }
         }
@@ -284,7 +293,7 @@ static int add_fragments(struct buf *out, const char *text, const struct word *w
     return add_window(out, text, w, s2, e2);
 }
 
-int snippet_make(struct sb_stemmer *st, const char *text, size_t len, const char *const *lex, int n,
+int snippet_make(struct sb_stemmer *st, const char *text, size_t len, const struct snippet_terms *t,
                  struct buf *out)
 {
     struct word *w = malloc(sizeof(*w) * (len / 2 + 1));
@@ -293,10 +302,8 @@ int snippet_make(struct sb_stemmer *st, const char *text, size_t len, const char
 
     if (!w)
         return -1;
-    if (n > 64)
-        n = 64;   /* RANK_MAX_TERMS: the window score's lexeme set is 64 bits */
     nw = split_words(text, len, w);
-    mark_matches(st, text, w, nw, lex, n);
+    mark_matches(st, text, w, nw, t);
     rc = add_fragments(out, text, w, nw);
     free(w);
     return rc;

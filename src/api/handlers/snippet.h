@@ -17,7 +17,23 @@
 #define SNIPPET_MAX_FRAGMENTS 2  /* fragments at most, joined by " ... " (MaxFragments) */
 #define SNIPPET_LEAD 8           /* words before a fragment's first match, when the text has them */
 
+#define SNIPPET_MAX_TERMS 64     /* lexemes matched at most (RANK_MAX_TERMS: a window's set is 64 bits) */
+
 struct sb_stemmer;
+
+/* The query's lexemes as snippet_make matches them: made once per search (snippet_terms_init). */
+struct snippet_terms {
+    int n;
+    const char *lex[SNIPPET_MAX_TERMS];
+    size_t len[SNIPPET_MAX_TERMS];
+};
+
+/*
+ * Make t from the query lexemes lex[0..n) (as to_tsvector('english') made
+ * them; the first SNIPPET_MAX_TERMS; a NULL one matches nothing). t points
+ * into lex's strings, which must outlive it.
+ */
+void snippet_terms_init(struct snippet_terms *t, const char *const *lex, int n);
 
 /*
  * The calling thread's English Snowball stemmer (libstemmer, the algorithm of
@@ -28,7 +44,7 @@ struct sb_stemmer *snippet_stemmer(void);
 
 /*
  * Append to out the snippet of text (len bytes of UTF-8) for the query
- * lexemes lex[0..n) (as to_tsvector('english') made them): its words (runs
+ * lexemes t (snippet_terms_init): its words (runs
  * of letters and digits; non-ASCII letters count as letters) are lowercased
  * (ASCII and Latin-1 letters) and stemmed by st (a word with a digit is not stemmed, like PostgreSQL's
  * numword), and words joined by '-', '.', '_' or '/' ("c-style", "tar.xz")
@@ -41,7 +57,7 @@ struct sb_stemmer *snippet_stemmer(void);
  * 1 and 2 of the text are dropped (they cannot forge a mark). 0, or -1 when
  * out of memory.
  */
-int snippet_make(struct sb_stemmer *st, const char *text, size_t len, const char *const *lex, int n,
+int snippet_make(struct sb_stemmer *st, const char *text, size_t len, const struct snippet_terms *t,
                  struct buf *out);
 
 #endif

@@ -433,38 +433,83 @@ static void test_snippet_bounded(void **state)
     buf_release(&b);
 }
 
-/* rank_strtol gives strtol's value and end on every input: digits, signs, spaces, overflow, none. */
-/* A tsvector's text (quotes and backslashes doubled, weights after positions) into hits and fields by the terms' indexes. */
-static void test_tsv_terms(void **state)
+/* Assert term h's positions are the n of want. */
+static void assert_positions(const struct rank_hits *h, int tf, const int *want, int n)
+{
+    assert_int_equal(h->tf, tf);
+    assert_int_equal(h->npos, n);
+    for (int i = 0; i < n; i++)
+        assert_int_equal(h->pos[i], want[i]);
+}
+
+/* A tsvector's text (quotes and backslashes doubled, weights after positions) read into the terms' hits and fields. */
+static void test_tsv_hits(void **state)
 {
     const char *terms[] = {"it's", "a\\b", "lex", "it's", "zz"};
     const char *v = "'a\\\\b':3A 'it''s':1A,5A,12 'lex':7A 'other':2A";
-    char out[256], small[8];
-    size_t n;
+    struct rank_hits h[5];
+    char many[512];
+    size_t len;
+    int p[70];
 
     (void)state;
-    n = rank_tsv_terms(v, terms, 5, 0, out, sizeof out);
-    assert_string_equal(out, "2:3;1:1,5,12;3:7");   /* the first index of a repeated term */
-    assert_int_equal(n, strlen(out));
-    rank_tsv_terms(v, terms, 5, 1, out, sizeof out);
-    assert_string_equal(out, "2,1,3");
-    rank_tsv_terms("'lex' 'zz':16383C", terms, 5, 0, out, sizeof out);   /* no positions: no hit */
-    assert_string_equal(out, "5:16383");
-    rank_tsv_terms("'lex' 'zz':4", terms, 5, 1, out, sizeof out);
-    assert_string_equal(out, "3,5");
-    rank_tsv_terms("'it''':1", terms, 5, 0, out, sizeof out);   /* it' is no term */
-    assert_string_equal(out, "");
-    rank_tsv_terms("", terms, 5, 0, out, sizeof out);
-    assert_string_equal(out, "");
-    rank_tsv_terms("'lex':1 'zz", terms, 5, 0, out, sizeof out);   /* unterminated: the list ends */
-    assert_string_equal(out, "3:1");
-    rank_tsv_terms("'lex':1,2,3,4,5,6,7", terms, 5, 0, small, sizeof small);   /* bounded */
-    assert_true(strlen(small) < sizeof small);
-    assert_int_equal(strncmp(small, "3:1,2", 5), 0);
-    rank_tsv_terms("'lex':2 'zz':1", terms, 3, 0, out, sizeof out);   /* only n terms */
-    assert_string_equal(out, "3:2");
+    memset(h, 0, sizeof h);
+    rank_tsv_hits(v, terms, 5, 0, h);
+    assert_positions(&h[0], 3, (int[]){1, 5, 12}, 3);   /* the first index of a repeated term */
+    assert_positions(&h[1], 1, (int[]){3}, 1);
+    assert_positions(&h[2], 1, (int[]){7}, 1);
+    assert_int_equal(h[3].tf + h[4].tf + h[0].field + h[1].field + h[2].field, 0);
+    rank_tsv_hits(v, terms, 5, 1, h);
+    assert_true(h[0].field && h[1].field && h[2].field && !h[3].field && !h[4].field);
+    assert_int_equal(h[0].tf, 3);   /* fields leave the positions alone */
+    memset(h, 0, sizeof h);
+    rank_tsv_hits("'lex' 'zz':16383C", terms, 5, 0, h);   /* no positions: no hit */
+    assert_int_equal(h[2].tf, 0);
+    assert_positions(&h[4], 1, (int[]){16383}, 1);
+    rank_tsv_hits("'lex' 'zz':4", terms, 5, 1, h);
+    assert_true(h[2].field && h[4].field);
+    memset(h, 0, sizeof h);
+    rank_tsv_hits("'it''':1", terms, 5, 0, h);   /* it' is no term */
+    rank_tsv_hits("", terms, 5, 0, h);
+    rank_tsv_hits("'lex':1 'zz", terms, 5, 0, h);   /* unterminated: the list ends */
+    assert_positions(&h[2], 1, (int[]){1}, 1);
+    assert_int_equal(h[0].tf + h[1].tf + h[3].tf + h[4].tf, 0);
+    memset(h, 0, sizeof h);
+    rank_tsv_hits("'lex':2 'zz':1", terms, 3, 0, h);   /* only n terms */
+    assert_positions(&h[2], 1, (int[]){2}, 1);
+    assert_int_equal(h[4].tf, 0);
+    len = (size_t)snprintf(many, sizeof many, "'lex':1");
+    for (int i = 2; i <= 70; i++)
+        len += (size_t)snprintf(many + len, sizeof many - len, ",%d", i);
+    for (int i = 0; i < 70; i++)
+        p[i] = i + 1;
+    memset(h, 0, sizeof h);
+    rank_tsv_hits(many, terms, 5, 0, h);   /* every position counts, the first RANK_MAX_POS are kept */
+    assert_positions(&h[2], 70, p, RANK_MAX_POS);
 }
 
+/* Scoring the hits read from tsvectors is scoring their compact text form: the same numbers. */
+static void test_score_hits_as_text(void **state)
+{
+    const char *terms[] = {"refund", "polici", "day", "how"};
+    struct rank_query q;
+    struct rank_hits h[4];
+    struct rank_cand a, b;
+
+    (void)state;
+    three_word_query(&q);
+    memset(h, 0, sizeof h);
+    rank_tsv_hits("'day':9 'how':1A 'polici':4,30 'refund':3,12,40", terms, 4, 0, h);
+    rank_tsv_hits("'polici':1 'refund':2", terms, 4, 1, h);
+    rank_score_hits(&q, h, 800, &a);
+    rank_score(&q, "1:3,12,40;2:4,30;3:9;4:1", "1,2", 800, &b);
+    assert_true(a.bm25 > 0 && a.prox > 0);
+    assert_true(a.bm25 == b.bm25 && a.prox == b.prox && a.cover == b.cover);
+    assert_int_equal(a.matched, b.matched);
+    assert_true(a.mask == b.mask && a.mask == 0xf);
+}
+
+/* rank_strtol gives strtol's value and end on every input: digits, signs, spaces, overflow, none. */
 static void test_strtol_as_libc(void **state)
 {
     static const char *const in[] = {
@@ -509,7 +554,8 @@ int main(void)
         cmocka_unit_test(test_snippet),
         cmocka_unit_test(test_snippet_bounded),
         cmocka_unit_test(test_strtol_as_libc),
-        cmocka_unit_test(test_tsv_terms),
+        cmocka_unit_test(test_tsv_hits),
+        cmocka_unit_test(test_score_hits_as_text),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

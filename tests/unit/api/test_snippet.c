@@ -15,11 +15,13 @@
 /* The snippet of text for the lexemes lex[0..n) with <mark> for the markers, in out (size outsz). */
 static void snip(const char *text, const char *const *lex, int n, char *out, size_t outsz)
 {
+    struct snippet_terms t;
     struct buf b;
     size_t j = 0;
 
+    snippet_terms_init(&t, lex, n);
     buf_init(&b, 1 << 20);
-    assert_int_equal(snippet_make(snippet_stemmer(), text, strlen(text), lex, n, &b), 0);
+    assert_int_equal(snippet_make(snippet_stemmer(), text, strlen(text), &t, &b), 0);
     for (size_t i = 0; i < b.len && j + 8 < outsz; i++) {
         if (b.ptr[i] == RANK_MARK_OPEN)
             j += (size_t)snprintf(out + j, outsz - j, "[");
@@ -105,6 +107,31 @@ static void test_marks_cannot_be_forged(void **state)
     assert_string_equal(out, "a  fake mark \xe2\x80\x94[secret]\xe2\x80\x94 caf\xc3\xa9");
 }
 
+/* The terms are made once: at most SNIPPET_MAX_TERMS of them, a NULL one matches nothing, reused for every text. */
+static void test_terms_made_once(void **state)
+{
+    const char *lex[SNIPPET_MAX_TERMS + 2];
+    struct snippet_terms t;
+    struct buf b;
+
+    (void)state;
+    for (int i = 0; i < SNIPPET_MAX_TERMS + 2; i++)
+        lex[i] = "filler";
+    lex[0] = NULL;
+    lex[1] = "refund";
+    lex[SNIPPET_MAX_TERMS] = "secret";   /* past the cap: never matched */
+    snippet_terms_init(&t, lex, SNIPPET_MAX_TERMS + 2);
+    assert_int_equal(t.n, SNIPPET_MAX_TERMS);
+    assert_int_equal(t.len[1], 6);
+    for (int k = 0; k < 2; k++) {
+        buf_init(&b, 1 << 16);
+        assert_int_equal(snippet_make(snippet_stemmer(), "the secret refunds", 18, &t, &b), 0);
+        assert_int_equal(b.len, 20);
+        assert_memory_equal(b.ptr, "the secret \x01refunds\x02", 20);
+        buf_release(&b);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -113,6 +140,7 @@ int main(void)
         cmocka_unit_test(test_no_match_first_words),
         cmocka_unit_test(test_two_fragments_in_text_order),
         cmocka_unit_test(test_marks_cannot_be_forged),
+        cmocka_unit_test(test_terms_made_once),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
