@@ -147,9 +147,13 @@ test('the extraction child is a new program image (ingest-extract), not a fork o
   const big = mixedPdf(Array.from({ length: 3 }, () => gray));
   const up = await stack.upload({ token: who.token, filename: 'slow.pdf', content: big });
   assert.equal(up.status, 202, up.text);
+  // A child caught between posix_spawn's clone and its execve still shows the worker's own
+  // image for that instant: keep looking until a child shows another one. A forked child
+  // that never execs keeps the worker's image for its whole life and fails the match below.
+  const own = fs.readlinkSync(`/proc/${worker}/exe`);
   let seen = null;
   const deadline = Date.now() + 60000;
-  while (!seen && Date.now() < deadline) {
+  while ((!seen || seen === own) && Date.now() < deadline) {
     for (const task of fs.readdirSync(`/proc/${worker}/task`)) {
       let kids = '';
       try { kids = fs.readFileSync(`/proc/${worker}/task/${task}/children`, 'utf8'); } catch { continue; }
@@ -157,7 +161,7 @@ test('the extraction child is a new program image (ingest-extract), not a fork o
         try { seen = fs.readlinkSync(`/proc/${pid}/exe`); } catch { /* gone */ }
       }
     }
-    if (!seen) await new Promise((r) => setTimeout(r, 20));
+    if (!seen || seen === own) await new Promise((r) => setTimeout(r, 20));
   }
   assert.ok(seen, 'an extraction child was seen');
   assert.match(seen, /\/ingest-extract$/);
