@@ -9,6 +9,8 @@
 int64_t time_now_ms(void);
 /* Milliseconds from an arbitrary origin that never goes backwards (CLOCK_MONOTONIC). */
 int64_t time_mono_ms(void);
+/* Microseconds on the same clock as time_mono_ms(). */
+int64_t time_mono_us(void);
 /* "2026-11-29T05:01:02.123Z" into out (at least 32 bytes). */
 void time_format_rfc3339(int64_t ms, char *out, size_t outlen);
 /*

@@ -284,16 +284,12 @@ static int copy_embeddings(PGconn *c, const struct store_input *in, char (*ids)[
  * The copied chunks, then their embeddings, into the tables: each row passes the tenant
  * policy. The chunk's lexemes are computed here, once each (migration 0019): tsv once per
  * chunk (OFFSET 0 keeps the sub-select from being inlined, which would parse the text again
- * for the sketch), head_tsv once per distinct heading path of the write. The sketch is
- * chunk_sketch_tsv()'s body written out (the same 16 smallest hashtext() values): a SQL
- * function holding a sub-select is never inlined, and its call per chunk cost more than
- * the sketch itself (docs/decisions.md "Worker write: PostgreSQL's CPU, second pass").
+ * for the sketch), head_tsv once per distinct heading path of the write.
  */
 static int move_copied(PGconn *c)
 {
     if (db_exec(c, "INSERT INTO chunks (" CHUNK_COLS ", tsv, head_tsv, sketch)"
-                   " SELECT " STORE_CHUNK_SRC ", l.tsv, h.head_tsv,"
-                   "   ARRAY(SELECT hashtext(x) FROM unnest(tsvector_to_array(l.tsv)) x ORDER BY 1 LIMIT 16)"
+                   " SELECT " STORE_CHUNK_SRC ", l.tsv, h.head_tsv, public.chunk_sketch_tsv(l.tsv)"
                    " FROM pg_temp.store_chunks s"
                    " CROSS JOIN LATERAL (SELECT to_tsvector('english'::regconfig, s.text) AS tsv OFFSET 0) l"
                    " JOIN (SELECT d.k, public.chunk_head_tsv(d.k) AS head_tsv"

@@ -37,7 +37,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define SEARCH_TOP_K_DEFAULT 8
 #define SEARCH_TOP_K_MAX 50
@@ -347,9 +346,10 @@ static const char *trim(const char *s, size_t *len)
     return s;
 }
 
-/* One search, from the parsed body to the answer. */
 /* The statements of a search, timed apart for the log line (search_rows). */
 enum search_stage { ST_TERMS, ST_CANDIDATES, ST_VECTORS, ST_FEEDBACK, ST_SNIPPETS, ST_COUNT };
+
+/* One search, from the parsed body to the answer. */
 
 struct search {
     struct req *r;
@@ -377,23 +377,14 @@ struct search {
     int nsel;
 };
 
-/* Microseconds from an arbitrary origin that never goes backwards. */
-static int64_t mono_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* rows_prepared() for s, its wait added to s->db_us[stage]. */
 static PGresult *search_rows(struct search *s, enum search_stage stage, struct db_stmt *st, int n,
                              const char *const *params, int binary)
 {
-    int64_t t = mono_us();
+    int64_t t = time_mono_us();
     PGresult *res = rows_prepared(s->r, st, n, params, binary, SEARCH_DB_WHAT);
 
-    s->db_us[stage] += mono_us() - t;
+    s->db_us[stage] += time_mono_us() - t;
     return res;
 }
 

@@ -118,6 +118,21 @@ static void test_mono_and_sleep(void **state)
     assert_true(time_mono_ms() - t0 < 1000);
 }
 
+/* time_mono_us is the same clock as time_mono_ms, in microseconds. */
+static void test_mono_us(void **state)
+{
+    int64_t ms0, us0, us1, ms1;
+
+    (void)state;
+    ms0 = time_mono_ms();
+    us0 = time_mono_us();
+    time_sleep_ms(30);
+    us1 = time_mono_us();
+    ms1 = time_mono_ms();
+    assert_true(us0 / 1000 >= ms0 && us1 / 1000 <= ms1);   /* read between the ms reads */
+    assert_true(us1 - us0 >= 29000 && us1 - us0 < 5000000);
+}
+
 static void duration_is(const char *s, int64_t want)
 {
     int64_t ms = -12345;
@@ -213,6 +228,7 @@ int main(void)
         cmocka_unit_test(test_format_parses_back),
         cmocka_unit_test(test_now_is_the_wall_clock),
         cmocka_unit_test(test_mono_and_sleep),
+        cmocka_unit_test(test_mono_us),
         cmocka_unit_test(test_duration_units),
         cmocka_unit_test(test_duration_bounds),
         cmocka_unit_test(test_duration_bad_input),
