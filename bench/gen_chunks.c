@@ -19,6 +19,7 @@
  *   cc -O2 -D_GNU_SOURCE -Isrc bench/gen_chunks.c build/libcommon.a \
  *      $(pkg-config --cflags --libs jansson libpq libcurl openssl uuid) -lm -o build/bench/gen_chunks
  */
+#include "common/buf.h"
 #include "common/embed.h"
 #include "common/ids.h"
 
@@ -118,6 +119,33 @@ static size_t make_text(char *out, size_t cap)
     return len;
 }
 
+/*
+ * The COPY of one document's embeddings: each vector in its stored form
+ * (embed.h: big-endian float4 bytes) as a bytea in COPY's text format. 0 or -1.
+ */
+static int print_embeddings(char (*ids)[ID_UUID_LEN + 1], const float *vecs, const char *tenant,
+                            const char *model, int dim)
+{
+    struct buf vb;
+
+    buf_init(&vb, (size_t)dim * 4);
+    printf("\\.\nCOPY chunk_embeddings (chunk_id, tenant_id, model, dim, vector) FROM stdin;\n");
+    for (int i = 0; i < CHUNKS_PER_DOC; i++) {
+        buf_reset(&vb);
+        if (embed_vector_pack(&vb, vecs + (size_t)i * (size_t)dim, dim) < 0) {
+            fprintf(stderr, "gen_chunks: out of memory\n");
+            buf_release(&vb);
+            return -1;
+        }
+        printf("%s\t%s\t%s\t%d\t\\\\x", ids[i], tenant, model, dim);
+        for (size_t k = 0; k < vb.len; k++)
+            printf("%02x", (unsigned char)vb.ptr[k]);
+        printf("\n");
+    }
+    buf_release(&vb);
+    return 0;
+}
+
 static int corpus(const char *tenant, long first, long ndocs, int dim, const char *model)
 {
     struct embed_config ec = {"hash", NULL, model, NULL, dim, 0, 0};
@@ -129,7 +157,7 @@ static int corpus(const char *tenant, long first, long ndocs, int dim, const cha
     float *vecs;
     char ids[CHUNKS_PER_DOC][ID_UUID_LEN + 1];
     long d;
-    int i, k;
+    int i;
 
     e = embed_new(&ec, err, sizeof(err));
     if (!e) {
@@ -174,13 +202,8 @@ static int corpus(const char *tenant, long first, long ndocs, int dim, const cha
                    off + (long)lens[i]);
             off += (long)lens[i];
         }
-        printf("\\.\nCOPY chunk_embeddings (chunk_id, tenant_id, model, dim, vector) FROM stdin;\n");
-        for (i = 0; i < CHUNKS_PER_DOC; i++) {
-            printf("%s\t%s\t%s\t%d\t{", ids[i], tenant, embed_model(e), dim);
-            for (k = 0; k < dim; k++)
-                printf(k ? ",%.6g" : "%.6g", (double)vecs[(size_t)i * (size_t)dim + (size_t)k]);
-            printf("}\n");
-        }
+        if (print_embeddings(ids, vecs, tenant, embed_model(e), dim) < 0)
+            return 1;
         printf("\\.\n");
     }
     /* GEN_NO_ANALYZE=1: the caller loads many tenants and analyzes once at the end. */

@@ -16,6 +16,9 @@
 //   - with BENCH_BASELINE_BUILD=<build dir> (BENCH_BASELINE_LABEL names it): the same
 //     questions against that build's core-api on the same database in the same run, its
 //     latencies and CPU, and whether every citation (id, score, snippet) is the same.
+//     The baseline build must know this schema: a build from before migration 0021 reads the
+//     vectors as real[] and ranks by full text only (its citations then differ).
+//   - PostgreSQL runs with shared_buffers a quarter of the memory (BENCH_PG_SHARED_BUFFERS).
 //
 //   - with BENCH_TAIL=N: each question alone N times, the heaviest tenth and their statements
 //     (tailQuestions).
@@ -222,6 +225,15 @@ async function settle(stack) {
   }
 }
 
+// PostgreSQL's shared_buffers as an operator sizes it (docs/operations.md "Sizing PostgreSQL"): a
+// quarter of the machine's memory, at most 8 GiB, or BENCH_PG_SHARED_BUFFERS (e.g. 128MB, the test
+// suites' setting). With 128 MB the 100k corpus (chunks 295 MB, embeddings 115 MB) did not fit, and
+// every candidate's heap page was read again through the kernel: 118 rows took 9 ms of a 11 ms
+// statement (auto_explain, Buffers: read=104).
+const SHARED_BUFFERS = process.env.BENCH_PG_SHARED_BUFFERS ??
+  `${Math.min(8192, Math.floor(os.totalmem() / 4 / 1048576))}MB`;
+process.env.STACK_PG_OPTS = `${process.env.STACK_PG_OPTS ?? ''} -c shared_buffers=${SHARED_BUFFERS}`;
+
 // BENCH_PG_STATEMENTS=1: pg_stat_statements loaded in the bench's own PostgreSQL, and after each
 // build's phases the statements that cost the most execution time, per call.
 const PG_STATEMENTS = process.env.BENCH_PG_STATEMENTS === '1';
@@ -308,7 +320,7 @@ async function main() {
     const tenants = await makeTenants(stack);
     const queries = execFileSync(gen, ['queries', String(QUERIES), '42'], { encoding: 'utf8' }).trim().split('\n');
     let have = new Array(TENANTS).fill(0);
-    console.log(`search at scale: ${TENANTS} tenants (one with half the chunks), ${CLIENTS} clients, ${QUERIES} questions a phase, shared 2-core machine`);
+    console.log(`search at scale: ${TENANTS} tenants (one with half the chunks), ${CLIENTS} clients, ${QUERIES} questions a phase, shared 2-core machine, PostgreSQL shared_buffers ${SHARED_BUFFERS}`);
     for (const size of SIZES) {
       const want = shares(size);
       let t0 = Date.now();

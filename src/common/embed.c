@@ -1,9 +1,14 @@
 /*
  * embed.c - the embedder (embed.h): picks a provider by name from a table
- * (embed_provider.h), checks the settings, keeps the model name and dimension.
+ * (embed_provider.h), checks the settings, keeps the model name and dimension;
+ * and the stored form of a vector (embed_vector_pack / embed_vector_unpack).
  */
 #include "common/embed.h"
 
+#include "common/buf.h"
+
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,4 +105,40 @@ int embed_texts(struct embedder *e, const char *const *texts, const size_t *lens
     if (n == 0)
         return 0;
     return e->p->texts(e->state, texts, lens, n, out, err, errlen);
+}
+
+int embed_vector_pack(struct buf *b, const float *v, int dim)
+{
+    for (int i = 0; i < dim; i++) {
+        float x = isfinite(v[i]) ? v[i] : 0.0f;
+        uint32_t u;
+        unsigned char p[4];
+
+        memcpy(&u, &x, sizeof(u));
+        p[0] = (unsigned char)(u >> 24);
+        p[1] = (unsigned char)(u >> 16);
+        p[2] = (unsigned char)(u >> 8);
+        p[3] = (unsigned char)u;
+        if (buf_add(b, p, sizeof(p)) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int embed_vector_unpack(const void *data, size_t len, float *out, int dim)
+{
+    const unsigned char *p = data;
+
+    if (!p || dim <= 0 || len != 4 * (size_t)dim)
+        return -1;
+    for (int i = 0; i < dim; i++, p += 4) {
+        uint32_t u = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+        float x;
+
+        memcpy(&x, &u, sizeof(x));
+        if (!isfinite(x))
+            return -1;
+        out[i] = x;
+    }
+    return 0;
 }

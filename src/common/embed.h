@@ -10,6 +10,11 @@
  *            batching, per-request timeout, retries with backoff on 429/5xx.
  * Vectors are always L2-normalized, so a dot product is the cosine similarity.
  * An embedder is not thread-safe: use one per thread.
+ *
+ * A stored vector (chunk_embeddings.vector, bytea since migration 0021) is
+ * its dim floats in IEEE 754 single precision, each big-endian, 4 * dim bytes
+ * and nothing else: embed_vector_pack() writes it (the worker's binary COPY),
+ * embed_vector_unpack() reads it (core-api's search, a binary result).
  */
 #ifndef COMMON_EMBED_H
 #define COMMON_EMBED_H
@@ -17,6 +22,8 @@
 #include "common/embed_provider.h"
 
 #include <stddef.h>
+
+struct buf;
 
 struct embedder;
 
@@ -34,5 +41,16 @@ int embed_dim(const struct embedder *e);
  */
 int embed_texts(struct embedder *e, const char *const *texts, const size_t *lens, size_t n,
                 float *out, char *err, size_t errlen);
+
+/*
+ * Append the stored form of v[0..dim) to b (4 * dim bytes); a non-finite
+ * component is written as 0. 0, or -1 when b is full (b keeps what fitted).
+ */
+int embed_vector_pack(struct buf *b, const float *v, int dim);
+/*
+ * The stored form data[0..len) into out[0..dim): 0, or -1 when len is not
+ * 4 * dim or a component is not finite (out is then unspecified).
+ */
+int embed_vector_unpack(const void *data, size_t len, float *out, int dim);
 
 #endif

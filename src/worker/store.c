@@ -12,6 +12,7 @@
 #include "worker/store.h"
 
 #include "common/db.h"
+#include "common/embed.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/run_state.h"
@@ -28,7 +29,6 @@
 /* A deadlock or serialization failure reruns the whole transaction: this many times in all. */
 #define STORE_TX_ATTEMPTS 4
 #define COPY_BUF_MAX ((size_t)64 << 20)
-#define FLOAT4_OID 700   /* pg_type.oid of real: array_recv checks the element type */
 
 /* The columns each COPY writes, in the order copy_chunks() and copy_embeddings() write them. */
 #define CHUNK_COLS \
@@ -83,23 +83,6 @@ static int put_be32(struct buf *b, uint32_t v)
                           (unsigned char)v};
 
     return buf_add(b, p, 4);
-}
-
-int store_vector_binary(struct buf *b, const float *v, int dim)
-{
-    /* array_recv: ndim, has-null flag, element type, then per dimension its size and lower bound */
-    if (put_be32(b, 1) < 0 || put_be32(b, 0) < 0 || put_be32(b, FLOAT4_OID) < 0 || put_be32(b, (uint32_t)dim) < 0 ||
-        put_be32(b, 1) < 0)
-        return -1;
-    for (int i = 0; i < dim; i++) {
-        float x = isfinite(v[i]) ? v[i] : 0.0f;
-        uint32_t u;
-
-        memcpy(&u, &x, sizeof(u));
-        if (put_be32(b, 4) < 0 || put_be32(b, u) < 0)
-            return -1;
-    }
-    return 0;
 }
 
 /* A binary COPY field: its length, then its bytes. */
@@ -245,13 +228,13 @@ static int copy_chunks(PGconn *c, const struct store_input *in, const char *vers
 /* One embedding row in COPY's binary format: chunk_id, tenant_id, model, dim, vector. */
 static int put_embedding_row(struct buf *b, const struct store_input *in, const char *id, size_t i)
 {
-    size_t vec_len = 20 + (size_t)in->dim * 8;
+    size_t vec_len = 4 * (size_t)in->dim;   /* the stored form (embed.h) */
 
     if (put_be16(b, 5) < 0 || put_bin_uuid(b, id) < 0 || put_bin_uuid(b, in->run->tenant_id) < 0 ||
         put_bin_field(b, in->model, strlen(in->model)) < 0 || put_be32(b, 4) < 0 ||
         put_be32(b, (uint32_t)in->dim) < 0 || put_be32(b, (uint32_t)vec_len) < 0)
         return -1;
-    return store_vector_binary(b, in->vectors + i * (size_t)in->dim, in->dim);
+    return embed_vector_pack(b, in->vectors + i * (size_t)in->dim, in->dim);
 }
 
 /* The embeddings by a binary COPY: no float is printed here or parsed by the server

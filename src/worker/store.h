@@ -75,11 +75,5 @@ int store_merge_index(PGconn *c);
  * Returns 0 or -1 (the buffer's max was reached; it is then released).
  */
 int store_copy_escape(struct buf *b, const char *s, size_t n);
-/*
- * A real[] in PostgreSQL's binary array format (array_recv: one dimension,
- * lower bound 1, float4 elements big-endian; non-finite values written as 0),
- * the value of a binary COPY field. 0, or -1 when b's max is reached.
- */
-int store_vector_binary(struct buf *b, const float *v, int dim);
 
 #endif

@@ -67,13 +67,17 @@ async function seedTenant(q, slug, nChunks) {
   // Sources exist from migration 0012 on (the upgrade test below seeds a 0005 database).
   const [hasSources] = await q("SELECT to_regclass('public.sources') IS NOT NULL AS ok");
   if (hasSources.ok) await seedSource(q, tenant, slug, d.doc_id);
+  // A vector is a real[] before migration 0021 and its big-endian float4 bytes from it on: (1, 0) either way.
+  const [col] = await q(`SELECT data_type FROM information_schema.columns
+    WHERE table_schema = 'public' AND table_name = 'chunk_embeddings' AND column_name = 'vector'`);
+  const vec = col.data_type === 'bytea' ? "'\\x3f80000000000000'::bytea" : "'{1,0}'::real[]";
   const chunks = [];
   for (let i = 0; i < nChunks; i++) {
     const [c] = await q(`INSERT INTO chunks (tenant_id, doc_id, version_id, ordinal, text, char_start, char_end)
       VALUES ($1, $2, $3, $4, 'refund policy of ' || $5, 0, 10) RETURNING chunk_id::text`,
     [tenant, d.doc_id, v.version_id, i, slug]);
     await q(`INSERT INTO chunk_embeddings (chunk_id, tenant_id, model, dim, vector)
-      VALUES ($1, $2, 'm', 2, '{1,0}')`, [c.chunk_id, tenant]);
+      VALUES ($1, $2, 'm', 2, ${vec})`, [c.chunk_id, tenant]);
     chunks.push(c.chunk_id);
   }
   return { tenant, user: u.user_id, doc: d.doc_id, run: r.run_id, version: v.version_id, chunks, slug };
@@ -376,6 +380,9 @@ test('the migration applies to an existing database with rows of several tenants
         }, appUrl);
       }
     }
+    // 0021 converted the real[] vectors {1,0} to their float4 bytes, bit for bit.
+    const vecs = await q('SELECT DISTINCT encode(vector, \'hex\') AS hex, dim FROM chunk_embeddings');
+    assert.deepEqual(vecs, [{ hex: '3f80000000000000', dim: 2 }]);
     r = await stack.runApi(['migrate'], { DATABASE_URL: superUrl });
     assert.equal(r.code, 0, 'a second run is a no-op');
   } finally {

@@ -588,7 +588,7 @@ suite('scheduling and storage', () => {
     }
   });
 
-  test('embeddings stored by binary COPY are the embedder\'s vectors, in order, per chunk', async () => {
+  test('embeddings stored by binary COPY are the embedder\'s vectors, in order, per chunk, as big-endian float4 bytes', async () => {
     const j = await queueJob(stack, { tenantId, filename: 'vec.txt', content: longText(3) });
     const run = await stack.waitRun(j.runId, { timeoutMs: 30000 });
     assert.equal(run.status, 'succeeded', run.error);
@@ -601,8 +601,11 @@ suite('scheduling and storage', () => {
       const norm = Math.sqrt(v.reduce((a, x) => a + x * x, 0));
       assert.equal(r.dim, dim);
       assert.equal(r.model, 'slow-test');
-      assert.equal(r.vector.length, dim);
-      r.vector.forEach((x, i) => assert.ok(Math.abs(Number(x) - v[i] / norm) < 1e-6, `component ${i}: ${x} vs ${v[i] / norm}`));
+      // the stored form (migration 0021): dim big-endian float4, nothing else
+      assert.ok(Buffer.isBuffer(r.vector));
+      assert.equal(r.vector.length, 4 * dim);
+      const got = Array.from({ length: dim }, (_, i) => r.vector.readFloatBE(4 * i));
+      got.forEach((x, i) => assert.ok(Math.abs(x - v[i] / norm) < 1e-6, `component ${i}: ${x} vs ${v[i] / norm}`));
     }
   });
 });

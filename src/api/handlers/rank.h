@@ -217,20 +217,6 @@ int rank_pick(const struct rank_cand *c, size_t n, const struct rank_select *o, 
 double rank_cosine(const float *a, const float *b, int dim);
 
 /*
- * Parse PostgreSQL's text form of a real[] ("{0.1,-2e-05,...}") into out.
- * Returns 0 when it holds exactly dim finite numbers, -1 otherwise.
- */
-int rank_parse_vector(const char *text, float *out, int dim);
-
-/*
- * The same from PostgreSQL's binary form of a real[] (array_send: one
- * dimension, no NULL, dim float4 in network byte order) of len bytes. The
- * floats are bit for bit those the text form round-trips to. 0, or -1 when it
- * is not exactly that with dim finite numbers.
- */
-int rank_parse_vector_bin(const char *data, size_t len, float *out, int dim);
-
-/*
  * Turn ts_headline() output made with RANK_MARK_OPEN/RANK_MARK_CLOSE as
  * StartSel/StopSel into the API's snippet format: & < > escaped as entities,
  * the markers replaced by <mark> and </mark>. Markers are kept balanced

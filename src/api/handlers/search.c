@@ -8,7 +8,7 @@
  * passes a fixed budget, at most SEARCH_CANDIDATES) with what rank.c
  * needs: term positions, title and heading matches, near-duplicate sketches;
  * a third the vectors of the candidates that can still reach the pick window
- * (search_vector_reach; binary result); with feedback only, a fourth the
+ * (search_vector_reach; their stored bytes, embed.h); with feedback only, a fourth the
  * feedback words of the best. rank.c scores them (BM25F, proximity, a 0-1 score), and picks the
  * results (threshold, near-duplicates, per-document cap); a last statement
  * makes the snippets of the chunks returned. Every statement is prepared once
@@ -197,9 +197,10 @@ static struct db_stmt candidates_stmt = {
 
 /*
  * The vectors of the candidates $1 (row i of the candidates is element i of
- * $1) made by model $3 with dim $4, run with a binary result: 200 vectors of
- * 256 floats as text cost PostgreSQL more to print (and search.c to parse)
- * than the rest of the candidate statement.
+ * $1) made by model $3 with dim $4, run with a binary result: each vector is
+ * its stored bytes (embed.h, migration 0021), copied out as they are. As a
+ * real[] they cost array_send() 13 us each (float4send per element), about a
+ * quarter of a search's PostgreSQL time; as text, more again to print and parse.
  */
 static struct db_stmt vectors_stmt = {
     "SELECT u.i::integer, e.vector FROM unnest($1::uuid[]) WITH ORDINALITY u(id, i)"
@@ -914,7 +915,7 @@ static int read_vectors(struct search *s, struct rank_cand *c, const int *keep, 
 
         /* A chunk embedded by another model (or a malformed vector) is ranked by FTS only. */
         if (!x || PQgetisnull(res, j, 1) ||
-            rank_parse_vector_bin(PQgetvalue(res, j, 1), (size_t)PQgetlength(res, j, 1), tmp, s->dim) != 0)
+            embed_vector_unpack(PQgetvalue(res, j, 1), (size_t)PQgetlength(res, j, 1), tmp, s->dim) != 0)
             continue;
         x->has_vec = 1;
         x->cosine = rank_cosine(s->qvec, tmp, s->dim);

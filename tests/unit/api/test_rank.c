@@ -28,82 +28,6 @@ static void test_cosine(void **state)
     assert_close(rank_cosine(a, b, 0), 0.0);
 }
 
-static void test_parse_vector(void **state)
-{
-    float v[3];
-
-    (void)state;
-    assert_int_equal(rank_parse_vector("{0.5,-1,2e-05}", v, 3), 0);
-    assert_true(fabsf(v[0] - 0.5f) < 1e-7f && fabsf(v[1] + 1.0f) < 1e-7f && fabsf(v[2] - 2e-05f) < 1e-9f);
-    assert_int_equal(rank_parse_vector("{0.5,-1}", v, 3), -1);         /* too short */
-    assert_int_equal(rank_parse_vector("{0.5,-1,2,3}", v, 3), -1);     /* too long */
-    assert_int_equal(rank_parse_vector("{0.5,x,2}", v, 3), -1);
-    assert_int_equal(rank_parse_vector("{0.5,NaN,2}", v, 3), -1);
-    assert_int_equal(rank_parse_vector("{}", v, 3), -1);
-    assert_int_equal(rank_parse_vector("0.5,1,2", v, 3), -1);
-    assert_int_equal(rank_parse_vector("{0.5,1,2}x", v, 3), -1);
-    assert_int_equal(rank_parse_vector(NULL, v, 3), -1);
-}
-
-/* Append the 32-bit big-endian v at p; returns p + 4. */
-static unsigned char *put_be32(unsigned char *p, uint32_t v)
-{
-    p[0] = (unsigned char)(v >> 24);
-    p[1] = (unsigned char)(v >> 16);
-    p[2] = (unsigned char)(v >> 8);
-    p[3] = (unsigned char)v;
-    return p + 4;
-}
-
-/* array_send's form of the real[] xs (n elements); its length. */
-static size_t real_array_bin(unsigned char *out, const float *xs, int n)
-{
-    unsigned char *p = out;
-
-    p = put_be32(p, 1);      /* one dimension */
-    p = put_be32(p, 0);      /* no NULL */
-    p = put_be32(p, 700);    /* float4 */
-    p = put_be32(p, (uint32_t)n);
-    p = put_be32(p, 1);      /* lower bound */
-    for (int i = 0; i < n; i++) {
-        uint32_t bits;
-
-        memcpy(&bits, &xs[i], sizeof(bits));
-        p = put_be32(p, 4);
-        p = put_be32(p, bits);
-    }
-    return (size_t)(p - out);
-}
-
-static void test_parse_vector_bin(void **state)
-{
-    const float xs[3] = {0.5f, -1.0f, 2e-05f};
-    unsigned char b[64];
-    float v[3], t[3];
-    size_t len = real_array_bin(b, xs, 3);
-
-    (void)state;
-    assert_int_equal(len, 20 + 3 * 8);
-    assert_int_equal(rank_parse_vector_bin((const char *)b, len, v, 3), 0);
-    /* the same floats, bit for bit, as the text form of the same array */
-    assert_int_equal(rank_parse_vector("{0.5,-1,2e-05}", t, 3), 0);
-    assert_memory_equal(v, t, sizeof(v));
-    assert_int_equal(rank_parse_vector_bin((const char *)b, len, v, 2), -1);       /* another dim */
-    assert_int_equal(rank_parse_vector_bin((const char *)b, len - 1, v, 3), -1);   /* short */
-    assert_int_equal(rank_parse_vector_bin(NULL, len, v, 3), -1);
-    b[11] = 701 & 0xff;                                                            /* float8 */
-    assert_int_equal(rank_parse_vector_bin((const char *)b, len, v, 3), -1);
-    b[11] = 700 & 0xff;
-    b[7] = 1;                                                                      /* has NULLs */
-    assert_int_equal(rank_parse_vector_bin((const char *)b, len, v, 3), -1);
-    b[7] = 0;
-    put_be32(b + 20 + 8, 0xffffffffu);                                             /* a NULL element */
-    assert_int_equal(rank_parse_vector_bin((const char *)b, len, v, 3), -1);
-    put_be32(b + 20 + 8, 4);
-    put_be32(b + 20 + 12, 0x7fc00000u);                                            /* NaN */
-    assert_int_equal(rank_parse_vector_bin((const char *)b, len, v, 3), -1);
-}
-
 /* A query of three content words (df 5, 50, 0 in 1000 chunks of 1000 bytes) and a question word. */
 static void three_word_query(struct rank_query *q)
 {
@@ -540,8 +464,6 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cosine),
-        cmocka_unit_test(test_parse_vector),
-        cmocka_unit_test(test_parse_vector_bin),
         cmocka_unit_test(test_idf),
         cmocka_unit_test(test_score_bm25),
         cmocka_unit_test(test_score_expansion),

@@ -1,10 +1,11 @@
-/* Unit tests of the hash embedding provider. */
+/* Unit tests of the hash embedding provider and of a vector's stored form (embed.h). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "common/buf.h"
 #include "common/embed.h"
 
 #include <math.h>
@@ -184,10 +185,44 @@ static void test_stop_words_down_weighted(void **state)
     embed_free(&e);
 }
 
+/*
+ * The stored form (migration 0021): 4 big-endian bytes per float, nothing else,
+ * the bytes PostgreSQL's float4send() gives; read back bit for bit.
+ */
+static void test_vector_bytes(void **state)
+{
+    const float v[3] = {0.5f, -2.0f, 2e-05f};
+    static const unsigned char want[] = {0x3F, 0x00, 0x00, 0x00, 0xC0, 0x00, 0x00, 0x00};
+    unsigned char nan_bytes[4] = {0x7F, 0xC0, 0x00, 0x00};
+    float bad[1] = {0.0f}, out[3];
+    struct buf b;
+
+    (void)state;
+    bad[0] = 1.0f / bad[0] - 1.0f / bad[0];   /* NaN */
+    buf_init(&b, 1024);
+    assert_int_equal(embed_vector_pack(&b, v, 3), 0);
+    assert_int_equal(b.len, 12);
+    assert_memory_equal(b.ptr, want, sizeof(want));
+    assert_int_equal(embed_vector_unpack(b.ptr, b.len, out, 3), 0);
+    assert_memory_equal(out, v, sizeof(v));
+    assert_int_equal(embed_vector_unpack(b.ptr, b.len, out, 2), -1);       /* another dim */
+    assert_int_equal(embed_vector_unpack(b.ptr, b.len - 1, out, 3), -1);   /* short */
+    assert_int_equal(embed_vector_unpack(NULL, 12, out, 3), -1);
+    assert_int_equal(embed_vector_unpack(nan_bytes, 4, out, 1), -1);       /* not finite */
+    buf_reset(&b);
+    assert_int_equal(embed_vector_pack(&b, bad, 1), 0);
+    assert_memory_equal(b.ptr, "\0\0\0\0", 4);                            /* NaN written as 0 */
+    buf_release(&b);
+    buf_init(&b, 10);   /* a full buffer fails */
+    assert_int_equal(embed_vector_pack(&b, v, 3), -1);
+    buf_release(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_config),
+        cmocka_unit_test(test_vector_bytes),
         cmocka_unit_test(test_deterministic_normalized),
         cmocka_unit_test(test_similarity),
         cmocka_unit_test(test_question_ranks_answer_first),

@@ -48,33 +48,6 @@ static void test_copy_escape(void **state)
     buf_release(&b);
 }
 
-static void test_vector_binary(void **state)
-{
-    struct buf b;
-    float v[2] = {0.5f, -2.0f};
-    float bad[1] = {0.0f};
-    static const unsigned char want[] = {
-        0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0x02, 0xBC, 0, 0, 0, 2, 0, 0, 0, 1,   /* ndim, no nulls, float4, 2 x lb 1 */
-        0, 0, 0, 4, 0x3F, 0x00, 0x00, 0x00,                                  /* 0.5 */
-        0, 0, 0, 4, 0xC0, 0x00, 0x00, 0x00,                                  /* -2.0 */
-    };
-
-    (void)state;
-    bad[0] = 1.0f / bad[0] - 1.0f / bad[0];   /* NaN */
-    buf_init(&b, 1024);
-    assert_int_equal(store_vector_binary(&b, v, 2), 0);
-    assert_int_equal(b.len, sizeof(want));
-    assert_memory_equal(b.ptr, want, sizeof(want));
-    buf_reset(&b);
-    assert_int_equal(store_vector_binary(&b, bad, 1), 0);
-    assert_int_equal(b.len, 28);
-    assert_memory_equal(b.ptr + 20, "\0\0\0\4\0\0\0\0", 8);   /* NaN written as 0 */
-    buf_release(&b);
-    buf_init(&b, 30);   /* a full buffer fails */
-    assert_int_equal(store_vector_binary(&b, v, 2), -1);
-    buf_release(&b);
-}
-
 static void test_retry_policy(void **state)
 {
     (void)state;
@@ -96,7 +69,6 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_copy_escape),
-        cmocka_unit_test(test_vector_binary),
         cmocka_unit_test(test_retry_policy),
     };
 
