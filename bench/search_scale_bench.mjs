@@ -33,7 +33,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startStack } from '../tests/lib/stack.mjs';
-import { buildGenChunks, envNum, f1, f2, pct, row } from './lib.mjs';
+import { buildGenChunks, envNum, f1, f2, httpRequest, pct, row } from './lib.mjs';
 
 const SIZES = (process.env.BENCH_SIZES ?? '10000,100000').split(',').map(Number);
 const TENANTS = 100;
@@ -128,9 +128,9 @@ async function runQueries(stack, tenants, queries, clients = CLIENTS, base = sta
     for (let i = next++; i < queries.length; i = next++) {
       const t = tenantOf(i);
       const t0 = process.hrtime.bigint();
-      const r = await fetch(`${base}/v1/search`, { method: 'POST', body: JSON.stringify({ query: queries[i], top_k: TOP_K }),
+      const r = await httpRequest(`${base}/v1/search`, { method: 'POST', body: JSON.stringify({ query: queries[i], top_k: TOP_K }),
         headers: { authorization: `Bearer ${tenants[t].token}`, 'content-type': 'application/json' } });
-      const text = await r.text();
+      const { text } = r;
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
       if (r.status !== 200) throw new Error(`search ${r.status}: ${text}`);
       lat.all.push(ms);
@@ -140,9 +140,12 @@ async function runQueries(stack, tenants, queries, clients = CLIENTS, base = sta
       answers[i] = JSON.stringify((json.results ?? []).map((c) => [c.chunk_id, c.score, c.snippet]));
     }
   }
+  const cpu0 = process.cpuUsage();
   await Promise.all(Array.from({ length: clients }, client));
+  const cpu = process.cpuUsage(cpu0);
   for (const k of Object.keys(lat)) lat[k].sort((a, b) => a - b);
-  return { lat, answers };
+  // the client's own CPU a search (this process, JSON and HTTP), on the same cores as the server
+  return { lat, answers, clientMs: (cpu.user + cpu.system) / 1000 / Math.max(1, queries.length) };
 }
 
 async function healthz(stack, n) {
@@ -151,7 +154,7 @@ async function healthz(stack, n) {
   async function client() {
     for (let i = next++; i < n; i = next++) {
       const t0 = process.hrtime.bigint();
-      await (await fetch(`${stack.baseUrl}/healthz`)).text();
+      await httpRequest(`${stack.baseUrl}/healthz`);
       xs.push(Number(process.hrtime.bigint() - t0) / 1e6);
     }
   }
@@ -275,9 +278,8 @@ async function aloneMs(tenants, queries, i, base) {
   let best = Infinity;
   for (let k = 0; k < TAIL; k++) {
     const t0 = process.hrtime.bigint();
-    const r = await fetch(`${base}/v1/search`, { method: 'POST', body: JSON.stringify({ query: queries[i], top_k: TOP_K }),
+    await httpRequest(`${base}/v1/search`, { method: 'POST', body: JSON.stringify({ query: queries[i], top_k: TOP_K }),
       headers: { authorization: `Bearer ${tenants[tenantOf(i)].token}`, 'content-type': 'application/json' } });
-    await r.text();
     best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e6);
   }
   return best;
@@ -291,9 +293,8 @@ async function tailQuestions(stack, tenants, queries, api) {
     for (let k = 0; k < TAIL; k++) {
       const t = tenantOf(i);
       const t0 = process.hrtime.bigint();
-      const r = await fetch(`${api.baseUrl}/v1/search`, { method: 'POST', body: JSON.stringify({ query: queries[i], top_k: TOP_K }),
+      await httpRequest(`${api.baseUrl}/v1/search`, { method: 'POST', body: JSON.stringify({ query: queries[i], top_k: TOP_K }),
         headers: { authorization: `Bearer ${tenants[t].token}`, 'content-type': 'application/json' } });
-      await r.text();
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
       const log = api.log();
       const line = log.slice(seen).split('\n').reverse().find((l) => l.includes('"msg":"search"'));
@@ -371,6 +372,7 @@ async function main() {
       row(`search p50/p95/p99 all`, p3(fast.lat.all), 'ms', size >= 1000000 ? 'target p95 <= 150' : size >= 100000 ? 'target p95 <= 40' : '');
       row(`  big tenant`, p3(fast.lat.big), 'ms');
       row(`  small tenants`, p3(fast.lat.small), 'ms');
+      row('  the bench client\'s own CPU a search', f2(fast.clientMs), 'ms', 'node:http, same cores');
       row('  1 client (no queuing)', p3(one.lat.all), 'ms', `big ${f1(pct(one.lat.big, 50))}, small ${f1(pct(one.lat.small, 50))} ms p50`);
       row(`baseline: ${OLD_INDEX}, not ${INDEX_NAME}`, p3(slow.lat.all), 'ms', `p95 with / without ${f2(pct(fast.lat.all, 95) / pct(slow.lat.all, 95))} x`);
       row(`  big tenant`, p3(slow.lat.big), 'ms');

@@ -477,6 +477,20 @@ describe('candidates at scale', () => {
     assert.ok(cands >= 2 && cands <= 10, `not only the chunks holding both words: ${line}`);
   });
 
+  // search.c pre-ranks more matches than it scores by the count of the query lexemes' positions a
+  // chunk holds, in place of ts_rank_cd(tsv, the lexemes as an OR query): on the stored tsv (weight
+  // D everywhere) each position is a cover of its own worth 0.1, so both give the same order.
+  test('the pre-rank count is ts_rank_cd of the OR query, times ten, on every stored chunk', async () => {
+    const lex = ['harbor', 'crane', 'ledger', 'yard', 'shipment', 'noon', 'zzabsent'];
+    const rows = await stack.sql(`WITH q AS (SELECT string_agg(quote_literal(l), ' | ')::tsquery AS tq FROM unnest($1::text[]) l)
+      SELECT count(*)::int AS n, count(*) FILTER (WHERE c.tsv @@ q.tq)::int AS matching,
+             count(*) FILTER (WHERE abs(ts_rank_cd(c.tsv, q.tq) - 0.1 * (SELECT coalesce(sum(cardinality(u.positions)), 0)
+               FROM unnest(ts_filter(setweight(c.tsv, 'A', $1::text[]), '{a}')) u)) > 1e-4)::int AS differ
+        FROM chunks c JOIN tenants t USING (tenant_id), q WHERE t.slug = 'initech'`, [lex]);
+    assert.ok(rows[0].matching > 1000, JSON.stringify(rows[0]));
+    assert.equal(rows[0].differ, 0, JSON.stringify(rows[0]));
+  });
+
   test('the search log line says what each statement waited for, never the query', async () => {
     const before = stack.apiLog().length;
     const r = await search({ ...C, slug: 'initech' }, 'harbor ledger', 8);

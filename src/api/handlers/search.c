@@ -131,8 +131,14 @@ enum { T_LEXEME, T_DF, T_QWORD, T_N, T_BYTES, T_ORIGIN, T_WEIGHT, T_NAME };
  * Candidates: chunks containing any ($5 ' | ') or every ($5 ' & ') of the
  * candidate lexemes $3 (the rarest content words of the query, search.c picks
  * them from term_stats; at most SEARCH_SCAN_CAP rows are read), pre-ranked
- * by ts_rank_cd against every lexeme $2, at most $4 (when no more match, all
- * are kept whatever their rank: ts_rank_cd is not computed). For each, what rank.c
+ * by the number of positions of every lexeme $2 they hold, at most $4 (when
+ * no more match, all are kept whatever their rank: no pre-rank is computed).
+ * That count orders them as ts_rank_cd(tsv, $2 as an OR query) did: on the
+ * generated tsv (weight D everywhere) every position is a cover of its own,
+ * worth 0.1 (checked equal on the benchmark's rows), but ts_rank_cd evaluates
+ * the whole query for each cover, 4 us a chunk for 4 lexemes and 31 us for 34
+ * (expansions included), where the count costs ~3 us (docs/retrieval.md "At
+ * scale, tenth pass"). It is counted from the hits below, made once. For each, what rank.c
  * scores: the query lexemes it holds with their positions ("i:p,p;j:p", i the
  * 1-based index in $2), the ones in its document title or its own heading
  * (the last level of a heading path of two levels or more: a top-level
@@ -165,8 +171,7 @@ enum { T_LEXEME, T_DF, T_QWORD, T_N, T_BYTES, T_ORIGIN, T_WEIGHT, T_NAME };
  */
 static struct db_stmt candidates_stmt = {
     "WITH q AS ("
-    "  SELECT (SELECT string_agg(" SEARCH_QUOTE_LEXEME ", ' | ')::tsquery FROM unnest($2::text[]) lexeme) AS tq,"
-    "         (SELECT string_agg(" SEARCH_QUOTE_LEXEME ", $5)::tsquery FROM unnest($3::text[]) lexeme) AS tq_cand"
+    "  SELECT (SELECT string_agg(" SEARCH_QUOTE_LEXEME ", $5)::tsquery FROM unnest($3::text[]) lexeme) AS tq_cand"
     "), hit AS MATERIALIZED ("
     "  SELECT c.chunk_id, c.doc_id, c.version_id, c.ordinal, c.page_start, c.page_end, c.section, c.page_label, c.tsv,"
     "         octet_length(c.text) AS bytes, c.ocr, c.head_tsv, c.sketch"
@@ -175,8 +180,8 @@ static struct db_stmt candidates_stmt = {
     "), cand AS ("
     "  SELECT h.*, d.title, d.source_uri, d.title_tsv"
     "    FROM (SELECT h.*, CASE WHEN (SELECT count(*) FROM hit) > $4::integer"
-    "                           THEN ts_rank_cd(h.tsv, (SELECT tq FROM q)) END AS pre"
-    "            FROM hit h"
+    "                           THEN (SELECT coalesce(sum(cardinality(u.positions)), 0) FROM unnest(h.hits) u) END AS pre"
+    "            FROM (SELECT h.*, ts_filter(setweight(h.tsv, 'A', $2::text[]), '{a}') AS hits FROM hit h OFFSET 0) h"
     "           ORDER BY pre DESC, h.chunk_id) h"
     "   CROSS JOIN LATERAL ("
     "         SELECT d.title, d.source_uri, d.title_tsv FROM documents d"
@@ -189,7 +194,7 @@ static struct db_stmt candidates_stmt = {
     ")"
     "SELECT cand.chunk_id, cand.doc_id, cand.version_id, cand.title, cand.source_uri,"
     "       cand.page_start, cand.page_end, cand.section, cand.page_label, cand.bytes, cand.ordinal,"
-    "       ts_filter(setweight(cand.tsv, 'A', $2::text[]), '{a}') AS hits,"
+    "       cand.hits,"
     "       ts_filter(setweight(cand.title_tsv || cand.head_tsv, 'A', $2::text[]), '{a}') AS fields,"
     "       cand.ocr, cand.sketch"
     "  FROM cand",
