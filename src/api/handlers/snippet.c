@@ -114,13 +114,33 @@ static size_t split_words(const char *text, size_t len, struct word *w)
     return n;
 }
 
+/* Whether c is an ASCII lowercase letter. */
+static int ascii_lower(char c)
+{
+    return c >= 'a' && c <= 'z';
+}
+
 void snippet_terms_init(struct snippet_terms *t, const char *const *lex, int n)
 {
     t->n = n < SNIPPET_MAX_TERMS ? (n > 0 ? n : 0) : SNIPPET_MAX_TERMS;
+    memset(t->pre, 0, sizeof(t->pre));
     for (int i = 0; i < t->n; i++) {
         t->lex[i] = lex[i] ? lex[i] : "";
         t->len[i] = lex[i] ? strlen(lex[i]) : 0;   /* "" matches no word: a word is never empty */
+        if (t->len[i] >= 2 && ascii_lower(t->lex[i][0]) && ascii_lower(t->lex[i][1]))
+            t->pre[t->lex[i][0] - 'a'] |= (uint32_t)1 << (t->lex[i][1] - 'a') |
+                                          (uint32_t)(t->lex[i][1] == 'i') << ('y' - 'a');   /* "dying": "die" */
+        else if (t->len[i] == 1 && ascii_lower(t->lex[i][0]))
+            t->pre[t->lex[i][0] - 'a'] = ~(uint32_t)0;   /* "aed" stems to "a": any second letter */
     }
+}
+
+/* Whether the stem of key (len bytes, lowercased) can be one of t's lexemes (snippet_terms.pre). */
+static int may_stem_to(const char *key, size_t len, const struct snippet_terms *t)
+{
+    if (len < 2 || !ascii_lower(key[0]) || !ascii_lower(key[1]))
+        return 1;
+    return (t->pre[key[0] - 'a'] >> (key[1] - 'a')) & 1;
 }
 
 /* The index of the lexeme k (klen bytes) in t, or -1. */
@@ -151,7 +171,7 @@ static int match(struct sb_stemmer *st, const char *text, size_t start, size_t e
         digit |= ch >= '0' && ch <= '9';
     }
     i = find_lex(key, len, t);
-    if (i >= 0 || digit || !st)
+    if (i >= 0 || digit || !st || !may_stem_to(key, len, t))
         return i;
     stem = sb_stemmer_stem(st, (const sb_symbol *)key, (int)len);
     return stem ? find_lex((const char *)stem, (size_t)sb_stemmer_length(st), t) : -1;

@@ -11,6 +11,7 @@
 #include "common/buf.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define SNIPPET_MAX_WORDS 40     /* words of one fragment at most (ts_headline's MaxWords) */
 #define SNIPPET_MIN_WORDS 15     /* words shown when nothing matches (MinWords) */
@@ -26,6 +27,16 @@ struct snippet_terms {
     int n;
     const char *lex[SNIPPET_MAX_TERMS];
     size_t len[SNIPPET_MAX_TERMS];
+    /*
+     * pre[a] bit b: some lexeme begins with the ASCII letters 'a' + a, 'a' + b,
+     * or is the letter 'a' + a alone (every bit). The English stemmer keeps a
+     * word's first letter, and its second when the stem has two ("aed" stems
+     * to "a") but for a 'y' made 'i' ("dying": "die", so 'i' sets 'y' too; a
+     * unit test checks it over every word of up to four letters and WordNet's),
+     * so a word that begins with two ASCII letters no lexeme can begin with is
+     * not stemmed.
+     */
+    uint32_t pre[26];
 };
 
 /*

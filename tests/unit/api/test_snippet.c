@@ -9,7 +9,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <libstemmer.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* The snippet of text for the lexemes lex[0..n) with <mark> for the markers, in out (size outsz). */
@@ -43,6 +45,11 @@ static void test_stemmed_matches(void **state)
     assert_non_null(snippet_stemmer());
     snip("Refunds for Subscriptions are refunded within 14 days.", lex, 2, out, sizeof(out));
     assert_string_equal(out, "[Refunds] for [Subscriptions] are [refunded] within 14 days");
+    /* stems that change the second letter or leave one: still found (snippet_terms.pre) */
+    snip("The dying fire was tied off.", (const char *[]){"die", "tie"}, 2, out, sizeof(out));
+    assert_string_equal(out, "The [dying] fire was [tied] off");
+    snip("Oed, aed and oing.", (const char *[]){"o"}, 1, out, sizeof(out));
+    assert_string_equal(out, "[Oed], aed and [oing]");
 }
 
 static void test_digits_and_joined_words(void **state)
@@ -132,6 +139,63 @@ static void test_terms_made_once(void **state)
     }
 }
 
+/*
+ * Whether the English stem of word keeps its first letter, and its second
+ * when the stem has two ("aed" stems to "a") but for a 'y' made 'i' ("dying"
+ * stems to "die"): snippet_terms.pre relies on it.
+ */
+static int stem_keeps_prefix(struct sb_stemmer *st, const char *word, size_t len)
+{
+    const sb_symbol *stem = sb_stemmer_stem(st, (const sb_symbol *)word, (int)len);
+
+    int n = stem ? sb_stemmer_length(st) : 0;
+
+    if (n < 1 || stem[0] != (sb_symbol)word[0] ||
+        (n >= 2 && stem[1] != (sb_symbol)word[1] && !(word[1] == 'y' && stem[1] == 'i'))) {
+        print_message("stem of \"%.*s\": \"%.*s\"\n", (int)len, word, n,
+                      stem ? (const char *)stem : "");
+        return 0;
+    }
+    return 1;
+}
+
+/* Every word of 2-4 ASCII letters, and every all-letter lemma and irregular form of WordNet. */
+static void test_stem_keeps_two_letters(void **state)
+{
+    static const char *const files[] = {"index.noun", "index.verb", "index.adj", "index.adv",
+                                        "noun.exc", "verb.exc", "adj.exc", "adv.exc"};
+    struct sb_stemmer *st = snippet_stemmer();
+    char w[5], line[4096], path[512];
+    long words = 0;
+
+    (void)state;
+    assert_non_null(st);
+    for (int len = 2; len <= 4; len++)
+        for (long k = 0, n = len == 2 ? 676 : len == 3 ? 17576 : 456976; k < n; k++, words++) {
+            for (long x = k, j = len - 1; j >= 0; j--, x /= 26)
+                w[j] = (char)('a' + x % 26);
+            assert_true(stem_keeps_prefix(st, w, (size_t)len));
+        }
+    for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
+        FILE *fp;
+
+        snprintf(path, sizeof(path), "/usr/share/wordnet/%s", files[f]);
+        fp = fopen(path, "r");
+        if (!fp)
+            fail_msg("%s: install wordnet-base (scripts/install-deps.sh)", path);
+        while (fgets(line, sizeof(line), fp)) {
+            size_t n = strspn(line, "abcdefghijklmnopqrstuvwxyz");
+
+            if (n >= 2 && line[n] == ' ') {   /* one all-letter word (a lemma with '_' is several) */
+                assert_true(stem_keeps_prefix(st, line, n));
+                words++;
+            }
+        }
+        fclose(fp);
+    }
+    assert_true(words > 500000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -141,6 +205,7 @@ int main(void)
         cmocka_unit_test(test_two_fragments_in_text_order),
         cmocka_unit_test(test_marks_cannot_be_forged),
         cmocka_unit_test(test_terms_made_once),
+        cmocka_unit_test(test_stem_keeps_two_letters),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
