@@ -160,8 +160,8 @@ static int match(struct sb_stemmer *st, const char *text, size_t start, size_t e
     int digit = 0, i;
     const sb_symbol *stem;
 
-    if (len > sizeof(key))
-        return -1;
+    if (len == 0 || len > sizeof(key))
+        return -1;   /* a word is never empty */
     for (size_t j = 0; j < len; j++) {
         unsigned char ch = (unsigned char)text[start + j];
         int upper = (ch >= 'A' && ch <= 'Z') ||   /* and Latin-1's À..Þ but × (U+00C0..U+00DE: C3 80..9E) */
