@@ -114,8 +114,6 @@ export async function load({ url, headers = {}, connections = 32, seconds = 10, 
   return { rps: ok / elapsed, ok, bad, statuses, elapsed, p50: pct(lat, 50), p99: pct(lat, 99), max: lat[lat.length - 1] };
 }
 
-// The head and tail of a one-file multipart/form-data body, so the file itself can
-// be streamed between them.
 // One HTTP request over a keep-alive connection (node:http): { status, text }. The search
 // benches' client: fetch() (undici) cost this process 1.4-2.3 ms of CPU a search against
 // 0.7-0.8 ms for node:http, on the same 2 cores as the server it measures.
@@ -135,6 +133,8 @@ export function httpRequest(url, { method = 'GET', body, headers = {} } = {}) {
   });
 }
 
+// The head and tail of a one-file multipart/form-data body, so the file itself can
+// be streamed between them.
 export function multipartParts({ filename, type = 'text/plain', fields = {} }) {
   const boundary = `----bench${Math.random().toString(16).slice(2)}${Date.now()}`;
   let head = '';

@@ -18,7 +18,6 @@
 #include "common/run_state.h"
 #include "common/timeutil.h"
 
-#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -356,7 +356,6 @@ static const char *trim(const char *s, size_t *len)
 enum search_stage { ST_TERMS, ST_CANDIDATES, ST_VECTORS, ST_FEEDBACK, ST_SNIPPETS, ST_COUNT };
 
 /* One search, from the parsed body to the answer. */
-
 struct search {
     struct req *r;
     int64_t t0;              /* time_mono_ms() at the start, for the log line */
@@ -508,23 +507,27 @@ static float *embed_query(struct req *r, const char *query, struct embedder **ou
     return vec;
 }
 
-/* "{id,id,...}" for the chosen chunks, or rows 0..n-1 when sel is NULL (UUIDs need no quoting). */
-static char *uuid_array(struct req *r, const PGresult *res, const struct rank_cand *sel, int n)
+/*
+ * "{id,id,...}" for the chosen chunks, or rows 0..n-1 when sel is NULL (UUIDs
+ * need no quoting), then NULLs (which join no chunk) up to min entries.
+ */
+static char *uuid_array(struct req *r, const PGresult *res, const struct rank_cand *sel, int n, int min)
 {
-    size_t cap = (size_t)n * (ID_UUID_LEN + 1) + 3, off = 0;
+    int total = n > min ? n : min;
+    size_t cap = (size_t)total * (ID_UUID_LEN + 1) + 3, off = 0;
     char *s = arena_alloc(&r->arena, cap);
-    int i;
 
     if (!s)
         return NULL;
     s[off++] = '{';
-    for (i = 0; i < n; i++) {
-        const char *id = db_val(res, sel ? (int)sel[i].idx : i, C_CHUNK);
+    for (int i = 0; i < total; i++) {
+        const char *id = i < n ? db_val(res, sel ? (int)sel[i].idx : i, C_CHUNK) : "NULL";
+        size_t len = i < n ? ID_UUID_LEN : 4;
 
         if (i)
             s[off++] = ',';
-        memcpy(s + off, id, ID_UUID_LEN);
-        off += ID_UUID_LEN;
+        memcpy(s + off, id, len);
+        off += len;
     }
     s[off++] = '}';
     s[off] = '\0';
@@ -903,7 +906,7 @@ static int read_vectors(struct search *s, struct rank_cand *c, const int *keep, 
     for (int j = 0; kc && j < nk; j++)
         kc[j].idx = c[keep[j]].idx;
     snprintf(dimtxt, sizeof(dimtxt), "%d", s->dim);
-    params[0] = kc ? uuid_array(s->r, s->cands, kc, nk) : NULL;
+    params[0] = kc ? uuid_array(s->r, s->cands, kc, nk, 0) : NULL;
     params[1] = s->r->principal.tenant_id;
     params[2] = embed_model(s->emb);
     params[3] = dimtxt;
@@ -1011,8 +1014,8 @@ static int read_sketches(struct search *s, struct rank_cand *c, int n)
             c[i].nsketch = rank_parse_sketch(db_val(s->cands, (int)c[i].idx, C_SKETCH), c[i].sketch, RANK_SKETCH);
         return 0;
     }
-    params[1] = uuid_array(s->r, s->cands, c, n);
-    params[2] = uuid_array(s->r, s->cands, c, nfb);
+    params[1] = uuid_array(s->r, s->cands, c, n, 0);
+    params[2] = uuid_array(s->r, s->cands, c, nfb, 0);
     if (!params[1] || !params[2]) {
         req_error(s->r, API_ERR_INTERNAL, "out of memory");
         return -1;
@@ -1070,36 +1073,14 @@ static int select_evidence(struct search *s)
  */
 #define SEARCH_SNIPPET_IDS_MIN 16
 
-/* "{id,...,NULL,...}": ids (uuid_array's) padded with NULLs to SEARCH_SNIPPET_IDS_MIN; NULL when out of memory. */
-static char *snippet_ids(struct req *r, const char *ids, int n)
-{
-    size_t len = strlen(ids), pad = n < SEARCH_SNIPPET_IDS_MIN ? (size_t)(SEARCH_SNIPPET_IDS_MIN - n) : 0;
-    char *out = arena_alloc(&r->arena, len + pad * 5 + 1);
-    size_t off = len - 1;   /* before the closing brace */
-
-    if (!out)
-        return NULL;
-    memcpy(out, ids, off);
-    for (size_t i = 0; i < pad; i++) {
-        if (n > 0 || i > 0)
-            out[off++] = ',';
-        memcpy(out + off, "NULL", 4);
-        off += 4;
-    }
-    out[off++] = '}';
-    out[off] = '\0';
-    return out;
-}
-
 /* The text of the selected chunks (chunk_id, text); NULL after answering. */
 static PGresult *fetch_snippets(struct search *s)
 {
     struct req *r = s->r;
     const char *params[2];
-    const char *ids = uuid_array(r, s->cands, s->sel, s->nsel);
 
     params[0] = r->principal.tenant_id;
-    params[1] = ids ? snippet_ids(r, ids, s->nsel) : NULL;
+    params[1] = uuid_array(r, s->cands, s->sel, s->nsel, SEARCH_SNIPPET_IDS_MIN);
     if (!params[1]) {
         req_error(r, API_ERR_INTERNAL, "out of memory");
         return NULL;
