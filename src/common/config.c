@@ -199,7 +199,7 @@ static const struct cfg_entry cfg_table[] = {
     {"EXTRACT_TIMEOUT", CFG_DURATION, F(extract_timeout_ms), WORKER, "120s", 100, SEC(3600), NULL,
      "wall-clock limit of the extraction child"},
     {"EXTRACT_MEMORY_MB", CFG_INT, F(extract_memory_mb), WORKER, "1024", 32, 65536, NULL,
-     "address-space limit of the extraction child (MiB)"},
+     "address-space limit of the extraction child and each program it runs (MiB); a PDF up to a quarter of it is read into memory by pdftotext"},
     {"EXTRACT_MAX_CHARS", CFG_INT, F(extract_max_chars), WORKER, "50000000", 1000, (int64_t)1 << 34, NULL,
      "extracted text larger than this fails the run too_large"},
     {"EXTRACT_MAX_UNCOMPRESSED", CFG_BYTES, F(extract_max_uncompressed), WORKER, "256M", 1 << 20,

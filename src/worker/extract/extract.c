@@ -261,7 +261,8 @@ static enum run_fail extract_raw(const struct job *job, struct buf *raw, char *d
     if (job->kind == K_PDF) {
         extract_pdf_info(job->ctx);
         extract_pdf_outline(job->ctx);
-        rc = extract_pdf_text(job->path, extract_pdf_page_count(), pdf_parts_for(job->ctx), raw, detail, dlen);
+        rc = extract_pdf_text(job->path, extract_pdf_page_count(), pdf_parts_for(job->ctx),
+                              extract_pdf_stdin_max(job->ctx ? job->ctx->memory_mb : 0), raw, detail, dlen);
         return rc == RUN_OK ? extract_pdf_ocr(job->ctx, raw, detail, dlen) : rc;
     }
     if (job->kind == K_OTHER)

@@ -10,6 +10,7 @@
 #include "worker/extract/ocr.h"
 #include "worker/extract/extract.h"
 #include "worker/extract/outline.h"
+#include "worker/extract/pdf.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -46,6 +47,7 @@ struct prog {
     struct buf *out;
     long deadline;   /* mono ms */
     long cpu_s;
+    const char *in_path;   /* no in bytes: stdin from this file (NULL: /dev/null) */
 };
 
 /* In the forked child: wire stdin/stdout/stderr, the CPU limit, exec. Never returns. */
@@ -54,6 +56,8 @@ static void prog_child(const struct prog *pr, int in_fd, int out_fd)
     int devnull = open("/dev/null", O_RDWR);
     struct rlimit rl = { (rlim_t)pr->cpu_s, (rlim_t)pr->cpu_s + 1 };
 
+    if (in_fd < 0 && pr->in_path && (in_fd = open(pr->in_path, O_RDONLY)) < 0)
+        _exit(126);
     if (dup2(in_fd >= 0 ? in_fd : devnull, 0) < 0 || dup2(out_fd, 1) < 0)
         _exit(126);
     if (devnull >= 0)
@@ -181,7 +185,7 @@ static enum run_fail run_prog(const struct prog *pr, char *detail, size_t dlen)
 static enum run_fail run_simple(const char *const *argv, struct buf *out, long timeout_ms, char *detail,
                                 size_t dlen)
 {
-    struct prog pr = { argv, NULL, 0, out, now_ms() + timeout_ms, timeout_ms / 1000 + 1 };
+    struct prog pr = { argv, NULL, 0, out, now_ms() + timeout_ms, timeout_ms / 1000 + 1, NULL };
 
     return run_prog(&pr, detail, dlen);
 }
@@ -273,18 +277,24 @@ void extract_pdf_progress(const char *p, size_t n)
 
 /* ---- PDF pages ----------------------------------------------------------- */
 
-/* Pages (1-based) that hold at least one image, from `pdfimages -list`: has[p] = 1. */
+/* Pages (1-based) that hold at least one image, from `pdfimages -list`: has[p] = 1. It reads
+ * every page, so the PDF goes on its stdin when pdftotext's does (pdf.h: poppler holds it in
+ * memory rather than reading it through 256-byte pread()s). */
 static enum run_fail pages_with_images(const struct extract_ctx *ctx, unsigned char *has, long npages,
                                        char *detail, size_t dlen)
 {
     char path[4200];
-    const char *argv[] = {"pdfimages", "-list", path, NULL};
+    int in_stdin = extract_pdf_on_stdin(ctx->path, extract_pdf_stdin_max(ctx->memory_mb));
+    const char *argv[] = {"pdfimages", "-list", in_stdin ? "-" : path, NULL};
     struct buf out;
+    struct prog pr;
     enum run_fail rc;
 
     safe_path(ctx->path, path, sizeof(path));
     buf_init(&out, 64u << 20);
-    rc = run_simple(argv, &out, ctx->ocr_page_timeout_ms, detail, dlen);
+    pr = (struct prog){ argv, NULL, 0, &out, now_ms() + ctx->ocr_page_timeout_ms, ctx->ocr_page_timeout_ms / 1000 + 1,
+                        in_stdin ? ctx->path : NULL };
+    rc = run_prog(&pr, detail, dlen);
     for (const char *p = out.ptr; rc == RUN_OK && p && *p;) {
         const char *nl = strchr(p, '\n');
         char *end;
@@ -333,7 +343,7 @@ static enum run_fail tesseract(const struct extract_ctx *ctx, const void *img, s
 {
     char dpis[24], file[4200];
     const char *argv[] = {"tesseract", file, "stdout", "-l", ctx->ocr_langs, "--dpi", dpis, NULL};
-    struct prog pr = { argv, img, n, out, deadline, (deadline - now_ms()) / 1000 + 1 };
+    struct prog pr = { argv, img, n, out, deadline, (deadline - now_ms()) / 1000 + 1, NULL };
 
     snprintf(dpis, sizeof(dpis), "%ld", dpi);
     if (img)
@@ -361,7 +371,7 @@ static enum run_fail ocr_pdf_page(const struct extract_ctx *ctx, long page, stru
     snprintf(res, sizeof(res), "%ld", dpi);
     buf_init(&png, (size_t)ctx->ocr_max_pixels * 2 + (1u << 20));
     buf_init(&text, out->max);
-    pr = (struct prog){ argv, NULL, 0, &png, deadline, ctx->ocr_page_timeout_ms / 1000 + 1 };
+    pr = (struct prog){ argv, NULL, 0, &png, deadline, ctx->ocr_page_timeout_ms / 1000 + 1, NULL };
     rc = run_prog(&pr, detail, dlen);
     if (rc == RUN_OK)
         rc = tesseract(ctx, png.ptr ? png.ptr : "", png.len, NULL, dpi, deadline, &text, detail, dlen);

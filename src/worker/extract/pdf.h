@@ -26,8 +26,21 @@
  * The first failing part in page order gives the code and detail
  * ("pdftotext exit 1": CORRUPT, its CPU limit: TIMEOUT, killed: EXTRACT_FAILED,
  * out of memory: INTERNAL); out is released on failure.
+ * A regular file of at most stdin_max bytes is given to each pdftotext on its
+ * stdin ("-" as the file name; each process opens the file itself): poppler
+ * then holds the file in memory (its size per process, under the process's
+ * RLIMIT_AS) instead of reading it through 256-byte pread()s, the same bytes
+ * out for about a quarter less CPU. A larger file (or stdin_max < 0) is
+ * passed by path.
  */
-enum run_fail extract_pdf_text(const char *path, long pages, int parts, struct buf *out, char *detail,
-                               size_t detail_len);
+enum run_fail extract_pdf_text(const char *path, long pages, int parts, long long stdin_max, struct buf *out,
+                               char *detail, size_t detail_len);
+
+/* The largest PDF a poppler program gets on its stdin under an address-space limit of
+ * memory_mb MiB (EXTRACT_MEMORY_MB): a quarter of it; -1 (never) when memory_mb <= 0. */
+long long extract_pdf_stdin_max(long memory_mb);
+
+/* 1 when path is a regular file of at most stdin_max bytes (given on stdin), else 0 (by path). */
+int extract_pdf_on_stdin(const char *path, long long stdin_max);
 
 #endif

@@ -704,34 +704,42 @@ static void test_outline_parse(void **state)
 #define MANUAL_PDF "/usr/share/doc/bash-doc/bashref.pdf"
 #define MANUAL_PAGES 196
 
-/* pdftotext over the whole file against 2, 3 and 7 parts: the same bytes, page ends included. */
+/* Files up to this size reach pdftotext on its stdin; -1: always by path. */
+#define BY_STDIN (1LL << 30)
+#define BY_PATH (-1LL)
+
+/* pdftotext over the whole file against 2, 3 and 7 parts, by path and on stdin: the same bytes,
+ * page ends included. */
 static void test_pdf_parts_identical(void **state)
 {
     static const int nparts[] = { 2, 3, 7, MANUAL_PAGES };
+    static const long long how[] = { BY_PATH, BY_STDIN };
     struct buf one, many;
     char d[256];
 
     (void)state;
     buf_init(&one, 64u << 20);
-    assert_int_equal(extract_pdf_text(MANUAL_PDF, MANUAL_PAGES, 1, &one, d, sizeof(d)), RUN_OK);
+    assert_int_equal(extract_pdf_text(MANUAL_PDF, MANUAL_PAGES, 1, BY_PATH, &one, d, sizeof(d)), RUN_OK);
     assert_true(one.len > 100000);
-    for (size_t k = 0; k < sizeof(nparts) / sizeof(nparts[0]); k++) {
-        size_t ff = 0;
+    for (size_t h = 0; h < 2; h++)
+        for (size_t k = 0; k < sizeof(nparts) / sizeof(nparts[0]) + 1; k++) {
+            int n = k == 0 ? 1 : nparts[k - 1];
+            size_t ff = 0;
 
-        buf_init(&many, 64u << 20);
-        assert_int_equal(extract_pdf_text(MANUAL_PDF, MANUAL_PAGES, nparts[k], &many, d, sizeof(d)), RUN_OK);
-        assert_int_equal(many.len, one.len);
-        assert_memory_equal(many.ptr, one.ptr, one.len);
-        for (size_t i = 0; i < many.len; i++)
-            ff += many.ptr[i] == '\f';
-        assert_int_equal(ff, MANUAL_PAGES);
-        buf_release(&many);
-    }
-    /* a 3-page fixture in 3 one-page parts */
+            buf_init(&many, 64u << 20);
+            assert_int_equal(extract_pdf_text(MANUAL_PDF, MANUAL_PAGES, n, how[h], &many, d, sizeof(d)), RUN_OK);
+            assert_int_equal(many.len, one.len);
+            assert_memory_equal(many.ptr, one.ptr, one.len);
+            for (size_t i = 0; i < many.len; i++)
+                ff += many.ptr[i] == '\f';
+            assert_int_equal(ff, MANUAL_PAGES);
+            buf_release(&many);
+        }
+    /* a 3-page fixture in 3 one-page parts, and on stdin */
     buf_reset(&one);
     buf_init(&many, 1u << 20);
-    assert_int_equal(extract_pdf_text(fixture("sample.pdf"), 3, 1, &one, d, sizeof(d)), RUN_OK);
-    assert_int_equal(extract_pdf_text(fixture("sample.pdf"), 3, 3, &many, d, sizeof(d)), RUN_OK);
+    assert_int_equal(extract_pdf_text(fixture("sample.pdf"), 3, 1, BY_PATH, &one, d, sizeof(d)), RUN_OK);
+    assert_int_equal(extract_pdf_text(fixture("sample.pdf"), 3, 3, BY_STDIN, &many, d, sizeof(d)), RUN_OK);
     assert_int_equal(many.len, one.len);
     assert_memory_equal(many.ptr, one.ptr, one.len);
     buf_release(&one);
@@ -742,17 +750,21 @@ static void test_pdf_parts_identical(void **state)
 static void expect_pdf_fail(const char *path, long pages, int parts, size_t max, enum run_fail code,
                             const char *detail)
 {
+    static const long long how[] = { BY_PATH, BY_STDIN };
     struct buf out;
     char d[256];
 
-    buf_init(&out, max);
-    assert_int_equal(extract_pdf_text(path, pages, parts, &out, d, sizeof(d)), code);
-    if (detail)
-        assert_string_equal(d, detail);
-    assert_null(out.ptr);
+    for (size_t h = 0; h < 2; h++) {
+        buf_init(&out, max);
+        assert_int_equal(extract_pdf_text(path, pages, parts, how[h], &out, d, sizeof(d)), code);
+        if (detail)
+            assert_string_equal(d, detail);
+        assert_null(out.ptr);
+    }
 }
 
-/* A part that fails fails the whole text with pdftotext's codes; the output cap counts every part. */
+/* A part that fails fails the whole text with pdftotext's codes, by path and on stdin; the output
+ * cap counts every part. */
 static void test_pdf_parts_fail(void **state)
 {
     struct buf out;
@@ -768,7 +780,7 @@ static void test_pdf_parts_fail(void **state)
     expect_pdf_fail(fixture("corrupt.pdf"), 0, 1, 1u << 20, RUN_FAIL_CORRUPT, "pdftotext exit 1");
     expect_pdf_fail(MANUAL_PDF, MANUAL_PAGES, 1, 300000, RUN_FAIL_TOO_LARGE, "pdftotext output over the limit");
     buf_init(&out, 1u << 20);
-    assert_int_equal(extract_pdf_text(fixture("sample.pdf"), 0, 4, &out, d, sizeof(d)), RUN_OK);
+    assert_int_equal(extract_pdf_text(fixture("sample.pdf"), 0, 4, BY_STDIN, &out, d, sizeof(d)), RUN_OK);
     assert_true(out.len > 0 && out.ptr[out.len - 1] == '\f');
     buf_release(&out);
 }
