@@ -785,6 +785,25 @@ static void test_pdf_parts_fail(void **state)
     buf_release(&out);
 }
 
+/* Which PDFs go on stdin: a regular file of at most a quarter of the memory limit, nothing else. */
+static void test_pdf_stdin_rule(void **state)
+{
+    struct stat st;
+    const char *pdf = fixture("sample.pdf");
+
+    (void)state;
+    assert_int_equal(stat(pdf, &st), 0);
+    assert_true(extract_pdf_stdin_max(1024) == 256LL << 20);
+    assert_true(extract_pdf_stdin_max(32) == 8LL << 20);
+    assert_true(extract_pdf_stdin_max(0) < 0);
+    assert_int_equal(extract_pdf_on_stdin(pdf, extract_pdf_stdin_max(1024)), 1);
+    assert_int_equal(extract_pdf_on_stdin(pdf, st.st_size), 1);          /* the bound is inclusive */
+    assert_int_equal(extract_pdf_on_stdin(pdf, st.st_size - 1), 0);      /* one byte over: by path */
+    assert_int_equal(extract_pdf_on_stdin(pdf, extract_pdf_stdin_max(0)), 0);
+    assert_int_equal(extract_pdf_on_stdin("/nonexistent/x.pdf", 1LL << 30), 0);
+    assert_int_equal(extract_pdf_on_stdin("/tmp", 1LL << 30), 0);        /* not a regular file */
+}
+
 /* Parts only while cores would idle: the cores per running job, capped at the setting, at least 1. */
 static void test_pdf_parts_now(void **state)
 {
@@ -925,7 +944,7 @@ int main(void)
         cmocka_unit_test(test_html_buffer),   cmocka_unit_test(test_html_utf8_detection),
         cmocka_unit_test(test_put),           cmocka_unit_test(test_html_declared_charsets),
         cmocka_unit_test(test_sandbox_exec),  cmocka_unit_test(test_sandbox_memory),
-        cmocka_unit_test(test_pdf_parts_identical), cmocka_unit_test(test_pdf_parts_fail),
+        cmocka_unit_test(test_pdf_parts_identical), cmocka_unit_test(test_pdf_parts_fail), cmocka_unit_test(test_pdf_stdin_rule),
         cmocka_unit_test(test_pdf_parts_helper), cmocka_unit_test(test_pdf_parts_now),    cmocka_unit_test(test_pdf_parts_timeout),
     };
 
