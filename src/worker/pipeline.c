@@ -69,6 +69,7 @@ struct job {
     long long size;
     const char *mime;
     struct extract_result ex;       /* extract */
+    int pdf_parts;                  /* the pdftotext processes a PDF was allowed (stats.pdf_parts_allowed) */
     struct structure st;            /* chunk: ex's text without boilerplate, headings, page labels */
     int64_t progress_ms;            /* the last extract progress written */
     struct chunk *chunks;           /* chunk */
@@ -486,6 +487,7 @@ static enum stage_rc stage_extract(struct job *j)
     /* parts only while a core would idle: the cores per job this worker runs now (docs/decisions.md) */
     lim.pdf_parts = extract_pdf_parts_now((int)cfg->extract_pdf_parts, atomic_load(&jobs_running),
                                           extract_cpu_count());
+    j->pdf_parts = lim.pdf_parts;
     lim.pdf_split_pages = (long)cfg->extract_pdf_split_pages;
     lim.progress = extract_progress_cb;
     lim.progress_arg = j;
@@ -568,6 +570,9 @@ static json_t *job_stats(struct job *j)
         (json_int_t)j->ms[ST_EMBED], "progress", "stage", "done", "done", (json_int_t)j->nchunks, "total",
         (json_int_t)j->nchunks);
 
+    /* a PDF's parts as allowed when its extraction started (the helper uses 1 under EXTRACT_PDF_SPLIT_PAGES) */
+    if (stats && j->mime && strcmp(j->mime, SNIFF_MIME_PDF) == 0)
+        json_object_set_new(stats, "pdf_parts_allowed", json_integer(j->pdf_parts));
     if (stats)
         arena_json(j->a, stats);
     return stats;

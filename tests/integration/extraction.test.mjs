@@ -7,6 +7,7 @@
 //   - an OCR bomb (a PNG header claiming 30000x30000 px): too_large at once, no retry
 //   - OCR=off: an image fails unsupported_type
 //   - the worker's extraction children are ingest-extract, not ingest-worker
+//   - a PDF is split into pdftotext parts only while a core would idle (stats.pdf_parts_allowed)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -168,6 +169,50 @@ test('the extraction child is a new program image (ingest-extract), not a fork o
   const run = await stack.waitRun(up.json.run_id, { timeoutMs: 240000 });
   assert.equal(run.status, 'succeeded', `${run.status} ${run.error}`);
   assert.equal(run.stats.pages, 3);
+});
+
+// EXTRACT_PDF_PARTS (2) is capped at the cores per job the worker runs (extract_pdf_parts_now):
+// a PDF whose extraction starts while the worker runs another job gets fewer pdftotext
+// processes than one that starts alone. stats.pdf_parts_allowed records what it was given.
+test('a PDF is split only while a core would idle: alone it gets the parts, beside a running job fewer', async () => {
+  const cores = os.availableParallelism();
+  const pages = (what) => Array.from({ length: 70 }, (_, p) => [`Page ${p + 1} of the ${what} handbook.`]);
+  const gray = render(['a scanned page that keeps the first job busy'], 'gray');
+  // the first: 70 text pages (over EXTRACT_PDF_SPLIT_PAGES) and 6 scans, seconds of OCR
+  const first = await stack.upload({ token: who.token, filename: 'parts-a.pdf',
+    content: mixedPdf([...pages('harbour'), ...Array.from({ length: 6 }, () => gray)]) });
+  assert.equal(first.status, 202, first.text);
+  const inStage = async (runId, stages) => {
+    const deadline = Date.now() + 60000;
+    for (;;) {
+      const [r] = await stack.sql('SELECT status, stats FROM ingestion_runs WHERE run_id = $1', [runId]);
+      if (r.status !== 'queued' && (r.status !== 'running' || stages.includes(r.stats?.progress?.stage))) return r;
+      assert.ok(Date.now() < deadline, `run ${runId} never reached ${stages}: ${JSON.stringify(r)}`);
+      await new Promise((res) => setTimeout(res, 20));
+    }
+  };
+  const a = await inStage(first.json.run_id, ['extract']);
+  assert.equal(a.status, 'running', `the first job was still to be extracting: ${JSON.stringify(a)}`);
+  const second = await stack.upload({ token: who.token, filename: 'parts-b.pdf', content: mixedPdf(pages('lighthouse')) });
+  assert.equal(second.status, 202, second.text);
+  await inStage(second.json.run_id, ['extract', 'chunk', 'embed', 'write']);
+  const [aNow] = await stack.sql('SELECT status FROM ingestion_runs WHERE run_id = $1', [first.json.run_id]);
+  assert.equal(aNow.status, 'running', 'the second job started extracting while the first still ran');
+  const runA = await stack.waitRun(first.json.run_id, { timeoutMs: 240000 });
+  const runB = await stack.waitRun(second.json.run_id, { timeoutMs: 120000 });
+  assert.equal(runA.status, 'succeeded', `${runA.status} ${runA.error}`);
+  assert.equal(runB.status, 'succeeded', `${runB.status} ${runB.error}`);
+  assert.equal(runA.stats.pages, 76);
+  assert.equal(runB.stats.pages, 70);
+  assert.equal(runA.stats.pdf_parts_allowed, Math.max(1, Math.min(2, cores)), JSON.stringify(runA.stats));
+  assert.equal(runB.stats.pdf_parts_allowed, Math.max(1, Math.min(2, Math.floor(cores / 2))), JSON.stringify(runB.stats));
+  // both read the whole text, in page order, however many parts
+  const lastPage = await stack.sql(`SELECT count(*)::int AS n FROM chunks WHERE version_id = $1 AND text LIKE '%Page 70 of the lighthouse%'`,
+    [runB.stats.version_id]);
+  assert.ok(lastPage[0].n >= 1, 'the last page of the second PDF was read');
+  const notPdf = await stack.ingest({ token: who.token, filename: 'parts.txt', content: 'plain text has no parts\n' });
+  assert.equal(notPdf.run.status, 'succeeded');
+  assert.equal(notPdf.run.stats.pdf_parts_allowed, undefined, 'only PDFs say their parts');
 });
 
 test('OCR=off: an image fails unsupported_type', async () => {
