@@ -24,6 +24,10 @@ static void check_hits(const struct rank_hits *h, int n)
     for (int i = 0; i < n; i++)
         if (h[i].npos < 0 || h[i].npos > RANK_MAX_POS || h[i].npos > h[i].tf || (h[i].field & ~1))
             abort();
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < h[i].npos; k++)
+            if (h[i].pos[k] < 0 || h[i].pos[k] > RANK_POS_LIMIT)
+                abort();
     if (memcmp(&h[n], &zero, sizeof zero) != 0)
         abort();
 }

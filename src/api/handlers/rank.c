@@ -175,6 +175,13 @@ static int tsv_term(const char *lex, const char *const *terms, int n)
     return 0;
 }
 
+/* A parsed position, in PostgreSQL's range 0..RANK_POS_LIMIT (as it clamps them itself), so
+ * distances between positions cannot overflow whatever text reached the parser. */
+static int tsv_pos(long p)
+{
+    return p < 0 ? 0 : p > RANK_POS_LIMIT ? RANK_POS_LIMIT : (int)p;
+}
+
 /* One lexeme's positions at s (after ':') counted into th (NULL: skipped); returns the text after them. */
 static const char *tsv_positions(const char *s, struct rank_hits *th)
 {
@@ -188,7 +195,7 @@ static const char *tsv_positions(const char *s, struct rank_hits *th)
         if (th) {
             th->tf++;
             if (th->npos < RANK_MAX_POS)
-                th->pos[th->npos++] = (int)p;
+                th->pos[th->npos++] = tsv_pos(p);
         }
         if (*s >= 'A' && *s <= 'D')
             s++;
@@ -243,7 +250,7 @@ static void parse_hits(const struct rank_query *q, const char *s, struct rank_hi
                 continue;
             th->tf++;
             if (th->npos < RANK_MAX_POS)
-                th->pos[th->npos++] = (int)p;
+                th->pos[th->npos++] = tsv_pos(p);
         }
         while (*s && *s != ';')
             s++;

@@ -31,6 +31,7 @@
 #define RANK_PROX_WEIGHT 0.5   /* weight of the proximity evidence */
 #define RANK_PROX_WINDOW 8     /* words: farther apart, two query words are not near */
 #define RANK_MAX_POS 64        /* positions of one lexeme read per chunk */
+#define RANK_POS_LIMIT 16383   /* PostgreSQL's largest tsvector position (MAXENTRYPOS - 1); larger ones read as it */
 #define RANK_SKETCH 16         /* bottom-k sketch size of a chunk's lexemes (near-duplicates) */
 #define RANK_COVER_POWER 2.0   /* evidence (abstain): the matched IDF share to this power */
 #define RANK_ORDER_POWER 1.0   /* order and score: the matched IDF share to this power */

@@ -412,6 +412,30 @@ static void test_tsv_hits(void **state)
     assert_positions(&h[2], 70, p, RANK_MAX_POS);
 }
 
+/* Positions outside PostgreSQL's 0..16383 (text no real tsvector holds) read as its bounds:
+ * the fuzzer's case, whose distance overflowed an int in the proximity score. */
+static void test_tsv_positions_bounded(void **state)
+{
+    const char *terms[] = {"a", "b", "c"};
+    struct rank_query q;
+    struct rank_hits h[3];
+    struct rank_cand c;
+
+    (void)state;
+    memset(h, 0, sizeof h);
+    rank_tsv_hits("'b':-7", terms, 3, 0, h);   /* a sign is no position */
+    assert_int_equal(h[1].tf, 0);
+    rank_tsv_hits("'a':3,99999999999 'b':16380 'c':1410065320", terms, 3, 0, h);
+    assert_positions(&h[0], 2, (int[]){3, RANK_POS_LIMIT}, 2);
+    assert_positions(&h[1], 1, (int[]){16380}, 1);
+    assert_positions(&h[2], 1, (int[]){RANK_POS_LIMIT}, 1);
+    rank_query_init(&q, 1000, 1000 * 1000);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(rank_query_add(&q, 10, 0), 0);
+    rank_score_hits(&q, h, 900, &c);   /* under UBSan an overflow here aborts */
+    assert_true(isfinite(c.bm25) && isfinite(c.prox) && c.prox > 0);
+}
+
 /* Scoring the hits read from tsvectors is scoring their compact text form: the same numbers. */
 static void test_score_hits_as_text(void **state)
 {
@@ -477,6 +501,7 @@ int main(void)
         cmocka_unit_test(test_snippet_bounded),
         cmocka_unit_test(test_strtol_as_libc),
         cmocka_unit_test(test_tsv_hits),
+        cmocka_unit_test(test_tsv_positions_bounded),
         cmocka_unit_test(test_score_hits_as_text),
     };
 
